@@ -1,0 +1,34 @@
+// Builds the Express app. The middleware order, top to bottom, is the request's path through it.
+import express from "express";
+import compression from "compression";
+import { config } from "./config.ts";
+import { requestLogger } from "./web/logger.ts";
+import { allowedHosts, parseTrustProxy, securityHeaders } from "./web/security.ts";
+import { createTemplateEnv } from "./web/templates.ts";
+import { serveStatic } from "./web/static.ts";
+import { healthRouter } from "./web/health.ts";
+import { errorHandler, notFoundHandler } from "./web/errors.ts";
+import { requestLocals } from "./web/locals.ts";
+import { blogRouter } from "./blog/routes.ts";
+
+export function buildApp(): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", parseTrustProxy(config.TRUST_PROXY));
+  app.set("query parser", "simple"); // no nested objects from ?a[b]=c
+  createTemplateEnv(app);
+
+  app.use(requestLogger); // request id + access log
+  if (config.NODE_ENV === "production") app.use(allowedHosts(config.ALLOWED_HOSTS));
+  app.use(securityHeaders); // helmet: CSP, HSTS (production), nosniff, Referrer-Policy...
+  app.use(compression()); // gzip HTML, CSS, feeds
+  app.use(serveStatic); // /static/<hashed name>, immutable
+  app.use(healthRouter); // /healthz, /readyz
+  app.use(requestLocals); // per-request template context (current path, SEO defaults)
+
+  app.use(blogRouter); // readers: list, detail, archives, search, feeds, sitemap
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,83 @@
+// Every setting, parsed and validated once. Nothing else reads process.env.
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off", ""])
+  .transform((v) => ["true", "1", "yes", "on"].includes(v));
+
+const csv = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** External PostgreSQL. Unset: an embedded PostgreSQL is started in DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** Where the embedded PostgreSQL, outgoing mail (.eml) and other local state live. */
+  DATA_DIR: z.string().min(1).default(".data"),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  /** Public base URL: used for canonical links, feeds, sitemaps and emailed links. */
+  SITE_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:3000").transform((u) => u.replace(/\/+$/, "")),
+  SITE_NAME: z.string().min(1).max(100).default("Folio"),
+  SITE_DESCRIPTION: z.string().max(300).default("A blog about building software, published with Folio."),
+  /** Host names accepted in production (comma-separated). */
+  ALLOWED_HOSTS: csv.default(["localhost", "127.0.0.1"]),
+  /** Express "trust proxy" setting: false, true, a hop count or a list of addresses. */
+  TRUST_PROXY: z.string().default("false"),
+  SESSION_SECRET: z.string().default("dev-insecure-secret-change-me"),
+  SIGNUP_ENABLED: bool.default(true),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
+  MAIL_FROM: z.string().default("Folio <no-reply@localhost>"),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Seed demo content into an empty database at start-up. */
+  SEED_DEMO: bool.default(true),
+  POSTS_PER_PAGE: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export const DEFAULT_SESSION_SECRET = "dev-insecure-secret-change-me";
+
+export class ConfigError extends Error {}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const cfg = result.data;
+  if (cfg.NODE_ENV === "production") {
+    const problems: string[] = [];
+    if (cfg.SESSION_SECRET === DEFAULT_SESSION_SECRET || cfg.SESSION_SECRET.length < 32)
+      problems.push("  SESSION_SECRET: must be set to a random value of at least 32 characters in production");
+    if (problems.length) throw new ConfigError(`Unsafe production configuration:\n${problems.join("\n")}`);
+  }
+  return cfg;
+}
+
+function load(): Config {
+  try {
+    process.loadEnvFile();
+  } catch {
+    /* no .env file: fine */
+  }
+  try {
+    return parseConfig(process.env);
+  } catch (e) {
+    // A bad setting stops start-up with a message naming the variable, not a stack trace.
+    if (e instanceof ConfigError && !process.env.VITEST) {
+      console.error(e.message);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/** The process-wide settings. Tests may override fields before building the app. */
+export const config: Config = load();

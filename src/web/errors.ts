@@ -1,0 +1,57 @@
+// Errors as HTTP answers: HttpError carries a status (and field messages for 400s); the handlers
+// at the end of the middleware chain render the site's 404/400/500 pages or JSON for API clients.
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { config } from "../config.ts";
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (message = "Page not found") => new HttpError(404, message);
+export const badRequest = (message = "Bad request", fields: Record<string, string> = {}) => new HttpError(400, message, fields);
+export const forbidden = (message = "You do not have permission to do that.") => new HttpError(403, message);
+
+const TITLES: Record<number, string> = { 400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed", 413: "Request too large", 500: "Server error" };
+
+function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
+  return req.path.startsWith("/api/") || (req.accepts(["html", "json"]) === "json");
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => next(notFound());
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  let status = 500;
+  let message = "Something went wrong on our side. It has been logged; please try again later.";
+  let fields: Record<string, string> = {};
+  if (err instanceof HttpError) {
+    ({ status, message, fields } = err);
+  } else if (typeof err?.status === "number" && err.status >= 400 && err.status < 500) {
+    // body-parser, URIError from malformed paths, csrf-sync and friends
+    status = err.status;
+    message = err.expose && err.message ? err.message : (TITLES[status] ?? "Bad request");
+  } else if (err instanceof URIError) {
+    status = 400;
+    message = "Malformed URL.";
+  }
+  if (status >= 500) req.log?.error({ err }, "request failed");
+  if (res.headersSent) return res.end();
+  res.status(status);
+  if (wantsJson(req)) {
+    res.type("application/problem+json").send(JSON.stringify({ status, title: TITLES[status] ?? "Error", detail: message, errors: fields }));
+    return;
+  }
+  const template = status === 404 ? "404.njk" : status >= 500 ? "500.njk" : "error.njk";
+  const stack = config.NODE_ENV === "development" && status >= 500 && err instanceof Error ? err.stack : undefined;
+  res.render(template, { status, title: TITLES[status] ?? "Error", message, fields, stack }, (renderErr: Error | null, html?: string) => {
+    if (renderErr) {
+      req.log?.error({ err: renderErr }, "error page failed to render");
+      res.type("text/plain").send(`${status} ${TITLES[status] ?? "Error"}`);
+    } else res.send(html);
+  });
+};

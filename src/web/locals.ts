@@ -1,0 +1,19 @@
+import type { RequestHandler } from "express";
+import { absolute } from "./urls.ts";
+
+/** SEO/page metadata every template can rely on; controllers override fields via res.locals.meta. */
+export interface PageMeta {
+  title?: string;
+  description?: string;
+  canonical?: string;
+  ogType?: "website" | "article";
+  image?: string;
+  noindex?: boolean;
+  jsonLd?: unknown;
+}
+
+export const requestLocals: RequestHandler = (req, res, next) => {
+  res.locals.currentPath = req.path;
+  res.locals.meta = { canonical: absolute(req.path), ogType: "website" } satisfies PageMeta;
+  next();
+};

@@ -1,0 +1,46 @@
+// Named routes, like Django's urls.py + reverse(). Features declare paths with route(name, path)
+// where they mount handlers; templates and redirects build URLs with url(name, params).
+import { compile, type ParamData } from "path-to-regexp";
+import { config } from "../config.ts";
+
+type Params = Record<string, string | number>;
+const routes = new Map<string, { path: string; toPath: (p?: ParamData) => string }>();
+
+/** Registers `name` for `path` (Express 5 / path-to-regexp syntax) and returns the path. */
+export function route(name: string, path: string): string {
+  const existing = routes.get(name);
+  if (existing && existing.path !== path) throw new Error(`route name ${name} already used for ${existing.path}`);
+  routes.set(name, { path, toPath: compile(path, { encode: encodeURIComponent }) });
+  return path;
+}
+
+export type Query = Record<string, string | number | undefined | null>;
+
+/** Reverses a named route: url("blog:post_detail", { year: 2026, ... }, { page: 2 }). */
+export function url(name: string, params: Params = {}, query?: Query): string {
+  const r = routes.get(name);
+  if (!r) throw new Error(`no route named ${name}`);
+  const strParams: ParamData = {};
+  for (const [k, v] of Object.entries(params)) strParams[k] = String(v);
+  let out = r.toPath(strParams);
+  if (query) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") qs.set(k, String(v));
+    const s = qs.toString();
+    if (s) out += `?${s}`;
+  }
+  return out;
+}
+
+/** The same, as an absolute URL on the configured SITE_URL (never the request's Host). */
+export function absoluteUrl(name: string, params: Params = {}, query?: Query): string {
+  return config.SITE_URL + url(name, params, query);
+}
+
+export function absolute(path: string): string {
+  return config.SITE_URL + path;
+}
+
+export function routeNames(): string[] {
+  return [...routes.keys()];
+}
