@@ -10,6 +10,11 @@ export interface PageMeta {
   image?: string;
   noindex?: boolean;
   jsonLd?: unknown;
+  /** rel=prev / rel=next of paginated lists (absolute URLs). */
+  prev?: string;
+  next?: string;
+  /** Open Graph article:* properties on a post's page. */
+  article?: { publishedTime: string; modifiedTime?: string; author?: string; section?: string; tags?: string[] };
 }
 
 export const requestLocals: RequestHandler = (req, res, next) => {

@@ -5,6 +5,7 @@ import type { Express } from "express";
 import { config } from "../config.ts";
 import { url, absoluteUrl, absolute } from "./urls.ts";
 import { staticUrl } from "./static.ts";
+import { postUrl } from "../blog/queries.ts";
 
 export const VIEWS_DIR = resolve(import.meta.dirname, "../../views");
 
@@ -79,6 +80,7 @@ export function createTemplateEnv(app?: Express): nunjucks.Environment {
   env.addGlobal("static", staticUrl);
   env.addGlobal("site", { name: config.SITE_NAME, url: config.SITE_URL, description: config.SITE_DESCRIPTION });
   env.addGlobal("now", () => new Date());
+  env.addGlobal("post_url", postUrl); // post_url(post) -> /blog/YYYY/MM/DD/slug/
   if (app) {
     env.express(app);
     app.set("view engine", "njk");

@@ -1,0 +1,168 @@
+// The reader's pages: thin handlers that parse the URL (zod), call src/blog/queries.ts and render.
+// Each page sets res.locals.meta (title, description, canonical, Open Graph, JSON-LD) for base.njk.
+import type { Request, Response } from "express";
+import { config } from "../config.ts";
+import { notFound } from "../web/errors.ts";
+import type { PageMeta } from "../web/locals.ts";
+import { absolutePageUrl, makePage, numPages, parsePage, type PageRoute } from "../web/pagination.ts";
+import { truncateWords } from "../web/templates.ts";
+import { absolute, absoluteUrl } from "../web/urls.ts";
+import * as q from "./queries.ts";
+import { authorParams, postDetailParams, slugParams } from "./schemas.ts";
+
+/** A meta description: one line, at most ~160 characters, cut on a word. */
+export function describe(...candidates: (string | null | undefined)[]): string {
+  const text = (candidates.find((c) => c && c.trim()) ?? config.SITE_DESCRIPTION).replace(/\s+/g, " ").trim();
+  if (text.length <= 160) return text;
+  const cut = text.slice(0, 157);
+  return `${cut.slice(0, cut.lastIndexOf(" ") > 100 ? cut.lastIndexOf(" ") : 157)}…`;
+}
+
+const publisher = () => ({ "@type": "Organization", name: config.SITE_NAME, url: config.SITE_URL + "/" });
+
+/** Loads one page of a list: a number past the end answers 404; "last" needs the count first. */
+async function loadPage(req: Request, filter: q.ListFilter, r: PageRoute) {
+  const perPage = config.POSTS_PER_PAGE;
+  const requested = parsePage(req.query.page);
+  const number = requested === "last" ? numPages(await q.countPublished(filter), perPage) : requested;
+  const { posts, total } = await q.listPublished({ page: number, perPage, ...filter });
+  if (posts.length === 0 && number > 1) throw notFound("No such page.");
+  const page = makePage(number, total, perPage, r);
+  return { posts, page };
+}
+
+function listMeta(r: PageRoute, page: ReturnType<typeof makePage>, base: PageMeta & { title?: string }): PageMeta {
+  const title = base.title ?? undefined;
+  return {
+    ogType: "website",
+    ...base,
+    title: page.number > 1 ? `${title ?? "Blog"} (page ${page.number} of ${page.numPages})` : title,
+    canonical: absolutePageUrl(r, page.number),
+    prev: page.hasPrevious ? absolutePageUrl(r, page.number - 1) : undefined,
+    next: page.hasNext ? absolutePageUrl(r, page.number + 1) : undefined,
+  };
+}
+
+function blogJsonLd(name: string, pageUrl: string, description: string, posts: q.PostCard[]) {
+  return {
+    "@context": "https://schema.org",
+    "@type": "Blog",
+    name,
+    url: pageUrl,
+    description,
+    publisher: publisher(),
+    blogPost: posts.map((p) => ({
+      "@type": "BlogPosting",
+      headline: p.title,
+      url: absolute(q.postUrl(p)),
+      datePublished: p.publish.toISOString(),
+      author: { "@type": "Person", name: p.author.fullName },
+    })),
+  };
+}
+
+const listRoute = (req: Request): PageRoute => ({ name: req.path === "/" ? "blog:home" : "blog:post_list" });
+
+export async function postList(req: Request, res: Response): Promise<void> {
+  const r = listRoute(req);
+  const { posts, page } = await loadPage(req, {}, r);
+  const meta = listMeta(r, page, { description: config.SITE_DESCRIPTION });
+  const website = {
+    "@context": "https://schema.org",
+    "@type": "WebSite",
+    name: config.SITE_NAME,
+    url: config.SITE_URL + "/",
+    description: config.SITE_DESCRIPTION,
+  };
+  meta.jsonLd = [website, blogJsonLd(config.SITE_NAME, meta.canonical!, config.SITE_DESCRIPTION, posts)];
+  res.locals.meta = meta;
+  res.render("blog/post_list.njk", { posts, page, heading: null });
+}
+
+export async function categoryDetail(req: Request, res: Response): Promise<void> {
+  const p = slugParams.safeParse(req.params);
+  const category = p.success ? await q.getCategoryBySlug(p.data.slug) : null;
+  if (!category) throw notFound("No such category.");
+  const r: PageRoute = { name: "blog:category_detail", params: { slug: category.slug } };
+  const { posts, page } = await loadPage(req, { categoryId: category.id }, r);
+  const description = describe(category.description, `Posts in the category ${category.name}.`);
+  const meta = listMeta(r, page, { title: category.name, description });
+  meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${category.name}`, meta.canonical!, description, posts);
+  res.locals.meta = meta;
+  res.render("blog/post_list.njk", { posts, page, category, heading: { kind: "Category", name: category.name, description: category.description } });
+}
+
+export async function tagDetail(req: Request, res: Response): Promise<void> {
+  const p = slugParams.safeParse(req.params);
+  const tag = p.success ? await q.getTagBySlug(p.data.slug) : null;
+  if (!tag) throw notFound("No such tag.");
+  const r: PageRoute = { name: "blog:tag_detail", params: { slug: tag.slug } };
+  const { posts, page } = await loadPage(req, { tagId: tag.id }, r);
+  const description = describe(`Posts tagged “${tag.name}”.`);
+  const meta = listMeta(r, page, { title: `Tagged “${tag.name}”`, description });
+  meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${tag.name}`, meta.canonical!, description, posts);
+  res.locals.meta = meta;
+  res.render("blog/post_list.njk", { posts, page, tag, heading: { kind: "Tag", name: tag.name } });
+}
+
+export async function authorDetail(req: Request, res: Response): Promise<void> {
+  const p = authorParams.safeParse(req.params);
+  const author = p.success ? await q.getAuthorByUsername(p.data.username) : null;
+  if (!author) throw notFound("No such author.");
+  const r: PageRoute = { name: "blog:author_detail", params: { username: author.username } };
+  const { posts, page } = await loadPage(req, { authorId: author.id }, r);
+  const description = describe(author.bio, `Posts by ${author.fullName}.`);
+  const meta = listMeta(r, page, { title: `Posts by ${author.fullName}`, description });
+  meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${author.fullName}`, meta.canonical!, description, posts);
+  res.locals.meta = meta;
+  res.render("blog/post_list.njk", { posts, page, author, heading: { kind: "Author", name: author.fullName, description: author.bio } });
+}
+
+export async function categoryList(_req: Request, res: Response): Promise<void> {
+  const categories = await q.categoriesWithCounts();
+  res.locals.meta = {
+    title: "Categories",
+    description: describe(`All categories of ${config.SITE_NAME}.`),
+    canonical: absoluteUrl("blog:category_list"),
+    ogType: "website",
+  } satisfies PageMeta;
+  res.render("blog/category_list.njk", { categories });
+}
+
+export async function postDetail(req: Request, res: Response): Promise<void> {
+  const p = postDetailParams.safeParse(req.params);
+  const post = p.success ? await q.getPublishedPost(p.data, p.data.slug) : null;
+  if (!post) throw notFound("No such post.");
+  const similar = await q.similarPosts(post.id, 4);
+  const canonical = absolute(q.postUrl(post));
+  const description = describe(post.metaDescription, truncateWords(post.excerpt, 30));
+  const authorUrl = absoluteUrl("blog:author_detail", { username: post.author.username });
+  res.locals.meta = {
+    title: post.title,
+    description,
+    canonical,
+    ogType: "article",
+    article: {
+      publishedTime: post.publish.toISOString(),
+      modifiedTime: post.updatedAt.toISOString(),
+      author: authorUrl,
+      section: post.category?.name,
+      tags: post.tags.map((t) => t.name),
+    },
+    jsonLd: {
+      "@context": "https://schema.org",
+      "@type": "BlogPosting",
+      headline: post.title,
+      description,
+      url: canonical,
+      mainEntityOfPage: { "@type": "WebPage", "@id": canonical },
+      datePublished: post.publish.toISOString(),
+      dateModified: post.updatedAt.toISOString(),
+      author: { "@type": "Person", name: post.author.fullName, url: authorUrl },
+      publisher: publisher(),
+      ...(post.category ? { articleSection: post.category.name } : {}),
+      ...(post.tags.length ? { keywords: post.tags.map((t) => t.name).join(", ") } : {}),
+    },
+  } satisfies PageMeta;
+  res.render("blog/post_detail.njk", { post, similar });
+}
