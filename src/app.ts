@@ -10,6 +10,7 @@ import { healthRouter } from "./web/health.ts";
 import { errorHandler, notFoundHandler } from "./web/errors.ts";
 import { requestLocals } from "./web/locals.ts";
 import { blogRouter } from "./blog/routes.ts";
+import { discoveryRouter } from "./blog/discovery.ts";
 
 export function buildApp(): express.Express {
   const app = express();
@@ -26,6 +27,9 @@ export function buildApp(): express.Express {
   app.use(healthRouter); // /healthz, /readyz
   app.use(requestLocals); // per-request template context (current path, SEO defaults)
 
+  // search, feeds, sitemaps, robots.txt: literal paths, mounted first because blog:post_detail
+  // (/blog/:year/:month/:day/:slug/) would otherwise claim /blog/category/<slug>/feed/rss/
+  app.use(discoveryRouter);
   app.use(blogRouter); // readers: list, detail, archives, search, feeds, sitemap
 
   app.use(notFoundHandler);

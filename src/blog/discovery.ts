@@ -1,0 +1,157 @@
+// How readers and robots find posts: search, RSS/Atom feeds, sitemaps and robots.txt.
+// Thin handlers: parse the input (zod), call search.ts / feeds.ts / sitemap.ts, answer.
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import { config } from "../config.ts";
+import { notFound } from "../web/errors.ts";
+import type { PageMeta } from "../web/locals.ts";
+import { makePage, numPages, parsePage, type Page } from "../web/pagination.ts";
+import { absoluteUrl, route, url } from "../web/urls.ts";
+import { feedPosts, renderAtom, renderRss, type FeedChannel } from "./feeds.ts";
+import { getCategoryBySlug } from "./queries.ts";
+import { slugParams } from "./schemas.ts";
+import { cleanQuery, MAX_QUERY_LENGTH, SEARCH_PER_PAGE, searchPosts, type SearchResult } from "./search.ts";
+import { pagesSitemap, postsSitemap, robotsTxt, sitemapIndex } from "./sitemap.ts";
+
+// ---- search -------------------------------------------------------------------------------------
+
+/**
+ * ?q: a string; repeated (?q=a&q=b) the last one wins, like Django's QueryDict.get. Anything the
+ * query-string parser hands over (malformed %-escapes arrive as replacement characters) is text.
+ */
+const searchInput = z.object({
+  q: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v) => (Array.isArray(v) ? (v.at(-1) ?? "") : (v ?? ""))),
+});
+
+/** The Page of a search, with links that keep ?q. */
+function searchPage(number: number, total: number, q: string): Page {
+  const page = makePage(number, total, SEARCH_PER_PAGE, { name: "blog:search" });
+  const link = (n: number) => url("blog:search", {}, { q, page: n > 1 ? n : undefined });
+  return {
+    ...page,
+    previousUrl: page.hasPrevious ? link(number - 1) : null,
+    nextUrl: page.hasNext ? link(number + 1) : null,
+    firstUrl: link(1),
+    lastUrl: link(page.numPages),
+  };
+}
+
+async function search(req: Request, res: Response): Promise<void> {
+  const input = searchInput.safeParse(req.query);
+  const raw = input.success ? input.data.q : "";
+  const q = cleanQuery(raw);
+  const meta: PageMeta = { title: "Search", noindex: true, canonical: absoluteUrl("blog:search") };
+  res.locals.meta = meta;
+  if (!q) {
+    res.render("blog/search.njk", { q: "", maxLength: MAX_QUERY_LENGTH });
+    return;
+  }
+  if ([...q].length > MAX_QUERY_LENGTH) {
+    // Documented choice: a 400 page that keeps the form, with a message naming the limit.
+    meta.title = "Search";
+    res.status(400).render("blog/search.njk", {
+      q: [...q].slice(0, MAX_QUERY_LENGTH).join(""),
+      maxLength: MAX_QUERY_LENGTH,
+      error: `Search terms can be at most ${MAX_QUERY_LENGTH} characters long. Please shorten your search.`,
+    });
+    return;
+  }
+  const requested = parsePage(req.query.page);
+  let result: SearchResult = await searchPosts(q, requested === "last" ? 1 : requested);
+  let number = requested === "last" ? 1 : requested;
+  if (requested === "last" && result.total > SEARCH_PER_PAGE) {
+    number = numPages(result.total, SEARCH_PER_PAGE);
+    result = await searchPosts(q, number);
+  }
+  const page = searchPage(number, result.total, q);
+  meta.title = page.number > 1 ? `Search results for “${q}” (page ${page.number} of ${page.numPages})` : `Search results for “${q}”`;
+  res.render("blog/search.njk", { q, result, page, maxLength: MAX_QUERY_LENGTH });
+}
+
+// ---- feeds --------------------------------------------------------------------------------------
+
+type FeedKind = "rss" | "atom";
+const FEED_TYPES: Record<FeedKind, string> = { rss: "application/rss+xml; charset=utf-8", atom: "application/atom+xml; charset=utf-8" };
+
+/** Sends XML with validators: Express adds an ETag and answers 304 to a matching If-None-Match / If-Modified-Since. */
+function sendXml(res: Response, type: string, body: string, lastModified?: Date): void {
+  res.set("Content-Type", type);
+  res.set("Cache-Control", "public, max-age=300");
+  if (lastModified) res.set("Last-Modified", lastModified.toUTCString());
+  res.send(body);
+}
+
+async function answerFeed(res: Response, kind: FeedKind, channel: FeedChannel, categoryId?: number): Promise<void> {
+  const posts = await feedPosts(categoryId);
+  const { xml, lastModified } = (kind === "rss" ? renderRss : renderAtom)(channel, posts);
+  sendXml(res, FEED_TYPES[kind], xml, lastModified);
+}
+
+function siteFeed(kind: FeedKind) {
+  return async (_req: Request, res: Response): Promise<void> => {
+    const channel: FeedChannel = {
+      title: config.SITE_NAME,
+      description: config.SITE_DESCRIPTION,
+      homeUrl: absoluteUrl("blog:post_list"),
+      selfUrl: absoluteUrl(kind === "rss" ? "blog:feed_rss" : "blog:feed_atom"),
+    };
+    await answerFeed(res, kind, channel);
+  };
+}
+
+function categoryFeed(kind: FeedKind) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const p = slugParams.safeParse(req.params);
+    const category = p.success ? await getCategoryBySlug(p.data.slug) : null;
+    if (!category) throw notFound("No such category.");
+    const channel: FeedChannel = {
+      title: `${config.SITE_NAME}: ${category.name}`,
+      description: category.description || `Posts in the category ${category.name}.`,
+      homeUrl: absoluteUrl("blog:category_detail", { slug: category.slug }),
+      selfUrl: absoluteUrl(kind === "rss" ? "blog:category_feed_rss" : "blog:category_feed_atom", { slug: category.slug }),
+    };
+    await answerFeed(res, kind, channel, category.id);
+  };
+}
+
+// ---- sitemaps and robots.txt --------------------------------------------------------------------
+
+const XML_TYPE = "application/xml; charset=utf-8";
+const chunkParams = z.object({ n: z.string().regex(/^[1-9]\d{0,5}$/).transform(Number) });
+
+async function sitemapIndexView(_req: Request, res: Response): Promise<void> {
+  sendXml(res, XML_TYPE, await sitemapIndex());
+}
+
+async function sitemapPagesView(_req: Request, res: Response): Promise<void> {
+  sendXml(res, XML_TYPE, await pagesSitemap());
+}
+
+async function sitemapPostsView(req: Request, res: Response): Promise<void> {
+  const p = chunkParams.safeParse(req.params);
+  const xml = p.success ? await postsSitemap(p.data.n) : null;
+  if (!xml) throw notFound("No such sitemap.");
+  sendXml(res, XML_TYPE, xml);
+}
+
+function robotsView(_req: Request, res: Response): void {
+  res.set("Content-Type", "text/plain; charset=utf-8");
+  res.set("Cache-Control", "public, max-age=3600");
+  res.send(robotsTxt());
+}
+
+// ---- routes -------------------------------------------------------------------------------------
+
+export const discoveryRouter = Router();
+discoveryRouter.get(route("blog:search", "/blog/search/"), search);
+discoveryRouter.get(route("blog:feed_rss", "/blog/feed/rss/"), siteFeed("rss"));
+discoveryRouter.get(route("blog:feed_atom", "/blog/feed/atom/"), siteFeed("atom"));
+discoveryRouter.get(route("blog:category_feed_rss", "/blog/category/:slug/feed/rss/"), categoryFeed("rss"));
+discoveryRouter.get(route("blog:category_feed_atom", "/blog/category/:slug/feed/atom/"), categoryFeed("atom"));
+discoveryRouter.get(route("seo:sitemap", "/sitemap.xml"), sitemapIndexView);
+discoveryRouter.get(route("seo:sitemap_pages", "/sitemap-pages.xml"), sitemapPagesView);
+discoveryRouter.get(route("seo:sitemap_posts", "/sitemap-posts-:n.xml"), sitemapPostsView);
+discoveryRouter.get(route("seo:robots", "/robots.txt"), robotsView);

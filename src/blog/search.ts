@@ -1,0 +1,176 @@
+// Reader search: ranked PostgreSQL full-text search over the generated, weighted "searchVector"
+// column (title A > excerpt B > body C, GIN index), with highlighted snippets; when that finds
+// nothing, a typo-tolerant fallback on titles with pg_trgm (GIN trigram index on "Post".title).
+//
+// Only published posts are searched: status = 'PUBLISHED' AND publish <= now() (a future publish
+// time is a scheduled post, invisible until its time).
+//
+// Snippet safety: ts_headline does not escape anything. It marks matches with two control
+// characters that cannot occur in the text (they are stripped from it first); the text is then
+// HTML-escaped and only the markers become <mark> tags (highlightHtml).
+import { pool } from "../db/client.ts";
+import { person, type PostCard } from "./queries.ts";
+
+export const SEARCH_PER_PAGE = 10;
+/** Longest accepted query, in characters: longer ones get a message, not a search. */
+export const MAX_QUERY_LENGTH = 500;
+/** word_similarity threshold of the title fallback ("postgrsql" vs "PostgreSQL": 0.62). */
+export const TITLE_SIMILARITY_THRESHOLD = 0.45;
+
+const START = "\u0001";
+const STOP = "\u0002";
+const HEADLINE_OPTS = `StartSel=${START}, StopSel=${STOP}, MaxWords=35, MinWords=15, ShortWord=3, MaxFragments=2, FragmentDelimiter=" … "`;
+const TITLE_HEADLINE_OPTS = `StartSel=${START}, StopSel=${STOP}, HighlightAll=true`;
+
+export interface SearchHit extends PostCard {
+  /** Title with matches wrapped in <mark>; everything else HTML-escaped. */
+  titleHtml: string;
+  /** Body fragments around the matches, <mark>ed and HTML-escaped ("" in the title fallback). */
+  snippetHtml: string;
+  rank: number;
+}
+
+export interface SearchResult {
+  /** "fulltext": ranked matches; "similar": no full-text match, titles similar to the query. */
+  mode: "fulltext" | "similar";
+  hits: SearchHit[];
+  total: number;
+}
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** HTML-escapes `text`, then turns the ts_headline markers into <mark> tags (balanced, never nested). */
+export function highlightHtml(text: string): string {
+  let out = "";
+  let open = false;
+  for (const ch of text) {
+    if (ch === START) {
+      if (!open) out += "<mark>";
+      open = true;
+    } else if (ch === STOP) {
+      if (open) out += "</mark>";
+      open = false;
+    } else out += ESCAPES[ch] ?? ch;
+  }
+  return open ? `${out}</mark>` : out;
+}
+
+/** Markdown source to readable snippet text: link targets, images and emphasis marks dropped. */
+function plainSnippet(s: string): string {
+  return s
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/(^|\s)#{1,6}\s+/g, "$1")
+    .replace(/\*{1,3}|_{2,3}|`{1,3}|~~/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** Query text as the database can take it: NUL (rejected by PostgreSQL text) and the marker characters removed. */
+export function cleanQuery(q: string): string {
+  // eslint-disable-next-line no-control-regex
+  return q.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ").replace(/\s+/g, " ").trim();
+}
+
+interface HitRow {
+  total: number;
+  id: number | null;
+  title: string;
+  slug: string;
+  excerpt: string;
+  publish: Date;
+  username: string;
+  firstName: string;
+  lastName: string;
+  categoryName: string | null;
+  categorySlug: string | null;
+  tags: { name: string; slug: string }[];
+  rank: number;
+  titleHl: string;
+  bodyHl: string;
+}
+
+const PUBLISHED = `p.status = 'PUBLISHED' AND p.publish <= now()`;
+
+// The page's rows with everything a result card shows. `matches` (id, rank) is defined by the caller.
+// ts_headline is costly, so it runs only on the page's rows; the count comes with them (LEFT JOIN
+// LATERAL keeps one row carrying the total even for a page past the end).
+const PAGE_SQL = (headline: boolean) => `
+  total AS (SELECT count(*) AS n FROM matches)
+  SELECT total.n AS total, pg.*
+    FROM total LEFT JOIN LATERAL (
+      SELECT p.id, p.title, p.slug, p.excerpt, p.publish, m.rank,
+             u.username, u."firstName", u."lastName",
+             c.name AS "categoryName", c.slug AS "categorySlug",
+             COALESCE((SELECT json_agg(json_build_object('name', t.name, 'slug', t.slug) ORDER BY t.name, t.id)
+                         FROM "PostTag" pt JOIN "Tag" t ON t.id = pt."tagId" WHERE pt."postId" = p.id), '[]'::json) AS tags,
+             ${headline ? `ts_headline('english', translate(p.title, E'\\x01\\x02', ''), q.query, $4)` : `translate(p.title, E'\\x01\\x02', '')`} AS "titleHl",
+             ${headline ? `ts_headline('english', translate(p.body, E'\\x01\\x02', ''), q.query, $5)` : `''`} AS "bodyHl"
+        FROM (SELECT * FROM matches ORDER BY rank DESC, publish DESC, id DESC LIMIT $2 OFFSET $3) m
+        JOIN "Post" p ON p.id = m.id
+        JOIN "User" u ON u.id = p."authorId"
+        LEFT JOIN "Category" c ON c.id = p."categoryId"
+        ${headline ? "CROSS JOIN q" : ""}
+       ORDER BY m.rank DESC, m.publish DESC, m.id DESC) pg ON true`;
+
+const FULLTEXT_SQL = `
+  WITH q AS (SELECT websearch_to_tsquery('english', $1) AS query),
+  matches AS (
+    SELECT p.id, p.publish, ts_rank_cd(p."searchVector", q.query) AS rank
+      FROM "Post" p, q
+     WHERE p."searchVector" @@ q.query AND ${PUBLISHED}),
+  ${PAGE_SQL(true)}`;
+
+// `<%` (word_similarity >= pg_trgm.word_similarity_threshold) is answered by the trigram index.
+const SIMILAR_SQL = `
+  WITH matches AS (
+    SELECT p.id, p.publish, word_similarity($1, p.title) AS rank
+      FROM "Post" p
+     WHERE $1 <% p.title AND ${PUBLISHED}),
+  ${PAGE_SQL(false)}`;
+
+function toHits(rows: HitRow[]): SearchHit[] {
+  return rows
+    .filter((r) => r.id !== null)
+    .map((r) => ({
+      id: r.id as number,
+      title: r.title,
+      slug: r.slug,
+      excerpt: r.excerpt,
+      publish: r.publish,
+      author: person(r),
+      category: r.categorySlug === null ? null : { name: r.categoryName ?? "", slug: r.categorySlug },
+      tags: r.tags,
+      rank: Number(r.rank),
+      titleHtml: highlightHtml(r.titleHl),
+      snippetHtml: highlightHtml(plainSnippet(r.bodyHl)),
+    }));
+}
+
+/**
+ * One page of search results for `q` (already cleaned, 1..MAX_QUERY_LENGTH characters): full-text
+ * matches by rank, or, when there are none at all, published posts whose title is similar.
+ */
+export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_PAGE): Promise<SearchResult> {
+  const offset = (page - 1) * perPage;
+  const ft = await pool.query<HitRow>(FULLTEXT_SQL, [q, perPage, offset, TITLE_HEADLINE_OPTS, HEADLINE_OPTS]);
+  const ftTotal = ft.rows[0]?.total ?? 0;
+  if (ftTotal > 0) return { mode: "fulltext", hits: toHits(ft.rows), total: ftTotal };
+
+  // Nothing matched the words: look for titles that look like the query (typos, partial words).
+  // The threshold is set for this transaction only (SET LOCAL through set_config(..., true)).
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN READ ONLY");
+    await client.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(TITLE_SIMILARITY_THRESHOLD)]);
+    const sim = await client.query<HitRow>(SIMILAR_SQL, [q, perPage, offset]);
+    await client.query("COMMIT");
+    const total = sim.rows[0]?.total ?? 0;
+    return { mode: "similar", hits: toHits(sim.rows), total };
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,184 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import request from "supertest";
+import { buildApp } from "../../src/app.ts";
+import { prisma } from "../../src/db/index.ts";
+import { highlightHtml, searchPosts } from "../../src/blog/search.ts";
+import { hoursAgo, inHours, makeCategory, makePost, makeUser } from "./discovery-fixtures.ts";
+
+const app = buildApp();
+const SEARCH = "/blog/search/";
+
+/** The result titles on a search page, in order (tags inside a title are dropped). */
+function resultTitles(html: string): string[] {
+  return [...html.matchAll(/<h2 class="post-card-title"><a [^>]*>(.*?)<\/a><\/h2>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, ""));
+}
+
+beforeAll(async () => {
+  const author = await makeUser("searcher");
+  const cat = await makeCategory("Databases", "databases");
+  // Ranking: the body-only match is newer, so only rank can put the title match first.
+  await makePost({ title: "PostgreSQL full-text search in practice", body: "Ranking and dictionaries explained.", authorId: author.id, categoryId: cat.id, publish: hoursAgo(48) });
+  await makePost({ title: "Notes from a conference", body: "One talk mentioned postgresql briefly among many other topics.", authorId: author.id, publish: hoursAgo(2) });
+  // Snippet escaping: raw HTML in the Markdown source.
+  await makePost({
+    title: "Escaping lessons",
+    body: 'Never trust input like <script>alert("pwned")</script> when highlighting quokkas in the body, or <img src=x onerror=alert(1)> quokkas either.',
+    authorId: author.id,
+  });
+  // Invisible posts: a draft and a scheduled one, both matching "zebracorn".
+  await makePost({ title: "Zebracorn draft secrets", body: "zebracorn", status: "DRAFT", authorId: author.id });
+  await makePost({ title: "Zebracorn scheduled announcement", body: "zebracorn", authorId: author.id, publish: inHours(24) });
+  // Pagination: 12 matches.
+  for (let i = 0; i < 12; i++) await makePost({ title: `Paginated walrus number ${i}`, body: "walrus facts", authorId: author.id, publish: hoursAgo(100 + i) });
+});
+
+describe("search ranking and snippets", () => {
+  it("ranks a title match above a body-only match, with a 'Search results for' title and noindex", async () => {
+    const res = await request(app).get(SEARCH).query({ q: "postgresql" }).expect(200);
+    const titles = resultTitles(res.text);
+    expect(titles).toEqual(["PostgreSQL full-text search in practice", "Notes from a conference"]);
+    expect(res.text).toContain("<title>Search results for “postgresql”");
+    expect(res.text).toContain('<meta name="robots" content="noindex">');
+    expect(res.text).toContain("2 results");
+    expect(res.headers["content-type"]).toMatch(/^text\/html/);
+  });
+
+  it("highlights matches with <mark> in title and snippet", async () => {
+    const res = await request(app).get(SEARCH).query({ q: "postgresql" }).expect(200);
+    expect(res.text).toContain("<mark>PostgreSQL</mark> full-text search in practice");
+    expect(res.text).toMatch(/mentioned <mark>postgresql<\/mark> briefly/);
+  });
+
+  it("escapes HTML from the post body in snippets: only <mark> is markup", async () => {
+    const res = await request(app).get(SEARCH).query({ q: "quokkas" }).expect(200);
+    expect(resultTitles(res.text)).toEqual(["Escaping lessons"]);
+    const card = res.text.slice(res.text.indexOf('<p class="post-card-excerpt">'));
+    const snippet = card.slice(0, card.indexOf("</p>"));
+    expect(snippet).toContain("<mark>quokkas</mark>");
+    expect(res.text).not.toContain("<script>alert");
+    expect(res.text).not.toContain("<img src=x");
+    expect(snippet).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    // With the tags stripped, the snippet is plain text plus <mark>.
+    expect(snippet.replace(/<\/?mark>/g, "").replace('<p class="post-card-excerpt">', "")).not.toMatch(/[<>]/);
+  });
+
+  it("highlightHtml escapes everything but the markers and balances them", () => {
+    expect(highlightHtml('a <b>"x"</b> & \u0001hit\u0002 \u0001open')).toBe("a &lt;b&gt;&quot;x&quot;&lt;/b&gt; &amp; <mark>hit</mark> <mark>open</mark>");
+    expect(highlightHtml("\u0002stray")).toBe("stray");
+  });
+
+  it("falls back to similar titles for a typo and says so", async () => {
+    const res = await request(app).get(SEARCH).query({ q: "postgrsql" }).expect(200);
+    expect(res.text).toContain("Showing results for similar titles");
+    expect(resultTitles(res.text)).toContain("PostgreSQL full-text search in practice");
+    const direct = await searchPosts("postgrsql", 1);
+    expect(direct.mode).toBe("similar");
+    expect(direct.hits[0]?.title).toBe("PostgreSQL full-text search in practice");
+  });
+
+  it("says so when nothing matches at all", async () => {
+    const res = await request(app).get(SEARCH).query({ q: "xylophonequark" }).expect(200);
+    expect(res.text).toContain("No posts match “xylophonequark”");
+    expect(resultTitles(res.text)).toEqual([]);
+  });
+});
+
+describe("only published posts are searchable", () => {
+  it("never shows drafts or scheduled posts, in full-text or in the typo fallback", async () => {
+    for (const q of ["zebracorn", "zebracorn scheduled", "zebracorm", "Zebracorn draft secrets"]) {
+      const res = await request(app).get(SEARCH).query({ q }).expect(200);
+      const titles = resultTitles(res.text);
+      expect(titles.filter((t) => t.startsWith("Zebracorn")), q).toEqual([]);
+    }
+  });
+
+  it("shows a scheduled post once its time has come", async () => {
+    const author = await prisma.user.findUniqueOrThrow({ where: { username: "searcher" } });
+    const p = await makePost({ title: "Okapi arrives later", authorId: author.id, publish: inHours(1) });
+    expect(resultTitles((await request(app).get(SEARCH).query({ q: "okapi" })).text)).toEqual([]);
+    await prisma.post.update({ where: { id: p.id }, data: { publish: hoursAgo(0.01) } });
+    expect(resultTitles((await request(app).get(SEARCH).query({ q: "okapi" })).text)).toEqual(["Okapi arrives later"]);
+  });
+});
+
+describe("search pagination", () => {
+  it("pages 10 results at a time with Page X of Y and links that keep q", async () => {
+    const p1 = await request(app).get(SEARCH).query({ q: "walrus" }).expect(200);
+    expect(resultTitles(p1.text)).toHaveLength(10);
+    expect(p1.text).toContain("Page 1 of 2");
+    expect(p1.text).toContain('href="/blog/search/?q=walrus&amp;page=2"');
+    const p2 = await request(app).get(SEARCH).query({ q: "walrus", page: "2" }).expect(200);
+    expect(resultTitles(p2.text)).toHaveLength(2);
+    expect(p2.text).toContain("Page 2 of 2");
+    expect(p2.text).toContain('href="/blog/search/?q=walrus"');
+    expect(new Set([...resultTitles(p1.text), ...resultTitles(p2.text)]).size).toBe(12);
+    const last = await request(app).get(SEARCH).query({ q: "walrus", page: "last" }).expect(200);
+    expect(resultTitles(last.text)).toEqual(resultTitles(p2.text));
+  });
+
+  it("answers 404 for a page past the end or a malformed page", async () => {
+    await request(app).get(SEARCH).query({ q: "walrus", page: "3" }).expect(404);
+    for (const page of ["0", "-1", "abc", "1.5", "99999999999999999999"]) await request(app).get(SEARCH).query({ q: "walrus", page }).expect(404);
+    await request(app).get(`${SEARCH}?q=walrus&page=1&page=2`).expect(404);
+  });
+});
+
+describe("empty, too long and hostile queries", () => {
+  it("asks for words when q is missing, empty or blank", async () => {
+    for (const path of [SEARCH, `${SEARCH}?q=`, `${SEARCH}?q=%20%20%20`, `${SEARCH}?q[a]=b`]) {
+      const res = await request(app).get(path).expect(200);
+      expect(res.text, path).toContain("Type a few words to search");
+      expect(res.text, path).toContain('<meta name="robots" content="noindex">');
+    }
+  });
+
+  it("refuses 1,000+ characters with a 400 page and a clear message (500 characters are fine)", async () => {
+    const long = await request(app).get(SEARCH).query({ q: "a".repeat(1000) }).expect(400);
+    expect(long.text).toContain("Search terms can be at most 500 characters long");
+    expect(long.text).toContain('name="q"');
+    await request(app).get(SEARCH).query({ q: "walrus ".repeat(71).slice(0, 500) }).expect(200);
+    await request(app).get(SEARCH).query({ q: "x".repeat(5_000) }).expect(400);
+    // Multi-byte characters count as one each.
+    await request(app).get(SEARCH).query({ q: "é".repeat(500) }).expect(200);
+  });
+
+  it("answers cleanly to malformed percent-encoding, arrays, NUL bytes and tsquery syntax", async () => {
+    const cases = [
+      "?q=%E0%A4%A",
+      "?q=%",
+      "?q=%ZZ",
+      "?q=%FF%FE",
+      "?q=a&q=b",
+      "?q=walrus%00facts",
+      "?q=%00",
+      "?q=%01%02walrus",
+      `?q=${encodeURIComponent("&|!():*'\"<->\\ walrus")}`,
+      `?q=${encodeURIComponent("!!! ::: ((( '''")}`,
+      `?q=${encodeURIComponent("walrus:* & !(a | b) <2> c")}`,
+      `?q=${encodeURIComponent("-walrus")}`,
+      `?q=${encodeURIComponent('"unterminated phrase')}`,
+      `?q=${encodeURIComponent("the and of")}`,
+      `?q=${encodeURIComponent("ünïcödé 数据库 🦭")}`,
+    ];
+    for (const c of cases) {
+      const res = await request(app).get(SEARCH + c);
+      expect(res.status, c).toBe(200);
+      expect(res.text, c).toContain("</html>");
+    }
+    // The last ?q wins, like Django's QueryDict.get.
+    const arr = await request(app).get(`${SEARCH}?q=zzz&q=walrus`).expect(200);
+    expect(arr.text).toContain("Search results for “walrus”");
+    // NUL is stripped, not sent to PostgreSQL (which rejects it in text).
+    const nul = await request(app).get(`${SEARCH}?q=walrus%00`).expect(200);
+    expect(resultTitles(nul.text)).toHaveLength(10);
+  });
+
+  it("treats SQL and HTML in q as text: no injection, reflected escaped", async () => {
+    const sqls = [`'; DROP TABLE "Post"; --`, `' OR '1'='1`, `1) OR 1=1 --`, `walrus'); SELECT pg_sleep(5); --`];
+    for (const q of sqls) await request(app).get(SEARCH).query({ q }).expect(200);
+    expect(await prisma.post.count()).toBeGreaterThan(10);
+    const xss = await request(app).get(SEARCH).query({ q: `<script>alert(1)</script>` }).expect(200);
+    expect(xss.text).not.toContain("<script>alert(1)</script>");
+    expect(xss.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+  });
+});
