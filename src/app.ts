@@ -10,6 +10,7 @@ import { healthRouter } from "./web/health.ts";
 import { errorHandler, notFoundHandler } from "./web/errors.ts";
 import { requestLocals } from "./web/locals.ts";
 import { blogRouter } from "./blog/routes.ts";
+import { accountsRouter, authPipeline, csrfErrorHandler, installAuthTemplateGlobals } from "./accounts/index.ts";
 import { discoveryRouter } from "./blog/discovery.ts";
 
 export function buildApp(): express.Express {
@@ -17,7 +18,8 @@ export function buildApp(): express.Express {
   app.disable("x-powered-by");
   app.set("trust proxy", parseTrustProxy(config.TRUST_PROXY));
   app.set("query parser", "simple"); // no nested objects from ?a[b]=c
-  createTemplateEnv(app);
+  const templates = createTemplateEnv(app);
+  installAuthTemplateGlobals(templates); // csrf_token()
 
   app.use(requestLogger); // request id + access log
   if (config.NODE_ENV === "production") app.use(allowedHosts(config.ALLOWED_HOSTS));
@@ -26,6 +28,8 @@ export function buildApp(): express.Express {
   app.use(serveStatic); // /static/<hashed name>, immutable
   app.use(healthRouter); // /healthz, /readyz
   app.use(requestLocals); // per-request template context (current path, SEO defaults)
+  app.use(authPipeline()); // form bodies, session (only with a cookie), req.user, CSRF check on unsafe methods
+  app.use(accountsRouter); // /accounts/: login, logout, sign-up, password change/reset, profile
 
   // search, feeds, sitemaps, robots.txt: literal paths, mounted first because blog:post_detail
   // (/blog/:year/:month/:day/:slug/) would otherwise claim /blog/category/<slug>/feed/rss/
@@ -33,6 +37,7 @@ export function buildApp(): express.Express {
   app.use(blogRouter); // readers: list, detail, archives, search, feeds, sitemap
 
   app.use(notFoundHandler);
+  app.use(csrfErrorHandler); // 403 page for a missing/wrong CSRF token
   app.use(errorHandler);
   return app;
 }

@@ -29,6 +29,10 @@ const schema = z.object({
   /** Express "trust proxy" setting: false, true, a hop count or a list of addresses. */
   TRUST_PROXY: z.string().default("false"),
   SESSION_SECRET: z.string().default("dev-insecure-secret-change-me"),
+  /** Signed-in sessions end after this much inactivity (rolling). */
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(60 * 24 * 30).default(120),
+  /** ... and at the latest this long after the login, active or not. */
+  SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(12),
   SIGNUP_ENABLED: bool.default(true),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
   MAIL_FROM: z.string().default("Folio <no-reply@localhost>"),

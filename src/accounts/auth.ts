@@ -1,0 +1,86 @@
+// Authentication: passport's local strategy (username or e-mail, case-insensitive, + password),
+// the session (de)serialisation of the user, and login/logout helpers that get the session right.
+import { randomBytes } from "node:crypto";
+import type { Request, Response } from "express";
+import passport from "passport";
+import { Strategy as LocalStrategy } from "passport-local";
+import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
+import { findForLogin, findSessionUser, recordLogin, type SessionUser } from "./users.ts";
+import { destroySession } from "../web/session.ts";
+import { rotateCsrfToken } from "../web/csrf.ts";
+
+/** The one message for an unknown account, a wrong password and an inactive account. */
+export const LOGIN_FAILED = "Please enter a correct username (or e-mail) and password. Note that both fields may be case-sensitive.";
+
+// Verified against when the account does not exist, so a miss costs as much as a wrong password.
+let dummyHash: Promise<string> | undefined;
+const getDummyHash = () => (dummyHash ??= hashPassword(randomBytes(24).toString("base64url")));
+
+/**
+ * The account for these credentials, or null. Always runs one argon2 verification (against a dummy
+ * hash when the account is unknown), so timing does not reveal which usernames exist. Inactive
+ * accounts fail like wrong passwords. A hash made with older parameters is re-made.
+ */
+export async function authenticate(login: string, password: string): Promise<SessionUser | null> {
+  const row = await findForLogin(login);
+  const ok = await verifyPassword(row?.passwordHash || (await getDummyHash()), password);
+  if (!row || !ok || !row.isActive) return null;
+  const { passwordHash, ...user } = row;
+  await recordLogin(user.id, needsRehash(passwordHash) ? await hashPassword(password) : undefined);
+  return user;
+}
+
+passport.use(
+  new LocalStrategy({ usernameField: "username", passwordField: "password", session: true }, (username, password, done) => {
+    if (typeof username !== "string" || typeof password !== "string") return done(null, false, { message: LOGIN_FAILED });
+    authenticate(username, password).then(
+      (user) => done(null, user ?? false, user ? undefined : { message: LOGIN_FAILED }),
+      (err) => done(err),
+    );
+  }),
+);
+
+passport.serializeUser((user, done) => done(null, (user as SessionUser).id));
+
+passport.deserializeUser((id: unknown, done) => {
+  if (typeof id !== "number") return done(null, false);
+  findSessionUser(id).then(
+    // A deleted or deactivated account is signed out on its next request.
+    (user) => done(null, user && user.isActive ? user : false),
+    (err) => done(err),
+  );
+});
+
+export { passport };
+
+/** Runs the local strategy on this request's body: the user, or null with passport's message. */
+export function runLocalStrategy(req: Request, res: Response): Promise<SessionUser | null> {
+  return new Promise((resolve, reject) => {
+    passport.authenticate("local", { session: false }, (err: unknown, user: SessionUser | false) => {
+      if (err) reject(err);
+      else resolve(user || null);
+    })(req, res, (err: unknown) => reject(err));
+  });
+}
+
+/**
+ * Signs `user` in on this request: a new session id (passport 0.7 regenerates the session, dropping
+ * anything stored under the old id), the login time for the absolute timeout, and a fresh CSRF token.
+ */
+export function startSession(req: Request, user: SessionUser): Promise<void> {
+  return new Promise((resolve, reject) => {
+    req.login(user, (err) => {
+      if (err) return reject(err);
+      req.session.authAt = Date.now();
+      rotateCsrfToken(req);
+      resolve();
+    });
+  });
+}
+
+/** Signs out: the session row is deleted and the cookie cleared. */
+export async function endSession(req: Request, res: Response): Promise<void> {
+  await destroySession(req, res);
+  req.user = undefined;
+  res.locals.user = null;
+}

@@ -1,0 +1,273 @@
+// Account pages: thin handlers that parse the form (zod), check throttles, call the service and render.
+// Forms with errors are shown again with status 400, the messages next to their fields and the input
+// kept (never passwords).
+import type { Request, RequestHandler, Response } from "express";
+import { z } from "zod";
+import { config } from "../config.ts";
+import { Prisma } from "../db/index.ts";
+import { notFound } from "../web/errors.ts";
+import { url } from "../web/urls.ts";
+import { endUserSessions, flash, takeFlash } from "../web/session.ts";
+import { LOGIN_FAILED, endSession, runLocalStrategy, startSession } from "./auth.ts";
+import { safeNext } from "./middleware.ts";
+import { verifyPassword } from "./passwords.ts";
+import { checkResetToken, completePasswordReset, requestPasswordReset } from "./reset.ts";
+import { blockedFor, countAttempt, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, resetLane } from "./throttle.ts";
+import { createAccount, emailTaken, passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
+import {
+  checkNewPassword,
+  emailField,
+  keptValues,
+  nameField,
+  parseForm,
+  passwordField,
+  PASSWORD_MIN_LENGTH,
+  text,
+  usernameField,
+  type FieldErrors,
+} from "./validation.ts";
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+const h = (fn: Handler): RequestHandler => async (req, res, next) => {
+  try {
+    await fn(req, res);
+  } catch (e) {
+    next(e);
+  }
+};
+
+function page(res: Response, template: string, title: string, ctx: Record<string, unknown> = {}, status = 200) {
+  res.locals.meta = { ...(res.locals.meta ?? {}), title, noindex: true };
+  res.status(status).render(template, { passwordMinLength: PASSWORD_MIN_LENGTH, ...ctx });
+}
+
+function throttled(res: Response, seconds: number) {
+  res.setHeader("Retry-After", String(seconds));
+  page(res, "accounts/throttled.njk", "Too many attempts", { retryAfter: seconds, minutes: Math.ceil(seconds / 60) }, 429);
+}
+
+const ip = (req: Request) => req.ip ?? "unknown";
+
+// --- login / logout -------------------------------------------------------------------------------
+
+const loginSchema = z.object({
+  username: text(254, { required: "Enter your username or e-mail address." }),
+  password: passwordField("Enter your password."),
+});
+
+export const loginForm = h((req, res) => {
+  const next = safeNext(req.query.next, "");
+  page(res, "accounts/login.njk", "Log in", { values: { username: "" }, errors: {}, next, messages: takeFlash(req) });
+});
+
+export const login = h(async (req, res) => {
+  const next = safeNext((req.body as Record<string, unknown>)?.next ?? req.query.next, "");
+  const values = keptValues(req.body, ["username"]);
+  const form = parseForm(loginSchema, req.body);
+  if (!form.ok) return page(res, "accounts/login.njk", "Log in", { values, errors: form.errors, next }, 400);
+
+  const keys = loginKeys(form.data.username, ip(req));
+  const wait = await blockedFor([keys.userIp, keys.user, keys.ip]);
+  if (wait > 0) return throttled(res, wait);
+
+  const user = await runLocalStrategy(req, res);
+  if (!user) {
+    await countAttempt([
+      { lane: LOGIN_LANES.userIp, key: keys.userIp },
+      { lane: LOGIN_LANES.user, key: keys.user },
+      { lane: LOGIN_LANES.ip, key: keys.ip },
+    ]);
+    return page(res, "accounts/login.njk", "Log in", { values, errors: { __all__: LOGIN_FAILED }, next }, 400);
+  }
+  await resetLane(keys.userIp);
+  await startSession(req, user);
+  res.redirect(303, next || "/");
+});
+
+export const logoutConfirm = h((req, res) => {
+  if (!req.user) return res.redirect(302, url("accounts:login"));
+  page(res, "accounts/logout.njk", "Log out");
+});
+
+export const logout = h(async (req, res) => {
+  await endSession(req, res);
+  page(res, "accounts/logged_out.njk", "Logged out");
+});
+
+// --- sign-up --------------------------------------------------------------------------------------
+
+const signupSchema = z.object({
+  username: usernameField,
+  email: emailField,
+  password1: passwordField("Enter a password."),
+  password2: passwordField("Enter the same password again."),
+});
+
+export const signupForm = h((req, res) => {
+  if (!config.SIGNUP_ENABLED) throw notFound();
+  page(res, "accounts/signup.njk", "Sign up", { values: { username: "", email: "" }, errors: {} });
+});
+
+export const signup = h(async (req, res) => {
+  if (!config.SIGNUP_ENABLED) throw notFound();
+  const values = keptValues(req.body, ["username", "email"]);
+  const form = parseForm(signupSchema, req.body);
+  let errors: FieldErrors = form.ok ? {} : form.errors;
+  if (form.ok) {
+    const d = form.data;
+    if (await usernameTaken(d.username)) errors.username = "A user with that username already exists.";
+    if (await emailTaken(d.email)) errors.email = "A user with that e-mail address already exists.";
+    errors = { ...checkNewPassword(d, { username: d.username, email: d.email }), ...errors };
+  }
+  if (!form.ok || Object.keys(errors).length) return page(res, "accounts/signup.njk", "Sign up", { values, errors }, 400);
+  let user;
+  try {
+    user = await createAccount({ username: form.data.username, email: form.data.email, password: form.data.password1, role: "READER" });
+  } catch (e) {
+    // Two sign-ups racing for the same name: the unique index decides.
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")
+      return page(res, "accounts/signup.njk", "Sign up", { values, errors: { username: "A user with that username or e-mail address already exists." } }, 400);
+    throw e;
+  }
+  await startSession(req, user);
+  flash(req, "success", `Welcome, ${user.username}! Your account is ready.`);
+  res.redirect(303, url("accounts:profile"));
+});
+
+// --- password change (signed in) ------------------------------------------------------------------
+
+const changeSchema = z.object({
+  old_password: passwordField("Enter your current password."),
+  new_password1: passwordField("Enter a new password."),
+  new_password2: passwordField("Enter the same password again."),
+});
+
+export const passwordChangeForm = h((_req, res) => {
+  page(res, "accounts/password_change.njk", "Change password", { errors: {} });
+});
+
+export const passwordChange = h(async (req, res) => {
+  const user = req.user!;
+  const form = parseForm(changeSchema, req.body);
+  if (!form.ok) return page(res, "accounts/password_change.njk", "Change password", { errors: form.errors }, 400);
+  const keys = loginKeys(user.username, ip(req));
+  const wait = await blockedFor([keys.userIp]);
+  if (wait > 0) return throttled(res, wait);
+  const hash = await passwordHashOf(user.id);
+  if (!hash || !(await verifyPassword(hash, form.data.old_password))) {
+    await countAttempt([{ lane: LOGIN_LANES.userIp, key: keys.userIp }]);
+    return page(res, "accounts/password_change.njk", "Change password", {
+      errors: { old_password: "Your old password was entered incorrectly. Please enter it again." },
+    }, 400);
+  }
+  const errors = checkNewPassword(
+    { password1: form.data.new_password1, password2: form.data.new_password2 },
+    { username: user.username, email: user.email, firstName: user.firstName, lastName: user.lastName },
+  );
+  if (errors.password1) errors.new_password1 = errors.password1;
+  if (errors.password2) errors.new_password2 = errors.password2;
+  delete errors.password1;
+  delete errors.password2;
+  if (Object.keys(errors).length) return page(res, "accounts/password_change.njk", "Change password", { errors }, 400);
+
+  await setPassword(user.id, form.data.new_password1);
+  // Every other session of this account ends; this one continues under a new id.
+  await endUserSessions(user.id, req.sessionID);
+  await startSession(req, user);
+  flash(req, "success", "Your password was changed. You were signed out everywhere else.");
+  res.redirect(303, url("accounts:profile"));
+});
+
+// --- password reset by e-mail ---------------------------------------------------------------------
+
+const resetSchema = z.object({ email: emailField });
+
+export const passwordResetForm = h((_req, res) => {
+  page(res, "accounts/password_reset.njk", "Password reset", { values: { email: "" }, errors: {} });
+});
+
+export const passwordReset = h(async (req, res) => {
+  const values = keptValues(req.body, ["email"]);
+  const form = parseForm(resetSchema, req.body);
+  if (!form.ok) return page(res, "accounts/password_reset.njk", "Password reset", { values, errors: form.errors }, 400);
+  const keys = resetKeys(form.data.email, ip(req));
+  const wait = await blockedFor([keys.email, keys.ip]);
+  if (wait > 0) return throttled(res, wait);
+  await countAttempt([
+    { lane: RESET_LANES.email, key: keys.email },
+    { lane: RESET_LANES.ip, key: keys.ip },
+  ]);
+  // Looked up and mailed after the answer: same page, same timing, whether or not the address exists.
+  const email = form.data.email;
+  setImmediate(() => {
+    requestPasswordReset(email).catch((err: unknown) => req.log?.error({ err }, "password reset mail failed"));
+  });
+  res.redirect(303, url("accounts:password_reset_done"));
+});
+
+export const passwordResetDone = h((_req, res) => {
+  page(res, "accounts/password_reset_done.njk", "Password reset sent");
+});
+
+const resetConfirmSchema = z.object({
+  new_password1: passwordField("Enter a new password."),
+  new_password2: passwordField("Enter the same password again."),
+});
+
+const tokenParam = (req: Request) => (typeof req.params.token === "string" ? req.params.token : "");
+
+export const passwordResetConfirmForm = h(async (req, res) => {
+  const user = await checkResetToken(tokenParam(req));
+  if (!user) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);
+  page(res, "accounts/password_reset_confirm.njk", "Enter new password", { validlink: true, errors: {}, token: tokenParam(req) });
+});
+
+export const passwordResetConfirm = h(async (req, res) => {
+  const token = tokenParam(req);
+  const user = await checkResetToken(token);
+  if (!user) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);
+  const form = parseForm(resetConfirmSchema, req.body);
+  const errors: FieldErrors = form.ok ? {} : form.errors;
+  if (form.ok) {
+    const e = checkNewPassword({ password1: form.data.new_password1, password2: form.data.new_password2 }, user);
+    if (e.password1) errors.new_password1 = e.password1;
+    if (e.password2) errors.new_password2 = e.password2;
+  }
+  if (!form.ok || Object.keys(errors).length)
+    return page(res, "accounts/password_reset_confirm.njk", "Enter new password", { validlink: true, errors, token }, 400);
+  const done = await completePasswordReset(token, form.data.new_password1);
+  if (!done) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);
+  res.redirect(303, url("accounts:password_reset_complete"));
+});
+
+export const passwordResetComplete = h((_req, res) => {
+  page(res, "accounts/password_reset_complete.njk", "Password reset complete");
+});
+
+// --- profile --------------------------------------------------------------------------------------
+
+const profileSchema = z.object({ first_name: nameField, last_name: nameField });
+
+export const profile = h((req, res) => {
+  const u = req.user!;
+  page(res, "accounts/profile.njk", "Your profile", {
+    values: { first_name: u.firstName, last_name: u.lastName },
+    errors: {},
+    messages: takeFlash(req),
+  });
+});
+
+export const profileUpdate = h(async (req, res) => {
+  const form = parseForm(profileSchema, req.body);
+  if (!form.ok)
+    return page(res, "accounts/profile.njk", "Your profile", { values: keptValues(req.body, ["first_name", "last_name"]), errors: form.errors }, 400);
+  await updateNames(req.user!.id, form.data.first_name, form.data.last_name);
+  flash(req, "success", "Your profile was saved.");
+  res.redirect(303, url("accounts:profile"));
+});
+
+export const logoutEverywhere = h(async (req, res) => {
+  await endUserSessions(req.user!.id);
+  await endSession(req, res);
+  page(res, "accounts/logged_out.njk", "Logged out", { everywhere: true });
+});

@@ -1,0 +1,32 @@
+// The accounts feature's public surface for app.ts: the request pipeline that knows who is asking.
+import express, { Router } from "express";
+import type nunjucks from "nunjucks";
+import { sessionMiddleware, enforceAbsoluteTimeout } from "../web/session.ts";
+import { csrfProtection, csrfTokenGlobal } from "../web/csrf.ts";
+import { passport } from "./auth.ts";
+import { userLocals } from "./middleware.ts";
+
+/**
+ * Form bodies -> session (only when a cookie came in) -> absolute timeout -> passport (req.user) ->
+ * res.locals.user -> CSRF check on every unsafe method. Mount after static files and health checks.
+ */
+export function authPipeline(): Router {
+  const r = Router();
+  r.use(express.urlencoded({ extended: false, limit: "100kb", parameterLimit: 200 }));
+  r.use(sessionMiddleware());
+  r.use(enforceAbsoluteTimeout);
+  r.use(passport.initialize());
+  r.use(passport.session());
+  r.use(userLocals);
+  r.use(csrfProtection);
+  return r;
+}
+
+/** Template globals: csrf_token() (used by the csrf_field() macro in views/partials/forms.njk). */
+export function installAuthTemplateGlobals(env: nunjucks.Environment): void {
+  env.addGlobal("csrf_token", csrfTokenGlobal);
+}
+
+export { accountsRouter } from "./routes.ts";
+export { requireLogin, requirePermission, safeNext } from "./middleware.ts";
+export { csrfErrorHandler } from "../web/csrf.ts";

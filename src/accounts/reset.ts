@@ -1,0 +1,104 @@
+// Password reset by e-mail.
+//  - The token is 32 random bytes (base64url) and exists only in the e-mailed link; the table keeps
+//    its sha256. It works once, for RESET_TOKEN_TTL_MS, and asking again voids the earlier ones.
+//  - The link is built from SITE_URL and the named route (never from the request's Host header).
+//  - Setting the new password ends every session of the account and does not sign anyone in.
+import { createHash, randomBytes } from "node:crypto";
+import { pool, prisma } from "../db/index.ts";
+import { absoluteUrl } from "../web/urls.ts";
+import { endUserSessions } from "../web/session.ts";
+import { sendMail } from "../mail/index.ts";
+import { config } from "../config.ts";
+import { hashPassword } from "./passwords.ts";
+
+export const RESET_TOKEN_TTL_MS = 60 * 60 * 1000;
+const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+
+export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/** Creates a token for the user (voiding their unused ones) and returns the plain token. */
+export async function issueResetToken(userId: number): Promise<string> {
+  const token = randomBytes(32).toString("base64url");
+  await prisma.$transaction([
+    prisma.passwordResetToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: new Date() } }),
+    prisma.passwordResetToken.create({
+      data: { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + RESET_TOKEN_TTL_MS) },
+    }),
+  ]);
+  return token;
+}
+
+/**
+ * Handles a reset request for `email`: when an active account has that address, a link is mailed.
+ * Returns nothing either way (the page says the same thing whether or not the address exists).
+ */
+export async function requestPasswordReset(email: string): Promise<void> {
+  const user = await prisma.user.findFirst({
+    where: { email: email.toLowerCase(), isActive: true },
+    select: { id: true, username: true, email: true },
+  });
+  if (!user) return;
+  const token = await issueResetToken(user.id);
+  const link = absoluteUrl("accounts:password_reset_confirm", { token });
+  await sendMail({
+    to: user.email,
+    subject: `Password reset on ${config.SITE_NAME}`,
+    text: [
+      `You're receiving this e-mail because you requested a password reset for your account at ${config.SITE_NAME}.`,
+      "",
+      "Please go to the following page and choose a new password:",
+      "",
+      link,
+      "",
+      `Your username, in case you've forgotten: ${user.username}`,
+      "",
+      "The link works once, for one hour. If you did not ask for this, ignore this e-mail: your password stays as it is.",
+      "",
+      `The ${config.SITE_NAME} team`,
+    ].join("\n"),
+  });
+}
+
+/** The user a still-valid token belongs to (null: malformed, unknown, used or expired). Does not consume it. */
+export async function checkResetToken(token: string): Promise<{ id: number; username: string; email: string; firstName: string; lastName: string } | null> {
+  if (!TOKEN_RE.test(token)) return null;
+  const row = await prisma.passwordResetToken.findFirst({
+    where: { tokenHash: hashToken(token), usedAt: null, expiresAt: { gt: new Date() }, user: { isActive: true } },
+    select: { user: { select: { id: true, username: true, email: true, firstName: true, lastName: true } } },
+  });
+  return row?.user ?? null;
+}
+
+/**
+ * Consumes the token and sets the password, atomically (two concurrent uses: one wins). Ends all the
+ * user's sessions. Returns false when the token was not valid any more.
+ */
+export async function completePasswordReset(token: string, password: string): Promise<boolean> {
+  if (!TOKEN_RE.test(token)) return false;
+  const passwordHash = await hashPassword(password);
+  const client = await pool.connect();
+  let userId: number | undefined;
+  try {
+    await client.query("BEGIN");
+    const used = await client.query<{ userId: number }>(
+      `UPDATE "PasswordResetToken" SET "usedAt" = now()
+        WHERE "tokenHash" = $1 AND "usedAt" IS NULL AND "expiresAt" > now() RETURNING "userId"`,
+      [hashToken(token)],
+    );
+    userId = used.rows[0]?.userId;
+    if (userId === undefined) {
+      await client.query("ROLLBACK");
+      return false;
+    }
+    await client.query(`UPDATE "PasswordResetToken" SET "usedAt" = now() WHERE "userId" = $1 AND "usedAt" IS NULL`, [userId]);
+    await client.query(`UPDATE "User" SET "passwordHash" = $1 WHERE id = $2`, [passwordHash, userId]);
+    await client.query("COMMIT");
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+  await endUserSessions(userId);
+  return true;
+}

@@ -1,0 +1,44 @@
+// Account URLs (named like Django's django.contrib.auth.urls).
+import { Router } from "express";
+import { route } from "../web/urls.ts";
+import { requireLogin } from "./middleware.ts";
+import * as c from "./controller.ts";
+
+export const accountsRouter = Router();
+
+// Pages with forms and personal data: never cached anywhere.
+accountsRouter.use("/accounts", (_req, res, next) => {
+  res.setHeader("Cache-Control", "private, no-store");
+  next();
+});
+
+const login = route("accounts:login", "/accounts/login/");
+accountsRouter.get(login, c.loginForm);
+accountsRouter.post(login, c.login);
+
+const logout = route("accounts:logout", "/accounts/logout/");
+accountsRouter.get(logout, c.logoutConfirm);
+accountsRouter.post(logout, c.logout);
+
+const signup = route("accounts:signup", "/accounts/signup/");
+accountsRouter.get(signup, c.signupForm);
+accountsRouter.post(signup, c.signup);
+
+const change = route("accounts:password_change", "/accounts/password/change/");
+accountsRouter.get(change, requireLogin, c.passwordChangeForm);
+accountsRouter.post(change, requireLogin, c.passwordChange);
+
+const reset = route("accounts:password_reset", "/accounts/password/reset/");
+accountsRouter.get(reset, c.passwordResetForm);
+accountsRouter.post(reset, c.passwordReset);
+accountsRouter.get(route("accounts:password_reset_done", "/accounts/password/reset/done/"), c.passwordResetDone);
+accountsRouter.get(route("accounts:password_reset_complete", "/accounts/password/reset/complete/"), c.passwordResetComplete);
+
+const confirm = route("accounts:password_reset_confirm", "/accounts/reset/:token/");
+accountsRouter.get(confirm, c.passwordResetConfirmForm);
+accountsRouter.post(confirm, c.passwordResetConfirm);
+
+const profile = route("accounts:profile", "/accounts/profile/");
+accountsRouter.get(profile, requireLogin, c.profile);
+accountsRouter.post(profile, requireLogin, c.profileUpdate);
+accountsRouter.post(route("accounts:logout_everywhere", "/accounts/profile/logout-everywhere/"), requireLogin, c.logoutEverywhere);

@@ -1,0 +1,97 @@
+// Data access for accounts: the session user, login look-up, creation and password changes.
+import { pool, prisma } from "../db/index.ts";
+import type { Role } from "../generated/prisma/client.ts";
+import { hashPassword } from "./passwords.ts";
+
+/** What every request knows about the signed-in user (req.user). Loaded by one small query. */
+export interface SessionUser {
+  id: number;
+  username: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  role: Role;
+  isActive: boolean;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface User extends SessionUser {}
+  }
+}
+
+const SESSION_COLUMNS = `id, username, email, "firstName", "lastName", role, "isActive"`;
+
+export async function findSessionUser(id: number): Promise<SessionUser | null> {
+  const { rows } = await pool.query<SessionUser>(`SELECT ${SESSION_COLUMNS} FROM "User" WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** The account a login name designates: its username or its e-mail address, case-insensitively. */
+export async function findForLogin(login: string): Promise<(SessionUser & { passwordHash: string }) | null> {
+  const name = login.trim();
+  if (!name || name.length > 254) return null;
+  const { rows } = await pool.query<SessionUser & { passwordHash: string }>(
+    `SELECT ${SESSION_COLUMNS}, "passwordHash" FROM "User"
+      WHERE lower(username) = lower($1) OR email = lower($1)
+      ORDER BY (lower(username) = lower($1)) DESC LIMIT 1`,
+    [name],
+  );
+  return rows[0] ?? null;
+}
+
+export async function usernameTaken(username: string, exceptId?: number): Promise<boolean> {
+  const { rows } = await pool.query(`SELECT 1 FROM "User" WHERE lower(username) = lower($1) AND id <> $2 LIMIT 1`, [username, exceptId ?? -1]);
+  return rows.length > 0;
+}
+
+export async function emailTaken(email: string, exceptId?: number): Promise<boolean> {
+  const { rows } = await pool.query(`SELECT 1 FROM "User" WHERE email = lower($1) AND id <> $2 LIMIT 1`, [email, exceptId ?? -1]);
+  return rows.length > 0;
+}
+
+export interface NewUser {
+  username: string;
+  email: string;
+  password: string;
+  role?: Role;
+  firstName?: string;
+  lastName?: string;
+  isActive?: boolean;
+}
+
+/** Creates an account (password hashed with argon2id, e-mail lower-cased). Validation is the caller's. */
+export async function createAccount(input: NewUser): Promise<SessionUser> {
+  const passwordHash = await hashPassword(input.password);
+  return prisma.user.create({
+    data: {
+      username: input.username,
+      email: input.email.toLowerCase(),
+      passwordHash,
+      role: input.role ?? "READER",
+      firstName: input.firstName ?? "",
+      lastName: input.lastName ?? "",
+      isActive: input.isActive ?? true,
+    },
+    select: { id: true, username: true, email: true, firstName: true, lastName: true, role: true, isActive: true },
+  });
+}
+
+export async function setPassword(userId: number, password: string): Promise<void> {
+  await prisma.user.update({ where: { id: userId }, data: { passwordHash: await hashPassword(password) } });
+}
+
+export async function passwordHashOf(userId: number): Promise<string | null> {
+  const { rows } = await pool.query<{ passwordHash: string }>(`SELECT "passwordHash" FROM "User" WHERE id = $1`, [userId]);
+  return rows[0]?.passwordHash ?? null;
+}
+
+export async function recordLogin(userId: number, newHash?: string): Promise<void> {
+  await prisma.user.update({ where: { id: userId }, data: { lastLogin: new Date(), ...(newHash ? { passwordHash: newHash } : {}) } });
+}
+
+export async function updateNames(userId: number, firstName: string, lastName: string): Promise<void> {
+  await prisma.user.update({ where: { id: userId }, data: { firstName, lastName } });
+}

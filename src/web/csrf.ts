@@ -1,0 +1,70 @@
+// CSRF protection: synchronizer tokens (csrf-sync) kept in the session.
+//  - Every POST/PUT/PATCH/DELETE must carry the session's token in the `_csrf` form field or the
+//    `X-CSRF-Token` header; this includes anonymous forms (login, sign-up, password reset): a request
+//    without a session has no token and is refused. Only API requests that authenticate with a
+//    Bearer token (no cookies involved) are exempt.
+//  - Tokens are made lazily: templates call `csrf_token()` (or the `csrf_field()` macro in
+//    views/partials/forms.njk) and only then is a token created and stored, so blog pages without a
+//    form never create a session.
+//  - A refused request gets a 403 page explaining what happened (views/accounts/csrf_failure.njk).
+import { AsyncLocalStorage } from "node:async_hooks";
+import { csrfSync } from "csrf-sync";
+import type { ErrorRequestHandler, Request, RequestHandler } from "express";
+
+const requestStore = new AsyncLocalStorage<Request>();
+
+const isBearerApi = (req: Request) =>
+  req.path.startsWith("/api/") && /^Bearer\s/i.test(req.headers.authorization ?? "") && !req.headers.cookie;
+
+const { csrfSynchronisedProtection, generateToken } = csrfSync({
+  getTokenFromRequest: (req) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    const fromBody = body && typeof body === "object" ? body._csrf : undefined;
+    if (typeof fromBody === "string") return fromBody;
+    const header = req.headers["x-csrf-token"];
+    return typeof header === "string" ? header : undefined;
+  },
+  // A request without a session (no cookie, or an expired one) has no stored token.
+  getTokenFromState: (req) => (req.session ? req.session.csrfToken : undefined),
+  storeTokenInState: (req, token) => {
+    if (req.session) req.session.csrfToken = token;
+  },
+  size: 32,
+  skipCsrfProtection: isBearerApi,
+  errorConfig: { statusCode: 403, message: "CSRF verification failed.", code: "EBADCSRFTOKEN" },
+});
+
+/** Checks the token on unsafe methods and makes the request available to csrf_token() in templates. */
+export const csrfProtection: RequestHandler = (req, res, next) => {
+  requestStore.run(req, () => csrfSynchronisedProtection(req, res, next));
+};
+
+/** The session's CSRF token, created (and the session with it) on first use. */
+export function csrfTokenFor(req: Request): string {
+  return generateToken(req);
+}
+
+/** A new token, replacing the old one (after login/logout the session is regenerated). */
+export function rotateCsrfToken(req: Request): string {
+  return generateToken(req, true);
+}
+
+/** Template global: the current request's token ("" outside a request). */
+export function csrfTokenGlobal(): string {
+  const req = requestStore.getStore();
+  return req?.session ? generateToken(req) : "";
+}
+
+/** Renders the 403 page for a missing or wrong token; other errors pass through. */
+export const csrfErrorHandler: ErrorRequestHandler = (err, req, res, next) => {
+  if (err?.code !== "EBADCSRFTOKEN") return next(err);
+  req.log?.info({ path: req.path, hasSession: !!req.session?.csrfToken }, "CSRF verification failed");
+  res.status(403);
+  if (req.path.startsWith("/api/") || req.accepts(["html", "json"]) === "json") {
+    res.type("application/problem+json").send(
+      JSON.stringify({ status: 403, title: "Forbidden", detail: "CSRF verification failed. Reload the page and try again." }),
+    );
+    return;
+  }
+  res.render("accounts/csrf_failure.njk", { reason: req.session?.csrfToken ? "mismatch" : "nosession" });
+};
