@@ -1,0 +1,81 @@
+// The audit log (Django's LogEntry): every add, change, delete and bulk action in the admin and the
+// post service writes one row; the admin index shows "Recent actions", each object has a history.
+import { prisma, type Prisma } from "../db/index.ts";
+import type { AuditAction } from "../generated/prisma/client.ts";
+
+type Tx = Prisma.TransactionClient;
+
+export interface AuditEntry {
+  userId: number | null;
+  action: AuditAction;
+  /** "blog.post", "blog.category", "accounts.user" ... */
+  model: string;
+  objectId: string | number;
+  objectRepr: string;
+  changes?: Record<string, unknown>;
+}
+
+export async function recordAction(entry: AuditEntry, tx: Tx = prisma): Promise<void> {
+  await tx.auditLog.create({
+    data: {
+      userId: entry.userId,
+      action: entry.action,
+      model: entry.model,
+      objectId: String(entry.objectId),
+      objectRepr: entry.objectRepr.slice(0, 250),
+      changes: (entry.changes ?? {}) as Prisma.InputJsonValue,
+    },
+  });
+}
+
+export async function recordActions(entries: AuditEntry[], tx: Tx = prisma): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.auditLog.createMany({
+    data: entries.map((e) => ({
+      userId: e.userId,
+      action: e.action,
+      model: e.model,
+      objectId: String(e.objectId),
+      objectRepr: e.objectRepr.slice(0, 250),
+      changes: (e.changes ?? {}) as Prisma.InputJsonValue,
+    })),
+  });
+}
+
+/** Field names whose values differ between two plain objects (dates and arrays compared by value). */
+export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>, fields: string[]): string[] {
+  const norm = (v: unknown) => (v instanceof Date ? v.toISOString() : Array.isArray(v) ? JSON.stringify([...v].sort()) : v);
+  return fields.filter((f) => f in after && norm(before[f]) !== norm(after[f]));
+}
+
+export interface AuditRow {
+  id: number;
+  action: AuditAction;
+  model: string;
+  objectId: string;
+  objectRepr: string;
+  changes: unknown;
+  createdAt: Date;
+  username: string | null;
+}
+
+/** Newest entries, optionally only one user's (authors see their own recent actions). */
+export async function recentActions(limit = 10, userId?: number): Promise<AuditRow[]> {
+  const rows = await prisma.auditLog.findMany({
+    where: userId === undefined ? {} : { userId },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit,
+    include: { user: { select: { username: true } } },
+  });
+  return rows.map((r) => ({ ...r, username: r.user?.username ?? null }));
+}
+
+export async function objectHistory(model: string, objectId: string | number, limit = 200): Promise<AuditRow[]> {
+  const rows = await prisma.auditLog.findMany({
+    where: { model, objectId: String(objectId) },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit,
+    include: { user: { select: { username: true } } },
+  });
+  return rows.map((r) => ({ ...r, username: r.user?.username ?? null }));
+}

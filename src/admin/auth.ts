@@ -1,0 +1,57 @@
+// Who is using the admin: req.user (set by the accounts session/passport middleware) and the gate
+// every admin route passes (anonymous -> login page, no admin access -> 403).
+import type { Request, RequestHandler } from "express";
+import type { Role } from "../generated/prisma/client.ts";
+import { can, type Action } from "../accounts/permissions.ts";
+import { forbidden, notFound } from "../web/errors.ts";
+import { url } from "../web/urls.ts";
+
+export interface AdminUser {
+  id: number;
+  username: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  role: Role;
+  isActive: boolean;
+}
+
+export function currentUser(req: Request): AdminUser | null {
+  const u = (req as Request & { user?: AdminUser }).user;
+  return u && typeof u.id === "number" ? u : null;
+}
+
+export function loginUrl(next: string): string {
+  try {
+    return url("accounts:login", {}, { next });
+  } catch {
+    return `/accounts/login/?next=${encodeURIComponent(next)}`;
+  }
+}
+
+/** Gate for every /admin/ route: log in first, then admin.access. */
+export const requireAdmin: RequestHandler = (req, res, next) => {
+  const user = currentUser(req);
+  if (!user) {
+    // Only GETs are redirected; a POST without a session gets 403 (its CSRF token would be gone anyway).
+    if (req.method === "GET" || req.method === "HEAD") return res.redirect(302, loginUrl(req.originalUrl));
+    return next(forbidden("Please log in."));
+  }
+  if (!can(user, "admin.access")) return next(forbidden("Your account cannot use the admin site."));
+  res.locals.adminUser = user;
+  res.locals.meta = { ...(res.locals.meta ?? {}), noindex: true };
+  res.setHeader("Cache-Control", "private, no-store");
+  next();
+};
+
+/** can() or 403. */
+export function authorize(user: AdminUser, action: Action, obj?: { authorId?: number } | null): void {
+  if (!can(user, action, obj)) throw forbidden();
+}
+
+/** Object-level: an object the user may not even view is a 404 (does not reveal it exists). */
+export function authorizeObject(user: AdminUser, action: Action, obj: { authorId?: number } | null): void {
+  if (!obj) throw notFound();
+  if (!can(user, action.replace(/\.\w+$/, ".view") as Action, obj)) throw notFound();
+  if (!can(user, action, obj)) throw forbidden();
+}

@@ -1,0 +1,123 @@
+// Form handling for the generic change form: object values -> widget strings, and a submitted body
+// -> typed values, validated with zod schemas built from the registry's field definitions.
+import { z } from "zod";
+import type { AdminUser } from "./auth.ts";
+import { resolveChoices, type FormField, type ModelAdmin } from "./site.ts";
+
+export const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const DATETIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+export function visibleFields(m: ModelAdmin, user: AdminUser): FormField[] {
+  return m.form.fields.filter((f) => !f.visible || f.visible(user));
+}
+
+/** "2026-11-21T09:30" (UTC) <-> Date. */
+export function toDatetimeLocal(d: unknown): string {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) return typeof d === "string" ? d : "";
+  return d.toISOString().slice(0, 16);
+}
+export function parseDatetimeLocal(s: string): Date | null {
+  const m = DATETIME_LOCAL.exec(s);
+  if (!m) return null;
+  const [y, mo, d, h, mi, se] = m.slice(1).map((x) => Number(x ?? 0)) as number[];
+  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, se ?? 0));
+  if (Number.isNaN(date.getTime()) || date.getUTCDate() !== d || date.getUTCMonth() !== mo! - 1 || y! < 1900 || y! > 9999) return null;
+  return date;
+}
+
+/** Object values as the strings the widgets show. */
+export function toFormValues(fields: FormField[], values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = values[f.name];
+    if (f.widget === "datetime") out[f.name] = toDatetimeLocal(v);
+    else if (f.widget === "tags") out[f.name] = Array.isArray(v) ? v.map(String) : [];
+    else if (f.widget === "checkbox") out[f.name] = !!v;
+    else out[f.name] = v === null || v === undefined ? "" : String(v);
+  }
+  return out;
+}
+
+/** The submitted strings, kept for redisplay after an error (never typed, never trusted). */
+export function keptFormValues(fields: FormField[], body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = body[f.name];
+    if (f.widget === "tags") out[f.name] = (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String).slice(0, 200);
+    else if (f.widget === "checkbox") out[f.name] = v !== undefined;
+    else out[f.name] = typeof v === "string" ? v.slice(0, 200_000) : "";
+  }
+  return out;
+}
+
+const REQUIRED = "This field is required.";
+
+async function fieldSchema(f: FormField): Promise<z.ZodType> {
+  const str = z.string({ error: "Give this field once, as text." });
+  const max = f.maxLength ?? 100_000;
+  switch (f.widget) {
+    case "text":
+    case "textarea":
+    case "email":
+    case "slug": {
+      let inner = z.string().max(max, `At most ${max} characters.`);
+      if (f.widget === "email") inner = inner.refine((v) => v === "" || z.email().safeParse(v).success, "Enter a valid e-mail address.");
+      if (f.widget === "slug") inner = inner.refine((v) => v === "" || SLUG_RE.test(v), "Use lowercase letters, digits and hyphens (e.g. my-first-post).");
+      if (f.required) inner = inner.min(1, REQUIRED);
+      const s = str.transform((v) => v.trim()).pipe(inner);
+      return f.required ? s : s.optional().transform((v) => v ?? "");
+    }
+    case "markdown": {
+      const s = str.max(max, `At most ${max} characters.`).transform((v) => v.replace(/\r\n/g, "\n"));
+      return f.required ? s.pipe(z.string().refine((v) => v.trim().length > 0, REQUIRED)) : s.optional().transform((v) => v ?? "");
+    }
+    case "select": {
+      const choices = (await resolveChoices(f.choices)).map((c) => c.value);
+      const s = str.refine((v) => v === "" || choices.includes(v), "Select a valid choice.");
+      return f.required ? s.refine((v) => v !== "", REQUIRED) : s.optional().transform((v) => v || null);
+    }
+    case "fk": {
+      const s = str.trim().refine((v) => v === "" || /^[1-9]\d{0,9}$/.test(v) && Number(v) <= 2_147_483_647, "Enter a valid id.");
+      const n = f.required ? s.refine((v) => v !== "", REQUIRED) : s.optional();
+      return n.transform((v) => (v ? Number(v) : null));
+    }
+    case "tags": {
+      const id = z.string().regex(/^[1-9]\d{0,9}$/, "Select valid tags.").transform(Number).refine((n) => n <= 2_147_483_647, "Select valid tags.");
+      return z
+        .union([id.transform((n) => [n]), z.array(id).max(100, "At most 100 tags.")])
+        .optional()
+        .transform((v) => [...new Set(v ?? [])]);
+    }
+    case "datetime": {
+      const s = str.trim().transform((v, ctx) => {
+        if (v === "") return null;
+        const d = parseDatetimeLocal(v);
+        if (!d) {
+          ctx.addIssue({ code: "custom", message: "Enter a valid date and time." });
+          return z.NEVER;
+        }
+        return d;
+      });
+      return f.required ? s.refine((v) => v !== null, REQUIRED) : s.optional().transform((v) => v ?? null);
+    }
+    case "checkbox":
+      return z.unknown().transform((v) => v !== undefined && v !== "" && v !== "0");
+  }
+}
+
+/** Validates a submitted body against the visible fields; returns typed data or field messages. */
+export async function parseAdminForm(
+  fields: FormField[],
+  body: Record<string, unknown>,
+): Promise<{ ok: true; data: Record<string, unknown> } | { ok: false; errors: Record<string, string> }> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const f of fields) shape[f.name] = await fieldSchema(f);
+  const r = await z.object(shape).safeParseAsync(body ?? {});
+  if (r.success) return { ok: true, data: r.data as Record<string, unknown> };
+  const errors: Record<string, string> = {};
+  for (const issue of r.error.issues) {
+    const k = String(issue.path[0] ?? "__all__");
+    if (!errors[k]) errors[k] = issue.code === "invalid_type" ? (issue.input === undefined ? REQUIRED : "Invalid value.") : issue.message;
+  }
+  return { ok: false, errors };
+}

@@ -1,0 +1,45 @@
+// /admin/: named routes generated from the registry (admin:index, admin:blog_post_changelist,
+// admin:blog_post_add, admin:blog_post_change, admin:blog_post_delete, admin:blog_post_history ...).
+// Every route passes requireAdmin (login + admin.access); each view then asks can() for its action.
+import { Router, type NextFunction, type Request, type Response } from "express";
+import { route, url } from "../web/urls.ts";
+import { requireAdmin } from "./auth.ts";
+import "./models.ts";
+import { keyOf, site } from "./site.ts";
+import * as v from "./views.ts";
+import { userPassword } from "./password.ts";
+
+type Handler = (req: Request, res: Response) => Promise<unknown> | unknown;
+const h = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => Promise.resolve(fn(req, res)).catch(next);
+
+export const adminRouter = Router();
+adminRouter.use("/admin", requireAdmin);
+
+adminRouter.get(route("admin:index", "/admin/"), h(v.index));
+adminRouter.post(route("admin:preview", "/admin/preview/"), h(v.preview));
+adminRouter.get(route("admin:autocomplete", "/admin/autocomplete/"), h(v.autocomplete));
+adminRouter.get(route("admin:blog_post_slug_check", "/admin/blog/post/slug-check/"), h(v.slugCheck));
+
+for (const m of site.all()) {
+  const key = keyOf(m);
+  const base = `/admin/${m.app}/${m.model}`;
+  const list = route(`admin:${key}_changelist`, `${base}/`);
+  adminRouter.get(list, h(v.changeList(m)));
+  adminRouter.post(list, h(v.changeListPost(m)));
+  const add = route(`admin:${key}_add`, `${base}/add/`);
+  adminRouter.get(add, h(v.addView(m)));
+  adminRouter.post(add, h(v.addView(m)));
+  const change = route(`admin:${key}_change`, `${base}/:id/change/`);
+  adminRouter.get(change, h(v.changeView(m)));
+  adminRouter.post(change, h(v.changeView(m)));
+  const del = route(`admin:${key}_delete`, `${base}/:id/delete/`);
+  adminRouter.get(del, h(v.deleteView(m)));
+  adminRouter.post(del, h(v.deleteView(m)));
+  adminRouter.get(route(`admin:${key}_history`, `${base}/:id/history/`), h(v.historyView(m)));
+  if (m.revisions) adminRouter.post(route(`admin:${key}_restore`, `${base}/:id/history/:rev/restore/`), h(v.restoreView(m)));
+  // Like Django: /admin/blog/post/5/ -> the change form.
+  adminRouter.get(`${base}/:id/`, (req, res, next) => (/^[1-9]\d{0,9}$/.test(String(req.params.id)) ? res.redirect(301, url(`admin:${key}_change`, { id: String(req.params.id) })) : next()));
+}
+const pw = route("admin:accounts_user_password", "/admin/accounts/user/:id/password/");
+adminRouter.get(pw, h(userPassword));
+adminRouter.post(pw, h(userPassword));
