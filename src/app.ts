@@ -12,6 +12,7 @@ import { requestLocals } from "./web/locals.ts";
 import { blogRouter } from "./blog/routes.ts";
 import { accountsRouter, authPipeline, csrfErrorHandler, installAuthTemplateGlobals } from "./accounts/index.ts";
 import { discoveryRouter } from "./blog/discovery.ts";
+import { adminRouter } from "./admin/routes.ts";
 
 export function buildApp(): express.Express {
   const app = express();
@@ -30,6 +31,7 @@ export function buildApp(): express.Express {
   app.use(requestLocals); // per-request template context (current path, SEO defaults)
   app.use(authPipeline()); // form bodies, session (only with a cookie), req.user, CSRF check on unsafe methods
   app.use(accountsRouter); // /accounts/: login, logout, sign-up, password change/reset, profile
+  app.use(adminRouter); // /admin/: the admin site (registry of model admins; every view asks can())
 
   // search, feeds, sitemaps, robots.txt: literal paths, mounted first because blog:post_detail
   // (/blog/:year/:month/:day/:slug/) would otherwise claim /blog/category/<slug>/feed/rss/
