@@ -1,0 +1,466 @@
+// npm run bench [-- --duration 10 --connections 16 --only list,detail --posts 10000 --skip-build]
+//
+// Benchmarks the production build against its own database, "folio_bench" (the embedded
+// PostgreSQL unless DATABASE_URL is set; then the same server, database folio_bench):
+//   1. create/migrate folio_bench, seed N posts (skipped when it already holds exactly that seed),
+//   2. `npm run build`, start `node dist/server.js` with NODE_ENV=production on a free port,
+//   3. per scenario: a short warm-up, then autocannon for --duration seconds,
+//   4. print req/s, p50, p99, non-2xx and the server's peak RSS; write bench-results/bench-<timestamp>.json.
+//
+// Scenarios are an array: add one with {name, path, connections?, headers?, prepare?}.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import pg from "pg";
+import { config } from "../config.ts";
+import { startEmbedded } from "../db/embedded.ts";
+import { dropDatabase, ensureDatabase, migrateDeploy } from "../db/migrate.ts";
+import { connectDb, disconnectDb, pool } from "../db/client.ts";
+import { seedPosts } from "../blog/seed.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BENCH_DB = "folio_bench";
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+export interface BenchContext {
+  /** http://127.0.0.1:<port> of the server under test. */
+  baseUrl: string;
+  /** The bench database (pg pool), e.g. to look up a real object. */
+  db: pg.Pool;
+  /** GET a path from the server under test. */
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; text: string; headers: Headers }>;
+}
+
+export interface Scenario {
+  name: string;
+  /** Request path; or computed by prepare(). */
+  path?: string;
+  /** Overrides --connections for this scenario. */
+  connections?: number;
+  headers?: Record<string, string>;
+  /** Posts the scenario needs (the bench seeds the maximum of --posts and this). */
+  posts?: number;
+  /** Finds the path/headers at run time (a real post URL, a login cookie...). Return a string to skip with that reason. */
+  prepare?: (ctx: BenchContext) => Promise<{ path: string; headers?: Record<string, string> } | string>;
+}
+
+export const SCENARIOS: Scenario[] = [
+  { name: "list", path: "/blog/" },
+  { name: "list-p900", path: "/blog/?page=900" },
+  {
+    name: "detail",
+    // A real published post: the first post link on the list page (so the URL is the app's own).
+    prepare: async (ctx) => {
+      const res = await ctx.get("/blog/");
+      const m = res.text.match(/href="(\/blog\/\d{4}\/\d{2}\/\d{2}\/[a-z0-9-]+\/)"/);
+      return m ? { path: m[1]! } : "no post link found on /blog/";
+    },
+  },
+  { name: "search", path: "/blog/search/?q=measure" },
+  { name: "feed-rss", path: "/blog/feed/rss/" },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+export interface BenchArgs {
+  duration: number;
+  warmup: number;
+  connections: number;
+  only: string[] | null;
+  posts: number;
+  seed: number;
+  skipBuild: boolean;
+  workers: number | null;
+}
+
+const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only a,b] [--posts N] [--seed S] [--skip-build]
+
+  --duration S      seconds per scenario (default 10)
+  --warmup S        warm-up seconds before each measurement (default 2)
+  --connections N   concurrent connections (default 16; a scenario may set its own)
+  --only a,b        run only these scenarios (${SCENARIOS.map((s) => s.name).join(", ")})
+  --posts N         posts in the bench database (default 10000)
+  --seed S          seed for the generated posts (default 42)
+  --skip-build      use the existing dist/ instead of running npm run build
+  --workers N       WEB_CONCURRENCY passed to the server (when the server supports it)`;
+
+function int(name: string, raw: string | undefined, min: number, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`--${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new Error(`--${name} must be between ${min} and ${max}, got ${raw}`);
+  return n;
+}
+
+export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      connections: { type: "string" },
+      only: { type: "string" },
+      posts: { type: "string" },
+      seed: { type: "string" },
+      workers: { type: "string" },
+      "skip-build": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return "help";
+  let only: string[] | null = null;
+  if (values.only !== undefined) {
+    only = values.only.split(",").map((s) => s.trim()).filter(Boolean);
+    const unknown = only.filter((n) => !SCENARIOS.some((s) => s.name === n));
+    if (!only.length || unknown.length) throw new Error(`--only: unknown scenario(s) ${unknown.join(", ") || "(none given)"}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  }
+  return {
+    duration: int("duration", values.duration, 1, 600, 10),
+    warmup: int("warmup", values.warmup, 0, 60, 2),
+    connections: int("connections", values.connections, 1, 1000, 16),
+    only,
+    posts: int("posts", values.posts, 1, 5_000_000, 10_000),
+    seed: int("seed", values.seed, 0, 0xffffffff, 42),
+    skipBuild: values["skip-build"] ?? false,
+    workers: values.workers === undefined ? null : int("workers", values.workers, 1, 64, 1),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => done(port));
+    });
+    srv.on("error", fail);
+  });
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: "inherit", env });
+    child.on("exit", (code) => done(code ?? 1));
+    child.on("error", () => done(1));
+  });
+}
+
+/** RSS in kB of a process and all its descendants (cluster workers), from /proc. */
+export function treeRssKb(pid: number): number {
+  let total = 0;
+  const seen = new Set<number>();
+  const visit = (p: number) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    try {
+      const m = readFileSync(`/proc/${p}/status`, "utf8").match(/^VmRSS:\s+(\d+)\s+kB/m);
+      if (m) total += Number(m[1]);
+      for (const tid of readdirSync(`/proc/${p}/task`)) {
+        const kids = readFileSync(`/proc/${p}/task/${tid}/children`, "utf8").trim();
+        if (kids) for (const k of kids.split(/\s+/)) visit(Number(k));
+      }
+    } catch {
+      /* process gone */
+    }
+  };
+  visit(pid);
+  return total;
+}
+
+async function waitReady(baseUrl: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode} before it was ready`);
+    try {
+      const res = await fetch(`${baseUrl}/readyz`);
+      if (res.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("server not ready after 60 s");
+}
+
+interface Measured {
+  name: string;
+  path: string | null;
+  status: "ok" | "missing" | "skipped" | "error";
+  note?: string;
+  connections?: number;
+  reqPerSec?: number;
+  latencyP50?: number;
+  latencyP99?: number;
+  latencyAvg?: number;
+  latencyMax?: number;
+  requests?: number;
+  non2xx?: number;
+  errors?: number;
+  timeouts?: number;
+  peakRssMb?: number;
+}
+
+function cannon(opts: { url: string; connections: number; duration: number; headers?: Record<string, string> }): Promise<autocannon.Result> {
+  return new Promise((done, fail) => {
+    const inst = autocannon({ url: opts.url, connections: opts.connections, duration: opts.duration, headers: opts.headers }, (err, result) =>
+      err ? fail(err) : done(result),
+    );
+    // No progress bar: the table says it all.
+    void inst;
+  });
+}
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+function printTable(rows: Measured[]): void {
+  const head = ["scenario", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "peak RSS MB", "path / note"];
+  const widths = [12, 9, 8, 8, 8, 7, 12, 0];
+  console.log("\n" + head.map((h, i) => pad(h, widths[i]!, i > 0 && i < 7)).join("  "));
+  console.log("-".repeat(100));
+  for (const r of rows) {
+    const cells =
+      r.status === "ok"
+        ? [r.name, r.reqPerSec!.toFixed(0), String(r.latencyP50), String(r.latencyP99), String(r.non2xx), String(r.errors! + r.timeouts!), r.peakRssMb!.toFixed(0), r.path ?? ""]
+        : [r.name, "-", "-", "-", "-", "-", "-", `${r.status.toUpperCase()}: ${r.note ?? ""}`];
+    console.log(cells.map((c, i) => pad(c, widths[i]!, i > 0 && i < 7)).join("  "));
+  }
+  console.log("");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function openBenchDatabase(log: (m: string) => void): Promise<{ url: string; adminUrl: string; stop: () => Promise<void> }> {
+  if (config.DATABASE_URL) {
+    const u = new URL(config.DATABASE_URL);
+    u.pathname = `/${BENCH_DB}`;
+    const a = new URL(config.DATABASE_URL);
+    a.pathname = "/postgres";
+    return { url: u.toString(), adminUrl: a.toString(), stop: async () => {} };
+  }
+  const pgh = await startEmbedded({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT, log });
+  return { url: pgh.urlFor(BENCH_DB), adminUrl: pgh.adminUrl, stop: pgh.stop };
+}
+
+async function seedMarker(adminUrl: string): Promise<string | null> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ d: string | null }>(
+      `SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = $1`,
+      [BENCH_DB],
+    );
+    return rows[0]?.d ?? null;
+  } finally {
+    await c.end();
+  }
+}
+
+async function prepareDatabase(args: BenchArgs, posts: number, log: (m: string) => void) {
+  const db = await openBenchDatabase(log);
+  const marker = `folio-bench posts=${posts} seed=${args.seed}`;
+  const current = await seedMarker(db.adminUrl).catch(() => null);
+  if (current !== marker) {
+    log(current ? `bench database holds "${current}": recreating it` : `creating database ${BENCH_DB}`);
+    await dropDatabase(db.adminUrl, BENCH_DB);
+    await ensureDatabase(db.adminUrl, BENCH_DB);
+    await migrateDeploy(db.url);
+    connectDb(db.url, 4);
+    const t = performance.now();
+    await seedPosts({ posts, seed: args.seed });
+    await pool.query("ANALYZE");
+    log(`seeded ${posts} posts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    await pool.query(`COMMENT ON DATABASE ${BENCH_DB} IS '${marker}'`);
+  } else {
+    log(`bench database already holds ${posts} posts (seed ${args.seed})`);
+    await migrateDeploy(db.url);
+    connectDb(db.url, 4);
+  }
+  return db;
+}
+
+function gitRevision(): string {
+  try {
+    const head = readFileSync(resolve(ROOT, ".git/HEAD"), "utf8").trim();
+    if (!head.startsWith("ref: ")) return head;
+    const ref = head.slice(5);
+    const loose = resolve(ROOT, ".git", ref);
+    if (existsSync(loose)) return readFileSync(loose, "utf8").trim();
+    const packed = readFileSync(resolve(ROOT, ".git/packed-refs"), "utf8").split("\n").find((l) => l.endsWith(` ${ref}`));
+    return packed?.split(" ")[0] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+async function main() {
+  let args: BenchArgs | "help";
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (args === "help") {
+    console.log(USAGE);
+    return;
+  }
+  const log = (m: string) => console.error(`[bench] ${m}`);
+  const scenarios = SCENARIOS.filter((s) => !args.only || args.only.includes(s.name));
+  const posts = Math.max(args.posts, ...scenarios.map((s) => s.posts ?? 0));
+
+  const db = await prepareDatabase(args, posts, log);
+  let server: ChildProcess | null = null;
+  const stopAll = async () => {
+    if (server && server.exitCode === null) {
+      server.kill("SIGTERM");
+      await new Promise((r) => {
+        const t = setTimeout(() => { server?.kill("SIGKILL"); r(null); }, 15_000);
+        server!.once("exit", () => { clearTimeout(t); r(null); });
+      });
+    }
+    await disconnectDb();
+    await db.stop();
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+
+  try {
+    if (!args.skipBuild) {
+      log("npm run build");
+      const code = await run("npm", ["run", "build"]);
+      if (code !== 0) {
+        if (!existsSync(resolve(ROOT, "dist/server.js"))) throw new Error(`npm run build failed (exit ${code}) and dist/server.js does not exist`);
+        log(`WARNING: npm run build exited with ${code} (type errors?); dist/ was emitted, benchmarking it anyway`);
+      }
+    }
+    if (!existsSync(resolve(ROOT, "dist/server.js"))) throw new Error("dist/server.js is missing: run without --skip-build");
+
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: "production",
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      SITE_URL: "http://localhost:3000",
+      SESSION_SECRET: randomBytes(36).toString("base64url"), // 48 characters
+      ALLOWED_HOSTS: "localhost,127.0.0.1",
+      LOG_LEVEL: "warn",
+      SEED_DEMO: "false",
+      ...(args.workers ? { WEB_CONCURRENCY: String(args.workers) } : {}),
+    };
+    log(`starting node dist/server.js on ${baseUrl}`);
+    const srv = spawn(process.execPath, ["dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+    server = srv;
+    srv.stdout!.on("data", (d: Buffer) => {
+      const s = d.toString();
+      // The first start against a fresh database prints the admin password: keep it out of the log.
+      if (!s.includes("password")) process.stdout.write(s);
+    });
+    await waitReady(baseUrl, srv);
+    const idleRssMb = treeRssKb(srv.pid!) / 1024;
+
+    const ctx: BenchContext = {
+      baseUrl,
+      db: pool,
+      get: async (path, headers) => {
+        const res = await fetch(baseUrl + path, { headers, redirect: "manual" });
+        return { status: res.status, text: await res.text(), headers: res.headers };
+      },
+    };
+
+    const results: Measured[] = [];
+    for (const sc of scenarios) {
+      let path = sc.path ?? null;
+      let headers = sc.headers;
+      try {
+        if (sc.prepare) {
+          const p = await sc.prepare(ctx);
+          if (typeof p === "string") {
+            results.push({ name: sc.name, path, status: "skipped", note: p });
+            continue;
+          }
+          path = p.path;
+          headers = { ...headers, ...p.headers };
+        }
+        if (!path) throw new Error("scenario has no path");
+        const probe = await ctx.get(path, headers);
+        if (probe.status === 404) {
+          results.push({ name: sc.name, path, status: "missing", note: `${path} answers 404 (not implemented yet?)` });
+          continue;
+        }
+        if (probe.status >= 300) log(`${sc.name}: ${path} answers ${probe.status}; measuring anyway`);
+        const connections = sc.connections ?? args.connections;
+        log(`${sc.name}: warm-up ${args.warmup} s, then ${args.duration} s at ${connections} connections: ${path}`);
+        if (args.warmup > 0) await cannon({ url: baseUrl + path, connections, duration: args.warmup, headers });
+        let peak = 0;
+        const sampler = setInterval(() => (peak = Math.max(peak, treeRssKb(srv.pid!))), 100);
+        const r = await cannon({ url: baseUrl + path, connections, duration: args.duration, headers });
+        clearInterval(sampler);
+        peak = Math.max(peak, treeRssKb(srv.pid!));
+        results.push({
+          name: sc.name,
+          path,
+          status: "ok",
+          connections,
+          reqPerSec: r.requests.average,
+          latencyP50: r.latency.p50,
+          latencyP99: r.latency.p99,
+          latencyAvg: r.latency.average,
+          latencyMax: r.latency.max,
+          requests: r.requests.total,
+          non2xx: r.non2xx,
+          errors: r.errors,
+          timeouts: r.timeouts,
+          peakRssMb: peak / 1024,
+        });
+      } catch (e) {
+        results.push({ name: sc.name, path, status: "error", note: (e as Error).message });
+      }
+      if (srv.exitCode !== null) throw new Error(`server exited (${srv.exitCode}) during ${sc.name}`);
+    }
+
+    printTable(results);
+    const out = {
+      date: new Date().toISOString(),
+      git: gitRevision(),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryMb: Math.round(os.totalmem() / 2 ** 20), loadavgAtEnd: os.loadavg(), node: process.version },
+      settings: { ...args, posts, database: config.DATABASE_URL ? "external" : "embedded" },
+      server: { idleRssMb },
+      results,
+    };
+    mkdirSync(resolve(ROOT, "bench-results"), { recursive: true });
+    const file = resolve(ROOT, "bench-results", `bench-${out.date.replace(/[:.]/g, "-")}.json`);
+    writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
+    log(`results written to ${file}`);
+  } finally {
+    await stopAll();
+  }
+}
+
+if (process.argv[1]?.endsWith("/cli/bench.ts") || process.argv[1]?.endsWith("/cli/bench.js")) {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(`bench failed: ${(e as Error).message}`);
+      process.exit(1);
+    },
+  );
+}
