@@ -1,0 +1,108 @@
+// Brute-force throttling (rate_limit table in PostgreSQL). TRUST_PROXY is on for this file so each
+// test can speak from its own client address (X-Forwarded-For).
+import { describe, expect, it } from "vitest";
+import request from "supertest";
+import { config } from "../../src/config.ts";
+import { pool } from "../../src/db/index.ts";
+import { blockSeconds, LOGIN_LANES, MAX_BLOCK_SECONDS } from "../../src/accounts/throttle.ts";
+import { createUser, csrfFrom } from "../support/auth.ts";
+
+config.TRUST_PROXY = "true";
+const { buildApp } = await import("../../src/app.ts");
+const app = buildApp();
+
+let ipCounter = 10;
+const newIp = () => `203.0.113.${ipCounter++}`;
+
+function client(ip: string) {
+  const agent = request.agent(app);
+  let token: string | undefined;
+  return {
+    async login(username: string, password: string) {
+      if (!token) token = csrfFrom((await agent.get("/accounts/login/").set("X-Forwarded-For", ip).expect(200)).text);
+      const res = await agent.post("/accounts/login/").set("X-Forwarded-For", ip).type("form").send({ _csrf: token, username, password });
+      if (res.status === 303) token = undefined; // a login rotates the CSRF token
+      return res;
+    },
+    async reset(email: string) {
+      if (!token) token = csrfFrom((await agent.get("/accounts/password/reset/").set("X-Forwarded-For", ip).expect(200)).text);
+      return agent.post("/accounts/password/reset/").set("X-Forwarded-For", ip).type("form").send({ _csrf: token, email });
+    },
+  };
+}
+
+describe("block lengths", () => {
+  it("grow from 15 s, doubling, capped at 15 minutes", () => {
+    expect(blockSeconds(5, 5)).toBe(0);
+    expect(blockSeconds(6, 5)).toBe(15);
+    expect(blockSeconds(7, 5)).toBe(30);
+    expect(blockSeconds(8, 5)).toBe(60);
+    expect(blockSeconds(12, 5)).toBe(MAX_BLOCK_SECONDS);
+    expect(blockSeconds(500, 5)).toBe(MAX_BLOCK_SECONDS);
+    expect(MAX_BLOCK_SECONDS).toBe(900);
+  });
+});
+
+describe("login throttling", () => {
+  it("blocks a username from one address after 5 failures (429 + Retry-After), even with the right password; other addresses still work", async () => {
+    const { user, password } = await createUser();
+    const attacker = client(newIp());
+    for (let i = 0; i < LOGIN_LANES.userIp.free + 1; i++) expect((await attacker.login(user.username, `wrong-${i}`)).status).toBe(400);
+    const blocked = await attacker.login(user.username, password);
+    expect(blocked.status).toBe(429);
+    const retry = Number(blocked.headers["retry-after"]);
+    expect(retry).toBeGreaterThan(0);
+    expect(retry).toBeLessThanOrEqual(15);
+    expect(blocked.text).toContain("Too many attempts");
+    // The real user, from their own address, is not locked out.
+    expect((await client(newIp()).login(user.username, password)).status).toBe(303);
+    // The block is short: once it has run out (simulated), the attacker's lane accepts attempts again.
+    await pool.query(`UPDATE rate_limit SET expire = $1 WHERE key LIKE 'blk:login_user_ip:%'`, [Date.now() - 1]);
+    expect((await attacker.login(user.username, password)).status).toBe(303);
+  });
+
+  it("a successful login resets the username+address counter", async () => {
+    const { user, password } = await createUser();
+    const c = client(newIp());
+    for (let i = 0; i < 4; i++) expect((await c.login(user.username, "wrong")).status).toBe(400);
+    expect((await c.login(user.username, password)).status).toBe(303);
+    for (let i = 0; i < 4; i++) expect((await c.login(user.username, "wrong")).status).toBe(400);
+    // 8 failures in total, but never more than 4 in a row: not blocked.
+    expect((await c.login(user.username, password)).status).toBe(303);
+  });
+
+  it("throttles a username attacked from many addresses (distributed guessing)", async () => {
+    const { user, password } = await createUser();
+    for (let i = 0; i < LOGIN_LANES.user.free + 1; i++) expect((await client(newIp()).login(user.username, `guess-${i}`)).status).toBe(400);
+    const res = await client(newIp()).login(user.username, password);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers["retry-after"])).toBeLessThanOrEqual(15);
+  });
+
+  it("throttles one address trying many usernames (credential stuffing)", async () => {
+    const ip = newIp();
+    const c = client(ip);
+    for (let i = 0; i < LOGIN_LANES.ip.free + 1; i++) expect((await c.login(`victim${i}`, "Password123!")).status).toBe(400);
+    const { user, password } = await createUser();
+    expect((await c.login(user.username, password)).status).toBe(429);
+  });
+
+  it("stores only hashed keys (no usernames or addresses in the table)", async () => {
+    const { rows } = await pool.query<{ key: string }>(`SELECT key FROM rate_limit`);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(r.key).toMatch(/^(cnt|blk):(login|reset)_[a-z_]+:[0-9a-f]{40}$/);
+  });
+});
+
+describe("password reset throttling", () => {
+  it("limits requests per address of e-mail", async () => {
+    const c = client(newIp());
+    for (let i = 0; i < 4; i++) expect((await c.reset("someone@example.test")).status).toBe(303);
+    const res = await c.reset("someone@example.test");
+    expect(res.status).toBe(429);
+    expect(res.headers["retry-after"]).toBeDefined();
+    // Another address is unaffected by this e-mail's lane from a new client... unless it is the same e-mail.
+    expect((await client(newIp()).reset("other@example.test")).status).toBe(303);
+    expect((await client(newIp()).reset("someone@example.test")).status).toBe(429);
+  });
+});
