@@ -151,17 +151,27 @@ function learnCount(f: ListFilter, total: number): void {
   countCache.set(filterKey(f), { at: Date.now(), value: Promise.resolve(total) });
 }
 
-/** Drops cached counts: call after any write that changes which posts are published. */
-export function invalidateCounts(): void {
+/**
+ * Drops every cached read (counts, deep-page anchors, similar posts): call after any write that
+ * changes which posts are published or what they show (admin, authoring, API, seed).
+ */
+export function invalidateReaderCache(): void {
   countCache.clear();
+  anchorCache.clear();
+  similarCache.clear();
 }
+/** Older name of invalidateReaderCache(). */
+export const invalidateCounts = invalidateReaderCache;
 
 // ---- lists --------------------------------------------------------------------------------------
 
 /** One page of published posts (publish DESC, id DESC). `total` may be up to COUNT_TTL_MS stale. */
 export async function listPublished(opts: { page: number; perPage: number } & ListFilter): Promise<{ posts: PostCard[]; total: number }> {
-  const [total, posts] = await Promise.all([countPublished(opts), listPage(opts)]);
+  const [cached, posts] = await Promise.all([countPublished(opts), listPage(opts)]);
+  let total = cached;
   const offset = (opts.page - 1) * opts.perPage;
+  // A full page reaching past the cached total: the count is stale (posts were added), recount.
+  if (posts.length === opts.perPage && offset + posts.length > total) total = await refreshCount(opts);
   // A short (but non-empty, or first) page means we are at the end: its position is the exact total.
   if (posts.length < opts.perPage && (posts.length > 0 || opts.page === 1)) {
     const exact = offset + posts.length;
@@ -171,14 +181,55 @@ export async function listPublished(opts: { page: number; perPage: number } & Li
   return { posts, total };
 }
 
+// ---- deep pages -----------------------------------------------------------------------------------
+// OFFSET n still walks n index entries (page 900 of 10k posts: 2.3 ms vs 0.03 ms for page 1, and
+// linear in the page number). So the id scan seeks instead: every ANCHOR_STEP rows of a filter's
+// ordering, the (publish, id) key found there is cached (same TTL and invalidation as counts), and a
+// deep page starts from the nearest anchor at or before its offset with a row comparison
+// (p.publish, p.id) <= (anchor) on the (status, publish DESC, id DESC) index plus an OFFSET below
+// ANCHOR_STEP. Finding an anchor costs one OFFSET scan per TTL. A stale anchor (a post published or
+// deleted within the TTL) can shift a deep page by as many rows as changed, like a concurrent
+// write between two page loads would.
+const ANCHOR_STEP = 200;
+const anchorCache = new Map<string, { at: number; value: Promise<{ publish: string; id: number } | null> }>();
+
+function anchorAt(f: ListFilter, offset: number): Promise<{ publish: string; id: number } | null> {
+  const key = `${filterKey(f)}@${offset}`;
+  const hit = anchorCache.get(key);
+  if (hit && Date.now() - hit.at < COUNT_TTL_MS) return hit.value;
+  const { where, from, params } = filterSql(f);
+  const o = params.push(offset);
+  const value = pool
+    .query<{ publish: string; id: number }>(
+      `SELECT p.publish::text AS publish, p.id FROM ${from} WHERE ${where} ORDER BY p.publish DESC, p.id DESC LIMIT 1 OFFSET $${o}`,
+      params,
+    )
+    .then((r) => r.rows[0] ?? null);
+  anchorCache.set(key, { at: Date.now(), value });
+  value.catch(() => anchorCache.delete(key));
+  if (anchorCache.size > 5_000) anchorCache.clear();
+  return value;
+}
+
 /** The rows of one page, without counting. */
 export async function listPage(opts: { page: number; perPage: number } & ListFilter): Promise<PostCard[]> {
   const { where, from, params } = filterSql(opts);
+  let offset = (opts.page - 1) * opts.perPage;
+  let seek = "";
+  const anchorOffset = Math.floor(offset / ANCHOR_STEP) * ANCHOR_STEP;
+  if (anchorOffset > 0) {
+    const anchor = await anchorAt(opts, anchorOffset);
+    if (!anchor) return []; // past the end
+    const a = params.push(anchor.publish);
+    const b = params.push(anchor.id);
+    seek = ` AND (p.publish, p.id) <= ($${a}::timestamptz, $${b}::int)`;
+    offset -= anchorOffset;
+  }
   const limit = params.push(opts.perPage);
-  const offset = params.push((opts.page - 1) * opts.perPage);
+  const off = params.push(offset);
   const sql = `WITH ids AS (
-      SELECT p.id, p.publish FROM ${from} WHERE ${where}
-      ORDER BY p.publish DESC, p.id DESC LIMIT $${limit} OFFSET $${offset})
+      SELECT p.id, p.publish FROM ${from} WHERE ${where}${seek}
+      ORDER BY p.publish DESC, p.id DESC LIMIT $${limit} OFFSET $${off})
     SELECT ${CARD_COLUMNS}
       FROM ids JOIN "Post" p ON p.id = ids.id ${CARD_JOINS}
      ORDER BY ids.publish DESC, ids.id DESC`;
@@ -220,11 +271,32 @@ export async function getPublishedPost(date: { year: number; month: number; day:
   return rows[0] ? toDetail(rows[0]) : null;
 }
 
+// Similar posts are exact (every post sharing a tag is scored), which costs O(posts per tag): ~3 ms
+// at 10k posts with 60 tags. They change only when posts or tags are written, so results are cached
+// per post for SIMILAR_TTL_MS (bounded, oldest dropped first) and cleared by invalidateReaderCache();
+// a scheduled post joins the similar lists within the TTL.
+const SIMILAR_TTL_MS = 60_000;
+const SIMILAR_MAX = 2_000;
+const similarCache = new Map<string, { at: number; value: Promise<PostCard[]> }>();
+
 /**
  * Published posts sharing tags with `postId`: most shared tags first, then newest (Django by
- * Example's similar_posts). Candidates come from the PostTag (tagId, postId) index.
+ * Example's similar_posts). Cached per post for SIMILAR_TTL_MS (see above).
  */
-export async function similarPosts(postId: number, limit = 4): Promise<PostCard[]> {
+export function similarPosts(postId: number, limit = 4): Promise<PostCard[]> {
+  const key = `${postId}:${limit}`;
+  const hit = similarCache.get(key);
+  if (hit && Date.now() - hit.at < SIMILAR_TTL_MS) return hit.value;
+  const value = similarPostsNow(postId, limit);
+  similarCache.delete(key);
+  similarCache.set(key, { at: Date.now(), value });
+  value.catch(() => similarCache.delete(key));
+  if (similarCache.size > SIMILAR_MAX) similarCache.delete(similarCache.keys().next().value!);
+  return value;
+}
+
+/** The similar-posts query itself, uncached. Candidates come from the PostTag (tagId, postId) index. */
+export async function similarPostsNow(postId: number, limit = 4): Promise<PostCard[]> {
   const sql = `WITH sim AS (
       SELECT p.id, p.publish, count(*) AS shared
         FROM "PostTag" mine
