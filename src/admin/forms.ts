@@ -84,9 +84,8 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
     case "tags": {
       const id = z.string().regex(/^[1-9]\d{0,9}$/, "Select valid tags.").transform(Number).refine((n) => n <= 2_147_483_647, "Select valid tags.");
       return z
-        .union([id.transform((n) => [n]), z.array(id).max(100, "At most 100 tags.")])
-        .optional()
-        .transform((v) => [...new Set(v ?? [])]);
+        .preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(id).max(100, "At most 100 tags."))
+        .transform((v) => [...new Set(v)]);
     }
     case "datetime": {
       const s = str.trim().transform((v, ctx) => {

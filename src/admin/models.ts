@@ -18,6 +18,7 @@ import { changedFields, recordAction, recordActions } from "./audit.ts";
 import type { AdminUser } from "./auth.ts";
 import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { slugify } from "../blog/markdown.ts";
+import { invalidateReaderCache } from "../blog/queries.ts";
 
 const isEditor = (u: AdminUser) => atLeast(u, "EDITOR");
 
@@ -260,7 +261,7 @@ function prismaHooks(opts: {
           const o = await (tx as unknown as Record<string, Delegate>)[opts.delegate]!.create({ data: pick(data) });
           await recordAction({ userId: user.id, action: "ADD", model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o), changes: { added: true } }, tx);
           return { id: Number(o.id), repr: opts.repr(o) };
-        });
+        }).finally(invalidateReaderCache);
       } catch (e) {
         return toErrors(e);
       }
@@ -273,7 +274,7 @@ function prismaHooks(opts: {
           const changed = changedFields(obj.values, values, opts.fields);
           await recordAction({ userId: user.id, action: "CHANGE", model: opts.audit, objectId: obj.id, objectRepr: opts.repr(o), changes: { changed } }, tx);
           return { id: obj.id, repr: opts.repr(o) };
-        });
+        }).finally(invalidateReaderCache);
       } catch (e) {
         if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2025") throw new FormErrors({ __all__: "This object was deleted meanwhile." });
         return toErrors(e);
@@ -286,7 +287,7 @@ function prismaHooks(opts: {
         await del.deleteMany({ where: { id: { in: objs.map((o) => o.id) } } });
         await recordActions(objs.map((o) => ({ userId: user.id, action: "DELETE" as const, model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o) })), tx);
         return objs.length;
-      });
+      }).finally(invalidateReaderCache);
     },
     cascades: opts.cascades,
   };

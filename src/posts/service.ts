@@ -6,6 +6,7 @@ import { prisma, Prisma, type Post } from "../db/index.ts";
 import { PostStatus } from "../generated/prisma/client.ts";
 import { excerptFrom, renderMarkdown, slugify } from "../blog/markdown.ts";
 import { changedFields, recordAction, recordActions } from "../admin/audit.ts";
+import { invalidateReaderCache } from "../blog/queries.ts";
 
 type Tx = Prisma.TransactionClient;
 export const POST_MODEL = "blog.post";
@@ -119,7 +120,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
       await revision(tx, post, actor?.id ?? null);
       await recordAction({ userId: actor?.id ?? null, action: "ADD", model: POST_MODEL, objectId: post.id, objectRepr: post.title, changes: { added: true } }, tx);
       return post;
-    });
+    }).finally(invalidateReaderCache);
   } catch (e) {
     if (uniqueViolation(e)) throw new SlugTakenError(data.slug, utcDay(data.publish));
     throw e;
@@ -157,7 +158,7 @@ export async function updatePost(id: number, expectedVersion: number, input: Pos
         tx,
       );
       return post;
-    });
+    }).finally(invalidateReaderCache);
   } catch (e) {
     if (uniqueViolation(e)) throw new SlugTakenError(data.slug, utcDay(data.publish));
     throw e;
@@ -171,7 +172,7 @@ export async function deletePosts(ids: number[], actor: PostActor | null): Promi
     await tx.post.deleteMany({ where: { id: { in: posts.map((p) => p.id) } } });
     await recordActions(posts.map((p) => ({ userId: actor?.id ?? null, action: "DELETE", model: POST_MODEL, objectId: p.id, objectRepr: p.title })), tx);
     return posts.length;
-  });
+  }).finally(invalidateReaderCache);
 }
 
 /** Bulk status change (publish/unpublish, inline list editing): each changed post gets a new version, revision and audit entry. */
@@ -191,7 +192,7 @@ export async function setPostsStatus(changes: { id: number; status: PostStatus }
       await recordAction({ userId: actor?.id ?? null, action: "CHANGE", model: POST_MODEL, objectId: id, objectRepr: post.title, changes: { changed: ["status"], status } }, tx);
     }
     return n;
-  });
+  }).finally(invalidateReaderCache);
 }
 
 export async function listRevisions(postId: number) {

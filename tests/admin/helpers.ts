@@ -1,5 +1,6 @@
 // Fixtures for the admin tests: users of each role, signed-in agents, posts made through the one save path.
 import request from "supertest";
+import { expect } from "vitest";
 import type { Express } from "express";
 import { prisma } from "../../src/db/index.ts";
 import { createPost } from "../../src/posts/service.ts";
@@ -37,8 +38,11 @@ export async function makePost(authorId: number, over: Partial<{ title: string; 
   );
 }
 
-export async function csrfPost(s: Signed, path: string, body: Record<string, unknown>) {
-  return s.agent.post(path).type("form").send({ _csrf: await s.session.csrf(), ...body });
+/** POSTs a form with the session's CSRF token; asserts the status when given. */
+export async function csrfPost(s: Signed, path: string, body: Record<string, unknown>, status?: number) {
+  const res = await s.agent.post(path).type("form").send({ _csrf: await s.session.csrf(), ...body });
+  if (status !== undefined) expect(res.status, `${path}: ${res.text.slice(0, 500)}`).toBe(status);
+  return res;
 }
 
 export { prisma };
