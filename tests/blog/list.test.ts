@@ -104,6 +104,17 @@ describe("post list", () => {
     }
   });
 
+  it("has the site header (nav + search form) and footer feed links on every page", async () => {
+    for (const path of ["/blog/", "/blog/categories/", "/blog/nope/"]) {
+      const res = await request(app).get(path);
+      expect(res.text).toContain('<form class="search-form" role="search" action="/blog/search/" method="get">');
+      expect(res.text).toContain('name="q"');
+      expect(res.text).toContain('href="/blog/categories/"');
+      expect(res.text).toContain('href="/blog/feed/rss/"');
+      expect(res.text).toMatch(/<link rel="stylesheet" href="\/static\/css\/site\.[0-9a-f]{10}\.css">/);
+    }
+  });
+
   it("puts WebSite and Blog JSON-LD on the list", async () => {
     const res = await request(app).get("/blog/").expect(200);
     const ld = jsonLd(res.text)[0] as Record<string, unknown>[];
