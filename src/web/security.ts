@@ -26,11 +26,19 @@ export const securityHeaders = helmet({
   crossOriginEmbedderPolicy: false,
 });
 
-/** In production, a request whose Host is not in ALLOWED_HOSTS gets 400 (DNS rebinding, cache poisoning). */
+/** Probes reach the app by IP (Docker HEALTHCHECK, load balancers): they answer whatever the Host. */
+const HOST_CHECK_EXEMPT = new Set(["/healthz", "/readyz"]);
+
+/**
+ * In production, a request whose Host is not in ALLOWED_HOSTS gets 400 (DNS rebinding, cache
+ * poisoning), except the health probes. Entries: "example.com", ".example.com" (the domain and its
+ * subdomains), "*" (any).
+ */
 export function allowedHosts(hosts: string[]): RequestHandler {
   const exact = new Set(hosts.filter((h) => !h.startsWith(".")).map((h) => h.toLowerCase()));
   const suffixes = hosts.filter((h) => h.startsWith(".")).map((h) => h.toLowerCase());
   return (req, _res, next) => {
+    if (HOST_CHECK_EXEMPT.has(req.path)) return next();
     const raw = (req.headers.host ?? "").toLowerCase();
     const host = raw.replace(/:\d+$/, "");
     const ok = hosts.includes("*") || exact.has(host) || suffixes.some((s) => host.endsWith(s) || host === s.slice(1));

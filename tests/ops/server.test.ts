@@ -1,0 +1,149 @@
+// The real server process in production mode (`node --import tsx src/server.ts`, as `npm start`
+// runs it) against this test file's database, reached through a TCP proxy so the tests can slow
+// the database down or cut it off: Host check, error pages, readiness during an outage, and a
+// graceful shutdown with a request in flight.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import http from "node:http";
+import { productionEnv, request, startServerProcess, tryConnect, TcpProxy, type ServerProcess } from "./support.ts";
+
+const STACK = /\bat .+:\d+:\d+|node_modules|\.ts:\d+|Error:/;
+
+let proxy: TcpProxy;
+let server: ServerProcess;
+
+beforeAll(async () => {
+  const dbUrl = process.env.TEST_DATABASE_URL!;
+  proxy = TcpProxy.forUrl(dbUrl);
+  await proxy.start();
+  server = await startServerProcess(productionEnv(proxy.rewrite(dbUrl)));
+}, 90_000);
+
+afterAll(async () => {
+  server?.kill("SIGKILL");
+  await proxy?.cut();
+});
+
+describe("production server: Host check", () => {
+  it("answers a request for an allowed host", async () => {
+    const res = await request(server.port, "/no/such/page/", { host: "folio.test" });
+    expect(res.status).toBe(404);
+    expect(res.body).toContain("Page not found");
+  });
+  it("refuses a Host that is not in ALLOWED_HOSTS with 400", async () => {
+    for (const host of ["evil.example", "folio.test.evil.example", "localhost", "127.0.0.1:3000", ""]) {
+      const res = await request(server.port, "/", { host });
+      expect(res.status, `Host: ${host}`).toBe(400);
+      expect(res.body).toContain("Invalid Host header");
+      expect(res.body).not.toMatch(STACK);
+    }
+  });
+  it("accepts the allowed host with a port and in another case", async () => {
+    const res = await request(server.port, "/healthz", { host: "FOLIO.test:8080" });
+    expect(res.status).toBe(200);
+  });
+  it("lets health probes through whatever the Host (they come by IP)", async () => {
+    expect((await request(server.port, "/healthz", { host: "10.0.0.7:3000" })).status).toBe(200);
+    expect((await request(server.port, "/readyz", { host: "10.0.0.7:3000" })).status).toBe(200);
+  });
+  it("sends HSTS and the strict CSP in production", async () => {
+    const res = await request(server.port, "/healthz");
+    expect(res.headers["strict-transport-security"]).toBe("max-age=31536000; includeSubDomains");
+    expect(res.headers["content-security-policy"]).toContain("script-src 'self'");
+    expect(res.headers["x-powered-by"]).toBeUndefined();
+  });
+});
+
+describe("production server: hostile URLs get 400/404 pages without internals", () => {
+  const paths = [
+    "/" + "a".repeat(5000),
+    "/blog/" + "x/".repeat(2500),
+    "/blog/2026/11/21/" + "s".repeat(5000) + "/",
+    "/%",
+    "/%E0%A4%A",
+    "/blog/%ff/",
+    "/blog/2026/11/21/%E0%A4%A/",
+    "/blog/tag/%C0%AF/",
+    "/blog/category/%/",
+    "/static/css/%zz.css",
+    "/static/../package.json",
+    "/static/css/site.0000000000.css",
+    "/?page=%ff",
+    "/blog/?page=" + "9".repeat(5000),
+  ];
+  for (const path of paths) {
+    it(`GET ${path.slice(0, 60)}${path.length > 60 ? `... (${path.length} chars)` : ""}`, async () => {
+      const res = await request(server.port, path, { accept: "text/html" });
+      expect([200, 400, 404]).toContain(res.status);
+      expect(res.body).not.toMatch(STACK);
+    });
+  }
+  it("never shows a stack to JSON clients either", async () => {
+    const res = await request(server.port, "/%E0%A4%A", { accept: "application/json" });
+    expect([400, 404]).toContain(res.status);
+    expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(res.body).not.toMatch(STACK);
+  });
+});
+
+describe("production server: readiness follows the database", () => {
+  it("/readyz is 503 while the database is unreachable, /healthz stays 200, and both recover", async () => {
+    expect((await request(server.port, "/readyz")).status).toBe(200);
+    await proxy.cut();
+    const down = await request(server.port, "/readyz");
+    expect(down.status).toBe(503);
+    expect(JSON.parse(down.body)).toEqual({ status: "unavailable", database: false });
+    expect(down.headers["cache-control"]).toBe("no-store");
+    expect((await request(server.port, "/healthz")).status).toBe(200);
+    await proxy.restore();
+    const up = await request(server.port, "/readyz");
+    expect(up.status).toBe(200);
+    expect(JSON.parse(up.body)).toEqual({ status: "ok", database: true });
+  });
+});
+
+describe("production server: graceful shutdown (must run last in this file)", () => {
+  it("finishes the in-flight request, refuses new connections, closes idle keep-alive sockets and exits 0", async () => {
+    // An idle keep-alive connection: it must not hold the shutdown up.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    await new Promise<void>((done, fail) =>
+      http
+        .get({ host: "127.0.0.1", port: server.port, path: "/healthz", headers: { host: "folio.test" }, agent }, (res) => {
+          res.resume();
+          res.on("end", done);
+        })
+        .on("error", fail),
+    );
+
+    // A request in flight: /readyz waits on a database that now answers 1.5 s late.
+    proxy.delayMs = 1500;
+    const sent = proxy.nextClientData();
+    const keepAlive = new http.Agent({ keepAlive: true });
+    const inFlight = request(server.port, "/readyz", {}, { agent: keepAlive });
+    await sent; // its query has reached the (slow) database: the handler is running
+
+    const t0 = Date.now();
+    server.kill("SIGTERM");
+    await server.waitFor(/SIGTERM: shutting down/, 5_000);
+    expect(await tryConnect(server.port)).toBe("ECONNREFUSED");
+
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ status: "ok", database: true });
+    // The client asked for keep-alive; a closing server answers "Connection: close".
+    expect(res.headers.connection).toBe("close");
+
+    const exit = await server.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(8_000); // not held by the idle keep-alive socket
+    // Order in the log: shutting down -> the in-flight request completed -> stopped (last line).
+    const logs = server.logs();
+    const at = (f: (l: Record<string, unknown>) => boolean) => logs.findIndex(f);
+    const begin = at((l) => String(l.msg).startsWith("SIGTERM: shutting down"));
+    const done = logs.findLastIndex((l) => (l.req as { url?: string } | undefined)?.url === "/readyz");
+    expect(begin).toBeGreaterThanOrEqual(0);
+    expect(done).toBeGreaterThan(begin);
+    expect(logs.at(-1)?.msg).toBe("stopped");
+    agent.destroy();
+    keepAlive.destroy();
+  }, 30_000);
+});
