@@ -11,6 +11,7 @@ import { errorHandler, notFoundHandler } from "./web/errors.ts";
 import { requestLocals } from "./web/locals.ts";
 import { blogRouter } from "./blog/routes.ts";
 import { accountsRouter, authPipeline, csrfErrorHandler, installAuthTemplateGlobals } from "./accounts/index.ts";
+import { authoringRouter } from "./authoring/routes.ts";
 import { discoveryRouter } from "./blog/discovery.ts";
 import { adminRouter } from "./admin/routes.ts";
 
@@ -31,6 +32,7 @@ export function buildApp(): express.Express {
   app.use(requestLocals); // per-request template context (current path, SEO defaults)
   app.use(authPipeline()); // form bodies, session (only with a cookie), req.user, CSRF check on unsafe methods
   app.use(accountsRouter); // /accounts/: login, logout, sign-up, password change/reset, profile
+  app.use(authoringRouter); // /write/: authors' small editor
   app.use(adminRouter); // /admin/: the admin site (registry of model admins; every view asks can())
 
   // search, feeds, sitemaps, robots.txt: literal paths, mounted first because blog:post_detail

@@ -1,0 +1,122 @@
+// The small "write a post" pages (/write/): parse the form (zod), call the authoring service, render.
+import type { Request, RequestHandler, Response } from "express";
+import { z } from "zod";
+import { prisma } from "../db/index.ts";
+import { can } from "../accounts/permissions.ts";
+import { keptValues, parseForm, text, type FieldErrors } from "../accounts/validation.ts";
+import { postUrl } from "../blog/queries.ts";
+import { notFound } from "../web/errors.ts";
+import { url } from "../web/urls.ts";
+import { AuthoringError, ConflictError, createPost, postForChange, updatePost, type WriteInput } from "./service.ts";
+
+const MAX_TAGS = 20;
+export const BODY_MAX = 90_000; // the form body limit is 100 kB
+
+const writeSchema = z.object({
+  title: text(250, { required: "Enter a title." }),
+  category: text(12).refine((s) => s === "" || /^[1-9]\d{0,9}$/.test(s), "Select a valid choice."),
+  tags: text(1000).refine((s) => s.split(",").filter((t) => t.trim()).length <= MAX_TAGS, `At most ${MAX_TAGS} tags.`)
+    .refine((s) => s.split(",").every((t) => t.trim().length <= 100), "Each tag has at most 100 characters."),
+  body: text(BODY_MAX, { required: "Write the post's text.", allowNewlines: true, trim: false }),
+  status: z.preprocess((v) => (v === undefined || v === "" ? "DRAFT" : v), z.enum(["DRAFT", "PUBLISHED"], { error: "Select a valid choice." })),
+});
+
+const versionSchema = z.object({ version: text(10).refine((s) => /^[1-9]\d{0,8}$/.test(s), "Missing version.") });
+
+const FIELDS = ["title", "category", "tags", "body", "status"];
+
+function toInput(d: z.output<typeof writeSchema>): WriteInput {
+  return {
+    title: d.title,
+    body: d.body,
+    categoryId: d.category ? Number(d.category) : null,
+    tagNames: d.tags.split(","),
+    status: d.status,
+  };
+}
+
+async function formContext(req: Request) {
+  const categories = await prisma.category.findMany({ orderBy: { name: "asc" }, select: { id: true, name: true } });
+  const canPublish = can(req.user, "post.publish", { authorId: req.user!.id });
+  return {
+    categories: [{ value: "", label: "(none)" }, ...categories.map((c) => ({ value: String(c.id), label: c.name }))],
+    statuses: [{ value: "DRAFT", label: "Draft" }, ...(canPublish ? [{ value: "PUBLISHED", label: "Published" }] : [])],
+  };
+}
+
+async function render(req: Request, res: Response, ctx: Record<string, unknown>, status = 200) {
+  res.locals.meta = { ...(res.locals.meta ?? {}), title: ctx.post ? "Edit post" : "Write a post", noindex: true };
+  res.status(status).render("authoring/write.njk", { ...(await formContext(req)), errors: {}, ...ctx });
+}
+
+const h = (fn: (req: Request, res: Response) => Promise<void>): RequestHandler => (req, res, next) => {
+  fn(req, res).catch(next);
+};
+
+/** "Select a valid choice" for a well-formed category id that does not exist (reported with the other errors). */
+async function categoryError(raw: string | undefined): Promise<FieldErrors> {
+  if (!raw || !/^[1-9]\d{0,8}$/.test(raw)) return {};
+  const found = await prisma.category.findUnique({ where: { id: Number(raw) }, select: { id: true } });
+  return found ? {} : { category: "Select a valid choice. That choice is not one of the available choices." };
+}
+
+function idParam(req: Request): number {
+  const raw = typeof req.params.id === "string" ? req.params.id : "";
+  if (!/^[1-9]\d{0,9}$/.test(raw) || Number(raw) > 2_147_483_647) throw notFound();
+  return Number(raw);
+}
+
+function done(res: Response, post: { id: number; status: string; publish: Date; slug: string }) {
+  res.redirect(303, post.status === "PUBLISHED" ? postUrl(post) : url("authoring:draft_saved", { id: post.id }));
+}
+
+export const writeForm = h(async (req, res) => {
+  await render(req, res, { values: { title: "", category: "", tags: "", body: "", status: "DRAFT" } });
+});
+
+export const write = h(async (req, res) => {
+  const values = keptValues(req.body, FIELDS);
+  const form = parseForm(writeSchema, req.body);
+  const errors = { ...(form.ok ? {} : form.errors), ...(await categoryError(values.category)) };
+  if (!form.ok || Object.keys(errors).length) return render(req, res, { values, errors }, 400);
+  try {
+    done(res, await createPost(req.user!, toInput(form.data)));
+  } catch (e) {
+    if (e instanceof AuthoringError) return render(req, res, { values, errors: { [e.field]: e.message } satisfies FieldErrors }, 400);
+    throw e;
+  }
+});
+
+export const editForm = h(async (req, res) => {
+  const post = await postForChange(req.user!, idParam(req));
+  const tags = post.tagIds.length ? await prisma.tag.findMany({ where: { id: { in: post.tagIds } }, select: { name: true }, orderBy: { name: "asc" } }) : [];
+  await render(req, res, {
+    post,
+    values: { title: post.title, category: post.categoryId ? String(post.categoryId) : "", tags: tags.map((t) => t.name).join(", "), body: post.body, status: post.status, version: String(post.version) },
+  });
+});
+
+export const edit = h(async (req, res) => {
+  const post = await postForChange(req.user!, idParam(req));
+  const values: Record<string, string> = keptValues(req.body, [...FIELDS, "version"]);
+  const form = parseForm(writeSchema, req.body);
+  const version = parseForm(versionSchema, req.body);
+  const errors = { ...(form.ok ? {} : form.errors), ...(version.ok ? {} : version.errors), ...(await categoryError(values.category)) };
+  if (!form.ok || !version.ok || Object.keys(errors).length) return render(req, res, { post, values, errors }, 400);
+  try {
+    done(res, await updatePost(req.user!, post.id, Number(version.data.version), toInput(form.data)));
+  } catch (e) {
+    if (e instanceof AuthoringError) return render(req, res, { post, values, errors: { [e.field]: e.message } }, 400);
+    if (e instanceof ConflictError)
+      return render(req, res, { post: e.current, values: { ...values, version: String(e.current.version) }, errors: { __all__: e.message } }, 409);
+    throw e;
+  }
+});
+
+export const draftSaved = h(async (req, res) => {
+  const id = idParam(req);
+  const post = await prisma.post.findUnique({ where: { id }, select: { id: true, title: true, status: true, authorId: true, updatedAt: true } });
+  if (!post || !can(req.user, "post.view", post)) throw notFound();
+  res.locals.meta = { ...(res.locals.meta ?? {}), title: "Draft saved", noindex: true };
+  res.render("authoring/draft_saved.njk", { post, canChange: can(req.user, "post.change", post) });
+});

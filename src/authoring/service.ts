@@ -1,0 +1,114 @@
+// Authoring rules for the /write/ pages: who may create/change which post, tags by name, a free slug.
+// Saving itself (Markdown rendering, revisions, audit log, optimistic locking) is the posts service's
+// job (src/posts/service.ts); this module decides and prepares, then calls it.
+import { prisma, type Post } from "../db/index.ts";
+import type { PostStatus } from "../generated/prisma/client.ts";
+import { can, type Actor } from "../accounts/permissions.ts";
+import { excerptFrom, slugify, SLUG_MAX } from "../blog/markdown.ts";
+import { forbidden, notFound } from "../web/errors.ts";
+import * as posts from "../posts/service.ts";
+
+export interface WriteInput {
+  title: string;
+  body: string;
+  categoryId: number | null;
+  /** Tag names as typed; missing tags are created (slugified). */
+  tagNames: string[];
+  status: PostStatus;
+}
+
+/** Field-level refusal (shown next to the field). */
+export class AuthoringError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+/** Tag ids for these names: existing tags matched by slug, missing ones created. */
+export async function tagIdsFor(names: string[]): Promise<number[]> {
+  const wanted = new Map<string, string>();
+  for (const raw of names) {
+    const name = raw.trim().replace(/\s+/g, " ").slice(0, 100);
+    if (!name) continue;
+    const slug = slugify(name).slice(0, 100);
+    if (!wanted.has(slug)) wanted.set(slug, name);
+  }
+  if (!wanted.size) return [];
+  const slugs = [...wanted.keys()];
+  // Race-safe: concurrent writers creating the same tag both end up with the one row.
+  await prisma.tag.createMany({ data: slugs.map((slug) => ({ slug, name: wanted.get(slug)! })), skipDuplicates: true });
+  const rows = await prisma.tag.findMany({ where: { slug: { in: slugs } }, select: { id: true } });
+  return rows.map((r) => r.id);
+}
+
+/** A slug for `title` that is free on the UTC day of `publish`: "title", then "title-2", "title-3"... */
+export async function freeSlug(title: string, publish: Date, exceptId?: number): Promise<string> {
+  const base = slugify(title);
+  for (let n = 1; n < 1000; n++) {
+    const suffix = n === 1 ? "" : `-${n}`;
+    const candidate = base.slice(0, SLUG_MAX - suffix.length).replace(/-+$/, "") + suffix;
+    if (await posts.isSlugFree(candidate, publish, exceptId)) return candidate;
+  }
+  throw new AuthoringError("title", "Too many posts with this title on this day; choose another title.");
+}
+
+async function checkCategory(categoryId: number | null): Promise<void> {
+  if (categoryId === null) return;
+  const found = await prisma.category.findUnique({ where: { id: categoryId }, select: { id: true } });
+  if (!found) throw new AuthoringError("category", "Select a valid choice. That choice is not one of the available choices.");
+}
+
+function checkStatus(actor: Actor, status: PostStatus, post: { authorId: number }): void {
+  if (status === "PUBLISHED" && !can(actor, "post.publish", post))
+    throw new AuthoringError("status", "You do not have permission to publish posts; save it as a draft.");
+}
+
+/** Creates a post written by `actor`. Throws 403 without post.create, AuthoringError for field problems. */
+export async function createPost(actor: Actor, input: WriteInput): Promise<Post> {
+  if (!can(actor, "post.create")) throw forbidden("You cannot write posts.");
+  checkStatus(actor, input.status, { authorId: actor.id });
+  await checkCategory(input.categoryId);
+  const tagIds = await tagIdsFor(input.tagNames);
+  const publish = new Date();
+  // Two writers may race for the same slug: the unique index decides, and the loser takes the next one.
+  for (let attempt = 0; ; attempt++) {
+    const slug = await freeSlug(input.title, publish);
+    try {
+      return await posts.createPost(
+        { title: input.title, slug, body: input.body, status: input.status, publish, authorId: actor.id, categoryId: input.categoryId, tagIds },
+        actor,
+      );
+    } catch (e) {
+      if (e instanceof posts.SlugTakenError && attempt < 5) continue;
+      throw e;
+    }
+  }
+}
+
+/** The post `id` if `actor` may change it: 404 when they may not even see it (does not reveal it exists), 403 otherwise. */
+export async function postForChange(actor: Actor, id: number): Promise<posts.PostWithTags> {
+  const post = await posts.getPostWithTags(id);
+  if (!post || !can(actor, "post.view", post)) throw notFound();
+  if (!can(actor, "post.change", post)) throw forbidden("You cannot change this post.");
+  return post;
+}
+
+/** Saves changes to post `id` (expected at `version`); object-level permission through can(). */
+export async function updatePost(actor: Actor, id: number, version: number, input: WriteInput): Promise<Post> {
+  const post = await postForChange(actor, id);
+  if (input.status !== post.status) checkStatus(actor, input.status, post);
+  await checkCategory(input.categoryId);
+  const tagIds = await tagIdsFor(input.tagNames);
+  // The slug stays once the post exists (links must not break), unless the title's slug is free and the post is a draft.
+  // A hand-written excerpt (set in the admin) is kept; a derived one follows the new body.
+  const excerpt = post.excerpt !== excerptFrom(post.body, 40) ? post.excerpt : "";
+  const slug = post.status === "DRAFT" && input.title !== post.title ? await freeSlug(input.title, post.publish, post.id) : post.slug;
+  return posts.updatePost(
+    id,
+    version,
+    { title: input.title, slug, body: input.body, status: input.status, publish: post.publish, authorId: post.authorId, categoryId: input.categoryId, tagIds, excerpt, metaDescription: post.metaDescription },
+    actor,
+  );
+}
+
+export { ConflictError, SlugTakenError } from "../posts/service.ts";
