@@ -10,7 +10,7 @@ import { absoluteUrl, route, url } from "../web/urls.ts";
 import { feedPosts, renderAtom, renderRss, type FeedChannel } from "./feeds.ts";
 import { getCategoryBySlug } from "./queries.ts";
 import { slugParams } from "./schemas.ts";
-import { cleanQuery, MAX_QUERY_LENGTH, SEARCH_PER_PAGE, searchPosts, type SearchResult } from "./search.ts";
+import { cleanQuery, MAX_QUERY_LENGTH, MAX_TERMS, normalizeQuery, SEARCH_PER_PAGE, searchPosts, SearchTimeoutError, type SearchResult } from "./search.ts";
 import { pagesSitemap, postsSitemap, robotsTxt, sitemapIndex } from "./sitemap.ts";
 
 // ---- search -------------------------------------------------------------------------------------
@@ -60,15 +60,29 @@ async function search(req: Request, res: Response): Promise<void> {
     return;
   }
   const requested = parsePage(req.query.page);
-  let result: SearchResult = await searchPosts(q, requested === "last" ? 1 : requested);
+  const { query, truncated, hasPositiveTerm } = normalizeQuery(q);
+  if (!hasPositiveTerm) {
+    res.render("blog/search.njk", { q, maxLength: MAX_QUERY_LENGTH, error: "Add at least one word to look for (a leading minus leaves a word out)." });
+    return;
+  }
+  const note = truncated ? `Only the first ${MAX_TERMS} different words or phrases (and 8 words per phrase) were used.` : null;
+  let result: SearchResult;
   let number = requested === "last" ? 1 : requested;
-  if (requested === "last" && result.total > SEARCH_PER_PAGE) {
-    number = numPages(result.total, SEARCH_PER_PAGE);
-    result = await searchPosts(q, number);
+  try {
+    result = await searchPosts(query, number);
+    if (requested === "last" && result.total > SEARCH_PER_PAGE) {
+      number = numPages(result.total, SEARCH_PER_PAGE);
+      result = await searchPosts(query, number);
+    }
+  } catch (e) {
+    if (!(e instanceof SearchTimeoutError)) throw e;
+    meta.title = `Search results for “${q}”`;
+    res.status(503).render("blog/search.njk", { q, maxLength: MAX_QUERY_LENGTH, error: "That search took too long. Please try fewer or more specific words." });
+    return;
   }
   const page = searchPage(number, result.total, q);
   meta.title = page.number > 1 ? `Search results for “${q}” (page ${page.number} of ${page.numPages})` : `Search results for “${q}”`;
-  res.render("blog/search.njk", { q, result, page, maxLength: MAX_QUERY_LENGTH });
+  res.render("blog/search.njk", { q, result, page, note, maxLength: MAX_QUERY_LENGTH });
 }
 
 // ---- feeds --------------------------------------------------------------------------------------

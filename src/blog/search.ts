@@ -16,6 +16,18 @@ export const SEARCH_PER_PAGE = 10;
 export const MAX_QUERY_LENGTH = 500;
 /** word_similarity threshold of the title fallback ("postgrsql" vs "PostgreSQL": 0.62). */
 export const TITLE_SIMILARITY_THRESHOLD = 0.45;
+/** The title fallback runs for queries of this many characters. */
+const FALLBACK_MIN_LENGTH = 3;
+const FALLBACK_MAX_LENGTH = 100;
+/**
+ * Search terms used: a word, a -word, "or", or a "quoted phrase" each count as one. Repeated terms
+ * are dropped. Without these caps one 500-character query (62 x "-walrus", or a 60-word phrase)
+ * took 2.5-37 s at 100k posts; with them, under 0.5 s.
+ */
+export const MAX_TERMS = 10;
+const MAX_PHRASE_WORDS = 8;
+/** PostgreSQL cancels a search statement after this long (the page then says so, status 503). */
+export const SEARCH_TIMEOUT_MS = 3_000;
 
 const START = "\u0001";
 const STOP = "\u0002";
@@ -70,6 +82,36 @@ function plainSnippet(s: string): string {
 export function cleanQuery(q: string): string {
   // eslint-disable-next-line no-control-regex
   return q.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ").replace(/\s+/g, " ").trim();
+}
+
+/**
+ * The query websearch_to_tsquery gets: at most MAX_TERMS distinct terms (words, -words, "or",
+ * quoted phrases of at most MAX_PHRASE_WORDS words). `truncated` says whether terms were dropped.
+ */
+export function normalizeQuery(q: string): { query: string; truncated: boolean; hasPositiveTerm: boolean } {
+  const seen = new Set<string>();
+  const terms: string[] = [];
+  let truncated = false;
+  for (const m of q.matchAll(/"([^"]*)"?|[^\s"]+/g)) {
+    let term: string;
+    if (m[1] !== undefined) {
+      const words = m[1].split(/\s+/).filter(Boolean);
+      if (words.length === 0) continue;
+      if (words.length > MAX_PHRASE_WORDS) truncated = true;
+      term = `"${words.slice(0, MAX_PHRASE_WORDS).join(" ")}"`;
+    } else term = m[0];
+    const key = term.toLowerCase();
+    if (seen.has(key)) continue;
+    if (terms.length === MAX_TERMS) {
+      truncated = true;
+      break;
+    }
+    seen.add(key);
+    terms.push(term);
+  }
+  // "-word" and "or" alone look for nothing: "everything except" is not a search.
+  const hasPositiveTerm = terms.some((t) => !t.startsWith("-") && t.toLowerCase() !== "or" && /[\p{L}\p{N}]/u.test(t));
+  return { query: terms.join(" "), truncated, hasPositiveTerm };
 }
 
 interface HitRow {
@@ -147,28 +189,38 @@ function toHits(rows: HitRow[]): SearchHit[] {
     }));
 }
 
+/** The search took longer than SEARCH_TIMEOUT_MS and was cancelled by PostgreSQL. */
+export class SearchTimeoutError extends Error {}
+
 /**
- * One page of search results for `q` (already cleaned, 1..MAX_QUERY_LENGTH characters): full-text
- * matches by rank, or, when there are none at all, published posts whose title is similar.
+ * One page of search results for `q` (a normalizeQuery() result): full-text matches by rank, or,
+ * when there are none at all, published posts whose title is similar. Runs in one read-only
+ * transaction with a statement timeout, so no query can hold a connection and a CPU for long.
  */
 export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_PAGE): Promise<SearchResult> {
   const offset = (page - 1) * perPage;
-  const ft = await pool.query<HitRow>(FULLTEXT_SQL, [q, perPage, offset, TITLE_HEADLINE_OPTS, HEADLINE_OPTS]);
-  const ftTotal = ft.rows[0]?.total ?? 0;
-  if (ftTotal > 0) return { mode: "fulltext", hits: toHits(ft.rows), total: ftTotal };
-
-  // Nothing matched the words: look for titles that look like the query (typos, partial words).
-  // The threshold is set for this transaction only (SET LOCAL through set_config(..., true)).
   const client = await pool.connect();
   try {
     await client.query("BEGIN READ ONLY");
-    await client.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(TITLE_SIMILARITY_THRESHOLD)]);
-    const sim = await client.query<HitRow>(SIMILAR_SQL, [q, perPage, offset]);
+    // SET LOCAL, through set_config(..., is_local = true): both end with the transaction.
+    await client.query(`SELECT set_config('statement_timeout', $1, true), set_config('pg_trgm.word_similarity_threshold', $2, true)`, [
+      String(SEARCH_TIMEOUT_MS),
+      String(TITLE_SIMILARITY_THRESHOLD),
+    ]);
+    const ft = await client.query<HitRow>(FULLTEXT_SQL, [q, perPage, offset, TITLE_HEADLINE_OPTS, HEADLINE_OPTS]);
+    let result: SearchResult = { mode: "fulltext", hits: toHits(ft.rows), total: ft.rows[0]?.total ?? 0 };
+    // Nothing matched the words: titles that look like the query (typos, partial words). Only for
+    // typo-sized input: one or two letters are similar to everything, a paragraph to nothing.
+    const len = [...q].length;
+    if (result.total === 0 && len >= FALLBACK_MIN_LENGTH && len <= FALLBACK_MAX_LENGTH) {
+      const sim = await client.query<HitRow>(SIMILAR_SQL, [q, perPage, offset]);
+      result = { mode: "similar", hits: toHits(sim.rows), total: sim.rows[0]?.total ?? 0 };
+    }
     await client.query("COMMIT");
-    const total = sim.rows[0]?.total ?? 0;
-    return { mode: "similar", hits: toHits(sim.rows), total };
+    return result;
   } catch (e) {
     await client.query("ROLLBACK").catch(() => {});
+    if ((e as { code?: string }).code === "57014") throw new SearchTimeoutError("search timed out");
     throw e;
   } finally {
     client.release();

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
-import { highlightHtml, searchPosts } from "../../src/blog/search.ts";
+import { highlightHtml, MAX_TERMS, normalizeQuery, searchPosts } from "../../src/blog/search.ts";
 import { hoursAgo, inHours, makeCategory, makePost, makeUser } from "./discovery-fixtures.ts";
 
 const app = buildApp();
@@ -180,5 +180,34 @@ describe("empty, too long and hostile queries", () => {
     const xss = await request(app).get(SEARCH).query({ q: `<script>alert(1)</script>` }).expect(200);
     expect(xss.text).not.toContain("<script>alert(1)</script>");
     expect(xss.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+  });
+});
+
+describe("query normalisation (keeps hostile queries cheap)", () => {
+  it("keeps at most MAX_TERMS distinct terms and 8 words per phrase", () => {
+    expect(normalizeQuery("walrus Walrus walrus okapi")).toEqual({ query: "walrus okapi", truncated: false, hasPositiveTerm: true });
+    const many = Array.from({ length: 15 }, (_, i) => `w${i}`).join(" ");
+    const n = normalizeQuery(many);
+    expect(n.query.split(" ")).toHaveLength(MAX_TERMS);
+    expect(n.truncated).toBe(true);
+    expect(normalizeQuery('"a b c d e f g h i j" k').query).toBe('"a b c d e f g h" k');
+    expect(normalizeQuery('"unterminated phrase here').query).toBe('"unterminated phrase here"');
+    expect(normalizeQuery('""  ""').query).toBe("");
+    expect(normalizeQuery("-walrus -okapi or").hasPositiveTerm).toBe(false);
+    expect(normalizeQuery("walrus -okapi").hasPositiveTerm).toBe(true);
+    expect(normalizeQuery("!!! ::: (((").hasPositiveTerm).toBe(false);
+  });
+
+  it("answers long repetitive and negation-only queries quickly, saying what it did", async () => {
+    const repeated = await request(app).get(SEARCH).query({ q: "walrus facts ".repeat(38).trim() }).expect(200);
+    expect(resultTitles(repeated.text)).toHaveLength(10);
+    const many = await request(app).get(SEARCH).query({ q: `walrus ${Array.from({ length: 20 }, (_, i) => `-w${i}`).join(" ")}` }).expect(200);
+    expect(many.text).toContain(`Only the first ${MAX_TERMS} different words or phrases`);
+    expect(resultTitles(many.text)).toHaveLength(10);
+    const started = Date.now();
+    const neg = await request(app).get(SEARCH).query({ q: "-walrus ".repeat(62).trim() }).expect(200);
+    expect(neg.text).toContain("Add at least one word to look for");
+    expect(resultTitles(neg.text)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

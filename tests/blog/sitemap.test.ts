@@ -4,7 +4,7 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import { postUrl } from "../../src/blog/queries.ts";
-import { POSTS_PER_SITEMAP } from "../../src/blog/sitemap.ts";
+import { invalidateSitemapIndex, POSTS_PER_SITEMAP } from "../../src/blog/sitemap.ts";
 import { hoursAgo, inHours, makeCategory, makePost, makeTag, makeUser } from "./discovery-fixtures.ts";
 
 const app = buildApp();
@@ -61,6 +61,19 @@ describe("sitemap index", () => {
     const entries = doc.sitemapindex.sitemap as { loc: string; lastmod?: string }[];
     expect(entries.map((s) => s.loc)).toEqual([`${SITE}/sitemap-pages.xml`, `${SITE}/sitemap-posts-1.xml`, `${SITE}/sitemap-posts-2.xml`]);
     for (const e of entries) expect(e.lastmod).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  });
+
+  it("is cached briefly, and rebuilt after invalidation with new chunks", async () => {
+    const author = await prisma.user.findUniqueOrThrow({ where: { username: "mapper" } });
+    const before = (await request(app).get("/sitemap.xml").expect(200)).text;
+    await prisma.post.create({ data: { id: 3 * POSTS_PER_SITEMAP + 1, title: "Fourth chunk", slug: "fourth-chunk", authorId: author.id, status: "PUBLISHED", publish: hoursAgo(1) } });
+    expect((await request(app).get("/sitemap.xml").expect(200)).text).toBe(before);
+    invalidateSitemapIndex();
+    const after = (await request(app).get("/sitemap.xml").expect(200)).text;
+    expect(after).toContain(`${SITE}/sitemap-posts-4.xml`);
+    expect(after).not.toContain("sitemap-posts-3.xml");
+    await prisma.post.delete({ where: { id: 3 * POSTS_PER_SITEMAP + 1 } });
+    invalidateSitemapIndex();
   });
 });
 
