@@ -8,7 +8,7 @@ import { checkNewPassword } from "../accounts/validation.ts";
 import { setPassword } from "../accounts/users.ts";
 import { issueResetToken } from "../accounts/reset.ts";
 import { recordAction } from "./audit.ts";
-import { authorizeObject, currentUser } from "./auth.ts";
+import { authorize, authorizeObject, currentUser } from "./auth.ts";
 import { parseId, render } from "./views.ts";
 import { site } from "./site.ts";
 import { forbidden } from "../web/errors.ts";
@@ -16,6 +16,7 @@ import { forbidden } from "../web/errors.ts";
 export async function userPassword(req: Request, res: Response) {
   const u = currentUser(req);
   if (!u) throw forbidden();
+  authorize(u, "user.change");
   const id = parseId(req.params.id);
   const target = await prisma.user.findUnique({ where: { id }, select: { id: true, username: true, email: true, firstName: true, lastName: true } });
   authorizeObject(u, "user.change", target ? {} : null);

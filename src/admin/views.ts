@@ -251,6 +251,7 @@ async function saveEditable(m: ModelAdmin, u: AdminUser, body: Record<string, un
 // ------------------------------------------------------------------ add / change
 
 async function loadObject(m: ModelAdmin, u: AdminUser, rawId: unknown, action: Action): Promise<AdminObject> {
+  authorize(u, perm(m, "view")); // model level first: no access to the model at all -> 403
   const id = parseId(rawId);
   const obj = await m.hooks.load(id);
   authorizeObject(u, action, obj ? { authorId: obj.authorId } : null);

@@ -1,0 +1,165 @@
+// Every admin URL walked as every role: anonymous -> login, READER -> 403, AUTHOR -> own posts
+// only (others' -> 404), EDITOR -> posts, categories, tags (users -> 403), ADMIN -> everything.
+import request from "supertest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app.ts";
+import { routeNames, url } from "../../src/web/urls.ts";
+import type { Role } from "../../src/generated/prisma/client.ts";
+import { csrfPost, makePost, prisma, signedIn, type Signed } from "./helpers.ts";
+
+const app = buildApp();
+const roles: Role[] = ["READER", "AUTHOR", "EDITOR", "ADMIN"];
+const who: Record<string, Signed> = {};
+let ownPost: number;
+let otherPost: number;
+let otherRev: number;
+let catId: number;
+let tagId: number;
+
+beforeAll(async () => {
+  for (const r of roles) who[r] = await signedIn(app, r);
+  ownPost = (await makePost(who.AUTHOR!.user.id, { title: "Author's own post" })).id;
+  otherPost = (await makePost(who.EDITOR!.user.id, { title: "Editor's post" })).id;
+  otherRev = (await prisma.postRevision.findFirstOrThrow({ where: { postId: otherPost } })).id;
+  catId = (await prisma.category.create({ data: { name: "Cat", slug: "cat" } })).id;
+  tagId = (await prisma.tag.create({ data: { name: "Tag", slug: "tag" } })).id;
+});
+
+type Expect = Record<"ANON" | Role, number>;
+const ALL_AUTHORS: Expect = { ANON: 302, READER: 403, AUTHOR: 200, EDITOR: 200, ADMIN: 200 };
+const EDITORS: Expect = { ANON: 302, READER: 403, AUTHOR: 403, EDITOR: 200, ADMIN: 200 };
+const ADMINS: Expect = { ANON: 302, READER: 403, AUTHOR: 403, EDITOR: 403, ADMIN: 200 };
+const OTHERS_POST: Expect = { ANON: 302, READER: 403, AUTHOR: 404, EDITOR: 200, ADMIN: 200 };
+
+function pages(): [string, string, Expect][] {
+  return [
+    ["admin:index", url("admin:index"), ALL_AUTHORS],
+    ["admin:blog_post_changelist", url("admin:blog_post_changelist"), ALL_AUTHORS],
+    ["admin:blog_post_add", url("admin:blog_post_add"), ALL_AUTHORS],
+    ["admin:blog_post_change", url("admin:blog_post_change", { id: ownPost }), ALL_AUTHORS],
+    ["admin:blog_post_delete", url("admin:blog_post_delete", { id: ownPost }), ALL_AUTHORS],
+    ["admin:blog_post_history", url("admin:blog_post_history", { id: ownPost }), ALL_AUTHORS],
+    ["admin:blog_post_change", url("admin:blog_post_change", { id: otherPost }), OTHERS_POST],
+    ["admin:blog_post_delete", url("admin:blog_post_delete", { id: otherPost }), OTHERS_POST],
+    ["admin:blog_post_history", url("admin:blog_post_history", { id: otherPost }), OTHERS_POST],
+    ["admin:blog_post_slug_check", url("admin:blog_post_slug_check", {}, { slug: "x" }), ALL_AUTHORS],
+    ["admin:autocomplete", url("admin:autocomplete", {}, { model: "accounts_user", term: "u" }), EDITORS],
+    ["admin:blog_category_changelist", url("admin:blog_category_changelist"), EDITORS],
+    ["admin:blog_category_add", url("admin:blog_category_add"), EDITORS],
+    ["admin:blog_category_change", url("admin:blog_category_change", { id: catId }), EDITORS],
+    ["admin:blog_category_delete", url("admin:blog_category_delete", { id: catId }), EDITORS],
+    ["admin:blog_category_history", url("admin:blog_category_history", { id: catId }), EDITORS],
+    ["admin:blog_tag_changelist", url("admin:blog_tag_changelist"), EDITORS],
+    ["admin:blog_tag_add", url("admin:blog_tag_add"), EDITORS],
+    ["admin:blog_tag_change", url("admin:blog_tag_change", { id: tagId }), EDITORS],
+    ["admin:blog_tag_delete", url("admin:blog_tag_delete", { id: tagId }), EDITORS],
+    ["admin:blog_tag_history", url("admin:blog_tag_history", { id: tagId }), EDITORS],
+    ["admin:accounts_user_changelist", url("admin:accounts_user_changelist"), ADMINS],
+    ["admin:accounts_user_add", url("admin:accounts_user_add"), ADMINS],
+    ["admin:accounts_user_change", url("admin:accounts_user_change", { id: 1 }), ADMINS],
+    ["admin:accounts_user_delete", url("admin:accounts_user_delete", { id: 1 }), ADMINS],
+    ["admin:accounts_user_history", url("admin:accounts_user_history", { id: 1 }), ADMINS],
+    ["admin:accounts_user_password", url("admin:accounts_user_password", { id: 1 }), ADMINS],
+  ];
+}
+
+// POST-only routes, checked below with their own expectations.
+const POST_ONLY = ["admin:preview", "admin:blog_post_restore"];
+
+describe("every admin GET URL as every role", () => {
+  it("covers every named admin route", () => {
+    const covered = new Set([...pages().map((p) => p[0]), ...POST_ONLY]);
+    const missing = routeNames().filter((n) => n.startsWith("admin:") && !covered.has(n));
+    expect(missing).toEqual([]);
+  });
+
+  it("answers as the table says", async () => {
+    const firstUser = await prisma.user.findFirstOrThrow({ orderBy: { id: "asc" } });
+    expect(firstUser.id).toBe(1);
+    const problems: string[] = [];
+    for (const [name, path, want] of pages()) {
+      const anon = await request(app).get(path);
+      if (anon.status !== want.ANON || !String(anon.headers.location).startsWith("/accounts/login/?next=")) problems.push(`${name} ${path} anon: ${anon.status} ${anon.headers.location}`);
+      for (const r of roles) {
+        const res = await who[r]!.agent.get(path);
+        if (res.status !== want[r]) problems.push(`${name} ${path} ${r}: ${res.status} (want ${want[r]})`);
+        if (res.status >= 500) problems.push(`${name} ${path} ${r}: 5xx`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe("POSTs are checked too", () => {
+  it("anonymous POSTs are refused", async () => {
+    const res = await request(app).post(url("admin:blog_post_add")).type("form").send({ title: "x" });
+    expect(res.status).toBe(403);
+  });
+
+  it("readers get 403 on every POST", async () => {
+    const r = who.READER!;
+    for (const path of [url("admin:blog_post_add"), url("admin:blog_post_changelist"), url("admin:preview"), url("admin:blog_post_change", { id: ownPost }), url("admin:blog_category_add")]) {
+      await csrfPost(r, path, { title: "x", body: "x" }, 403);
+    }
+  });
+
+  it("an author cannot touch others' posts through change, delete, restore, bulk actions or inline edit", async () => {
+    const a = who.AUTHOR!;
+    await csrfPost(a, url("admin:blog_post_change", { id: otherPost }), { title: "hacked", status: "DRAFT", _version: "1" }, 404);
+    await csrfPost(a, url("admin:blog_post_delete", { id: otherPost }), {}, 404);
+    await csrfPost(a, url("admin:blog_post_restore", { id: otherPost, rev: otherRev }), {}, 404);
+    await csrfPost(a, url("admin:blog_post_changelist"), { action: "publish", post: "yes", _selected_action: [String(otherPost)] }, 404);
+    await csrfPost(a, url("admin:blog_post_changelist"), { action: "delete", post: "yes", _selected_action: [String(ownPost), String(otherPost)] }, 404);
+    await csrfPost(a, url("admin:blog_post_changelist"), { _save: "1", [`form-${otherPost}-status`]: "PUBLISHED" }, 404);
+    const p = await prisma.post.findUniqueOrThrow({ where: { id: otherPost } });
+    expect(p).toMatchObject({ title: "Editor's post", status: "DRAFT", version: 1 });
+    expect(await prisma.post.count({ where: { id: ownPost } })).toBe(1);
+  });
+
+  it("an author's list shows only their own posts; their new posts are theirs whatever authorId says", async () => {
+    const a = who.AUTHOR!;
+    const list = await a.agent.get(url("admin:blog_post_changelist")).expect(200);
+    expect(list.text).toContain("Author&#39;s own post");
+    expect(list.text).not.toContain("Editor&#39;s post");
+    expect(list.text).not.toContain("By author"); // the author filter is for editors
+    const form = await a.agent.get(url("admin:blog_post_add")).expect(200);
+    expect(form.text).not.toContain('name="authorId"');
+    await csrfPost(a, url("admin:blog_post_add"), { title: "Sneaky", authorId: String(who.EDITOR!.user.id), status: "DRAFT", body: "b" }, 303);
+    expect((await prisma.post.findFirstOrThrow({ where: { title: "Sneaky" } })).authorId).toBe(a.user.id);
+    // an author cannot reach category/tag/user admin by POST either
+    await csrfPost(a, url("admin:blog_category_add"), { name: "x" }, 403);
+    await csrfPost(a, url("admin:blog_tag_changelist"), { action: "delete", post: "yes", _selected_action: [String(tagId)] }, 403);
+  });
+
+  it("an author publishes their own posts; an editor publishes anyone's", async () => {
+    await csrfPost(who.AUTHOR!, url("admin:blog_post_changelist"), { action: "publish", post: "yes", _selected_action: [String(ownPost)] }, 303);
+    expect((await prisma.post.findUniqueOrThrow({ where: { id: ownPost } })).status).toBe("PUBLISHED");
+    await csrfPost(who.EDITOR!, url("admin:blog_post_changelist"), { action: "unpublish", post: "yes", _selected_action: [String(ownPost)] }, 303);
+    expect((await prisma.post.findUniqueOrThrow({ where: { id: ownPost } })).status).toBe("DRAFT");
+  });
+
+  it("editors cannot manage users; admins can (role, active, password, reset link) and everything is audited", async () => {
+    const target = who.READER!.user.id;
+    await csrfPost(who.EDITOR!, url("admin:accounts_user_change", { id: target }), { username: "x", email: "x@example.test", role: "ADMIN" }, 403);
+    await csrfPost(who.EDITOR!, url("admin:accounts_user_password", { id: target }), { password1: "x", password2: "x" }, 403);
+    const adm = who.ADMIN!;
+    const u = await prisma.user.findUniqueOrThrow({ where: { id: target } });
+    await csrfPost(adm, url("admin:accounts_user_change", { id: target }), { username: u.username, email: u.email, role: "AUTHOR", isActive: "1", firstName: "", lastName: "", bio: "" }, 303);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: target } })).role).toBe("AUTHOR");
+    // inline role edit in the user list
+    await csrfPost(adm, url("admin:accounts_user_changelist"), { _save: "1", [`form-${target}-role`]: "EDITOR" }, 303);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: target } })).role).toBe("EDITOR");
+    // password: validated, then set
+    const weak = await csrfPost(adm, url("admin:accounts_user_password", { id: target }), { password1: "short", password2: "short" }, 400);
+    expect(weak.text).toContain("too short");
+    const before = (await prisma.user.findUniqueOrThrow({ where: { id: target } })).passwordHash;
+    await csrfPost(adm, url("admin:accounts_user_password", { id: target }), { password1: "a-Much-Better-passphrase-42", password2: "a-Much-Better-passphrase-42" }, 303);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: target } })).passwordHash).not.toBe(before);
+    const link = await csrfPost(adm, url("admin:accounts_user_password", { id: target }), { _reset_link: "1" }, 200);
+    expect(link.text).toMatch(/http:\/\/folio\.test\/accounts\/reset\/[A-Za-z0-9_-]{43}\//);
+    const audit = await prisma.auditLog.findMany({ where: { model: "accounts.user", objectId: String(target) }, orderBy: { id: "asc" } });
+    expect(audit.map((a) => (a.changes as { changed: string[] }).changed)).toEqual([["role"], ["role"], ["password"], ["password reset link"]]);
+    // an admin cannot delete their own account from the admin
+    await adm.agent.get(url("admin:accounts_user_delete", { id: adm.user.id })).expect(403);
+  });
+});
