@@ -21,13 +21,18 @@ export function freePort(): Promise<number> {
 }
 
 /** The environment of a child process: ours without vitest's markers (config exits on bad values only outside vitest). */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+/** `undefined` in `extra` removes the variable. */
+function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k === "VITEST" || k.startsWith("VITEST_") || k === "TEST" || k === "TEST_DATABASE_URL") continue;
     env[k] = v;
   }
-  return { ...env, ...extra };
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
 }
 
 export interface Exit {
@@ -50,7 +55,7 @@ export interface ServerProcess {
 }
 
 /** Runs `src/server.ts` (the same entry as `npm start`, without the tsx CLI wrapper) with `env`. */
-export function spawnServer(env: Record<string, string>): ServerProcess {
+export function spawnServer(env: Record<string, string | undefined>): ServerProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
     cwd: ROOT,
     env: childEnv(env),
@@ -126,7 +131,7 @@ export function productionEnv(databaseUrl: string, extra: Record<string, string>
 }
 
 /** Spawns a server and waits until it listens; `port` is then set. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
   const proc = spawnServer(env);
   const m = await proc.waitFor(/Folio is serving .* \(listening on [^:]+:(\d+)\)/);
   proc.port = Number(m[1]);
