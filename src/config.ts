@@ -34,6 +34,8 @@ const schema = z.object({
   /** ... and at the latest this long after the login, active or not. */
   SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(12),
   SIGNUP_ENABLED: bool.default(true),
+  /** Password for `npm run createsuperuser -- --no-input` (read only by that command). */
+  SUPERUSER_PASSWORD: z.string().optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
   MAIL_FROM: z.string().default("Folio <no-reply@localhost>"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
