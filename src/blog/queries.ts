@@ -7,7 +7,8 @@
 //   - tags are aggregated per post with json_agg in a correlated subquery (PostTag PK + Tag PK).
 // "Published" everywhere means status = 'PUBLISHED' AND publish <= now(): a future publish time is
 // a scheduled post that simply becomes visible when its time comes, with no job involved.
-import { pool } from "../db/client.ts";
+// Every statement here is a fixed text with parameters: prepared once per connection (src/db/prepared.ts).
+import { preparedQuery } from "../db/prepared.ts";
 import { url } from "../web/urls.ts";
 
 export interface PersonRef {
@@ -127,7 +128,7 @@ const filterKey = (f: ListFilter) => `${f.categoryId ?? ""}|${f.tagId ?? ""}|${f
 
 async function countNow(f: ListFilter): Promise<number> {
   const { where, from, params } = filterSql(f);
-  const { rows } = await pool.query<{ n: number }>(`SELECT count(*) AS n FROM ${from} WHERE ${where}`, params);
+  const { rows } = await preparedQuery<{ n: number }>(`SELECT count(*) AS n FROM ${from} WHERE ${where}`, params);
   return rows[0]?.n ?? 0;
 }
 
@@ -199,12 +200,10 @@ function anchorAt(f: ListFilter, offset: number): Promise<{ publish: string; id:
   if (hit && Date.now() - hit.at < COUNT_TTL_MS) return hit.value;
   const { where, from, params } = filterSql(f);
   const o = params.push(offset);
-  const value = pool
-    .query<{ publish: string; id: number }>(
-      `SELECT p.publish::text AS publish, p.id FROM ${from} WHERE ${where} ORDER BY p.publish DESC, p.id DESC LIMIT 1 OFFSET $${o}`,
-      params,
-    )
-    .then((r) => r.rows[0] ?? null);
+  const value = preparedQuery<{ publish: string; id: number }>(
+    `SELECT p.publish::text AS publish, p.id FROM ${from} WHERE ${where} ORDER BY p.publish DESC, p.id DESC LIMIT 1 OFFSET $${o}`,
+    params,
+  ).then((r) => r.rows[0] ?? null);
   anchorCache.set(key, { at: Date.now(), value });
   value.catch(() => anchorCache.delete(key));
   if (anchorCache.size > 5_000) anchorCache.clear();
@@ -233,7 +232,7 @@ export async function listPage(opts: { page: number; perPage: number } & ListFil
     SELECT ${CARD_COLUMNS}
       FROM ids JOIN "Post" p ON p.id = ids.id ${CARD_JOINS}
      ORDER BY ids.publish DESC, ids.id DESC`;
-  const { rows } = await pool.query<CardRow>(sql, params);
+  const { rows } = await preparedQuery<CardRow>(sql, params);
   return rows.map(toCard);
 }
 
@@ -246,7 +245,7 @@ export async function latestPublished(limit: number, opts: { categoryId?: number
     SELECT ${DETAIL_COLUMNS}
       FROM ids JOIN "Post" p ON p.id = ids.id ${CARD_JOINS}
      ORDER BY ids.publish DESC, ids.id DESC`;
-  const { rows } = await pool.query<DetailRow>(sql, params);
+  const { rows } = await preparedQuery<DetailRow>(sql, params);
   return rows.map(toDetail);
 }
 
@@ -267,7 +266,7 @@ export async function getPublishedPost(date: { year: number; month: number; day:
   if (!iso) return null;
   const sql = `SELECT ${DETAIL_COLUMNS} FROM "Post" p ${CARD_JOINS}
     WHERE p."publishDate" = $1::date AND p.slug = $2 AND ${PUBLISHED}`;
-  const { rows } = await pool.query<DetailRow>(sql, [iso, slug]);
+  const { rows } = await preparedQuery<DetailRow>(sql, [iso, slug]);
   return rows[0] ? toDetail(rows[0]) : null;
 }
 
@@ -309,14 +308,14 @@ export async function similarPostsNow(postId: number, limit = 4): Promise<PostCa
     SELECT ${CARD_COLUMNS}
       FROM sim JOIN "Post" p ON p.id = sim.id ${CARD_JOINS}
      ORDER BY sim.shared DESC, sim.publish DESC, sim.id DESC`;
-  const { rows } = await pool.query<CardRow>(sql, [postId, limit]);
+  const { rows } = await preparedQuery<CardRow>(sql, [postId, limit]);
   return rows.map(toCard);
 }
 
 // ---- archives -----------------------------------------------------------------------------------
 
 export async function categoriesWithCounts(): Promise<{ name: string; slug: string; description: string; count: number }[]> {
-  const { rows } = await pool.query<{ name: string; slug: string; description: string; count: number }>(
+  const { rows } = await preparedQuery<{ name: string; slug: string; description: string; count: number }>(
     `SELECT c.name, c.slug, c.description, count(p.id) AS count
        FROM "Category" c LEFT JOIN "Post" p ON p."categoryId" = c.id AND ${PUBLISHED}
       GROUP BY c.id ORDER BY c.name, c.id`,
@@ -325,7 +324,7 @@ export async function categoriesWithCounts(): Promise<{ name: string; slug: stri
 }
 
 export async function getCategoryBySlug(slug: string): Promise<{ id: number; name: string; slug: string; description: string } | null> {
-  const { rows } = await pool.query<{ id: number; name: string; slug: string; description: string }>(
+  const { rows } = await preparedQuery<{ id: number; name: string; slug: string; description: string }>(
     `SELECT id, name, slug, description FROM "Category" WHERE slug = $1`,
     [slug],
   );
@@ -333,7 +332,7 @@ export async function getCategoryBySlug(slug: string): Promise<{ id: number; nam
 }
 
 export async function getTagBySlug(slug: string): Promise<{ id: number; name: string; slug: string } | null> {
-  const { rows } = await pool.query<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE slug = $1`, [slug]);
+  const { rows } = await preparedQuery<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE slug = $1`, [slug]);
   return rows[0] ?? null;
 }
 
@@ -342,7 +341,7 @@ export async function getTagBySlug(slug: string): Promise<{ id: number; name: st
  * Readers' accounts are not exposed (no username enumeration through /blog/author/<name>/).
  */
 export async function getAuthorByUsername(username: string): Promise<(PersonRef & { id: number; bio: string }) | null> {
-  const { rows } = await pool.query<{ id: number; username: string; firstName: string; lastName: string; bio: string }>(
+  const { rows } = await preparedQuery<{ id: number; username: string; firstName: string; lastName: string; bio: string }>(
     `SELECT u.id, u.username, u."firstName", u."lastName", u.bio FROM "User" u
       WHERE u.username = $1
         AND (u.role <> 'READER' OR EXISTS (SELECT 1 FROM "Post" p WHERE p."authorId" = u.id AND ${PUBLISHED}))`,

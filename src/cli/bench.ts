@@ -161,23 +161,59 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 /** RSS in kB of a process and all its descendants (cluster workers), from /proc. */
 export function treeRssKb(pid: number): number {
   let total = 0;
-  const seen = new Set<number>();
-  const visit = (p: number) => {
-    if (seen.has(p)) return;
-    seen.add(p);
+  for (const p of processTree(pid)) {
     try {
       const m = readFileSync(`/proc/${p}/status`, "utf8").match(/^VmRSS:\s+(\d+)\s+kB/m);
       if (m) total += Number(m[1]);
+    } catch {
+      /* process gone */
+    }
+  }
+  return total;
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU time (user + system, ms) of a process and its descendants, from /proc. */
+export function treeCpuMs(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) total += cpuMs(p);
+  return total;
+}
+
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const visit = (p: number) => {
+    if (out.includes(p)) return;
+    out.push(p);
+    try {
       for (const tid of readdirSync(`/proc/${p}/task`)) {
         const kids = readFileSync(`/proc/${p}/task/${tid}/children`, "utf8").trim();
         if (kids) for (const k of kids.split(/\s+/)) visit(Number(k));
       }
     } catch {
-      /* process gone */
+      /* gone */
     }
   };
   visit(pid);
-  return total;
+  return out;
+}
+
+/** CPU ms used so far by each PostgreSQL backend serving `database` (meaningful for a server on this machine). */
+async function dbCpuMs(db: pg.Pool, database: string): Promise<Map<number, number>> {
+  const { rows } = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+  return new Map(rows.map((r) => [r.pid, cpuMs(r.pid)]));
 }
 
 async function waitReady(baseUrl: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
@@ -211,6 +247,10 @@ interface Measured {
   errors?: number;
   timeouts?: number;
   peakRssMb?: number;
+  /** Server CPU (all its processes) per request, ms. */
+  serverCpuMsPerReq?: number;
+  /** PostgreSQL backend CPU per request, ms (null when the server is not on this machine). */
+  dbCpuMsPerReq?: number | null;
 }
 
 function cannon(opts: { url: string; connections: number; duration: number; headers?: Record<string, string> }): Promise<autocannon.Result> {
@@ -228,16 +268,18 @@ function pad(s: string, n: number, right = false): string {
 }
 
 function printTable(rows: Measured[]): void {
-  const head = ["scenario", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "peak RSS MB", "path / note"];
-  const widths = [12, 9, 8, 8, 8, 7, 12, 0];
-  console.log("\n" + head.map((h, i) => pad(h, widths[i]!, i > 0 && i < 7)).join("  "));
-  console.log("-".repeat(100));
+  const head = ["scenario", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "peak RSS MB", "app CPU ms/req", "db CPU ms/req", "path / note"];
+  const widths = [12, 9, 8, 8, 8, 7, 12, 15, 14, 0];
+  const last = head.length - 1;
+  console.log("\n" + head.map((h, i) => pad(h, widths[i]!, i > 0 && i < last)).join("  "));
+  console.log("-".repeat(140));
   for (const r of rows) {
     const cells =
       r.status === "ok"
-        ? [r.name, r.reqPerSec!.toFixed(0), String(r.latencyP50), String(r.latencyP99), String(r.non2xx), String(r.errors! + r.timeouts!), r.peakRssMb!.toFixed(0), r.path ?? ""]
-        : [r.name, "-", "-", "-", "-", "-", "-", `${r.status.toUpperCase()}: ${r.note ?? ""}`];
-    console.log(cells.map((c, i) => pad(c, widths[i]!, i > 0 && i < 7)).join("  "));
+        ? [r.name, r.reqPerSec!.toFixed(0), String(r.latencyP50), String(r.latencyP99), String(r.non2xx), String(r.errors! + r.timeouts!), r.peakRssMb!.toFixed(0),
+           r.serverCpuMsPerReq!.toFixed(2), r.dbCpuMsPerReq == null ? "n/a" : r.dbCpuMsPerReq.toFixed(2), r.path ?? ""]
+        : [r.name, "-", "-", "-", "-", "-", "-", "-", "-", `${r.status.toUpperCase()}: ${r.note ?? ""}`];
+    console.log(cells.map((c, i) => pad(c, widths[i]!, i > 0 && i < last)).join("  "));
   }
   console.log("");
 }
@@ -386,6 +428,9 @@ async function main() {
       },
     };
 
+    const loadAtStart = os.loadavg();
+    if (loadAtStart[0]! > os.cpus().length * 0.5)
+      log(`WARNING: load average ${loadAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs: other work competes with the benchmark; compare the CPU ms/req columns`);
     const results: Measured[] = [];
     for (const sc of scenarios) {
       let path = sc.path ?? null;
@@ -412,9 +457,17 @@ async function main() {
         if (args.warmup > 0) await cannon({ url: baseUrl + path, connections, duration: args.warmup, headers });
         let peak = 0;
         const sampler = setInterval(() => (peak = Math.max(peak, treeRssKb(srv.pid!))), 100);
+        const cpu0 = treeCpuMs(srv.pid!);
+        const db0 = await dbCpuMs(pool, BENCH_DB);
         const r = await cannon({ url: baseUrl + path, connections, duration: args.duration, headers });
+        const cpu1 = treeCpuMs(srv.pid!);
+        const db1 = await dbCpuMs(pool, BENCH_DB);
         clearInterval(sampler);
         peak = Math.max(peak, treeRssKb(srv.pid!));
+        // Per backend: CPU at the end minus at the start (0 for a backend that connected during the run).
+        let dbMs = 0;
+        for (const [pid, ms] of db1) dbMs += ms - (db0.get(pid) ?? 0);
+        const local = !config.DATABASE_URL || /@(localhost|127\.0\.0\.1)[:/]/.test(config.DATABASE_URL);
         results.push({
           name: sc.name,
           path,
@@ -430,6 +483,8 @@ async function main() {
           errors: r.errors,
           timeouts: r.timeouts,
           peakRssMb: peak / 1024,
+          serverCpuMsPerReq: r.requests.total ? (cpu1 - cpu0) / r.requests.total : 0,
+          dbCpuMsPerReq: local && r.requests.total ? Math.max(0, dbMs) / r.requests.total : null,
         });
       } catch (e) {
         results.push({ name: sc.name, path, status: "error", note: (e as Error).message });
@@ -438,10 +493,11 @@ async function main() {
     }
 
     printTable(results);
+    console.log(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; server idle RSS ${idleRssMb.toFixed(0)} MB`);
     const out = {
       date: new Date().toISOString(),
       git: gitRevision(),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryMb: Math.round(os.totalmem() / 2 ** 20), loadavgAtEnd: os.loadavg(), node: process.version },
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryMb: Math.round(os.totalmem() / 2 ** 20), loadavgAtStart: loadAtStart, loadavgAtEnd: os.loadavg(), node: process.version },
       settings: { ...args, posts, database: config.DATABASE_URL ? "external" : "embedded" },
       server: { idleRssMb },
       results,
