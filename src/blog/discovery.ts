@@ -46,7 +46,7 @@ async function search(req: Request, res: Response): Promise<void> {
   const meta: PageMeta = { title: "Search", noindex: true, canonical: absoluteUrl("blog:search") };
   res.locals.meta = meta;
   if (!q) {
-    res.render("blog/search.njk", { q: "", maxLength: MAX_QUERY_LENGTH });
+    res.render("blog/search.njk", { q: "" });
     return;
   }
   if ([...q].length > MAX_QUERY_LENGTH) {
@@ -54,7 +54,6 @@ async function search(req: Request, res: Response): Promise<void> {
     meta.title = "Search";
     res.status(400).render("blog/search.njk", {
       q: [...q].slice(0, MAX_QUERY_LENGTH).join(""),
-      maxLength: MAX_QUERY_LENGTH,
       error: `Search terms can be at most ${MAX_QUERY_LENGTH} characters long. Please shorten your search.`,
     });
     return;
@@ -62,7 +61,7 @@ async function search(req: Request, res: Response): Promise<void> {
   const requested = parsePage(req.query.page);
   const { query, truncated, hasPositiveTerm } = normalizeQuery(q);
   if (!hasPositiveTerm) {
-    res.render("blog/search.njk", { q, maxLength: MAX_QUERY_LENGTH, error: "Add at least one word to look for (a leading minus leaves a word out)." });
+    res.render("blog/search.njk", { q, error: "Add at least one word to look for (a leading minus leaves a word out)." });
     return;
   }
   const note = truncated ? `Only the first ${MAX_TERMS} different words or phrases (and 8 words per phrase) were used.` : null;
@@ -77,12 +76,12 @@ async function search(req: Request, res: Response): Promise<void> {
   } catch (e) {
     if (!(e instanceof SearchTimeoutError)) throw e;
     meta.title = `Search results for “${q}”`;
-    res.status(503).render("blog/search.njk", { q, maxLength: MAX_QUERY_LENGTH, error: "That search took too long. Please try fewer or more specific words." });
+    res.status(503).render("blog/search.njk", { q, error: "That search took too long. Please try fewer or more specific words." });
     return;
   }
   const page = searchPage(number, result.total, q);
   meta.title = page.number > 1 ? `Search results for “${q}” (page ${page.number} of ${page.numPages})` : `Search results for “${q}”`;
-  res.render("blog/search.njk", { q, result, page, note, maxLength: MAX_QUERY_LENGTH });
+  res.render("blog/search.njk", { q, result, page, note });
 }
 
 // ---- feeds --------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ import { person, type PostCard } from "./queries.ts";
 export const SEARCH_PER_PAGE = 10;
 /** Longest accepted query, in characters: longer ones get a message, not a search. */
 export const MAX_QUERY_LENGTH = 500;
-/** word_similarity threshold of the title fallback ("postgrsql" vs "PostgreSQL": 0.62). */
-export const TITLE_SIMILARITY_THRESHOLD = 0.45;
+/** word_similarity threshold of the title fallback ("postgrsql" vs "PostgreSQL": 0.62, "djngo" vs "Django": 0.44). */
+export const TITLE_SIMILARITY_THRESHOLD = 0.4;
 /** The title fallback runs for queries of this many characters. */
 const FALLBACK_MIN_LENGTH = 3;
 const FALLBACK_MAX_LENGTH = 100;

@@ -127,7 +127,7 @@ describe("empty, too long and hostile queries", () => {
   it("asks for words when q is missing, empty or blank", async () => {
     for (const path of [SEARCH, `${SEARCH}?q=`, `${SEARCH}?q=%20%20%20`, `${SEARCH}?q[a]=b`]) {
       const res = await request(app).get(path).expect(200);
-      expect(res.text, path).toContain("Type a few words to search");
+      expect(res.text, path).toContain("Type a few words in the search box");
       expect(res.text, path).toContain('<meta name="robots" content="noindex">');
     }
   });
