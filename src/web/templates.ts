@@ -14,37 +14,42 @@ const MONTHS_AP = ["Jan.", "Feb.", "March", "April", "May", "June", "July", "Aug
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const pad = (n: number) => String(n).padStart(2, "0");
 
+/** One Django date format character of `d` (UTC); any other character is itself. A switch, not a
+ * table of closures: the filter runs for every post card on every list page. */
+function datePart(d: Date, ch: string): string {
+  switch (ch) {
+    case "d": return pad(d.getUTCDate());
+    case "j": return String(d.getUTCDate());
+    case "D": return DAYS[d.getUTCDay()]!.slice(0, 3);
+    case "l": return DAYS[d.getUTCDay()]!;
+    case "m": return pad(d.getUTCMonth() + 1);
+    case "n": return String(d.getUTCMonth() + 1);
+    case "M": return MONTHS[d.getUTCMonth()]!.slice(0, 3);
+    case "N": return MONTHS_AP[d.getUTCMonth()]!;
+    case "F": return MONTHS[d.getUTCMonth()]!;
+    case "Y": return String(d.getUTCFullYear());
+    case "y": return String(d.getUTCFullYear()).slice(-2);
+    case "H": return pad(d.getUTCHours());
+    case "G": return String(d.getUTCHours());
+    case "i": return pad(d.getUTCMinutes());
+    case "s": return pad(d.getUTCSeconds());
+    case "A": return d.getUTCHours() < 12 ? "AM" : "PM";
+    case "a": return d.getUTCHours() < 12 ? "a.m." : "p.m.";
+    case "c": return d.toISOString();
+    default: return ch;
+  }
+}
+
 /** Django's date filter (a useful subset of its format characters), in UTC. "F j, Y" -> "November 21, 2026". */
 export function formatDate(value: Date | string | null | undefined, format = "F j, Y"): string {
   if (value === null || value === undefined || value === "") return "";
   const d = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(d.getTime())) return "";
-  const h = d.getUTCHours();
-  const map: Record<string, () => string> = {
-    d: () => pad(d.getUTCDate()),
-    j: () => String(d.getUTCDate()),
-    D: () => DAYS[d.getUTCDay()]!.slice(0, 3),
-    l: () => DAYS[d.getUTCDay()]!,
-    m: () => pad(d.getUTCMonth() + 1),
-    n: () => String(d.getUTCMonth() + 1),
-    M: () => MONTHS[d.getUTCMonth()]!.slice(0, 3),
-    N: () => MONTHS_AP[d.getUTCMonth()]!,
-    F: () => MONTHS[d.getUTCMonth()]!,
-    Y: () => String(d.getUTCFullYear()),
-    y: () => String(d.getUTCFullYear()).slice(-2),
-    H: () => pad(h),
-    G: () => String(h),
-    i: () => pad(d.getUTCMinutes()),
-    s: () => pad(d.getUTCSeconds()),
-    A: () => (h < 12 ? "AM" : "PM"),
-    a: () => (h < 12 ? "a.m." : "p.m."),
-    c: () => d.toISOString(),
-  };
   let out = "";
   for (let i = 0; i < format.length; i++) {
     const ch = format[i]!;
     if (ch === "\\" && i + 1 < format.length) out += format[++i];
-    else out += map[ch]?.() ?? ch;
+    else out += datePart(d, ch);
   }
   return out;
 }

@@ -17,12 +17,29 @@ export function route(name: string, path: string): string {
 export type Query = Record<string, string | number | undefined | null>;
 
 /** Reverses a named route: url("blog:post_detail", { year: 2026, ... }, { page: 2 }). */
+// Reversed paths are memoised (bounded): list pages reverse ~50 URLs per render and
+// path-to-regexp's compiled function + encodeURIComponent was ~20% of a list page's render time.
+const reversed = new Map<string, string>();
+const REVERSED_MAX = 20_000;
+
+function reverse(r: { toPath: (p?: ParamData) => string }, name: string, params: Params): string {
+  let key = name;
+  for (const k in params) key += `\u0000${k}\u0000${params[k]}`;
+  let out = reversed.get(key);
+  if (out === undefined) {
+    const strParams: ParamData = {};
+    for (const [k, v] of Object.entries(params)) strParams[k] = String(v);
+    out = r.toPath(strParams);
+    if (reversed.size >= REVERSED_MAX) reversed.clear();
+    reversed.set(key, out);
+  }
+  return out;
+}
+
 export function url(name: string, params: Params = {}, query?: Query): string {
   const r = routes.get(name);
   if (!r) throw new Error(`no route named ${name}`);
-  const strParams: ParamData = {};
-  for (const [k, v] of Object.entries(params)) strParams[k] = String(v);
-  let out = r.toPath(strParams);
+  let out = reverse(r, name, params);
   if (query) {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") qs.set(k, String(v));
