@@ -22,6 +22,7 @@ import { startEmbedded } from "../db/embedded.ts";
 import { dropDatabase, ensureDatabase, migrateDeploy } from "../db/migrate.ts";
 import { connectDb, disconnectDb, pool } from "../db/client.ts";
 import { seedPosts } from "../blog/seed.ts";
+import { adminBenchSession } from "../admin/bench.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BENCH_DB = "folio_bench";
@@ -65,6 +66,8 @@ export const SCENARIOS: Scenario[] = [
   },
   { name: "search", path: "/blog/search/?q=measure" },
   { name: "feed-rss", path: "/blog/feed/rss/" },
+  // The admin post change list at 100,000 posts, signed in as an editor (target: p99 < 100 ms at 4 connections).
+  { name: "admin-posts", connections: 4, posts: 100_000, prepare: (ctx) => adminBenchSession(ctx, "/admin/blog/post/") },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -79,6 +82,8 @@ export interface BenchArgs {
   seed: number;
   skipBuild: boolean;
   workers: number | null;
+  /** Extra ad-hoc scenarios: --path /healthz (repeatable). */
+  paths: string[];
 }
 
 const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only a,b] [--posts N] [--seed S] [--skip-build]
@@ -90,7 +95,8 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only 
   --posts N         posts in the bench database (default 10000)
   --seed S          seed for the generated posts (default 42)
   --skip-build      use the existing dist/ instead of running npm run build
-  --workers N       WEB_CONCURRENCY passed to the server (when the server supports it)`;
+  --workers N       WEB_CONCURRENCY passed to the server (when the server supports it)
+  --path /p         also measure this path (repeatable; with --only, only the named scenarios and these)`;
 
 function int(name: string, raw: string | undefined, min: number, max: number, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -111,6 +117,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
       posts: { type: "string" },
       seed: { type: "string" },
       workers: { type: "string" },
+      path: { type: "string", multiple: true },
       "skip-build": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -133,6 +140,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
     seed: int("seed", values.seed, 0, 0xffffffff, 42),
     skipBuild: values["skip-build"] ?? false,
     workers: values.workers === undefined ? null : int("workers", values.workers, 1, 64, 1),
+    paths: (values.path ?? []).map((p) => {
+      if (!/^\/[\x21-\x7e]*$/.test(p)) throw new Error(`--path must be a path starting with "/", got "${p}"`);
+      return p;
+    }),
   };
 }
 
@@ -235,6 +246,8 @@ interface Measured {
   name: string;
   path: string | null;
   status: "ok" | "missing" | "skipped" | "error";
+  /** Posts in the database the scenario ran against. */
+  posts?: number;
   note?: string;
   connections?: number;
   reqPerSec?: number;
@@ -268,17 +281,17 @@ function pad(s: string, n: number, right = false): string {
 }
 
 function printTable(rows: Measured[]): void {
-  const head = ["scenario", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "peak RSS MB", "app CPU ms/req", "db CPU ms/req", "path / note"];
-  const widths = [12, 9, 8, 8, 8, 7, 12, 15, 14, 0];
+  const head = ["scenario", "posts", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "peak RSS MB", "app CPU ms/req", "db CPU ms/req", "path / note"];
+  const widths = [12, 7, 9, 8, 8, 8, 7, 12, 15, 14, 0];
   const last = head.length - 1;
   console.log("\n" + head.map((h, i) => pad(h, widths[i]!, i > 0 && i < last)).join("  "));
   console.log("-".repeat(140));
   for (const r of rows) {
     const cells =
       r.status === "ok"
-        ? [r.name, r.reqPerSec!.toFixed(0), String(r.latencyP50), String(r.latencyP99), String(r.non2xx), String(r.errors! + r.timeouts!), r.peakRssMb!.toFixed(0),
+        ? [r.name, String(r.posts ?? ""), r.reqPerSec!.toFixed(0), String(r.latencyP50), String(r.latencyP99), String(r.non2xx), String(r.errors! + r.timeouts!), r.peakRssMb!.toFixed(0),
            r.serverCpuMsPerReq!.toFixed(2), r.dbCpuMsPerReq == null ? "n/a" : r.dbCpuMsPerReq.toFixed(2), r.path ?? ""]
-        : [r.name, "-", "-", "-", "-", "-", "-", "-", "-", `${r.status.toUpperCase()}: ${r.note ?? ""}`];
+        : [r.name, String(r.posts ?? ""), "-", "-", "-", "-", "-", "-", "-", "-", `${r.status.toUpperCase()}: ${r.note ?? ""}`];
     console.log(cells.map((c, i) => pad(c, widths[i]!, i > 0 && i < last)).join("  "));
   }
   console.log("");
@@ -287,53 +300,84 @@ function printTable(rows: Measured[]): void {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-async function openBenchDatabase(log: (m: string) => void): Promise<{ url: string; adminUrl: string; stop: () => Promise<void> }> {
-  if (config.DATABASE_URL) {
-    const u = new URL(config.DATABASE_URL);
-    u.pathname = `/${BENCH_DB}`;
-    const a = new URL(config.DATABASE_URL);
-    a.pathname = "/postgres";
-    return { url: u.toString(), adminUrl: a.toString(), stop: async () => {} };
-  }
-  const pgh = await startEmbedded({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT, log });
-  return { url: pgh.urlFor(BENCH_DB), adminUrl: pgh.adminUrl, stop: pgh.stop };
+interface Cluster {
+  adminUrl: string;
+  urlFor(database: string): string;
+  stop(): Promise<void>;
 }
 
-async function seedMarker(adminUrl: string): Promise<string | null> {
+async function openCluster(log: (m: string) => void): Promise<Cluster> {
+  if (config.DATABASE_URL) {
+    const at = (name: string) => {
+      const u = new URL(config.DATABASE_URL!);
+      u.pathname = `/${name}`;
+      return u.toString();
+    };
+    return { adminUrl: at("postgres"), urlFor: at, stop: async () => {} };
+  }
+  const pgh = await startEmbedded({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT, log });
+  return { adminUrl: pgh.adminUrl, urlFor: pgh.urlFor, stop: pgh.stop };
+}
+
+/** folio_bench holds the default 10,000 posts; other sizes get their own database (kept between runs). */
+export function benchDatabaseName(posts: number): string {
+  return posts === 10_000 ? BENCH_DB : `${BENCH_DB}_${posts}`;
+}
+
+async function seedMarker(adminUrl: string, name: string): Promise<string | null> {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
   try {
-    const { rows } = await c.query<{ d: string | null }>(
-      `SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = $1`,
-      [BENCH_DB],
-    );
+    const { rows } = await c.query<{ d: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = $1`, [name]);
     return rows[0]?.d ?? null;
   } finally {
     await c.end();
   }
 }
 
-async function prepareDatabase(args: BenchArgs, posts: number, log: (m: string) => void) {
-  const db = await openBenchDatabase(log);
+/** Creates (or reuses, when it holds exactly this seed) the database for `posts` posts and connects the pool to it. */
+async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number, log: (m: string) => void): Promise<{ name: string; url: string }> {
+  const name = benchDatabaseName(posts);
+  const url = cluster.urlFor(name);
   const marker = `folio-bench posts=${posts} seed=${args.seed}`;
-  const current = await seedMarker(db.adminUrl).catch(() => null);
+  const current = await seedMarker(cluster.adminUrl, name).catch(() => null);
   if (current !== marker) {
-    log(current ? `bench database holds "${current}": recreating it` : `creating database ${BENCH_DB}`);
-    await dropDatabase(db.adminUrl, BENCH_DB);
-    await ensureDatabase(db.adminUrl, BENCH_DB);
-    await migrateDeploy(db.url);
-    connectDb(db.url, 4);
+    log(current ? `${name} holds "${current}": recreating it` : `creating database ${name} with ${posts} posts`);
+    await dropDatabase(cluster.adminUrl, name);
+    await ensureDatabase(cluster.adminUrl, name);
+    await migrateDeploy(url);
+    connectDb(url, 4);
     const t = performance.now();
     await seedPosts({ posts, seed: args.seed });
     await pool.query("ANALYZE");
     log(`seeded ${posts} posts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    await pool.query(`COMMENT ON DATABASE ${BENCH_DB} IS '${marker}'`);
+    await pool.query(`COMMENT ON DATABASE ${name} IS '${marker}'`);
   } else {
-    log(`bench database already holds ${posts} posts (seed ${args.seed})`);
-    await migrateDeploy(db.url);
-    connectDb(db.url, 4);
+    log(`${name} already holds ${posts} posts (seed ${args.seed})`);
+    await migrateDeploy(url);
+    connectDb(url, 4);
   }
-  return db;
+  return { name, url };
+}
+
+/** One bench at a time per cluster (two would measure each other): a session advisory lock. */
+async function benchLock(cluster: Cluster, log: (m: string) => void): Promise<() => Promise<void>> {
+  const c = new pg.Client({ connectionString: cluster.adminUrl });
+  await c.connect();
+  const KEY = 0x466f6c69; // "Foli"
+  for (let waited = 0; ; waited++) {
+    const { rows } = await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1) AS ok`, [KEY]);
+    if (rows[0]?.ok) break;
+    if (waited === 0) log("another npm run bench is running on this PostgreSQL: waiting for it to finish");
+    if (waited > 900) {
+      await c.end();
+      throw new Error("gave up waiting for the other bench (15 min)");
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return async () => {
+    await c.end().catch(() => {});
+  };
 }
 
 function gitRevision(): string {
@@ -363,24 +407,42 @@ async function main() {
     return;
   }
   const log = (m: string) => console.error(`[bench] ${m}`);
-  const scenarios = SCENARIOS.filter((s) => !args.only || args.only.includes(s.name));
-  const posts = Math.max(args.posts, ...scenarios.map((s) => s.posts ?? 0));
+  const scenarios: Scenario[] = [
+    ...SCENARIOS.filter((s) => (!args.only && !args.paths.length) || args.only?.includes(s.name)),
+    ...args.paths.map((p) => ({ name: p.length > 12 ? `${p.slice(0, 11)}…` : p, path: p })),
+  ];
+  // Scenarios run against a database of their size (the default --posts unless they need more).
+  const groups = new Map<number, Scenario[]>();
+  for (const sc of scenarios) {
+    const n = sc.posts ?? args.posts;
+    groups.set(n, [...(groups.get(n) ?? []), sc]);
+  }
 
-  const db = await prepareDatabase(args, posts, log);
+  const cluster = await openCluster(log);
+  const unlock = await benchLock(cluster, log);
   let server: ChildProcess | null = null;
-  const stopAll = async () => {
-    if (server && server.exitCode === null) {
-      server.kill("SIGTERM");
+  const stopServer = async () => {
+    const srv = server;
+    server = null;
+    if (srv && srv.exitCode === null) {
+      srv.kill("SIGTERM");
       await new Promise((r) => {
-        const t = setTimeout(() => { server?.kill("SIGKILL"); r(null); }, 15_000);
-        server!.once("exit", () => { clearTimeout(t); r(null); });
+        const t = setTimeout(() => { srv.kill("SIGKILL"); r(null); }, 15_000);
+        srv.once("exit", () => { clearTimeout(t); r(null); });
       });
     }
+  };
+  const stopAll = async () => {
+    await stopServer();
     await disconnectDb();
-    await db.stop();
+    await unlock();
+    await cluster.stop();
   };
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
 
+  const results: Measured[] = [];
+  const servers: { posts: number; database: string; idleRssMb: number }[] = [];
+  const loadAtStart = os.loadavg();
   try {
     if (!args.skipBuild) {
       log("npm run build");
@@ -391,115 +453,120 @@ async function main() {
       }
     }
     if (!existsSync(resolve(ROOT, "dist/server.js"))) throw new Error("dist/server.js is missing: run without --skip-build");
-
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: "production",
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      SITE_URL: "http://localhost:3000",
-      SESSION_SECRET: randomBytes(36).toString("base64url"), // 48 characters
-      ALLOWED_HOSTS: "localhost,127.0.0.1",
-      LOG_LEVEL: "warn",
-      SEED_DEMO: "false",
-      ...(args.workers ? { WEB_CONCURRENCY: String(args.workers) } : {}),
-    };
-    log(`starting node dist/server.js on ${baseUrl}`);
-    const srv = spawn(process.execPath, ["dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
-    server = srv;
-    srv.stdout!.on("data", (d: Buffer) => {
-      const s = d.toString();
-      // The first start against a fresh database prints the admin password: keep it out of the log.
-      if (!s.includes("password")) process.stdout.write(s);
-    });
-    await waitReady(baseUrl, srv);
-    const idleRssMb = treeRssKb(srv.pid!) / 1024;
-
-    const ctx: BenchContext = {
-      baseUrl,
-      db: pool,
-      get: async (path, headers) => {
-        const res = await fetch(baseUrl + path, { headers, redirect: "manual" });
-        return { status: res.status, text: await res.text(), headers: res.headers };
-      },
-    };
-
-    const loadAtStart = os.loadavg();
     if (loadAtStart[0]! > os.cpus().length * 0.5)
       log(`WARNING: load average ${loadAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs: other work competes with the benchmark; compare the CPU ms/req columns`);
-    const results: Measured[] = [];
-    for (const sc of scenarios) {
-      let path = sc.path ?? null;
-      let headers = sc.headers;
-      try {
-        if (sc.prepare) {
-          const p = await sc.prepare(ctx);
-          if (typeof p === "string") {
-            results.push({ name: sc.name, path, status: "skipped", note: p });
+
+    for (const [posts, group] of groups) {
+      const db = await prepareDatabase(cluster, args, posts, log);
+      const port = await freePort();
+      const baseUrl = `http://127.0.0.1:${port}`;
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: "production",
+        DATABASE_URL: db.url,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        SITE_URL: "http://localhost:3000",
+        SESSION_SECRET: randomBytes(36).toString("base64url"), // 48 characters
+        ALLOWED_HOSTS: "localhost,127.0.0.1",
+        LOG_LEVEL: "warn",
+        SEED_DEMO: "false",
+        TRUST_PROXY: "loopback", // scenarios that sign in say X-Forwarded-Proto: https (the session cookie is Secure)
+        ...(args.workers ? { WEB_CONCURRENCY: String(args.workers) } : {}),
+      };
+      log(`starting node dist/server.js on ${baseUrl} (database ${db.name})`);
+      const srv = spawn(process.execPath, ["dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+      server = srv;
+      srv.stdout!.on("data", (d: Buffer) => {
+        const s = d.toString();
+        // The first start against a fresh database prints the admin password: keep it out of the log.
+        if (!s.includes("password")) process.stdout.write(s);
+      });
+      await waitReady(baseUrl, srv);
+      servers.push({ posts, database: db.name, idleRssMb: treeRssKb(srv.pid!) / 1024 });
+
+      const ctx: BenchContext = {
+        baseUrl,
+        db: pool,
+        get: async (path, headers) => {
+          const res = await fetch(baseUrl + path, { headers, redirect: "manual" });
+          return { status: res.status, text: await res.text(), headers: res.headers };
+        },
+      };
+
+      for (const sc of group) {
+        let path = sc.path ?? null;
+        let headers = sc.headers;
+        try {
+          if (sc.prepare) {
+            const p = await sc.prepare(ctx);
+            if (typeof p === "string") {
+              results.push({ name: sc.name, path, posts, status: "skipped", note: p });
+              continue;
+            }
+            path = p.path;
+            headers = { ...headers, ...p.headers };
+          }
+          if (!path) throw new Error("scenario has no path");
+          const probe = await ctx.get(path, headers);
+          if (probe.status === 404) {
+            results.push({ name: sc.name, path, posts, status: "missing", note: `${path} answers 404 (not implemented yet?)` });
             continue;
           }
-          path = p.path;
-          headers = { ...headers, ...p.headers };
+          if (probe.status >= 300) log(`${sc.name}: ${path} answers ${probe.status}; measuring anyway`);
+          const connections = sc.connections ?? args.connections;
+          log(`${sc.name}: warm-up ${args.warmup} s, then ${args.duration} s at ${connections} connections, ${posts} posts: ${path}`);
+          if (args.warmup > 0) await cannon({ url: baseUrl + path, connections, duration: args.warmup, headers });
+          let peak = 0;
+          const sampler = setInterval(() => (peak = Math.max(peak, treeRssKb(srv.pid!))), 100);
+          const cpu0 = treeCpuMs(srv.pid!);
+          const db0 = await dbCpuMs(pool, db.name);
+          const r = await cannon({ url: baseUrl + path, connections, duration: args.duration, headers });
+          const cpu1 = treeCpuMs(srv.pid!);
+          const db1 = await dbCpuMs(pool, db.name);
+          clearInterval(sampler);
+          peak = Math.max(peak, treeRssKb(srv.pid!));
+          // Per backend: CPU at the end minus at the start (0 for a backend that connected during the run).
+          let dbMs = 0;
+          for (const [pid, ms] of db1) dbMs += ms - (db0.get(pid) ?? 0);
+          const local = !config.DATABASE_URL || /@(localhost|127\.0\.0\.1)[:/]/.test(config.DATABASE_URL);
+          results.push({
+            name: sc.name,
+            path,
+            status: "ok",
+            posts,
+            connections,
+            reqPerSec: r.requests.average,
+            latencyP50: r.latency.p50,
+            latencyP99: r.latency.p99,
+            latencyAvg: r.latency.average,
+            latencyMax: r.latency.max,
+            requests: r.requests.total,
+            non2xx: r.non2xx,
+            errors: r.errors,
+            timeouts: r.timeouts,
+            peakRssMb: peak / 1024,
+            serverCpuMsPerReq: r.requests.total ? (cpu1 - cpu0) / r.requests.total : 0,
+            dbCpuMsPerReq: local && r.requests.total ? Math.max(0, dbMs) / r.requests.total : null,
+          });
+        } catch (e) {
+          results.push({ name: sc.name, path, posts, status: "error", note: (e as Error).message });
         }
-        if (!path) throw new Error("scenario has no path");
-        const probe = await ctx.get(path, headers);
-        if (probe.status === 404) {
-          results.push({ name: sc.name, path, status: "missing", note: `${path} answers 404 (not implemented yet?)` });
-          continue;
-        }
-        if (probe.status >= 300) log(`${sc.name}: ${path} answers ${probe.status}; measuring anyway`);
-        const connections = sc.connections ?? args.connections;
-        log(`${sc.name}: warm-up ${args.warmup} s, then ${args.duration} s at ${connections} connections: ${path}`);
-        if (args.warmup > 0) await cannon({ url: baseUrl + path, connections, duration: args.warmup, headers });
-        let peak = 0;
-        const sampler = setInterval(() => (peak = Math.max(peak, treeRssKb(srv.pid!))), 100);
-        const cpu0 = treeCpuMs(srv.pid!);
-        const db0 = await dbCpuMs(pool, BENCH_DB);
-        const r = await cannon({ url: baseUrl + path, connections, duration: args.duration, headers });
-        const cpu1 = treeCpuMs(srv.pid!);
-        const db1 = await dbCpuMs(pool, BENCH_DB);
-        clearInterval(sampler);
-        peak = Math.max(peak, treeRssKb(srv.pid!));
-        // Per backend: CPU at the end minus at the start (0 for a backend that connected during the run).
-        let dbMs = 0;
-        for (const [pid, ms] of db1) dbMs += ms - (db0.get(pid) ?? 0);
-        const local = !config.DATABASE_URL || /@(localhost|127\.0\.0\.1)[:/]/.test(config.DATABASE_URL);
-        results.push({
-          name: sc.name,
-          path,
-          status: "ok",
-          connections,
-          reqPerSec: r.requests.average,
-          latencyP50: r.latency.p50,
-          latencyP99: r.latency.p99,
-          latencyAvg: r.latency.average,
-          latencyMax: r.latency.max,
-          requests: r.requests.total,
-          non2xx: r.non2xx,
-          errors: r.errors,
-          timeouts: r.timeouts,
-          peakRssMb: peak / 1024,
-          serverCpuMsPerReq: r.requests.total ? (cpu1 - cpu0) / r.requests.total : 0,
-          dbCpuMsPerReq: local && r.requests.total ? Math.max(0, dbMs) / r.requests.total : null,
-        });
-      } catch (e) {
-        results.push({ name: sc.name, path, status: "error", note: (e as Error).message });
+        if (srv.exitCode !== null) throw new Error(`server exited (${srv.exitCode}) during ${sc.name}`);
       }
-      if (srv.exitCode !== null) throw new Error(`server exited (${srv.exitCode}) during ${sc.name}`);
+      await stopServer();
+      await disconnectDb();
     }
 
     printTable(results);
-    console.log(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; server idle RSS ${idleRssMb.toFixed(0)} MB`);
+    console.log(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; server idle RSS ${servers.map((x) => `${x.idleRssMb.toFixed(0)} MB (${x.posts} posts)`).join(", ")}`);
     const out = {
       date: new Date().toISOString(),
       git: gitRevision(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryMb: Math.round(os.totalmem() / 2 ** 20), loadavgAtStart: loadAtStart, loadavgAtEnd: os.loadavg(), node: process.version },
-      settings: { ...args, posts, database: config.DATABASE_URL ? "external" : "embedded" },
-      server: { idleRssMb },
+      settings: { ...args, database: config.DATABASE_URL ? "external" : "embedded" },
+      servers,
       results,
     };
     mkdirSync(resolve(ROOT, "bench-results"), { recursive: true });
