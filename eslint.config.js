@@ -12,8 +12,6 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-explicit-any": "off",
       "no-console": "off",
-      // Input validation matches control characters on purpose (e.g. NUL, which PostgreSQL rejects).
-      "no-control-regex": "off",
     },
   },
 );

@@ -2,6 +2,7 @@
 import { z } from "zod";
 
 /** A path segment we look up: no control characters (PostgreSQL rejects NUL in text). */
+// eslint-disable-next-line no-control-regex
 const segment = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]+$/);
 
 /** /blog/YYYY/MM/DD/slug/: the URL form postUrl() writes (4-digit year, 2-digit month and day). */
