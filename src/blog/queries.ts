@@ -116,11 +116,11 @@ function filterSql(f: ListFilter): { where: string; from: string; params: unknow
 // "Page X of Y" needs the number of published posts matching the filter. A count(*) per request
 // grows with the table (4-5 ms through Prisma at 10k rows, worse at 1M), so counts are cached
 // in-process for COUNT_TTL_MS, keyed by filter, with the in-flight promise shared so a burst of
-// requests runs one count. The staleness this allows is bounded and corrected where it matters:
-//   - the list controller re-counts (refreshCount) before answering 404 for a page past the end;
-//   - a page that comes back short tells us the exact total, which replaces the cached one;
-//   - writers (admin/authoring) call invalidateCounts() after saving, deleting or publishing.
-// Scheduled posts appear by time, not by a write: they show up in counts within COUNT_TTL_MS.
+// requests runs one count. The staleness this allows is bounded and corrected where it matters
+// (listPublished): pages are read with one extra row, so "is there a next page" is always exact; a
+// count found too low is recounted at once; a last page gives the exact total by its position; a
+// page past the end is a 404 because it has no rows, whatever the count says. Writers (admin,
+// authoring, API) call invalidateReaderCache() after saving, deleting or publishing.
 const COUNT_TTL_MS = 5_000;
 const countCache = new Map<string, { at: number; value: Promise<number> }>();
 
@@ -166,20 +166,25 @@ export const invalidateCounts = invalidateReaderCache;
 
 // ---- lists --------------------------------------------------------------------------------------
 
-/** One page of published posts (publish DESC, id DESC). `total` may be up to COUNT_TTL_MS stale. */
+/**
+ * One page of published posts (publish DESC, id DESC) and the total. The page is read with one row
+ * more than it shows, so whether a next page exists is always exact; the cached total is then
+ * corrected when it disagrees: too low (a row beyond this page that the count did not include)
+ * triggers a recount, and a last page tells the exact total by its position.
+ */
 export async function listPublished(opts: { page: number; perPage: number } & ListFilter): Promise<{ posts: PostCard[]; total: number }> {
-  const [cached, posts] = await Promise.all([countPublished(opts), listPage(opts)]);
-  let total = cached;
+  const [cached, rows] = await Promise.all([countPublished(opts), fetchPage(opts, 1)]);
   const offset = (opts.page - 1) * opts.perPage;
-  // A full page reaching past the cached total: the count is stale (posts were added), recount.
-  if (posts.length === opts.perPage && offset + posts.length > total) total = await refreshCount(opts);
-  // A short (but non-empty, or first) page means we are at the end: its position is the exact total.
-  if (posts.length < opts.perPage && (posts.length > 0 || opts.page === 1)) {
-    const exact = offset + posts.length;
-    if (exact !== total) learnCount(opts, exact);
-    return { posts, total: exact };
+  const hasNext = rows.length > opts.perPage;
+  const posts = hasNext ? rows.slice(0, opts.perPage) : rows;
+  if (hasNext) {
+    const total = cached > offset + opts.perPage ? cached : await refreshCount(opts);
+    return { posts, total: Math.max(total, offset + opts.perPage + 1) };
   }
-  return { posts, total };
+  if (posts.length === 0 && opts.page > 1) return { posts, total: cached }; // past the end
+  const exact = offset + posts.length;
+  if (exact !== cached) learnCount(opts, exact);
+  return { posts, total: exact };
 }
 
 // ---- deep pages -----------------------------------------------------------------------------------
@@ -212,6 +217,11 @@ function anchorAt(f: ListFilter, offset: number): Promise<{ publish: string; id:
 
 /** The rows of one page, without counting. */
 export async function listPage(opts: { page: number; perPage: number } & ListFilter): Promise<PostCard[]> {
+  return fetchPage(opts, 0);
+}
+
+/** The page's rows plus up to `extra` rows after it. */
+async function fetchPage(opts: { page: number; perPage: number } & ListFilter, extra: number): Promise<PostCard[]> {
   const { where, from, params } = filterSql(opts);
   let offset = (opts.page - 1) * opts.perPage;
   let seek = "";
@@ -224,7 +234,7 @@ export async function listPage(opts: { page: number; perPage: number } & ListFil
     seek = ` AND (p.publish, p.id) <= ($${a}::timestamptz, $${b}::int)`;
     offset -= anchorOffset;
   }
-  const limit = params.push(opts.perPage);
+  const limit = params.push(opts.perPage + extra);
   const off = params.push(offset);
   const sql = `WITH ids AS (
       SELECT p.id, p.publish FROM ${from} WHERE ${where}${seek}

@@ -1,0 +1,42 @@
+// Cached counts never make "Page X of Y" lie about the next page: writes that do not call
+// invalidateReaderCache() (and scheduled posts coming due) show up at once.
+import { beforeAll, describe, expect, it } from "vitest";
+import request from "supertest";
+import { buildApp } from "../../src/app.ts";
+import { prisma } from "../../src/db/index.ts";
+import { makePost, makeUser } from "./fixtures.ts";
+
+const app = buildApp();
+let authorId = 0;
+const t0 = Date.UTC(2026, 5, 1);
+
+beforeAll(async () => {
+  authorId = (await makeUser({ username: "counter" })).id;
+  for (let i = 0; i < 10; i++) await makePost({ title: `Counted ${i}`, authorId, publish: new Date(t0 + i * 60_000) });
+});
+
+describe("cached counts", () => {
+  it("follow posts added, removed and coming due without invalidation", async () => {
+    expect((await request(app).get("/blog/").expect(200)).text).toContain("Page 1 of 1");
+
+    await makePost({ title: "Counted 10", authorId, publish: new Date(t0 + 10 * 60_000) });
+    const after = await request(app).get("/blog/").expect(200);
+    expect(after.text).toContain("Page 1 of 2");
+    expect(after.text).toContain('href="/blog/?page=2"');
+    expect((await request(app).get("/blog/?page=2").expect(200)).text).toContain(">Counted 0</a>");
+
+    await prisma.post.deleteMany({ where: { title: { in: ["Counted 0", "Counted 1"] } } });
+    await request(app).get("/blog/?page=2").expect(404);
+    const fewer = await request(app).get("/blog/").expect(200);
+    expect(fewer.text).toContain("Page 1 of 1");
+    expect(fewer.text).not.toContain('href="/blog/?page=2"');
+
+    await makePost({ title: "Due soon", authorId, publish: new Date(Date.now() + 1_500) });
+    await makePost({ title: "Due soon 2", authorId, publish: new Date(Date.now() + 1_500) });
+    expect((await request(app).get("/blog/").expect(200)).text).not.toContain("Due soon");
+    await new Promise((r) => setTimeout(r, 1_700));
+    const due = await request(app).get("/blog/").expect(200);
+    expect(due.text).toContain(">Due soon</a>");
+    expect(due.text).toContain("Page 1 of 2");
+  });
+});
