@@ -43,6 +43,9 @@ describe("sign-up", () => {
     // Errors are tied to their fields for assistive technology.
     expect(res.text).toMatch(/id="id_username"[^>]*aria-describedby="id_username_help id_username_error"[^>]*aria-invalid="true"/);
     expect(res.text).toContain('id="id_username_error"');
+    // Fields without an error are not marked invalid.
+    expect(res.text).toMatch(/<input type="password" id="id_password2" name="password2" aria-describedby="id_password2_help" autocomplete/);
+    expect(res.text.match(/aria-invalid="true"/g)?.length).toBe(2);
   });
 
   it.each([

@@ -30,7 +30,9 @@ describe("/write/ access", () => {
     const page = await agent.get(res.headers.location as string).expect(200);
     const after = await agent.post("/accounts/login/").type("form").send({ _csrf: csrfFrom(page.text), username: user.username, password, next: "/write/" }).expect(303);
     expect(after.headers.location).toBe("/write/");
-    await agent.get("/write/").expect(200);
+    const form = await agent.get("/write/").expect(200);
+    expect(form.text).not.toContain("aria-invalid");
+    expect(form.text).not.toContain("field--invalid");
   });
 
   it("refuses readers (403) and anonymous POSTs", async () => {
