@@ -197,16 +197,14 @@ export class SearchTimeoutError extends Error {}
  * when there are none at all, published posts whose title is similar. Runs in one read-only
  * transaction with a statement timeout, so no query can hold a connection and a CPU for long.
  */
-export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_PAGE): Promise<SearchResult> {
+export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_PAGE, timeoutMs = SEARCH_TIMEOUT_MS): Promise<SearchResult> {
   const offset = (page - 1) * perPage;
   const client = await pool.connect();
   try {
-    await client.query("BEGIN READ ONLY");
-    // SET LOCAL, through set_config(..., is_local = true): both end with the transaction.
-    await client.query(`SELECT set_config('statement_timeout', $1, true), set_config('pg_trgm.word_similarity_threshold', $2, true)`, [
-      String(SEARCH_TIMEOUT_MS),
-      String(TITLE_SIMILARITY_THRESHOLD),
-    ]);
+    // One round trip (constants only, no user input); SET LOCAL ends with the transaction.
+    await client.query(
+      `BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}; SET LOCAL pg_trgm.word_similarity_threshold = ${Number(TITLE_SIMILARITY_THRESHOLD)}`,
+    );
     const ft = await client.query<HitRow>(FULLTEXT_SQL, [q, perPage, offset, TITLE_HEADLINE_OPTS, HEADLINE_OPTS]);
     let result: SearchResult = { mode: "fulltext", hits: toHits(ft.rows), total: ft.rows[0]?.total ?? 0 };
     // Nothing matched the words: titles that look like the query (typos, partial words). Only for

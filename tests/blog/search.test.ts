@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
-import { highlightHtml, MAX_TERMS, normalizeQuery, searchPosts } from "../../src/blog/search.ts";
+import { highlightHtml, MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
+import { pool } from "../../src/db/client.ts";
 import { hoursAgo, inHours, makeCategory, makePost, makeUser } from "./discovery-fixtures.ts";
 
 const app = buildApp();
@@ -209,5 +210,25 @@ describe("query normalisation (keeps hostile queries cheap)", () => {
     expect(neg.text).toContain("Add at least one word to look for");
     expect(resultTitles(neg.text)).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe("search statement timeout", () => {
+  it("cancels a slow search with SearchTimeoutError and leaves pooled connections at their defaults", async () => {
+    const author = await prisma.user.findUniqueOrThrow({ where: { username: "searcher" } });
+    await pool.query(
+      `INSERT INTO "Post"(title, slug, "authorId", body, status, publish)
+       SELECT 'Bulk narwhal ' || g, 'bulk-narwhal-' || g, $1, repeat('narwhal tusk ocean ', 20), 'PUBLISHED', now() - interval '1 day'
+         FROM generate_series(1, 3000) g`,
+      [author.id],
+    );
+    await expect(searchPosts("narwhal", 1, 10, 1)).rejects.toBeInstanceOf(SearchTimeoutError);
+    const ok = await searchPosts("narwhal", 1);
+    expect(ok.total).toBe(3000);
+    for (let i = 0; i < 5; i++) {
+      const { rows } = await pool.query("SHOW statement_timeout");
+      expect(rows[0].statement_timeout).toBe("0");
+    }
+    await pool.query(`DELETE FROM "Post" WHERE slug LIKE 'bulk-narwhal-%'`);
   });
 });
