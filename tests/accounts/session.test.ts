@@ -1,0 +1,134 @@
+// Session lifetime: no store access for cookie-less readers, idle and absolute timeouts, throttled
+// touches, and the password rehash at login.
+import { describe, expect, it, vi } from "vitest";
+import request from "supertest";
+import argon2 from "argon2";
+import { buildApp } from "../../src/app.ts";
+import { pool, prisma } from "../../src/db/index.ts";
+import { sessionStore } from "../../src/web/session.ts";
+import { HASH_OPTIONS } from "../../src/accounts/passwords.ts";
+import { createUser, login, sessionCookie } from "../support/auth.ts";
+
+const app = buildApp();
+
+const sidOf = (cookie: string) => decodeURIComponent(cookie.split("=")[1]!).slice(2).split(".")[0]!;
+
+describe("session store access", () => {
+  it("a reader without a cookie never reads or writes the store", async () => {
+    const store = sessionStore();
+    const get = vi.spyOn(store, "get");
+    const set = vi.spyOn(store, "set");
+    const touch = vi.spyOn(store, "touch");
+    try {
+      for (const path of ["/blog/", "/", "/no/such/page/"]) {
+        const res = await request(app).get(path);
+        expect(res.headers["set-cookie"]).toBeUndefined();
+      }
+      expect(get).not.toHaveBeenCalled();
+      expect(set).not.toHaveBeenCalled();
+      expect(touch).not.toHaveBeenCalled();
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it("rolling expiry is written at most once a minute per session", async () => {
+    const { user, password } = await createUser();
+    const agent = request.agent(app);
+    await login(agent, user.username, password);
+    const touch = vi.spyOn(sessionStore(), "touch");
+    const write = vi.spyOn(pool, "query");
+    try {
+      for (let i = 0; i < 3; i++) await agent.get("/blog/").expect(200);
+      expect(touch).toHaveBeenCalledTimes(3);
+      const updates = write.mock.calls.filter(([q]) => typeof q === "string" && q.startsWith('UPDATE "session" SET expire'));
+      expect(updates.length).toBe(0); // the login's save was less than a minute ago
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+});
+
+describe("timeouts", () => {
+  it("idle: a session whose expiry has passed is gone", async () => {
+    const { user, password } = await createUser();
+    const agent = request.agent(app);
+    await login(agent, user.username, password);
+    await agent.get("/accounts/profile/").expect(200);
+    await pool.query(`UPDATE "session" SET expire = now() - interval '1 minute' WHERE (sess::jsonb -> 'passport' ->> 'user') = $1`, [String(user.id)]);
+    await agent.get("/accounts/profile/").expect(302);
+  });
+
+  it("absolute: a signed-in session older than SESSION_ABSOLUTE_HOURS ends even when active", async () => {
+    const { user, password } = await createUser();
+    const agent = request.agent(app);
+    await login(agent, user.username, password);
+    await agent.get("/accounts/profile/").expect(200);
+    const { rows } = await pool.query<{ sid: string; sess: { authAt: number } }>(
+      `SELECT sid, sess FROM "session" WHERE (sess::jsonb -> 'passport' ->> 'user') = $1`,
+      [String(user.id)],
+    );
+    expect(rows).toHaveLength(1);
+    expect(Math.abs(rows[0]!.sess.authAt - Date.now())).toBeLessThan(60_000);
+    const old = Date.now() - 12 * 3_600_000 - 1000;
+    await pool.query(`UPDATE "session" SET sess = jsonb_set(sess::jsonb, '{authAt}', to_jsonb($2::bigint))::json WHERE sid = $1`, [rows[0]!.sid, old]);
+    await agent.get("/accounts/profile/").expect(302);
+    const left = await pool.query(`SELECT 1 FROM "session" WHERE sid = $1`, [rows[0]!.sid]);
+    expect(left.rowCount).toBe(0);
+  });
+
+  it("a deactivated user is signed out on the next request", async () => {
+    const { user, password } = await createUser();
+    const agent = request.agent(app);
+    await login(agent, user.username, password);
+    await prisma.user.update({ where: { id: user.id }, data: { isActive: false } });
+    await agent.get("/accounts/profile/").expect(302);
+  });
+
+  it("a role change applies on the next request (the user is loaded per request)", async () => {
+    const { user, password } = await createUser({ role: "READER" });
+    const agent = request.agent(app);
+    await login(agent, user.username, password);
+    await agent.get("/write/").expect(403);
+    await prisma.user.update({ where: { id: user.id }, data: { role: "AUTHOR" } });
+    await agent.get("/write/").expect(200);
+  });
+
+  it("a forged or tampered cookie is ignored", async () => {
+    const { user, password } = await createUser();
+    const agent = request.agent(app);
+    const page = await agent.get("/accounts/login/");
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+    const res = await agent.post("/accounts/login/").type("form").send({ _csrf: token, username: user.username, password }).expect(303);
+    const cookie = sessionCookie(res)!;
+    await request(app).get("/accounts/profile/").set("Cookie", cookie).expect(200);
+    const tampered = cookie.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
+    await request(app).get("/accounts/profile/").set("Cookie", tampered).expect(302);
+    await request(app).get("/accounts/profile/").set("Cookie", `folio.sid=s%3A${sidOf(cookie)}.forged`).expect(302);
+    await request(app).get("/accounts/profile/").set("Cookie", `folio.sid=${sidOf(cookie)}`).expect(302); // unsigned
+  });
+});
+
+describe("password hashing", () => {
+  it("argon2id with 19 MiB, t=2, p=1; weaker hashes are re-made at login", async () => {
+    expect(HASH_OPTIONS).toMatchObject({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    const { user } = await createUser();
+    const weak = await argon2.hash("Legacy-Password-2019!", { type: argon2.argon2id, memoryCost: 4096, timeCost: 1, parallelism: 1 });
+    await prisma.user.update({ where: { id: user.id }, data: { passwordHash: weak } });
+    await login(request.agent(app), user.username, "Legacy-Password-2019!");
+    const after = await prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(after.passwordHash).not.toBe(weak);
+    expect(after.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(after.lastLogin).not.toBeNull();
+  });
+
+  it("an account with an unusable hash (empty) cannot log in", async () => {
+    const { user } = await createUser();
+    await prisma.user.update({ where: { id: user.id }, data: { passwordHash: "" } });
+    const agent = request.agent(app);
+    const page = await agent.get("/accounts/login/");
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+    await agent.post("/accounts/login/").type("form").send({ _csrf: token, username: user.username, password: "" }).expect(400);
+    await agent.post("/accounts/login/").type("form").send({ _csrf: token, username: user.username, password: "anything" }).expect(400);
+  });
+});
