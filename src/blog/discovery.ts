@@ -7,7 +7,7 @@ import { notFound } from "../web/errors.ts";
 import type { PageMeta } from "../web/locals.ts";
 import { makePage, numPages, parsePage, type Page } from "../web/pagination.ts";
 import { absoluteUrl, route, url } from "../web/urls.ts";
-import { feedPosts, renderAtom, renderRss, type FeedChannel } from "./feeds.ts";
+import { buildFeed, type FeedChannel } from "./feeds.ts";
 import { getCategoryBySlug } from "./queries.ts";
 import { slugParams } from "./schemas.ts";
 import { cleanQuery, MAX_QUERY_LENGTH, MAX_TERMS, normalizeQuery, SEARCH_PER_PAGE, searchPosts, SearchTimeoutError, type SearchResult } from "./search.ts";
@@ -98,8 +98,7 @@ function sendXml(res: Response, type: string, body: string, lastModified?: Date)
 }
 
 async function answerFeed(res: Response, kind: FeedKind, channel: FeedChannel, categoryId?: number): Promise<void> {
-  const posts = await feedPosts(categoryId);
-  const { xml, lastModified } = (kind === "rss" ? renderRss : renderAtom)(channel, posts);
+  const { xml, lastModified } = await buildFeed(kind, channel, categoryId);
   sendXml(res, FEED_TYPES[kind], xml, lastModified);
 }
 

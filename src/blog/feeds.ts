@@ -4,6 +4,7 @@
 import { config } from "../config.ts";
 import { absolute } from "../web/urls.ts";
 import { latestPublished, postUrl, type PostDetail } from "./queries.ts";
+import { TtlCache } from "./ttl-cache.ts";
 import { el, XML_DECLARATION, xmlEscape } from "./xml.ts";
 
 export const FEED_SIZE = 20;
@@ -114,4 +115,24 @@ export function renderAtom(channel: FeedChannel, posts: PostDetail[]): Feed {
     entries.join("\n") +
     "</feed>\n";
   return { xml, lastModified: updated };
+}
+
+/**
+ * Feed readers poll: a built feed is reused for FEED_TTL_MS per process (per kind and category), so
+ * polling, and the 304 answers Express derives from the body's ETag, cost no database work. New
+ * posts therefore reach the feeds within FEED_TTL_MS (Cache-Control allows clients 5 minutes anyway).
+ */
+export const FEED_TTL_MS = 30_000;
+const feedCache = new TtlCache<Feed>(FEED_TTL_MS);
+
+export function buildFeed(kind: "rss" | "atom", channel: FeedChannel, categoryId?: number): Promise<Feed> {
+  return feedCache.get(`${kind}:${categoryId ?? ""}`, async () => {
+    const posts = await feedPosts(categoryId);
+    return kind === "rss" ? renderRss(channel, posts) : renderAtom(channel, posts);
+  });
+}
+
+/** Forget built feeds (tests; writers may call it after publishing). */
+export function invalidateFeeds(): void {
+  feedCache.clear();
 }

@@ -8,6 +8,7 @@
 import { pool } from "../db/client.ts";
 import { absolute, absoluteUrl } from "../web/urls.ts";
 import { postUrl } from "./queries.ts";
+import { TtlCache } from "./ttl-cache.ts";
 import { el, XML_DECLARATION } from "./xml.ts";
 
 export const POSTS_PER_SITEMAP = 10_000;
@@ -44,26 +45,18 @@ export async function postChunks(): Promise<{ n: number; lastmod: Date }[]> {
 
 /**
  * The index reads every published post's dates (one sequential scan: 60-200 ms at 100k posts on
- * this machine), so it is built at most once per INDEX_TTL_MS per process, and concurrent requests
+ * this machine), so it is built at most once a minute per process, and concurrent requests
  * share the build in flight. Posts sitemaps are single index-range scans and are not cached.
  */
-const INDEX_TTL_MS = 60_000;
-let indexCache: { at: number; xml: Promise<string> } | null = null;
+const indexCache = new TtlCache<string>(60_000, 1);
 
 export function sitemapIndex(): Promise<string> {
-  if (indexCache && Date.now() - indexCache.at < INDEX_TTL_MS) return indexCache.xml;
-  const xml = buildSitemapIndex();
-  const entry = { at: Date.now(), xml };
-  indexCache = entry;
-  xml.catch(() => {
-    if (indexCache === entry) indexCache = null;
-  });
-  return xml;
+  return indexCache.get("index", buildSitemapIndex);
 }
 
 /** Forget the cached index (tests; writers may call it after publishing). */
 export function invalidateSitemapIndex(): void {
-  indexCache = null;
+  indexCache.clear();
 }
 
 async function buildSitemapIndex(): Promise<string> {

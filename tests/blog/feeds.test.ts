@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { buildApp } from "../../src/app.ts";
+import { invalidateFeeds } from "../../src/blog/feeds.ts";
 import { prisma } from "../../src/db/index.ts";
 import { hoursAgo, inHours, makeCategory, makePost, makeTag, makeUser } from "./discovery-fixtures.ts";
 
@@ -145,6 +146,10 @@ describe("per-category feeds", () => {
   it("shows a scheduled post once its time has come", async () => {
     const p = await prisma.post.findFirstOrThrow({ where: { title: "Scheduled in feed" } });
     await prisma.post.update({ where: { id: p.id }, data: { publish: hoursAgo(0.01) } });
+    // Built feeds are reused for FEED_TTL_MS; the post appears once that has passed (here: cleared).
+    const cached = parse((await request(app).get(`/blog/category/python/feed/rss/`).expect(200)).text);
+    expect(cached.rss.channel.item[0].title).not.toBe("Scheduled in feed");
+    invalidateFeeds();
     const doc = parse((await request(app).get(`/blog/category/python/feed/rss/`).expect(200)).text);
     expect(doc.rss.channel.item[0].title).toBe("Scheduled in feed");
     expect(pythonId).toBeGreaterThan(0);
