@@ -112,6 +112,15 @@ describe("changepassword", () => {
   });
 });
 
+describe("production start-up", () => {
+  it("refuses the default SESSION_SECRET with a message naming it (exit 1, no stack trace)", async () => {
+    const r = await run("../server.ts", [], { env: { NODE_ENV: "production", SESSION_SECRET: "", VITEST: "" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("SESSION_SECRET: must be set to a random value of at least 32 characters in production");
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+});
+
 describe("check:deploy", () => {
   const safe = {
     NODE_ENV: "production",
