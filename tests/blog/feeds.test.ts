@@ -89,6 +89,8 @@ describe("RSS 2.0 feed", () => {
     expect(res.headers.etag).toBeTruthy();
     expect(new Date(res.headers["last-modified"]!).getTime()).toBeGreaterThan(Date.now() - 3_600_000);
     await request(app).get("/blog/feed/rss/").set("If-None-Match", res.headers.etag!).expect(304);
+    await request(app).get("/blog/feed/rss/").set("If-Modified-Since", res.headers["last-modified"]!).expect(304);
+    await request(app).get("/blog/feed/rss/").set("If-None-Match", '"something-else"').expect(200);
   });
 });
 
