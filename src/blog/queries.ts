@@ -280,10 +280,17 @@ export async function getPublishedPost(date: { year: number; month: number; day:
   return rows[0] ? toDetail(rows[0]) : null;
 }
 
-// Similar posts are exact (every post sharing a tag is scored), which costs O(posts per tag): ~3 ms
-// at 10k posts with 60 tags. They change only when posts or tags are written, so results are cached
-// per post for SIMILAR_TTL_MS (bounded, oldest dropped first) and cleared by invalidateReaderCache();
-// a scheduled post joins the similar lists within the TTL.
+// Similar posts: most shared tags first, then newest. Scoring every post that shares a tag costs
+// O(posts per tag): 3 ms at 10k posts / 60 tags, but ~400 ms at 100k posts / 15 tags (35k
+// candidates). So the candidates are a window of the newest published posts, read from the
+// (status, publish DESC, id DESC) index and each scored with one PostTag index probe: the newest
+// SIMILAR_WINDOW posts, widened once to SIMILAR_WIDE_WINDOW when that finds fewer than `limit`.
+// Cost is bounded (independent of table size); results are exact whenever the table holds no more
+// published posts than the window, and otherwise "most similar among the newest N" (an old post
+// sharing more tags than every post in the window is not suggested). Results are also cached per
+// post for SIMILAR_TTL_MS (bounded, oldest dropped first) and cleared by invalidateReaderCache().
+const SIMILAR_WINDOW = 300;
+const SIMILAR_WIDE_WINDOW = 3_000;
 const SIMILAR_TTL_MS = 60_000;
 const SIMILAR_MAX = 2_000;
 const similarCache = new Map<string, { at: number; value: Promise<PostCard[]> }>();
@@ -304,21 +311,28 @@ export function similarPosts(postId: number, limit = 4): Promise<PostCard[]> {
   return value;
 }
 
-/** The similar-posts query itself, uncached. Candidates come from the PostTag (tagId, postId) index. */
+/** The similar-posts query itself, uncached (see the window note above). */
 export async function similarPostsNow(postId: number, limit = 4): Promise<PostCard[]> {
-  const sql = `WITH sim AS (
-      SELECT p.id, p.publish, count(*) AS shared
-        FROM "PostTag" mine
-        JOIN "PostTag" other ON other."tagId" = mine."tagId" AND other."postId" <> mine."postId"
-        JOIN "Post" p ON p.id = other."postId"
-       WHERE mine."postId" = $1 AND ${PUBLISHED}
-       GROUP BY p.id
-       ORDER BY shared DESC, p.publish DESC, p.id DESC
+  const sql = `WITH recent AS (
+      SELECT p.id, p.publish FROM "Post" p
+       WHERE ${PUBLISHED} AND p.id <> $1
+       ORDER BY p.publish DESC, p.id DESC LIMIT $3),
+    sim AS (
+      SELECT r.id, r.publish, s.shared
+        FROM recent r
+        CROSS JOIN LATERAL (
+          SELECT count(*) AS shared FROM "PostTag" pt
+           WHERE pt."postId" = r.id AND pt."tagId" = ANY (ARRAY(SELECT m."tagId" FROM "PostTag" m WHERE m."postId" = $1))) s
+       WHERE s.shared > 0
+       ORDER BY s.shared DESC, r.publish DESC, r.id DESC
        LIMIT $2)
     SELECT ${CARD_COLUMNS}
       FROM sim JOIN "Post" p ON p.id = sim.id ${CARD_JOINS}
      ORDER BY sim.shared DESC, sim.publish DESC, sim.id DESC`;
-  const { rows } = await preparedQuery<CardRow>(sql, [postId, limit]);
+  let { rows } = await preparedQuery<CardRow>(sql, [postId, limit, SIMILAR_WINDOW]);
+  if (rows.length < limit && (await countPublished()) > SIMILAR_WINDOW) {
+    ({ rows } = await preparedQuery<CardRow>(sql, [postId, limit, SIMILAR_WIDE_WINDOW]));
+  }
   return rows.map(toCard);
 }
 

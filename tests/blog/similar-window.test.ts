@@ -1,0 +1,53 @@
+// Similar posts on a large table: candidates are the newest 300 published posts (widened to 3,000
+// when that finds fewer than 4), so the cost does not grow with the table.
+import { beforeAll, describe, expect, it } from "vitest";
+import { pool } from "../../src/db/index.ts";
+import { invalidateReaderCache, similarPosts, similarPostsNow } from "../../src/blog/queries.ts";
+import { makePost, makeTag, makeUser } from "./fixtures.ts";
+
+let target = 0;
+let rare = 0;
+const titles = (ps: { title: string }[]) => ps.map((p) => p.title);
+
+beforeAll(async () => {
+  const author = await makeUser({ username: "sim" });
+  const [common, other, rareTag, none] = await Promise.all([makeTag("common"), makeTag("other"), makeTag("rare"), makeTag("none")]);
+  // 1,000 filler posts, newest first by i; every one tagged "none", every 10th also "common".
+  await pool.query(
+    `WITH ins AS (
+       INSERT INTO "Post"(title, slug, "authorId", status, publish, "updatedAt")
+       SELECT 'Filler '||i, 'filler-'||i, $1, 'PUBLISHED', timestamptz '2026-01-01' - i * interval '1 hour', now()
+         FROM generate_series(1, 1000) i RETURNING id, title)
+     INSERT INTO "PostTag"("postId", "tagId")
+       SELECT id, $2::int FROM ins UNION ALL
+       SELECT id, $3::int FROM ins WHERE split_part(title, ' ', 2)::int % 10 = 0`,
+    [author.id, none.id, common.id],
+  );
+  // Old posts beyond the first window: one shares two tags, one shares the rare tag.
+  await makePost({ title: "Old two shared", authorId: author.id, tagIds: [common.id, other.id], publish: new Date("2025-06-01T00:00:00Z") });
+  await makePost({ title: "Old rare", authorId: author.id, tagIds: [rareTag.id], publish: new Date("2025-06-02T00:00:00Z") });
+  await makePost({ title: "Ancient rare", authorId: author.id, tagIds: [rareTag.id], publish: new Date("2020-01-01T00:00:00Z") });
+  target = (await makePost({ title: "Target", authorId: author.id, tagIds: [common.id, other.id], publish: new Date("2026-02-01T00:00:00Z") })).id;
+  rare = (await makePost({ title: "Rare target", authorId: author.id, tagIds: [rareTag.id], publish: new Date("2026-02-02T00:00:00Z") })).id;
+  invalidateReaderCache();
+});
+
+describe("similar posts on a large table", () => {
+  it("ranks within the newest 300 posts when they hold enough matches", async () => {
+    // The newest 300 hold 30 "common" posts (Filler 10, 20, ...): shared = 1, newest first.
+    expect(titles(await similarPostsNow(target, 4))).toEqual(["Filler 10", "Filler 20", "Filler 30", "Filler 40"]);
+  });
+
+  it("widens the window when the newest posts hold fewer than 4 matches", async () => {
+    // "rare" is on two old posts only: the second window (3,000) finds both.
+    expect(titles(await similarPostsNow(rare, 4))).toEqual(["Old rare", "Ancient rare"]);
+  });
+
+  it("is cached per post until invalidated", async () => {
+    const first = await similarPosts(rare, 4);
+    await pool.query(`DELETE FROM "Post" WHERE title = 'Ancient rare'`);
+    expect(await similarPosts(rare, 4)).toBe(first);
+    invalidateReaderCache();
+    expect(titles(await similarPosts(rare, 4))).toEqual(["Old rare"]);
+  });
+});
