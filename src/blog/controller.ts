@@ -24,8 +24,13 @@ const publisher = () => ({ "@type": "Organization", name: config.SITE_NAME, url:
 async function loadPage(req: Request, filter: q.ListFilter, r: PageRoute) {
   const perPage = config.POSTS_PER_PAGE;
   const requested = parsePage(req.query.page);
-  const number = requested === "last" ? numPages(await q.countPublished(filter), perPage) : requested;
-  const { posts, total } = await q.listPublished({ page: number, perPage, ...filter });
+  let number = requested === "last" ? numPages(await q.countPublished(filter), perPage) : requested;
+  let { posts, total } = await q.listPublished({ page: number, perPage, ...filter });
+  if (posts.length === 0 && number > 1 && requested === "last") {
+    // The cached count was high (posts removed meanwhile): count again and retry once.
+    number = numPages(await q.refreshCount(filter), perPage);
+    ({ posts, total } = await q.listPublished({ page: number, perPage, ...filter }));
+  }
   if (posts.length === 0 && number > 1) throw notFound("No such page.");
   const page = makePage(number, total, perPage, r);
   return { posts, page };
