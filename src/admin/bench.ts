@@ -35,7 +35,12 @@ export async function adminBenchSession(ctx: BenchContext, path: string): Promis
   });
   const cookie = cookieOf(res);
   if (res.status !== 303 || !cookie) return `login failed (${res.status})`;
-  const check = await fetch(ctx.baseUrl + path, { headers: { ...proto, cookie }, redirect: "manual" });
-  if (check.status !== 200) return `${path} answers ${check.status} when signed in`;
+  // The session row may land a moment after the redirect on a busy machine: look a few times.
+  let status = 0;
+  for (let i = 0; i < 10 && status !== 200; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 200));
+    status = (await fetch(ctx.baseUrl + path, { headers: { ...proto, cookie }, redirect: "manual" })).status;
+  }
+  if (status !== 200) return `${path} answers ${status} when signed in`;
   return { path, headers: { ...proto, cookie } };
 }

@@ -12,13 +12,13 @@ import {
   getPostWithTags,
   setPostsStatus,
   updatePost,
+  afterPostWrite,
   type PostInput,
 } from "../posts/service.ts";
 import { changedFields, recordAction, recordActions } from "./audit.ts";
 import type { AdminUser } from "./auth.ts";
 import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { slugify } from "../blog/markdown.ts";
-import { invalidateReaderCache } from "../blog/queries.ts";
 
 const isEditor = (u: AdminUser) => atLeast(u, "EDITOR");
 
@@ -33,11 +33,33 @@ const ROLE_CHOICES = [
   { value: "ADMIN", label: "Admin" },
 ];
 
-const categoryChoices = async () =>
-  (await prisma.category.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 })).map((c) => ({ value: String(c.id), label: c.name }));
-const tagChoices = async () =>
-  (await prisma.tag.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 2000 })).map((t) => ({ value: String(t.id), label: t.name }));
-const authorChoices = async () =>
+// Choice lists (categories, tags, authors) for filters and selects: cached for a few seconds per
+// process and dropped on every admin write, so the change list does not pay two queries per view.
+const choiceCache = new Map<string, { at: number; value: Promise<{ value: string; label: string }[]> }>();
+const CHOICE_TTL_MS = 5_000;
+function cachedChoices(key: string, load: () => Promise<{ value: string; label: string }[]>) {
+  return () => {
+    const hit = choiceCache.get(key);
+    if (hit && Date.now() - hit.at < CHOICE_TTL_MS) return hit.value;
+    const value = load();
+    value.catch(() => choiceCache.delete(key));
+    choiceCache.set(key, { at: Date.now(), value });
+    return value;
+  };
+}
+export function invalidateChoices(): void {
+  choiceCache.clear();
+}
+const afterWrite = () => {
+  invalidateChoices();
+  afterPostWrite(); // categories/tags/authors show on posts: drop the reader caches too
+};
+
+const categoryChoices = cachedChoices("category", async () =>
+  (await prisma.category.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 })).map((c) => ({ value: String(c.id), label: c.name })));
+const tagChoices = cachedChoices("tag", async () =>
+  (await prisma.tag.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 2000 })).map((t) => ({ value: String(t.id), label: t.name })));
+const authorChoices = cachedChoices("author", async () =>
   (
     await prisma.user.findMany({
       where: { role: { in: ["AUTHOR", "EDITOR", "ADMIN"] } },
@@ -45,7 +67,7 @@ const authorChoices = async () =>
       orderBy: { username: "asc" },
       take: 200,
     })
-  ).map((u) => ({ value: String(u.id), label: u.username }));
+  ).map((u) => ({ value: String(u.id), label: u.username })));
 
 function uniqueTarget(e: unknown): string[] | null {
   if (!(e instanceof Prisma.PrismaClientKnownRequestError) || e.code !== "P2002") return null;
@@ -261,7 +283,7 @@ function prismaHooks(opts: {
           const o = await (tx as unknown as Record<string, Delegate>)[opts.delegate]!.create({ data: pick(data) });
           await recordAction({ userId: user.id, action: "ADD", model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o), changes: { added: true } }, tx);
           return { id: Number(o.id), repr: opts.repr(o) };
-        }).finally(invalidateReaderCache);
+        }).finally(afterWrite);
       } catch (e) {
         return toErrors(e);
       }
@@ -274,7 +296,7 @@ function prismaHooks(opts: {
           const changed = changedFields(obj.values, values, opts.fields);
           await recordAction({ userId: user.id, action: "CHANGE", model: opts.audit, objectId: obj.id, objectRepr: opts.repr(o), changes: { changed } }, tx);
           return { id: obj.id, repr: opts.repr(o) };
-        }).finally(invalidateReaderCache);
+        }).finally(afterWrite);
       } catch (e) {
         if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2025") throw new FormErrors({ __all__: "This object was deleted meanwhile." });
         return toErrors(e);
@@ -287,7 +309,7 @@ function prismaHooks(opts: {
         await del.deleteMany({ where: { id: { in: objs.map((o) => o.id) } } });
         await recordActions(objs.map((o) => ({ userId: user.id, action: "DELETE" as const, model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o) })), tx);
         return objs.length;
-      }).finally(invalidateReaderCache);
+      }).finally(afterWrite);
     },
     cascades: opts.cascades,
   };

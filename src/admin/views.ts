@@ -8,6 +8,7 @@ import { can, type Action } from "../accounts/permissions.ts";
 import { prisma, pool } from "../db/index.ts";
 import { badRequest, forbidden, notFound } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
+import { formatDate } from "../web/templates.ts";
 import { flash, takeFlash } from "../web/session.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
 import { isSlugFree, listRevisions, restoreRevision, PostNotFoundError } from "../posts/service.ts";
@@ -112,11 +113,24 @@ export function changeList(m: ModelAdmin) {
         sortUrl: c.sort ? changeListUrl(m, { ...base, o: cur === "asc" ? `-${c.name}` : c.name }) : null,
       };
     });
-    const rows = result.rows.map((r) => ({
-      ...r,
-      changeUrl: url(`admin:${keyOf(m)}_change`, { id: r.pk }),
-      editable: [...editable].filter(() => can(u, m.perm === "post" ? "post.publish" : perm(m, "change"), { authorId: r.ownerId ?? undefined })),
-    }));
+    // Cells are formatted here, once, so the template is a plain loop (no macro call per cell:
+    // at 50 rows x 6 columns those dominated the page's CPU time).
+    const now = Date.now();
+    const rows = result.rows.map((r) => {
+      const changeUrl = url(`admin:${keyOf(m)}_change`, { id: r.pk });
+      const mayEdit = editFields.length > 0 && can(u, m.perm === "post" ? "post.publish" : perm(m, "change"), { authorId: r.ownerId ?? undefined });
+      return {
+        pk: r.pk,
+        repr: r.repr,
+        cols: m.list.columns.map((c) => {
+          const v = r.cells[c.name];
+          const cell: Record<string, unknown> = { name: c.name, label: c.label, ...formatCell(v, c.format, now) };
+          if (c.link) cell.link = changeUrl;
+          if (mayEdit && editable.has(c.name)) cell.options = (editChoices[c.name] ?? []).map((o) => ({ ...o, selected: o.value === String(v) }));
+          return cell;
+        }),
+      };
+    });
     const pageUrl = (n: number) => changeListUrl(m, { ...base, ...(n > 1 ? { p: String(n) } : {}) });
     const pages = pageWindow(result.page, result.pages).map((n) => (n === null ? null : { n, url: pageUrl(n), current: n === result.page }));
     res.locals.meta = { ...res.locals.meta, title: `Select ${m.verboseName} to change` };
@@ -153,6 +167,26 @@ function pageWindow(page: number, pages: number): (number | null)[] {
     out.push(n);
   }
   return out;
+}
+
+/** Display form of a list cell: text plus what the template needs to mark it up. */
+function formatCell(v: unknown, format: string | undefined, now: number): { text: string; kind: string; iso?: string; time?: string; future?: boolean } {
+  if (v === null || v === undefined || v === "") return { text: "—", kind: "empty" };
+  switch (format) {
+    case "datetime":
+    case "date": {
+      const d = v instanceof Date ? v : new Date(String(v));
+      return { text: formatDate(d, "M j, Y"), kind: "date", iso: d.toISOString(), time: format === "datetime" ? formatDate(d, "H:i") : undefined, future: d.getTime() > now };
+    }
+    case "status":
+      return { text: v === "PUBLISHED" ? "Published" : v === "DRAFT" ? "Draft" : String(v), kind: `status ${String(v).toLowerCase()}` };
+    case "bool":
+      return { text: v ? "Yes" : "No", kind: v ? "yes" : "no" };
+    case "number":
+      return { text: Number(v).toLocaleString("en-US"), kind: "number" };
+    default:
+      return { text: String(v), kind: "text" };
+  }
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -267,6 +301,10 @@ async function formContext(m: ModelAdmin, u: AdminUser, obj: AdminObject | null,
       error: errors[f.name],
       fkLabel: f.widget === "fk" && values[f.name] ? await fkLabel(f.fk!.model, values[f.name]) : "",
       fkUrl: f.fk ? url("admin:autocomplete", {}, { model: f.fk.model }) : null,
+      // macros do not see the page's variables: what the widgets' JS needs travels with the field
+      previewUrl: f.widget === "markdown" ? url("admin:preview") : null,
+      slugCheckUrl: f.widget === "slug" && m.perm === "post" ? url("admin:blog_post_slug_check") : null,
+      objectId: obj?.id ?? null,
     })),
   );
   const readOnly = obj ? (m.form.readOnly ?? []).map((r) => ({ ...r, value: obj.readOnly[r.name] })) : [];

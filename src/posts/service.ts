@@ -7,6 +7,15 @@ import { PostStatus } from "../generated/prisma/client.ts";
 import { excerptFrom, renderMarkdown, slugify } from "../blog/markdown.ts";
 import { changedFields, recordAction, recordActions } from "../admin/audit.ts";
 import { invalidateReaderCache } from "../blog/queries.ts";
+import { invalidateFeeds } from "../blog/feeds.ts";
+import { invalidateSitemapIndex } from "../blog/sitemap.ts";
+
+/** Every cached reader view (counts, feeds, sitemap index) is dropped after a post write. */
+export function afterPostWrite(): void {
+  invalidateReaderCache();
+  invalidateFeeds();
+  invalidateSitemapIndex();
+}
 
 type Tx = Prisma.TransactionClient;
 export const POST_MODEL = "blog.post";
@@ -120,7 +129,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
       await revision(tx, post, actor?.id ?? null);
       await recordAction({ userId: actor?.id ?? null, action: "ADD", model: POST_MODEL, objectId: post.id, objectRepr: post.title, changes: { added: true } }, tx);
       return post;
-    }).finally(invalidateReaderCache);
+    }).finally(afterPostWrite);
   } catch (e) {
     if (uniqueViolation(e)) throw new SlugTakenError(data.slug, utcDay(data.publish));
     throw e;
@@ -158,7 +167,7 @@ export async function updatePost(id: number, expectedVersion: number, input: Pos
         tx,
       );
       return post;
-    }).finally(invalidateReaderCache);
+    }).finally(afterPostWrite);
   } catch (e) {
     if (uniqueViolation(e)) throw new SlugTakenError(data.slug, utcDay(data.publish));
     throw e;
@@ -172,7 +181,7 @@ export async function deletePosts(ids: number[], actor: PostActor | null): Promi
     await tx.post.deleteMany({ where: { id: { in: posts.map((p) => p.id) } } });
     await recordActions(posts.map((p) => ({ userId: actor?.id ?? null, action: "DELETE", model: POST_MODEL, objectId: p.id, objectRepr: p.title })), tx);
     return posts.length;
-  }).finally(invalidateReaderCache);
+  }).finally(afterPostWrite);
 }
 
 /** Bulk status change (publish/unpublish, inline list editing): each changed post gets a new version, revision and audit entry. */
@@ -192,7 +201,7 @@ export async function setPostsStatus(changes: { id: number; status: PostStatus }
       await recordAction({ userId: actor?.id ?? null, action: "CHANGE", model: POST_MODEL, objectId: id, objectRepr: post.title, changes: { changed: ["status"], status } }, tx);
     }
     return n;
-  }).finally(invalidateReaderCache);
+  }).finally(afterPostWrite);
 }
 
 export async function listRevisions(postId: number) {
