@@ -78,6 +78,12 @@ export async function postList(req: Request, res: Response): Promise<void> {
     name: config.SITE_NAME,
     url: config.SITE_URL + "/",
     description: config.SITE_DESCRIPTION,
+    // Sitelinks search box: schema.org wants a URL *template*, so the {placeholder} stays unencoded.
+    potentialAction: {
+      "@type": "SearchAction",
+      target: { "@type": "EntryPoint", urlTemplate: `${absoluteUrl("blog:search")}?q={search_term_string}` },
+      "query-input": "required name=search_term_string",
+    },
   };
   meta.jsonLd = [website, blogJsonLd(config.SITE_NAME, meta.canonical!, config.SITE_DESCRIPTION, posts)];
   res.locals.meta = meta;

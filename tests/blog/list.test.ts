@@ -119,6 +119,7 @@ describe("post list", () => {
     const res = await request(app).get("/blog/").expect(200);
     const ld = jsonLd(res.text)[0] as Record<string, unknown>[];
     expect(ld.map((x) => x["@type"])).toEqual(["WebSite", "Blog"]);
+    expect(ld[0]).toMatchObject({ url: "http://folio.test/", potentialAction: { target: { urlTemplate: "http://folio.test/blog/search/?q={search_term_string}" } } });
     const blog = ld[1] as { blogPost: { headline: string; url: string }[] };
     expect(blog.blogPost[0]).toMatchObject({ headline: "Post number 22", url: "http://folio.test/blog/2026/01/23/post-number-22/" });
   });
