@@ -43,6 +43,8 @@ const schema = z.object({
   /** Seed demo content into an empty database at start-up. */
   SEED_DEMO: bool.default(true),
   POSTS_PER_PAGE: z.coerce.number().int().min(1).max(100).default(10),
+  /** HTTP worker processes (node:cluster). 1: one process. Each worker has its own DATABASE_POOL_SIZE pool. */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
 });
 
 export type Config = z.infer<typeof schema>;

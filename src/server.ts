@@ -4,6 +4,12 @@
 //   stop the embedded PostgreSQL -> log "stopped" -> exit 0.
 // A failed start-up (port in use, database unreachable, failed migration) exits 1 after stopping
 // whatever it had started, so no PostgreSQL is left running behind it.
+//
+// WEB_CONCURRENCY > 1 (node:cluster): the primary does the start-up (database, migrations, demo, first
+// admin) and forks the workers, which share the port and each run the app with their own pool. On a
+// signal the primary passes it to the workers (each drains as above), waits for them, then stops the
+// embedded PostgreSQL. A worker that dies is replaced; one that fails before it listens stops the start.
+import cluster, { type Worker } from "node:cluster";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { config } from "./config.ts";
 import { logger } from "./web/logger.ts";
@@ -33,7 +39,8 @@ async function closeDatabase(): Promise<void> {
   db = undefined;
 }
 
-async function main() {
+/** Database, migrations, demo content and the first admin: once per start (the primary, in cluster mode). */
+async function prepare(): Promise<void> {
   db = await openDatabase({ log });
   if (config.SEED_DEMO) await seedDemoIfEmpty(log);
   const admin = await ensureAdminAccount();
@@ -41,7 +48,85 @@ async function main() {
     // Printed once, on the start that creates the account; only its hash is stored.
     console.log(`\n  Admin account created.\n    username: ${admin.username}\n    password: ${admin.password}\n  Keep it safe: it is not shown again.\n`);
   }
+}
 
+async function main() {
+  if (cluster.isWorker) {
+    // The primary opened the database and passed its URL in DATABASE_URL: just connect.
+    db = await openDatabase({ migrate: false });
+    return serve();
+  }
+  await prepare();
+  if (config.WEB_CONCURRENCY > 1) return supervise(config.WEB_CONCURRENCY);
+  return serve();
+}
+
+/** Cluster primary: forks `n` workers, replaces crashed ones, and shuts them down in order. */
+async function supervise(n: number): Promise<void> {
+  await disconnectDb(); // the primary serves no requests
+  const url = db!.url;
+  let stopping = false;
+  let restarts = 0;
+  const fork = () => cluster.fork({ DATABASE_URL: url, SEED_DEMO: "false" });
+
+  // Start-up: every worker must listen; one that exits first fails the start.
+  await new Promise<void>((done, fail) => {
+    let listening = 0;
+    const onListening = () => {
+      if (++listening === n) {
+        cluster.off("exit", onEarlyExit);
+        cluster.off("listening", onListening);
+        done();
+      }
+    };
+    const onEarlyExit = (w: Worker, code: number | null) => {
+      cluster.off("listening", onListening);
+      cluster.off("exit", onEarlyExit);
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill("SIGTERM");
+      fail(new Error(`worker ${w.process.pid} exited (${code}) during start-up`));
+    };
+    cluster.on("listening", onListening);
+    cluster.on("exit", onEarlyExit);
+    for (let i = 0; i < n; i++) fork();
+  });
+  logger.info(`${n} workers serving ${config.SITE_URL}`);
+
+  cluster.on("exit", (w, code, signal) => {
+    if (stopping) return;
+    logger.error({ pid: w.process.pid, code, signal }, "worker died: starting a new one");
+    // A worker that keeps dying (e.g. the database is gone) is retried at most once a second.
+    setTimeout(fork, Math.min(1_000 * ++restarts, 10_000)).unref();
+  });
+
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: stopping ${Object.keys(cluster.workers ?? {}).length} workers`);
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((done) => {
+            if (w.isDead()) return done();
+            // Each worker drains its own requests (DRAIN_MS); kill it if it takes much longer.
+            const force = setTimeout(() => w.process.kill("SIGKILL"), DRAIN_MS + 5_000);
+            w.once("exit", () => {
+              clearTimeout(force);
+              done();
+            });
+            w.process.kill("SIGTERM");
+          }),
+      ),
+    );
+    await closeDatabase();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  for (const signal of SIGNALS) process.on(signal, () => void shutdown(signal));
+}
+
+/** Runs the HTTP server in this process until a signal, then drains and exits. */
+async function serve(): Promise<void> {
   const server = await listen();
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout (60 s)
   const addr = server.address();

@@ -1,0 +1,75 @@
+// WEB_CONCURRENCY > 1: a primary forks workers that share the port; a dead worker is replaced;
+// SIGTERM stops the workers in order and exits 0; a worker failing at start-up fails the start.
+import { afterAll, describe, expect, it } from "vitest";
+import http from "node:http";
+import net from "node:net";
+import { productionEnv, request, spawnServer, startServerProcess, type ServerProcess } from "./support.ts";
+
+const started: ServerProcess[] = [];
+afterAll(() => {
+  for (const p of started) p.kill("SIGKILL");
+});
+
+const workerPids = (proc: ServerProcess) =>
+  new Set(proc.logs().filter((l) => String(l.msg ?? "").startsWith("Folio is serving")).map((l) => Number(l.pid)));
+
+describe("cluster mode (WEB_CONCURRENCY=2)", () => {
+  it("serves from two workers, replaces a dead one, and shuts down in order", async () => {
+    const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2" }));
+    started.push(proc);
+    await proc.waitFor(/2 workers serving/);
+    const pids = workerPids(proc);
+    expect(pids.size).toBe(2);
+    expect(pids.has(proc.child.pid!)).toBe(false); // the primary serves nothing itself
+
+    // Both workers answer (new connections are dealt round-robin by the primary).
+    const seen = new Set<number>();
+    for (let i = 0; i < 20 && seen.size < 2; i++) {
+      const res = await request(proc.port, "/blog/");
+      expect(res.status).toBe(200);
+      const id = String(res.headers["x-request-id"]);
+      await proc.waitFor(new RegExp(`"pid":(\\d+)[^\\n]*"id":"${id}"`), 10_000).then((m) => seen.add(Number(m[1])));
+    }
+    expect(seen.size).toBe(2);
+
+    // A worker killed outright is replaced by a new one; the site keeps answering meanwhile.
+    const victim = [...pids][0]!;
+    process.kill(victim, "SIGKILL");
+    await proc.waitFor(/worker died: starting a new one/);
+    expect((await request(proc.port, "/healthz")).status).toBe(200);
+    await new Promise<void>((done) => {
+      const check = () => (workerPids(proc).size === 3 ? done() : setTimeout(check, 200));
+      check();
+    });
+    const fresh = [...workerPids(proc)].find((p) => !pids.has(p))!;
+    expect(fresh).toBeGreaterThan(0);
+
+    // SIGTERM: each worker drains and stops, then the primary; exit 0.
+    const agent = new http.Agent({ keepAlive: true });
+    expect((await request(proc.port, "/readyz", {}, { agent })).status).toBe(200);
+    proc.kill("SIGTERM");
+    const exit = await proc.exited;
+    agent.destroy();
+    expect(exit.code).toBe(0);
+    const out = proc.output();
+    expect(out).toMatch(/SIGTERM: stopping 2 workers/);
+    expect(out.match(/"msg":"stopped"/g)?.length).toBe(3); // two workers + the primary
+    expect(out.lastIndexOf(`"pid":${proc.child.pid},`)).toBeGreaterThan(out.lastIndexOf(`"pid":${fresh},`));
+  }, 120_000);
+
+  it("fails the start (exit 1) when the workers cannot listen (port taken)", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((done) => blocker.listen(0, "127.0.0.1", () => done()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const proc = spawnServer(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2", PORT: String(port) }));
+      started.push(proc);
+      const exit = await proc.exited;
+      expect(exit.code).toBe(1);
+      expect(proc.output()).toMatch(/start-up failed/);
+      expect(proc.output()).not.toMatch(/workers serving/);
+    } finally {
+      await new Promise<void>((done) => blocker.close(() => done()));
+    }
+  }, 120_000);
+});
