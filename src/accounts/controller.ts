@@ -12,7 +12,7 @@ import { LOGIN_FAILED, endSession, runLocalStrategy, startSession } from "./auth
 import { safeNext } from "./middleware.ts";
 import { verifyPassword } from "./passwords.ts";
 import { checkResetToken, completePasswordReset, requestPasswordReset } from "./reset.ts";
-import { blockedFor, countAttempt, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, resetLane } from "./throttle.ts";
+import { blockedFor, countAttempt, laneKey, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, resetLane, SIGNUP_LANES } from "./throttle.ts";
 import { createAccount, emailTaken, passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
 import {
   checkNewPassword,
@@ -120,6 +120,9 @@ export const signup = h(async (req, res) => {
     errors = { ...checkNewPassword(d, { username: d.username, email: d.email }), ...errors };
   }
   if (!form.ok || Object.keys(errors).length) return page(res, "accounts/signup.njk", "Sign up", { values, errors }, 400);
+  const ipKey = laneKey(SIGNUP_LANES.ip, ip(req));
+  const wait = await blockedFor([ipKey]);
+  if (wait > 0) return throttled(res, wait);
   let user;
   try {
     user = await createAccount({ username: form.data.username, email: form.data.email, password: form.data.password1, role: "READER" });
@@ -129,6 +132,7 @@ export const signup = h(async (req, res) => {
       return page(res, "accounts/signup.njk", "Sign up", { values, errors: { username: "A user with that username or e-mail address already exists." } }, 400);
     throw e;
   }
+  await countAttempt([{ lane: SIGNUP_LANES.ip, key: ipKey }]);
   await startSession(req, user);
   flash(req, "success", `Welcome, ${user.username}! Your account is ready.`);
   res.redirect(303, url("accounts:profile"));

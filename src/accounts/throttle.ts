@@ -7,6 +7,7 @@
 //   login, per username:      20 free failures (from any address)         -> distributed guessing
 //   login, per IP:            50 free failures (any usernames)            -> credential stuffing
 //   reset, per e-mail:         3 free requests / per IP: 10 free requests
+//   sign-up, per IP:          10 accounts created (mass account creation)
 // Counts are forgotten 24 h after the first counted attempt. The per-username lane is deliberately
 // looser than username+IP and its blocks are short, so someone hammering a real user's name cannot
 // keep that user out for long; the real user's own lane (their IP) is unaffected until then.
@@ -27,6 +28,10 @@ export const LOGIN_LANES = {
   userIp: { name: "login_user_ip", free: 5 },
   user: { name: "login_user", free: 20 },
   ip: { name: "login_ip", free: 50 },
+} satisfies Record<string, Lane>;
+
+export const SIGNUP_LANES = {
+  ip: { name: "signup_ip", free: 10 },
 } satisfies Record<string, Lane>;
 
 export const RESET_LANES = {

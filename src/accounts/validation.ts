@@ -77,12 +77,12 @@ export function parseForm<T extends z.ZodType>(
 }
 
 /** The submitted values to show again in a form with errors: single strings only, passwords never. */
-export function keptValues(body: unknown, fields: string[]): Record<string, string> {
+export function keptValues(body: unknown, fields: string[], max = 2000): Record<string, string> {
   const out: Record<string, string> = {};
   const b = body && typeof body === "object" ? (body as Record<string, unknown>) : {};
   for (const f of fields) {
     const v = b[f];
-    out[f] = typeof v === "string" ? v.slice(0, 2000).replace(/\0/g, "") : "";
+    out[f] = typeof v === "string" ? v.slice(0, max).replace(/\0/g, "") : "";
   }
   return out;
 }

@@ -75,7 +75,7 @@ export const writeForm = h(async (req, res) => {
 });
 
 export const write = h(async (req, res) => {
-  const values = keptValues(req.body, FIELDS);
+  const values = keptValues(req.body, FIELDS, BODY_MAX);
   const form = parseForm(writeSchema, req.body);
   const errors = { ...(form.ok ? {} : form.errors), ...(await categoryError(values.category)) };
   if (!form.ok || Object.keys(errors).length) return render(req, res, { values, errors }, 400);
@@ -98,7 +98,7 @@ export const editForm = h(async (req, res) => {
 
 export const edit = h(async (req, res) => {
   const post = await postForChange(req.user!, idParam(req));
-  const values: Record<string, string> = keptValues(req.body, [...FIELDS, "version"]);
+  const values: Record<string, string> = keptValues(req.body, [...FIELDS, "version"], BODY_MAX);
   const form = parseForm(writeSchema, req.body);
   const version = parseForm(versionSchema, req.body);
   const errors = { ...(form.ok ? {} : form.errors), ...(version.ok ? {} : version.errors), ...(await categoryError(values.category)) };

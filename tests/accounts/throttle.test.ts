@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import request from "supertest";
 import { config } from "../../src/config.ts";
 import { pool } from "../../src/db/index.ts";
-import { blockSeconds, LOGIN_LANES, MAX_BLOCK_SECONDS } from "../../src/accounts/throttle.ts";
+import { blockSeconds, LOGIN_LANES, MAX_BLOCK_SECONDS, SIGNUP_LANES } from "../../src/accounts/throttle.ts";
 import { createUser, csrfFrom } from "../support/auth.ts";
 
 config.TRUST_PROXY = "true";
@@ -23,6 +23,11 @@ function client(ip: string) {
       const res = await agent.post("/accounts/login/").set("X-Forwarded-For", ip).type("form").send({ _csrf: token, username, password });
       if (res.status === 303) token = undefined; // a login rotates the CSRF token
       return res;
+    },
+    async signup(n: number) {
+      const t = csrfFrom((await agent.get("/accounts/signup/").set("X-Forwarded-For", ip).expect(200)).text);
+      const pw = "Amber-Canyon-Ripple-58";
+      return agent.post("/accounts/signup/").set("X-Forwarded-For", ip).type("form").send({ _csrf: t, username: `mass${ip.replace(/\D/g, "")}_${n}`, email: `mass${n}.${ip}@example.test`, password1: pw, password2: pw });
     },
     async reset(email: string) {
       if (!token) token = csrfFrom((await agent.get("/accounts/password/reset/").set("X-Forwarded-For", ip).expect(200)).text);
@@ -90,7 +95,7 @@ describe("login throttling", () => {
   it("stores only hashed keys (no usernames or addresses in the table)", async () => {
     const { rows } = await pool.query<{ key: string }>(`SELECT key FROM rate_limit`);
     expect(rows.length).toBeGreaterThan(0);
-    for (const r of rows) expect(r.key).toMatch(/^(cnt|blk):(login|reset)_[a-z_]+:[0-9a-f]{40}$/);
+    for (const r of rows) expect(r.key).toMatch(/^(cnt|blk):(login|reset|signup)_[a-z_]+:[0-9a-f]{40}$/);
   });
 });
 
@@ -104,5 +109,16 @@ describe("password reset throttling", () => {
     // Another address is unaffected by this e-mail's lane from a new client... unless it is the same e-mail.
     expect((await client(newIp()).reset("other@example.test")).status).toBe(303);
     expect((await client(newIp()).reset("someone@example.test")).status).toBe(429);
+  });
+});
+
+describe("sign-up throttling", () => {
+  it("one address can create 10 accounts, then has to wait", async () => {
+    const c = client(newIp());
+    for (let i = 0; i < SIGNUP_LANES.ip.free + 1; i++) expect((await c.signup(i)).status).toBe(303);
+    const res = await c.signup(99);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
+    expect((await client(newIp()).signup(100)).status).toBe(303);
   });
 });

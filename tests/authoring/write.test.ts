@@ -132,6 +132,13 @@ describe("writing a post", () => {
     expect(await prisma.post.count({ where: { title: "%E0%A4%A", body: "%ZZ" } })).toBe(1);
   });
 
+  it("a long body is kept in full when another field has an error", async () => {
+    const { agent } = await signedIn("AUTHOR");
+    const body = "word ".repeat(10_000).trim();
+    const res = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: "", body }).expect(400);
+    expect(res.text).toContain(`${body}</textarea>`);
+  });
+
   it("a body over the 100 kB form limit -> 413", async () => {
     const { agent } = await signedIn("AUTHOR");
     const res = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: "big", body: "x".repeat(120_000) });
