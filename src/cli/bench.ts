@@ -8,7 +8,7 @@
 //   4. print req/s, p50, p99, non-2xx and the server's peak RSS; write bench-results/bench-<timestamp>.json.
 //
 // Scenarios are an array: add one with {name, path, connections?, headers?, prepare?}.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -84,6 +84,8 @@ export interface BenchArgs {
   workers: number | null;
   /** Extra ad-hoc scenarios: --path /healthz (repeatable). */
   paths: string[];
+  /** Checkout whose build is measured (default: this one), e.g. a `git worktree` of an older commit for before/after. */
+  root: string;
 }
 
 const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only a,b] [--posts N] [--seed S] [--skip-build]
@@ -96,7 +98,9 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only 
   --seed S          seed for the generated posts (default 42)
   --skip-build      use the existing dist/ instead of running npm run build
   --workers N       WEB_CONCURRENCY passed to the server (when the server supports it)
-  --path /p         also measure this path (repeatable; with --only, only the named scenarios and these)`;
+  --path /p         also measure this path (repeatable; with --only, only the named scenarios and these)
+  --root DIR        build and run the server of another checkout (e.g. a git worktree of an older
+                    commit, with node_modules linked) against the same databases: before/after runs`;
 
 function int(name: string, raw: string | undefined, min: number, max: number, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -118,6 +122,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
       seed: { type: "string" },
       workers: { type: "string" },
       path: { type: "string", multiple: true },
+      root: { type: "string" },
       "skip-build": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -140,6 +145,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
     seed: int("seed", values.seed, 0, 0xffffffff, 42),
     skipBuild: values["skip-build"] ?? false,
     workers: values.workers === undefined ? null : int("workers", values.workers, 1, 64, 1),
+    root: values.root === undefined ? ROOT : resolve(values.root),
     paths: (values.path ?? []).map((p) => {
       if (!/^\/[\x21-\x7e]*$/.test(p)) throw new Error(`--path must be a path starting with "/", got "${p}"`);
       return p;
@@ -161,9 +167,9 @@ function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((done) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: "inherit", env });
+    const child = spawn(cmd, args, { cwd, stdio: "inherit", env });
     child.on("exit", (code) => done(code ?? 1));
     child.on("error", () => done(1));
   });
@@ -380,15 +386,9 @@ async function benchLock(cluster: Cluster, log: (m: string) => void): Promise<()
   };
 }
 
-function gitRevision(): string {
+function gitRevision(root: string): string {
   try {
-    const head = readFileSync(resolve(ROOT, ".git/HEAD"), "utf8").trim();
-    if (!head.startsWith("ref: ")) return head;
-    const ref = head.slice(5);
-    const loose = resolve(ROOT, ".git", ref);
-    if (existsSync(loose)) return readFileSync(loose, "utf8").trim();
-    const packed = readFileSync(resolve(ROOT, ".git/packed-refs"), "utf8").split("\n").find((l) => l.endsWith(` ${ref}`));
-    return packed?.split(" ")[0] ?? "unknown";
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "unknown";
   }
@@ -445,14 +445,14 @@ async function main() {
   const loadAtStart = os.loadavg();
   try {
     if (!args.skipBuild) {
-      log("npm run build");
-      const code = await run("npm", ["run", "build"]);
+      log(`npm run build${args.root === ROOT ? "" : ` in ${args.root}`}`);
+      const code = await run("npm", ["run", "build"], args.root);
       if (code !== 0) {
-        if (!existsSync(resolve(ROOT, "dist/server.js"))) throw new Error(`npm run build failed (exit ${code}) and dist/server.js does not exist`);
+        if (!existsSync(resolve(args.root, "dist/server.js"))) throw new Error(`npm run build failed (exit ${code}) and dist/server.js does not exist`);
         log(`WARNING: npm run build exited with ${code} (type errors?); dist/ was emitted, benchmarking it anyway`);
       }
     }
-    if (!existsSync(resolve(ROOT, "dist/server.js"))) throw new Error("dist/server.js is missing: run without --skip-build");
+    if (!existsSync(resolve(args.root, "dist/server.js"))) throw new Error(`${args.root}/dist/server.js is missing: run without --skip-build`);
     if (loadAtStart[0]! > os.cpus().length * 0.5)
       log(`WARNING: load average ${loadAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs: other work competes with the benchmark; compare the CPU ms/req columns`);
 
@@ -475,8 +475,8 @@ async function main() {
         TRUST_PROXY: "loopback", // scenarios that sign in say X-Forwarded-Proto: https (the session cookie is Secure)
         ...(args.workers ? { WEB_CONCURRENCY: String(args.workers) } : {}),
       };
-      log(`starting node dist/server.js on ${baseUrl} (database ${db.name})`);
-      const srv = spawn(process.execPath, ["dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+      log(`starting node dist/server.js on ${baseUrl} (database ${db.name}${args.root === ROOT ? "" : `, from ${args.root}`})`);
+      const srv = spawn(process.execPath, ["dist/server.js"], { cwd: args.root, env, stdio: ["ignore", "pipe", "inherit"] });
       server = srv;
       srv.stdout!.on("data", (d: Buffer) => {
         const s = d.toString();
@@ -563,7 +563,7 @@ async function main() {
     console.log(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; server idle RSS ${servers.map((x) => `${x.idleRssMb.toFixed(0)} MB (${x.posts} posts)`).join(", ")}`);
     const out = {
       date: new Date().toISOString(),
-      git: gitRevision(),
+      git: gitRevision(args.root),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryMb: Math.round(os.totalmem() / 2 ** 20), loadavgAtStart: loadAtStart, loadavgAtEnd: os.loadavg(), node: process.version },
       settings: { ...args, database: config.DATABASE_URL ? "external" : "embedded" },
       servers,
