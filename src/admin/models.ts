@@ -19,6 +19,7 @@ import { changedFields, recordAction, recordActions } from "./audit.ts";
 import type { AdminUser } from "./auth.ts";
 import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { slugify } from "../blog/markdown.ts";
+import { forbidden } from "../web/errors.ts";
 
 const isEditor = (u: AdminUser) => atLeast(u, "EDITOR");
 
@@ -420,6 +421,19 @@ const userHooks = prismaHooks({
     return [`${n} post${n === 1 ? "" : "s"} written by them (deleted with their revisions)`];
   },
 });
+// An admin cannot lock themselves out from here (demote or deactivate their own account).
+const userUpdate = userHooks.update;
+userHooks.update = async (obj, data, user, version) => {
+  if (obj.id === user.id && (data.role !== "ADMIN" || data.isActive === false))
+    throw new FormErrors({ role: "You cannot remove your own admin role or deactivate yourself; ask another admin." });
+  return userUpdate(obj, data, user, version);
+};
+const userRemove = userHooks.remove;
+userHooks.remove = async (ids, user) => {
+  if (ids.includes(user.id)) throw forbidden("You cannot delete your own account here.");
+  return userRemove(ids, user);
+};
+
 site.register({
   app: "accounts",
   model: "user",

@@ -159,7 +159,15 @@ describe("POSTs are checked too", () => {
     expect(link.text).toMatch(/http:\/\/folio\.test\/accounts\/reset\/[A-Za-z0-9_-]{43}\//);
     const audit = await prisma.auditLog.findMany({ where: { model: "accounts.user", objectId: String(target) }, orderBy: { id: "asc" } });
     expect(audit.map((a) => (a.changes as { changed: string[] }).changed)).toEqual([["role"], ["role"], ["password"], ["password reset link"]]);
+    // an admin cannot demote or deactivate themselves
+    const me = await prisma.user.findUniqueOrThrow({ where: { id: adm.user.id } });
+    const self = await csrfPost(adm, url("admin:accounts_user_change", { id: me.id }), { username: me.username, email: me.email, role: "READER", isActive: "1" }, 400);
+    expect(self.text).toContain("You cannot remove your own admin role");
+    await csrfPost(adm, url("admin:accounts_user_change", { id: me.id }), { username: me.username, email: me.email, role: "ADMIN" }, 400);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: me.id } })).role).toBe("ADMIN");
     // an admin cannot delete their own account from the admin
     await adm.agent.get(url("admin:accounts_user_delete", { id: adm.user.id })).expect(403);
+    await csrfPost(adm, url("admin:accounts_user_changelist"), { action: "delete", post: "yes", _selected_action: [String(adm.user.id)] }, 403);
+    expect(await prisma.user.count({ where: { id: adm.user.id } })).toBe(1);
   });
 });
