@@ -63,6 +63,18 @@ describe("search ranking and snippets", () => {
     expect(snippet.replace(/<\/?mark>/g, "").replace('<p class="post-card-excerpt">', "")).not.toMatch(/[<>]/);
   });
 
+  it("never lets HTML in a title through, highlighted or in the typo fallback", async () => {
+    const author = await prisma.user.findUniqueOrThrow({ where: { username: "searcher" } });
+    await makePost({ title: `Beware <img src=x onerror=alert(1)> capybara "tricks" & <b>co</b>`, authorId: author.id });
+    for (const q of ["capybara", "capybarra"]) {
+      const res = await request(app).get(SEARCH).query({ q }).expect(200);
+      expect(resultTitles(res.text), q).toHaveLength(1);
+      expect(res.text, q).not.toContain("<img src=x");
+      expect(res.text, q).not.toContain("<b>co</b>");
+      expect(res.text, q).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    }
+  });
+
   it("highlightHtml escapes everything but the markers and balances them", () => {
     expect(highlightHtml('a <b>"x"</b> & \u0001hit\u0002 \u0001open')).toBe("a &lt;b&gt;&quot;x&quot;&lt;/b&gt; &amp; <mark>hit</mark> <mark>open</mark>");
     expect(highlightHtml("\u0002stray")).toBe("stray");
