@@ -6,6 +6,7 @@ import { config } from "../config.ts";
 import { url, absoluteUrl, absolute } from "./urls.ts";
 import { staticUrl } from "./static.ts";
 import { postUrl } from "../blog/queries.ts";
+import { installPostCardMemo } from "../blog/cards.ts";
 
 export const VIEWS_DIR = resolve(import.meta.dirname, "../../views");
 
@@ -86,6 +87,7 @@ export function createTemplateEnv(app?: Express): nunjucks.Environment {
   env.addGlobal("site", { name: config.SITE_NAME, url: config.SITE_URL, description: config.SITE_DESCRIPTION });
   env.addGlobal("now", () => new Date());
   env.addGlobal("post_url", postUrl); // post_url(post) -> /blog/YYYY/MM/DD/slug/
+  installPostCardMemo(env, config.NODE_ENV !== "development"); // post_card_memo(post, heading)
   if (app) {
     env.express(app);
     app.set("view engine", "njk");
