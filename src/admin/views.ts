@@ -55,7 +55,14 @@ function modelNav(u: AdminUser) {
 
 export function render(req: Request, res: Response, template: string, ctx: Record<string, unknown>, status = 200) {
   const u = user(req);
-  res.status(status).render(`admin/${template}`, { nav: modelNav(u), adminUser: u, messages: takeFlash(req), ...ctx });
+  const t = performance.now();
+  res.status(status).render(`admin/${template}`, { nav: modelNav(u), adminUser: u, messages: takeFlash(req), ...ctx }, (err: Error | null, html?: string) => {
+    if (err) return req.next?.(err);
+    // Server-Timing (admin pages only): where the time went, visible in the browser's dev tools.
+    const timing = { ...(res.locals.serverTiming as Record<string, number> | undefined), render: performance.now() - t };
+    res.setHeader("Server-Timing", Object.entries(timing).map(([k, v]) => `${k};dur=${v.toFixed(1)}`).join(", "));
+    res.send(html);
+  });
 }
 
 function objectLink(model: string, objectId: string): string | null {
@@ -97,8 +104,10 @@ export function changeList(m: ModelAdmin) {
   return async (req: Request, res: Response) => {
     const u = user(req);
     authorize(u, perm(m, "view"));
+    const t0 = performance.now();
     const p = await parseChangeListQuery(m, u, req.query as Record<string, unknown>);
     const [result, filters, drill] = await Promise.all([fetchChangeList(m, u, p), filterViews(m, u, p), dateHierarchyLinks(m, u, p)]);
+    const t1 = performance.now();
     if (p.page > 1 && result.rows.length === 0 && p.page > result.pages) throw notFound("That page is past the end of the list.");
     const editable = new Set(m.list.editable ?? []);
     const editFields = m.form.fields.filter((f) => editable.has(f.name));
@@ -134,6 +143,8 @@ export function changeList(m: ModelAdmin) {
     const pageUrl = (n: number) => changeListUrl(m, { ...base, ...(n > 1 ? { p: String(n) } : {}) });
     const pages = pageWindow(result.page, result.pages).map((n) => (n === null ? null : { n, url: pageUrl(n), current: n === result.page }));
     res.locals.meta = { ...res.locals.meta, title: `Select ${m.verboseName} to change` };
+    const t2 = performance.now();
+    res.locals.serverTiming = { db: t1 - t0, prep: t2 - t1 };
     render(req, res, "change_list.njk", {
       title: `${cap(m.verboseNamePlural)}`,
       m: { key: keyOf(m), verboseName: m.verboseName, verboseNamePlural: m.verboseNamePlural, searchHelp: m.list.search?.help, hasSearch: !!m.list.search },
