@@ -1,7 +1,7 @@
 // The accounts feature's public surface for app.ts: the request pipeline that knows who is asking.
 import express, { Router } from "express";
 import type nunjucks from "nunjucks";
-import { sessionMiddleware, enforceAbsoluteTimeout } from "../web/session.ts";
+import { sessionMiddleware, enforceAbsoluteTimeout, noSessionCookieOnPublicResponses } from "../web/session.ts";
 import { csrfProtection, csrfTokenGlobal } from "../web/csrf.ts";
 import { passport } from "./auth.ts";
 import { userLocals } from "./middleware.ts";
@@ -13,6 +13,7 @@ import { userLocals } from "./middleware.ts";
 export function authPipeline(): Router {
   const r = Router();
   r.use(express.urlencoded({ extended: false, limit: "100kb", parameterLimit: 200 }));
+  r.use(noSessionCookieOnPublicResponses);
   r.use(sessionMiddleware());
   r.use(enforceAbsoluteTimeout);
   r.use(passport.initialize());

@@ -57,6 +57,8 @@ export function requirePermission(action: Action): RequestHandler {
 /** res.locals.user (null when anonymous) and can() for templates. */
 export const userLocals: RequestHandler = (req, res, next) => {
   res.locals.user = req.user ?? null;
+  // Pages for a signed-in user show their name: not for shared caches (a handler may still override).
+  if (req.user) res.setHeader("Cache-Control", "private");
   res.locals.signupEnabled = config.SIGNUP_ENABLED;
   res.locals.can = (action: Action, obj?: { authorId?: number } | null) => can(req.user, action, obj);
   next();

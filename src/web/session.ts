@@ -111,6 +111,28 @@ export function sessionMiddleware(): RequestHandler {
   });
 }
 
+/**
+ * A response marked `Cache-Control: public` (feeds, sitemaps...) may be stored by shared caches, so it
+ * must never carry the session cookie (a CDN would hand that session to everyone). Mounted before
+ * the session middleware so it runs after express-session has added its cookie.
+ */
+export const noSessionCookieOnPublicResponses: RequestHandler = (_req, res, next) => {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    if (/\bpublic\b/i.test(String(res.getHeader("Cache-Control") ?? ""))) {
+      const cookies = res.getHeader("Set-Cookie");
+      const list = Array.isArray(cookies) ? cookies : typeof cookies === "string" ? [cookies] : [];
+      const kept = list.filter((c) => !c.startsWith(`${SESSION_COOKIE}=`));
+      if (kept.length !== list.length) {
+        if (kept.length) res.setHeader("Set-Cookie", kept);
+        else res.removeHeader("Set-Cookie");
+      }
+    }
+    return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+  } as typeof res.writeHead;
+  next();
+};
+
 /** Ends a signed-in session once SESSION_ABSOLUTE_HOURS have passed since its login. */
 export const enforceAbsoluteTimeout: RequestHandler = (req, _res, next) => {
   const s = req.session;

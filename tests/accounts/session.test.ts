@@ -49,6 +49,21 @@ describe("session store access", () => {
   });
 });
 
+describe("caching", () => {
+  it("public (shared-cacheable) responses never carry the session cookie; signed-in pages are private", async () => {
+    const { user, password } = await createUser();
+    const agent = request.agent(app);
+    await login(agent, user.username, password);
+    const feed = await agent.get("/blog/feed/rss/").expect(200);
+    expect(feed.headers["cache-control"]).toContain("public");
+    expect(feed.headers["set-cookie"]).toBeUndefined();
+    const page = await agent.get("/blog/").expect(200);
+    expect(page.headers["cache-control"]).toBe("private");
+    expect(sessionCookie(page)).toBeDefined(); // rolling expiry on ordinary pages
+    await agent.get("/accounts/profile/").expect(200); // still signed in
+  });
+});
+
 describe("timeouts", () => {
   it("idle: a session whose expiry has passed is gone", async () => {
     const { user, password } = await createUser();
