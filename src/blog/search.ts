@@ -78,6 +78,15 @@ function plainSnippet(s: string): string {
     .trim();
 }
 
+/** The body fragments as HTML, with "… " in front when they do not start at the top of the post. */
+function snippet(headline: string, bodyStart: string): string {
+  const text = plainSnippet(headline);
+  if (!text) return "";
+  // eslint-disable-next-line no-control-regex
+  const head = text.replace(/[\u0001\u0002]/g, "").slice(0, 20);
+  return (plainSnippet(bodyStart).startsWith(head) ? "" : "… ") + highlightHtml(text);
+}
+
 /** Query text as the database can take it: NUL (rejected by PostgreSQL text) and the marker characters removed. */
 export function cleanQuery(q: string): string {
   // eslint-disable-next-line no-control-regex
@@ -130,6 +139,7 @@ interface HitRow {
   rank: number;
   titleHl: string;
   bodyHl: string;
+  bodyStart: string;
 }
 
 const PUBLISHED = `p.status = 'PUBLISHED' AND p.publish <= now()`;
@@ -147,7 +157,8 @@ const PAGE_SQL = (headline: boolean) => `
              COALESCE((SELECT json_agg(json_build_object('name', t.name, 'slug', t.slug) ORDER BY t.name, t.id)
                          FROM "PostTag" pt JOIN "Tag" t ON t.id = pt."tagId" WHERE pt."postId" = p.id), '[]'::json) AS tags,
              ${headline ? `ts_headline('english', translate(p.title, E'\\x01\\x02', ''), q.query, $4)` : `translate(p.title, E'\\x01\\x02', '')`} AS "titleHl",
-             ${headline ? `ts_headline('english', translate(p.body, E'\\x01\\x02', ''), q.query, $5)` : `''`} AS "bodyHl"
+             ${headline ? `ts_headline('english', translate(p.body, E'\\x01\\x02', ''), q.query, $5)` : `''`} AS "bodyHl",
+             left(p.body, 120) AS "bodyStart"
         FROM (SELECT * FROM matches ORDER BY rank DESC, publish DESC, id DESC LIMIT $2 OFFSET $3) m
         JOIN "Post" p ON p.id = m.id
         JOIN "User" u ON u.id = p."authorId"
@@ -185,7 +196,7 @@ function toHits(rows: HitRow[]): SearchHit[] {
       tags: r.tags,
       rank: Number(r.rank),
       titleHtml: highlightHtml(r.titleHl),
-      snippetHtml: highlightHtml(plainSnippet(r.bodyHl)),
+      snippetHtml: snippet(r.bodyHl, r.bodyStart),
     }));
 }
 

@@ -63,6 +63,16 @@ describe("search ranking and snippets", () => {
     expect(snippet.replace(/<\/?mark>/g, "").replace('<p class="post-card-excerpt">', "")).not.toMatch(/[<>]/);
   });
 
+  it("marks snippets that start inside the post with a leading ellipsis", async () => {
+    const author = await prisma.user.findUniqueOrThrow({ where: { username: "searcher" } });
+    const filler = Array.from({ length: 120 }, (_, i) => `filler${i}`).join(" ");
+    await makePost({ title: "Deep match", body: `${filler} then the pangolin appears near the end.`, authorId: author.id });
+    const deep = await searchPosts("pangolin", 1);
+    expect(deep.hits[0]?.snippetHtml).toMatch(/^… .*<mark>pangolin<\/mark>/);
+    const top = await searchPosts("conference", 1);
+    expect(top.hits[0]?.snippetHtml.startsWith("One talk mentioned")).toBe(true);
+  });
+
   it("never lets HTML in a title through, highlighted or in the typo fallback", async () => {
     const author = await prisma.user.findUniqueOrThrow({ where: { username: "searcher" } });
     await makePost({ title: `Beware <img src=x onerror=alert(1)> capybara "tricks" & <b>co</b>`, authorId: author.id });
