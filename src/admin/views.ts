@@ -180,6 +180,23 @@ function pageWindow(page: number, pages: number): (number | null)[] {
   return out;
 }
 
+/** Long unchanged stretches of a line diff shrink to 2 lines of context each side and a "N unchanged lines" marker. */
+function collapseUnchanged(parts: { value: string; added?: boolean; removed?: boolean }[], context = 2) {
+  const out: { value: string; added?: boolean; removed?: boolean; skipped?: number }[] = [];
+  parts.forEach((p, i) => {
+    if (p.added || p.removed) return out.push(p);
+    const lines = p.value.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    const head = i === 0 ? 0 : context;
+    const tail = i === parts.length - 1 ? 0 : context;
+    if (lines.length <= head + tail + 1) return out.push(p);
+    if (head) out.push({ value: lines.slice(0, head).join("\n") + "\n" });
+    out.push({ value: "", skipped: lines.length - head - tail });
+    if (tail) out.push({ value: lines.slice(-tail).join("\n") + "\n" });
+  });
+  return out;
+}
+
 /** Display form of a list cell: text plus what the template needs to mark it up. */
 function formatCell(v: unknown, format: string | undefined, now: number): { text: string; kind: string; iso?: string; time?: string; future?: boolean } {
   if (v === null || v === undefined || v === "") return { text: "—", kind: "empty" };
@@ -392,6 +409,9 @@ export function changeView(m: ModelAdmin) {
     if (obj.version !== undefined && versionRaw === undefined) throw badRequest("The form is missing its version; reload the page.");
     const parsed = await parseAdminForm(fields, body);
     if (!parsed.ok) return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, parsed.errors)) }, 400);
+    // A datetime shown at minute precision and sent back unchanged keeps its stored value (seconds and all).
+    const shown = toFormValues(fields, obj.values);
+    for (const f of fields) if (f.widget === "datetime" && kept[f.name] === shown[f.name]) parsed.data[f.name] = obj.values[f.name];
     try {
       const saved = await m.hooks.update(obj, { ...obj.values, ...parsed.data }, u, versionRaw);
       return afterSave(m, req, res, body, saved, "changed");
@@ -450,7 +470,7 @@ export function historyView(m: ModelAdmin) {
         title: r.title,
         isCurrent: i === 0 && r.body === current.body && r.title === current.title && r.status === current.status,
         titleParts: diffWords(r.title, String(current.title ?? "")),
-        bodyParts: diffLines(r.body, String(current.body ?? "")),
+        bodyParts: collapseUnchanged(diffLines(r.body, String(current.body ?? ""))),
         restoreUrl: url(`admin:${keyOf(m)}_restore`, { id: obj.id, rev: r.id }),
       }));
     }

@@ -107,6 +107,19 @@ describe("change", () => {
     expect((audit.changes as { changed: string[] }).changed).toEqual(expect.arrayContaining(["title", "body", "categoryId", "tagIds"]));
   });
 
+  it("keeps a stored publish time (seconds included) when the form sends it back unchanged", async () => {
+    const p = await makePost(editor.user.id, { title: "Precise", publish: new Date("2026-03-04T05:06:37.250Z") });
+    const form = await editor.agent.get(`/admin/blog/post/${p.id}/change/`).expect(200);
+    expect(form.text).toContain('value="2026-03-04T05:06"');
+    await csrfPost(editor, `/admin/blog/post/${p.id}/change/`, postForm({ title: "Precise!", publish: "2026-03-04T05:06", _version: "1" }), 303);
+    const after = await prisma.post.findUniqueOrThrow({ where: { id: p.id } });
+    expect(after.publish.toISOString()).toBe("2026-03-04T05:06:37.250Z");
+    const audit = await prisma.auditLog.findFirstOrThrow({ where: { model: "blog.post", objectId: String(p.id), action: "CHANGE" } });
+    expect((audit.changes as { changed: string[] }).changed).not.toContain("publish");
+    await csrfPost(editor, `/admin/blog/post/${p.id}/change/`, postForm({ title: "Precise!", publish: "2026-03-04T05:07", _version: "2" }), 303);
+    expect((await prisma.post.findUniqueOrThrow({ where: { id: p.id } })).publish.toISOString()).toBe("2026-03-04T05:07:00.000Z");
+  });
+
   it("detects a conflicting save: nothing overwritten, both versions shown", async () => {
     const p = await makePost(editor.user.id, { title: "Shared post", body: "base text" });
     const other = await signedIn(app, "EDITOR");
