@@ -23,7 +23,9 @@ const getDummyHash = () => (dummyHash ??= hashPassword(randomBytes(24).toString(
  */
 export async function authenticate(login: string, password: string): Promise<SessionUser | null> {
   const row = await findForLogin(login);
-  const ok = await verifyPassword(row?.passwordHash || (await getDummyHash()), password);
+  // Unknown account or unusable hash (e.g. set-password-later accounts): still one full verification.
+  const usable = !!row?.passwordHash.startsWith("$argon2");
+  const ok = (await verifyPassword(usable ? row!.passwordHash : await getDummyHash(), password)) && usable;
   if (!row || !ok || !row.isActive) return null;
   const { passwordHash, ...user } = row;
   await recordLogin(user.id, needsRehash(passwordHash) ? await hashPassword(password) : undefined);
