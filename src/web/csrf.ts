@@ -4,8 +4,8 @@
 //    without a session has no token and is refused. Only API requests that authenticate with a
 //    Bearer token (no cookies involved) are exempt.
 //  - Tokens are made lazily: templates call `csrf_token()` (or the `csrf_field()` macro in
-//    views/partials/forms.njk) and only then is a token created and stored, so blog pages without a
-//    form never create a session.
+//    views/partials/forms.njk, or `csrfToken()` from res.locals) and only then is a token created and
+//    stored, so blog pages without a form never create a session.
 //  - A refused request gets a 403 page explaining what happened (views/accounts/csrf_failure.njk).
 import { AsyncLocalStorage } from "node:async_hooks";
 import { csrfSync } from "csrf-sync";
@@ -36,6 +36,8 @@ const { csrfSynchronisedProtection, generateToken } = csrfSync({
 
 /** Checks the token on unsafe methods and makes the request available to csrf_token() in templates. */
 export const csrfProtection: RequestHandler = (req, res, next) => {
+  // Lazy on purpose: a function, so merely rendering a template does not create a token/session.
+  res.locals.csrfToken = () => csrfTokenFor(req);
   requestStore.run(req, () => csrfSynchronisedProtection(req, res, next));
 };
 
