@@ -11,7 +11,7 @@ import * as q from "./queries.ts";
 import { authorParams, postDetailParams, slugParams } from "./schemas.ts";
 
 /** A meta description: one line, at most ~160 characters, cut on a word. */
-export function describe(...candidates: (string | null | undefined)[]): string {
+export function metaDescription(...candidates: (string | null | undefined)[]): string {
   const text = (candidates.find((c) => c && c.trim()) ?? config.SITE_DESCRIPTION).replace(/\s+/g, " ").trim();
   if (text.length <= 160) return text;
   const cut = text.slice(0, 157);
@@ -96,7 +96,7 @@ export async function categoryDetail(req: Request, res: Response): Promise<void>
   if (!category) throw notFound("No such category.");
   const r: PageRoute = { name: "blog:category_detail", params: { slug: category.slug } };
   const { posts, page } = await loadPage(req, { categoryId: category.id }, r);
-  const description = describe(category.description, `Posts in the category ${category.name}.`);
+  const description = metaDescription(category.description, `Posts in the category ${category.name}.`);
   const meta = listMeta(r, page, { title: category.name, description });
   meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${category.name}`, meta.canonical!, description, posts);
   res.locals.meta = meta;
@@ -109,7 +109,7 @@ export async function tagDetail(req: Request, res: Response): Promise<void> {
   if (!tag) throw notFound("No such tag.");
   const r: PageRoute = { name: "blog:tag_detail", params: { slug: tag.slug } };
   const { posts, page } = await loadPage(req, { tagId: tag.id }, r);
-  const description = describe(`Posts tagged “${tag.name}”.`);
+  const description = metaDescription(`Posts tagged “${tag.name}”.`);
   const meta = listMeta(r, page, { title: `Tagged “${tag.name}”`, description });
   meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${tag.name}`, meta.canonical!, description, posts);
   res.locals.meta = meta;
@@ -122,7 +122,7 @@ export async function authorDetail(req: Request, res: Response): Promise<void> {
   if (!author) throw notFound("No such author.");
   const r: PageRoute = { name: "blog:author_detail", params: { username: author.username } };
   const { posts, page } = await loadPage(req, { authorId: author.id }, r);
-  const description = describe(author.bio, `Posts by ${author.fullName}.`);
+  const description = metaDescription(author.bio, `Posts by ${author.fullName}.`);
   const meta = listMeta(r, page, { title: `Posts by ${author.fullName}`, description });
   meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${author.fullName}`, meta.canonical!, description, posts);
   res.locals.meta = meta;
@@ -133,7 +133,7 @@ export async function categoryList(_req: Request, res: Response): Promise<void> 
   const categories = await q.categoriesWithCounts();
   res.locals.meta = {
     title: "Categories",
-    description: describe(`All categories of ${config.SITE_NAME}.`),
+    description: metaDescription(`All categories of ${config.SITE_NAME}.`),
     canonical: absoluteUrl("blog:category_list"),
     ogType: "website",
   } satisfies PageMeta;
@@ -146,7 +146,7 @@ export async function postDetail(req: Request, res: Response): Promise<void> {
   if (!post) throw notFound("No such post.");
   const similar = await q.similarPosts(post.id, 4);
   const canonical = absolute(q.postUrl(post));
-  const description = describe(post.metaDescription, truncateWords(post.excerpt, 30));
+  const description = metaDescription(post.metaDescription, truncateWords(post.excerpt, 30));
   const authorUrl = absoluteUrl("blog:author_detail", { username: post.author.username });
   res.locals.meta = {
     title: post.title,

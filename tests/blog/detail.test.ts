@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
+import { metaDescription } from "../../src/blog/controller.ts";
 import { canonical, jsonLd, makeCategory, makePost, makeTag, makeUser, metaContent, pathFor } from "./fixtures.ts";
 
 const app = buildApp();
@@ -85,6 +86,17 @@ describe("post detail", () => {
       author: { "@type": "Person", name: "Grace Hopper", url: "http://folio.test/blog/author/grace/" },
       publisher: { "@type": "Organization", name: "Folio" },
     });
+  });
+
+  it("cuts long meta descriptions on a word, one line, and falls back to the excerpt", async () => {
+    const long = `${"word ".repeat(60)}\n\nend`;
+    const d = metaDescription("", "  ", long);
+    expect(d.length).toBeLessThanOrEqual(161);
+    expect(d.endsWith("word…")).toBe(true);
+    expect(d).not.toMatch(/\s{2}|\n/);
+    expect(metaDescription(null, undefined)).toBe("A blog about building software, published with Folio.");
+    const res = await request(app).get(pathFor(new Date(t0 - 5 * day), "shares-three")).expect(200);
+    expect(metaContent(res.text, "name", "description")).toEqual(["Excerpt of Shares three."]);
   });
 
   it("escapes hostile titles, categories and tags (HTML and JSON-LD)", async () => {
