@@ -26,7 +26,10 @@ export function buildApp(): express.Express {
   app.use(requestLogger); // request id + access log
   if (config.NODE_ENV === "production") app.use(allowedHosts(config.ALLOWED_HOSTS));
   app.use(securityHeaders); // helmet: CSP, HSTS (production), nosniff, Referrer-Policy...
-  app.use(compression()); // gzip HTML, CSS, feeds
+  // gzip HTML, CSS, feeds; a client that accepts no encoding (curl, probes, load tests) skips the
+  // middleware's per-response hooks entirely (gzipped responses still say Vary: Accept-Encoding).
+  const gzip = compression();
+  app.use((req, res, next) => (req.headers["accept-encoding"] ? gzip(req, res, next) : next()));
   app.use(serveStatic); // /static/<hashed name>, immutable
   app.use(healthRouter); // /healthz, /readyz
   app.use(requestLocals); // per-request template context (current path, SEO defaults)
