@@ -210,7 +210,7 @@ export async function listPublished(opts: { page: number; perPage: number } & Li
 // ANCHOR_STEP. Finding an anchor costs one OFFSET scan per TTL. A stale anchor (a post published or
 // deleted within the TTL) can shift a deep page by as many rows as changed, like a concurrent
 // write between two page loads would.
-const ANCHOR_STEP = 200;
+const ANCHOR_STEP = 50;
 const anchorCache = new Map<string, { at: number; value: Promise<{ publish: string; id: number } | null> }>();
 
 function anchorAt(f: ListFilter, offset: number): Promise<{ publish: string; id: number } | null> {

@@ -39,7 +39,7 @@ describe("deep pages", () => {
   it("match a plain OFFSET query on every page around the anchors", async () => {
     const published = N - Math.floor(N / 7);
     const last = Math.ceil(published / 10);
-    for (const page of [1, 19, 20, 21, 22, 49, 50, 51, 52, 100, 101, last - 1, last]) {
+    for (const page of [1, 5, 6, 7, 19, 20, 21, 22, 49, 50, 51, 52, 100, 101, last - 1, last]) {
       const got = (await listPage({ page, perPage: 10 })).map((p) => p.title);
       expect(got, `page ${page}`).toEqual(await naive(page));
       expect(got.length).toBeGreaterThan(0);
