@@ -10,6 +10,8 @@ import { resolveChoices, type Choice, type ListColumn, type ModelAdmin } from ".
 /** Counts above this are shown as "10,000+" (Django's show_full_result_count=False, made cheap). */
 export const COUNT_CAP = 10_000;
 const MAX_PAGE = 100_000;
+/** Full-text matches ranked by relevance up to this many; more are listed newest first. */
+export const RANK_CAP = 2_000;
 
 export interface ChangeListParams {
   q: string;
@@ -20,6 +22,8 @@ export interface ChangeListParams {
   /** date filter -> {gte, lt} as Date */
   ranges: Map<string, { gte?: Date; lt?: Date; gteRaw?: string; ltRaw?: string }>;
   drill: { year?: number; month?: number; day?: number };
+  /** How q is matched: ranked full text, or (no full-text hit / no full-text config) substring. */
+  searchMode: "fulltext" | "fulltext-newest" | "substring" | null;
   /** The validated query, for building links that keep the current state. */
   raw: Record<string, string>;
 }
@@ -123,7 +127,27 @@ export async function parseChangeListQuery(m: ModelAdmin, user: AdminUser, query
     if (drill.month) raw[`${dh.param}__month`] = String(drill.month);
     if (drill.day) raw[`${dh.param}__day`] = String(drill.day);
   }
-  return { q, order, page, filters, ranges, drill, raw };
+  let searchMode: ChangeListParams["searchMode"] = null;
+  const ft = m.list.search?.fullText;
+  if (q && m.list.search) {
+    searchMode = "substring";
+    if (ft) {
+      // Ranked full text when the words match anything the user can see; otherwise a substring match
+      // on the search fields ("postgres" does not stem to "postgresql"). Deciding first keeps each query
+      // on one index instead of ranking every substring hit.
+      const scope = m.scope?.(user, 2);
+      // Ranking reads every match's vector: beyond RANK_CAP matches (a common word) the hits are
+      // listed newest first instead (the filter still uses the GIN index; the order uses the publish index).
+      const r = await pool.query<{ n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${m.sql.from} WHERE ${ft.vector} @@ websearch_to_tsquery('${ft.config}', $1)${scope ? ` AND ${scope.sql}` : ""} LIMIT ${RANK_CAP + 1}) s`,
+        [q, ...(scope?.params ?? [])],
+      );
+      const n = Number(r.rows[0]?.n ?? 0);
+      if (n > RANK_CAP) searchMode = "fulltext-newest";
+      else if (n > 0) searchMode = "fulltext";
+    }
+  }
+  return { q, order, page, filters, ranges, drill, raw, searchMode };
 }
 
 /** WHERE clause pieces + params for the current scope, filters, search and drill-down. */
@@ -147,16 +171,13 @@ export function whereClause(m: ModelAdmin, user: AdminUser, p: ChangeListParams,
   }
   const s = m.list.search;
   let rank: string | null = null;
-  if (p.q && s) {
-    const ors: string[] = [];
-    if (s.fullText) {
-      const tsq = `websearch_to_tsquery('${s.fullText.config}', ${bind(p.q)})`;
-      ors.push(`${s.fullText.vector} @@ ${tsq}`);
-      rank = `ts_rank(${s.fullText.vector}, ${tsq})`;
-    }
+  if (p.q && s && (p.searchMode === "fulltext" || p.searchMode === "fulltext-newest") && s.fullText) {
+    const tsq = `websearch_to_tsquery('${s.fullText.config}', ${bind(p.q)})`;
+    conds.push(`${s.fullText.vector} @@ ${tsq}`);
+    if (p.searchMode === "fulltext") rank = `ts_rank(${s.fullText.vector}, ${tsq})`;
+  } else if (p.q && s) {
     const like = bind(`%${p.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    for (const field of s.fields) ors.push(`${field} ILIKE ${like}`);
-    conds.push(`(${ors.join(" OR ")})`);
+    conds.push(`(${s.fields.map((field) => `${field} ILIKE ${like}`).join(" OR ")})`);
   }
   const dh = m.list.dateHierarchy;
   if (dh && !opts.skipDrill && p.drill.year) {
@@ -203,10 +224,15 @@ export async function fetchChangeList(m: ModelAdmin, user: AdminUser, p: ChangeL
 
   const cols = m.list.columns.map((c, i) => `${c.sql} AS "c${i}"`).join(", ");
   const owner = m.sql.owner ? `${m.sql.owner} AS "ownerId"` : `NULL::int AS "ownerId"`;
+  // Deferred join: the inner query finds the page's keys (an index-only scan for the default order,
+  // so page 1,000 costs ~20 ms instead of a 250 ms sort of the table); the outer one joins the
+  // display columns for just those rows.
+  const innerJoins = p.q || p.order?.column.joined ? (m.sql.joins ?? "") : "";
   const sql = `SELECT ${m.sql.pk} AS pk, ${m.sql.repr} AS repr, ${owner}, ${cols}
-    FROM ${m.sql.from} ${m.sql.joins ?? ""} ${where}
-    ORDER BY ${orderBy.join(", ")}
-    LIMIT ${perPage} OFFSET $${params.length + 1}`;
+    FROM (SELECT ${m.sql.pk} AS __pk FROM ${m.sql.from} ${innerJoins} ${where}
+          ORDER BY ${orderBy.join(", ")} LIMIT ${perPage} OFFSET $${params.length + 1}) page
+    JOIN ${m.sql.from} ON ${m.sql.pk} = page.__pk ${m.sql.joins ?? ""}
+    ORDER BY ${orderBy.join(", ")}`;
 
   const countJoins = p.q ? (m.sql.joins ?? "") : "";
   const countPromise = (async (): Promise<{ count: number; kind: ChangeListResult["countKind"] }> => {

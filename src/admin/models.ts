@@ -186,8 +186,8 @@ site.register({
   list: {
     columns: [
       { name: "title", label: "Title", sql: "p.title", sort: "p.title", link: true },
-      { name: "author", label: "Author", sql: "u.username", sort: "u.username" },
-      { name: "category", label: "Category", sql: "c.name", sort: "c.name" },
+      { name: "author", label: "Author", sql: "u.username", sort: "u.username", joined: true },
+      { name: "category", label: "Category", sql: "c.name", sort: "c.name", joined: true },
       { name: "status", label: "Status", sql: "p.status", sort: "p.status", format: "status" },
       { name: "publish", label: "Publish", sql: "p.publish", sort: "p.publish", format: "datetime" },
       { name: "updated", label: "Updated", sql: `p."updatedAt"`, sort: `p."updatedAt"`, format: "datetime" },
@@ -199,7 +199,11 @@ site.register({
       { param: "publish", label: "Publish date", kind: "date", sql: "p.publish" },
       { param: "created", label: "Created", kind: "date", sql: `p."createdAt"` },
     ],
-    search: { fields: ["p.title"], fullText: { vector: `p."searchVector"`, config: "english" }, help: "Full-text search in title, excerpt and body, ranked." },
+    search: {
+      fields: ["p.title"],
+      fullText: { vector: `p."searchVector"`, config: "english" },
+      help: "Full-text search in title, excerpt and body, ranked; when no post matches the words, titles containing the text.",
+    },
     ordering: "-publish",
     dateHierarchy: { param: "publish", sql: "p.publish", label: "Publish date" },
     editable: ["status"],

@@ -45,6 +45,8 @@ export interface ListColumn {
   sql: string;
   /** Sortable when set: the SQL expression to ORDER BY (whitelisted by column name in ?o=). */
   sort?: string;
+  /** The sort expression reads a joined table (the page query then keeps the joins in its inner part). */
+  joined?: boolean;
   format?: CellFormat;
   /** The cell links to the change form (list_display_links). */
   link?: boolean;

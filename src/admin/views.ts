@@ -14,7 +14,7 @@ import { renderMarkdown } from "../blog/markdown.ts";
 import { isSlugFree, listRevisions, restoreRevision, PostNotFoundError } from "../posts/service.ts";
 import { objectHistory, recentActions } from "./audit.ts";
 import { authorize, authorizeObject, currentUser, type AdminUser } from "./auth.ts";
-import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery } from "./changelist.ts";
+import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
 import { keptFormValues, parseAdminForm, parseDatetimeLocal, toFormValues, visibleFields, SLUG_RE } from "./forms.ts";
 import { auditModelOf, ConflictErrors, FormErrors, keyOf, resolveChoices, site, type AdminObject, type ModelAdmin } from "./site.ts";
 
@@ -147,7 +147,7 @@ export function changeList(m: ModelAdmin) {
     res.locals.serverTiming = { db: t1 - t0, prep: t2 - t1 };
     render(req, res, "change_list.njk", {
       title: `${cap(m.verboseNamePlural)}`,
-      m: { key: keyOf(m), verboseName: m.verboseName, verboseNamePlural: m.verboseNamePlural, searchHelp: m.list.search?.help, hasSearch: !!m.list.search },
+      m: { key: keyOf(m), verboseName: m.verboseName, verboseNamePlural: m.verboseNamePlural, searchHelp: m.list.search?.help, hasSearch: !!m.list.search, fullText: !!m.list.search?.fullText },
       headers,
       rows,
       result,
@@ -157,6 +157,8 @@ export function changeList(m: ModelAdmin) {
       filters,
       drill: { ...drill, back: drill.back ? { label: drill.back.label, url: changeListUrl(m, drill.back.query) } : null, links: drill.links.map((l) => ({ label: l.label, url: changeListUrl(m, l.query) })) },
       q: p.q,
+      searchMode: p.searchMode,
+      rankCap: RANK_CAP,
       hidden: Object.entries(base).filter(([k]) => k !== "q"),
       clearUrl: changeListUrl(m),
       filtered: Object.keys(base).some((k) => k !== "o"),

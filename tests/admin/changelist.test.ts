@@ -56,6 +56,22 @@ describe("post change list", () => {
     expect(titlesIn((await editor.agent.get("/admin/blog/post/?q=nothing-like-this").expect(200)).text)).toEqual([]);
   });
 
+  it("a very common word lists its matches newest first instead of ranking thousands", async () => {
+    const base = Date.UTC(2019, 0, 1);
+    await prisma.post.createMany({
+      data: Array.from({ length: 2001 }, (_, i) => ({ title: `Walrus note ${i}`, slug: `walrus-${i}`, body: "walrus", authorId: editor.user.id, publish: new Date(base + i * 60_000) })),
+    });
+    const res = await editor.agent.get("/admin/blog/post/?q=walrus").expect(200);
+    expect(res.text).toContain("More than 2,000 posts match these words: newest first");
+    expect(titlesIn(res.text).slice(0, 2)).toEqual(["Walrus note 2000", "Walrus note 1999"]);
+    expect(res.text).toContain("2,001 posts");
+    const ranked = await editor.agent.get("/admin/blog/post/?q=vacuum").expect(200);
+    expect(ranked.text).toContain("Ranked by relevance.");
+    const sub = await editor.agent.get("/admin/blog/post/?q=Zebr").expect(200);
+    expect(sub.text).toContain("No word match: showing entries containing “Zebr”.");
+    await prisma.post.deleteMany({ where: { slug: { startsWith: "walrus-" } } });
+  });
+
   it("drills down by date: years -> months -> days", async () => {
     const all = await editor.agent.get("/admin/blog/post/").expect(200);
     expect(all.text).toContain('href="/admin/blog/post/?publish__year=2026">2026</a>');
