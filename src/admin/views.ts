@@ -108,7 +108,7 @@ export function changeList(m: ModelAdmin) {
     const p = await parseChangeListQuery(m, u, req.query as Record<string, unknown>);
     const [result, filters, drill] = await Promise.all([fetchChangeList(m, u, p), filterViews(m, u, p), dateHierarchyLinks(m, u, p)]);
     const t1 = performance.now();
-    if (p.page > 1 && result.rows.length === 0 && p.page > result.pages) throw notFound("That page is past the end of the list.");
+    if (p.page > 1 && result.rows.length === 0) throw notFound("That page is past the end of the list.");
     const editable = new Set(m.list.editable ?? []);
     const editFields = m.form.fields.filter((f) => editable.has(f.name));
     const editChoices = Object.fromEntries(await Promise.all(editFields.map(async (f) => [f.name, await resolveChoices(f.choices)] as const)));
@@ -153,7 +153,7 @@ export function changeList(m: ModelAdmin) {
       result,
       pages,
       prevUrl: result.page > 1 ? pageUrl(result.page - 1) : null,
-      nextUrl: result.page < result.pages ? pageUrl(result.page + 1) : null,
+      nextUrl: result.page < result.pages || (result.countKind !== "exact" && result.rows.length === result.perPage) ? pageUrl(result.page + 1) : null,
       filters,
       drill: { ...drill, back: drill.back ? { label: drill.back.label, url: changeListUrl(m, drill.back.query) } : null, links: drill.links.map((l) => ({ label: l.label, url: changeListUrl(m, l.query) })) },
       q: p.q,
