@@ -106,9 +106,13 @@ function toDetail(r: DetailRow): PostDetail {
 }
 
 /** WHERE clause (over alias p) and parameters for a list filter, numbered from $1. */
-function filterSql(f: ListFilter): { where: string; from: string; params: unknown[] } {
+function filterSql(f: ListFilter, seeking = false): { where: string; from: string; params: unknown[] } {
   const params: unknown[] = [];
-  const conds = [PUBLISHED];
+  // When seeking from an anchor, "publish <= now()" is implied by (publish, id) <= anchor (the anchor
+  // was a published post, and now() only grows) and must go: with both upper bounds on publish,
+  // the B-tree starts at now() and walks down to the anchor, linear in the page number again
+  // (57 index pages read for page 900 of 100k posts instead of 5).
+  const conds = [seeking ? `p.status = 'PUBLISHED'` : PUBLISHED];
   let from = `"Post" p`;
   if (f.categoryId !== undefined) {
     params.push(f.categoryId);
@@ -236,10 +240,10 @@ export async function listPage(opts: { page: number; perPage: number } & ListFil
 
 /** The page's rows plus up to `extra` rows after it. */
 async function fetchPage(opts: { page: number; perPage: number } & ListFilter, extra: number): Promise<PostCard[]> {
-  const { where, from, params } = filterSql(opts);
   let offset = (opts.page - 1) * opts.perPage;
   let seek = "";
   const anchorOffset = Math.floor(offset / ANCHOR_STEP) * ANCHOR_STEP;
+  const { where, from, params } = filterSql(opts, anchorOffset > 0);
   if (anchorOffset > 0) {
     const anchor = await anchorAt(opts, anchorOffset);
     if (!anchor) return []; // past the end

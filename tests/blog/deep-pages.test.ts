@@ -23,6 +23,12 @@ beforeAll(async () => {
        FROM generate_series(1, $3::int) i`,
     [author.id, categoryId, N],
   );
+  // Scheduled posts (future publish) must stay invisible on deep pages too.
+  await pool.query(
+    `INSERT INTO "Post"(title, slug, "authorId", "categoryId", status, publish, "updatedAt")
+     SELECT 'Future '||i, 'future-'||i, $1, $2::int, 'PUBLISHED', now() + i * interval '1 day', now() FROM generate_series(1, 5) i`,
+    [author.id, categoryId],
+  );
   invalidateReaderCache();
 });
 
@@ -43,6 +49,7 @@ describe("deep pages", () => {
       const got = (await listPage({ page, perPage: 10 })).map((p) => p.title);
       expect(got, `page ${page}`).toEqual(await naive(page));
       expect(got.length).toBeGreaterThan(0);
+      expect(got.join()).not.toContain("Future");
     }
     expect(await listPage({ page: last + 1, perPage: 10 })).toEqual([]);
     expect(await listPage({ page: 1_000, perPage: 10 })).toEqual([]);
