@@ -28,14 +28,16 @@ beforeAll(async () => {
   await mk("Draft alpha", "DRAFT", 3);
   await mk("Draft beta", "DRAFT", 4);
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-});
+  // The machine may be busy (parallel test files, argon2 logins): generous waits, same assertions.
+  page.setDefaultTimeout(60_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
   await server?.close();
 });
 
-describe("editor journey in the admin", () => {
+describe("editor journey in the admin", { timeout: 120_000 }, () => {
   it("logs in and lands on the admin index", async () => {
     await page.goto(`${server.baseUrl}/admin/`);
     expect(page.url()).toContain("/accounts/login/?next=%2Fadmin%2F");
