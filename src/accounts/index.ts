@@ -1,23 +1,21 @@
 // The accounts feature's public surface for app.ts: the request pipeline that knows who is asking.
 import express, { Router } from "express";
 import type nunjucks from "nunjucks";
-import { sessionMiddleware, enforceAbsoluteTimeout, noSessionCookieOnPublicResponses } from "../web/session.ts";
+import { enforceAbsoluteTimeout, lazySessions } from "../web/session.ts";
 import { csrfProtection, csrfTokenGlobal } from "../web/csrf.ts";
 import { passport } from "./auth.ts";
 import { userLocals } from "./middleware.ts";
 
 /**
- * Form bodies -> session (only when a cookie came in) -> absolute timeout -> passport (req.user) ->
- * res.locals.user -> CSRF check on every unsafe method. Mount after static files and health checks.
+ * Form bodies -> session (only when the session cookie came in: see lazySessions) -> absolute
+ * timeout -> passport (req.user) -> res.locals.user -> CSRF check on every unsafe method.
+ * Mount after static files and health checks.
  */
 export function authPipeline(): Router {
   const r = Router();
   r.use(express.urlencoded({ extended: false, limit: "100kb", parameterLimit: 200 }));
-  r.use(noSessionCookieOnPublicResponses);
-  r.use(sessionMiddleware());
-  r.use(enforceAbsoluteTimeout);
   r.use(passport.initialize());
-  r.use(passport.session());
+  r.use(lazySessions([enforceAbsoluteTimeout, passport.session()]));
   r.use(userLocals);
   r.use(csrfProtection);
   return r;

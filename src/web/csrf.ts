@@ -7,11 +7,15 @@
 //    views/partials/forms.njk, or `csrfToken()` from res.locals) and only then is a token created and
 //    stored, so blog pages without a form never create a session.
 //  - A refused request gets a 403 page explaining what happened (views/accounts/csrf_failure.njk).
-import { AsyncLocalStorage } from "node:async_hooks";
 import { csrfSync } from "csrf-sync";
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
+import { ensureSession } from "./session.ts";
 
-const requestStore = new AsyncLocalStorage<Request>();
+// The request whose template is being rendered. Nunjucks runs a template's code synchronously inside
+// res.render (sync file loader, no async tags), so csrf_token() -- called from macros in imported
+// templates, which do not see the page's context -- can find its request here without
+// AsyncLocalStorage (whose promise hooks would tax every await in the process on Node 20).
+let rendering: Request | null = null;
 
 const isBearerApi = (req: Request) =>
   req.path.startsWith("/api/") && /^Bearer\s/i.test(req.headers.authorization ?? "") && !req.headers.cookie;
@@ -34,27 +38,39 @@ const { csrfSynchronisedProtection, generateToken } = csrfSync({
   errorConfig: { statusCode: 403, message: "CSRF verification failed.", code: "EBADCSRFTOKEN" },
 });
 
-/** Checks the token on unsafe methods and makes the request available to csrf_token() in templates. */
+/** Checks the token on unsafe methods and makes the request available to csrf_token() while rendering. */
 export const csrfProtection: RequestHandler = (req, res, next) => {
   // Lazy on purpose: a function, so merely rendering a template does not create a token/session.
   res.locals.csrfToken = () => csrfTokenFor(req);
-  requestStore.run(req, () => csrfSynchronisedProtection(req, res, next));
+  const render = res.render;
+  res.render = function (this: typeof res, ...args: unknown[]) {
+    const outer = rendering;
+    rendering = req;
+    try {
+      return (render as (...a: unknown[]) => void).apply(this, args);
+    } finally {
+      rendering = outer;
+    }
+  } as typeof res.render;
+  csrfSynchronisedProtection(req, res, next);
 };
 
 /** The session's CSRF token, created (and the session with it) on first use. */
 export function csrfTokenFor(req: Request): string {
+  ensureSession(req);
   return generateToken(req);
 }
 
 /** A new token, replacing the old one (after login/logout the session is regenerated). */
 export function rotateCsrfToken(req: Request): string {
+  ensureSession(req);
   return generateToken(req, true);
 }
 
-/** Template global: the current request's token ("" outside a request). */
+/** Template global: the token of the request being rendered. */
 export function csrfTokenGlobal(): string {
-  const req = requestStore.getStore();
-  return req?.session ? generateToken(req) : "";
+  if (!rendering) throw new Error("csrf_token() used outside a synchronous res.render of a request");
+  return csrfTokenFor(rendering);
 }
 
 /** Renders the 403 page for a missing or wrong token; other errors pass through. */

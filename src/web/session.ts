@@ -133,6 +133,50 @@ export const noSessionCookieOnPublicResponses: RequestHandler = (_req, res, next
   next();
 };
 
+/** True when the request carries our session cookie (by name; its signature is checked later). */
+export function hasSessionCookie(req: Request): boolean {
+  const c = req.headers.cookie;
+  return typeof c === "string" && c.includes(`${SESSION_COOKIE}=`);
+}
+
+const ENSURE = Symbol("folio.ensureSession");
+type WithEnsure = Request & { [ENSURE]?: () => void };
+
+/**
+ * The session layer with a fast path. A request with the session cookie goes through express-session
+ * (store read), `withCookie` (absolute timeout, passport.session...). A request without it skips all
+ * of that (no id generated, no objects, no hooks): most reader page views. If such a request does
+ * need a session after all (a page with a form asks for a CSRF token), ensureSession() starts one
+ * on the spot: express-session is synchronous when no cookie came in.
+ */
+export function lazySessions(withCookie: RequestHandler[]): RequestHandler {
+  const session = sessionMiddleware();
+  const chain = [noSessionCookieOnPublicResponses, session, ...withCookie];
+  const run = (i: number, req: Request, res: Response, next: (err?: unknown) => void): void => {
+    const mw = chain[i];
+    if (!mw) return next();
+    mw(req, res, (err?: unknown) => (err ? next(err) : run(i + 1, req, res, next)));
+  };
+  return (req, res, next) => {
+    if (hasSessionCookie(req)) return run(0, req, res, next);
+    (req as WithEnsure)[ENSURE] = () => {
+      let failed: unknown;
+      noSessionCookieOnPublicResponses(req, res, () => {});
+      void session(req, res, (err?: unknown) => {
+        failed = err;
+      });
+      if (failed) throw failed;
+    };
+    next();
+  };
+}
+
+/** Makes sure req.session exists (starting a new, empty one for a cookie-less request). */
+export function ensureSession(req: Request): void {
+  if (req.session) return;
+  (req as WithEnsure)[ENSURE]?.();
+}
+
 /** Ends a signed-in session once SESSION_ABSOLUTE_HOURS have passed since its login. */
 export const enforceAbsoluteTimeout: RequestHandler = (req, _res, next) => {
   const s = req.session;

@@ -39,10 +39,14 @@ afterAll(async () => {
   await smtp?.close();
 });
 
+/** Fills and submits the login form; resolves once the answer (form again, or redirect target) has loaded. */
 async function logIn(page: Page, username: string, password: string) {
   await page.getByLabel("Username or e-mail").fill(username);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
+  const posted = page.waitForResponse((r) => r.url().includes("/accounts/login/") && r.request().method() === "POST");
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await posted;
+  await page.waitForLoadState("domcontentloaded");
 }
 
 describe("accounts journey", () => {
@@ -120,11 +124,12 @@ describe("accounts journey", () => {
     await shot(page, "reset-confirm-desktop");
     await page.getByRole("button", { name: "Change my password" }).click();
     await page.waitForURL(`${u}/accounts/password/reset/complete/`);
-    await page.getByRole("link", { name: "Log in" }).last().click();
+    await page.locator("main").getByRole("link", { name: "Log in" }).click();
+    await page.waitForURL(`${u}/accounts/login/`);
     await logIn(page, "forgetful", PASSWORD);
     expect(await page.locator(".form-errors").textContent()).toContain("Please enter a correct username");
     await logIn(page, "forgetful", NEW_PASSWORD);
-    await page.waitForURL(`${u}/`);
+    await page.waitForURL(`${u}/`, { waitUntil: "domcontentloaded" });
     expect(await page.locator(".site-header").textContent()).toContain("forgetful");
     await context.close();
   });
@@ -137,11 +142,10 @@ describe("accounts journey", () => {
     const u = server.baseUrl;
     await page.goto(`${u}/accounts/signup/`);
     await shot(page, "signup-phone");
-    await page.goto(`${u}/accounts/login/`);
+    await page.goto(`${u}/accounts/login/?next=/accounts/profile/`);
     await shot(page, "login-phone");
     await logIn(page, user.username, password);
-    await page.waitForURL(`${u}/`);
-    await page.goto(`${u}/accounts/profile/`);
+    await page.waitForURL(`${u}/accounts/profile/`, { waitUntil: "domcontentloaded" });
     await shot(page, "profile-phone");
     await page.goto(`${u}/write/`);
     await page.getByRole("button", { name: "Save post" }).click();
