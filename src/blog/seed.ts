@@ -358,11 +358,14 @@ async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[
   );
   for (const r of existing.rows) used.add(`${r.d}|${r.slug}`);
   // Ids up front (one round trip), so batches can be built in order and inserted concurrently.
-  const { rows: idRows } = await pool.query<{ id: number }>(
-    `SELECT nextval(pg_get_serial_sequence('"Post"', 'id'))::int AS id FROM generate_series(1, $1)`,
-    [plan.posts],
-  );
-  const ids = idRows.map((r) => r.id);
+  const ids: number[] = [];
+  while (ids.length < plan.posts) {
+    const { rows } = await pool.query<{ ids: number[] }>(
+      `SELECT array_agg(nextval(pg_get_serial_sequence('"Post"', 'id'))::int) AS ids FROM generate_series(1, $1)`,
+      [Math.min(100_000, plan.posts - ids.length)],
+    );
+    for (const id of rows[0]!.ids) ids.push(id);
+  }
 
   const catSlugs = [...tax.categories.keys()];
   const tagSlugs = [...tax.tags.keys()];
