@@ -13,12 +13,26 @@ afterAll(() => {
 const workerPids = (proc: ServerProcess) =>
   new Set(proc.logs().filter((l) => String(l.msg ?? "").startsWith("Folio is serving")).map((l) => Number(l.pid)));
 
+/** Each worker logs "Folio is serving" itself, possibly just after the primary's "2 workers serving". */
+function untilWorkers(proc: ServerProcess, n: number, ms = 30_000): Promise<Set<number>> {
+  const until = Date.now() + ms;
+  return new Promise((done, fail) => {
+    const check = () => {
+      const pids = workerPids(proc);
+      if (pids.size >= n) done(pids);
+      else if (Date.now() > until) fail(new Error(`${pids.size} of ${n} workers logged; output:\n${proc.output()}`));
+      else setTimeout(check, 100);
+    };
+    check();
+  });
+}
+
 describe("cluster mode (WEB_CONCURRENCY=2)", () => {
   it("serves from two workers, replaces a dead one, and shuts down in order", async () => {
     const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2" }));
     started.push(proc);
     await proc.waitFor(/2 workers serving/);
-    const pids = workerPids(proc);
+    const pids = await untilWorkers(proc, 2);
     expect(pids.size).toBe(2);
     expect(pids.has(proc.child.pid!)).toBe(false); // the primary serves nothing itself
 
@@ -37,10 +51,7 @@ describe("cluster mode (WEB_CONCURRENCY=2)", () => {
     process.kill(victim, "SIGKILL");
     await proc.waitFor(/worker died: starting a new one/);
     expect((await request(proc.port, "/healthz")).status).toBe(200);
-    await new Promise<void>((done) => {
-      const check = () => (workerPids(proc).size === 3 ? done() : setTimeout(check, 200));
-      check();
-    });
+    await untilWorkers(proc, 3);
     const fresh = [...workerPids(proc)].find((p) => !pids.has(p))!;
     expect(fresh).toBeGreaterThan(0);
 
