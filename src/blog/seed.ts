@@ -11,6 +11,9 @@ import { pool, prisma, Role } from "../db/index.ts";
 import { hashPassword } from "../accounts/passwords.ts";
 import { excerptFrom, renderMarkdown, slugify } from "./markdown.ts";
 
+/** Bumped whenever the generator's output changes (the bench reseeds a database made by another version). */
+export const SEED_GENERATOR_VERSION = 2;
+
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
@@ -143,7 +146,7 @@ const OPENINGS = [
   "Every project reaches the point where {aspect} stops being an afterthought. For us that moment came with {topic}, on a Tuesday, when the dashboards went red.",
   "This post collects what we learned about {aspect} while building a publishing platform on {topic}. None of it is new, but all of it was hard-won.",
   "If you have ever stared at a slow page and wondered where the time went, this one is for you: a walk through {aspect} in {topic}, with real numbers.",
-  "{topic} makes the easy things easy. {aspect} is where you find out how it handles the hard ones.",
+  "{topic} makes the easy things easy. When it comes to {aspect}, you find out how it handles the hard ones.",
   "A reader asked how we approach {aspect}. The short answer is \"carefully\"; the long answer is this post.",
 ];
 
@@ -211,9 +214,11 @@ function makeDoc(rng: Rng): Doc {
   const f = (t: string) => fill(t, topic.name, aspect, rng);
   const parts: string[] = [capitalise(f(rng.pick(OPENINGS)))];
   const headings = rng.sample(HEADINGS, rng.int(2, 4));
+  // Paragraphs drawn without replacement, so no paragraph repeats within a post.
+  const paragraphs = rng.sample(PARAGRAPHS, PARAGRAPHS.length);
   headings.forEach((h, i) => {
     parts.push(`## ${h}`);
-    for (const p of rng.sample(PARAGRAPHS, rng.int(1, 2))) parts.push(f(p));
+    for (const p of paragraphs.splice(0, rng.int(1, 2))) parts.push(f(p));
     if (i === 0) parts.push(rng.sample(LIST_ITEMS, rng.int(3, 5)).map((x) => `- ${x}`).join("\n"));
     if (i === 1) parts.push("```" + topic.lang + "\n" + rng.pick(topic.code) + "\n```");
     if (i === headings.length - 1) {

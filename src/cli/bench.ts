@@ -21,7 +21,7 @@ import { config } from "../config.ts";
 import { startEmbedded } from "../db/embedded.ts";
 import { dropDatabase, ensureDatabase, migrateDeploy } from "../db/migrate.ts";
 import { connectDb, disconnectDb, pool } from "../db/client.ts";
-import { seedPosts } from "../blog/seed.ts";
+import { SEED_GENERATOR_VERSION, seedPosts } from "../blog/seed.ts";
 import { adminBenchSession } from "../admin/bench.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -345,7 +345,7 @@ async function seedMarker(adminUrl: string, name: string): Promise<string | null
 async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number, log: (m: string) => void): Promise<{ name: string; url: string }> {
   const name = benchDatabaseName(posts);
   const url = cluster.urlFor(name);
-  const marker = `folio-bench posts=${posts} seed=${args.seed}`;
+  const marker = `folio-bench posts=${posts} seed=${args.seed} generator=${SEED_GENERATOR_VERSION}`;
   const current = await seedMarker(cluster.adminUrl, name).catch(() => null);
   if (current !== marker) {
     log(current ? `${name} holds "${current}": recreating it` : `creating database ${name} with ${posts} posts`);
