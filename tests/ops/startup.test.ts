@@ -147,4 +147,24 @@ describe("start-up failures and the embedded PostgreSQL", () => {
     expect(proc.output()).toMatch(/SIGTERM: shutting down[\s\S]*"stopped"/);
     expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
   }, 120_000);
+
+  it("a SIGTERM during start-up (PostgreSQL up, migrations running) stops everything in order once started", async () => {
+    expect(embedded).toBeDefined();
+    const { dataDir, pgPort } = embedded!;
+    const proc = spawnServer({
+      NODE_ENV: "development",
+      LOG_LEVEL: "info",
+      DATABASE_URL: undefined,
+      SEED_DEMO: "false",
+      DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(pgPort),
+      PORT: "0",
+      HOST: "127.0.0.1",
+    });
+    await proc.waitFor(/embedded PostgreSQL listening/, 90_000);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    expect(proc.output()).toMatch(/SIGTERM: stopping once start-up is done[\s\S]*SIGTERM: shutting down[\s\S]*"stopped"/);
+    expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
+  }, 120_000);
 });
