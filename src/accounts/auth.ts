@@ -75,7 +75,10 @@ export function startSession(req: Request, user: SessionUser): Promise<void> {
       if (err) return reject(err);
       req.session.authAt = Date.now();
       rotateCsrfToken(req);
-      resolve();
+      // Save now, before the caller redirects: express-session's own save at res.end sends the
+      // status line and headers first, so a fast client could follow the redirect and arrive
+      // before the authAt stamp is stored (and be signed out by the absolute-timeout check).
+      req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve()));
     });
   });
 }

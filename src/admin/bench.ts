@@ -35,10 +35,6 @@ export async function adminBenchSession(ctx: BenchContext, path: string): Promis
   });
   const cookie = cookieOf(res);
   if (res.status !== 303 || !cookie) return `login failed (${res.status})`;
-  // The login's final session write (with its authAt stamp) can land just after the 303 on a busy
-  // machine; a request that arrives before it finds a session without the stamp and is signed out.
-  // Give it a moment before the first signed-in request.
-  await new Promise((r) => setTimeout(r, 500));
   const status = (await fetch(ctx.baseUrl + path, { headers: { ...proto, cookie }, redirect: "manual" })).status;
   if (status !== 200) return `${path} answers ${status} when signed in`;
   return { path, headers: { ...proto, cookie } };

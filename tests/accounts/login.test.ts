@@ -91,6 +91,19 @@ describe("login", () => {
     await agent.post("/accounts/logout/").type("form").send({ _csrf: before.token }).expect(403);
   });
 
+  it("stores the signed-in session (with its login time) before the redirect is sent", async () => {
+    // express-session's own save at res.end sends the headers first; a browser following the 303
+    // at once must find the complete session, or the absolute-timeout check signs it out.
+    const { user, password } = await createUser();
+    const agent = request.agent(app);
+    const { token } = await loginPage(agent);
+    const res = await agent.post("/accounts/login/").type("form").send({ _csrf: token, username: user.username, password }).expect(303);
+    const sid = decodeURIComponent(sessionCookie(res)!.split("=")[1]!).slice(2).split(".")[0];
+    const { rows } = await pool.query(`SELECT sess FROM "session" WHERE sid = $1`, [sid]);
+    expect(typeof rows[0]?.sess.authAt).toBe("number");
+    expect(String(rows[0]?.sess.passport.user)).toBe(String(user.id));
+  });
+
   it("cookie flags: HttpOnly, SameSite=Lax, Path=/, no Domain (Secure + __Host- in production)", async () => {
     const res = await request(app).get("/accounts/login/").expect(200);
     const raw = ([] as string[]).concat(res.headers["set-cookie"] ?? []).find((c) => c.startsWith("folio.sid="))!;
