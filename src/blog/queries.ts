@@ -56,15 +56,16 @@ function intLiteral(n: number): string {
   return String(n);
 }
 
-const CARD_COLUMNS = `p.id, p.title, p.slug, p.excerpt, p.publish,
+/** The columns and joins of a post card (alias p = "Post"); shared with search. */
+export const CARD_COLUMNS = `p.id, p.title, p.slug, p.excerpt, p.publish,
   u.username, u."firstName", u."lastName",
   c.name AS "categoryName", c.slug AS "categorySlug",
   COALESCE((SELECT json_agg(json_build_object('name', t.name, 'slug', t.slug) ORDER BY t.name, t.id)
               FROM "PostTag" pt JOIN "Tag" t ON t.id = pt."tagId" WHERE pt."postId" = p.id), '[]'::json) AS tags`;
 const DETAIL_COLUMNS = `${CARD_COLUMNS}, p."bodyHtml", p."metaDescription", p."updatedAt"`;
-const CARD_JOINS = `JOIN "User" u ON u.id = p."authorId" LEFT JOIN "Category" c ON c.id = p."categoryId"`;
+export const CARD_JOINS = `JOIN "User" u ON u.id = p."authorId" LEFT JOIN "Category" c ON c.id = p."categoryId"`;
 
-interface CardRow {
+export interface CardRow {
   id: number;
   title: string;
   slug: string;
@@ -88,7 +89,7 @@ export function person(u: { username: string; firstName: string; lastName: strin
   return { username: u.username, firstName: u.firstName, lastName: u.lastName, fullName: full || u.username };
 }
 
-function toCard(r: CardRow): PostCard {
+export function toCard(r: CardRow): PostCard {
   return {
     id: r.id,
     title: r.title,

@@ -9,7 +9,7 @@
 // characters that cannot occur in the text (they are stripped from it first); the text is then
 // HTML-escaped and only the markers become <mark> tags (highlightHtml).
 import { pool } from "../db/client.ts";
-import { person, type PostCard } from "./queries.ts";
+import { CARD_COLUMNS, CARD_JOINS, toCard, type CardRow, type PostCard } from "./queries.ts";
 
 export const SEARCH_PER_PAGE = 10;
 /** Longest accepted query, in characters: longer ones get a message, not a search. */
@@ -123,19 +123,9 @@ export function normalizeQuery(q: string): { query: string; truncated: boolean; 
   return { query: terms.join(" "), truncated, hasPositiveTerm };
 }
 
-interface HitRow {
+interface HitRow extends Omit<CardRow, "id"> {
   total: number;
-  id: number | null;
-  title: string;
-  slug: string;
-  excerpt: string;
-  publish: Date;
-  username: string;
-  firstName: string;
-  lastName: string;
-  categoryName: string | null;
-  categorySlug: string | null;
-  tags: { name: string; slug: string }[];
+  id: number | null; // null on the one row that only carries the total of a page past the end
   rank: number;
   titleHl: string;
   bodyHl: string;
@@ -151,18 +141,13 @@ const PAGE_SQL = (headline: boolean) => `
   total AS (SELECT count(*) AS n FROM matches)
   SELECT total.n AS total, pg.*
     FROM total LEFT JOIN LATERAL (
-      SELECT p.id, p.title, p.slug, p.excerpt, p.publish, m.rank,
-             u.username, u."firstName", u."lastName",
-             c.name AS "categoryName", c.slug AS "categorySlug",
-             COALESCE((SELECT json_agg(json_build_object('name', t.name, 'slug', t.slug) ORDER BY t.name, t.id)
-                         FROM "PostTag" pt JOIN "Tag" t ON t.id = pt."tagId" WHERE pt."postId" = p.id), '[]'::json) AS tags,
+      SELECT ${CARD_COLUMNS}, m.rank,
              ${headline ? `ts_headline('english', translate(p.title, E'\\x01\\x02', ''), q.query, $4)` : `translate(p.title, E'\\x01\\x02', '')`} AS "titleHl",
              ${headline ? `ts_headline('english', translate(p.body, E'\\x01\\x02', ''), q.query, $5)` : `''`} AS "bodyHl",
              left(p.body, 120) AS "bodyStart"
         FROM (SELECT * FROM matches ORDER BY rank DESC, publish DESC, id DESC LIMIT $2 OFFSET $3) m
         JOIN "Post" p ON p.id = m.id
-        JOIN "User" u ON u.id = p."authorId"
-        LEFT JOIN "Category" c ON c.id = p."categoryId"
+        ${CARD_JOINS}
         ${headline ? "CROSS JOIN q" : ""}
        ORDER BY m.rank DESC, m.publish DESC, m.id DESC) pg ON true`;
 
@@ -184,16 +169,9 @@ const SIMILAR_SQL = `
 
 function toHits(rows: HitRow[]): SearchHit[] {
   return rows
-    .filter((r) => r.id !== null)
+    .filter((r): r is HitRow & { id: number } => r.id !== null)
     .map((r) => ({
-      id: r.id as number,
-      title: r.title,
-      slug: r.slug,
-      excerpt: r.excerpt,
-      publish: r.publish,
-      author: person(r),
-      category: r.categorySlug === null ? null : { name: r.categoryName ?? "", slug: r.categorySlug },
-      tags: r.tags,
+      ...toCard(r),
       rank: Number(r.rank),
       titleHtml: highlightHtml(r.titleHl),
       snippetHtml: snippet(r.bodyHl, r.bodyStart),
