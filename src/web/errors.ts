@@ -39,7 +39,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     status = 400;
     message = "Malformed URL.";
   }
-  if (status >= 500) req.log?.error({ err }, "request failed");
+  // The access log writes the one error line for this request, with the error and its stack.
+  if (status >= 500) res.err = err instanceof Error ? err : new Error(String(err));
   if (res.headersSent) return res.end();
   res.status(status);
   if (wantsJson(req)) {

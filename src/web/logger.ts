@@ -48,7 +48,8 @@ const quietRequestLog: RequestHandler = (req, res, next) => {
   });
   const started = Date.now();
   res.once("finish", () => {
-    if (res.statusCode >= 500) req.log.error({ res: { statusCode: res.statusCode }, responseTime: Date.now() - started }, "request errored");
+    if (res.statusCode >= 500)
+      req.log.error({ err: res.err, res: { statusCode: res.statusCode }, responseTime: Date.now() - started }, "request errored");
   });
   next();
 };
