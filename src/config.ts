@@ -38,7 +38,6 @@ const schema = z.object({
   SUPERUSER_PASSWORD: z.string().optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
   MAIL_FROM: z.string().default("Folio <no-reply@localhost>"),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Seed demo content into an empty database at start-up. */
   SEED_DEMO: bool.default(true),
