@@ -119,8 +119,13 @@ describe("excerptFrom", () => {
   it("returns plain text without Markdown, HTML, code blocks or images", () => {
     const md = "# Title\n\nHello **world** &amp; <b>friends</b>.\n\n```js\nsecret()\n```\n\n- one\n- two [link](http://x)\n\n![alt](http://x/y.png)\n\n<script>alert(1)</script>";
     const ex = excerptFrom(md);
-    expect(ex).toBe("Title Hello world & friends. one two link");
+    expect(ex).toBe("Hello world & friends. one two link");
     expect(ex).not.toMatch(/[<>*#`[\]]/);
+  });
+
+  it("leaves headings out of the prose, unless the post has nothing else", () => {
+    expect(excerptFrom("## Measuring it\n\nTesting the failure path.\n\n### Next\n\nMore.")).toBe("Testing the failure path. More.");
+    expect(excerptFrom("# Only a title\n\n## And a subtitle")).toBe("Only a title And a subtitle");
   });
 
   it("cuts at the word count with an ellipsis", () => {

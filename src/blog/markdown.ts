@@ -98,9 +98,17 @@ function decodeEntities(s: string): string {
 }
 
 /** Plain text of a token list: prose, headings, list items, quotes, table cells; not code blocks, images or raw HTML. */
-function collectText(tokens: Token[] | undefined, out: string[]): void {
+function collectText(tokens: Token[] | undefined, out: string[], headings = false): void {
   for (const t of tokens ?? []) {
     switch (t.type) {
+      case "heading":
+        // Headings are section titles, not prose: an excerpt that ran "Measuring it Testing the
+        // failure..." together read badly. Used only when the post has no other text.
+        if (headings) {
+          collectText((t as Tokens.Heading).tokens, out, headings);
+          out.push(" ");
+        }
+        break;
       case "code":
       case "html":
       case "image":
@@ -113,21 +121,21 @@ function collectText(tokens: Token[] | undefined, out: string[]): void {
         break;
       case "list":
         for (const item of (t as Tokens.List).items) {
-          collectText(item.tokens, out);
+          collectText(item.tokens, out, headings);
           out.push(" ");
         }
         break;
       case "table": {
         const tt = t as Tokens.Table;
         for (const cell of [...tt.header, ...tt.rows.flat()]) {
-          collectText(cell.tokens, out);
+          collectText(cell.tokens, out, headings);
           out.push(" ");
         }
         break;
       }
       default: {
         const withChildren = t as { tokens?: Token[]; text?: string };
-        if (withChildren.tokens && withChildren.tokens.length) collectText(withChildren.tokens, out);
+        if (withChildren.tokens && withChildren.tokens.length) collectText(withChildren.tokens, out, headings);
         else if (typeof withChildren.text === "string") out.push(withChildren.text);
         if (t.type === "paragraph" || t.type === "heading" || t.type === "blockquote") out.push(" ");
       }
@@ -137,8 +145,10 @@ function collectText(tokens: Token[] | undefined, out: string[]): void {
 
 /** A plain-text excerpt of at most `words` words ("…" appended when cut). No Markdown or HTML survives. */
 export function excerptFrom(md: string, words = 40): string {
+  const tokens = marked.lexer(md ?? "");
   const parts: string[] = [];
-  collectText(marked.lexer(md ?? ""), parts);
+  collectText(tokens, parts);
+  if (!parts.join("").trim()) collectText(tokens, parts, true);
   // Any inline HTML-looking leftovers (e.g. "<b>" typed inside text tokens) are removed too.
   const text = decodeEntities(parts.join("")).replace(/<[^>]*>/g, " ");
   const list = text.split(/\s+/).filter(Boolean);
