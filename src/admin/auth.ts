@@ -1,20 +1,13 @@
 // Who is using the admin: req.user (set by the accounts session/passport middleware) and the gate
 // every admin route passes (anonymous -> login page, no admin access -> 403).
 import type { Request, RequestHandler } from "express";
-import type { Role } from "../generated/prisma/client.ts";
+import type { SessionUser } from "../accounts/users.ts";
 import { can, type Action } from "../accounts/permissions.ts";
 import { forbidden, notFound } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
 
-export interface AdminUser {
-  id: number;
-  username: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  role: Role;
-  isActive: boolean;
-}
+/** The signed-in user as the admin sees it: the session user (src/accounts/users.ts). */
+export type AdminUser = SessionUser;
 
 export function currentUser(req: Request): AdminUser | null {
   const u = (req as Request & { user?: AdminUser }).user;

