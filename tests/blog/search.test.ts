@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
-import { highlightHtml, MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
+import { highlightHtml, MAX_RANKED, MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
 import { pool } from "../../src/db/client.ts";
 import { hoursAgo, inHours, makeCategory, makePost, makeUser } from "./discovery-fixtures.ts";
 
@@ -246,11 +246,35 @@ describe("search statement timeout", () => {
     );
     await expect(searchPosts("narwhal", 1, 10, 1)).rejects.toBeInstanceOf(SearchTimeoutError);
     const ok = await searchPosts("narwhal", 1);
-    expect(ok.total).toBe(3000);
+    expect(ok).toMatchObject({ total: MAX_RANKED, capped: true }); // 3,000 matches, the newest MAX_RANKED ranked
     for (let i = 0; i < 5; i++) {
       const { rows } = await pool.query("SHOW statement_timeout");
       expect(rows[0].statement_timeout).toBe("0");
     }
     await pool.query(`DELETE FROM "Post" WHERE slug LIKE 'bulk-narwhal-%'`);
+  });
+});
+
+describe("search for a word in very many posts", () => {
+  it("ranks only the newest MAX_RANKED matches, says so, and pages through exactly those", async () => {
+    const author = await makeUser("prolific");
+    // MAX_RANKED + 5 posts with "okapi" in the body, one hour apart; the oldest one also has it in its title.
+    await pool.query(
+      `INSERT INTO "Post"(title, slug, "authorId", body, "bodyHtml", excerpt, status, publish)
+       SELECT 'Field notes ' || g, 'field-notes-' || g, $1, 'We saw an okapi today.', '', '', 'PUBLISHED', now() - (g || ' hours')::interval
+         FROM generate_series(1, $2::int) g`,
+      [author.id, MAX_RANKED + 4],
+    );
+    await makePost({ title: "The okapi, a very old post", body: "okapi okapi", authorId: author.id, publish: hoursAgo(MAX_RANKED + 100) });
+    const first = await request(app).get(SEARCH).query({ q: "okapi" }).expect(200);
+    expect(first.text).toContain(`More than ${MAX_RANKED.toLocaleString("en-US")} results; the newest ${MAX_RANKED.toLocaleString("en-US")} are ranked here`);
+    expect(first.text).toContain(`page 1 of ${MAX_RANKED / 10}`);
+    // The old title match is outside the ranked window: it does not outrank the newer body matches.
+    expect(resultTitles(first.text)).not.toContain("The okapi, a very old post");
+    const last = await request(app).get(SEARCH).query({ q: "okapi", page: String(MAX_RANKED / 10) }).expect(200);
+    expect(resultTitles(last.text)).toHaveLength(10);
+    await request(app).get(SEARCH).query({ q: "okapi", page: String(MAX_RANKED / 10 + 1) }).expect(404);
+    const direct = await searchPosts("okapi", 1);
+    expect(direct).toMatchObject({ mode: "fulltext", total: MAX_RANKED, capped: true });
   });
 });
