@@ -23,6 +23,7 @@ import { connectDb, disconnectDb, pool } from "../db/client.ts";
 import { SEED_GENERATOR_VERSION, seedPosts } from "../blog/seed.ts";
 import { adminBenchSession } from "../admin/bench.ts";
 import { freePort } from "../db/net.ts";
+import { intArg } from "./args.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BENCH_DB = "folio_bench";
@@ -102,14 +103,6 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only 
   --root DIR        build and run the server of another checkout (e.g. a git worktree of an older
                     commit, with node_modules linked) against the same databases: before/after runs`;
 
-function int(name: string, raw: string | undefined, min: number, max: number, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new Error(`--${name} must be a whole number, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new Error(`--${name} must be between ${min} and ${max}, got ${raw}`);
-  return n;
-}
-
 export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
   const { values } = parseArgs({
     args: argv,
@@ -137,14 +130,14 @@ export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
     if (!only.length || unknown.length) throw new Error(`--only: unknown scenario(s) ${unknown.join(", ") || "(none given)"}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
   }
   return {
-    duration: int("duration", values.duration, 1, 600, 10),
-    warmup: int("warmup", values.warmup, 0, 60, 2),
-    connections: int("connections", values.connections, 1, 1000, 16),
+    duration: intArg("duration", values.duration, 1, 600, 10),
+    warmup: intArg("warmup", values.warmup, 0, 60, 2),
+    connections: intArg("connections", values.connections, 1, 1000, 16),
     only,
-    posts: int("posts", values.posts, 1, 5_000_000, 10_000),
-    seed: int("seed", values.seed, 0, 0xffffffff, 42),
+    posts: intArg("posts", values.posts, 1, 5_000_000, 10_000),
+    seed: intArg("seed", values.seed, 0, 0xffffffff, 42),
     skipBuild: values["skip-build"] ?? false,
-    workers: values.workers === undefined ? null : int("workers", values.workers, 1, 64, 1),
+    workers: values.workers === undefined ? null : intArg("workers", values.workers, 1, 64, 1),
     root: values.root === undefined ? ROOT : resolve(values.root),
     paths: (values.path ?? []).map((p) => {
       if (!/^\/[\x21-\x7e]*$/.test(p)) throw new Error(`--path must be a path starting with "/", got "${p}"`);

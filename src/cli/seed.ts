@@ -7,6 +7,7 @@ import { config } from "../config.ts";
 import { openDatabase } from "../db/setup.ts";
 import { disconnectDb, pool } from "../db/index.ts";
 import { seedPosts } from "../blog/seed.ts";
+import { intArg } from "./args.ts";
 
 const USAGE = `usage: npm run seed -- --posts <1..5000000> [--seed <0..4294967295>] [--database NAME]
 
@@ -22,18 +23,6 @@ export interface SeedArgs {
   seed: number;
   quiet: boolean;
   database?: string;
-}
-
-function intArg(name: string, raw: string | undefined, min: number, max: number, fallback?: number): number {
-  if (raw === undefined) {
-    if (fallback === undefined) throw new Error(`--${name} is required`);
-    return fallback;
-  }
-  const v = raw.replace(/_/g, "");
-  if (!/^\d+$/.test(v)) throw new Error(`--${name} must be a whole number, got "${raw}"`);
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`--${name} must be between ${min} and ${max}, got ${raw}`);
-  return n;
 }
 
 export function parseSeedArgs(argv: string[]): SeedArgs | "help" {
@@ -54,8 +43,8 @@ export function parseSeedArgs(argv: string[]): SeedArgs | "help" {
     throw new Error(`--database must be a lowercase PostgreSQL identifier, got "${values.database}"`);
   return {
     database: values.database,
-    posts: intArg("posts", values.posts, 1, 5_000_000),
-    seed: intArg("seed", values.seed, 0, 0xffffffff, 42),
+    posts: intArg("posts", values.posts, 1, 5_000_000, undefined, { separators: true }),
+    seed: intArg("seed", values.seed, 0, 0xffffffff, 42, { separators: true }),
     quiet: values.quiet ?? false,
   };
 }
