@@ -15,11 +15,26 @@ import { authoringRouter } from "./authoring/routes.ts";
 import { discoveryRouter } from "./blog/discovery.ts";
 import { adminRouter } from "./admin/routes.ts";
 
+/**
+ * Runs `router` only for paths under `prefix` ("/admin/": also "/admin", any letter case, as Express
+ * matches routes); other requests go straight on.
+ */
+function under(prefix: string, router: express.RequestHandler): express.RequestHandler {
+  const bare = prefix.slice(0, -1).toLowerCase();
+  return (req, res, next) => {
+    const p = req.path.slice(0, prefix.length).toLowerCase();
+    return p === prefix || p === bare ? router(req, res, next) : next();
+  };
+}
+
 export function buildApp(): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", parseTrustProxy(config.TRUST_PROXY));
   app.set("query parser", "simple"); // no nested objects from ?a[b]=c
+  // No automatic ETag (a SHA-1 of every HTML page): like Django, pages are not conditional by
+  // default; feeds and sitemaps, which clients poll, set their own (src/blog/discovery.ts).
+  app.set("etag", false);
   const templates = createTemplateEnv(app);
   installAuthTemplateGlobals(templates); // csrf_token()
 
@@ -34,9 +49,11 @@ export function buildApp(): express.Express {
   app.use(healthRouter); // /healthz, /readyz
   app.use(requestLocals); // per-request template context (current path, SEO defaults)
   app.use(authPipeline()); // form bodies, session (only with a cookie), req.user, CSRF check on unsafe methods
-  app.use(accountsRouter); // /accounts/: login, logout, sign-up, password change/reset, profile
-  app.use(authoringRouter); // /write/: authors' small editor
-  app.use(adminRouter); // /admin/: the admin site (registry of model admins; every view asks can())
+  // Feature routers keep their full paths (so route names reverse whole) but are only entered for
+  // their own prefix: a reader's request skips their ~80 route layers (measured: ~4 µs each).
+  app.use(under("/accounts/", accountsRouter)); // login, logout, sign-up, password change/reset, profile
+  app.use(under("/write/", authoringRouter)); // authors' small editor
+  app.use(under("/admin/", adminRouter)); // the admin site (registry of model admins; every view asks can())
 
   // search, feeds, sitemaps, robots.txt: literal paths, mounted first because blog:post_detail
   // (/blog/:year/:month/:day/:slug/) would otherwise claim /blog/category/<slug>/feed/rss/

@@ -1,4 +1,5 @@
 // Every setting, parsed and validated once. Nothing else reads process.env.
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 const bool = z
@@ -42,11 +43,15 @@ const schema = z.object({
   /** Seed demo content into an empty database at start-up. */
   SEED_DEMO: bool.default(true),
   POSTS_PER_PAGE: z.coerce.number().int().min(1).max(100).default(10),
-  /** HTTP worker processes (node:cluster). 1: one process. Each worker has its own DATABASE_POOL_SIZE pool. */
-  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * HTTP worker processes (node:cluster), each with its own DATABASE_POOL_SIZE pool. "auto": one per
+   * CPU. Unset: "auto" in production (Node runs JavaScript on one core per process), 1 otherwise.
+   */
+  WEB_CONCURRENCY: z.union([z.literal("auto"), z.coerce.number().int().min(1).max(64)]).optional(),
 });
 
-export type Config = z.infer<typeof schema>;
+/** The settings after parsing: WEB_CONCURRENCY resolved to a number. */
+export type Config = Omit<z.infer<typeof schema>, "WEB_CONCURRENCY"> & { WEB_CONCURRENCY: number };
 
 export const DEFAULT_SESSION_SECRET = "dev-insecure-secret-change-me";
 
@@ -58,7 +63,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  const cfg = result.data;
+  const { WEB_CONCURRENCY, ...rest } = result.data;
+  const workers = WEB_CONCURRENCY ?? (rest.NODE_ENV === "production" ? "auto" : 1);
+  const cfg: Config = { ...rest, WEB_CONCURRENCY: workers === "auto" ? Math.min(availableParallelism(), 64) : workers };
   if (cfg.NODE_ENV === "production") {
     const problems: string[] = [];
     if (cfg.SESSION_SECRET === DEFAULT_SESSION_SECRET || cfg.SESSION_SECRET.length < 32)

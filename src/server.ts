@@ -15,6 +15,7 @@ import { config } from "./config.ts";
 import { logger } from "./web/logger.ts";
 import { openDatabase, type OpenDatabase } from "./db/setup.ts";
 import { disconnectDb } from "./db/index.ts";
+import { listenForInvalidation, type Listener } from "./db/invalidation.ts";
 import { buildApp } from "./app.ts";
 import { seedDemoIfEmpty, ensureAdminAccount } from "./blog/seed.ts";
 
@@ -24,6 +25,8 @@ const log = (m: string) => logger.info(m);
 const DRAIN_MS = 10_000;
 
 let db: OpenDatabase | undefined;
+/** Hears other processes' post writes (src/db/invalidation.ts): each serving process has one. */
+let invalidations: Listener | undefined;
 
 function listen(): Promise<Server> {
   const app = buildApp();
@@ -34,6 +37,8 @@ function listen(): Promise<Server> {
 
 /** Closes the pool and stops the embedded PostgreSQL (each step runs even if the one before failed). */
 async function closeDatabase(): Promise<void> {
+  await invalidations?.stop();
+  invalidations = undefined;
   await disconnectDb().catch((err) => logger.error({ err }, "closing the database pool failed"));
   await db?.stopServer().catch((err) => logger.error({ err }, "stopping the embedded PostgreSQL failed"));
   db = undefined;
@@ -148,6 +153,9 @@ async function supervise(n: number): Promise<void> {
 
 /** Runs the HTTP server in this process until a signal, then drains and exits. */
 async function serve(): Promise<void> {
+  invalidations = listenForInvalidation(db!.url, {
+    onEvent: (e, err) => e === "disconnected" && logger.warn({ err }, "cache invalidation listener: reconnecting"),
+  });
   const server = await listen();
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout (60 s)
   const addr = server.address();

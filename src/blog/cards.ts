@@ -1,29 +1,38 @@
 // Post cards are the bulk of a list page's rendering (~0.05 ms each, ten per page), and a card's
 // HTML is a pure function of the post's fields shown on it. So post_card_memo(post, heading)
-// renders the one post_card macro (views/partials/post_card.njk) and memoises the HTML keyed by
-// every field the card shows: an edited title, a renamed category or tag gives a new key, so the
-// memo is never stale, only bounded (cleared when full). Not used in development, where templates
-// reload on every request.
-import type nunjucks from "nunjucks";
+// renders the one post_card macro (views/partials/post_card.njk) and memoises the HTML per post id
+// and heading, together with the fields it was rendered from: an edited title, a renamed category
+// or tag differs from the stored fields and renders again, so the memo is never stale, only bounded
+// (cleared when full). The fields are compared in place rather than joined into a string key: a
+// key of every field cost a ~500-character string and its hash per card per request.
+// post_cards(posts, heading) renders a whole list of them (a template loop costs more than the
+// memo hit: Nunjucks sets eight loop variables per iteration). Not memoised in development, where
+// templates reload on every request.
+import nunjucks from "nunjucks";
 import type { PostCard } from "./queries.ts";
 
 const MAX_ENTRIES = 5_000;
-const SEP = "\u0001";
 
-/** The memo key: everything partials/post_card.njk reads from the post, and the heading level. */
-export function cardKey(post: PostCard, heading: string): string {
-  let key = `${heading}${SEP}${post.id}${SEP}${post.publish.getTime()}${SEP}${post.slug}${SEP}${post.title}${SEP}${post.excerpt}`;
-  key += `${SEP}${post.author.username}${SEP}${post.author.fullName}${SEP}${post.category?.slug ?? ""}${SEP}${post.category?.name ?? ""}`;
-  for (const t of post.tags) key += `${SEP}${t.slug}${SEP}${t.name}`;
-  return key;
+/** True when `a` and `b` show the same card: every field partials/post_card.njk reads. */
+export function sameCard(a: PostCard, b: PostCard): boolean {
+  if (a.id !== b.id || a.slug !== b.slug || a.title !== b.title || a.excerpt !== b.excerpt) return false;
+  if (a.publish.getTime() !== b.publish.getTime()) return false;
+  if (a.author.username !== b.author.username || a.author.fullName !== b.author.fullName) return false;
+  if (a.category?.slug !== b.category?.slug || a.category?.name !== b.category?.name) return false;
+  if (a.tags.length !== b.tags.length) return false;
+  for (let i = 0; i < a.tags.length; i++) {
+    if (a.tags[i]!.slug !== b.tags[i]!.slug || a.tags[i]!.name !== b.tags[i]!.name) return false;
+  }
+  return true;
 }
 
 type Macro = (post: PostCard, heading: string) => unknown;
 type Exporting = { getExported(cb: (err: Error | null, exported: Record<string, unknown>) => void): void };
 
-/** Registers the post_card_memo(post, heading="h2") template global on `env`. */
+/** Registers the post_card_memo(post, heading="h2") and post_cards(posts, heading="h2") globals on `env`. */
 export function installPostCardMemo(env: nunjucks.Environment, memoise: boolean): void {
-  const cache = new Map<string, unknown>();
+  const cache = new Map<string, Map<number, { post: PostCard; html: string }>>(); // heading -> id -> card
+  let entries = 0;
   let macro: Macro | undefined;
   const load = (): Macro => {
     let found: Macro | undefined;
@@ -36,16 +45,26 @@ export function installPostCardMemo(env: nunjucks.Environment, memoise: boolean)
     if (!found) throw new Error("partials/post_card.njk exports no post_card macro");
     return found;
   };
-  env.addGlobal("post_card_memo", (post: PostCard, heading = "h2") => {
-    if (!memoise) return load()(post, heading);
-    const key = cardKey(post, heading);
-    let html = cache.get(key);
-    if (html === undefined) {
-      macro ??= load();
-      html = macro(post, heading);
-      if (cache.size >= MAX_ENTRIES) cache.clear();
-      cache.set(key, html);
+  const card = (post: PostCard, heading = "h2"): string => {
+    if (!memoise) return String(load()(post, heading));
+    let byId = cache.get(heading);
+    if (!byId) cache.set(heading, (byId = new Map()));
+    const hit = byId.get(post.id);
+    if (hit && sameCard(hit.post, post)) return hit.html;
+    macro ??= load();
+    const html = String(macro(post, heading));
+    if (!hit && ++entries > MAX_ENTRIES) {
+      cache.clear();
+      entries = 1;
+      cache.set(heading, (byId = new Map()));
     }
+    byId.set(post.id, { post, html });
     return html;
+  };
+  env.addGlobal("post_card_memo", (post: PostCard, heading = "h2") => new nunjucks.runtime.SafeString(card(post, heading)));
+  env.addGlobal("post_cards", (posts: PostCard[], heading = "h2") => {
+    let html = "";
+    for (const post of posts) html += card(post, heading);
+    return new nunjucks.runtime.SafeString(html);
   });
 }

@@ -1,5 +1,6 @@
 // How readers and robots find posts: search, RSS/Atom feeds, sitemaps and robots.txt.
 // Thin handlers: parse the input (zod), call search.ts / feeds.ts / sitemap.ts, answer.
+import etag from "etag";
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { config } from "../config.ts";
@@ -89,9 +90,10 @@ async function search(req: Request, res: Response): Promise<void> {
 type FeedKind = "rss" | "atom";
 const FEED_TYPES: Record<FeedKind, string> = { rss: "application/rss+xml; charset=utf-8", atom: "application/atom+xml; charset=utf-8" };
 
-/** Sends XML with validators: Express adds an ETag and answers 304 to a matching If-None-Match / If-Modified-Since. */
+/** Sends XML with validators (a weak ETag of the body): Express answers 304 to a matching If-None-Match / If-Modified-Since. */
 function sendXml(res: Response, type: string, body: string, lastModified?: Date): void {
   res.set("Content-Type", type);
+  res.set("ETag", etag(body, { weak: true }));
   res.set("Cache-Control", "public, max-age=300");
   if (lastModified) res.set("Last-Modified", lastModified.toUTCString());
   res.send(body);

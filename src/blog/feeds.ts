@@ -2,6 +2,7 @@
 // full sanitised HTML of each post and its summary. Posts come from queries.latestPublished, the
 // same query the pages use; links are absolute on SITE_URL, never the request's Host.
 import { config } from "../config.ts";
+import { onInvalidate } from "../db/invalidation.ts";
 import { absolute } from "../web/urls.ts";
 import { latestPublished, postUrl, type PostDetail } from "./queries.ts";
 import { TtlCache } from "./ttl-cache.ts";
@@ -136,3 +137,4 @@ export function buildFeed(kind: "rss" | "atom", channel: FeedChannel, categoryId
 export function invalidateFeeds(): void {
   feedCache.clear();
 }
+onInvalidate(invalidateFeeds);

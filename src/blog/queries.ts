@@ -8,6 +8,7 @@
 // "Published" everywhere means status = 'PUBLISHED' AND publish <= now(): a future publish time is
 // a scheduled post that simply becomes visible when its time comes, with no job involved.
 // Every statement here is a fixed text with parameters: prepared once per connection (src/db/prepared.ts).
+import { onInvalidate } from "../db/invalidation.ts";
 import { preparedQuery } from "../db/prepared.ts";
 import { url } from "../web/urls.ts";
 
@@ -182,6 +183,7 @@ export function invalidateReaderCache(): void {
 }
 /** Older name of invalidateReaderCache(). */
 export const invalidateCounts = invalidateReaderCache;
+onInvalidate(invalidateReaderCache); // post writes, here or in another process (src/db/invalidation.ts)
 
 // ---- lists --------------------------------------------------------------------------------------
 

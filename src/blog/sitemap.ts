@@ -6,6 +6,7 @@
 //                             same chunk for life (stable URLs, cache-friendly). A chunk holds <= SIZE URLs.
 // "Published" = status 'PUBLISHED' AND publish <= now(): scheduled posts appear when their time comes.
 import { pool } from "../db/client.ts";
+import { onInvalidate } from "../db/invalidation.ts";
 import { absolute, absoluteUrl } from "../web/urls.ts";
 import { postUrl } from "./queries.ts";
 import { TtlCache } from "./ttl-cache.ts";
@@ -58,6 +59,7 @@ export function sitemapIndex(): Promise<string> {
 export function invalidateSitemapIndex(): void {
   indexCache.clear();
 }
+onInvalidate(invalidateSitemapIndex);
 
 async function buildSitemapIndex(): Promise<string> {
   const chunks = await postChunks();

@@ -98,7 +98,7 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only 
   --posts N         posts in the bench database (default 10000)
   --seed S          seed for the generated posts (default 42)
   --skip-build      use the existing dist/ instead of running npm run build
-  --workers N       WEB_CONCURRENCY passed to the server (when the server supports it)
+  --workers N       WEB_CONCURRENCY passed to the server (default: the production default, one per CPU)
   --path /p         also measure this path (repeatable; with --only, only the named scenarios and these)
   --root DIR        build and run the server of another checkout (e.g. a git worktree of an older
                     commit, with node_modules linked) against the same databases: before/after runs`;
@@ -424,7 +424,7 @@ async function main() {
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
 
   const results: Measured[] = [];
-  const servers: { posts: number; database: string; idleRssMb: number }[] = [];
+  const servers: { posts: number; database: string; idleRssMb: number; workers: number }[] = [];
   const loadAtStart = os.loadavg();
   try {
     if (!args.skipBuild) {
@@ -467,7 +467,9 @@ async function main() {
         if (!s.includes("password")) process.stdout.write(s);
       });
       await waitReady(baseUrl, srv);
-      servers.push({ posts, database: db.name, idleRssMb: treeRssKb(srv.pid!) / 1024 });
+      // One process, or a cluster primary and its workers (WEB_CONCURRENCY; production's default is one per CPU).
+      const processes = processTree(srv.pid!).length;
+      servers.push({ posts, database: db.name, idleRssMb: treeRssKb(srv.pid!) / 1024, workers: processes > 1 ? processes - 1 : 1 });
 
       const ctx: BenchContext = {
         baseUrl,
@@ -543,7 +545,7 @@ async function main() {
     }
 
     printTable(results);
-    console.log(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; server idle RSS ${servers.map((x) => `${x.idleRssMb.toFixed(0)} MB (${x.posts} posts)`).join(", ")}`);
+    console.log(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; server idle RSS ${servers.map((x) => `${x.idleRssMb.toFixed(0)} MB (${x.posts} posts, ${x.workers} worker${x.workers === 1 ? "" : "s"})`).join(", ")}`);
     const out = {
       date: new Date().toISOString(),
       git: gitRevision(args.root),

@@ -6,15 +6,14 @@ import { prisma, Prisma, type Post } from "../db/index.ts";
 import { PostStatus } from "../generated/prisma/client.ts";
 import { excerptFrom, renderMarkdown, slugify } from "../blog/markdown.ts";
 import { changedFields, recordAction, recordActions } from "../admin/audit.ts";
-import { invalidateReaderCache } from "../blog/queries.ts";
-import { invalidateFeeds } from "../blog/feeds.ts";
-import { invalidateSitemapIndex } from "../blog/sitemap.ts";
+import { invalidateEverywhere } from "../db/invalidation.ts";
 
-/** Every cached reader view (counts, feeds, sitemap index) is dropped after a post write. */
+/**
+ * Every cached reader view (counts, similar posts, feeds, sitemap index) is dropped after a post
+ * write: in this process at once, in the other processes on the same database through NOTIFY.
+ */
 export function afterPostWrite(): void {
-  invalidateReaderCache();
-  invalidateFeeds();
-  invalidateSitemapIndex();
+  void invalidateEverywhere();
 }
 
 type Tx = Prisma.TransactionClient;

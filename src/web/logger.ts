@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import pino from "pino";
 import { pinoHttp } from "pino-http";
 import { config } from "../config.ts";
@@ -34,23 +34,47 @@ const accessLog = pinoHttp({
 /**
  * Above info (production usually runs at warn) no access line is written for a request that does not
  * fail, yet pino-http still builds two child loggers per request (serialising the request each time).
- * This does the same job for that case: the request id, a req.log made only when something logs, and
- * an error line for a 5xx response.
+ * This does the same job for that case: the request id, a req.log made only when something logs
+ * (a getter on the app's request prototype, installed on its first request, instead of a property
+ * defined on every request), and an error line for a 5xx response.
  */
-const quietRequestLog: RequestHandler = (req, res, next) => {
-  const id = requestId(req, res);
-  req.id = id;
-  let child: pino.Logger | undefined;
-  Object.defineProperty(req, "log", {
+const CHILD = Symbol("folio.requestLog");
+type LazyLogRequest = Request & { [CHILD]?: pino.Logger };
+
+/** req.log for the quiet logger: a child logger with the request id, created on first use. */
+function installLazyRequestLog(proto: object): void {
+  Object.defineProperty(proto, "log", {
     configurable: true,
-    get: () => (child ??= logger.child({ req: { id, method: req.method, url: req.originalUrl } })),
-    set: (v: pino.Logger) => (child = v),
+    get(this: LazyLogRequest) {
+      return (this[CHILD] ??= logger.child({ req: { id: this.id, method: this.method, url: this.originalUrl } }));
+    },
+    set(this: LazyLogRequest, v: pino.Logger) {
+      this[CHILD] = v;
+    },
   });
-  const started = Date.now();
-  res.once("finish", () => {
-    if (res.statusCode >= 500)
-      req.log.error({ err: res.err, res: { statusCode: res.statusCode }, responseTime: Date.now() - started }, "request errored");
-  });
+}
+
+const STARTED = Symbol("folio.startedAt");
+type TimedResponse = Response & { [STARTED]?: number };
+
+function logServerError(this: TimedResponse): void {
+  if (this.statusCode >= 500) {
+    const responseTime = Date.now() - (this[STARTED] ?? Date.now());
+    this.req.log.error({ err: this.err, res: { statusCode: this.statusCode }, responseTime }, "request errored");
+  }
+}
+
+const withLazyLog = new WeakSet<object>();
+
+const quietRequestLog: RequestHandler = (req, res, next) => {
+  const proto = Object.getPrototypeOf(req) as object;
+  if (!withLazyLog.has(proto)) {
+    installLazyRequestLog(proto);
+    withLazyLog.add(proto);
+  }
+  req.id = requestId(req, res);
+  (res as TimedResponse)[STARTED] = Date.now();
+  res.once("finish", logServerError);
   next();
 };
 

@@ -1,10 +1,10 @@
 // Security headers (helmet) and the production Host check (Django's ALLOWED_HOSTS).
 import helmet from "helmet";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import { config } from "../config.ts";
 import { HttpError } from "./errors.ts";
 
-export const securityHeaders = helmet({
+const helmetMiddleware = helmet({
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {
@@ -25,6 +25,30 @@ export const securityHeaders = helmet({
   referrerPolicy: { policy: "strict-origin-when-cross-origin" },
   crossOriginEmbedderPolicy: false,
 });
+
+/**
+ * helmet's headers, set on every response. With this configuration they are the same for every
+ * request (no nonces, no per-request directives), so helmet runs once at start-up against a response
+ * that records what it sets, and each request gets that list: one loop instead of eleven middleware
+ * calls. A directive that needed the request would make helmet fail here at start-up, not
+ * silently send a stale header.
+ */
+export const securityHeaders: RequestHandler = (() => {
+  const headers: [string, string][] = [];
+  const removed: string[] = [];
+  const recorder = {
+    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
+    removeHeader: (name: string) => removed.push(name),
+  } as unknown as Response;
+  let failed: unknown;
+  helmetMiddleware({ headers: {} } as Request, recorder, (err?: unknown) => (failed = err));
+  if (failed) throw failed instanceof Error ? failed : new Error(String(failed));
+  return (_req, res, next) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    for (const name of removed) res.removeHeader(name);
+    next();
+  };
+})();
 
 /** Probes reach the app by IP (Docker HEALTHCHECK, load balancers): they answer whatever the Host. */
 const HOST_CHECK_EXEMPT = new Set(["/healthz", "/readyz"]);

@@ -61,10 +61,12 @@ export function truncateWords(value: unknown, n: number): string {
   return words.length <= n ? words.join(" ") : `${words.slice(0, n).join(" ")} …`;
 }
 
+const SCRIPT_UNSAFE = /[<>&]/g;
+const SCRIPT_ESCAPES: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
 /** JSON for a <script type="application/ld+json"> block: "<" escaped so it cannot close the tag. */
 export function jsonScript(value: unknown): nunjucks.runtime.SafeString {
-  const s = JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
-  return new nunjucks.runtime.SafeString(s);
+  const s = JSON.stringify(value);
+  return new nunjucks.runtime.SafeString(s.search(SCRIPT_UNSAFE) === -1 ? s : s.replace(SCRIPT_UNSAFE, (c) => SCRIPT_ESCAPES[c]!));
 }
 
 export function createTemplateEnv(app?: Express): nunjucks.Environment {

@@ -35,6 +35,9 @@ describe("post_card_memo", () => {
       expect(direct).toContain("Second &lt;b&gt;post&lt;/b&gt;");
       expect(memo.renderString(tpl, { posts })).toBe(direct);
       expect(memo.renderString(tpl, { posts })).toBe(direct); // from the memo
+      // post_cards(posts, heading): the same cards, without a template loop
+      expect(memo.renderString(`{{ post_cards(posts, "${heading}") }}`, { posts })).toBe(direct);
+      expect(plain.renderString(`{{ post_cards(posts, "${heading}") }}`, { posts })).toBe(direct);
     }
   });
 

@@ -117,6 +117,7 @@ export function productionEnv(databaseUrl: string, extra: Record<string, string>
     PORT: "0",
     SEED_DEMO: "false",
     LOG_LEVEL: "info",
+    WEB_CONCURRENCY: "1", // production's default is one worker per CPU; tests/ops/cluster.test.ts tests that mode
     ...extra,
   };
 }

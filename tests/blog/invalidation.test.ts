@@ -1,0 +1,63 @@
+// Reader caches are per process; a post write in one process reaches the others through
+// LISTEN/NOTIFY (src/db/invalidation.ts). Two "processes" here are two listeners with different ids.
+import { afterAll, describe, expect, it } from "vitest";
+import { pool } from "../../src/db/index.ts";
+import { CHANNEL, invalidateEverywhere, listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
+import { countPublished } from "../../src/blog/queries.ts";
+import { makePost, makeUser } from "./fixtures.ts";
+
+const url = process.env.TEST_DATABASE_URL!;
+const listeners: Listener[] = [];
+afterAll(async () => {
+  for (const l of listeners) await l.stop();
+});
+
+/** A listener as another process would run it; resolves once it is listening. */
+async function listener(self?: string) {
+  const events: string[] = [];
+  listeners.push(listenForInvalidation(url, { self, onEvent: (e) => events.push(e) }));
+  expect(await until(() => events.includes("connected"))).toBe(true);
+  return events;
+}
+
+const until = async (check: () => boolean, ms = 5_000) => {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return check();
+};
+
+describe("cache invalidation across processes", () => {
+  it("a NOTIFY from another process clears this process's cached counts", async () => {
+    const events = await listener("this-process");
+    const author = await makeUser({ username: "inval" });
+    await makePost({ title: "Counted", authorId: author.id, publish: new Date("2026-01-01T00:00:00Z") });
+    const before = await countPublished();
+    // A write that bypasses this process (another worker's): the cached count does not see it...
+    await makePost({ title: "Written elsewhere", authorId: author.id, publish: new Date("2026-01-02T00:00:00Z") });
+    expect(await countPublished()).toBe(before);
+    // ...until that process's NOTIFY arrives.
+    await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, "another-process"]);
+    expect(await until(() => events.includes("cleared"))).toBe(true);
+    expect(await countPublished()).toBe(before + 1);
+  });
+
+  it("a write here is heard by the other processes, and a process ignores its own", async () => {
+    const other = await listener("a-second-worker");
+    const own = await listener(); // this process's id
+    await invalidateEverywhere();
+    expect(await until(() => other.includes("cleared"))).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(own).toEqual(["connected"]);
+  });
+
+  it("reconnects after the listening connection is killed, clearing the caches once", async () => {
+    const events = await listener("a-third-worker");
+    await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN ${CHANNEL}' AND datname = current_database()`);
+    // Back-off 0.5 s, then listening again; the caches are cleared on reconnecting (missed messages).
+    expect(await until(() => events.filter((e) => e === "connected").length === 2)).toBe(true);
+    expect(events).toEqual(["connected", "disconnected", "cleared", "connected"]);
+    await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, "someone-else"]);
+    expect(await until(() => events.length === 5)).toBe(true);
+    expect(events[4]).toBe("cleared");
+  });
+});
