@@ -9,6 +9,7 @@
 // memo hit: Nunjucks sets eight loop variables per iteration). Not memoised in development, where
 // templates reload on every request.
 import nunjucks from "nunjucks";
+import { macroLoader } from "../web/macros.ts";
 import type { PostCard } from "./queries.ts";
 
 const MAX_ENTRIES = 5_000;
@@ -26,33 +27,18 @@ export function sameCard(a: PostCard, b: PostCard): boolean {
   return true;
 }
 
-type Macro = (post: PostCard, heading: string) => unknown;
-type Exporting = { getExported(cb: (err: Error | null, exported: Record<string, unknown>) => void): void };
-
 /** Registers the post_card_memo(post, heading="h2") and post_cards(posts, heading="h2") globals on `env`. */
 export function installPostCardMemo(env: nunjucks.Environment, memoise: boolean): void {
   const cache = new Map<string, Map<number, { post: PostCard; html: string }>>(); // heading -> id -> card
   let entries = 0;
-  let macro: Macro | undefined;
-  const load = (): Macro => {
-    let found: Macro | undefined;
-    // Template#getExported is public nunjucks API (how {% import %} works) but missing from @types/nunjucks.
-    const tpl = env.getTemplate("partials/post_card.njk", true) as unknown as Exporting;
-    tpl.getExported((err, exported) => {
-      if (err) throw err;
-      found = exported.post_card as Macro;
-    });
-    if (!found) throw new Error("partials/post_card.njk exports no post_card macro");
-    return found;
-  };
+  const macro = macroLoader(env, "partials/post_card.njk", "post_card", memoise);
   const card = (post: PostCard, heading = "h2"): string => {
-    if (!memoise) return String(load()(post, heading));
+    if (!memoise) return String(macro()(post, heading));
     let byId = cache.get(heading);
     if (!byId) cache.set(heading, (byId = new Map()));
     const hit = byId.get(post.id);
     if (hit && sameCard(hit.post, post)) return hit.html;
-    macro ??= load();
-    const html = String(macro(post, heading));
+    const html = String(macro()(post, heading));
     if (!hit && ++entries > MAX_ENTRIES) {
       cache.clear();
       entries = 1;

@@ -7,6 +7,7 @@ import { url, absoluteUrl, absolute } from "./urls.ts";
 import { staticUrl } from "./static.ts";
 import { postUrl } from "../blog/queries.ts";
 import { installPostCardMemo } from "../blog/cards.ts";
+import { installMacroGlobals } from "./macros.ts";
 
 export const VIEWS_DIR = resolve(import.meta.dirname, "../../views");
 
@@ -89,7 +90,20 @@ export function createTemplateEnv(app?: Express): nunjucks.Environment {
   env.addGlobal("site", { name: config.SITE_NAME, url: config.SITE_URL, description: config.SITE_DESCRIPTION });
   env.addGlobal("now", () => new Date());
   env.addGlobal("post_url", postUrl); // post_url(post) -> /blog/YYYY/MM/DD/slug/
-  installPostCardMemo(env, config.NODE_ENV !== "development"); // post_card_memo(post, heading)
+  const memoise = config.NODE_ENV !== "development"; // development reloads templates on every request
+  installPostCardMemo(env, memoise); // post_card_memo(post, heading), post_cards(posts, heading)
+  // Macros of the reader's partials, callable without an import: pagination(page), post_meta(post),
+  // tag_list(tags), post_card(post, ...) (see src/web/macros.ts).
+  installMacroGlobals(
+    env,
+    {
+      "partials/pagination.njk": ["pagination"],
+      "partials/post_meta.njk": ["post_meta"],
+      "partials/tags.njk": ["tag_list"],
+      "partials/post_card.njk": ["post_card"],
+    },
+    memoise,
+  );
   if (app) {
     env.express(app);
     app.set("view engine", "njk");
