@@ -33,7 +33,11 @@ function clearLocal(): void {
  */
 export async function invalidateEverywhere(): Promise<void> {
   clearLocal();
-  await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, SELF]).catch(() => {});
+  try {
+    await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, SELF]);
+  } catch {
+    /* no pool (a CLI without a database) or the database is away: the TTLs cover it */
+  }
 }
 
 export interface Listener {
