@@ -50,6 +50,29 @@ describe("static files", () => {
   });
 });
 
+describe("feature routers behind their prefix (src/app.ts under())", () => {
+  it("still answer their paths without the trailing slash and in any letter case, as Express routes do", async () => {
+    const loginRedirect = (await request(app).get("/admin/")).headers.location;
+    expect(loginRedirect).toMatch(/^\/accounts\/login\/\?next=/);
+    for (const path of ["/admin", "/ADMIN/", "/Admin/blog/post/"]) {
+      const res = await request(app).get(path);
+      expect(res.status, path).toBeGreaterThanOrEqual(300);
+      expect(res.status, path).toBeLessThan(400);
+      expect(res.headers.location, path).toMatch(/^\/accounts\/login\/\?next=/);
+    }
+    expect((await request(app).get("/ACCOUNTS/LOGIN/")).status).toBe(200);
+    expect((await request(app).get("/accounts/login")).status).toBe(200);
+  });
+
+  it("do not swallow look-alike paths", async () => {
+    for (const path of ["/administrator/", "/adminx", "/writer/", "/accountsx/login/"]) {
+      const res = await request(app).get(path);
+      expect(res.status, path).toBe(404);
+      expect(res.text, path).toContain("Page not found");
+    }
+  });
+});
+
 describe("compression", () => {
   it("gzips HTML when the client accepts it, and not otherwise", async () => {
     const gz = await request(app).get("/").set("Accept-Encoding", "gzip").expect(200);
