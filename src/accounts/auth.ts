@@ -55,6 +55,9 @@ passport.deserializeUser((id: unknown, done) => {
 
 export { passport };
 
+/** passport's per-request set-up (req.login...): not run app-wide, see authPipeline(). */
+const initialize = passport.initialize();
+
 /** Runs the local strategy on this request's body: the user, or null with passport's message. */
 export function runLocalStrategy(req: Request, res: Response): Promise<SessionUser | null> {
   return new Promise((resolve, reject) => {
@@ -69,7 +72,10 @@ export function runLocalStrategy(req: Request, res: Response): Promise<SessionUs
  * Signs `user` in on this request: a new session id (passport 0.7 regenerates the session, dropping
  * anything stored under the old id), the login time for the absolute timeout, and a fresh CSRF token.
  */
-export function startSession(req: Request, user: SessionUser): Promise<void> {
+export function startSession(req: Request, res: Response, user: SessionUser): Promise<void> {
+  // req.login comes from passport.session()/authenticate(), which ran on every request that reaches
+  // here today (they all carry the session cookie their CSRF token needs); set it up if one did not.
+  if (typeof req.logIn !== "function") initialize(req, res, () => undefined);
   return new Promise((resolve, reject) => {
     req.login(user, (err) => {
       if (err) return reject(err);

@@ -80,7 +80,7 @@ export const login = h(async (req, res) => {
     return page(res, "accounts/login.njk", "Log in", { values, errors: { __all__: LOGIN_FAILED }, next }, 400);
   }
   await resetLane(keys.userIp);
-  await startSession(req, user);
+  await startSession(req, res, user);
   res.redirect(303, next || "/");
 });
 
@@ -133,7 +133,7 @@ export const signup = h(async (req, res) => {
     throw e;
   }
   await countAttempt([{ lane: SIGNUP_LANES.ip, key: ipKey }]);
-  await startSession(req, user);
+  await startSession(req, res, user);
   flash(req, "success", `Welcome, ${user.username}! Your account is ready.`);
   res.redirect(303, url("accounts:profile"));
 });
@@ -177,7 +177,7 @@ export const passwordChange = h(async (req, res) => {
   await setPassword(user.id, form.data.new_password1);
   // Every other session of this account ends; this one continues under a new id.
   await endUserSessions(user.id, req.sessionID);
-  await startSession(req, user);
+  await startSession(req, res, user);
   flash(req, "success", "Your password was changed. You were signed out everywhere else.");
   res.redirect(303, url("accounts:profile"));
 });
