@@ -9,7 +9,7 @@
 // characters that cannot occur in the text (they are stripped from it first); the text is then
 // HTML-escaped and only the markers become <mark> tags (highlightHtml).
 import { pool } from "../db/client.ts";
-import { CARD_COLUMNS, CARD_JOINS, toCard, type CardRow, type PostCard } from "./queries.ts";
+import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard, type TagNames } from "./queries.ts";
 
 export const SEARCH_PER_PAGE = 10;
 /** Longest accepted query, in characters: longer ones get a message, not a search. */
@@ -182,15 +182,18 @@ const SIMILAR_SQL = `
      WHERE $1 <% p.title AND ${PUBLISHED}),
   ${PAGE_SQL(false)}`;
 
-function toHits(rows: HitRow[]): SearchHit[] {
-  return rows
-    .filter((r): r is HitRow & { id: number } => r.id !== null)
-    .map((r) => ({
-      ...toCard(r),
-      rank: Number(r.rank),
-      titleHtml: highlightHtml(r.titleHl),
-      snippetHtml: snippet(r.bodyHl, r.bodyStart),
-    }));
+type Hit = HitRow & { id: number; tagIds: number[] };
+
+/** The page's hits (the row that only carries the total of a page past the end left out). */
+const hitRows = (rows: HitRow[]): Hit[] => rows.filter((r): r is Hit => r.id !== null);
+
+function toHits(rows: Hit[], tags: TagNames): SearchHit[] {
+  return rows.map((r) => ({
+    ...toCard(r, tags),
+    rank: Number(r.rank),
+    titleHtml: highlightHtml(r.titleHl),
+    snippetHtml: snippet(r.bodyHl, r.bodyStart),
+  }));
 }
 
 /** The search took longer than SEARCH_TIMEOUT_MS and was cancelled by PostgreSQL. */
@@ -204,6 +207,7 @@ export class SearchTimeoutError extends Error {}
 export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_PAGE, timeoutMs = SEARCH_TIMEOUT_MS): Promise<SearchResult> {
   const offset = (page - 1) * perPage;
   const client = await pool.connect();
+  let found: { mode: SearchResult["mode"]; rows: Hit[]; total: number; capped: boolean };
   try {
     // One round trip (constants only, no user input); SET LOCAL ends with the transaction.
     await client.query(
@@ -211,16 +215,15 @@ export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_
     );
     const ft = await client.query<HitRow>(FULLTEXT_SQL, [q, perPage, offset, TITLE_HEADLINE_OPTS, HEADLINE_OPTS]);
     const matched = ft.rows[0]?.total ?? 0;
-    let result: SearchResult = { mode: "fulltext", hits: toHits(ft.rows), total: Math.min(matched, MAX_RANKED), capped: matched > MAX_RANKED };
+    found = { mode: "fulltext", rows: hitRows(ft.rows), total: Math.min(matched, MAX_RANKED), capped: matched > MAX_RANKED };
     // Nothing matched the words: titles that look like the query (typos, partial words). Only for
     // typo-sized input: one or two letters are similar to everything, a paragraph to nothing.
     const len = [...q].length;
-    if (result.total === 0 && len >= FALLBACK_MIN_LENGTH && len <= FALLBACK_MAX_LENGTH) {
+    if (found.total === 0 && len >= FALLBACK_MIN_LENGTH && len <= FALLBACK_MAX_LENGTH) {
       const sim = await client.query<HitRow>(SIMILAR_SQL, [q, perPage, offset]);
-      result = { mode: "similar", hits: toHits(sim.rows), total: sim.rows[0]?.total ?? 0, capped: false };
+      found = { mode: "similar", rows: hitRows(sim.rows), total: sim.rows[0]?.total ?? 0, capped: false };
     }
     await client.query("COMMIT");
-    return result;
   } catch (e) {
     await client.query("ROLLBACK").catch(() => {});
     if ((e as { code?: string }).code === "57014") throw new SearchTimeoutError("search timed out");
@@ -228,4 +231,6 @@ export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_
   } finally {
     client.release();
   }
+  const { rows, ...rest } = found;
+  return { ...rest, hits: toHits(rows, await tagNamesFor(rows)) };
 }

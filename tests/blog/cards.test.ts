@@ -1,5 +1,5 @@
 // post_card_memo: the memoised post card renders exactly what the macro renders, and is never stale.
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
@@ -7,6 +7,7 @@ import { createTemplateEnv } from "../../src/web/templates.ts";
 import { installPostCardMemo } from "../../src/blog/cards.ts";
 import { listPublished } from "../../src/blog/queries.ts";
 import { makeCategory, makePost, makeTag, makeUser } from "./fixtures.ts";
+import { csrfPost, signedIn } from "../admin/helpers.ts";
 
 const app = buildApp();
 let categoryId = 0;
@@ -41,17 +42,46 @@ describe("post_card_memo", () => {
     }
   });
 
-  it("shows renamed categories, tags, authors and edited titles at once", async () => {
+  it("shows renamed categories, authors and edited titles at once, even when changed outside Folio", async () => {
     expect((await request(app).get("/blog/").expect(200)).text).toContain(">Old category</a>");
     await prisma.category.update({ where: { id: categoryId }, data: { name: "New category" } });
-    await prisma.tag.update({ where: { id: tagId }, data: { name: "newtag" } });
     await prisma.user.update({ where: { id: userId }, data: { firstName: "Renamed" } });
     await prisma.post.updateMany({ where: { title: "Memo post" }, data: { title: "Memo post edited" } });
     const res = await request(app).get("/blog/").expect(200);
     expect(res.text).toContain(">New category</a>");
-    expect(res.text).toContain(">#newtag</a>");
     expect(res.text).toContain(">Renamed Writer</a>");
     expect(res.text).toContain(">Memo post edited</a>");
     expect(res.text).not.toContain("Old category");
+  });
+});
+
+describe("tag names on cards", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("a tag renamed in the admin shows at once", async () => {
+    expect((await request(app).get("/blog/").expect(200)).text).toContain(">#oldtag</a>");
+    const editor = await signedIn(app, "EDITOR");
+    await csrfPost(editor, `/admin/blog/tag/${tagId}/change/`, { name: "newtag", slug: "tag-memo" }, 303);
+    const res = await request(app).get("/blog/").expect(200);
+    expect(res.text).toContain(">#newtag</a>");
+    expect(res.text).not.toContain("#oldtag");
+  });
+
+  it("a tag renamed outside Folio (SQL) shows after a minute at the latest", async () => {
+    await request(app).get("/blog/").expect(200); // names loaded
+    await prisma.tag.update({ where: { id: tagId }, data: { name: "sqltag" } });
+    expect((await request(app).get("/blog/").expect(200)).text).toContain(">#newtag</a>"); // still the known name
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 61_000);
+    expect((await request(app).get("/blog/").expect(200)).text).toContain(">#sqltag</a>");
+  });
+
+  it("lists a post's tags by name, whatever their ids", async () => {
+    const zeta = await makeTag("zeta", "zeta-order");
+    const alpha = await makeTag("Alpha", "alpha-order");
+    const mid = await makeTag("mid", "mid-order");
+    const post = await makePost({ title: "Tag order post", authorId: userId, tagIds: [zeta.id, mid.id, alpha.id], publish: new Date("2026-03-03T10:00:00Z") });
+    const { posts } = await listPublished({ page: 1, perPage: 10 });
+    expect(posts.find((p) => p.id === post.id)?.tags.map((t) => t.name)).toEqual(["Alpha", "mid", "zeta"]);
   });
 });
