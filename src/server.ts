@@ -16,6 +16,7 @@ import { logger } from "./web/logger.ts";
 import { openDatabase, type OpenDatabase } from "./db/setup.ts";
 import { disconnectDb } from "./db/index.ts";
 import { listenForInvalidation, type Listener } from "./db/invalidation.ts";
+import { answerClientErrors } from "./web/client-errors.ts";
 import { buildApp } from "./app.ts";
 import { seedDemoIfEmpty, ensureAdminAccount } from "./blog/seed.ts";
 
@@ -32,6 +33,7 @@ function listen(): Promise<Server> {
   const app = buildApp();
   return new Promise((done, fail) => {
     const server = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? fail(err) : done(server)));
+    answerClientErrors(server, app); // a 20 KB path: the site's page, not Node's bare 431
   });
 }
 

@@ -18,7 +18,7 @@ export function metaDescription(...candidates: (string | null | undefined)[]): s
   return `${cut.slice(0, cut.lastIndexOf(" ") > 100 ? cut.lastIndexOf(" ") : 157)}…`;
 }
 
-const publisher = () => ({ "@type": "Organization", name: config.SITE_NAME, url: config.SITE_URL + "/" });
+const publisher = () => ({ "@type": "Organization", name: config.SITE_NAME, url: absoluteUrl("blog:home") });
 
 /** Loads one page of a list: a number past the end answers 404; "last" needs the count first. */
 async function loadPage(req: Request, filter: q.ListFilter, r: PageRoute) {
@@ -42,7 +42,8 @@ function listMeta(r: PageRoute, page: ReturnType<typeof makePage>, base: PageMet
     ogType: "website",
     ...base,
     title: page.number > 1 ? `${title ?? "Blog"} (page ${page.number} of ${page.numPages})` : title,
-    canonical: absolutePageUrl(r, page.number),
+    // "/" and "/blog/" show the same list: both name /blog/ as canonical (one URL for search engines).
+    canonical: absolutePageUrl(r.name === "blog:home" ? { name: "blog:post_list" } : r, page.number),
     prev: page.hasPrevious ? absolutePageUrl(r, page.number - 1) : undefined,
     next: page.hasNext ? absolutePageUrl(r, page.number + 1) : undefined,
   };
@@ -76,7 +77,7 @@ export async function postList(req: Request, res: Response): Promise<void> {
     "@context": "https://schema.org",
     "@type": "WebSite",
     name: config.SITE_NAME,
-    url: config.SITE_URL + "/",
+    url: absoluteUrl("blog:home"),
     description: config.SITE_DESCRIPTION,
     // Sitelinks search box: schema.org wants a URL *template*, so the {placeholder} stays unencoded.
     potentialAction: {

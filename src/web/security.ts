@@ -27,28 +27,30 @@ const helmetMiddleware = helmet({
   crossOriginEmbedderPolicy: false,
 });
 
-/**
- * helmet's headers, set on every response. With this configuration they are the same for every
- * request (no nonces, no per-request directives), so helmet runs once at start-up against a response
- * that records what it sets, and each request gets that list: one loop instead of eleven middleware
- * calls.
- */
-export const securityHeaders: RequestHandler = (() => {
+// helmet's headers, set on every response. With this configuration they are the same for every
+// request (no nonces, no per-request directives), so helmet runs once at start-up against a response
+// that records what it sets, and each request gets that list: one loop instead of eleven middleware
+// calls. The list also serves answers written before Express runs (src/web/client-errors.ts).
+/** Headers helmet removes (X-Powered-By). */
+const REMOVED: string[] = [];
+/** helmet's response headers for this configuration, recorded once (name, value). */
+export const SECURITY_HEADERS: readonly (readonly [string, string])[] = (() => {
   const headers: [string, string][] = [];
-  const removed: string[] = [];
   const recorder = {
     setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
-    removeHeader: (name: string) => removed.push(name),
+    removeHeader: (name: string) => REMOVED.push(name),
   } as unknown as Response;
   let failed: unknown;
   helmetMiddleware({ headers: {} } as Request, recorder, (err?: unknown) => (failed = err));
   if (failed) throw failed instanceof Error ? failed : new Error(String(failed));
-  return (_req, res, next) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
-    for (const name of removed) res.removeHeader(name);
-    next();
-  };
+  return headers;
 })();
+
+export const securityHeaders: RequestHandler = (_req, res, next) => {
+  for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
+  for (const name of REMOVED) res.removeHeader(name);
+  next();
+};
 
 /** Probes reach the app by IP (Docker HEALTHCHECK, load balancers): they answer whatever the Host. */
 const HOST_CHECK_EXEMPT = new Set(["/healthz", "/readyz"]);

@@ -108,6 +108,20 @@ describe("hostile URLs", () => {
     }
   });
 
+  it.each(["/blog/category/kernel/", "/blog/tag/c/", "/blog/author/linus/"])("%s answers hostile ?page values with the site's 404", async (path) => {
+    for (const value of ["0", "-1", "1.5", "1e20", "100000000000000000000", "abc", "0x2", "%E0%A4%A", "%00", "<script>", "99"]) {
+      const res = await request(app).get(`${path}?page=${value.startsWith("%") ? value : encodeURIComponent(value)}`);
+      expect(res.status, value).toBe(404);
+      expect(res.text, value).toContain('class="error-page"');
+      expect(res.text, value).not.toContain("<script>");
+    }
+    for (const qs of ["page=1&page=2", "page[]=2"]) {
+      // repeated: ambiguous, 404 as on the list; "page[]" is another parameter: the first page
+      const res = await request(app).get(`${path}?${qs}`);
+      expect(res.status, qs).toBe(qs.startsWith("page[]") ? 200 : 404);
+    }
+  });
+
   it.each([
     "/blog/9999999999999999999/01/01/x/",
     "/blog/2026/02/30/x/",

@@ -72,7 +72,9 @@ describe("post list", () => {
 
     const home2 = await request(app).get("/?page=2").expect(200);
     expect(home2.text).toContain('href="/?page=3"');
-    expect(canonical(home2.text)).toBe("http://folio.test/?page=2");
+    // / and /blog/ show the same list: one canonical URL for both (no duplicate content)
+    expect(canonical(home2.text)).toBe("http://folio.test/blog/?page=2");
+    expect(canonical((await request(app).get("/").expect(200)).text)).toBe("http://folio.test/blog/");
   });
 
   it('accepts page=last like Django', async () => {
@@ -122,5 +124,16 @@ describe("post list", () => {
     expect(ld[0]).toMatchObject({ url: "http://folio.test/", potentialAction: { target: { urlTemplate: "http://folio.test/blog/search/?q={search_term_string}" } } });
     const blog = ld[1] as { blogPost: { headline: string; url: string }[] };
     expect(blog.blogPost[0]).toMatchObject({ headline: "Post number 22", url: "http://folio.test/blog/2026/01/23/post-number-22/" });
+  });
+
+  // Last: it adds a post, which would shift the lists the tests above expect.
+  it("truncates a card's excerpt to 30 words", async () => {
+    const words = Array.from({ length: 50 }, (_, i) => `word${i + 1}`);
+    const author = await makeUser({ username: "longwinded" });
+    await makePost({ title: "Long excerpt", authorId: author.id, excerpt: words.join(" "), publish: new Date(base + 50 * 86_400_000) });
+    invalidateCounts();
+    const res = await request(app).get("/blog/author/longwinded/").expect(200);
+    const excerpt = /<p class="post-card-excerpt">([^<]*)<\/p>/.exec(res.text)![1]!;
+    expect(excerpt).toBe(`${words.slice(0, 30).join(" ")} …`);
   });
 });

@@ -163,6 +163,11 @@ describe("empty, too long and hostile queries", () => {
     await request(app).get(SEARCH).query({ q: "x".repeat(5_000) }).expect(400);
     // Multi-byte characters count as one each.
     await request(app).get(SEARCH).query({ q: "é".repeat(500) }).expect(200);
+    // Percent-encoded: 1,500 euro signs are 13,500 characters of URL, 1,500 of query.
+    const euros = await request(app).get(`${SEARCH}?q=${"%E2%82%AC".repeat(1500)}`).expect(400);
+    expect(euros.text).toContain("Search terms can be at most 500 characters long");
+    // ...and malformed in the middle of a long one: still a clear answer.
+    await request(app).get(`${SEARCH}?q=${"%E2%82%AC".repeat(600)}%E2%82${"a".repeat(100)}`).expect(400);
   });
 
   it("answers cleanly to malformed percent-encoding, arrays, NUL bytes and tsquery syntax", async () => {

@@ -4,7 +4,19 @@
 // graceful shutdown with a request in flight.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
+import net from "node:net";
 import { productionEnv, request, startServerProcess, tryConnect, TcpProxy, type ServerProcess } from "./support.ts";
+
+/** Sends `text` as is on a new connection; resolves with everything the server sent back. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(text));
+    let got = "";
+    socket.on("data", (d) => (got += d.toString()));
+    socket.on("end", () => resolve(got));
+    socket.on("error", reject);
+  });
+}
 
 const STACK = /\bat .+:\d+:\d+|node_modules|\.ts:\d+|Error:/;
 
@@ -77,6 +89,21 @@ describe("production server: hostile URLs get 400/404 pages without internals", 
       expect(res.body).not.toMatch(STACK);
     });
   }
+  it("answers a path over Node's 16 KB header limit with the site's 431 page, not a bare status line", async () => {
+    const res = await request(server.port, "/blog/" + "a".repeat(20_000) + "/", { accept: "text/html" });
+    expect(res.status).toBe(431);
+    expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(res.headers["content-security-policy"]).toContain("script-src 'self'");
+    expect(res.body).toContain('class="error-page"');
+    expect(res.body).toContain("The address or the request headers are too long.");
+    expect(res.body).not.toMatch(STACK);
+  });
+  it("answers a malformed request line with the site's 400 page", async () => {
+    const raw = await rawRequest(server.port, "GET /blog/ HTTP/1.1 extra words\r\nHost: folio.test\r\n\r\n");
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(raw).toContain('class="error-page"');
+    expect(raw).toContain("Connection: close");
+  });
   it("never shows a stack to JSON clients either", async () => {
     const res = await request(server.port, "/%E0%A4%A", { accept: "application/json" });
     expect([400, 404]).toContain(res.status);
