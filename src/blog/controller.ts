@@ -132,11 +132,24 @@ export async function authorDetail(req: Request, res: Response): Promise<void> {
 
 export async function categoryList(_req: Request, res: Response): Promise<void> {
   const categories = await q.categoriesWithCounts();
+  const canonical = absoluteUrl("blog:category_list");
   res.locals.meta = {
     title: "Categories",
     description: metaDescription(`All categories of ${config.SITE_NAME}.`),
-    canonical: absoluteUrl("blog:category_list"),
+    canonical,
     ogType: "website",
+    jsonLd: {
+      "@context": "https://schema.org",
+      "@type": "CollectionPage",
+      name: `${config.SITE_NAME}: categories`,
+      url: canonical,
+      publisher: publisher(),
+      mainEntity: {
+        "@type": "ItemList",
+        numberOfItems: categories.length,
+        itemListElement: categories.map((c, i) => ({ "@type": "ListItem", position: i + 1, name: c.name, url: absoluteUrl("blog:category_detail", { slug: c.slug }) })),
+      },
+    },
   } satisfies PageMeta;
   res.render("blog/category_list.njk", { categories });
 }

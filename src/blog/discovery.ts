@@ -44,7 +44,14 @@ async function search(req: Request, res: Response): Promise<void> {
   const input = searchInput.safeParse(req.query);
   const raw = input.success ? input.data.q : "";
   const q = cleanQuery(raw);
-  const meta: PageMeta = { title: "Search", noindex: true, canonical: absoluteUrl("blog:search") };
+  const canonical = absoluteUrl("blog:search");
+  const meta: PageMeta = {
+    title: "Search",
+    description: `Search the posts of ${config.SITE_NAME}.`,
+    noindex: true,
+    canonical,
+    jsonLd: { "@context": "https://schema.org", "@type": "SearchResultsPage", name: `Search ${config.SITE_NAME}`, url: canonical },
+  };
   res.locals.meta = meta;
   if (!q) {
     res.render("blog/search.njk", { q: "" });
