@@ -81,7 +81,7 @@ export const login = h(async (req, res) => {
   }
   await resetLane(keys.userIp);
   await startSession(req, res, user);
-  res.redirect(303, next || "/");
+  res.redirect(303, next || url("blog:home"));
 });
 
 export const logoutConfirm = h((req, res) => {

@@ -15,11 +15,7 @@ export function currentUser(req: Request): AdminUser | null {
 }
 
 export function loginUrl(next: string): string {
-  try {
-    return url("accounts:login", {}, { next });
-  } catch {
-    return `/accounts/login/?next=${encodeURIComponent(next)}`;
-  }
+  return url("accounts:login", {}, { next });
 }
 
 /** Gate for every /admin/ route: log in first, then admin.access. */

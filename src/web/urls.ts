@@ -61,3 +61,8 @@ export function absolute(path: string): string {
 export function routeNames(): string[] {
   return [...routes.keys()];
 }
+
+/** Every path registered under a name. */
+export function routePaths(): Set<string> {
+  return new Set([...routes.values()].map((r) => r.path));
+}

@@ -11,6 +11,13 @@ import { seedPosts } from "../../src/blog/seed.ts";
 import { allowedHosts } from "../../src/web/security.ts";
 import { errorHandler } from "../../src/web/errors.ts";
 import { freePort } from "./support.ts";
+import { routePaths } from "../../src/web/urls.ts";
+import { healthRouter } from "../../src/web/health.ts";
+import { blogRouter } from "../../src/blog/routes.ts";
+import { discoveryRouter } from "../../src/blog/discovery.ts";
+import { accountsRouter } from "../../src/accounts/routes.ts";
+import { authoringRouter } from "../../src/authoring/routes.ts";
+import { adminRouter } from "../../src/admin/routes.ts";
 
 const STACK = /\bat .+:\d+:\d+|node_modules|ECONNREFUSED|\.ts:\d+/;
 
@@ -70,6 +77,20 @@ describe("feature routers behind their prefix (src/app.ts under())", () => {
       expect(res.status, path).toBe(404);
       expect(res.text, path).toContain("Page not found");
     }
+  });
+});
+
+describe("named routes", () => {
+  it("every route has a name (url() builds its links), except the admin's /<id>/ redirect aliases", () => {
+    buildApp(); // registers everything
+    type Layer = { route?: { path: string } };
+    const paths = [healthRouter, blogRouter, discoveryRouter, accountsRouter, authoringRouter, adminRouter].flatMap((r) =>
+      ((r as unknown as { stack: Layer[] }).stack).flatMap((l) => (l.route ? [l.route.path] : [])),
+    );
+    expect(paths.length).toBeGreaterThan(50);
+    const named = routePaths();
+    const unnamed = [...new Set(paths.filter((p) => !named.has(p)))];
+    expect(unnamed.sort()).toEqual(["/admin/accounts/user/:id/", "/admin/blog/category/:id/", "/admin/blog/post/:id/", "/admin/blog/tag/:id/"]);
   });
 });
 
