@@ -5,6 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import net from "node:net";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { productionEnv, request, startServerProcess, tryConnect, TcpProxy, type ServerProcess } from "./support.ts";
 
 /** Sends `text` as is on a new connection; resolves with everything the server sent back. */
@@ -21,18 +24,28 @@ function rawRequest(port: number, text: string): Promise<string> {
 const STACK = /\bat .+:\d+:\d+|node_modules|\.ts:\d+|Error:/;
 
 let proxy: TcpProxy;
+const dataDir = mkdtempSync(join(tmpdir(), "folio-no-embedded-"));
 let server: ServerProcess;
 
 beforeAll(async () => {
   const dbUrl = process.env.TEST_DATABASE_URL!;
   proxy = TcpProxy.forUrl(dbUrl);
   await proxy.start();
-  server = await startServerProcess(productionEnv(proxy.rewrite(dbUrl)));
+  // DATA_DIR points at an empty directory: with DATABASE_URL set, nothing may be created there.
+  server = await startServerProcess(productionEnv(proxy.rewrite(dbUrl), { DATA_DIR: dataDir }));
 }, 90_000);
 
 afterAll(async () => {
   server?.kill("SIGKILL");
   await proxy?.cut();
+});
+
+describe("production server: external database", () => {
+  it("uses DATABASE_URL and never starts the embedded PostgreSQL", async () => {
+    expect((await request(server.port, "/readyz")).status).toBe(200);
+    expect(readdirSync(dataDir)).toEqual([]); // no embedded data directory was created
+    expect(server.output()).not.toMatch(/embedded PostgreSQL/i);
+  });
 });
 
 describe("production server: Host check", () => {
