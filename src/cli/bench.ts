@@ -49,6 +49,8 @@ export interface Scenario {
   headers?: Record<string, string>;
   /** Posts the scenario needs (the bench seeds the maximum of --posts and this). */
   posts?: number;
+  /** "floor": run against src/cli/bench-floor.ts (bare Express + pg) instead of Folio's server. */
+  server?: "floor";
   /** Finds the path/headers at run time (a real post URL, a login cookie...). Return a string to skip with that reason. */
   prepare?: (ctx: BenchContext) => Promise<{ path: string; headers?: Record<string, string> } | string>;
 }
@@ -67,6 +69,9 @@ export const SCENARIOS: Scenario[] = [
   },
   { name: "search", path: "/blog/search/?q=measure" },
   { name: "feed-rss", path: "/blog/feed/rss/" },
+  // Not Folio: bare Express + pg (one prepared query, a fixed 16 KB page) on the same machine, the
+  // floor the reader pages' latency sits on (see src/cli/bench-floor.ts).
+  { name: "floor", path: "/floor", server: "floor" },
   // The admin post change list at 100,000 posts, signed in as an editor (target: p99 < 100 ms at 4 connections).
   { name: "admin-posts", connections: 4, posts: 100_000, prepare: (ctx) => adminBenchSession(ctx, "/admin/blog/post/") },
 ];
@@ -395,10 +400,13 @@ async function main() {
     ...args.paths.map((p) => ({ name: p.length > 12 ? `${p.slice(0, 11)}…` : p, path: p })),
   ];
   // Scenarios run against a database of their size (the default --posts unless they need more).
-  const groups = new Map<number, Scenario[]>();
+  const groups = new Map<string, { posts: number; floor: boolean; scenarios: Scenario[] }>();
   for (const sc of scenarios) {
-    const n = sc.posts ?? args.posts;
-    groups.set(n, [...(groups.get(n) ?? []), sc]);
+    const posts = sc.posts ?? args.posts;
+    const key = `${posts}:${sc.server ?? "folio"}`;
+    const g = groups.get(key) ?? { posts, floor: sc.server === "floor", scenarios: [] };
+    g.scenarios.push(sc);
+    groups.set(key, g);
   }
 
   const cluster = await openCluster(log);
@@ -439,7 +447,12 @@ async function main() {
     if (loadAtStart[0]! > os.cpus().length * 0.5)
       log(`WARNING: load average ${loadAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs: other work competes with the benchmark; compare the CPU ms/req columns`);
 
-    for (const [posts, group] of groups) {
+    for (const { posts, floor, scenarios: group } of groups.values()) {
+      const entry = floor ? "dist/cli/bench-floor.js" : "dist/server.js";
+      if (!existsSync(resolve(args.root, entry))) {
+        for (const sc of group) results.push({ name: sc.name, path: sc.path ?? null, posts, status: "skipped", note: `${entry} is not in ${args.root}` });
+        continue;
+      }
       const db = await prepareDatabase(cluster, args, posts, log);
       const port = await freePort();
       const baseUrl = `http://127.0.0.1:${port}`;
@@ -458,8 +471,8 @@ async function main() {
         TRUST_PROXY: "loopback", // scenarios that sign in say X-Forwarded-Proto: https (the session cookie is Secure)
         ...(args.workers ? { WEB_CONCURRENCY: String(args.workers) } : {}),
       };
-      log(`starting node dist/server.js on ${baseUrl} (database ${db.name}${args.root === ROOT ? "" : `, from ${args.root}`})`);
-      const srv = spawn(process.execPath, ["dist/server.js"], { cwd: args.root, env, stdio: ["ignore", "pipe", "inherit"] });
+      log(`starting node ${entry} on ${baseUrl} (database ${db.name}${args.root === ROOT ? "" : `, from ${args.root}`})`);
+      const srv = spawn(process.execPath, [entry], { cwd: args.root, env, stdio: ["ignore", "pipe", "inherit"] });
       server = srv;
       srv.stdout!.on("data", (d: Buffer) => {
         const s = d.toString();
@@ -469,7 +482,7 @@ async function main() {
       await waitReady(baseUrl, srv);
       // One process, or a cluster primary and its workers (WEB_CONCURRENCY; production's default is one per CPU).
       const processes = processTree(srv.pid!).length;
-      servers.push({ posts, database: db.name, idleRssMb: treeRssKb(srv.pid!) / 1024, workers: processes > 1 ? processes - 1 : 1 });
+      if (!floor) servers.push({ posts, database: db.name, idleRssMb: treeRssKb(srv.pid!) / 1024, workers: processes > 1 ? processes - 1 : 1 });
 
       const ctx: BenchContext = {
         baseUrl,
