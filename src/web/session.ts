@@ -139,6 +139,27 @@ export function hasSessionCookie(req: Request): boolean {
   return typeof c === "string" && c.includes(`${SESSION_COOKIE}=`);
 }
 
+/**
+ * express-session stores a changed session while the response goes out: it sends the status line,
+ * the headers and all but the last byte of the body, and the last byte once the store has the
+ * session. A browser follows a redirect as soon as it has the headers, so the next page could read
+ * the session from before this request (its flash message missing, a change not seen yet: it
+ * happened under load in CI). So a redirect on a request with a session saves the session first.
+ */
+export function saveBeforeRedirect(req: Request, res: Response): void {
+  const redirect = res.redirect;
+  res.redirect = function (this: Response, ...args: unknown[]) {
+    const s = req.session;
+    const send = () => (redirect as (...a: unknown[]) => void).apply(this, args);
+    if (!s) return send();
+    s.save((err) => {
+      // Redirect anyway: the change is lost, as it would have been at the end of the response.
+      if (err) req.log?.error({ err }, "saving the session before a redirect failed");
+      send();
+    });
+  } as typeof res.redirect;
+}
+
 const ENSURE = Symbol("folio.ensureSession");
 type WithEnsure = Request & { [ENSURE]?: () => void };
 
@@ -158,7 +179,10 @@ export function lazySessions(withCookie: RequestHandler[]): RequestHandler {
     mw(req, res, (err?: unknown) => (err ? next(err) : run(i + 1, req, res, next)));
   };
   return (req, res, next) => {
-    if (hasSessionCookie(req)) return run(0, req, res, next);
+    if (hasSessionCookie(req)) {
+      saveBeforeRedirect(req, res);
+      return run(0, req, res, next);
+    }
     (req as WithEnsure)[ENSURE] = () => {
       let failed: unknown;
       noSessionCookieOnPublicResponses(req, res, () => {});
@@ -166,6 +190,7 @@ export function lazySessions(withCookie: RequestHandler[]): RequestHandler {
         failed = err;
       });
       if (failed) throw failed;
+      saveBeforeRedirect(req, res);
     };
     next();
   };

@@ -147,3 +147,57 @@ describe("password hashing", () => {
     await agent.post("/accounts/login/").type("form").send({ _csrf: token, username: user.username, password: "anything" }).expect(400);
   });
 });
+
+describe("a redirect waits for the session", () => {
+  // express-session sends a response's headers before it has stored the session; a browser that
+  // follows the redirect at once would read the old session (a lost flash message, seen in CI).
+  it("the 303 reaches the client only after the session (flash included) is stored", async () => {
+    const { default: express } = await import("express");
+    const { default: http } = await import("node:http");
+    const { ensureSession, flash, lazySessions } = await import("../../src/web/session.ts");
+    const mini = express();
+    mini.use(lazySessions([]));
+    mini.get("/flash", (req, res) => {
+      ensureSession(req);
+      flash(req, "success", `saved ${String(req.query.n)}`);
+      res.redirect(303, "/next");
+    });
+    const server = mini.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const port = (server.address() as { port: number }).port;
+    const store = sessionStore();
+    const stored: { sid: string; at: number; flash: unknown }[] = [];
+    const realSet = store.set.bind(store);
+    const slowSet = vi.spyOn(store, "set").mockImplementation((sid, sess, cb) => {
+      // a slow store: the write lands 150 ms later
+      setTimeout(() => realSet(sid, sess, (err?: unknown) => {
+        stored.push({ sid, at: Date.now(), flash: sess.flash });
+        cb?.(err);
+      }), 150);
+    });
+    const headersAt = (path: string, cookie?: string) =>
+      new Promise<{ at: number; status: number; cookie?: string }>((resolve, reject) => {
+        http.get({ port, path, headers: cookie ? { cookie } : {} }, (res) => {
+          const at = Date.now();
+          res.resume();
+          resolve({ at, status: res.statusCode!, cookie: res.headers["set-cookie"]?.[0]?.split(";")[0] });
+        }).on("error", reject);
+      });
+    try {
+      // a new session (no cookie yet), then the same session again (cookie path)
+      const first = await headersAt("/flash?n=1");
+      expect(first.status).toBe(303);
+      expect(stored).toHaveLength(1);
+      expect(first.at).toBeGreaterThanOrEqual(stored[0]!.at);
+      expect(stored[0]!.flash).toEqual([{ level: "success", text: "saved 1" }]);
+      const second = await headersAt("/flash?n=2", first.cookie);
+      expect(second.status).toBe(303);
+      const last = stored.at(-1)!;
+      expect(second.at).toBeGreaterThanOrEqual(last.at);
+      expect(last.flash).toEqual([{ level: "success", text: "saved 1" }, { level: "success", text: "saved 2" }]);
+    } finally {
+      slowSet.mockRestore();
+      server.close();
+    }
+  });
+});
