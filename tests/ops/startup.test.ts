@@ -77,6 +77,20 @@ describe("the server process refuses to start on bad settings", () => {
   }
 });
 
+/** A development server on its own embedded PostgreSQL (in `dataDir`, on `pgPort`), listening on `port` (any when 0). */
+function embeddedEnv(dataDir: string, pgPort: number, port = 0): Record<string, string | undefined> {
+  return {
+    NODE_ENV: "development",
+    LOG_LEVEL: "info",
+    DATABASE_URL: undefined, // embedded, even when the suite runs against an external server
+    SEED_DEMO: "false",
+    DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(pgPort),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+  };
+}
+
 describe("start-up failures and the embedded PostgreSQL", () => {
   let blocker: net.Server | undefined;
   let embedded: { dataDir: string; pgPort: number } | undefined;
@@ -108,16 +122,7 @@ describe("start-up failures and the embedded PostgreSQL", () => {
     chmodSync(dataDir, 0o755); // reachable by the postgres OS user when running as root
     dirs.push(dataDir, resolveDataDir(join(dataDir, "postgres")));
     const pgPort = await freePort();
-    const proc = spawnServer({
-      NODE_ENV: "development",
-      LOG_LEVEL: "info",
-      DATABASE_URL: undefined, // embedded, even when the suite runs against an external server
-      SEED_DEMO: "false",
-      DATA_DIR: dataDir,
-      EMBEDDED_PG_PORT: String(pgPort),
-      PORT: String(port),
-      HOST: "127.0.0.1",
-    });
+    const proc = spawnServer(embeddedEnv(dataDir, pgPort, port));
     await proc.waitFor(/embedded PostgreSQL listening/, 90_000);
     const exit = await proc.exited;
     expect(exit.code).toBe(1);
@@ -130,16 +135,7 @@ describe("start-up failures and the embedded PostgreSQL", () => {
   it("with the embedded PostgreSQL: SIGTERM stops the server and then PostgreSQL, exit 0", async () => {
     expect(embedded).toBeDefined(); // the cluster initialised by the test above
     const { dataDir, pgPort } = embedded!;
-    const proc = spawnServer({
-      NODE_ENV: "development",
-      LOG_LEVEL: "info",
-      DATABASE_URL: undefined,
-      SEED_DEMO: "false",
-      DATA_DIR: dataDir,
-      EMBEDDED_PG_PORT: String(pgPort),
-      PORT: "0",
-      HOST: "127.0.0.1",
-    });
+    const proc = spawnServer(embeddedEnv(dataDir, pgPort));
     await proc.waitFor(/Folio is serving/, 90_000);
     expect(await tryConnect(pgPort)).toBe("connected");
     proc.kill("SIGTERM");
@@ -151,16 +147,7 @@ describe("start-up failures and the embedded PostgreSQL", () => {
   it("a SIGTERM during start-up (PostgreSQL up, migrations running) stops everything in order once started", async () => {
     expect(embedded).toBeDefined();
     const { dataDir, pgPort } = embedded!;
-    const proc = spawnServer({
-      NODE_ENV: "development",
-      LOG_LEVEL: "info",
-      DATABASE_URL: undefined,
-      SEED_DEMO: "false",
-      DATA_DIR: dataDir,
-      EMBEDDED_PG_PORT: String(pgPort),
-      PORT: "0",
-      HOST: "127.0.0.1",
-    });
+    const proc = spawnServer(embeddedEnv(dataDir, pgPort));
     await proc.waitFor(/embedded PostgreSQL listening/, 90_000);
     proc.kill("SIGTERM");
     expect(await proc.exited).toEqual({ code: 0, signal: null });
