@@ -19,6 +19,7 @@ import { changedFields, recordAction, recordActions } from "./audit.ts";
 import type { AdminUser } from "./auth.ts";
 import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { slugify } from "../blog/markdown.ts";
+import { TtlCache } from "../blog/ttl-cache.ts";
 import { forbidden } from "../web/errors.ts";
 
 const isEditor = (u: AdminUser) => atLeast(u, "EDITOR");
@@ -36,18 +37,8 @@ const ROLE_CHOICES = [
 
 // Choice lists (categories, tags, authors) for filters and selects: cached for a few seconds per
 // process and dropped on every admin write, so the change list does not pay two queries per view.
-const choiceCache = new Map<string, { at: number; value: Promise<{ value: string; label: string }[]> }>();
-const CHOICE_TTL_MS = 5_000;
-function cachedChoices(key: string, load: () => Promise<{ value: string; label: string }[]>) {
-  return () => {
-    const hit = choiceCache.get(key);
-    if (hit && Date.now() - hit.at < CHOICE_TTL_MS) return hit.value;
-    const value = load();
-    value.catch(() => choiceCache.delete(key));
-    choiceCache.set(key, { at: Date.now(), value });
-    return value;
-  };
-}
+const choiceCache = new TtlCache<{ value: string; label: string }[]>(5_000);
+const cachedChoices = (key: string, load: () => Promise<{ value: string; label: string }[]>) => () => choiceCache.get(key, load);
 export function invalidateChoices(): void {
   choiceCache.clear();
 }

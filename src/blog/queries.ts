@@ -11,6 +11,7 @@
 // Every statement here is a fixed text with parameters: prepared once per connection (src/db/prepared.ts).
 import { onInvalidate } from "../db/invalidation.ts";
 import { preparedQuery } from "../db/prepared.ts";
+import { TtlCache } from "./ttl-cache.ts";
 import { url } from "../web/urls.ts";
 
 export interface PersonRef {
@@ -279,22 +280,17 @@ export async function listPublished(opts: { page: number; perPage: number } & Li
 // deleted within the TTL) can shift a deep page by as many rows as changed, like a concurrent
 // write between two page loads would.
 const ANCHOR_STEP = 50;
-const anchorCache = new Map<string, { at: number; value: Promise<{ publish: string; id: number } | null> }>();
+const anchorCache = new TtlCache<{ publish: string; id: number } | null>(COUNT_TTL_MS, 5_000);
 
 function anchorAt(f: ListFilter, offset: number): Promise<{ publish: string; id: number } | null> {
-  const key = `${filterKey(f)}@${offset}`;
-  const hit = anchorCache.get(key);
-  if (hit && Date.now() - hit.at < COUNT_TTL_MS) return hit.value;
-  const { where, from, params } = filterSql(f);
-  const o = params.push(offset);
-  const value = preparedQuery<{ publish: string; id: number }>(
-    `SELECT p.publish::text AS publish, p.id FROM ${from} WHERE ${where} ORDER BY p.publish DESC, p.id DESC LIMIT 1 OFFSET $${o}`,
-    params,
-  ).then((r) => r.rows[0] ?? null);
-  anchorCache.set(key, { at: Date.now(), value });
-  value.catch(() => anchorCache.delete(key));
-  if (anchorCache.size > 5_000) anchorCache.clear();
-  return value;
+  return anchorCache.get(`${filterKey(f)}@${offset}`, () => {
+    const { where, from, params } = filterSql(f);
+    const o = params.push(offset);
+    return preparedQuery<{ publish: string; id: number }>(
+      `SELECT p.publish::text AS publish, p.id FROM ${from} WHERE ${where} ORDER BY p.publish DESC, p.id DESC LIMIT 1 OFFSET $${o}`,
+      params,
+    ).then((r) => r.rows[0] ?? null);
+  });
 }
 
 /** The rows of one page, without counting. */
