@@ -81,9 +81,9 @@ export function startSession(req: Request, res: Response, user: SessionUser): Pr
       if (err) return reject(err);
       req.session.authAt = Date.now();
       rotateCsrfToken(req);
-      // Save now, before the caller redirects: express-session's own save at res.end sends the
-      // status line and headers first, so a fast client could follow the redirect and arrive
-      // before the authAt stamp is stored (and be signed out by the absolute-timeout check).
+      // Saved here, not only by the redirect that follows (saveBeforeRedirect, src/web/session.ts,
+      // which logs a failed save and redirects anyway): a sign-in the store did not take must fail
+      // the request, not send the user on signed out. The redirect's save writes a second time.
       req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve()));
     });
   });
