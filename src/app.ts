@@ -14,6 +14,7 @@ import { accountsRouter, authPipeline, csrfErrorHandler, installAuthTemplateGlob
 import { authoringRouter } from "./authoring/routes.ts";
 import { discoveryRouter } from "./blog/discovery.ts";
 import { adminRouter } from "./admin/routes.ts";
+import { autosaveRouter } from "./autosave/routes.ts";
 
 /**
  * Runs `router` only for paths under `prefix` ("/admin/": also "/admin", any letter case, as Express
@@ -54,6 +55,7 @@ export function buildApp(): express.Express {
   app.use(under("/accounts/", accountsRouter)); // login, logout, sign-up, password change/reset, profile
   app.use(under("/write/", authoringRouter)); // authors' small editor
   app.use(under("/admin/", adminRouter)); // the admin site (registry of model admins; every view asks can())
+  app.use(under("/autosave/", autosaveRouter)); // post forms' autosaves, the editor script's session check
 
   // search, feeds, sitemaps, robots.txt: literal paths, mounted first because blog:post_detail
   // (/blog/:year/:month/:day/:slug/) would otherwise claim /blog/category/<slug>/feed/rss/

@@ -1,8 +1,9 @@
 // The accounts feature's public surface for app.ts: the request pipeline that knows who is asking.
-import express, { Router } from "express";
+import { Router } from "express";
 import type nunjucks from "nunjucks";
 import { enforceAbsoluteTimeout, lazySessions } from "../web/session.ts";
 import { csrfProtection, csrfTokenGlobal } from "../web/csrf.ts";
+import { formBodyParser } from "../web/limits.ts";
 import { passport } from "./auth.ts";
 import { userLocals } from "./middleware.ts";
 
@@ -13,7 +14,7 @@ import { userLocals } from "./middleware.ts";
  */
 export function authPipeline(): Router {
   const r = Router();
-  r.use(express.urlencoded({ extended: false, limit: "100kb", parameterLimit: 200 }));
+  r.use(formBodyParser()); // limit derived from the field limits (src/web/limits.ts)
   // No passport.initialize(): it defines eight properties on every request (req.login, the
   // compatibility req._passport...), which cost ~2% of a reader's page for nothing. passport.session()
   // and passport.authenticate() install the same methods on the requests that need them (passport 0.7).

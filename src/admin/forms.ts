@@ -2,6 +2,7 @@
 // -> typed values, validated with zod schemas built from the registry's field definitions.
 import { z } from "zod";
 import type { AdminUser } from "./auth.ts";
+import { FORM_BODY_LIMIT_BYTES, tooLongMessage } from "../web/limits.ts";
 import { resolveChoices, type FormField, type ModelAdmin } from "./site.ts";
 
 export const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -45,7 +46,8 @@ export function keptFormValues(fields: FormField[], body: Record<string, unknown
     const v = body[f.name];
     if (f.widget === "tags") out[f.name] = (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String).slice(0, 200);
     else if (f.widget === "checkbox") out[f.name] = v !== undefined;
-    else out[f.name] = typeof v === "string" ? v.slice(0, 200_000) : "";
+    // Whole, as typed (the body parser bounds the size): a text over its limit comes back intact.
+    else out[f.name] = typeof v === "string" ? v.slice(0, FORM_BODY_LIMIT_BYTES) : "";
   }
   return out;
 }
@@ -68,7 +70,7 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
       return f.required ? s : s.optional().transform((v) => v ?? "");
     }
     case "markdown": {
-      const s = str.max(max, `At most ${max} characters.`).transform((v) => v.replace(/\r\n/g, "\n"));
+      const s = str.max(max, { error: (iss) => tooLongMessage(max, String(iss.input ?? "").length) }).transform((v) => v.replace(/\r\n/g, "\n"));
       return f.required ? s.pipe(z.string().refine((v) => v.trim().length > 0, REQUIRED)) : s.optional().transform((v) => v ?? "");
     }
     case "select": {

@@ -21,6 +21,7 @@ import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, ty
 import { slugify } from "../blog/markdown.ts";
 import { TtlCache } from "../blog/ttl-cache.ts";
 import { forbidden } from "../web/errors.ts";
+import { formatCount, POST_BODY_MAX } from "../web/limits.ts";
 
 const isEditor = (u: AdminUser) => atLeast(u, "EDITOR");
 
@@ -208,7 +209,7 @@ site.register({
       { name: "authorId", label: "Author", widget: "fk", required: true, fk: { model: "accounts_user", picker: "autocomplete" }, visible: isEditor },
       { name: "categoryId", label: "Category", widget: "select", choices: categoryChoices },
       { name: "tagIds", label: "Tags", widget: "tags", choices: tagChoices, help: "Hold Ctrl (⌘ on a Mac) to select several." },
-      { name: "body", label: "Body", widget: "markdown", maxLength: 200_000, help: "Markdown. The preview is rendered by the server exactly as the site will show it." },
+      { name: "body", label: "Body", widget: "markdown", maxLength: POST_BODY_MAX, help: `Markdown, at most ${formatCount(POST_BODY_MAX)} characters. The preview is rendered by the server exactly as the site will show it.` },
       { name: "excerpt", label: "Excerpt", widget: "textarea", maxLength: 1000, help: "Left empty, the first 40 words of the body." },
       { name: "metaDescription", label: "Meta description", widget: "text", maxLength: 300, help: "For search engines and link previews." },
       { name: "status", label: "Status", widget: "select", required: true, choices: STATUS_CHOICES },

@@ -10,6 +10,7 @@ import { badRequest, forbidden, notFound } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
 import { formatDate } from "../web/templates.ts";
 import { flash, takeFlash } from "../web/session.ts";
+import { formatCount, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
 import { isSlugFree, listRevisions, restoreRevision, PostNotFoundError } from "../posts/service.ts";
 import { objectHistory, recentActions } from "./audit.ts";
@@ -514,7 +515,7 @@ export async function preview(req: Request, res: Response) {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const text = body.body;
   if (typeof text !== "string") throw badRequest("body: give the Markdown text once.", { body: "Required." });
-  if (text.length > 200_000) throw badRequest("body: at most 200,000 characters.", { body: "Too long." });
+  if (text.length > POST_BODY_MAX) throw badRequest(`body: at most ${formatCount(POST_BODY_MAX)} characters.`, { body: tooLongMessage(POST_BODY_MAX, text.length) });
   res.json({ html: renderMarkdown(text) });
 }
 

@@ -7,17 +7,26 @@ import { keptValues, parseForm, text, type FieldErrors } from "../accounts/valid
 import { postUrl } from "../blog/queries.ts";
 import { notFound } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
+import { FORM_BODY_LIMIT_BYTES, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
 import { AuthoringError, ConflictError, createPost, postForChange, updatePost, type WriteInput } from "./service.ts";
 
 const MAX_TAGS = 20;
-export const BODY_MAX = 90_000; // the form body limit is 100 kB
+export const BODY_MAX = POST_BODY_MAX; // one figure for the admin and this editor (src/web/limits.ts)
+
+/** The body: over BODY_MAX characters -> the message naming the limit; then the usual text rules. */
+const bodyField = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (typeof v === "string" && v.length > BODY_MAX) ctx.addIssue({ code: "custom", message: tooLongMessage(BODY_MAX, v.length), abort: true });
+  })
+  .pipe(text(BODY_MAX, { required: "Write the post's text.", allowNewlines: true, trim: false }));
 
 const writeSchema = z.object({
   title: text(250, { required: "Enter a title." }),
   category: text(12).refine((s) => s === "" || /^[1-9]\d{0,9}$/.test(s), "Select a valid choice."),
   tags: text(1000).refine((s) => s.split(",").filter((t) => t.trim()).length <= MAX_TAGS, `At most ${MAX_TAGS} tags.`)
     .refine((s) => s.split(",").every((t) => t.trim().length <= 100), "Each tag has at most 100 characters."),
-  body: text(BODY_MAX, { required: "Write the post's text.", allowNewlines: true, trim: false }),
+  body: bodyField,
   status: z.preprocess((v) => (v === undefined || v === "" ? "DRAFT" : v), z.enum(["DRAFT", "PUBLISHED"], { error: "Select a valid choice." })),
 });
 
@@ -46,7 +55,7 @@ async function formContext(req: Request) {
 
 async function render(req: Request, res: Response, ctx: Record<string, unknown>, status = 200) {
   res.locals.meta = { ...(res.locals.meta ?? {}), title: ctx.post ? "Edit post" : "Write a post", noindex: true };
-  res.status(status).render("authoring/write.njk", { ...(await formContext(req)), errors: {}, ...ctx });
+  res.status(status).render("authoring/write.njk", { ...(await formContext(req)), errors: {}, bodyMax: BODY_MAX, ...ctx });
 }
 
 const h = (fn: (req: Request, res: Response) => Promise<void>): RequestHandler => (req, res, next) => {
@@ -75,7 +84,7 @@ export const writeForm = h(async (req, res) => {
 });
 
 export const write = h(async (req, res) => {
-  const values = keptValues(req.body, FIELDS, BODY_MAX);
+  const values = keptValues(req.body, FIELDS, FORM_BODY_LIMIT_BYTES);
   const form = parseForm(writeSchema, req.body);
   const errors = { ...(form.ok ? {} : form.errors), ...(await categoryError(values.category)) };
   if (!form.ok || Object.keys(errors).length) return render(req, res, { values, errors }, 400);
@@ -98,7 +107,7 @@ export const editForm = h(async (req, res) => {
 
 export const edit = h(async (req, res) => {
   const post = await postForChange(req.user!, idParam(req));
-  const values: Record<string, string> = keptValues(req.body, [...FIELDS, "version"], BODY_MAX);
+  const values: Record<string, string> = keptValues(req.body, [...FIELDS, "version"], FORM_BODY_LIMIT_BYTES);
   const form = parseForm(writeSchema, req.body);
   const version = parseForm(versionSchema, req.body);
   const errors = { ...(form.ok ? {} : form.errors), ...(version.ok ? {} : version.errors), ...(await categoryError(values.category)) };
