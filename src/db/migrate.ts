@@ -24,16 +24,26 @@ export function prismaCli(args: string[], databaseUrl: string, quiet = true): Pr
 
 const MIGRATIONS_DIR = resolve(import.meta.dirname, "../../prisma/migrations");
 
+/** Names of the migrations committed in prisma/migrations (the schema this code knows), oldest first. */
+export function committedMigrations(): string[] {
+  return readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+}
+
+/** Names of the migrations applied to a database, oldest first (throws when it has no history table). */
+export async function appliedMigrations(db: Pick<pg.ClientBase, "query">): Promise<string[]> {
+  const { rows } = await db.query<{ migration_name: string }>(
+    `SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name`,
+  );
+  return rows.map((r) => r.migration_name);
+}
+
 /** Names of committed migrations not yet applied to the database at `url`. */
 export async function pendingMigrations(url: string): Promise<string[]> {
-  const committed = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const committed = committedMigrations();
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const { rows } = await c.query<{ migration_name: string }>(
-      `SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-    );
-    const applied = new Set(rows.map((r) => r.migration_name));
+    const applied = new Set(await appliedMigrations(c));
     return committed.filter((m) => !applied.has(m));
   } catch {
     return committed; // no history table yet
