@@ -221,12 +221,15 @@ const resetConfirmSchema = z.object({
 const tokenParam = (req: Request) => (typeof req.params.token === "string" ? req.params.token : "");
 
 export const passwordResetConfirmForm = h(async (req, res) => {
+  // The page's URL holds the live token: never sent on as a Referer (the log masks it: src/web/logger.ts).
+  res.setHeader("Referrer-Policy", "no-referrer");
   const user = await checkResetToken(tokenParam(req));
   if (!user) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);
   page(res, "accounts/password_reset_confirm.njk", "Enter new password", { validlink: true, errors: {}, token: tokenParam(req) });
 });
 
 export const passwordResetConfirm = h(async (req, res) => {
+  res.setHeader("Referrer-Policy", "no-referrer");
   const token = tokenParam(req);
   const user = await checkResetToken(token);
   if (!user) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);

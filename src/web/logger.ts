@@ -3,11 +3,114 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Request, RequestHandler, Response } from "express";
 import pino from "pino";
 import { pinoHttp } from "pino-http";
+import { match, type MatchFunction } from "path-to-regexp";
 import { config } from "../config.ts";
+import { routePaths } from "./urls.ts";
+
+// ---- secrets never reach the log ------------------------------------------------------------------
+// A URL is logged with its secrets masked (maskUrl): a path segment that a named route takes as a
+// secret parameter (":token" in /accounts/reset/:token/, and any future route whose parameter is
+// named like a secret), any other path segment or query value shaped like a random token (32+
+// base64url characters mixing upper case, lower case and digits: never a slug, which is lower case),
+// and the value of a query parameter named like a secret (?token=, ?password=, ?api_key= ...).
+// The serializers below apply it to every URL-like field any log line carries (req.url, path, url,
+// links), so a caller logging `{ path: req.path }` cannot leak a token. Headers are not logged at
+// all (the req serializer picks id, method and url); the redact list is the second line of defence
+// for a line that carries them anyway.
+export const REDACTED = "[REDACTED]";
+const SECRET_NAME = /token|secret|passw|pwd|key|signature|^sig$|^code$|^otp$|csrf|session|^sid$|auth|credential/i;
+const TOKEN_SHAPED = /^[A-Za-z0-9_-]{32,}$/;
+const looksLikeToken = (s: string) => s.length >= 32 && TOKEN_SHAPED.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s);
+
+let secretRoutes: { count: number; matchers: MatchFunction<Partial<Record<string, string | string[]>>>[] } | undefined;
+/**
+ * Matchers for the registered routes with a secret parameter (rebuilt when routes were added since:
+ * they are declared as the feature modules load). Matched without the trailing slash, as a prefix
+ * and case-insensitively, as Express routes them.
+ */
+function secretRouteMatchers() {
+  const paths = routePaths();
+  if (secretRoutes?.count !== paths.size) {
+    const matchers = [];
+    for (const path of paths) {
+      if (![...path.matchAll(/[:*](\w+)/g)].some((m) => SECRET_NAME.test(m[1]!))) continue;
+      matchers.push(match(path.replace(/\/+$/, "") || "/", { end: false, decode: false, sensitive: false }));
+    }
+    secretRoutes = { count: paths.size, matchers };
+  }
+  return secretRoutes.matchers;
+}
+
+/** `raw` (a path with an optional query) with its secrets replaced by [REDACTED]. */
+export function maskUrl(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  const q = raw.indexOf("?");
+  const path = q < 0 ? raw : raw.slice(0, q);
+  let segments: string[] | undefined;
+  for (const m of secretRouteMatchers()) {
+    const hit = m(path);
+    if (!hit) continue;
+    for (const [name, value] of Object.entries(hit.params)) {
+      if (!SECRET_NAME.test(name) || value === undefined) continue;
+      const secret = new Set(Array.isArray(value) ? value : [value]);
+      segments = (segments ?? path.split("/")).map((s) => (secret.has(s) ? REDACTED : s));
+    }
+  }
+  if (path.length >= 32) segments = (segments ?? path.split("/")).map((s) => (looksLikeToken(s) ? REDACTED : s));
+  let out = segments ? segments.join("/") : path;
+  if (q >= 0) {
+    const query = raw
+      .slice(q + 1)
+      .split("&")
+      .map((pair) => {
+        const eq = pair.indexOf("=");
+        if (eq < 0) return pair;
+        let name = pair.slice(0, eq);
+        try {
+          name = decodeURIComponent(name.replace(/\+/g, " "));
+        } catch {
+          // a malformed name is judged as written
+        }
+        const value = pair.slice(eq + 1);
+        return SECRET_NAME.test(name) || looksLikeToken(value) ? `${pair.slice(0, eq)}=${REDACTED}` : pair;
+      });
+    out += `?${query.join("&")}`;
+  }
+  return out;
+}
+
+/** A full URL (e-mailed links in the development mail log): the same masking on its path and query. */
+function maskAbsolute(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)(.*)$/i.exec(raw);
+  return m ? m[1]! + String(maskUrl(m[2] || "/")) : maskUrl(raw);
+}
+const maskUrls = (v: unknown) => (Array.isArray(v) ? v.map(maskAbsolute) : maskAbsolute(v));
+
+/** The request as logged: id, method and the URL with its secrets masked (never headers or body). */
+const reqSerializer = (req: { id?: unknown; method?: string; url?: string; originalUrl?: string }) => ({
+  id: req.id,
+  method: req.method,
+  url: maskUrl(req.originalUrl ?? req.url),
+});
 
 export const logger = pino({
   level: config.NODE_ENV === "test" && config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL,
-  redact: ["req.headers.cookie", "req.headers.authorization", 'res.headers["set-cookie"]'],
+  serializers: { req: reqSerializer, url: maskUrls, path: maskUrl, links: maskUrls, link: maskUrls },
+  redact: {
+    paths: [
+      "req.headers.cookie",
+      "req.headers.authorization",
+      'req.headers["proxy-authorization"]',
+      'req.headers["x-csrf-token"]',
+      'res.headers["set-cookie"]',
+      "req.body",
+      "body",
+      "password",
+      "token",
+    ],
+    censor: REDACTED,
+  },
 });
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -26,7 +129,7 @@ const accessLog = pinoHttp({
   genReqId: requestId,
   customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
   serializers: {
-    req: (req) => ({ id: req.id, method: req.method, url: req.url }),
+    req: reqSerializer,
     res: (res) => ({ statusCode: res.statusCode }),
   },
 });
@@ -46,7 +149,7 @@ function installLazyRequestLog(proto: object): void {
   Object.defineProperty(proto, "log", {
     configurable: true,
     get(this: LazyLogRequest) {
-      return (this[CHILD] ??= logger.child({ req: { id: this.id, method: this.method, url: this.originalUrl } }));
+      return (this[CHILD] ??= logger.child({ req: { id: this.id, method: this.method, url: maskUrl(this.originalUrl) } }));
     },
     set(this: LazyLogRequest, v: pino.Logger) {
       this[CHILD] = v;
