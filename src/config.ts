@@ -21,8 +21,8 @@ const schema = z.object({
   /** Where the embedded PostgreSQL, outgoing mail (.eml) and other local state live. */
   DATA_DIR: z.string().min(1).default(".data"),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
-  /** Public base URL: used for canonical links, feeds, sitemaps and emailed links. */
-  SITE_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:3000").transform((u) => u.replace(/\/+$/, "")),
+  /** Public base URL: used for canonical links, feeds, sitemaps and emailed links. Unset: http://localhost:<PORT> (see parseConfig). */
+  SITE_URL: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")).optional(),
   SITE_NAME: z.string().min(1).max(100).default("Folio"),
   SITE_DESCRIPTION: z.string().max(300).default("A blog about building software, published with Folio."),
   /** Host names accepted in production (comma-separated). */
@@ -50,8 +50,8 @@ const schema = z.object({
   WEB_CONCURRENCY: z.union([z.literal("auto"), z.coerce.number().int().min(1).max(64)]).optional(),
 });
 
-/** The settings after parsing: WEB_CONCURRENCY resolved to a number. */
-export type Config = Omit<z.infer<typeof schema>, "WEB_CONCURRENCY"> & { WEB_CONCURRENCY: number };
+/** The settings after parsing: WEB_CONCURRENCY resolved to a number, SITE_URL to its default. */
+export type Config = Omit<z.infer<typeof schema>, "WEB_CONCURRENCY" | "SITE_URL"> & { WEB_CONCURRENCY: number; SITE_URL: string };
 
 export const DEFAULT_SESSION_SECRET = "dev-insecure-secret-change-me";
 
@@ -63,9 +63,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  const { WEB_CONCURRENCY, ...rest } = result.data;
+  const { WEB_CONCURRENCY, SITE_URL, ...rest } = result.data;
   const workers = WEB_CONCURRENCY ?? (rest.NODE_ENV === "production" ? "auto" : 1);
-  const cfg: Config = { ...rest, WEB_CONCURRENCY: workers === "auto" ? Math.min(availableParallelism(), 64) : workers };
+  // Unset SITE_URL follows PORT (PORT=3101: links to http://localhost:3101); PORT=0 (any free port) keeps :3000.
+  const siteUrl = SITE_URL ?? `http://localhost:${rest.PORT || 3000}`;
+  const cfg: Config = { ...rest, SITE_URL: siteUrl, WEB_CONCURRENCY: workers === "auto" ? Math.min(availableParallelism(), 64) : workers };
   if (cfg.NODE_ENV === "production") {
     const problems: string[] = [];
     if (cfg.SESSION_SECRET === DEFAULT_SESSION_SECRET || cfg.SESSION_SECRET.length < 32)

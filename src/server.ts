@@ -13,7 +13,8 @@ import cluster, { type Worker } from "node:cluster";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { config } from "./config.ts";
 import { logger } from "./web/logger.ts";
-import { openDatabase, type OpenDatabase } from "./db/setup.ts";
+import net from "node:net";
+import { openDatabase, StartupError, type OpenDatabase } from "./db/setup.ts";
 import { disconnectDb } from "./db/index.ts";
 import { listenForInvalidation, type Listener } from "./db/invalidation.ts";
 import { answerClientErrors } from "./web/client-errors.ts";
@@ -48,7 +49,8 @@ async function closeDatabase(): Promise<void> {
 
 /** Database, migrations, demo content and the first admin: once per start (the primary, in cluster mode). */
 async function prepare(): Promise<void> {
-  db = await openDatabase({ log });
+  // "server": a cluster that another process runs is refused (it would stop it under us); commands share it.
+  db = await openDatabase({ log, role: "server" });
   if (config.SEED_DEMO) await seedDemoIfEmpty(log);
   const admin = await ensureAdminAccount();
   if (admin) {
@@ -77,6 +79,16 @@ function handleSignals(shutdown: (signal: Signal) => Promise<void>): void {
   if (earlySignal) void shutdown(earlySignal);
 }
 
+/** Fails at once (EADDRINUSE, EACCES) when PORT cannot be listened on, before the database is started for nothing. */
+function checkPortFree(): Promise<void> {
+  if (config.PORT === 0) return Promise.resolve();
+  return new Promise((done, fail) => {
+    const probe = net.createServer();
+    probe.once("error", fail);
+    probe.listen(config.PORT, config.HOST, () => probe.close(() => done()));
+  });
+}
+
 async function main() {
   routeSignals();
   if (cluster.isWorker) {
@@ -84,6 +96,7 @@ async function main() {
     db = await openDatabase({ migrate: false });
     return serve();
   }
+  await checkPortFree();
   await prepare();
   if (config.WEB_CONCURRENCY > 1) return supervise(config.WEB_CONCURRENCY);
   return serve();
@@ -199,8 +212,20 @@ async function serve(): Promise<void> {
 // src/db/embedded.ts loadEmbeddedPostgres.)
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
-main().catch(async (err) => {
-  logger.fatal({ err }, "start-up failed");
+/** The cause of a failed start-up, in one line. */
+function failureMessage(err: unknown): string {
+  if (err instanceof StartupError) return err.message;
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e?.code === "EADDRINUSE") return `port ${e.port ?? config.PORT} in use: another process listens on ${e.address ?? config.HOST}:${e.port ?? config.PORT}; stop it or set PORT to a free port`;
+  if (e?.code === "EACCES" && e.syscall === "listen") return `port ${e.port ?? config.PORT}: permission denied (ports below 1024 need root); set PORT to 1024 or above`;
+  return `start-up failed: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+// Every failed start-up logs its cause (one line; the stack only for unexpected errors) and exits 1.
+main().catch(async (err: unknown) => {
+  const message = failureMessage(err);
+  if (message.startsWith("start-up failed")) logger.fatal({ err }, message);
+  else logger.fatal(message);
   await closeDatabase();
   process.exit(1);
 });

@@ -309,7 +309,7 @@ async function openCluster(log: (m: string) => void): Promise<Cluster> {
     };
     return { adminUrl: at("postgres"), urlFor: at, stop: async () => {} };
   }
-  const pgh = await startEmbedded({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT, log });
+  const pgh = await startEmbedded({ dataHome: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log });
   return { adminUrl: pgh.adminUrl, urlFor: pgh.urlFor, stop: pgh.stop };
 }
 

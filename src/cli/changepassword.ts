@@ -2,7 +2,7 @@
 // Sets a user's password (asked twice, without echo; same validators as sign-up) and ends all of
 // that user's sessions.
 import { parseArgs } from "node:util";
-import { openDatabase } from "../db/setup.ts";
+import { openDatabase, StartupError } from "../db/setup.ts";
 import { disconnectDb, pool } from "../db/index.ts";
 import { setPassword } from "../accounts/users.ts";
 import { validatePassword } from "../accounts/validation.ts";
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(err instanceof CommandError ? err.message : err);
+    console.error(err instanceof CommandError ? err.message : err instanceof StartupError ? `Error: ${err.message}` : err);
     process.exit(1);
   },
 );

@@ -5,7 +5,7 @@ import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { config } from "../config.ts";
-import { openDatabase } from "../db/setup.ts";
+import { openDatabase, StartupError } from "../db/setup.ts";
 import { disconnectDb } from "../db/index.ts";
 import { createAccount, emailTaken, usernameTaken } from "../accounts/users.ts";
 import { emailField, usernameField, validatePassword } from "../accounts/validation.ts";
@@ -113,6 +113,7 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof CommandError) console.error(err.message);
+    else if (err instanceof StartupError) console.error(`Error: ${err.message}`);
     else if (err instanceof TypeError && /parseArgs|Unknown option|ERR_PARSE_ARGS/i.test(String((err as { code?: string }).code ?? err.message)))
       console.error(`Error: ${err.message}\nUsage: npm run createsuperuser -- [--username U] [--email E] [--no-input]`);
     else console.error(err);

@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { config } from "../config.ts";
-import { openDatabase } from "../db/setup.ts";
+import { describeFailure, openDatabase, type OpenDatabase } from "../db/setup.ts";
 import { disconnectDb, pool } from "../db/index.ts";
 import { seedPosts } from "../blog/seed.ts";
 import { intArg } from "./args.ts";
@@ -65,7 +65,13 @@ async function main() {
     console.error("seed: --database is for the embedded PostgreSQL; with DATABASE_URL, name the database in the URL");
     process.exit(2);
   }
-  const db = await openDatabase({ database: args.database, log: (m) => console.error(m) });
+  let db: OpenDatabase;
+  try {
+    db = await openDatabase({ database: args.database, log: (m) => console.error(m) });
+  } catch (e) {
+    console.error(`seed: ${describeFailure(e)}`);
+    process.exit(1);
+  }
   const bar = new cliProgress.SingleBar(
     { format: "seeding [{bar}] {percentage}% | {value}/{total} posts | {eta_formatted} left", hideCursor: true, noTTYOutput: false },
     cliProgress.Presets.shades_classic,
