@@ -5,16 +5,20 @@ import { atLeast, can } from "../accounts/permissions.ts";
 import { PostStatus, Role } from "../generated/prisma/client.ts";
 import {
   ConflictError,
+  EXCERPT_RULE,
+  PUBLISH_RULE,
   PostNotFoundError,
   SlugTakenError,
   createPost,
   deletePosts,
   getPostWithTags,
+  publishTimeSet,
   setPostsStatus,
   updatePost,
   afterPostWrite,
   type PostInput,
 } from "../posts/service.ts";
+import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
 import { changedFields, recordAction, recordActions } from "./audit.ts";
 import type { AdminUser } from "./auth.ts";
 import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
@@ -81,7 +85,9 @@ function postInput(data: Record<string, unknown>, user: AdminUser, fallbackAutho
     excerpt: (data.excerpt as string) ?? "",
     metaDescription: (data.metaDescription as string) ?? "",
     status: data.status as PostStatus,
-    publish: (data.publish as Date | null) ?? new Date(),
+    // A Date: the time the writer chose; null: none (the field left empty, as it is shown for a draft
+    // whose time was never set). The rule itself is the posts service's publishTime().
+    publish: data.publish instanceof Date ? data.publish : null,
     authorId: isEditor(user) && typeof data.authorId === "number" ? data.authorId : fallbackAuthor,
     categoryId: data.categoryId === null || data.categoryId === undefined || data.categoryId === "" ? null : Number(data.categoryId),
     tagIds: (data.tagIds as number[]) ?? [],
@@ -102,7 +108,7 @@ function mapPostErrors(e: unknown): never {
   if (e instanceof ConflictError) {
     const c = e.current;
     throw new ConflictErrors(
-      { title: c.title, slug: c.slug, body: c.body, excerpt: c.excerpt, metaDescription: c.metaDescription, status: c.status, publish: c.publish, authorId: c.authorId, categoryId: c.categoryId, tagIds: c.tagIds },
+      { title: c.title, slug: c.slug, body: c.body, excerpt: c.excerpt, metaDescription: c.metaDescription, status: c.status, publish: publishTimeSet(c) ? c.publish : null, authorId: c.authorId, categoryId: c.categoryId, tagIds: c.tagIds },
       c.version,
       e.message,
     );
@@ -119,7 +125,8 @@ const postHooks: ModelHooks = {
       repr: p.title,
       authorId: p.authorId,
       version: p.version,
-      values: { title: p.title, slug: p.slug, authorId: p.authorId, categoryId: p.categoryId, tagIds: p.tagIds, body: p.body, excerpt: p.excerpt, metaDescription: p.metaDescription, status: p.status, publish: p.publish },
+      // publish: empty (null) while the writer never set it, so that saving the form unchanged does not "choose" it
+      values: { title: p.title, slug: p.slug, authorId: p.authorId, categoryId: p.categoryId, tagIds: p.tagIds, body: p.body, excerpt: p.excerpt, metaDescription: p.metaDescription, status: p.status, publish: publishTimeSet(p) ? p.publish : null },
       readOnly: { createdAt: p.createdAt, updatedAt: p.updatedAt, version: p.version, publishDate: p.publishDate, status: p.status, slug: p.slug },
     };
   },
@@ -158,8 +165,14 @@ const statusAction = (name: string, label: string, status: PostStatus, done: str
   label,
   permission: "post.publish",
   done,
-  describe: status === "PUBLISHED" ? "These posts will be published (a future publish time stays scheduled)." : "These posts will be moved back to draft and leave the site.",
-  run: (ids, user) => setPostsStatus(ids.map((id) => ({ id, status })), user),
+  describe:
+    status === "PUBLISHED"
+      ? "These posts will be published. A draft whose publish time was never set takes the current time; a time the writer chose stays (a future one stays scheduled)."
+      : "These posts will be moved back to draft and leave the site.",
+  async run(ids, user) {
+    const r = await setPostsStatus(ids.map((id) => ({ id, status })), user);
+    return { count: r.changed, refused: r.refused.map((x) => `“${x.title}”: ${x.reason}`) };
+  },
 });
 
 site.register({
@@ -174,6 +187,7 @@ site.register({
     pk: "p.id",
     repr: "p.title",
     owner: `p."authorId"`,
+    version: "p.version",
   },
   list: {
     columns: [
@@ -181,7 +195,8 @@ site.register({
       { name: "author", label: "Author", sql: "u.username", sort: "u.username", joined: true },
       { name: "category", label: "Category", sql: "c.name", sort: "c.name", joined: true },
       { name: "status", label: "Status", sql: "p.status", sort: "p.status", format: "status" },
-      { name: "publish", label: "Publish", sql: "p.publish", sort: "p.publish", format: "datetime" },
+      // A draft whose time was never set shows none ("—"): it takes the moment it is published.
+      { name: "publish", label: "Publish", sql: `CASE WHEN p."publishPinned" OR p.status = 'PUBLISHED' THEN p.publish END`, sort: "p.publish", format: "datetime" },
       { name: "updated", label: "Updated", sql: `p."updatedAt"`, sort: `p."updatedAt"`, format: "datetime" },
     ],
     filters: [
@@ -210,10 +225,10 @@ site.register({
       { name: "categoryId", label: "Category", widget: "select", choices: categoryChoices },
       { name: "tagIds", label: "Tags", widget: "tags", choices: tagChoices, help: "Hold Ctrl (⌘ on a Mac) to select several." },
       { name: "body", label: "Body", widget: "markdown", maxLength: POST_BODY_MAX, help: `Markdown, at most ${formatCount(POST_BODY_MAX)} characters. The preview is rendered by the server exactly as the site will show it.` },
-      { name: "excerpt", label: "Excerpt", widget: "textarea", maxLength: 1000, help: "Left empty, the first 40 words of the body." },
+      { name: "excerpt", label: "Excerpt", widget: "textarea", maxLength: 1000, help: EXCERPT_RULE },
       { name: "metaDescription", label: "Meta description", widget: "text", maxLength: 300, help: "For search engines and link previews." },
       { name: "status", label: "Status", widget: "select", required: true, choices: STATUS_CHOICES },
-      { name: "publish", label: "Publish (UTC)", widget: "datetime", help: "A published post with a future time is scheduled: it appears on the site at that time. Empty means now." },
+      { name: "publish", label: "Publish (UTC)", widget: "datetime", help: PUBLISH_RULE, emptyText: "Not set: the post takes the moment it is published." },
     ],
     readOnly: [
       { name: "createdAt", label: "Created", format: "datetime" },
@@ -236,13 +251,18 @@ type Delegate = {
   findUnique(a: unknown): Promise<Record<string, unknown> | null>;
   findMany(a: unknown): Promise<Record<string, unknown>[]>;
   create(a: unknown): Promise<Record<string, unknown>>;
-  update(a: unknown): Promise<Record<string, unknown>>;
   deleteMany(a: unknown): Promise<{ count: number }>;
 };
 
-/** Hooks for a plain model: load/create/update/delete through its Prisma delegate, with audit entries. */
+/**
+ * Hooks for a plain model: load/create/update/delete through its Prisma delegate, with audit entries.
+ * Every such model has a `version` column: a change is saved only over the version its form was made
+ * from (the one version check, src/db/versioned.ts, as for posts), else the form's conflict page.
+ */
 function prismaHooks(opts: {
-  delegate: "category" | "tag" | "user";
+  delegate: Exclude<VersionedModel, "post">;
+  /** "category": for the conflict message. */
+  noun: string;
   audit: string;
   fields: string[];
   readOnly?: string[];
@@ -270,6 +290,7 @@ function prismaHooks(opts: {
       return {
         id,
         repr: opts.repr(o),
+        version: Number(o.version),
         values: Object.fromEntries(opts.fields.map((f) => [f, o[f]])),
         readOnly: Object.fromEntries((opts.readOnly ?? []).map((f) => [f, o[f]])),
       } satisfies AdminObject;
@@ -285,17 +306,22 @@ function prismaHooks(opts: {
         return toErrors(e);
       }
     },
-    async update(obj, data, user) {
+    async update(obj, data, user, version) {
+      if (version === undefined) throw new FormErrors({ __all__: "The form is missing its version; reload the page." });
       try {
         return await prisma.$transaction(async (tx) => {
           const values = pick(data);
-          const o = await (tx as unknown as Record<string, Delegate>)[opts.delegate]!.update({ where: { id: obj.id }, data: values });
+          const o = await updateAtVersion(tx, opts.delegate, obj.id, version, values);
           const changed = changedFields(obj.values, values, opts.fields);
           await recordAction({ userId: user.id, action: "CHANGE", model: opts.audit, objectId: obj.id, objectRepr: opts.repr(o), changes: { changed } }, tx);
           return { id: obj.id, repr: opts.repr(o) };
         }).finally(afterWrite);
       } catch (e) {
-        if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2025") throw new FormErrors({ __all__: "This object was deleted meanwhile." });
+        if (e instanceof StaleVersionError) {
+          if (!e.current) throw new FormErrors({ __all__: `This ${opts.noun} was deleted meanwhile.` });
+          const now = e.current;
+          throw new ConflictErrors(Object.fromEntries(opts.fields.map((f) => [f, now[f]])), Number(now.version), conflictMessage(opts.noun));
+        }
         return toErrors(e);
       }
     },
@@ -326,6 +352,7 @@ const deleteAction = (plural: string, describe: string, permission: BulkAction["
 
 const categoryHooks = prismaHooks({
   delegate: "category",
+  noun: "category",
   audit: "blog.category",
   fields: ["name", "slug", "description"],
   repr: (o) => String(o.name),
@@ -341,7 +368,7 @@ site.register({
   verboseName: "category",
   verboseNamePlural: "categories",
   perm: "category",
-  sql: { from: `"Category" c`, pk: "c.id", repr: "c.name" },
+  sql: { from: `"Category" c`, pk: "c.id", repr: "c.name", version: "c.version" },
   list: {
     columns: [
       { name: "name", label: "Name", sql: "c.name", sort: "c.name", link: true },
@@ -366,6 +393,7 @@ site.register({
 
 const tagHooks = prismaHooks({
   delegate: "tag",
+  noun: "tag",
   audit: "blog.tag",
   fields: ["name", "slug"],
   repr: (o) => String(o.name),
@@ -381,7 +409,7 @@ site.register({
   verboseName: "tag",
   verboseNamePlural: "tags",
   perm: "tag",
-  sql: { from: `"Tag" t`, pk: "t.id", repr: "t.name" },
+  sql: { from: `"Tag" t`, pk: "t.id", repr: "t.name", version: "t.version" },
   list: {
     columns: [
       { name: "name", label: "Name", sql: "t.name", sort: "t.name", link: true },
@@ -407,6 +435,7 @@ site.register({
 
 const userHooks = prismaHooks({
   delegate: "user",
+  noun: "user",
   audit: "accounts.user",
   fields: ["username", "email", "firstName", "lastName", "role", "isActive", "bio"],
   readOnly: ["dateJoined", "lastLogin"],
@@ -436,7 +465,7 @@ site.register({
   verboseName: "user",
   verboseNamePlural: "users",
   perm: "user",
-  sql: { from: `"User" u`, pk: "u.id", repr: "u.username" },
+  sql: { from: `"User" u`, pk: "u.id", repr: "u.username", version: "u.version" },
   list: {
     columns: [
       { name: "username", label: "Username", sql: "u.username", sort: "u.username", link: true },

@@ -28,6 +28,8 @@ export interface FormField {
   prepopulateFrom?: string;
   /** Only shown/accepted when this returns true for the current user (e.g. author picker for editors). */
   visible?: (user: AdminUser) => boolean;
+  /** Shown beside the widget (and as its placeholder) while the value is empty: what empty means. */
+  emptyText?: string;
 }
 
 export interface ReadOnlyField {
@@ -77,7 +79,13 @@ export interface BulkAction {
   /** Short description of the effect for the confirmation page. */
   describe: string;
   danger?: boolean;
-  run(ids: number[], user: AdminUser): Promise<number>;
+  /** The number of objects changed, or that plus the ones left as they were and why ("“X”: reason"). */
+  run(ids: number[], user: AdminUser): Promise<number | ActionOutcome>;
+}
+
+export interface ActionOutcome {
+  count: number;
+  refused: string[];
 }
 
 /** A loaded object as the form sees it: field values plus metadata. */
@@ -133,6 +141,11 @@ export interface ModelAdmin {
     repr: string;
     /** Owner column for per-row permission checks (posts: p."authorId"). */
     owner?: string;
+    /**
+     * Optimistic-locking version column (src/db/versioned.ts). Declared, the change list's inline
+     * edits carry each row's version and a row changed since the list was shown is refused.
+     */
+    version?: string;
   };
   list: {
     columns: ListColumn[];

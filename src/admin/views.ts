@@ -11,6 +11,7 @@ import { url } from "../web/urls.ts";
 import { formatDate } from "../web/templates.ts";
 import { flash, takeFlash } from "../web/session.ts";
 import { formatCount, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
+import { editorContext } from "../autosave/editor.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
 import { isSlugFree, listRevisions, restoreRevision, PostNotFoundError } from "../posts/service.ts";
 import { objectHistory, recentActions } from "./audit.ts";
@@ -132,11 +133,16 @@ export function changeList(m: ModelAdmin) {
       return {
         pk: r.pk,
         repr: r.repr,
+        // inline edits are saved over the version the row was shown at
+        version: mayEdit ? r.version : null,
         cols: m.list.columns.map((c) => {
           const v = r.cells[c.name];
           const cell: Record<string, unknown> = { name: c.name, label: c.label, ...formatCell(v, c.format, now) };
           if (c.link) cell.link = changeUrl;
-          if (mayEdit && editable.has(c.name)) cell.options = (editChoices[c.name] ?? []).map((o) => ({ ...o, selected: o.value === String(v) }));
+          if (mayEdit && editable.has(c.name)) {
+            cell.options = (editChoices[c.name] ?? []).map((o) => ({ ...o, selected: o.value === String(v) }));
+            cell.initial = String(v ?? "");
+          }
           return cell;
         }),
       };
@@ -263,8 +269,10 @@ export function changeListPost(m: ModelAdmin) {
         postUrl: changeListUrl(m),
       });
     }
-    const n = await action.run(ids, u);
+    const outcome = await action.run(ids, u);
+    const n = typeof outcome === "number" ? outcome : outcome.count;
     flash(req, "success", `Successfully ${action.done} ${n} ${n === 1 ? m.verboseName : m.verboseNamePlural}.`);
+    if (typeof outcome !== "number") for (const why of outcome.refused) flash(req, "error", `Not ${action.done}: ${why}`);
     res.redirect(303, back);
   };
 }
@@ -273,24 +281,54 @@ function safeBack(v: unknown, fallback: string): string {
   return typeof v === "string" && v.startsWith(fallback.split("?")[0]!) && !v.includes("//") && v.length < 2000 && !/[\s\\]/.test(v) ? v : fallback;
 }
 
+/**
+ * The list-editable Save. Each row carries the value it showed (initial-form-<id>-<field>) and, for
+ * versioned models, the version it was shown at (form-<id>-_version). Only what the admin changed on
+ * this page is saved, over that version (the one version check, as in the change form): a row someone
+ * else saved since the list was shown is refused and named, never overwritten with the list's stale value.
+ */
 async function saveEditable(m: ModelAdmin, u: AdminUser, body: Record<string, unknown>, req: Request, res: Response, back: string) {
   const fields = m.form.fields.filter((f) => (m.list.editable ?? []).includes(f.name));
   const changes = new Map<number, Record<string, string>>();
+  const initial = new Map<number, Record<string, string>>();
+  const versions = new Map<number, number>();
+  const rowId = (raw: string) => {
+    const id = Number(raw);
+    if (!ID_RE.test(raw) || id > 2_147_483_647) throw badRequest("Invalid row.");
+    return id;
+  };
   for (const [k, v] of Object.entries(body)) {
-    const mm = /^form-(\d{1,10})-(\w{1,50})$/.exec(k);
+    const mv = /^form-(\d{1,10})-_version$/.exec(k);
+    if (mv) {
+      if (typeof v !== "string" || !/^[1-9]\d{0,9}$/.test(v) || Number(v) > 2_147_483_647) throw badRequest("Invalid row version; reload the page.");
+      versions.set(rowId(mv[1]!), Number(v));
+      continue;
+    }
+    const mm = /^(initial-)?form-(\d{1,10})-(\w{1,50})$/.exec(k);
     if (!mm) continue;
-    const field = fields.find((f) => f.name === mm[2]);
+    const field = fields.find((f) => f.name === mm[3]);
     if (!field) continue;
-    const id = Number(mm[1]);
-    if (!ID_RE.test(mm[1]!) || id > 2_147_483_647) throw badRequest("Invalid row.");
+    const id = rowId(mm[2]!);
     if (typeof v !== "string") throw badRequest("Each row's value must be given once.");
+    if (mm[1]) {
+      initial.set(id, { ...(initial.get(id) ?? {}), [field.name]: v });
+      continue;
+    }
     const allowed = (await resolveChoices(field.choices)).map((c) => c.value);
     if (!allowed.includes(v)) throw badRequest(`Invalid value for ${field.label}.`, { [k]: "Select a valid choice." });
     changes.set(id, { ...(changes.get(id) ?? {}), [field.name]: v });
     if (changes.size > MAX_SELECTED) throw badRequest("Too many rows.");
   }
+  // Rows left as they were shown are not saved (their stored value may have moved on meanwhile).
+  for (const [id, wanted] of changes) {
+    const shown = initial.get(id) ?? {};
+    const touched = Object.fromEntries(Object.entries(wanted).filter(([f, v]) => shown[f] !== v));
+    if (Object.keys(touched).length) changes.set(id, touched);
+    else changes.delete(id);
+  }
   const owners = await loadOwners(m, u, [...changes.keys()]);
   if (owners.length !== changes.size) throw notFound("Some rows no longer exist or are not yours.");
+  if (m.sql.version) for (const id of changes.keys()) if (!versions.has(id)) throw badRequest("The list is missing its row versions; reload the page.");
   let n = 0;
   for (const o of owners) {
     const obj = await m.hooks.load(o.id);
@@ -299,10 +337,14 @@ async function saveEditable(m: ModelAdmin, u: AdminUser, body: Record<string, un
     if (!Object.entries(wanted).some(([f, v]) => String(obj.values[f] ?? "") !== v)) continue;
     if (!can(u, m.perm === "post" ? "post.publish" : perm(m, "change"), obj)) throw forbidden(`You may not change “${obj.repr}”.`);
     try {
-      await m.hooks.update(obj, { ...obj.values, ...wanted }, u, obj.version);
+      await m.hooks.update(obj, { ...obj.values, ...wanted }, u, versions.get(o.id) ?? obj.version);
     } catch (e) {
-      if (e instanceof FormErrors || e instanceof ConflictErrors) {
-        flash(req, "error", `“${obj.repr}” was not saved: ${Object.values((e as FormErrors).fields ?? {}).join(" ") || e.message}`);
+      if (e instanceof ConflictErrors) {
+        flash(req, "error", `“${obj.repr}” was not saved: someone else changed it after this list was shown. Nothing was overwritten; the list below shows their version.`);
+        continue;
+      }
+      if (e instanceof FormErrors) {
+        flash(req, "error", `“${obj.repr}” was not saved: ${Object.values(e.fields).join(" ") || e.message}`);
         continue;
       }
       throw e;
@@ -351,8 +393,12 @@ async function formContext(m: ModelAdmin, u: AdminUser, obj: AdminObject | null,
     passwordUrl: obj && m.perm === "user" ? url("admin:accounts_user_password", { id: obj.id }) : null,
     previewUrl: url("admin:preview"),
     slugCheckUrl: m.perm === "post" ? url("admin:blog_post_slug_check") : null,
+    // Posts: autosave, the offer of a newer autosave (not on a form shown again with errors), sign-in dialog.
+    editor: m.perm === "post" ? await editorContext(u.id, obj ? postOf(obj) : null, values, !Object.keys(errors).length) : null,
   };
 }
+
+const postOf = (obj: AdminObject) => ({ id: obj.id, updatedAt: obj.readOnly.updatedAt as Date, version: obj.version ?? 1 });
 
 async function fkLabel(model: string, id: unknown): Promise<string> {
   if (model !== "accounts_user" || !/^\d{1,10}$/.test(String(id))) return "";
@@ -365,7 +411,8 @@ export function addView(m: ModelAdmin) {
     const u = user(req);
     authorize(u, perm(m, "create"));
     const fields = visibleFields(m, u);
-    const defaults: Record<string, unknown> = m.perm === "post" ? { status: "DRAFT", authorId: u.id, publish: new Date() } : m.perm === "user" ? { role: "READER", isActive: true } : {};
+    // A new post's publish time starts empty ("set when published"): a time is only fixed when the writer enters one.
+    const defaults: Record<string, unknown> = m.perm === "post" ? { status: "DRAFT", authorId: u.id, publish: null } : m.perm === "user" ? { role: "READER", isActive: true } : {};
     if (req.method === "GET") {
       return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, toFormValues(fields, defaults), {})) });
     }

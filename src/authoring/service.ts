@@ -4,7 +4,7 @@
 import { prisma, type Post } from "../db/index.ts";
 import type { PostStatus } from "../generated/prisma/client.ts";
 import { can, type Actor } from "../accounts/permissions.ts";
-import { excerptFrom, slugify, SLUG_MAX } from "../blog/markdown.ts";
+import { slugify, SLUG_MAX } from "../blog/markdown.ts";
 import { forbidden, notFound } from "../web/errors.ts";
 import * as posts from "../posts/service.ts";
 
@@ -22,23 +22,6 @@ export class AuthoringError extends Error {
   constructor(readonly field: string, message: string) {
     super(message);
   }
-}
-
-/** Tag ids for these names: existing tags matched by slug, missing ones created. */
-export async function tagIdsFor(names: string[]): Promise<number[]> {
-  const wanted = new Map<string, string>();
-  for (const raw of names) {
-    const name = raw.trim().replace(/\s+/g, " ").slice(0, 100);
-    if (!name) continue;
-    const slug = slugify(name).slice(0, 100);
-    if (!wanted.has(slug)) wanted.set(slug, name);
-  }
-  if (!wanted.size) return [];
-  const slugs = [...wanted.keys()];
-  // Race-safe: concurrent writers creating the same tag both end up with the one row.
-  await prisma.tag.createMany({ data: slugs.map((slug) => ({ slug, name: wanted.get(slug)! })), skipDuplicates: true });
-  const rows = await prisma.tag.findMany({ where: { slug: { in: slugs } }, select: { id: true } });
-  return rows.map((r) => r.id);
 }
 
 /** A slug for `title` that is free on the UTC day of `publish`: "title", then "title-2", "title-3"... */
@@ -68,14 +51,14 @@ export async function createPost(actor: Actor, input: WriteInput): Promise<Post>
   if (!can(actor, "post.create")) throw forbidden("You cannot write posts.");
   checkStatus(actor, input.status, { authorId: actor.id });
   await checkCategory(input.categoryId);
-  const tagIds = await tagIdsFor(input.tagNames);
-  const publish = new Date();
   // Two writers may race for the same slug: the unique index decides, and the loser takes the next one.
   for (let attempt = 0; ; attempt++) {
-    const slug = await freeSlug(input.title, publish);
+    // This editor has no publish field: the time is the posts service's publishTime() (now, unpinned for a draft).
+    const slug = await freeSlug(input.title, posts.publishTime(null, undefined, input.status).publish);
     try {
+      // New tags are created in the post's transaction (a refused save leaves none behind).
       return await posts.createPost(
-        { title: input.title, slug, body: input.body, status: input.status, publish, authorId: actor.id, categoryId: input.categoryId, tagIds },
+        { title: input.title, slug, body: input.body, status: input.status, publish: undefined, authorId: actor.id, categoryId: input.categoryId, tagNames: input.tagNames },
         actor,
       );
     } catch (e) {
@@ -98,15 +81,17 @@ export async function updatePost(actor: Actor, id: number, version: number, inpu
   const post = await postForChange(actor, id);
   if (input.status !== post.status) checkStatus(actor, input.status, post);
   await checkCategory(input.categoryId);
-  const tagIds = await tagIdsFor(input.tagNames);
   // The slug stays once the post exists (links must not break), unless the title's slug is free and the post is a draft.
-  // A hand-written excerpt (set in the admin) is kept; a derived one follows the new body.
-  const excerpt = post.excerpt !== excerptFrom(post.body, 40) ? post.excerpt : "";
-  const slug = post.status === "DRAFT" && input.title !== post.title ? await freeSlug(input.title, post.publish, post.id) : post.slug;
+  // Publishing a draft whose time was never set moves it to today (publishTime()): its slug must be free there.
+  const when = posts.publishTime(post, undefined, input.status).publish;
+  const slug =
+    post.status === "DRAFT" && (input.title !== post.title || !(await posts.isSlugFree(post.slug, when, post.id))) ? await freeSlug(input.title, when, post.id) : post.slug;
+  // No publish or excerpt field here: both "as stored", so the service's rules apply (an automatic excerpt follows the body,
+  // a hand-written one stays). New tags are created in the save's transaction.
   return posts.updatePost(
     id,
     version,
-    { title: input.title, slug, body: input.body, status: input.status, publish: post.publish, authorId: post.authorId, categoryId: input.categoryId, tagIds, excerpt, metaDescription: post.metaDescription },
+    { title: input.title, slug, body: input.body, status: input.status, publish: undefined, authorId: post.authorId, categoryId: input.categoryId, tagNames: input.tagNames, metaDescription: post.metaDescription },
     actor,
   );
 }

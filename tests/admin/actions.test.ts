@@ -69,7 +69,10 @@ describe("list-editable status", () => {
     const c = await makePost(editor.user.id, { title: "Inline C" });
     const list = await editor.agent.get("/admin/blog/post/?q=Inline").expect(200);
     expect(list.text).toContain(`name="form-${a.id}-status"`);
-    await csrfPost(editor, "/admin/blog/post/?q=Inline", { _save: "1", next: "/admin/blog/post/?q=Inline", [`form-${a.id}-status`]: "PUBLISHED", [`form-${b.id}-status`]: "PUBLISHED", [`form-${c.id}-status`]: "DRAFT" }, 303);
+    expect(list.text).toContain(`name="form-${a.id}-_version" value="1"`);
+    expect(list.text).toContain(`name="initial-form-${a.id}-status" value="DRAFT"`);
+    const v = (p: { id: number }) => ({ [`form-${p.id}-_version`]: "1", [`initial-form-${p.id}-status`]: "DRAFT" });
+    await csrfPost(editor, "/admin/blog/post/?q=Inline", { _save: "1", next: "/admin/blog/post/?q=Inline", [`form-${a.id}-status`]: "PUBLISHED", [`form-${b.id}-status`]: "PUBLISHED", [`form-${c.id}-status`]: "DRAFT", ...v(a), ...v(b), ...v(c) }, 303);
     const rows = await prisma.post.findMany({ where: { id: { in: [a.id, b.id, c.id] } }, orderBy: { id: "asc" } });
     expect(rows.map((r) => [r.status, r.version])).toEqual([["PUBLISHED", 2], ["PUBLISHED", 2], ["DRAFT", 1]]);
     expect((await editor.agent.get("/admin/blog/post/?q=Inline").expect(200)).text).toContain("2 posts changed successfully.");

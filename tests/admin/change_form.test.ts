@@ -162,7 +162,7 @@ describe("change", () => {
     expect(c.slug).toBe("big-data-and-ai");
     const dup = await csrfPost(editor, "/admin/blog/category/add/", { name: "Dup", slug: "big-data-and-ai" }, 400);
     expect(dup.text).toContain("This value is already used");
-    await csrfPost(editor, `/admin/blog/category/${c.id}/change/`, { name: "Data", slug: "data", description: "All about data" }, 303);
+    await csrfPost(editor, `/admin/blog/category/${c.id}/change/`, { name: "Data", slug: "data", description: "All about data", _version: "1" }, 303);
     expect(await prisma.category.findUniqueOrThrow({ where: { id: c.id } })).toMatchObject({ name: "Data", slug: "data" });
     const audits = await prisma.auditLog.findMany({ where: { model: "blog.category", objectId: String(c.id) }, orderBy: { id: "asc" } });
     expect(audits.map((a) => a.action)).toEqual(["ADD", "CHANGE"]);

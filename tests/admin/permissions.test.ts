@@ -144,10 +144,10 @@ describe("POSTs are checked too", () => {
     await csrfPost(who.EDITOR!, url("admin:accounts_user_password", { id: target }), { password1: "x", password2: "x" }, 403);
     const adm = who.ADMIN!;
     const u = await prisma.user.findUniqueOrThrow({ where: { id: target } });
-    await csrfPost(adm, url("admin:accounts_user_change", { id: target }), { username: u.username, email: u.email, role: "AUTHOR", isActive: "1", firstName: "", lastName: "", bio: "" }, 303);
+    await csrfPost(adm, url("admin:accounts_user_change", { id: target }), { username: u.username, email: u.email, role: "AUTHOR", isActive: "1", firstName: "", lastName: "", bio: "", _version: String(u.version) }, 303);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: target } })).role).toBe("AUTHOR");
     // inline role edit in the user list
-    await csrfPost(adm, url("admin:accounts_user_changelist"), { _save: "1", [`form-${target}-role`]: "EDITOR" }, 303);
+    await csrfPost(adm, url("admin:accounts_user_changelist"), { _save: "1", [`form-${target}-role`]: "EDITOR", [`form-${target}-_version`]: String(u.version + 1) }, 303);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: target } })).role).toBe("EDITOR");
     // password: validated, then set
     const weak = await csrfPost(adm, url("admin:accounts_user_password", { id: target }), { password1: "short", password2: "short" }, 400);
@@ -161,9 +161,9 @@ describe("POSTs are checked too", () => {
     expect(audit.map((a) => (a.changes as { changed: string[] }).changed)).toEqual([["role"], ["role"], ["password"], ["password reset link"]]);
     // an admin cannot demote or deactivate themselves
     const me = await prisma.user.findUniqueOrThrow({ where: { id: adm.user.id } });
-    const self = await csrfPost(adm, url("admin:accounts_user_change", { id: me.id }), { username: me.username, email: me.email, role: "READER", isActive: "1" }, 400);
+    const self = await csrfPost(adm, url("admin:accounts_user_change", { id: me.id }), { username: me.username, email: me.email, role: "READER", isActive: "1", _version: String(me.version) }, 400);
     expect(self.text).toContain("You cannot remove your own admin role");
-    await csrfPost(adm, url("admin:accounts_user_change", { id: me.id }), { username: me.username, email: me.email, role: "ADMIN" }, 400);
+    await csrfPost(adm, url("admin:accounts_user_change", { id: me.id }), { username: me.username, email: me.email, role: "ADMIN", _version: String(me.version) }, 400);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: me.id } })).role).toBe("ADMIN");
     // an admin cannot delete their own account from the admin
     await adm.agent.get(url("admin:accounts_user_delete", { id: adm.user.id })).expect(403);
