@@ -4,7 +4,8 @@
 //  - The link is built from SITE_URL and the named route (never from the request's Host header).
 //  - Setting the new password ends every session of the account and does not sign anyone in.
 import { createHash, randomBytes } from "node:crypto";
-import { pool, prisma } from "../db/index.ts";
+import { prisma } from "../db/index.ts";
+import { withClient } from "../db/client.ts";
 import { absoluteUrl } from "../web/urls.ts";
 import { endUserSessions } from "../web/session.ts";
 import { sendMail } from "../mail/index.ts";
@@ -76,29 +77,29 @@ export async function checkResetToken(token: string): Promise<{ id: number; user
 export async function completePasswordReset(token: string, password: string): Promise<boolean> {
   if (!TOKEN_RE.test(token)) return false;
   const passwordHash = await hashPassword(password);
-  const client = await pool.connect();
-  let userId: number | undefined;
-  try {
-    await client.query("BEGIN");
-    const used = await client.query<{ userId: number }>(
-      `UPDATE "PasswordResetToken" SET "usedAt" = now()
-        WHERE "tokenHash" = $1 AND "usedAt" IS NULL AND "expiresAt" > now() RETURNING "userId"`,
-      [hashToken(token)],
-    );
-    userId = used.rows[0]?.userId;
-    if (userId === undefined) {
-      await client.query("ROLLBACK");
-      return false;
+  const userId = await withClient(async (client) => {
+    try {
+      await client.query("BEGIN");
+      const used = await client.query<{ userId: number }>(
+        `UPDATE "PasswordResetToken" SET "usedAt" = now()
+          WHERE "tokenHash" = $1 AND "usedAt" IS NULL AND "expiresAt" > now() RETURNING "userId"`,
+        [hashToken(token)],
+      );
+      const id = used.rows[0]?.userId;
+      if (id === undefined) {
+        await client.query("ROLLBACK");
+        return undefined;
+      }
+      await client.query(`UPDATE "PasswordResetToken" SET "usedAt" = now() WHERE "userId" = $1 AND "usedAt" IS NULL`, [id]);
+      await client.query(`UPDATE "User" SET "passwordHash" = $1 WHERE id = $2`, [passwordHash, id]);
+      await client.query("COMMIT");
+      return id;
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw e;
     }
-    await client.query(`UPDATE "PasswordResetToken" SET "usedAt" = now() WHERE "userId" = $1 AND "usedAt" IS NULL`, [userId]);
-    await client.query(`UPDATE "User" SET "passwordHash" = $1 WHERE id = $2`, [passwordHash, userId]);
-    await client.query("COMMIT");
-  } catch (e) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
+  if (userId === undefined) return false;
   await endUserSessions(userId);
   return true;
 }

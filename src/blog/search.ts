@@ -8,7 +8,7 @@
 // Snippet safety: ts_headline does not escape anything. It marks matches with two control
 // characters that cannot occur in the text (they are stripped from it first); the text is then
 // HTML-escaped and only the markers become <mark> tags (highlightHtml).
-import { pool } from "../db/client.ts";
+import { withClient } from "../db/client.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard, type TagNames } from "./queries.ts";
 
 export const SEARCH_PER_PAGE = 10;
@@ -206,31 +206,31 @@ export class SearchTimeoutError extends Error {}
  */
 export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_PAGE, timeoutMs = SEARCH_TIMEOUT_MS): Promise<SearchResult> {
   const offset = (page - 1) * perPage;
-  const client = await pool.connect();
-  let found: { mode: SearchResult["mode"]; rows: Hit[]; total: number; capped: boolean };
-  try {
-    // One round trip (constants only, no user input); SET LOCAL ends with the transaction.
-    await client.query(
-      `BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}; SET LOCAL pg_trgm.word_similarity_threshold = ${Number(TITLE_SIMILARITY_THRESHOLD)}`,
-    );
-    const ft = await client.query<HitRow>(FULLTEXT_SQL, [q, perPage, offset, TITLE_HEADLINE_OPTS, HEADLINE_OPTS]);
-    const matched = ft.rows[0]?.total ?? 0;
-    found = { mode: "fulltext", rows: hitRows(ft.rows), total: Math.min(matched, MAX_RANKED), capped: matched > MAX_RANKED };
-    // Nothing matched the words: titles that look like the query (typos, partial words). Only for
-    // typo-sized input: one or two letters are similar to everything, a paragraph to nothing.
-    const len = [...q].length;
-    if (found.total === 0 && len >= FALLBACK_MIN_LENGTH && len <= FALLBACK_MAX_LENGTH) {
-      const sim = await client.query<HitRow>(SIMILAR_SQL, [q, perPage, offset]);
-      found = { mode: "similar", rows: hitRows(sim.rows), total: sim.rows[0]?.total ?? 0, capped: false };
+  type Found = { mode: SearchResult["mode"]; rows: Hit[]; total: number; capped: boolean };
+  const found = await withClient(async (client): Promise<Found> => {
+    try {
+      // One round trip (constants only, no user input); SET LOCAL ends with the transaction.
+      await client.query(
+        `BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}; SET LOCAL pg_trgm.word_similarity_threshold = ${Number(TITLE_SIMILARITY_THRESHOLD)}`,
+      );
+      const ft = await client.query<HitRow>(FULLTEXT_SQL, [q, perPage, offset, TITLE_HEADLINE_OPTS, HEADLINE_OPTS]);
+      const matched = ft.rows[0]?.total ?? 0;
+      let result: Found = { mode: "fulltext", rows: hitRows(ft.rows), total: Math.min(matched, MAX_RANKED), capped: matched > MAX_RANKED };
+      // Nothing matched the words: titles that look like the query (typos, partial words). Only for
+      // typo-sized input: one or two letters are similar to everything, a paragraph to nothing.
+      const len = [...q].length;
+      if (result.total === 0 && len >= FALLBACK_MIN_LENGTH && len <= FALLBACK_MAX_LENGTH) {
+        const sim = await client.query<HitRow>(SIMILAR_SQL, [q, perPage, offset]);
+        result = { mode: "similar", rows: hitRows(sim.rows), total: sim.rows[0]?.total ?? 0, capped: false };
+      }
+      await client.query("COMMIT");
+      return result;
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {});
+      if ((e as { code?: string }).code === "57014") throw new SearchTimeoutError("search timed out");
+      throw e;
     }
-    await client.query("COMMIT");
-  } catch (e) {
-    await client.query("ROLLBACK").catch(() => {});
-    if ((e as { code?: string }).code === "57014") throw new SearchTimeoutError("search timed out");
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
   const { rows, ...rest } = found;
   return { ...rest, hits: toHits(rows, await tagNamesFor(rows)) };
 }

@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { pool, prisma, Role } from "../db/index.ts";
+import { withClient } from "../db/client.ts";
 import { hashPassword } from "../accounts/passwords.ts";
 import { excerptFrom, renderMarkdown, slugify } from "./markdown.ts";
 
@@ -332,10 +333,10 @@ async function loadBodies(client: pg.PoolClient, bodies: unknown[][]): Promise<v
   await client.query(`SET synchronous_commit = off`);
 }
 
-async function releaseClient(client: pg.PoolClient): Promise<void> {
+/** Undoes loadBodies() before withClient() returns the client to the pool. */
+async function unloadBodies(client: pg.PoolClient): Promise<void> {
   await client.query(`DROP TABLE IF EXISTS seed_body`).catch(() => {});
   await client.query(`RESET synchronous_commit`).catch(() => {});
-  client.release();
 }
 
 async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[] }> {
@@ -442,33 +443,33 @@ async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[
   let next = 0;
   let done = 0;
   // Two writers keep both cores busy (PostgreSQL computes each row's search vector and GIN entries).
-  const worker = async () => {
-    const client = await pool.connect();
-    try {
-      await loadBodies(client, bodies);
-      while (next < plan.posts) {
-        const start = next;
-        const n = Math.min(plan.batchSize, plan.posts - start);
-        next += n;
-        const b = buildBatch(start, n);
-        const c = b.cols;
-        await client.query("BEGIN");
-        try {
-          await client.query(INSERT_POSTS, [c.id, c.title, c.slug, c.author, c.category, c.body, c.status, c.publish, c.created, c.updated]);
-          await client.query(`INSERT INTO "PostTag" ("postId", "tagId") SELECT * FROM unnest($1::int[], $2::int[]) ON CONFLICT DO NOTHING`, [b.tagPost, b.tagId]);
-          await client.query("COMMIT");
-        } catch (e) {
-          next = plan.posts; // stop the other writer too
-          await client.query("ROLLBACK").catch(() => {});
-          throw e;
+  const worker = () =>
+    withClient(async (client) => {
+      try {
+        await loadBodies(client, bodies);
+        while (next < plan.posts) {
+          const start = next;
+          const n = Math.min(plan.batchSize, plan.posts - start);
+          next += n;
+          const b = buildBatch(start, n);
+          const c = b.cols;
+          await client.query("BEGIN");
+          try {
+            await client.query(INSERT_POSTS, [c.id, c.title, c.slug, c.author, c.category, c.body, c.status, c.publish, c.created, c.updated]);
+            await client.query(`INSERT INTO "PostTag" ("postId", "tagId") SELECT * FROM unnest($1::int[], $2::int[]) ON CONFLICT DO NOTHING`, [b.tagPost, b.tagId]);
+            await client.query("COMMIT");
+          } catch (e) {
+            next = plan.posts; // stop the other writer too
+            await client.query("ROLLBACK").catch(() => {});
+            throw e;
+          }
+          done += n;
+          plan.onProgress?.(done, plan.posts);
         }
-        done += n;
-        plan.onProgress?.(done, plan.posts);
+      } finally {
+        await unloadBodies(client);
       }
-    } finally {
-      await releaseClient(client);
-    }
-  };
+    });
   const writers = Math.max(1, Math.min(plan.writers, Math.ceil(plan.posts / plan.batchSize)));
   const results = await Promise.allSettled(Array.from({ length: writers }, worker));
   const failed = results.find((r) => r.status === "rejected");

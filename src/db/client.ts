@@ -1,5 +1,15 @@
 // One pg pool per process, shared by Prisma (through its driver adapter) and the few hot-path
 // queries that use SQL directly (see src/blog/queries.ts).
+//
+// The database may go away at any moment (a restart, a failover, a network cut). Two rules keep a
+// process alive through that:
+// - A client held outside the pool (a transaction, a session setting) is taken with withClient(),
+//   never with pool.connect() directly: pg emits 'error' on a checked-out client whose connection the
+//   server terminates, and an 'error' event nobody listens to kills the process. withClient() listens,
+//   always releases the client, and destroys it (instead of returning it to the pool) when anything
+//   went wrong on it.
+// - Whether an error means "the database is unreachable" (answer 503 and try again) rather than a bug
+//   (500) is decided by isDatabaseUnavailable(), here and only here.
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../generated/prisma/client.ts";
@@ -10,8 +20,15 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 export let pool!: pg.Pool;
 export let prisma!: PrismaClient;
 
+/**
+ * How long a query waits for a connection (a free one from the pool, or a new one) before failing
+ * with "timeout exceeded when trying to connect" (a 503). Without it, during an outage where
+ * connecting hangs, requests would queue behind the pool for as long as the client waits.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 export function connectDb(url: string, max = 10): void {
-  pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+  pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   pool.on("error", () => { /* a broken idle client is discarded by pg; queries report their own errors */ });
   prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
 }
@@ -21,6 +38,7 @@ export async function disconnectDb(): Promise<void> {
   await pool?.end().catch(() => {});
 }
 
+/** True when the database answers a trivial query (GET /readyz). */
 export async function dbReady(): Promise<boolean> {
   try {
     await pool.query("SELECT 1");
@@ -28,4 +46,73 @@ export async function dbReady(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Runs `work` with a client of its own from the pool (for a transaction or a session setting that
+ * must stay on one connection). The client is always released: returned to the pool when `work`
+ * succeeded on a healthy connection, destroyed when `work` threw or the connection reported an error
+ * (a terminated connection, or one left mid-transaction, is never handed to the next caller).
+ */
+export async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  // Without this listener, the server terminating the connection (a restart) kills the process.
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on("error", onError);
+  try {
+    const result = await work(client);
+    client.removeListener("error", onError);
+    client.release(broken);
+    return result;
+  } catch (e) {
+    client.removeListener("error", onError);
+    client.release(broken ?? (e instanceof Error ? e : new Error(String(e))));
+    throw e;
+  }
+}
+
+/**
+ * SQLSTATEs that mean the connection or the server is not usable right now, not that the query was
+ * wrong: class 08 (connection exception), 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+ * cannot_connect_now (starting up, shutting down, in recovery), 53300 too_many_connections.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+/** Node's socket errors on the way to the server. */
+const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]);
+/**
+ * Prisma's error codes for the same (P1001 can't reach, P1002 timed out, P1008 socket timeout, P1017
+ * connection closed, P2024 pool timeout, P2037 too many connections), and the driver adapter's kinds
+ * (the error Prisma passes on when it has no code of its own).
+ */
+const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
+const ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+/** pg's messages without a code: a connection ended under a query, one already broken, a pool timeout. */
+const MESSAGES = /Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery)|Can't reach database server/i;
+
+/**
+ * True when `err` says the database cannot be reached or used right now (a restart, an outage, a
+ * full pool): the request should be answered 503 "try again", not 500. Follows the chain of causes
+ * (Prisma wraps the driver's error: `cause`, `meta.driverAdapterError`).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length) {
+    const e = queue.shift();
+    if (!e || typeof e !== "object" || seen.has(e)) continue;
+    seen.add(e);
+    const o = e as { code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown }; errors?: unknown };
+    for (const code of [o.code, o.originalCode]) {
+      if (typeof code !== "string") continue;
+      if (UNAVAILABLE_SQLSTATE.test(code) || SOCKET_CODES.has(code) || PRISMA_CODES.has(code)) return true;
+    }
+    if (typeof o.kind === "string" && ADAPTER_KINDS.has(o.kind)) return true;
+    if (typeof o.message === "string" && MESSAGES.test(o.message)) return true;
+    queue.push(o.cause, o.meta?.driverAdapterError);
+    if (Array.isArray(o.errors)) queue.push(...(o.errors as unknown[])); // AggregateError (connecting to several addresses)
+  }
+  return false;
 }
