@@ -2,7 +2,7 @@
 import { Router } from "express";
 import type nunjucks from "nunjucks";
 import { enforceAbsoluteTimeout, lazySessions } from "../web/session.ts";
-import { csrfProtection, csrfTokenGlobal } from "../web/csrf.ts";
+import { csrfProtection, csrfTokenGlobal, csrfWarningGlobal } from "../web/csrf.ts";
 import { formBodyParser } from "../web/limits.ts";
 import { passport } from "./auth.ts";
 import { userLocals } from "./middleware.ts";
@@ -24,9 +24,10 @@ export function authPipeline(): Router {
   return r;
 }
 
-/** Template globals: csrf_token() (used by the csrf_field() macro in views/partials/forms.njk). */
+/** Template globals: csrf_token() and csrf_warning() (used by the csrf_field() macro in views/partials/forms.njk). */
 export function installAuthTemplateGlobals(env: nunjucks.Environment): void {
   env.addGlobal("csrf_token", csrfTokenGlobal);
+  env.addGlobal("csrf_warning", csrfWarningGlobal); // production over plain HTTP: the form cannot work
 }
 
 export { accountsRouter } from "./routes.ts";

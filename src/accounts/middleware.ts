@@ -1,9 +1,10 @@
 // Request-level access control and the template context for the signed-in user.
-import type { Request, RequestHandler } from "express";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { can, type Action } from "./permissions.ts";
 import { forbidden } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
 import { config } from "../config.ts";
+import { renderKeptForm } from "../web/kept-form.ts";
 
 /**
  * `next` is followed only when it is a path on this site: starts with exactly one "/", no "//" or
@@ -33,15 +34,25 @@ export function loginUrlFor(req: Request): string {
   return url("accounts:login", {}, { next: safeNext(req.originalUrl, "") || undefined });
 }
 
-/** Anonymous users are sent to the login page (GET) or refused (other methods). */
+/**
+ * Anonymous users are sent to the login page (GET) or refused (other methods). A refused form that
+ * this site's page sent (a writer signed out in another tab, then pressed Save) comes back with
+ * everything typed and a way to sign in again and save it (src/web/kept-form.ts).
+ */
 export const requireLogin: RequestHandler = (req, res, next) => {
   if (req.user) {
     res.setHeader("Cache-Control", "private, no-store");
     return next();
   }
-  if (req.method === "GET" || req.method === "HEAD") return res.redirect(302, loginUrlFor(req));
-  next(forbidden("Please log in first."));
+  refuseAnonymous(req, res, next, "Please log in first.");
 };
+
+/** The answer to an anonymous request on a signed-in page: login page (GET), kept form or 403 (others). */
+export function refuseAnonymous(req: Request, res: Response, next: NextFunction, message: string): void {
+  if (req.method === "GET" || req.method === "HEAD") return res.redirect(302, loginUrlFor(req));
+  if (renderKeptForm(req, res, "signedout")) return;
+  next(forbidden(message));
+}
 
 /** Signed in and can(user, action): anonymous -> login page, others without the permission -> 403. */
 export function requirePermission(action: Action): RequestHandler {

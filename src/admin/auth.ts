@@ -3,6 +3,7 @@
 import type { Request, RequestHandler } from "express";
 import type { SessionUser } from "../accounts/users.ts";
 import { can, type Action } from "../accounts/permissions.ts";
+import { refuseAnonymous } from "../accounts/middleware.ts";
 import { forbidden, notFound } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
 
@@ -21,11 +22,8 @@ export function loginUrl(next: string): string {
 /** Gate for every /admin/ route: log in first, then admin.access. */
 export const requireAdmin: RequestHandler = (req, res, next) => {
   const user = currentUser(req);
-  if (!user) {
-    // Only GETs are redirected; a POST without a session gets 403 (its CSRF token would be gone anyway).
-    if (req.method === "GET" || req.method === "HEAD") return res.redirect(302, loginUrl(req.originalUrl));
-    return next(forbidden("Please log in."));
-  }
+  // Only GETs are redirected; a POST gets 403, or its form back with the text kept (refuseAnonymous).
+  if (!user) return refuseAnonymous(req, res, next, "Please log in.");
   if (!can(user, "admin.access")) return next(forbidden("Your account cannot use the admin site."));
   res.locals.adminUser = user;
   res.locals.meta = { ...(res.locals.meta ?? {}), noindex: true };

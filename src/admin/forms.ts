@@ -70,7 +70,8 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
       return f.required ? s : s.optional().transform((v) => v ?? "");
     }
     case "markdown": {
-      const s = str.max(max, { error: (iss) => tooLongMessage(max, String(iss.input ?? "").length) }).transform((v) => v.replace(/\r\n/g, "\n"));
+      // Counted as the writer sees it: a browser sends each line break as CRLF, the textarea counts one.
+      const s = str.transform((v) => v.replace(/\r\n/g, "\n")).pipe(z.string().max(max, { error: (iss) => tooLongMessage(max, String(iss.input ?? "").length) }));
       return f.required ? s.pipe(z.string().refine((v) => v.trim().length > 0, REQUIRED)) : s.optional().transform((v) => v ?? "");
     }
     case "select": {

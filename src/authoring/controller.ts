@@ -8,14 +8,19 @@ import { postUrl } from "../blog/queries.ts";
 import { notFound } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
 import { FORM_BODY_LIMIT_BYTES, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
+import { editorContext } from "../autosave/editor.ts";
+import type { Post } from "../db/index.ts";
 import { AuthoringError, ConflictError, createPost, postForChange, updatePost, type WriteInput } from "./service.ts";
 
 const MAX_TAGS = 20;
 export const BODY_MAX = POST_BODY_MAX; // one figure for the admin and this editor (src/web/limits.ts)
 
-/** The body: over BODY_MAX characters -> the message naming the limit; then the usual text rules. */
+/**
+ * The body: line breaks as the writer sees them (a browser sends each as CRLF, the textarea counts
+ * one), over BODY_MAX characters -> the message naming the limit; then the usual text rules.
+ */
 const bodyField = z
-  .unknown()
+  .preprocess((v) => (typeof v === "string" ? v.replace(/\r\n/g, "\n") : v), z.unknown())
   .superRefine((v, ctx) => {
     if (typeof v === "string" && v.length > BODY_MAX) ctx.addIssue({ code: "custom", message: tooLongMessage(BODY_MAX, v.length), abort: true });
   })
@@ -55,7 +60,14 @@ async function formContext(req: Request) {
 
 async function render(req: Request, res: Response, ctx: Record<string, unknown>, status = 200) {
   res.locals.meta = { ...(res.locals.meta ?? {}), title: ctx.post ? "Edit post" : "Write a post", noindex: true };
-  res.status(status).render("authoring/write.njk", { ...(await formContext(req)), errors: {}, bodyMax: BODY_MAX, ...ctx });
+  res.status(status).render("authoring/write.njk", {
+    ...(await formContext(req)),
+    errors: {},
+    bodyMax: BODY_MAX,
+    // autosave, the offer of a newer autosave (on a first showing only), the sign-in dialog
+    editor: await editorContext(req.user!.id, (ctx.post as Post | undefined) ?? null, (ctx.values ?? {}) as Record<string, unknown>, status === 200),
+    ...ctx,
+  });
 }
 
 const h = (fn: (req: Request, res: Response) => Promise<void>): RequestHandler => (req, res, next) => {

@@ -87,7 +87,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a ?? "") === JSON.string
 /**
  * The autosave to offer when `userId` opens the form of post `post` (null: a new post): theirs, newer
  * than the post's last save, and different from what the form shows (`shown`: the form's values, the
- * fields compared are those both have). An autosave that says nothing new is dropped.
+ * fields compared are those both have). An autosave that says nothing new is not offered (nor
+ * deleted: it may be the only copy of text typed after a refused save).
  */
 export async function autosaveOffer(
   userId: number,
@@ -95,16 +96,13 @@ export async function autosaveOffer(
   shown: Record<string, unknown>,
 ): Promise<AutosaveOffer | null> {
   const slot = slotFor(post?.id ?? null);
-  const row = await prisma.autosave.findUnique({ where: { userId_slot: { userId, slot } }, select: { id: true, fields: true, updatedAt: true } });
+  const row = await prisma.autosave.findUnique({ where: { userId_slot: { userId, slot } }, select: { fields: true, updatedAt: true } });
   if (!row) return null;
   const fields = (row.fields ?? {}) as AutosaveFields;
   if (post && row.updatedAt <= post.updatedAt) return null;
   const differs = Object.keys(fields).some((k) => k in shown && !same(fields[k], shown[k]));
   const hasText = Object.values(fields).some((v) => (Array.isArray(v) ? v.length > 0 : v.trim() !== ""));
-  if (!differs || (!post && !hasText)) {
-    await prisma.autosave.deleteMany({ where: { id: row.id, updatedAt: row.updatedAt } });
-    return null;
-  }
+  if (!differs || !hasText) return null;
   return { fields, updatedAt: row.updatedAt };
 }
 

@@ -6,10 +6,16 @@
 //  - Tokens are made lazily: templates call `csrf_token()` (or the `csrf_field()` macro in
 //    views/partials/forms.njk, or `csrfToken()` from res.locals) and only then is a token created and
 //    stored, so blog pages without a form never create a session.
-//  - A refused request gets a 403 page explaining what happened (views/accounts/csrf_failure.njk).
+//  - A refused request gets a 403 page explaining what happened (views/accounts/csrf_failure.njk); a
+//    form this site's own page sent (a writer's post whose session expired) comes back instead with
+//    everything typed and a way to sign in again and save (src/web/kept-form.ts).
+//  - Production over plain HTTP (Secure cookies cannot be set, so every POST would fail here): each
+//    form says so (csrf_warning(), shown by the csrf_field macros), the log says so once, and the
+//    refusal page names the cause.
 import { csrfSync } from "csrf-sync";
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
-import { ensureSession } from "./session.ts";
+import { ensureSession, hasSessionCookie } from "./session.ts";
+import { INSECURE_MESSAGE, insecureTransport, renderKeptForm, warnInsecureOnce, type RefusalReason } from "./kept-form.ts";
 
 // The request whose template is being rendered. Nunjucks runs a template's code synchronously inside
 // res.render (sync file loader, no async tags), so csrf_token() -- called from macros in imported
@@ -42,6 +48,7 @@ const { csrfSynchronisedProtection, generateToken } = csrfSync({
 export const csrfProtection: RequestHandler = (req, res, next) => {
   // Lazy on purpose: a function, so merely rendering a template does not create a token/session.
   res.locals.csrfToken = () => csrfTokenFor(req);
+  if (insecureTransport(req)) warnInsecureOnce(req);
   const render = res.render;
   res.render = function (this: typeof res, ...args: unknown[]) {
     const outer = rendering;
@@ -73,16 +80,41 @@ export function csrfTokenGlobal(): string {
   return csrfTokenFor(rendering);
 }
 
-/** Renders the 403 page for a missing or wrong token; other errors pass through. */
+/**
+ * Template global (used by the csrf_field macros, so every form shows it): the warning that this
+ * form cannot work because a production site is reached over plain HTTP, or "".
+ */
+export function csrfWarningGlobal(): string {
+  return rendering && insecureTransport(rendering) ? INSECURE_MESSAGE : "";
+}
+
+/** Why a request has no valid token, as the writer can act on it. */
+function refusalReason(req: Request): RefusalReason {
+  if (insecureTransport(req)) return "insecure";
+  if (req.session?.csrfToken) return "mismatch"; // a token, not this one: the form is from an earlier session
+  return hasSessionCookie(req) ? "expired" : "nosession"; // a cookie whose session is gone, or no cookie at all
+}
+
+const REASON_DETAIL: Record<RefusalReason, string> = {
+  expired: "CSRF verification failed: your session has expired. Sign in again, then retry.",
+  nosession: "CSRF verification failed: no session cookie came with the request (are cookies blocked?).",
+  mismatch: "CSRF verification failed: the token is from an earlier session. Reload the page and try again.",
+  signedout: "You are not signed in any more. Sign in again, then retry.",
+  insecure: INSECURE_MESSAGE,
+};
+
+/** Renders the 403 page for a missing or wrong token (or the kept form); other errors pass through. */
 export const csrfErrorHandler: ErrorRequestHandler = (err, req, res, next) => {
   if (err?.code !== "EBADCSRFTOKEN") return next(err);
-  req.log?.info({ path: req.path, hasSession: !!req.session?.csrfToken }, "CSRF verification failed");
+  const reason = refusalReason(req);
+  req.log?.info({ path: req.path, reason }, "CSRF verification failed");
   res.status(403);
   if (req.path.startsWith("/api/") || req.accepts(["html", "json"]) === "json") {
     res.type("application/problem+json").send(
-      JSON.stringify({ status: 403, title: "Forbidden", detail: "CSRF verification failed. Reload the page and try again." }),
+      JSON.stringify({ status: 403, title: "Forbidden", detail: REASON_DETAIL[reason], reason }),
     );
     return;
   }
-  res.render("accounts/csrf_failure.njk", { reason: req.session?.csrfToken ? "mismatch" : "nosession" });
+  if (renderKeptForm(req, res, reason)) return;
+  res.render("accounts/csrf_failure.njk", { reason, insecureMessage: reason === "insecure" ? INSECURE_MESSAGE : null });
 };
