@@ -1,14 +1,16 @@
 // Start-up: a bad setting stops the process with a message naming the variable (no stack trace),
-// an unsafe production configuration is refused, and a start-up that fails half-way (port taken)
-// exits 1 after stopping what it had started (the embedded PostgreSQL included).
+// an unsafe production configuration is refused, a taken port is named in one line before anything
+// is started, and a start-up that fails half-way exits 1 after stopping what it had started (the
+// embedded PostgreSQL included). The data folder's own behaviour: tests/ops/data-home*.test.ts.
 import { afterAll, describe, expect, it } from "vitest";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, ConfigError, DEFAULT_SESSION_SECRET } from "../../src/config.ts";
-import { resolveDataDir } from "../../src/db/embedded.ts";
-import { freePort, productionEnv, spawnServer, tryConnect } from "./support.ts";
+import pg from "pg";
+import { recordedClusterDir } from "../../src/db/embedded.ts";
+import { embeddedEnv, freePort, productionEnv, spawnServer, startServerProcess, tryConnect } from "./support.ts";
 
 const STACK = /\n\s+at .+:\d+:\d+/;
 
@@ -44,6 +46,13 @@ describe("parseConfig", () => {
     expect(c.ALLOWED_HOSTS).toEqual(["localhost", "127.0.0.1"]);
   });
 
+  it("SITE_URL's default follows PORT (PORT=0, any free port, keeps :3000); a set SITE_URL wins", () => {
+    expect(parseConfig({ PORT: "3101" }).SITE_URL).toBe("http://localhost:3101");
+    expect(parseConfig({ PORT: "3101", NODE_ENV: "development" }).SITE_URL).toBe("http://localhost:3101");
+    expect(parseConfig({ PORT: "0" }).SITE_URL).toBe("http://localhost:3000");
+    expect(parseConfig({ PORT: "3101", SITE_URL: "https://blog.example.com/" }).SITE_URL).toBe("https://blog.example.com");
+  });
+
   it("parses lists, booleans and trims SITE_URL's trailing slash", () => {
     const c = parseConfig({ ALLOWED_HOSTS: " a.example , .b.example,, ", SEED_DEMO: "no", SITE_URL: "https://blog.example.com//" });
     expect(c.ALLOWED_HOSTS).toEqual(["a.example", ".b.example"]);
@@ -77,20 +86,6 @@ describe("the server process refuses to start on bad settings", () => {
   }
 });
 
-/** A development server on its own embedded PostgreSQL (in `dataDir`, on `pgPort`), listening on `port` (any when 0). */
-function embeddedEnv(dataDir: string, pgPort: number, port = 0): Record<string, string | undefined> {
-  return {
-    NODE_ENV: "development",
-    LOG_LEVEL: "info",
-    DATABASE_URL: undefined, // embedded, even when the suite runs against an external server
-    SEED_DEMO: "false",
-    DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(pgPort),
-    PORT: String(port),
-    HOST: "127.0.0.1",
-  };
-}
-
 describe("start-up failures and the embedded PostgreSQL", () => {
   let blocker: net.Server | undefined;
   let embedded: { dataDir: string; pgPort: number } | undefined;
@@ -101,51 +96,70 @@ describe("start-up failures and the embedded PostgreSQL", () => {
   });
 
   async function occupiedPort(): Promise<number> {
+    if (blocker) return (blocker.address() as net.AddressInfo).port;
     blocker = net.createServer();
     await new Promise<void>((done) => blocker!.listen(0, "127.0.0.1", () => done()));
     return (blocker.address() as net.AddressInfo).port;
   }
 
-  it("exits 1 when the port is taken (external database), instead of hanging", async () => {
+  function dataDir(): string {
+    const d = mkdtempSync(join(tmpdir(), "folio-ops-"));
+    chmodSync(d, 0o755); // reachable by the postgres OS user when running as root
+    dirs.push(d);
+    return d;
+  }
+
+  /** The one fatal line of a failed start. */
+  function fatal(proc: { logs(): Array<Record<string, unknown>> }): string {
+    const lines = proc.logs().filter((l) => l.level === 60);
+    expect(lines).toHaveLength(1);
+    return String(lines[0]!.msg);
+  }
+
+  it("exits 1 when the port is taken (external database), naming the port in one line", async () => {
     const port = await occupiedPort();
-    const proc = spawnServer(productionEnv(process.env.TEST_DATABASE_URL!, { PORT: String(port) }));
-    const exit = await proc.exited;
-    expect(exit.code).toBe(1);
-    expect(proc.output()).toMatch(/start-up failed/);
-    expect(proc.output()).toMatch(/EADDRINUSE/);
-    expect(proc.output()).not.toMatch(/Folio is serving/);
+    for (let i = 0; i < 2; i++) {
+      const proc = spawnServer(productionEnv(process.env.TEST_DATABASE_URL!, { PORT: String(port) }));
+      const exit = await proc.exited;
+      expect(exit.code).toBe(1);
+      expect(fatal(proc)).toBe(`port ${port} in use: another process listens on 127.0.0.1:${port}; stop it or set PORT to a free port`);
+      expect(proc.output()).not.toMatch(/Folio is serving/);
+      expect(proc.output()).not.toMatch(STACK);
+    }
   }, 60_000);
 
-  it("stops the embedded PostgreSQL it had started before exiting 1", async () => {
-    const port = (blocker?.address() as net.AddressInfo | undefined)?.port ?? (await occupiedPort());
-    const dataDir = mkdtempSync(join(tmpdir(), "folio-ops-"));
-    chmodSync(dataDir, 0o755); // reachable by the postgres OS user when running as root
-    dirs.push(dataDir, resolveDataDir(join(dataDir, "postgres")));
+  it("a taken PORT stops the start before the embedded PostgreSQL is created or started", async () => {
+    const port = await occupiedPort();
+    const dir = dataDir();
     const pgPort = await freePort();
-    const proc = spawnServer(embeddedEnv(dataDir, pgPort, port));
-    await proc.waitFor(/embedded PostgreSQL listening/, 90_000);
-    const exit = await proc.exited;
-    expect(exit.code).toBe(1);
-    expect(proc.output()).toMatch(/start-up failed/);
-    expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
-    expect(existsSync(join(resolveDataDir(join(dataDir, "postgres")), "postmaster.pid"))).toBe(false);
-    embedded = { dataDir, pgPort };
-  }, 120_000);
+    for (let i = 0; i < 2; i++) {
+      const proc = spawnServer(embeddedEnv(dir, pgPort, port));
+      expect((await proc.exited).code).toBe(1);
+      expect(fatal(proc)).toMatch(new RegExp(`^port ${port} in use`));
+      expect(proc.output()).not.toMatch(/initialising embedded PostgreSQL/);
+      expect(existsSync(join(dir, "cluster.json"))).toBe(false);
+      expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
+    }
+  }, 60_000);
 
-  it("with the embedded PostgreSQL: SIGTERM stops the server and then PostgreSQL, exit 0", async () => {
-    expect(embedded).toBeDefined(); // the cluster initialised by the test above
-    const { dataDir, pgPort } = embedded!;
-    const proc = spawnServer(embeddedEnv(dataDir, pgPort));
-    await proc.waitFor(/Folio is serving/, 90_000);
+  it("with the embedded PostgreSQL: SIGTERM stops the server and then PostgreSQL, exit 0; SITE_URL follows PORT", async () => {
+    const dir = dataDir();
+    const pgPort = await freePort();
+    const port = await freePort();
+    const proc = spawnServer(embeddedEnv(dir, pgPort, port));
+    await proc.waitFor(/Folio is serving/, 120_000);
+    expect(proc.output()).toContain(`Folio is serving http://localhost:${port} (listening on 127.0.0.1:${port})`);
+    dirs.push(recordedClusterDir(dir)!);
     expect(await tryConnect(pgPort)).toBe("connected");
     proc.kill("SIGTERM");
     expect(await proc.exited).toEqual({ code: 0, signal: null });
     expect(proc.output()).toMatch(/SIGTERM: shutting down[\s\S]*"stopped"/);
     expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
-  }, 120_000);
+    embedded = { dataDir: dir, pgPort };
+  }, 150_000);
 
   it("a SIGTERM during start-up (PostgreSQL up, migrations running) stops everything in order once started", async () => {
-    expect(embedded).toBeDefined();
+    expect(embedded).toBeDefined(); // the cluster initialised by the test above
     const { dataDir, pgPort } = embedded!;
     const proc = spawnServer(embeddedEnv(dataDir, pgPort));
     await proc.waitFor(/embedded PostgreSQL listening/, 90_000);
@@ -154,4 +168,25 @@ describe("start-up failures and the embedded PostgreSQL", () => {
     expect(proc.output()).toMatch(/SIGTERM: stopping once start-up is done[\s\S]*SIGTERM: shutting down[\s\S]*"stopped"/);
     expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
   }, 120_000);
+
+  it("a failure after PostgreSQL started (its database refuses connections) logs the cause, stops PostgreSQL and exits 1", async () => {
+    expect(embedded).toBeDefined();
+    const { dataDir, pgPort } = embedded!;
+    const up = await startServerProcess(embeddedEnv(dataDir, pgPort));
+    const c = new pg.Client({ connectionString: `postgresql://postgres:postgres@127.0.0.1:${pgPort}/postgres` });
+    await c.connect();
+    await c.query(`ALTER DATABASE folio ALLOW_CONNECTIONS false`);
+    await c.end();
+    up.kill("SIGTERM");
+    expect((await up.exited).code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const proc = spawnServer(embeddedEnv(dataDir, pgPort));
+      await proc.waitFor(/embedded PostgreSQL listening/, 90_000);
+      expect((await proc.exited).code).toBe(1);
+      expect(fatal(proc)).toMatch(/^start-up failed: .*database "folio" is not currently accepting connections/);
+      expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
+      expect(existsSync(join(recordedClusterDir(dataDir)!, "postmaster.pid"))).toBe(false);
+      expect(existsSync(join(dataDir, "cluster.pid"))).toBe(false);
+    }
+  }, 150_000);
 });

@@ -45,12 +45,24 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Runs `src/server.ts` (the same entry as `npm start`, without the tsx CLI wrapper) with `env`. */
-export function spawnServer(env: Record<string, string | undefined>): ServerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+/** An OS user to run a child process as (from root): Node's spawn sets the ids and drops supplementary groups. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+/** Runs `src/server.ts` (the same entry as `npm start`, without the tsx CLI wrapper) with `env`; `as`: another OS user. */
+export function spawnServer(env: Record<string, string | undefined>, as?: RunAs): ServerProcess {
+  return spawnProcess("src/server.ts", [], env, as);
+}
+
+/** Runs `script` (a path under the checkout, e.g. "src/cli/seed.ts") like spawnServer; the same handle. */
+export function spawnProcess(script: string, args: string[], env: Record<string, string | undefined>, as?: RunAs): ServerProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     cwd: ROOT,
     env: childEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
+    ...(as ? { uid: as.uid, gid: as.gid } : {}),
   });
   let out = "";
   const listeners = new Set<() => void>();
@@ -122,9 +134,24 @@ export function productionEnv(databaseUrl: string, extra: Record<string, string>
   };
 }
 
+/** A development server on its own embedded PostgreSQL (DATA_DIR `dataDir`, on `pgPort`), listening on `port` (any when 0). */
+export function embeddedEnv(dataDir: string, pgPort: number, port = 0): Record<string, string | undefined> {
+  return {
+    NODE_ENV: "development",
+    LOG_LEVEL: "info",
+    DATABASE_URL: undefined, // embedded, even when the suite runs against an external server
+    SITE_URL: undefined, // the development default (follows PORT), not vitest's
+    SEED_DEMO: "false",
+    DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(pgPort),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+  };
+}
+
 /** Spawns a server and waits until it listens; `port` is then set. */
-export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
-  const proc = spawnServer(env);
+export async function startServerProcess(env: Record<string, string | undefined>, as?: RunAs): Promise<ServerProcess> {
+  const proc = spawnServer(env, as);
   const m = await proc.waitFor(/Folio is serving .* \(listening on [^:]+:(\d+)\)/);
   proc.port = Number(m[1]);
   return proc;
