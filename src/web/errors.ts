@@ -1,7 +1,13 @@
 // Errors as HTTP answers: HttpError carries a status (and field messages for 400s); the handlers
 // at the end of the middleware chain render the site's 404/400/500 pages or JSON for API clients.
+// An error that says the database is unreachable (a restart, an outage: isDatabaseUnavailable) is a
+// 503 with Retry-After and the site's "back soon" page, not a 500: nothing is wrong with the request.
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { config } from "../config.ts";
+import { isDatabaseUnavailable } from "../db/client.ts";
+
+/** Seconds a client is asked to wait before trying again while the database is unavailable (also /readyz). */
+export const RETRY_AFTER_SECONDS = 5;
 
 export class HttpError extends Error {
   constructor(
@@ -17,7 +23,7 @@ export const notFound = (message = "Page not found") => new HttpError(404, messa
 export const badRequest = (message = "Bad request", fields: Record<string, string> = {}) => new HttpError(400, message, fields);
 export const forbidden = (message = "You do not have permission to do that.") => new HttpError(403, message);
 
-const TITLES: Record<number, string> = { 400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed", 413: "Request too large", 500: "Server error" };
+const TITLES: Record<number, string> = { 400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed", 413: "Request too large", 500: "Server error", 503: "Service unavailable" };
 
 function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
   return req.path.startsWith("/api/") || (req.accepts(["html", "json"]) === "json");
@@ -38,6 +44,10 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   } else if (err instanceof URIError) {
     status = 400;
     message = "Malformed URL.";
+  } else if (isDatabaseUnavailable(err)) {
+    status = 503;
+    message = "The site is briefly unavailable. Please try again in a few seconds.";
+    res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));
   }
   // The access log writes the one error line for this request, with the error and its stack.
   if (status >= 500) res.err = err instanceof Error ? err : new Error(String(err));
@@ -47,7 +57,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     res.type("application/problem+json").send(JSON.stringify({ status, title: TITLES[status] ?? "Error", detail: message, errors: fields }));
     return;
   }
-  const template = status === 404 ? "404.njk" : status >= 500 ? "500.njk" : "error.njk";
+  const template = status === 404 ? "404.njk" : status === 503 ? "503.njk" : status >= 500 ? "500.njk" : "error.njk";
   const stack = config.NODE_ENV === "development" && status >= 500 && err instanceof Error ? err.stack : undefined;
   res.render(template, { status, title: TITLES[status] ?? "Error", message, fields, stack }, (renderErr: Error | null, html?: string) => {
     if (renderErr) {

@@ -141,6 +141,38 @@ describe("production server: readiness follows the database", () => {
   });
 });
 
+describe("production server: pages during a database outage", () => {
+  it("answer 503 with Retry-After and the site's styled page (HTML and JSON), and 200 again once it is back", async () => {
+    expect((await request(server.port, "/blog/", { accept: "text/html" })).status).toBe(200);
+    await proxy.cut();
+    try {
+      for (const path of ["/blog/", "/", "/blog/search/?q=postgres", "/blog/categories/"]) {
+        const res = await request(server.port, path, { accept: "text/html" });
+        expect(res.status, path).toBe(503);
+        expect(res.headers["retry-after"], path).toBe("5");
+        expect(res.headers["content-type"], path).toBe("text/html; charset=utf-8");
+        expect(res.body, path).toContain('class="error-page"');
+        expect(res.body, path).toContain("Back in a moment");
+        expect(res.body, path).toContain(`href="/static/css/site.`); // the site's own styles
+        expect(res.body, path).not.toMatch(STACK);
+      }
+      const api = await request(server.port, "/blog/", { accept: "application/json" });
+      expect(api.status).toBe(503);
+      expect(api.headers["retry-after"]).toBe("5");
+      expect(JSON.parse(api.body)).toMatchObject({ status: 503, title: "Service unavailable" });
+      const ready = await request(server.port, "/readyz");
+      expect(ready.status).toBe(503);
+      expect(ready.headers["retry-after"]).toBe("5");
+    } finally {
+      await proxy.restore();
+    }
+    expect((await request(server.port, "/blog/", { accept: "text/html" })).status).toBe(200);
+    // Logged as what it is (a 503), with the cause.
+    const outage = server.logs().filter((l) => (l.res as { statusCode?: number } | undefined)?.statusCode === 503);
+    expect(outage.length).toBeGreaterThan(0);
+  });
+});
+
 describe("production server: graceful shutdown (must run last in this file)", () => {
   it("finishes the in-flight request, refuses new connections, closes idle keep-alive sockets and exits 0", async () => {
     // An idle keep-alive connection: it must not hold the shutdown up.
