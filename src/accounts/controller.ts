@@ -4,7 +4,6 @@
 import type { Request, RequestHandler, Response } from "express";
 import { z } from "zod";
 import { config } from "../config.ts";
-import { Prisma } from "../db/index.ts";
 import { notFound } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
 import { endUserSessions, flash, takeFlash } from "../web/session.ts";
@@ -12,8 +11,9 @@ import { LOGIN_FAILED, endSession, runLocalStrategy, startSession } from "./auth
 import { safeNext } from "./middleware.ts";
 import { verifyPassword } from "./passwords.ts";
 import { checkResetToken, completePasswordReset, requestPasswordReset } from "./reset.ts";
-import { blockedFor, countAttempt, laneKey, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, resetLane, SIGNUP_LANES } from "./throttle.ts";
-import { createAccount, emailTaken, passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
+import { completeSignupLater } from "./signup.ts";
+import { blockedFor, countAttempt, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, resetLane, signupKeys } from "./throttle.ts";
+import { passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
 import {
   checkNewPassword,
   emailField,
@@ -108,34 +108,37 @@ export const signupForm = h((req, res) => {
   page(res, "accounts/signup.njk", "Sign up", { values: { username: "", email: "" }, errors: {} });
 });
 
+/**
+ * Sign-up never says whether the e-mail address has an account (see src/accounts/signup.ts): a
+ * valid form is answered with the same "check your e-mail" page before the address is looked up,
+ * and its owner learns the outcome by e-mail. A taken username is reported (usernames are public).
+ * Every attempt counts against the per-address throttle, valid or not (the username check is an
+ * oracle too); a valid one also counts against its e-mail address (bounding the mail one address
+ * can be sent).
+ */
 export const signup = h(async (req, res) => {
   if (!config.SIGNUP_ENABLED) throw notFound();
   const values = keptValues(req.body, ["username", "email"]);
   const form = parseForm(signupSchema, req.body);
+  const keys = signupKeys(ip(req), form.ok ? form.data.email : undefined);
+  const wait = await blockedFor(keys.email ? [keys.ip.key, keys.email.key] : [keys.ip.key]);
+  if (wait > 0) return throttled(res, wait);
+  await countAttempt([keys.ip]);
   let errors: FieldErrors = form.ok ? {} : form.errors;
   if (form.ok) {
     const d = form.data;
     if (await usernameTaken(d.username)) errors.username = "A user with that username already exists.";
-    if (await emailTaken(d.email)) errors.email = "A user with that e-mail address already exists.";
     errors = { ...checkNewPassword(d, { username: d.username, email: d.email }), ...errors };
   }
   if (!form.ok || Object.keys(errors).length) return page(res, "accounts/signup.njk", "Sign up", { values, errors }, 400);
-  const ipKey = laneKey(SIGNUP_LANES.ip, ip(req));
-  const wait = await blockedFor([ipKey]);
-  if (wait > 0) return throttled(res, wait);
-  let user;
-  try {
-    user = await createAccount({ username: form.data.username, email: form.data.email, password: form.data.password1, role: "READER" });
-  } catch (e) {
-    // Two sign-ups racing for the same name: the unique index decides.
-    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")
-      return page(res, "accounts/signup.njk", "Sign up", { values, errors: { username: "A user with that username or e-mail address already exists." } }, 400);
-    throw e;
-  }
-  await countAttempt([{ lane: SIGNUP_LANES.ip, key: ipKey }]);
-  await startSession(req, res, user);
-  flash(req, "success", `Welcome, ${user.username}! Your account is ready.`);
-  res.redirect(303, url("accounts:profile"));
+  if (keys.email) await countAttempt([keys.email]);
+  completeSignupLater({ username: form.data.username, email: form.data.email, password: form.data.password1 }, req.log);
+  res.redirect(303, url("accounts:signup_done"));
+});
+
+export const signupDone = h((_req, res) => {
+  if (!config.SIGNUP_ENABLED) throw notFound();
+  page(res, "accounts/signup_done.njk", "Check your e-mail");
 });
 
 // --- password change (signed in) ------------------------------------------------------------------

@@ -23,6 +23,7 @@ accountsRouter.post(logout, c.logout);
 const signup = route("accounts:signup", "/accounts/signup/");
 accountsRouter.get(signup, c.signupForm);
 accountsRouter.post(signup, c.signup);
+accountsRouter.get(route("accounts:signup_done", "/accounts/signup/done/"), c.signupDone);
 
 const change = route("accounts:password_change", "/accounts/password/change/");
 accountsRouter.get(change, requireLogin, c.passwordChangeForm);

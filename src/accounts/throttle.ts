@@ -7,7 +7,8 @@
 //   login, per username:      20 free failures (from any address)         -> distributed guessing
 //   login, per IP:            50 free failures (any usernames)            -> credential stuffing
 //   reset, per e-mail:         3 free requests / per IP: 10 free requests
-//   sign-up, per IP:          10 accounts created (mass account creation)
+//   sign-up, per IP:          20 attempts, valid or not (mass account creation, username probing)
+//   sign-up, per e-mail:       3 valid forms (each sends that address a message)
 // Counts are forgotten 24 h after the first counted attempt. The per-username lane is deliberately
 // looser than username+IP and its blocks are short, so someone hammering a real user's name cannot
 // keep that user out for long; the real user's own lane (their IP) is unaffected until then.
@@ -31,7 +32,8 @@ export const LOGIN_LANES = {
 } satisfies Record<string, Lane>;
 
 export const SIGNUP_LANES = {
-  ip: { name: "signup_ip", free: 10 },
+  ip: { name: "signup_ip", free: 20 },
+  email: { name: "signup_email", free: 3 },
 } satisfies Record<string, Lane>;
 
 export const RESET_LANES = {
@@ -73,8 +75,13 @@ export async function blockedFor(keys: string[]): Promise<number> {
   return Math.ceil(ms / 1000);
 }
 
+export interface LaneEntry {
+  lane: Lane;
+  key: string;
+}
+
 /** Counts an attempt in each lane; lanes past their allowance are blocked for a growing time. */
-export async function countAttempt(entries: { lane: Lane; key: string }[]): Promise<void> {
+export async function countAttempt(entries: LaneEntry[]): Promise<void> {
   const { counts, blocks } = store();
   await Promise.all(
     entries.map(async ({ lane, key }) => {
@@ -96,6 +103,14 @@ export function loginKeys(username: string, ip: string) {
     userIp: laneKey(LOGIN_LANES.userIp, username, ip),
     user: laneKey(LOGIN_LANES.user, username),
     ip: laneKey(LOGIN_LANES.ip, ip),
+  };
+}
+
+/** The lanes of a sign-up: its client address (every attempt) and its e-mail (each valid form). */
+export function signupKeys(ip: string, email?: string): { ip: LaneEntry; email?: LaneEntry } {
+  return {
+    ip: { lane: SIGNUP_LANES.ip, key: laneKey(SIGNUP_LANES.ip, ip) },
+    ...(email === undefined ? {} : { email: { lane: SIGNUP_LANES.email, key: laneKey(SIGNUP_LANES.email, email) } }),
   };
 }
 

@@ -52,6 +52,15 @@ export async function emailTaken(email: string, exceptId?: number): Promise<bool
   return rows.length > 0;
 }
 
+/** The account with this e-mail address (stored lower-cased), active or not. */
+export async function findByEmail(email: string): Promise<{ id: number; username: string; email: string; isActive: boolean } | null> {
+  const { rows } = await pool.query<{ id: number; username: string; email: string; isActive: boolean }>(
+    `SELECT id, username, email, "isActive" FROM "User" WHERE email = lower($1) LIMIT 1`,
+    [email],
+  );
+  return rows[0] ?? null;
+}
+
 export interface NewUser {
   username: string;
   email: string;

@@ -1,42 +1,105 @@
-// Sign-up through the real app, and the shared validators.
-import { describe, expect, it } from "vitest";
+// Sign-up through the real app (a real SMTP server receives its mail), and the shared validators.
+// TRUST_PROXY is on so each sign-up comes from its own client address (X-Forwarded-For): every
+// attempt counts against the per-address throttle (tests/accounts/throttle.test.ts tests that).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
-import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
 import { prisma } from "../../src/db/index.ts";
 import { validatePassword } from "../../src/accounts/validation.ts";
-import { createUser, csrfFrom } from "../support/auth.ts";
+import { createUser, csrfFrom, login } from "../support/auth.ts";
+import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 
+config.TRUST_PROXY = "true";
+const { buildApp } = await import("../../src/app.ts");
 const app = buildApp();
 const GOOD = "Quiet-Meadow-Copper-19";
+let smtp: TestSmtp;
 
+beforeAll(async () => {
+  smtp = await startSmtp();
+});
+afterAll(async () => {
+  await smtp.close();
+});
+
+let ipCounter = 1;
 async function signup(body: Record<string, unknown> | string) {
+  const ip = `198.51.100.${ipCounter++}`;
   const agent = request.agent(app);
-  const token = csrfFrom((await agent.get("/accounts/signup/").expect(200)).text);
-  const req = agent.post("/accounts/signup/").type("form");
+  const token = csrfFrom((await agent.get("/accounts/signup/").set("X-Forwarded-For", ip).expect(200)).text);
+  const req = agent.post("/accounts/signup/").set("X-Forwarded-For", ip).type("form");
   const res = typeof body === "string" ? await req.send(`${body}&_csrf=${token}`) : await req.send({ _csrf: token, ...body });
   return { agent, res };
 }
 
+/** What a sign-up answer shows whoever sent it: status, redirect, cookies set, and the page it leads to. */
+async function observable(agent: ReturnType<typeof request.agent>, res: request.Response) {
+  const done = await agent.get(res.headers.location ?? "/accounts/signup/");
+  const cookies = ([] as string[]).concat(res.headers["set-cookie"] ?? []).map((c) => c.replace(/=[^;]*/, "=…"));
+  return { status: res.status, location: res.headers.location, cookies, page: done.status, body: done.text.replace(/value="[^"]+"/g, 'value="…"') };
+}
+
 describe("sign-up", () => {
-  it("creates a READER with a lower-cased e-mail, signs in and shows the profile", async () => {
+  it("a new address: the account is created (a READER, lower-cased e-mail), nobody is signed in, a welcome mail says how to sign in", async () => {
     const { agent, res } = await signup({ username: "new.Reader+1", email: "New.Reader@Example.TEST", password1: GOOD, password2: GOOD });
     expect(res.status).toBe(303);
-    expect(res.headers.location).toBe("/accounts/profile/");
+    expect(res.headers.location).toBe("/accounts/signup/done/");
+    const done = await agent.get("/accounts/signup/done/").expect(200);
+    expect(done.text).toContain("Check your e-mail");
+    expect(done.headers["cache-control"]).toContain("no-store");
+    await agent.get("/accounts/profile/").expect(302); // not signed in by the form
+    const mail = await smtp.waitFor((m) => m.to.includes("new.reader@example.test"));
+    expect(mail.subject).toBe("Welcome to Folio");
+    expect(mail.text).toContain("Your username is new.Reader+1.");
+    expect(mail.text).toContain("http://folio.test/accounts/login/");
+    expect(mail.text).not.toContain(GOOD);
     const u = await prisma.user.findUniqueOrThrow({ where: { username: "new.Reader+1" } });
     expect(u.email).toBe("new.reader@example.test");
     expect(u.role).toBe("READER");
+    expect(u.isActive).toBe(true);
     expect(u.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
-    const page = await agent.get("/accounts/profile/").expect(200);
-    expect(page.text).toContain("Welcome, new.Reader+1!");
+    // The password chosen on the form signs in.
+    await login(request.agent(app), "new.Reader+1", GOOD);
   });
 
-  it("refuses taken usernames and e-mails case-insensitively, keeping the input (not passwords)", async () => {
+  it("a taken address answers exactly as a new one; its owner is told by e-mail and nothing changes", async () => {
+    const { user, password } = await createUser({ username: "Owner", email: "owner@example.test" });
+    const fresh = await signup({ username: "fresh_one", email: "fresh.one@example.test", password1: GOOD, password2: GOOD });
+    const taken = await signup({ username: "someone_else", email: "OWNER@example.test", password1: GOOD, password2: GOOD });
+    expect(await observable(taken.agent, taken.res)).toEqual(await observable(fresh.agent, fresh.res));
+    expect(taken.res.text).not.toMatch(/exists|already/i);
+
+    const notice = await smtp.waitFor((m) => m.to.includes("owner@example.test"));
+    expect(notice.subject).toBe("Sign-up attempt on Folio");
+    expect(notice.text).toContain("Someone tried to create an account");
+    expect(notice.text).toContain("username: Owner");
+    expect(notice.text).toContain("http://folio.test/accounts/login/");
+    expect(notice.text).toContain("http://folio.test/accounts/password/reset/");
+    await smtp.waitFor((m) => m.to.includes("fresh.one@example.test"));
+    expect(await prisma.user.count({ where: { username: "someone_else" } })).toBe(0);
+    expect(await prisma.user.count({ where: { email: "owner@example.test" } })).toBe(1);
+    await login(request.agent(app), user.username, password); // the owner's password is unchanged
+    expect(smtp.messages.filter((m) => m.to.includes("owner@example.test"))).toHaveLength(1);
+  });
+
+  it("a deactivated account's address gets the same answer and no mail", async () => {
+    await createUser({ username: "Gone", email: "gone@example.test", isActive: false });
+    const { res } = await signup({ username: "gone_again", email: "gone@example.test", password1: GOOD, password2: GOOD });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe("/accounts/signup/done/");
+    // A later sign-up's mail arrives; by then the first has been handled (one queue, in order).
+    await signup({ username: "after_gone", email: "after.gone@example.test", password1: GOOD, password2: GOOD });
+    await smtp.waitFor((m) => m.to.includes("after.gone@example.test"));
+    expect(smtp.messages.some((m) => m.to.includes("gone@example.test"))).toBe(false);
+    expect(await prisma.user.count({ where: { username: "gone_again" } })).toBe(0);
+  });
+
+  it("refuses a taken username case-insensitively (usernames are public), keeping the input (not passwords); never a word about the e-mail", async () => {
     await createUser({ username: "Taken", email: "taken@example.test" });
     const { res } = await signup({ username: "taken", email: "TAKEN@example.test", password1: GOOD, password2: GOOD });
     expect(res.status).toBe(400);
     expect(res.text).toContain("A user with that username already exists.");
-    expect(res.text).toContain("A user with that e-mail address already exists.");
+    expect(res.text).not.toContain("e-mail address already exists");
     expect(res.text).toContain('value="taken"');
     expect(res.text).toContain('value="TAKEN@example.test"');
     expect(res.text).not.toContain(GOOD);
@@ -45,7 +108,12 @@ describe("sign-up", () => {
     expect(res.text).toContain('id="id_username_error"');
     // Fields without an error are not marked invalid.
     expect(res.text).toMatch(/<input type="password" id="id_password2" name="password2" aria-describedby="id_password2_help" autocomplete/);
-    expect(res.text.match(/aria-invalid="true"/g)?.length).toBe(2);
+    expect(res.text.match(/aria-invalid="true"/g)?.length).toBe(1);
+    // The same form with a free username and the taken address goes through like any other.
+    const other = await signup({ username: "not_taken", email: "TAKEN@example.test", password1: GOOD, password2: GOOD });
+    expect(other.res.status).toBe(303);
+    const notice = await smtp.waitFor((m) => m.to.includes("taken@example.test"));
+    expect(notice.subject).toBe("Sign-up attempt on Folio");
   });
 
   it.each([
@@ -103,6 +171,7 @@ describe("sign-up", () => {
     config.SIGNUP_ENABLED = false;
     try {
       await request(app).get("/accounts/signup/").expect(404);
+      await request(app).get("/accounts/signup/done/").expect(404);
       const page = await request(app).get("/accounts/login/").expect(200);
       expect(page.text).not.toContain("/accounts/signup/");
     } finally {

@@ -1,15 +1,23 @@
 // Brute-force throttling (rate_limit table in PostgreSQL). TRUST_PROXY is on for this file so each
 // test can speak from its own client address (X-Forwarded-For).
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { config } from "../../src/config.ts";
 import { pool } from "../../src/db/index.ts";
 import { blockSeconds, LOGIN_LANES, MAX_BLOCK_SECONDS, SIGNUP_LANES } from "../../src/accounts/throttle.ts";
 import { createUser, csrfFrom } from "../support/auth.ts";
+import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 
 config.TRUST_PROXY = "true";
 const { buildApp } = await import("../../src/app.ts");
 const app = buildApp();
+let smtp: TestSmtp;
+beforeAll(async () => {
+  smtp = await startSmtp(); // sign-ups send mail
+});
+afterAll(async () => {
+  await smtp.close();
+});
 
 let ipCounter = 10;
 const newIp = () => `203.0.113.${ipCounter++}`;
@@ -24,10 +32,14 @@ function client(ip: string) {
       if (res.status === 303) token = undefined; // a login rotates the CSRF token
       return res;
     },
-    async signup(n: number) {
+    async signup(n: number, fields: Record<string, string> = {}) {
       const t = csrfFrom((await agent.get("/accounts/signup/").set("X-Forwarded-For", ip).expect(200)).text);
       const pw = "Amber-Canyon-Ripple-58";
-      return agent.post("/accounts/signup/").set("X-Forwarded-For", ip).type("form").send({ _csrf: t, username: `mass${ip.replace(/\D/g, "")}_${n}`, email: `mass${n}.${ip}@example.test`, password1: pw, password2: pw });
+      return agent
+        .post("/accounts/signup/")
+        .set("X-Forwarded-For", ip)
+        .type("form")
+        .send({ _csrf: t, username: `mass${ip.replace(/\D/g, "")}_${n}`, email: `mass${n}.${ip}@example.test`, password1: pw, password2: pw, ...fields });
     },
     async reset(email: string) {
       if (!token) token = csrfFrom((await agent.get("/accounts/password/reset/").set("X-Forwarded-For", ip).expect(200)).text);
@@ -113,12 +125,38 @@ describe("password reset throttling", () => {
 });
 
 describe("sign-up throttling", () => {
-  it("one address can create 10 accounts, then has to wait", async () => {
+  it("one address can make 20 attempts, then has to wait", async () => {
     const c = client(newIp());
     for (let i = 0; i < SIGNUP_LANES.ip.free + 1; i++) expect((await c.signup(i)).status).toBe(303);
     const res = await c.signup(99);
     expect(res.status).toBe(429);
     expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
     expect((await client(newIp()).signup(100)).status).toBe(303);
+    // The accepted ones were all completed (each sent its welcome).
+    await expect.poll(() => smtp.messages.filter((m) => m.subject.startsWith("Welcome")).length, { timeout: 20_000 }).toBe(SIGNUP_LANES.ip.free + 2);
+  });
+
+  it("counts refused attempts too: probing usernames from one address is throttled", async () => {
+    const { user } = await createUser();
+    const c = client(newIp());
+    for (let i = 0; i < SIGNUP_LANES.ip.free + 1; i++) {
+      const res = await c.signup(i, { username: i % 2 ? user.username : `probe_${i}`, password2: "does-not-match" });
+      expect(res.status).toBe(400);
+    }
+    const res = await c.signup(50);
+    expect(res.status).toBe(429);
+    expect(res.text).toContain("Too many attempts");
+  });
+
+  it("one e-mail address is sent a few messages at most, whichever addresses ask", async () => {
+    const { user } = await createUser({ email: "popular@example.test" });
+    for (let i = 0; i < SIGNUP_LANES.email.free + 1; i++) expect((await client(newIp()).signup(i, { email: "Popular@example.test" })).status).toBe(303);
+    const res = await client(newIp()).signup(9, { email: "popular@example.test" });
+    expect(res.status).toBe(429);
+    await expect.poll(() => smtp.messages.filter((m) => m.to.includes(user.email)).length, { timeout: 10_000 }).toBe(SIGNUP_LANES.email.free + 1);
+    // A form with errors sends nothing and does not count against the e-mail address.
+    expect((await client(newIp()).signup(10, { email: "other.popular@example.test", password2: "nope" })).status).toBe(400);
+    expect((await client(newIp()).signup(11, { email: "other.popular@example.test" })).status).toBe(303);
+    await smtp.waitFor((m) => m.to.includes("other.popular@example.test"));
   });
 });

@@ -1,0 +1,54 @@
+// Sign-up that does not tell which e-mail addresses have accounts (OWASP ASVS 2.x / "account
+// enumeration"). A valid form always gets the same answer ("check your e-mail"), sent before the
+// address is even looked up; what happens next is told to the address's owner by e-mail:
+//  - a new address: the account is created (a READER, active) and a welcome message says how to
+//    sign in. Nobody is signed in by the form: signing the new user in would answer differently
+//    (a session, the profile page) from a taken address, which cannot be signed in.
+//  - an address that has an account: nothing is created; its owner is told that someone tried to
+//    sign up with it, with links to sign in and to reset the password.
+// The next step (e-mail verification) slots in here: the welcome message becomes the confirmation.
+// A taken USERNAME is still reported on the form: usernames are public (authors' pages, bylines).
+import { Prisma } from "../db/index.ts";
+import { sendMail } from "../mail/index.ts";
+import { signupExistingAccountMessage, signupNotCompletedMessage, welcomeMessage } from "../mail/messages.ts";
+import { logger } from "../web/logger.ts";
+import { createAccount, findByEmail } from "./users.ts";
+
+export interface SignupRequest {
+  username: string;
+  email: string;
+  password: string;
+}
+
+/** Completes a valid sign-up form (see above). Resolves once the account exists and the mail is sent. */
+export async function completeSignup(input: SignupRequest): Promise<"created" | "existing" | "username_taken"> {
+  const existing = await findByEmail(input.email);
+  if (existing) {
+    // A deactivated account's owner cannot sign in: like the reset form, nothing is sent to it.
+    if (existing.isActive) await sendMail(signupExistingAccountMessage(existing.email, existing.username));
+    return "existing";
+  }
+  try {
+    const user = await createAccount({ username: input.username, email: input.email, password: input.password, role: "READER" });
+    await sendMail(welcomeMessage(user.email, user.username));
+    return "created";
+  } catch (e) {
+    if (!(e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")) throw e;
+    // Another sign-up took the address or the username since the form was checked: the unique
+    // indexes decided. Told by e-mail like every other outcome.
+    const owner = await findByEmail(input.email);
+    if (owner) {
+      if (owner.isActive) await sendMail(signupExistingAccountMessage(owner.email, owner.username));
+      return "existing";
+    }
+    await sendMail(signupNotCompletedMessage(input.email, input.username));
+    return "username_taken";
+  }
+}
+
+/** completeSignup() after the answer has been sent (same timing whatever the address); failures are logged. */
+export function completeSignupLater(input: SignupRequest, log: Pick<typeof logger, "error"> = logger): void {
+  setImmediate(() => {
+    completeSignup(input).catch((err: unknown) => log.error({ err }, "sign-up could not be completed"));
+  });
+}
