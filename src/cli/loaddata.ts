@@ -1,0 +1,82 @@
+// npm run loaddata -- FILE [--on-conflict=error|skip|replace]
+// Loads a dump written by npm run dumpdata into the configured database, in one transaction: all of
+// it or nothing. What "conflict" means and how objects are matched: src/data/load.ts.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { loadDump, parseDump, type Dump, type LoadReport, type OnConflict } from "../data/load.ts";
+import { readFailure } from "../data/common.ts";
+import { runCommand, UsageError } from "../data/command.ts";
+import { formatCount } from "../web/limits.ts";
+
+const USAGE = `usage: npm run loaddata -- FILE [--on-conflict=error|skip|replace]
+
+Loads a dump written by npm run dumpdata, in one transaction (all or nothing). Users, categories,
+tags and posts already in the database (same username, slug, or publish date and slug) are left
+alone when identical; when they differ, that is a conflict:
+
+  --on-conflict=error     (default) list the conflicts and load nothing
+  --on-conflict=skip      keep the database's version of each conflicting object
+  --on-conflict=replace   overwrite it with the dump's
+  --help                  this text`;
+
+interface Args {
+  file: string;
+  onConflict: OnConflict;
+}
+
+function parse(argv: string[]): Args | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      "on-conflict": { type: "string", default: "error" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) return "help";
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one file at a time, got ${positionals.length}` : "which file? (npm run loaddata -- FILE)");
+  const onConflict = values["on-conflict"];
+  if (onConflict !== "error" && onConflict !== "skip" && onConflict !== "replace") throw new UsageError(`--on-conflict must be error, skip or replace, got "${onConflict}"`);
+  return { file: positionals[0]!, onConflict };
+}
+
+let dump: Dump | undefined;
+
+function prepare(args: Args): Promise<void> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(args.file);
+  } catch (e) {
+    throw readFailure(args.file, e);
+  }
+  dump = parseDump(bytes, args.file);
+  return Promise.resolve();
+}
+
+function summary(r: LoadReport): string {
+  const part = (name: string, m: LoadReport["users"]) => {
+    const extra = [m.unchanged && `${formatCount(m.unchanged)} already there`, m.replaced && `${formatCount(m.replaced)} replaced`, m.skipped && `${formatCount(m.skipped)} skipped`].filter(Boolean);
+    return `${formatCount(m.added)} ${name} added${extra.length ? ` (${extra.join(", ")})` : ""}`;
+  };
+  return [
+    part("users", r.users),
+    part("categories", r.categories),
+    part("tags", r.tags),
+    part("posts", r.posts),
+    part("revisions", r.revisions),
+    part("audit entries", r.auditEntries),
+  ].join(", ");
+}
+
+async function run(args: Args): Promise<void> {
+  const report = await loadDump(dump!, { onConflict: args.onConflict });
+  console.log(`loaddata: ${summary(report)}`);
+  if (report.usersWithoutPassword)
+    console.log(
+      `loaddata: ${formatCount(report.usersWithoutPassword)} new ${report.usersWithoutPassword === 1 ? "user has" : "users have"} no password ` +
+        `(the dump was made without --with-passwords): they sign in after a password reset (the "Forgot your password?" form, or npm run changepassword -- NAME)`,
+    );
+}
+
+await runCommand({ name: "loaddata", usage: USAGE, parse, prepare, run });
