@@ -11,9 +11,10 @@ import { LOGIN_FAILED, endSession, runLocalStrategy, startSession } from "./auth
 import { safeNext } from "./middleware.ts";
 import { verifyPassword } from "./passwords.ts";
 import { checkResetToken, completePasswordReset, requestPasswordReset } from "./reset.ts";
+import { deviceEntries, deviceEntryFor, rememberDevice } from "./device.ts";
 import { completeSignupLater } from "./signup.ts";
-import { blockedFor, countAttempt, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, resetLane, signupKeys } from "./throttle.ts";
-import { passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
+import { blockedFor, countAttempt, deviceLane, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, resetLane, signupKeys, type LaneEntry } from "./throttle.ts";
+import { findForLogin, passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
 import {
   checkNewPassword,
   emailField,
@@ -60,26 +61,48 @@ export const loginForm = h((req, res) => {
   page(res, "accounts/login.njk", "Log in", { values: { username: "" }, errors: {}, next, messages: takeFlash(req) });
 });
 
+/**
+ * The lanes a login attempt is checked and counted in. A browser holding a valid device cookie for
+ * the account named (src/accounts/device.ts) is judged by that cookie's own lane only, so failures
+ * from elsewhere that block the username do not lock it out; once that lane is blocked itself, the
+ * browser is treated like any other (OWASP's device cookie protocol).
+ */
+async function loginLanes(req: Request, login: string): Promise<{ lanes: LaneEntry[]; device: boolean }> {
+  const keys = loginKeys(login, ip(req));
+  const untrusted = {
+    lanes: [
+      { lane: LOGIN_LANES.userIp, key: keys.userIp },
+      { lane: LOGIN_LANES.user, key: keys.user },
+      { lane: LOGIN_LANES.ip, key: keys.ip },
+    ],
+    device: false,
+  };
+  if (deviceEntries(req).length === 0) return untrusted;
+  const account = await findForLogin(login);
+  const entry = account ? deviceEntryFor(req, account.id) : undefined;
+  if (!entry) return untrusted;
+  const lane = deviceLane(entry.nonce);
+  return (await blockedFor([lane.key])) > 0 ? untrusted : { lanes: [lane], device: true };
+}
+
 export const login = h(async (req, res) => {
   const next = safeNext((req.body as Record<string, unknown>)?.next ?? req.query.next, "");
   const values = keptValues(req.body, ["username"]);
   const form = parseForm(loginSchema, req.body);
   if (!form.ok) return page(res, "accounts/login.njk", "Log in", { values, errors: form.errors, next }, 400);
 
-  const keys = loginKeys(form.data.username, ip(req));
-  const wait = await blockedFor([keys.userIp, keys.user, keys.ip]);
+  const { lanes, device } = await loginLanes(req, form.data.username);
+  const wait = await blockedFor(lanes.map((l) => l.key));
   if (wait > 0) return throttled(res, wait);
 
   const user = await runLocalStrategy(req, res);
   if (!user) {
-    await countAttempt([
-      { lane: LOGIN_LANES.userIp, key: keys.userIp },
-      { lane: LOGIN_LANES.user, key: keys.user },
-      { lane: LOGIN_LANES.ip, key: keys.ip },
-    ]);
+    await countAttempt(lanes);
     return page(res, "accounts/login.njk", "Log in", { values, errors: { __all__: LOGIN_FAILED }, next }, 400);
   }
-  await resetLane(keys.userIp);
+  await resetLane(loginKeys(form.data.username, ip(req)).userIp);
+  if (device) await resetLane(lanes[0]!.key);
+  rememberDevice(req, res, user.id);
   await startSession(req, res, user);
   res.redirect(303, next || url("blog:home"));
 });

@@ -6,12 +6,15 @@
 //   login, per username + IP:  5 free failures (a success resets it)      -> the attacker's own lane
 //   login, per username:      20 free failures (from any address)         -> distributed guessing
 //   login, per IP:            50 free failures (any usernames)            -> credential stuffing
+//   login, per device cookie:  5 free failures (a success resets it)      -> instead of all three above,
+//                             for a browser that signed in as that user before (src/accounts/device.ts)
 //   reset, per e-mail:         3 free requests / per IP: 10 free requests
 //   sign-up, per IP:          20 attempts, valid or not (mass account creation, username probing)
 //   sign-up, per e-mail:       3 valid forms (each sends that address a message)
 // Counts are forgotten 24 h after the first counted attempt. The per-username lane is deliberately
 // looser than username+IP and its blocks are short, so someone hammering a real user's name cannot
-// keep that user out for long; the real user's own lane (their IP) is unaffected until then.
+// keep that user out for long; the real user's own lane (their IP) is unaffected until then, and the
+// browsers the user has signed in with before (a device cookie) are not subject to it at all.
 import { createHash } from "node:crypto";
 import { RateLimiterPostgres, type RateLimiterRes } from "rate-limiter-flexible";
 import { pool } from "../db/client.ts";
@@ -29,6 +32,7 @@ export const LOGIN_LANES = {
   userIp: { name: "login_user_ip", free: 5 },
   user: { name: "login_user", free: 20 },
   ip: { name: "login_ip", free: 50 },
+  device: { name: "login_device", free: 5 },
 } satisfies Record<string, Lane>;
 
 export const SIGNUP_LANES = {
@@ -112,6 +116,11 @@ export function signupKeys(ip: string, email?: string): { ip: LaneEntry; email?:
     ip: { lane: SIGNUP_LANES.ip, key: laneKey(SIGNUP_LANES.ip, ip) },
     ...(email === undefined ? {} : { email: { lane: SIGNUP_LANES.email, key: laneKey(SIGNUP_LANES.email, email) } }),
   };
+}
+
+/** The lane of one device cookie entry (named by its nonce). */
+export function deviceLane(nonce: string): LaneEntry {
+  return { lane: LOGIN_LANES.device, key: laneKey(LOGIN_LANES.device, nonce) };
 }
 
 export function resetKeys(email: string, ip: string) {
