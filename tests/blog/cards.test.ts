@@ -61,7 +61,7 @@ describe("tag names on cards", () => {
   it("a tag renamed in the admin shows at once", async () => {
     expect((await request(app).get("/blog/").expect(200)).text).toContain(">#oldtag</a>");
     const editor = await signedIn(app, "EDITOR");
-    await csrfPost(editor, `/admin/blog/tag/${tagId}/change/`, { name: "newtag", slug: "tag-memo" }, 303);
+    await csrfPost(editor, `/admin/blog/tag/${tagId}/change/`, { name: "newtag", slug: "tag-memo", _version: "1" }, 303);
     const res = await request(app).get("/blog/").expect(200);
     expect(res.text).toContain(">#newtag</a>");
     expect(res.text).not.toContain("#oldtag");
