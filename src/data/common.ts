@@ -55,11 +55,8 @@ export async function openPendingFile(path: string): Promise<PendingFile> {
     stream,
     path,
     async commit() {
-      if (!stream.writableFinished) {
-        stream.end();
-        await once(stream, "finish");
-      }
-      await new Promise<void>((ok, fail) => stream.close((e) => (e ? fail(e) : ok())));
+      if (!stream.writableEnded) stream.end();
+      if (!stream.closed) await once(stream, "close");
       renameSync(tmp, path);
       done = true;
     },
