@@ -300,7 +300,7 @@ async function saveEditable(m: ModelAdmin, u: AdminUser, body: Record<string, un
   for (const [k, v] of Object.entries(body)) {
     const mv = /^form-(\d{1,10})-_version$/.exec(k);
     if (mv) {
-      if (typeof v !== "string" || !/^[1-9]\d{0,9}$/.test(v) || Number(v) > 2_147_483_647) throw badRequest("Invalid row version; reload the page.");
+      if (typeof v !== "string" || !ID_RE.test(v) || Number(v) > 2_147_483_647) throw badRequest("Invalid row version; reload the page.");
       versions.set(rowId(mv[1]!), Number(v));
       continue;
     }
@@ -455,7 +455,8 @@ export function changeView(m: ModelAdmin) {
     }
     const body = (req.body ?? {}) as Record<string, unknown>;
     const kept = keptFormValues(fields, body);
-    const versionRaw = typeof body._version === "string" && /^\d{1,10}$/.test(body._version) ? Number(body._version) : undefined;
+    // a version is a positive int4 (anything else, e.g. 9999999999, is a bad form: 400, never a database error)
+    const versionRaw = typeof body._version === "string" && ID_RE.test(body._version) && Number(body._version) <= 2_147_483_647 ? Number(body._version) : undefined;
     if (obj.version !== undefined && versionRaw === undefined) throw badRequest("The form is missing its version; reload the page.");
     const parsed = await parseAdminForm(fields, body);
     if (!parsed.ok) return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, parsed.errors)) }, 400);
