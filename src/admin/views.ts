@@ -13,7 +13,7 @@ import { flash, takeFlash } from "../web/session.ts";
 import { formatCount, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
 import { editorContext } from "../autosave/editor.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
-import { isSlugFree, listRevisions, restoreRevision, PostNotFoundError } from "../posts/service.ts";
+import { ConflictError, isSlugFree, listRevisions, restoreRevision, PostNotFoundError, SlugTakenError } from "../posts/service.ts";
 import { objectHistory, recentActions } from "./audit.ts";
 import { authorize, authorizeObject, currentUser, type AdminUser } from "./auth.ts";
 import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
@@ -547,7 +547,7 @@ export function restoreView(m: ModelAdmin) {
       await restoreRevision(obj.id, revId, u);
     } catch (e) {
       if (e instanceof PostNotFoundError) throw notFound("No such revision.");
-      if (e instanceof Error && e.name === "SlugTakenError") throw badRequest(e.message);
+      if (e instanceof SlugTakenError || e instanceof ConflictError) throw badRequest(e.message);
       throw e;
     }
     flash(req, "success", `Revision restored. “${obj.repr}” now has the restored text (as a new revision).`);
