@@ -86,7 +86,7 @@ export function newClusterDir(home: string): string {
 }
 
 /** Where clusters of DATA_DIR `home` were put before the record existed (and where new ones go): adopted when there is no record. */
-function knownPlaces(home: string): string[] {
+export function knownPlaces(home: string): string[] {
   const inside = join(home, "postgres");
   if (!isRoot()) return [inside];
   return [inside, resolve("/var/tmp", `folio-${tag(inside)}`, "postgres"), join("/var/lib/folio", tag(resolve(home)), "postgres")];
