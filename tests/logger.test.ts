@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import express from "express";
 import request from "supertest";
 import { logger, requestLogger } from "../src/web/logger.ts";
+import { captureRequestLogs } from "./support/logs.ts";
 
 function app() {
   const a = express();
@@ -43,13 +44,7 @@ describe("requestLogger above info", () => {
   });
 
   it("logs a 5xx response at error", async () => {
-    const errors: unknown[][] = [];
-    const realChild = logger.child.bind(logger);
-    vi.spyOn(logger, "child").mockImplementation((bindings, options) => {
-      const c = realChild(bindings, options);
-      vi.spyOn(c, "error").mockImplementation((...args: unknown[]) => void errors.push(args));
-      return c;
-    });
+    const errors = captureRequestLogs("error");
     const res = await request(app()).get("/boom");
     expect(res.status).toBe(503);
     await vi.waitFor(() => expect(errors).toHaveLength(1));

@@ -8,9 +8,9 @@ import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
 import { pool, prisma } from "../../src/db/index.ts";
-import { logger } from "../../src/web/logger.ts";
 import { FORM_BODY_LIMIT_BYTES, POST_BODY_MAX } from "../../src/web/limits.ts";
 import { createUser, csrfFrom, login, LOGIN_PATH } from "../support/auth.ts";
+import { captureRequestLogs } from "../support/logs.ts";
 
 const app = buildApp();
 
@@ -151,13 +151,7 @@ describe("production over plain HTTP", () => {
   });
 
   it("says so on every form page, logs a warning once, and the refusal page names the cause", async () => {
-    const warnings: unknown[][] = [];
-    const realChild = logger.child.bind(logger);
-    vi.spyOn(logger, "child").mockImplementation((bindings, options) => {
-      const c = realChild(bindings, options);
-      vi.spyOn(c, "warn").mockImplementation((...args: unknown[]) => void warnings.push(args));
-      return c;
-    });
+    const warnings = captureRequestLogs("warn");
     config.NODE_ENV = "production";
     const agent = request.agent(app);
     const page = await agent.get(LOGIN_PATH).set("Host", "localhost").expect(200);
