@@ -2,7 +2,7 @@
 // Each page sets res.locals.meta (title, description, canonical, Open Graph, JSON-LD) for base.njk.
 import type { Request, Response } from "express";
 import { config } from "../config.ts";
-import { notFound } from "../web/errors.ts";
+import { HttpError, notFound } from "../web/errors.ts";
 import type { PageMeta } from "../web/locals.ts";
 import { absolutePageUrl, makePage, numPages, parsePage, type PageRoute } from "../web/pagination.ts";
 import { truncateWords } from "../web/templates.ts";
@@ -104,12 +104,26 @@ export async function categoryDetail(req: Request, res: Response): Promise<void>
   res.render("blog/post_list.njk", { posts, page, category, heading: { kind: "Category", name: category.name, description: category.description } });
 }
 
+/**
+ * A tag's page. Only a tag that a published post carries has one: a tag used only by drafts or
+ * scheduled posts answers exactly as an unknown tag (404 "No such tag."), so its name cannot give an
+ * unpublished post away. The first page's own rows tell (no extra query on the hot path); a page
+ * number past the end asks tagHasPublishedPost() which of the two 404s to give.
+ */
 export async function tagDetail(req: Request, res: Response): Promise<void> {
   const p = slugParams.safeParse(req.params);
   const tag = p.success ? await q.getTagBySlug(p.data.slug) : null;
   if (!tag) throw notFound("No such tag.");
   const r: PageRoute = { name: "blog:tag_detail", params: { slug: tag.slug } };
-  const { posts, page } = await loadPage(req, { tagId: tag.id }, r);
+  let loaded: Awaited<ReturnType<typeof loadPage>>;
+  try {
+    loaded = await loadPage(req, { tagId: tag.id }, r);
+  } catch (e) {
+    if (e instanceof HttpError && e.status === 404 && !(await q.tagHasPublishedPost(tag.id))) throw notFound("No such tag.");
+    throw e;
+  }
+  const { posts, page } = loaded;
+  if (posts.length === 0) throw notFound("No such tag."); // page 1 without posts: no published post carries it
   const description = metaDescription(`Posts tagged “${tag.name}”.`);
   const meta = listMeta(r, page, { title: `Tagged “${tag.name}”`, description });
   meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${tag.name}`, meta.canonical!, description, posts);
