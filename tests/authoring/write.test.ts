@@ -7,6 +7,7 @@ import { prisma } from "../../src/db/index.ts";
 import { can } from "../../src/accounts/permissions.ts";
 import { createPost } from "../../src/authoring/service.ts";
 import { createUser, csrfFrom, login } from "../support/auth.ts";
+import { FORM_BODY_LIMIT_BYTES } from "../../src/web/limits.ts";
 
 const app = buildApp();
 
@@ -139,10 +140,11 @@ describe("writing a post", () => {
     expect(res.text).toContain(`${body}</textarea>`);
   });
 
-  it("a body over the 100 kB form limit -> 413", async () => {
-    const { agent } = await signedIn("AUTHOR");
-    const res = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: "big", body: "x".repeat(120_000) });
+  it("a form over the parser's limit (src/web/limits.ts) -> 413", async () => {
+    const { agent, user } = await signedIn("AUTHOR");
+    const res = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: "big", body: "x".repeat(FORM_BODY_LIMIT_BYTES + 1) });
     expect(res.status).toBe(413);
+    expect(await prisma.post.count({ where: { authorId: user.id } })).toBe(0);
   });
 
   it("refuses a POST without the CSRF token", async () => {
