@@ -16,6 +16,7 @@
   "use strict";
 
   var AUTOSAVE_DELAY = 3000; // ms after the last keystroke
+  var AUTOSAVE_MAX_WAIT = 30000; // ms: while typing goes on without a pause, still this often
 
   function serialize(form) {
     var out = {};
@@ -171,7 +172,12 @@
     var self = this;
     if (this.submitting || !this.autosaveUrl) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(function () { self.autosave(false); }, AUTOSAVE_DELAY);
+    if (!this.typingSince) this.typingSince = Date.now();
+    var wait = Date.now() - this.typingSince >= AUTOSAVE_MAX_WAIT ? 0 : AUTOSAVE_DELAY;
+    this.timer = setTimeout(function () {
+      self.typingSince = 0;
+      self.autosave(false);
+    }, wait);
   };
 
   Editor.prototype.autosave = function (retried) {
@@ -231,10 +237,12 @@
       return;
     }
     e.preventDefault();
-    if (this.overLimit()) return;
+    if (this.checking || this.overLimit()) return; // one Save at a time (a double click sends once)
     var submitter = e.submitter || null;
+    this.checking = true;
     this.say("Checking your session…", "info");
     this.checkSession().then(function (s) {
+      self.checking = false;
       if (!s) {
         self.say("The site cannot be reached right now, so nothing was sent. Your text is still here: try Save again in a moment.", "warn");
         return;

@@ -5,7 +5,6 @@ import type { SessionUser } from "../accounts/users.ts";
 import { can, type Action } from "../accounts/permissions.ts";
 import { refuseAnonymous } from "../accounts/middleware.ts";
 import { forbidden, notFound } from "../web/errors.ts";
-import { url } from "../web/urls.ts";
 
 /** The signed-in user as the admin sees it: the session user (src/accounts/users.ts). */
 export type AdminUser = SessionUser;
@@ -13,10 +12,6 @@ export type AdminUser = SessionUser;
 export function currentUser(req: Request): AdminUser | null {
   const u = (req as Request & { user?: AdminUser }).user;
   return u && typeof u.id === "number" ? u : null;
-}
-
-export function loginUrl(next: string): string {
-  return url("accounts:login", {}, { next });
 }
 
 /** Gate for every /admin/ route: log in first, then admin.access. */

@@ -9,10 +9,12 @@
 //    after signing in again.
 //  - A long post (84,000 characters with punctuation) saves; one over 200,000 characters is stopped
 //    in the browser with a message naming the limit.
+//  - A production site reached over plain HTTP says so on its forms.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, screenshot, startServer, type TestServer } from "../support/browser.ts";
 import { createUser } from "../support/auth.ts";
+import { config } from "../../src/config.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { createPost } from "../../src/posts/service.ts";
 
@@ -209,5 +211,23 @@ describe("without JavaScript", { timeout: 180_000 }, () => {
     const post = await prisma.post.findFirstOrThrow({ where: { title: "Saved without scripts" } });
     expect(post.body).toBe("Typed with scripts off.\nSecond line.");
     await context.close();
+  });
+});
+
+describe("a production site reached over plain HTTP", { timeout: 120_000 }, () => {
+  it("says on the sign-in form why it cannot work, instead of a bare CSRF failure", async () => {
+    const saved = config.NODE_ENV;
+    config.NODE_ENV = "production"; // read per request: this server now judges its requests as production would
+    try {
+      const page = await newPage();
+      await page.goto(`${server.baseUrl}/accounts/login/`);
+      const notice = page.locator("form .insecure-transport");
+      expect(await notice.isVisible()).toBe(true);
+      expect(await notice.textContent()).toContain("reached over plain HTTP");
+      await screenshot(page, "login-plain-http-production");
+      await page.close();
+    } finally {
+      config.NODE_ENV = saved;
+    }
   });
 });
