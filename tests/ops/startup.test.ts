@@ -142,6 +142,19 @@ describe("start-up failures and the embedded PostgreSQL", () => {
     }
   }, 60_000);
 
+  it("a taken EMBEDDED_PG_PORT stops the start naming it, before a cluster is created", async () => {
+    const taken = await occupiedPort();
+    const dir = dataDir();
+    for (let i = 0; i < 2; i++) {
+      const proc = spawnServer(embeddedEnv(dir, taken));
+      expect((await proc.exited).code).toBe(1);
+      expect(fatal(proc)).toBe(`port ${taken} in use (EMBEDDED_PG_PORT): another process listens on 127.0.0.1:${taken}; stop it or set EMBEDDED_PG_PORT to a free port`);
+      expect(proc.output()).not.toMatch(/initialising embedded PostgreSQL/);
+      expect(existsSync(join(dir, "cluster.json"))).toBe(false);
+      expect(existsSync(join(dir, "cluster.pid"))).toBe(false);
+    }
+  }, 60_000);
+
   it("with the embedded PostgreSQL: SIGTERM stops the server and then PostgreSQL, exit 0; SITE_URL follows PORT", async () => {
     const dir = dataDir();
     const pgPort = await freePort();
@@ -168,6 +181,23 @@ describe("start-up failures and the embedded PostgreSQL", () => {
     expect(proc.output()).toMatch(/SIGTERM: stopping once start-up is done[\s\S]*SIGTERM: shutting down[\s\S]*"stopped"/);
     expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
   }, 120_000);
+
+  it("a server killed with SIGKILL leaves PostgreSQL running: the next start takes it over and stops it at the end (twice)", async () => {
+    expect(embedded).toBeDefined();
+    const { dataDir, pgPort } = embedded!;
+    for (let i = 0; i < 2; i++) {
+      const killed = await startServerProcess(embeddedEnv(dataDir, pgPort));
+      killed.kill("SIGKILL");
+      await killed.exited;
+      expect(await tryConnect(pgPort)).toBe("connected"); // the orphan
+      const next = await startServerProcess(embeddedEnv(dataDir, pgPort));
+      expect(next.output()).toMatch(/taking over the embedded PostgreSQL left running on port \d+ \(process \d+\) by a Folio process that has ended/);
+      next.kill("SIGTERM");
+      expect((await next.exited).code).toBe(0);
+      expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
+      expect(existsSync(join(dataDir, "cluster.pid"))).toBe(false);
+    }
+  }, 150_000);
 
   it("a failure after PostgreSQL started (its database refuses connections) logs the cause, stops PostgreSQL and exits 1", async () => {
     expect(embedded).toBeDefined();
