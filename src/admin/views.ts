@@ -13,7 +13,7 @@ import { flash, takeFlash } from "../web/session.ts";
 import { formatCount, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
 import { editorContext } from "../autosave/editor.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
-import { ConflictError, isSlugFree, listRevisions, restoreRevision, PostNotFoundError, SlugTakenError } from "../posts/service.ts";
+import { ConflictError, listRevisions, slugClash, restoreRevision, PostNotFoundError, SlugTakenError } from "../posts/service.ts";
 import { objectHistory, recentActions } from "./audit.ts";
 import { authorize, authorizeObject, currentUser, type AdminUser } from "./auth.ts";
 import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
@@ -581,9 +581,14 @@ export async function slugCheck(req: Request, res: Response) {
   const { slug, publish, id } = r.data;
   if (!SLUG_RE.test(slug)) return res.json({ ok: false, message: "Use lowercase letters, digits and hyphens." });
   const when = (publish && parseDatetimeLocal(publish)) || new Date();
-  const free = await isSlugFree(slug, when, id ? Number(id) : undefined);
+  const clash = await slugClash(prisma, slug, when, id ? Number(id) : undefined);
   const day = when.toISOString().slice(0, 10);
-  res.json({ ok: free, message: free ? `Available on ${day}.` : `Already used by another post published on ${day}.` });
+  // Another author's draft or scheduled post is not the asker's to know about: for someone who
+  // cannot see every post, such a clash answers exactly like a free slug (issue 9, privacy).
+  const seesAll = can(u, "post.view", { authorId: -1 });
+  const visible = clash && ((clash.status === "PUBLISHED" && clash.publish <= new Date()) || can(u, "post.view", clash));
+  if (visible) return res.json({ ok: false, message: `Already used by another post published on ${day}.` });
+  res.json({ ok: true, message: seesAll ? `Available on ${day}.` : `No post you can see uses it on ${day}.` });
 }
 
 const autocompleteQuery = z.object({ model: z.literal("accounts_user"), term: z.string().max(100).optional() });

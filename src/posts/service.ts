@@ -118,13 +118,16 @@ const TRACKED = ["title", "slug", "body", "excerpt", "metaDescription", "status"
 
 const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
-async function assertSlugFree(tx: Tx, slug: string, publish: Date, exceptId?: number): Promise<void> {
-  const day = utcDay(publish);
-  const clash = await tx.post.findFirst({
-    where: { slug, publishDate: new Date(`${day}T00:00:00Z`), ...(exceptId ? { NOT: { id: exceptId } } : {}) },
-    select: { id: true },
+/** The post already using `slug` on the UTC day of `publish` (ignoring post `exceptId`), or null. */
+export function slugClash(tx: Tx, slug: string, publish: Date, exceptId?: number) {
+  return tx.post.findFirst({
+    where: { slug, publishDate: new Date(`${utcDay(publish)}T00:00:00Z`), ...(exceptId ? { NOT: { id: exceptId } } : {}) },
+    select: { id: true, authorId: true, status: true, publish: true },
   });
-  if (clash) throw new SlugTakenError(slug, day);
+}
+
+async function assertSlugFree(tx: Tx, slug: string, publish: Date, exceptId?: number): Promise<void> {
+  if (await slugClash(tx, slug, publish, exceptId)) throw new SlugTakenError(slug, utcDay(publish));
 }
 
 /** Is `slug` free on the UTC day of `publish` (ignoring post `exceptId`)? Used by the admin's live check. */
