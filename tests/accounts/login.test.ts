@@ -5,6 +5,7 @@ import { buildApp } from "../../src/app.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { LOGIN_FAILED } from "../../src/accounts/auth.ts";
 import { createUser, csrfFrom, login, logout, sessionCookie } from "../support/auth.ts";
+import { FORM_BODY_LIMIT_BYTES } from "../../src/web/limits.ts";
 
 const app = buildApp();
 
@@ -261,10 +262,10 @@ describe("hostile input on the login form", () => {
     expect(res.text).toContain("Log in");
   });
 
-  it("a body over 100 kB -> 413", async () => {
+  it("a body over the stated form limit (src/web/limits.ts) -> 413", async () => {
     const agent = request.agent(app);
     const { token } = await loginPage(agent);
-    const res = await agent.post("/accounts/login/").type("form").send({ _csrf: token, username: "a".repeat(200_000), password: "x" });
+    const res = await agent.post("/accounts/login/").type("form").send({ _csrf: token, username: "a".repeat(FORM_BODY_LIMIT_BYTES), password: "x" });
     expect(res.status).toBe(413);
   });
 
