@@ -1,7 +1,10 @@
 // The account commands, spawned as real processes (tsx) against this file's test database, and
 // check:deploy on sample environments.
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
@@ -9,6 +12,7 @@ import { pool, prisma } from "../../src/db/index.ts";
 import { verifyPassword } from "../../src/accounts/passwords.ts";
 import { checkDeploy, formatFindings } from "../../src/cli/check-deploy.ts";
 import { createUser, login } from "../support/auth.ts";
+import { embeddedEnv, spawnProcess } from "../ops/support.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const GOOD = "Granite-Willow-Orbit-88";
@@ -110,6 +114,35 @@ describe("changepassword", () => {
     expect(tries.code).toBe(1);
     expect(tries.stderr).toContain("Aborting password change");
   });
+});
+
+describe("a command whose embedded PostgreSQL cannot start", () => {
+  it("says why in one line (no bare `undefined`, no stack trace) and exits 1, creating nothing (each command twice)", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((done) => blocker.listen(0, "127.0.0.1", () => done()));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const dataDir = mkdtempSync(join(tmpdir(), "folio-cli-"));
+    try {
+      const commands: Array<[string, string[], string]> = [
+        ["src/cli/seed.ts", ["--posts", "1", "--quiet"], "seed: "],
+        ["src/cli/createsuperuser.ts", ["--username", "x", "--email", "x@example.test", "--no-input"], "Error: "],
+        ["src/cli/changepassword.ts", ["someone"], "Error: "],
+        ["src/cli/with-db.ts", ["true"], "Error: "],
+      ];
+      for (const [script, args, prefix] of commands) {
+        for (let i = 0; i < 2; i++) {
+          const p = spawnProcess(script, args, { ...embeddedEnv(dataDir, taken), SUPERUSER_PASSWORD: GOOD });
+          expect((await p.exited).code, p.output()).toBe(1);
+          expect(p.output()).toContain(`${prefix}port ${taken} in use (EMBEDDED_PG_PORT): another process listens on 127.0.0.1:${taken}`);
+          expect(p.output()).not.toMatch(/\bundefined\b|\bat .*\.ts:\d+/);
+          expect(existsSync(join(dataDir, "cluster.json"))).toBe(false);
+        }
+      }
+    } finally {
+      blocker.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("production start-up", () => {
