@@ -130,6 +130,10 @@
     offer.hidden = false;
     offer.querySelector("[data-autosave-restore]").addEventListener("click", function () {
       fill(self.form, fields);
+      // Saved against the version the autosave was made from: if the post was saved since, the
+      // server answers with its conflict page (theirs and yours side by side), never a silent overwrite.
+      var base = offer.getAttribute("data-base-version");
+      if (base) self.form.querySelectorAll('input[name="_version"], input[name="version"]').forEach(function (i) { i.value = base; });
       offer.hidden = true;
       self.say("The autosave was restored into the form. Save to keep it.", "info");
     });

@@ -3,7 +3,7 @@
 // offer back. Used by the admin's change form and the author's editor alike.
 import { url } from "../web/urls.ts";
 import { POST_BODY_MAX } from "../web/limits.ts";
-import { autosaveOffer, type AutosaveFields } from "./service.ts";
+import { autosaveOffer, type AutosaveOffer } from "./service.ts";
 
 export interface EditorContext {
   autosaveUrl: string;
@@ -14,7 +14,7 @@ export interface EditorContext {
   baseVersion: number | null;
   bodyMax: number;
   /** The newer autosave, when there is one to offer (only when the form is first shown). */
-  offer: { fields: AutosaveFields; updatedAt: Date } | null;
+  offer: AutosaveOffer | null;
 }
 
 /**

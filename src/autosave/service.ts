@@ -15,6 +15,8 @@ export type AutosaveFields = Record<string, string | string[]>;
 export interface AutosaveOffer {
   fields: AutosaveFields;
   updatedAt: Date;
+  /** The post's version the autosaved form was opened at: restoring it saves against that version (a conflict if the post moved on). */
+  baseVersion: number | null;
 }
 
 /** Field names the editor sends (form field names: letters, digits, underscores). */
@@ -96,14 +98,14 @@ export async function autosaveOffer(
   shown: Record<string, unknown>,
 ): Promise<AutosaveOffer | null> {
   const slot = slotFor(post?.id ?? null);
-  const row = await prisma.autosave.findUnique({ where: { userId_slot: { userId, slot } }, select: { fields: true, updatedAt: true } });
+  const row = await prisma.autosave.findUnique({ where: { userId_slot: { userId, slot } }, select: { fields: true, updatedAt: true, baseVersion: true } });
   if (!row) return null;
   const fields = (row.fields ?? {}) as AutosaveFields;
   if (post && row.updatedAt <= post.updatedAt) return null;
   const differs = Object.keys(fields).some((k) => k in shown && !same(fields[k], shown[k]));
   const hasText = Object.values(fields).some((v) => (Array.isArray(v) ? v.length > 0 : v.trim() !== ""));
   if (!differs || !hasText) return null;
-  return { fields, updatedAt: row.updatedAt };
+  return { fields, updatedAt: row.updatedAt, baseVersion: post ? row.baseVersion : null };
 }
 
 /**

@@ -145,6 +145,8 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     expect(page).toContain(OFFER);
     expect(page).toContain('"body":"Editor\'s unsaved words"'); // the autosave's fields, for the restore button
     expect(page).not.toContain("Author's unsaved words");
+    // restoring saves against the version the autosave was made from (a conflict if the post moved on)
+    expect(page).toContain(`data-autosave-offer data-base-version="${post.version}"`);
     // the editor saves through the admin: their autosave goes, the author's stays
     const form = (await editor.agent.get(change).expect(200)).text;
     const version = /name="_version" value="(\d+)"/.exec(form)![1]!;

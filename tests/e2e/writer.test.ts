@@ -16,7 +16,7 @@ import { launchBrowser, screenshot, startServer, type TestServer } from "../supp
 import { createUser } from "../support/auth.ts";
 import { config } from "../../src/config.ts";
 import { pool, prisma } from "../../src/db/index.ts";
-import { createPost } from "../../src/posts/service.ts";
+import { createPost, updatePost } from "../../src/posts/service.ts";
 
 let server: TestServer;
 let browser: Browser;
@@ -181,6 +181,31 @@ describe("the admin's change form", { timeout: 180_000 }, () => {
     // saved: leaving does not ask
     await page.goto(`${server.baseUrl}/admin/`);
     expect(asked).toHaveLength(2);
+    await page.close();
+  });
+});
+
+describe("an autosave made from an older version", { timeout: 180_000 }, () => {
+  it("restoring it and saving shows the conflict page (their save and the restored text), never a silent overwrite", async () => {
+    const post = await createPost({ title: "Two writers", body: "Version one.", status: "DRAFT", publish: new Date(Date.UTC(2026, 9, 7, 9)), authorId: editor.id, categoryId: null }, { id: editor.id });
+    const page = await newPage();
+    await signIn(page, editor, `/admin/blog/post/${post.id}/change/`);
+    // someone else saves while this form is open (version 2)...
+    await updatePost(post.id, post.version, { title: "Two writers", body: "Their version two.", status: "DRAFT", authorId: editor.id, categoryId: null }, { id: author.id });
+    // ...then this writer types (autosaved from version 1) and the tab goes away
+    await page.fill("#id_body", "My words from version one.");
+    await page.waitForFunction(() => /Autosaved at/.test(document.querySelector("[data-autosave-status]")?.textContent ?? ""));
+    page.on("dialog", (d) => void d.accept());
+    await page.goto(`${server.baseUrl}/admin/`);
+    await page.goto(`${server.baseUrl}/admin/blog/post/${post.id}/change/`);
+    expect(await page.inputValue("#id_body")).toBe("Their version two.");
+    await page.locator("[data-autosave-restore]").click();
+    expect(await page.inputValue("#id_body")).toBe("My words from version one.");
+    await page.click("button[name=_continue]");
+    await page.locator(".conflict").waitFor();
+    expect(await page.locator(".conflict").textContent()).toContain("Their version two.");
+    expect(await page.inputValue("#id_body")).toBe("My words from version one.");
+    expect((await prisma.post.findUniqueOrThrow({ where: { id: post.id } })).body).toBe("Their version two.");
     await page.close();
   });
 });
