@@ -35,7 +35,7 @@ describe("security headers", () => {
     const agent = request.agent(app);
     await login(agent, user.username, password);
     const pages = ["/accounts/profile/", "/accounts/password/change/", "/accounts/logout/"];
-    const anon = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/accounts/password/reset/done/", "/accounts/password/reset/complete/"];
+    const anon = ["/accounts/login/", "/accounts/signup/", "/accounts/signup/done/", "/accounts/password/reset/", "/accounts/password/reset/done/", "/accounts/password/reset/complete/"];
     const bodies = [
       ...(await Promise.all(pages.map(async (p) => (await agent.get(p).expect(200)).text))),
       ...(await Promise.all(anon.map(async (p) => (await request(app).get(p).expect(200)).text))),
@@ -79,6 +79,21 @@ describe("production settings", () => {
       expect(cookie).toMatch(/Path=\//);
       expect(cookie).not.toMatch(/Domain=/i);
       expect(csrfFrom(res.text)).toMatch(/^[0-9a-f]{64}$/);
+      // A login leaves the device cookie (src/accounts/device.ts) under the same rules: __Host-, Secure, HttpOnly.
+      const { user, password } = await createUser();
+      const signedIn = await request(prodApp)
+        .post("/accounts/login/")
+        .set("Host", "folio.test")
+        .set("X-Forwarded-Proto", "https")
+        .set("Cookie", cookie!.split(";")[0]!)
+        .type("form")
+        .send({ _csrf: csrfFrom(res.text), username: user.username, password })
+        .expect(303);
+      const device = ([] as string[]).concat(signedIn.headers["set-cookie"] ?? []).find((c) => c.startsWith("__Host-folio.device="));
+      expect(device).toMatch(/; Secure/);
+      expect(device).toMatch(/; HttpOnly/);
+      expect(device).toMatch(/Path=\//);
+      expect(device).not.toMatch(/Domain=/i);
       // A Host that is not in ALLOWED_HOSTS is refused.
       await request(prodApp).get("/accounts/login/").set("Host", "evil.example").expect(400);
       await db.disconnectDb();
