@@ -131,6 +131,13 @@ export function dataHomeScenarios(opts: { as?: RunAs; parentMode: number }): voi
       ]);
     }
     expect(Number(await postCount())).toBe(before + 4);
+    // db:* (with-db) and createsuperuser share it too.
+    const withDb = await run("src/cli/with-db.ts", [process.execPath, "-e", "console.log('url=' + process.env.DATABASE_URL)"]);
+    expect(withDb.code).toBe(0);
+    expect(withDb.out).toContain(`url=postgresql://postgres:postgres@127.0.0.1:${pgPort}/folio`);
+    const su = spawnProcess("src/cli/createsuperuser.ts", ["--username", "second", "--email", "second@example.test", "--no-input"], env({ SUPERUSER_PASSWORD: "Granite-Willow-Orbit-88" }), opts.as);
+    expect((await su.exited).code).toBe(0);
+    expect(su.output()).toContain("Superuser created successfully: second");
     await stop(server);
 
     for (let i = 0; i < 2; i++) {
@@ -141,6 +148,10 @@ export function dataHomeScenarios(opts: { as?: RunAs; parentMode: number }): voi
       expect(await tryConnect(pgPort)).toBe("ECONNREFUSED"); // stopped again
       expect(existsSync(join(dataDir, "cluster.pid"))).toBe(false);
     }
+    const alone = await run("src/cli/with-db.ts", [process.execPath, "-e", "console.log('url=' + process.env.DATABASE_URL)"]);
+    expect(alone.code).toBe(0);
+    expect(alone.out).toContain(`url=postgresql://postgres:postgres@127.0.0.1:${pgPort}/folio`);
+    expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
     const after = await start();
     expect(Number(await postCount())).toBe(before + 8);
     expect(after.output()).not.toMatch(/Admin account created/);
