@@ -140,10 +140,17 @@
     offer.querySelector("[data-autosave-dismiss]").addEventListener("click", function () { offer.hidden = true; });
   };
 
-  // ---- limits (the figure the server enforces, from data-maxchars)
+  // ---- limits (the figure the server enforces, from data-maxchars or maxlength)
   Editor.prototype.initLimits = function () {
     var self = this;
-    this.form.querySelectorAll("textarea[data-maxchars]").forEach(function (ta) {
+    // maxlength silently cuts a paste short (the rest of the text is gone): the script counts instead
+    // and stops the Save with a message, the figure unchanged.
+    this.form.querySelectorAll("input[maxlength], textarea[maxlength]").forEach(function (el) {
+      if (el.type !== "text" && el.tagName !== "TEXTAREA") return;
+      el.setAttribute("data-maxchars", el.getAttribute("maxlength"));
+      el.removeAttribute("maxlength");
+    });
+    this.form.querySelectorAll("input[data-maxchars], textarea[data-maxchars]").forEach(function (ta) {
       var max = Number(ta.getAttribute("data-maxchars"));
       var note = document.createElement("p");
       note.className = "char-count";

@@ -113,6 +113,17 @@ describe("the author's editor", { timeout: 180_000 }, () => {
     expect(page.url()).toBe(`${server.baseUrl}/write/`); // nothing was sent; the text is still there
     expect((await page.inputValue("#id_body")).length).toBe(200_001);
     expect(await prisma.post.count({ where: { title: "Too long" } })).toBe(0);
+
+    // a pasted title over its 250 characters is kept whole (no maxlength cutting it short), and Save says why not
+    await page.goto(`${server.baseUrl}/write/`);
+    const title = "A title pasted from elsewhere, much too long. ".repeat(7);
+    await page.fill("#id_title", title);
+    await page.fill("#id_body", "Short body.");
+    expect(await page.inputValue("#id_title")).toBe(title);
+    await page.click("form[data-editor] button[type=submit]");
+    await page.locator(".char-count--over").waitFor({ state: "visible" });
+    expect(await page.locator(".char-count--over").textContent()).toContain("at most 250 can be saved");
+    expect(await prisma.post.count({ where: { title } })).toBe(0);
     await page.close();
   });
 });
@@ -160,11 +171,13 @@ describe("the admin's change form", { timeout: 180_000 }, () => {
       asked.push(d.type());
       void (asked.length === 1 ? d.dismiss() : d.accept());
     });
-    await page.goto(`${server.baseUrl}/admin/`).catch(() => undefined);
+    await page.click("a.admin-brand"); // a link to the admin's index
+    await expect.poll(() => asked.length).toBe(1);
     expect(asked).toEqual(["beforeunload"]);
     expect(page.url()).toBe(change);
+    expect(await page.inputValue("#id_body")).toBe("The stored text. And words the tab lost.");
     // leaving anyway (accepted), then reopening: the newer autosave is offered
-    await page.goto(`${server.baseUrl}/admin/`);
+    await Promise.all([page.waitForURL(`${server.baseUrl}/admin/`), page.click("a.admin-brand")]);
     expect(asked).toEqual(["beforeunload", "beforeunload"]);
     await page.goto(change);
     const offer = page.locator("[data-autosave-offer]");
@@ -179,7 +192,7 @@ describe("the admin's change form", { timeout: 180_000 }, () => {
     expect((await prisma.post.findUniqueOrThrow({ where: { id: post.id } })).body).toBe("The stored text. And words the tab lost.");
     expect(await autosaveOf(editor.id, `post:${post.id}`)).toBeNull();
     // saved: leaving does not ask
-    await page.goto(`${server.baseUrl}/admin/`);
+    await Promise.all([page.waitForURL(`${server.baseUrl}/admin/`), page.click("a.admin-brand")]);
     expect(asked).toHaveLength(2);
     await page.close();
   });
@@ -195,8 +208,8 @@ describe("an autosave made from an older version", { timeout: 180_000 }, () => {
     // ...then this writer types (autosaved from version 1) and the tab goes away
     await page.fill("#id_body", "My words from version one.");
     await page.waitForFunction(() => /Autosaved at/.test(document.querySelector("[data-autosave-status]")?.textContent ?? ""));
-    page.on("dialog", (d) => void d.accept());
-    await page.goto(`${server.baseUrl}/admin/`);
+    page.on("dialog", (d) => void d.accept()); // "Leave site?": yes
+    await Promise.all([page.waitForURL(`${server.baseUrl}/admin/`), page.click("a.admin-brand")]);
     await page.goto(`${server.baseUrl}/admin/blog/post/${post.id}/change/`);
     expect(await page.inputValue("#id_body")).toBe("Their version two.");
     await page.locator("[data-autosave-restore]").click();
