@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseConfig, ConfigError, DEFAULT_SESSION_SECRET } from "../../src/config.ts";
 import pg from "pg";
 import { recordedClusterDir } from "../../src/db/embedded.ts";
-import { embeddedEnv, freePort, productionEnv, spawnServer, startServerProcess, tryConnect } from "./support.ts";
+import { embeddedEnv, freePort, productionEnv, request, spawnServer, startServerProcess, tryConnect } from "./support.ts";
 
 const STACK = /\n\s+at .+:\d+:\d+/;
 
@@ -162,6 +162,7 @@ describe("start-up failures and the embedded PostgreSQL", () => {
     const proc = spawnServer(embeddedEnv(dir, pgPort, port));
     await proc.waitFor(/Folio is serving/, 120_000);
     expect(proc.output()).toContain(`Folio is serving http://localhost:${port} (listening on 127.0.0.1:${port})`);
+    expect((await request(port, "/blog/")).body).toContain(`<link rel="canonical" href="http://localhost:${port}/blog/"`);
     dirs.push(recordedClusterDir(dir)!);
     expect(await tryConnect(pgPort)).toBe("connected");
     proc.kill("SIGTERM");
