@@ -378,6 +378,20 @@ export async function restore(url: string, path: string, opts: { force: boolean;
       throw new DataError(`the database is not empty (rows: ${filled.join(", ")}). Restoring replaces everything in it: add --force to do that (npm run restore -- FILE --force)`);
 
     await client.query(`TRUNCATE ${[...tables.map((t) => t.name), SESSION_TABLE].map(ident).join(", ")} RESTART IDENTITY`);
+    // Indexes are built once after the rows are in, as pg_restore does, rather than row by row (the
+    // posts' full-text and trigram indexes made a 100,000-post restore several times slower). Those
+    // behind primary keys and foreign-key targets stay. Same names and definitions: the schema is
+    // unchanged, and a failure rolls the drop back too.
+    const { rows: indexes } = await client.query<{ name: string; def: string }>(
+      `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
+         FROM pg_index i
+         JOIN pg_class c ON c.oid = i.indrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relname = ANY($1::text[])
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)`,
+      [tables.map((t) => t.name)],
+    );
+    for (const ix of indexes) await client.query(`DROP INDEX ${ix.name}`);
     const total = header.tables.reduce((s, t) => s + t.rows, 0);
     let done = 0;
     for (const t of header.tables) {
@@ -401,6 +415,7 @@ export async function restore(url: string, path: string, opts: { force: boolean;
     }
     opts.progress?.(done, total, "");
     await r.end();
+    for (const ix of indexes) await client.query(ix.def);
 
     // Serial columns: the next id is past the largest restored one.
     const { rows: serials } = await client.query<{ table: string; column: string; seq: string }>(

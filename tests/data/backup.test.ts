@@ -14,7 +14,7 @@ import { pool, prisma } from "../../src/db/index.ts";
 import { createPost } from "../../src/posts/service.ts";
 import { login } from "../support/auth.ts";
 import { embeddedEnv, freePort } from "../ops/support.ts";
-import { cli, freshDatabase, makeContent, rowCounts, snapshot, type Content } from "./support.ts";
+import { cli, freshDatabase, makeContent, rowCounts, snapshot, withClient, type Content } from "./support.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "folio-backup-"));
 chmodSync(dir, 0o755); // reachable by the postgres OS user (the embedded cluster's data goes below it when root)
@@ -41,6 +41,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Every index of the public schema, as its definition. */
+const indexes = (url: string) =>
+  withClient(url, async (c) => (await c.query<{ d: string }>(`SELECT indexdef AS d FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`)).rows.map((r) => r.d));
 
 /** The backup's lines, edited by `edit`, written back as `name` (with a correct checksum when `rehash`). */
 function editBackup(name: string, edit: (lines: string[]) => void, rehash: boolean): string {
@@ -94,6 +98,8 @@ describe("backup and restore", () => {
     const extra = await createPost({ title: "Written after the backup", body: "x", status: "PUBLISHED", publish: new Date(), authorId: content.users.alice.id, categoryId: null }, null);
     await prisma.category.update({ where: { slug: "news" }, data: { description: "Changed after the backup", version: { increment: 1 } } });
     await prisma.user.delete({ where: { username: "carol" } });
+    const indexesBefore = await indexes(source());
+    expect(indexesBefore.length).toBeGreaterThan(15);
     const changed = await snapshot(source());
     expect(changed).not.toEqual(before);
 
@@ -107,6 +113,7 @@ describe("backup and restore", () => {
     expect(r.output).toContain("restore: Post ("); // progress
     expect(r.code).toBe(0);
     expect(await snapshot(source())).toEqual(before); // every row of every table, as backed up
+    expect(await indexes(source())).toEqual(indexesBefore); // dropped for the copy, built again: the same schema
     expect(await prisma.post.count({ where: { id: extra.id } })).toBe(0);
     expect(Number((await pool.query(`SELECT count(*) AS n FROM session`)).rows[0].n)).toBe(0); // everyone signs in again
 
