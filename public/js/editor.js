@@ -83,6 +83,9 @@
     this.postId = form.getAttribute("data-post-id");
     this.baseVersion = form.getAttribute("data-base-version");
     this.status = form.querySelector("[data-autosave-status]");
+    // said in the row of Save buttons (the admin keeps it in view at the bottom of the window)
+    var actions = form.querySelector(".submit-row, .form-actions");
+    if (this.status && actions) actions.insertBefore(this.status, actions.firstChild);
     this.initial = JSON.stringify(serialize(form));
     this.lastAutosaved = this.initial;
     // A form shown again after a refused save (errors, conflict, expired session) holds unsaved text.

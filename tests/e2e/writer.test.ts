@@ -164,6 +164,7 @@ describe("the admin's change form", { timeout: 180_000 }, () => {
     await page.locator("#id_body").pressSequentially(" And words the tab lost.");
     await page.waitForFunction(() => /Autosaved at/.test(document.querySelector("[data-autosave-status]")?.textContent ?? ""));
     expect(((await autosaveOf(editor.id, `post:${post.id}`))?.fields as Record<string, string>).body).toBe("The stored text. And words the tab lost.");
+    await screenshot(page, "admin-autosaved");
 
     // leaving asks first (the browser's "Leave site?" prompt); dismissing it stays on the page
     const asked: string[] = [];
