@@ -69,8 +69,10 @@ function keptFields(body: unknown) {
   const written: KeptField[] = [];
   const other: { name: string; value: string }[] = [];
   const b = body && typeof body === "object" ? (body as Record<string, unknown>) : {};
+  // A form with a password (sign-in, password change) is not a writer's text: the plain refusal page.
+  if (Object.keys(b).some((k) => SECRET.test(k) && k !== "_csrf")) return { written, other };
   for (const [name, raw] of Object.entries(b)) {
-    if (name === "_csrf" || SECRET.test(name) || !/^[\w.-]{1,50}$/.test(name)) continue;
+    if (name === "_csrf" || !/^[\w.-]{1,50}$/.test(name)) continue;
     const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === "string").map((v) => v.replace(/\0/g, ""));
     if (!values.length) continue;
     const one = values.length === 1 ? values[0]! : null;
