@@ -204,12 +204,13 @@ function postmasterOf(dir: string): { pid: number; port: number } | null {
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? { pid, port } : null;
 }
 
-interface Owner {
+export interface Owner {
   pid: number;
   what: string;
 }
 
-function readOwner(home: string): Owner | null {
+/** The live process that runs the embedded cluster of DATA_DIR `home` (from DATA_DIR/cluster.pid), or null. */
+export function readOwner(home: string): Owner | null {
   try {
     const o = JSON.parse(readFileSync(join(home, CLUSTER_OWNER), "utf8")) as Partial<Owner>;
     return typeof o.pid === "number" && alive(o.pid) ? { pid: o.pid, what: String(o.what ?? "a Folio process") } : null;

@@ -130,6 +130,14 @@ export function dataHomeScenarios(opts: { as?: RunAs; parentMode: number }): voi
         `cluster ${recordedClusterDir(dataDir)} in use by process ${server.child.pid} (a Folio server): stop it first, or give this one another DATA_DIR and EMBEDDED_PG_PORT`,
       ]);
     }
+    // The same again on the server's own PORT: the port is checked first, and the line says who holds the data.
+    for (let i = 0; i < 2; i++) {
+      const p = spawnProcess("src/server.ts", [], env({ PORT: String(server.port) }), opts.as);
+      expect((await p.exited).code).toBe(1);
+      expect(p.logs().filter((l) => l.level === 60).map((l) => l.msg)).toEqual([
+        `port ${server.port} in use: another process listens on 127.0.0.1:${server.port} (process ${server.child.pid}, a Folio server, runs this DATA_DIR's database); stop it or set PORT to a free port`,
+      ]);
+    }
     expect(Number(await postCount())).toBe(before + 4);
     // db:* (with-db) and createsuperuser share it too.
     const withDb = await run("src/cli/with-db.ts", [process.execPath, "-e", "console.log('url=' + process.env.DATABASE_URL)"]);
