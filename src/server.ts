@@ -6,11 +6,13 @@
 // whatever it had started, so no PostgreSQL is left running behind it.
 //
 // WEB_CONCURRENCY > 1 (node:cluster): the primary does the start-up (database, migrations, demo, first
-// admin) and forks the workers, which share the port and each run the app with their own pool. On a
-// signal the primary passes it to the workers (each drains as above), waits for them, then stops the
-// embedded PostgreSQL. A worker that dies is replaced; one that fails before it listens stops the start.
+// admin), listens on PORT and forks the workers, each running the app with its own pool; the primary
+// hands every connection it accepts to a worker (see supervise()). On a signal the primary stops
+// accepting, hands over the connections it has already accepted, then tells the workers to stop (each
+// drains as above), waits for them, and stops the embedded PostgreSQL. A worker that dies is always
+// replaced; one that fails before it is ready stops the start.
 import cluster, { type Worker } from "node:cluster";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { config } from "./config.ts";
 import { logger } from "./web/logger.ts";
 import net from "node:net";
@@ -103,59 +105,173 @@ async function main() {
   return serve();
 }
 
-/** Cluster primary: forks `n` workers, replaces crashed ones, and shuts them down in order. */
+/**
+ * Cluster primary: listens on PORT itself, forks `n` workers and hands each connection it accepts to
+ * one of them; replaces dead workers (always); on a signal stops in order.
+ *
+ * Why the primary hands connections over itself instead of node:cluster's shared round-robin port:
+ * with that, the primary queues accepted connections until a worker's event loop takes one, and
+ * closes the queue (resetting every connection in it) as soon as the last worker closes its server.
+ * A SIGTERM under load reset most requests sent just before it (15 of 20 in a test), and nothing
+ * outside Node's internals can stop the primary's accepting before the workers close. Here the
+ * primary owns the listening socket, so a shutdown goes: stop accepting -> hand every connection
+ * already accepted to a worker (each acknowledges it) -> tell the workers to drain and stop.
+ *
+ * Each worker takes one connection at a time (the next once it has acknowledged the last), as
+ * node:cluster does: a worker busy with CPU work is not handed more until its event loop is free.
+ * A signal sent to a worker (Ctrl-C and systemd signal the whole process group) is passed to the
+ * primary, which stops everything in this order; SIGKILL a worker to have it replaced.
+ */
 async function supervise(n: number): Promise<void> {
   await disconnectDb(); // the primary serves no requests
   const url = db!.url;
   let stopping = false;
   let restarts = 0;
-  const fork = () => cluster.fork({ DATABASE_URL: url, SEED_DEMO: "false" });
+  const reforks = new Set<NodeJS.Timeout>();
 
-  // Start-up: every worker must listen; one that exits first fails the start.
+  const queue: net.Socket[] = []; // accepted, waiting for a free worker
+  const ready = new Set<Worker>(); // workers that said they serve
+  const free: Worker[] = []; // ready workers that hold no unacknowledged connection
+  const handing = new Map<Worker, net.Socket>(); // the connection each worker has yet to acknowledge
+  let queueSettled: (() => void) | undefined;
+
+  const pump = () => {
+    while (queue.length && free.length) {
+      const w = free.shift()!;
+      if (!w.isConnected()) continue;
+      const socket = queue.shift()!;
+      handing.set(w, socket);
+      // keepOpen: the primary keeps its copy until the worker says it took the connection.
+      w.send({ folio: "conn" } satisfies ToWorker, socket, { keepOpen: true }, (err) => {
+        if (err) takeBack(w); // the worker is going away: another one gets it
+      });
+    }
+    if (!queue.length && !handing.size) queueSettled?.();
+  };
+  /** A connection handed to `w` that `w` did not take goes back to the front of the queue. */
+  const takeBack = (w: Worker) => {
+    const socket = handing.get(w);
+    if (!socket) return;
+    handing.delete(w);
+    if (!socket.destroyed) queue.unshift(socket);
+    pump();
+  };
+
+  const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
+    socket.on("error", () => {}); // a client that resets while queued: nothing to do (the primary never reads)
+    queue.push(socket);
+    pump();
+  });
   await new Promise<void>((done, fail) => {
-    let listening = 0;
-    const onListening = () => {
-      if (++listening === n) {
+    listener.once("error", fail);
+    listener.listen(config.PORT, config.HOST, () => {
+      listener.off("error", fail);
+      done();
+    });
+  });
+  const addr = listener.address();
+  const port = typeof addr === "object" && addr ? addr.port : config.PORT;
+  listener.on("error", (err) => logger.error({ err }, "accepting a connection failed"));
+
+  // PORT: the port actually listened on (PORT=0 picks one), for the workers' log line.
+  const fork = () => cluster.fork({ DATABASE_URL: url, SEED_DEMO: "false", PORT: String(port) });
+
+  cluster.on("message", (w, msg: FromWorker) => {
+    if (msg?.folio === "ready") {
+      restarts = 0;
+      ready.add(w);
+      free.push(w);
+      pump();
+    } else if (msg?.folio === "ack") {
+      const socket = handing.get(w);
+      if (!socket) return;
+      if (msg.accepted) {
+        handing.delete(w);
+        socket.destroy(); // only the primary's copy of the descriptor: the worker has the connection
+        free.push(w);
+        pump();
+      } else takeBack(w); // the worker is stopping: not free any more
+    } else if (msg?.folio === "signal") {
+      logger.info(`${msg.signal} sent to worker ${w.process.pid}: stopping the server`);
+      onSignal(msg.signal);
+    }
+  });
+  const forget = (w: Worker) => {
+    ready.delete(w);
+    const i = free.indexOf(w);
+    if (i >= 0) free.splice(i, 1);
+    takeBack(w);
+  };
+  cluster.on("disconnect", forget);
+
+  // Start-up: every worker must get ready; one that exits first fails the start.
+  await new Promise<void>((done, fail) => {
+    let started = 0;
+    const onReady = (_w: Worker, msg: FromWorker) => {
+      if (msg?.folio === "ready" && ++started === n) {
         cluster.off("exit", onEarlyExit);
-        cluster.off("listening", onListening);
+        cluster.off("message", onReady);
         done();
       }
     };
     const onEarlyExit = (w: Worker, code: number | null) => {
-      cluster.off("listening", onListening);
+      cluster.off("message", onReady);
       cluster.off("exit", onEarlyExit);
-      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill("SIGTERM");
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill("SIGKILL");
       fail(new Error(`worker ${w.process.pid} exited (${code}) during start-up`));
     };
-    cluster.on("listening", onListening);
+    cluster.on("message", onReady);
     cluster.on("exit", onEarlyExit);
     for (let i = 0; i < n; i++) fork();
   });
 
   cluster.on("exit", (w, code, signal) => {
+    forget(w);
     if (stopping) return;
     logger.error({ pid: w.process.pid, code, signal }, "worker died: starting a new one");
-    // A worker that keeps dying (e.g. the database is gone) is retried at most once a second.
-    setTimeout(fork, Math.min(1_000 * ++restarts, 10_000)).unref();
+    // A worker that keeps dying (e.g. the database is gone) is retried at most once a second, then
+    // less often (10 s at most). Not unref()'d: with every worker dead, this timer (and the listening
+    // socket) keep the primary alive to start new ones.
+    const timer = setTimeout(() => {
+      reforks.delete(timer);
+      if (!stopping) fork();
+    }, Math.min(1_000 * ++restarts, 10_000));
+    reforks.add(timer);
   });
 
   const shutdown = async (signal: Signal) => {
     if (stopping) return;
     stopping = true;
-    logger.info(`${signal}: stopping ${Object.keys(cluster.workers ?? {}).length} workers`);
+    for (const t of reforks) clearTimeout(t);
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+    logger.info(`${signal}: stopping ${workers.length} workers`);
+    // 1. No new connections (refused from now on), once those already made are accepted.
+    await stopAccepting(listener);
+    const accepted = queue.length + handing.size;
+    // 2. Every connection already accepted goes to a worker, which acknowledges it.
+    const settled = new Promise<void>((done) => (queueSettled = done));
+    pump();
+    const gaveUp = setTimeout(() => queueSettled?.(), DRAIN_MS);
+    await settled;
+    clearTimeout(gaveUp);
+    const lost = queue.splice(0);
+    if (lost.length) logger.warn(`${lost.length} accepted connections closed: no worker took them in ${DRAIN_MS / 1000} s`);
+    for (const socket of lost) socket.destroy();
+    logger.info(`${accepted - lost.length} connections waiting for a worker were handed over; stopping the workers`);
+    // 3. Each worker drains its own requests (DRAIN_MS) and exits; killed if it takes much longer.
     await Promise.all(
       workers.map(
         (w) =>
           new Promise<void>((done) => {
             if (w.isDead()) return done();
-            // Each worker drains its own requests (DRAIN_MS); kill it if it takes much longer.
             const force = setTimeout(() => w.process.kill("SIGKILL"), DRAIN_MS + 5_000);
             w.once("exit", () => {
               clearTimeout(force);
               done();
             });
-            w.process.kill("SIGTERM");
+            // A worker still starting serves nothing yet: it is killed.
+            if (ready.has(w) && w.isConnected()) w.send({ folio: "stop", signal } satisfies ToWorker, undefined, {}, () => {});
+            else w.process.kill("SIGKILL");
           }),
       ),
     );
@@ -167,44 +283,162 @@ async function supervise(n: number): Promise<void> {
   logger.info(`${n} workers serving ${config.SITE_URL}`);
 }
 
-/** Runs the HTTP server in this process until a signal, then drains and exits. */
+/** Messages between the primary and its workers (cluster mode). */
+type ToWorker = { folio: "conn" } | { folio: "stop"; signal: Signal };
+type FromWorker = { folio: "ready" } | { folio: "ack"; accepted: boolean } | { folio: "signal"; signal: Signal } | undefined;
+
+/** A message to the primary (a worker whose primary has gone is being stopped by node:cluster: nothing to do). */
+function tellPrimary(msg: FromWorker): void {
+  process.send?.(msg, undefined, {}, () => {});
+}
+
+/** A cluster worker's HTTP server: the connections come from the primary (see supervise()). */
+function takeConnections(onStop: (signal: Signal) => void): { server: Server; accepting: () => void; refuse: () => void } {
+  const app = buildApp();
+  const server = http.createServer(app);
+  answerClientErrors(server, app); // a 20 KB path: the site's page, not Node's bare 431
+  // Starts the server's connection bookkeeping (headersTimeout, requestTimeout, idle/all connection
+  // lists), which Node begins on 'listening': this server never listens itself.
+  server.emit("listening");
+  let open = false;
+  process.on("message", (msg: ToWorker | undefined, handle: unknown) => {
+    if (msg?.folio === "stop") onStop(msg.signal);
+    if (msg?.folio !== "conn") return;
+    const socket = handle instanceof net.Socket ? handle : undefined;
+    const accepted = open && !!socket;
+    tellPrimary({ folio: "ack", accepted });
+    if (!accepted) socket?.destroy(); // the primary still holds it and gives it to another worker
+    else server.emit("connection", socket);
+  });
+  return {
+    server,
+    accepting: () => {
+      open = true;
+      tellPrimary({ folio: "ready" });
+    },
+    refuse: () => {
+      open = false;
+    },
+  };
+}
+
+/** A shutdown stops accepting once no connection came for this long... */
+const ACCEPT_QUIET_MS = 100;
+/** ...or this long after it began, whichever comes first. */
+const ACCEPT_LINGER_MS = 1_000;
+
+/**
+ * Closes the listening socket once the connections already made have been accepted: the kernel
+ * completes a client's connection before the process accepts it, and close() resets every connection
+ * still waiting in the kernel's queue. A client may see its connection open before the signal is sent
+ * and the process see the signal before the connection (a test saw 1 of 20 accepted at that moment),
+ * so accepting goes on until no connection came for ACCEPT_QUIET_MS (at most ACCEPT_LINGER_MS), and
+ * the last check follows a poll of the event loop for connections. Uses net.Server's close():
+ * http.Server's would also close connections whose first request has not been read yet.
+ */
+function stopAccepting(server: net.Server): Promise<void> {
+  const began = Date.now();
+  let last = began;
+  const seen = () => (last = Date.now());
+  server.on("connection", seen);
+  return new Promise((done) => {
+    const check = () => {
+      const now = Date.now();
+      if (now - last < ACCEPT_QUIET_MS && now - began < ACCEPT_LINGER_MS) return void setTimeout(check, ACCEPT_QUIET_MS - (now - last));
+      const before = last;
+      // setImmediate: after the poll phase, which accepts connections the kernel holds.
+      setImmediate(() => {
+        if (last !== before && Date.now() - began < ACCEPT_LINGER_MS) return void setTimeout(check, ACCEPT_QUIET_MS);
+        server.off("connection", seen);
+        net.Server.prototype.close.call(server);
+        done();
+      });
+    };
+    setTimeout(check, ACCEPT_QUIET_MS);
+  });
+}
+
+/** How long a connection that has not sent a request yet may still send one once a shutdown started. */
+const FIRST_REQUEST_GRACE_MS = 2_000;
+
+/**
+ * Runs the HTTP server in this process until a signal (in a cluster worker: until the primary says
+ * stop), then drains and exits. Draining serves every connection already accepted: a request in
+ * progress finishes (its response says "Connection: close"); an idle keep-alive connection is closed;
+ * a connection that has not sent its first request yet gets FIRST_REQUEST_GRACE_MS to send it (its
+ * bytes may simply not have been read yet). After DRAIN_MS whatever is left is closed.
+ */
 async function serve(): Promise<void> {
   invalidations = listenForInvalidation(db!.url, {
     onEvent: (e, err) => e === "disconnected" && logger.warn({ err }, "cache invalidation listener: reconnecting"),
   });
-  const server = await listen();
+  const worker = cluster.isWorker ? takeConnections((signal) => void shutdown(signal)) : undefined;
+  const server = worker ? worker.server : await listen();
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout (60 s)
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.PORT;
 
   let stopping = false;
-  // Responses not yet sent. While stopping, each one says "Connection: close", so its keep-alive
-  // socket closes once it is sent instead of holding the shutdown up until keepAliveTimeout.
+  // Every open connection, with the requests it is serving and whether it has served one.
+  const sockets = new Map<net.Socket, { busy: number; served: boolean }>();
+  // Responses not yet sent.
   const pending = new Set<ServerResponse>();
-  server.prependListener("request", (_req: IncomingMessage, res: ServerResponse) => {
+  let drained: (() => void) | undefined;
+  server.on("connection", (socket: net.Socket) => {
+    sockets.set(socket, { busy: 0, served: false });
+    socket.once("close", () => {
+      sockets.delete(socket);
+      if (stopping && sockets.size === 0) drained?.();
+    });
+  });
+  // While stopping, each response says "Connection: close", so its keep-alive socket closes once it
+  // is sent instead of holding the shutdown up until keepAliveTimeout.
+  server.prependListener("request", (req: IncomingMessage, res: ServerResponse) => {
     if (stopping) res.setHeader("Connection", "close");
     pending.add(res);
     res.once("close", () => pending.delete(res));
+    const state = sockets.get(req.socket);
+    if (!state) return;
+    state.busy++;
+    res.once("close", () => {
+      state.busy--;
+      state.served = true;
+      if (stopping && state.busy === 0) req.socket.end(); // answered before the shutdown began, as keep-alive
+    });
   });
 
   const shutdown = async (signal: Signal) => {
     if (stopping) return;
     stopping = true;
-    // close(): stop accepting now, close idle keep-alive sockets, wait for the busy ones.
-    const drained = new Promise<void>((done) => server.close(() => done()));
+    worker?.refuse();
+    if (!worker) await stopAccepting(server);
     logger.info(`${signal}: shutting down (no longer accepting connections)`);
+    const done = new Promise<void>((resolve) => {
+      drained = resolve;
+      if (sockets.size === 0) resolve();
+    });
     for (const res of pending) if (!res.headersSent) res.setHeader("Connection", "close");
+    for (const [socket, state] of sockets) {
+      if (state.busy > 0) continue; // closes after its response ("Connection: close")
+      if (state.served) socket.end(); // an idle keep-alive connection
+      else {
+        const timer = setTimeout(() => state.busy === 0 && !state.served && socket.destroy(), FIRST_REQUEST_GRACE_MS);
+        socket.once("close", () => clearTimeout(timer));
+      }
+    }
     const force = setTimeout(() => {
       logger.warn(`requests still running after ${DRAIN_MS / 1000} s: closing their connections`);
-      server.closeAllConnections();
+      for (const socket of sockets.keys()) socket.destroy();
     }, DRAIN_MS);
-    await drained;
+    await done;
     clearTimeout(force);
     await closeDatabase();
     logger.info("stopped");
     process.exit(0);
   };
-  handleSignals(shutdown);
+  // A cluster worker passes signals to the primary, which stops the workers in order (supervise()).
+  handleSignals(worker ? async (signal) => tellPrimary({ folio: "signal", signal }) : shutdown);
+  worker?.accepting();
   // Logged once signals are handled: a process that saw this line stops in order.
   logger.info(`Folio is serving ${config.SITE_URL} (listening on ${config.HOST}:${port})`);
 }
