@@ -1,6 +1,7 @@
 // HTTP side of autosaves and of the editor script's session check: parse, authorise (the service asks
-// can()), answer JSON. Both need a signed-in user (requireLogin) and, for the POST, the session's
-// CSRF token in the X-CSRF-Token header (checked for every unsafe method by the auth pipeline).
+// can()), answer JSON. An autosave needs a signed-in user (requireLogin) and the session's CSRF token
+// in the X-CSRF-Token header (checked for every unsafe method by the auth pipeline); the session
+// check answers anyone (see session()).
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { csrfTokenFor } from "../web/csrf.ts";
