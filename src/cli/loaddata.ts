@@ -75,7 +75,7 @@ async function run(args: Args): Promise<void> {
   if (report.usersWithoutPassword)
     console.log(
       `loaddata: ${formatCount(report.usersWithoutPassword)} new ${report.usersWithoutPassword === 1 ? "user has" : "users have"} no password ` +
-        `(the dump was made without --with-passwords): they sign in after a password reset (the "Forgot your password?" form, or npm run changepassword -- NAME)`,
+        `(the dump was made without --with-passwords): they sign in after a password reset (the "Forgotten your password?" link, or npm run changepassword -- NAME)`,
     );
 }
 
