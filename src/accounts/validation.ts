@@ -5,6 +5,7 @@
 //  - Passwords (Django's four validators): at least 12 characters (PASSWORD_MIN_LENGTH), not too
 //    similar to the username / e-mail / names, not entirely numeric, not a common password.
 import { z } from "zod";
+import { noNul, NUL_MESSAGE } from "../web/inputs.ts";
 
 export type FieldErrors = Record<string, string>;
 
@@ -31,7 +32,7 @@ export function text(max: number, opts: { required?: string; allowNewlines?: boo
         z
           .string()
           .max(max, `Ensure this value has at most ${max} characters.`)
-          .refine((s) => !s.includes("\0"), "Null characters are not allowed.")
+          .refine(noNul, NUL_MESSAGE)
           // eslint-disable-next-line no-control-regex
           .refine((s) => (opts.allowNewlines ? !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s) : !CONTROL_RE.test(s)), "Control characters are not allowed.")
           .refine((s) => !opts.required || s.length > 0, opts.required ?? "This field is required."),
@@ -46,7 +47,7 @@ export function passwordField(required = "This field is required.") {
     z
       .string({ error: "Enter a single text value." })
       .max(PASSWORD_MAX_LENGTH, `Ensure this value has at most ${PASSWORD_MAX_LENGTH} characters.`)
-      .refine((s) => !s.includes("\0"), "Null characters are not allowed.")
+      .refine(noNul, NUL_MESSAGE)
       .refine((s) => s.length > 0, required),
   );
 }

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { pool } from "../db/index.ts";
 import { badRequest } from "../web/errors.ts";
+import { INT4_MAX, searchText } from "../web/inputs.ts";
 import type { AdminUser } from "./auth.ts";
 import { resolveChoices, type Choice, type ListColumn, type ModelAdmin } from "./site.ts";
 
@@ -67,7 +68,7 @@ export function visibleFilters(m: ModelAdmin, user: AdminUser) {
 
 export async function parseChangeListQuery(m: ModelAdmin, user: AdminUser, query: Record<string, unknown>): Promise<ChangeListParams> {
   const raw: Record<string, string> = {};
-  const q = (one(query.q, "q") ?? "").trim();
+  const q = searchText(one(query.q, "q") ?? ""); // NUL and control characters dropped (src/web/inputs.ts)
   if (q.length > 200) throw badRequest("The search text is too long (200 characters at most).", { q: "At most 200 characters." });
   if (q) raw.q = q;
 
@@ -89,7 +90,7 @@ export async function parseChangeListQuery(m: ModelAdmin, user: AdminUser, query
       const v = one(query[f.param], f.param);
       if (v === undefined || v === "") continue;
       if (f.type === "int") {
-        filters.set(f.param, parseInt_(v, f.param, 1, 2_147_483_647)!);
+        filters.set(f.param, parseInt_(v, f.param, 1, INT4_MAX)!);
       } else if (f.type === "bool") {
         if (v !== "1" && v !== "0") throw badRequest(`Invalid value for "${f.param}".`, { [f.param]: "Use 1 or 0." });
         filters.set(f.param, v === "1");

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import type { AdminUser } from "./auth.ts";
 import { FORM_BODY_LIMIT_BYTES, tooLongMessage } from "../web/limits.ts";
+import { idString, isId, noNul, NUL_MESSAGE } from "../web/inputs.ts";
 import { resolveChoices, type FormField, type ModelAdmin } from "./site.ts";
 
 export const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -62,7 +63,7 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
     case "textarea":
     case "email":
     case "slug": {
-      let inner = z.string().max(max, `At most ${max} characters.`);
+      let inner = z.string().refine(noNul, NUL_MESSAGE).max(max, `At most ${max} characters.`);
       if (f.widget === "email") inner = inner.refine((v) => v === "" || z.email().safeParse(v).success, "Enter a valid e-mail address.");
       if (f.widget === "slug") inner = inner.refine((v) => v === "" || SLUG_RE.test(v), "Use lowercase letters, digits and hyphens (e.g. my-first-post).");
       if (f.required) inner = inner.min(1, REQUIRED);
@@ -71,7 +72,7 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
     }
     case "markdown": {
       // Counted as the writer sees it: a browser sends each line break as CRLF, the textarea counts one.
-      const s = str.transform((v) => v.replace(/\r\n/g, "\n")).pipe(z.string().max(max, { error: (iss) => tooLongMessage(max, String(iss.input ?? "").length) }));
+      const s = str.transform((v) => v.replace(/\r\n/g, "\n")).pipe(z.string().refine(noNul, NUL_MESSAGE).max(max, { error: (iss) => tooLongMessage(max, String(iss.input ?? "").length) }));
       return f.required ? s.pipe(z.string().refine((v) => v.trim().length > 0, REQUIRED)) : s.optional().transform((v) => v ?? "");
     }
     case "select": {
@@ -80,12 +81,12 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
       return f.required ? s.refine((v) => v !== "", REQUIRED) : s.optional().transform((v) => v || null);
     }
     case "fk": {
-      const s = str.trim().refine((v) => v === "" || /^[1-9]\d{0,9}$/.test(v) && Number(v) <= 2_147_483_647, "Enter a valid id.");
+      const s = str.trim().refine((v) => v === "" || isId(v), "Enter a valid id.");
       const n = f.required ? s.refine((v) => v !== "", REQUIRED) : s.optional();
       return n.transform((v) => (v ? Number(v) : null));
     }
     case "tags": {
-      const id = z.string().regex(/^[1-9]\d{0,9}$/, "Select valid tags.").transform(Number).refine((n) => n <= 2_147_483_647, "Select valid tags.");
+      const id = idString("Select valid tags.");
       return z
         .preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(id).max(100, "At most 100 tags."))
         .transform((v) => [...new Set(v)]);
@@ -103,7 +104,8 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
       return f.required ? s.refine((v) => v !== null, REQUIRED) : s.optional().transform((v) => v ?? null);
     }
     case "checkbox":
-      return z.unknown().transform((v) => v !== undefined && v !== "" && v !== "0");
+      // A browser sends an unticked checkbox not at all: missing is "unticked" (false), never "required".
+      return z.unknown().optional().transform((v) => v !== undefined && v !== "" && v !== "0");
   }
 }
 

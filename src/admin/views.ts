@@ -11,6 +11,7 @@ import { url } from "../web/urls.ts";
 import { formatDate } from "../web/templates.ts";
 import { flash, takeFlash } from "../web/session.ts";
 import { formatCount, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
+import { idString, isId, pathId, searchText, toId } from "../web/inputs.ts";
 import { editorContext } from "../autosave/editor.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
 import { ConflictError, listRevisions, slugClash, restoreRevision, PostNotFoundError, SlugTakenError } from "../posts/service.ts";
@@ -21,15 +22,9 @@ import { keptFormValues, parseAdminForm, parseDatetimeLocal, toFormValues, visib
 import { auditModelOf, ConflictErrors, FormErrors, keyOf, resolveChoices, site, type AdminObject, type ModelAdmin } from "./site.ts";
 
 const MAX_SELECTED = 1000;
-const ID_RE = /^[1-9]\d{0,9}$/;
 
-/** Route ids: only plain positive integers that fit an int4; anything else is the site's 404. */
-export function parseId(v: unknown): number {
-  if (typeof v !== "string" || !ID_RE.test(v)) throw notFound();
-  const n = Number(v);
-  if (n > 2_147_483_647) throw notFound();
-  return n;
-}
+/** Route ids: only plain positive integers that fit an int4; anything else is the site's 404 (src/web/inputs.ts). */
+export const parseId = pathId;
 
 const perm = (m: ModelAdmin, what: "view" | "create" | "change" | "delete") => `${m.perm}.${what}` as Action;
 
@@ -70,7 +65,7 @@ export function render(req: Request, res: Response, template: string, ctx: Recor
 function objectLink(model: string, objectId: string): string | null {
   const key = model.replace(".", "_");
   const m = site.get(key);
-  if (!m || !ID_RE.test(objectId)) return null;
+  if (!m || !isId(objectId)) return null;
   return url(`admin:${key}_change`, { id: objectId });
 }
 
@@ -232,7 +227,7 @@ const idList = z
   .union([z.string(), z.array(z.string()).max(MAX_SELECTED, `Select at most ${MAX_SELECTED} items.`)])
   .optional()
   .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-  .pipe(z.array(z.string().regex(ID_RE, "Invalid selection.").transform(Number).refine((n) => n <= 2_147_483_647, "Invalid selection.")));
+  .pipe(z.array(idString("Invalid selection.")));
 
 /** POST to the change list: a bulk action (with a confirmation step) or the list-editable Save. */
 export function changeListPost(m: ModelAdmin) {
@@ -293,14 +288,14 @@ async function saveEditable(m: ModelAdmin, u: AdminUser, body: Record<string, un
   const initial = new Map<number, Record<string, string>>();
   const versions = new Map<number, number>();
   const rowId = (raw: string) => {
-    const id = Number(raw);
-    if (!ID_RE.test(raw) || id > 2_147_483_647) throw badRequest("Invalid row.");
+    const id = toId(raw);
+    if (id === null) throw badRequest("Invalid row.");
     return id;
   };
   for (const [k, v] of Object.entries(body)) {
     const mv = /^form-(\d{1,10})-_version$/.exec(k);
     if (mv) {
-      if (typeof v !== "string" || !ID_RE.test(v) || Number(v) > 2_147_483_647) throw badRequest("Invalid row version; reload the page.");
+      if (typeof v !== "string" || !isId(v)) throw badRequest("Invalid row version; reload the page.");
       versions.set(rowId(mv[1]!), Number(v));
       continue;
     }
@@ -401,8 +396,9 @@ async function formContext(m: ModelAdmin, u: AdminUser, obj: AdminObject | null,
 const postOf = (obj: AdminObject) => ({ id: obj.id, updatedAt: obj.readOnly.updatedAt as Date, version: obj.version ?? 1 });
 
 async function fkLabel(model: string, id: unknown): Promise<string> {
-  if (model !== "accounts_user" || !/^\d{1,10}$/.test(String(id))) return "";
-  const u = await prisma.user.findUnique({ where: { id: Number(id) }, select: { username: true } });
+  const userId = toId(id); // the re-shown form keeps what was typed, an out-of-range id included
+  if (model !== "accounts_user" || userId === null) return "";
+  const u = await prisma.user.findUnique({ where: { id: userId }, select: { username: true } });
   return u?.username ?? "";
 }
 
@@ -456,7 +452,7 @@ export function changeView(m: ModelAdmin) {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const kept = keptFormValues(fields, body);
     // a version is a positive int4 (anything else, e.g. 9999999999, is a bad form: 400, never a database error)
-    const versionRaw = typeof body._version === "string" && ID_RE.test(body._version) && Number(body._version) <= 2_147_483_647 ? Number(body._version) : undefined;
+    const versionRaw = toId(body._version) ?? undefined;
     if (obj.version !== undefined && versionRaw === undefined) throw badRequest("The form is missing its version; reload the page.");
     const parsed = await parseAdminForm(fields, body);
     if (!parsed.ok) return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, parsed.errors)) }, 400);
@@ -570,7 +566,7 @@ export async function preview(req: Request, res: Response) {
 const slugCheckQuery = z.object({
   slug: z.string().max(250),
   publish: z.string().max(40).optional(),
-  id: z.string().regex(ID_RE).optional(),
+  id: idString().optional(),
 });
 
 export async function slugCheck(req: Request, res: Response) {
@@ -581,7 +577,7 @@ export async function slugCheck(req: Request, res: Response) {
   const { slug, publish, id } = r.data;
   if (!SLUG_RE.test(slug)) return res.json({ ok: false, message: "Use lowercase letters, digits and hyphens." });
   const when = (publish && parseDatetimeLocal(publish)) || new Date();
-  const clash = await slugClash(prisma, slug, when, id ? Number(id) : undefined);
+  const clash = await slugClash(prisma, slug, when, id);
   const day = when.toISOString().slice(0, 10);
   // Another author's draft or scheduled post is not the asker's to know about: for someone who
   // cannot see every post, such a clash answers exactly like a free slug (issue 9, privacy).
@@ -599,7 +595,7 @@ export async function autocomplete(req: Request, res: Response) {
   if (!can(u, "post.change", { authorId: -1 })) throw forbidden();
   const r = autocompleteQuery.safeParse(req.query);
   if (!r.success) throw badRequest("Invalid autocomplete query.");
-  const term = (r.data.term ?? "").trim();
+  const term = searchText(r.data.term ?? ""); // a search box: NUL and control characters dropped
   const rows = await prisma.user.findMany({
     where: {
       role: { in: ["AUTHOR", "EDITOR", "ADMIN"] },

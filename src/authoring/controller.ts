@@ -10,7 +10,8 @@ import { url } from "../web/urls.ts";
 import { FORM_BODY_LIMIT_BYTES, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
 import { editorContext } from "../autosave/editor.ts";
 import type { Post } from "../db/index.ts";
-import { AuthoringError, ConflictError, createPost, postForChange, updatePost, type WriteInput } from "./service.ts";
+import { idString, isId, pathId, toId } from "../web/inputs.ts";
+import { AuthoringError, ConflictError, createPost, postForChange, SlugTakenError, updatePost, type WriteInput } from "./service.ts";
 
 const MAX_TAGS = 20;
 export const BODY_MAX = POST_BODY_MAX; // one figure for the admin and this editor (src/web/limits.ts)
@@ -28,14 +29,14 @@ const bodyField = z
 
 const writeSchema = z.object({
   title: text(250, { required: "Enter a title." }),
-  category: text(12).refine((s) => s === "" || /^[1-9]\d{0,9}$/.test(s), "Select a valid choice."),
+  category: text(12).refine((s) => s === "" || isId(s), "Select a valid choice."),
   tags: text(1000).refine((s) => s.split(",").filter((t) => t.trim()).length <= MAX_TAGS, `At most ${MAX_TAGS} tags.`)
     .refine((s) => s.split(",").every((t) => t.trim().length <= 100), "Each tag has at most 100 characters."),
   body: bodyField,
   status: z.preprocess((v) => (v === undefined || v === "" ? "DRAFT" : v), z.enum(["DRAFT", "PUBLISHED"], { error: "Select a valid choice." })),
 });
 
-const versionSchema = z.object({ version: text(10).refine((s) => /^[1-9]\d{0,8}$/.test(s), "Missing version.") });
+const versionSchema = z.object({ version: text(10).pipe(idString("Missing version.")) });
 
 const FIELDS = ["title", "category", "tags", "body", "status"];
 
@@ -76,15 +77,22 @@ const h = (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =
 
 /** "Select a valid choice" for a well-formed category id that does not exist (reported with the other errors). */
 async function categoryError(raw: string | undefined): Promise<FieldErrors> {
-  if (!raw || !/^[1-9]\d{0,8}$/.test(raw)) return {};
-  const found = await prisma.category.findUnique({ where: { id: Number(raw) }, select: { id: true } });
+  const id = toId(raw);
+  if (id === null) return {};
+  const found = await prisma.category.findUnique({ where: { id }, select: { id: true } });
   return found ? {} : { category: "Select a valid choice. That choice is not one of the available choices." };
 }
 
-function idParam(req: Request): number {
-  const raw = typeof req.params.id === "string" ? req.params.id : "";
-  if (!/^[1-9]\d{0,9}$/.test(raw) || Number(raw) > 2_147_483_647) throw notFound();
-  return Number(raw);
+const idParam = (req: Request): number => pathId(req.params.id);
+
+/**
+ * The save lost a race for the post's address: another post took the slug on that day between the
+ * check and the save. Nothing was saved; the form comes back with the text (as the admin does).
+ */
+function slugTaken(e: SlugTakenError): FieldErrors {
+  return {
+    title: `Another post published on ${e.day} took this post's address (“${e.slug}”) just now. Nothing was saved and your text is kept below: save again to give the post the next free address, or change the title.`,
+  };
 }
 
 function done(res: Response, post: { id: number; status: string; publish: Date; slug: string }) {
@@ -104,6 +112,7 @@ export const write = h(async (req, res) => {
     done(res, await createPost(req.user!, toInput(form.data)));
   } catch (e) {
     if (e instanceof AuthoringError) return render(req, res, { values, errors: { [e.field]: e.message } satisfies FieldErrors }, 400);
+    if (e instanceof SlugTakenError) return render(req, res, { values, errors: slugTaken(e) }, 400);
     throw e;
   }
 });
@@ -125,9 +134,10 @@ export const edit = h(async (req, res) => {
   const errors = { ...(form.ok ? {} : form.errors), ...(version.ok ? {} : version.errors), ...(await categoryError(values.category)) };
   if (!form.ok || !version.ok || Object.keys(errors).length) return render(req, res, { post, values, errors }, 400);
   try {
-    done(res, await updatePost(req.user!, post.id, Number(version.data.version), toInput(form.data)));
+    done(res, await updatePost(req.user!, post.id, version.data.version, toInput(form.data)));
   } catch (e) {
     if (e instanceof AuthoringError) return render(req, res, { post, values, errors: { [e.field]: e.message } }, 400);
+    if (e instanceof SlugTakenError) return render(req, res, { post, values, errors: slugTaken(e) }, 400);
     if (e instanceof ConflictError)
       return render(req, res, { post: e.current, values: { ...values, version: String(e.current.version) }, errors: { __all__: e.message } }, 409);
     throw e;

@@ -10,6 +10,7 @@
 // HTML-escaped and only the markers become <mark> tags (highlightHtml).
 import { withClient } from "../db/client.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard, type TagNames } from "./queries.ts";
+import { searchText } from "../web/inputs.ts";
 
 export const SEARCH_PER_PAGE = 10;
 /** Longest accepted query, in characters: longer ones get a message, not a search. */
@@ -92,11 +93,8 @@ function snippet(headline: string, bodyStart: string): string {
   return (plainSnippet(bodyStart).startsWith(head) ? "" : "… ") + highlightHtml(text);
 }
 
-/** Query text as the database can take it: NUL (rejected by PostgreSQL text) and the marker characters removed. */
-export function cleanQuery(q: string): string {
-  // eslint-disable-next-line no-control-regex
-  return q.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ").replace(/\s+/g, " ").trim();
-}
+/** Query text as the database can take it: NUL (rejected by PostgreSQL text) and the marker characters removed (src/web/inputs.ts). */
+export const cleanQuery = searchText;
 
 /**
  * The query websearch_to_tsquery gets: at most MAX_TERMS distinct terms (words, -words, "or",
