@@ -6,10 +6,11 @@ import type { Request, Response } from "express";
 import { z } from "zod";
 import { csrfTokenFor } from "../web/csrf.ts";
 import { badRequest } from "../web/errors.ts";
+import { isId } from "../web/inputs.ts";
 import { checkFields, saveAutosave } from "./service.ts";
 
-const INT4 = 2_147_483_647;
-const id = z.number().int().min(1).max(INT4);
+// JSON numbers: ids and versions are positive int4s (src/web/inputs.ts)
+const id = z.number().refine(isId, "Enter a valid id.");
 
 const autosaveBody = z.object({
   post: id.nullable().optional().transform((v) => v ?? null),

@@ -8,6 +8,7 @@ import { prisma, type Prisma } from "../db/index.ts";
 import { can, type Actor } from "../accounts/permissions.ts";
 import { forbidden, notFound } from "../web/errors.ts";
 import { FORM_BODY_LIMIT_BYTES, POST_BODY_MAX } from "../web/limits.ts";
+import { noNul, NUL_MESSAGE } from "../web/inputs.ts";
 
 /** The fields of a post form as typed: one string per field, or a list (a multiple select). */
 export type AutosaveFields = Record<string, string | string[]>;
@@ -32,7 +33,7 @@ export const TOTAL_MAX = Math.floor(FORM_BODY_LIMIT_BYTES / 9);
 
 export const slotFor = (postId: number | null): string => (postId === null ? "new" : `post:${postId}`);
 
-/** Field problems in `fields` (empty: fine). PostgreSQL's jsonb refuses NUL, so it is refused here. */
+/** Field problems in `fields` (empty: fine). PostgreSQL's jsonb refuses NUL, so it is refused here (noNul). */
 export function checkFields(fields: unknown): { ok: true; fields: AutosaveFields } | { ok: false; message: string } {
   if (!fields || typeof fields !== "object" || Array.isArray(fields)) return { ok: false, message: "fields: an object of the form's fields." };
   const out: AutosaveFields = {};
@@ -46,7 +47,7 @@ export function checkFields(fields: unknown): { ok: true; fields: AutosaveFields
     for (const s of list) {
       if (typeof s !== "string") return { ok: false, message: `${k}: text values only.` };
       if (s.length > FIELD_MAX) return { ok: false, message: `${k}: at most ${FIELD_MAX.toLocaleString("en-US")} characters.` };
-      if (s.includes("\0")) return { ok: false, message: `${k}: null characters are not allowed.` };
+      if (!noNul(s)) return { ok: false, message: `${k}: ${NUL_MESSAGE}` };
       total += s.length;
     }
     out[k] = Array.isArray(v) ? (v as string[]) : (v as string);

@@ -93,7 +93,7 @@ describe("POST /autosave/", () => {
     const over = await autosave(agent, t, { post: null, fields: { body: "x".repeat(200_001) } }).expect(400);
     expect(over.body.detail).toContain("200,000");
     await autosave(agent, t, { post: null, fields: { body: "x".repeat(200_000) } }).expect(200);
-    expect((await autosave(agent, t, { post: null, fields: { body: "nul \u0000 here" } }).expect(400)).body.detail).toContain("null");
+    expect((await autosave(agent, t, { post: null, fields: { body: "nul \u0000 here" } }).expect(400)).body.detail).toContain("NUL");
     const many = Object.fromEntries(Array.from({ length: 41 }, (_, i) => [`f${i}`, "x"]));
     await autosave(agent, t, { post: null, fields: many }).expect(400);
     await autosave(agent, t, { post: null, fields: { "bad name": "x" } }).expect(400);
