@@ -102,13 +102,16 @@ describe("a save refused because the session ended keeps the text", () => {
       .type("form")
       .send({ _csrf: token, title: "Kept title", body: "Kept <b>body</b>\nline two", status: "DRAFT", category: "3", tags: "x, y" })
       .expect(403);
-    expect(res.text).toContain("Your changes are not saved yet");
-    expect(res.text).toContain("Your session has expired");
-    expect(res.text).toContain("Kept &lt;b&gt;body&lt;/b&gt;\nline two</textarea>");
-    expect(res.text).toContain('value="Kept title"');
-    expect(res.text).toContain('name="category" value="3"');
-    expect(res.text).toContain('action="/write/"');
-    expect(res.text).toContain('target="_blank"');
+    const shown = [
+      "Your changes are not saved yet", // what happened,
+      "Your session has expired", // why,
+      "Kept &lt;b&gt;body&lt;/b&gt;\nline two</textarea>", // everything typed (escaped), editable,
+      'value="Kept title"',
+      'name="category" value="3"', // the other fields sent again as they were,
+      'action="/write/"', // to the same form,
+      'target="_blank"', // and a sign-in link opening a second tab
+    ];
+    for (const text of shown) expect(res.text).toContain(text);
     expect(await prisma.post.count({ where: { title: "Kept title" } })).toBe(0);
     // the kept form carries a fresh token of the (new) session: after signing in, Save works
     const keptToken = csrfFrom(res.text);
