@@ -154,6 +154,20 @@ describe("loaddata", () => {
     expect(after.version).toBeGreaterThan(before.version); // a form opened before the load is refused
   }, 120_000);
 
+  it("a dump laid out differently (re-indented by hand) loads the same", async () => {
+    writeFileSync(file("pretty.json"), JSON.stringify(parse(dumpText), null, 2));
+    const db = await freshDatabase();
+    try {
+      const load = await cli("loaddata", [file("pretty.json")], { DATABASE_URL: db.url });
+      expect(load.code).toBe(0);
+      expect(load.output).toContain("4 posts added");
+      expect((await cli("dumpdata", ["-o", file("pretty-again.json")], { DATABASE_URL: db.url })).code).toBe(0);
+      expect(readFileSync(file("pretty-again.json"), "utf8")).toBe(dumpText);
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
+
   it("a new user whose e-mail address belongs to another account is refused, whatever --on-conflict says", async () => {
     const d = parse(dumpText);
     const alice = d.objects.find((o) => o.fields.username === "alice")!;
