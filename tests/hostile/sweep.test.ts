@@ -114,22 +114,27 @@ async function settle(a: Actor): Promise<void> {
   await freshToken(a);
 }
 
-/** Sends one request and records what breaks the promise. Returns the status. */
-async function send(a: Actor, method: "GET" | "POST", url: string, body: string | null, label: string, expect404 = false): Promise<number> {
+/** Sends one request and records what breaks the promise. A string body goes as a form, an object as JSON (with the token in its header). */
+async function send(a: Actor, method: "GET" | "POST", url: string, body: string | object | null, label: string, expect404 = false): Promise<{ status: number; text: string; html: boolean }> {
   sent++;
-  const req = method === "GET" ? a.agent.get(url) : a.agent.post(url).type("form").send(body ?? `_csrf=${encodeURIComponent(a.token)}`);
+  const req =
+    method === "GET"
+      ? a.agent.get(url)
+      : typeof body === "object" && body !== null
+        ? a.agent.post(url).set("X-CSRF-Token", a.token).type("json").send(JSON.stringify(body))
+        : a.agent.post(url).type("form").send(body ?? `_csrf=${encodeURIComponent(a.token)}`);
   const res = await req.set("Accept", "text/html").redirects(0);
   const where = `${a.who} ${method} ${url.length > 140 ? `${url.slice(0, 140)}…(${url.length})` : url} [${label}]`;
   if (res.status >= 500) findings.push(`${where} -> ${res.status}`);
-  if (res.status === 403 && /CSRF|security token/i.test(res.text) && method === "POST") {
+  if (expect404 && res.status !== 404) findings.push(`${where} -> ${res.status}, expected 404`);
+  if (res.status === 403 && /CSRF/.test(res.text) && method === "POST") {
     csrfRefused++;
     if (csrfRefused < 30) console.log(`CSRF refused: ${where}`);
   }
-  else if (expect404 && res.status !== 404) findings.push(`${where} -> ${res.status}, expected 404`);
   const written = await writes();
   if (written > 0 && res.status >= 400) findings.push(`${where} -> ${res.status} but ${written} rows were written`);
   if (written > 0 || (res.status < 400 && method === "POST")) await settle(a); // may have written, or ended the session
-  return res.status;
+  return { status: res.status, text: res.text, html: /html/.test(String(res.headers["content-type"])) };
 }
 
 function record(url: string) {
@@ -198,6 +203,15 @@ function whoFor(pattern: string): Actor[] {
   const r = WHO.filter((w) => reach.get(pattern)?.has(w));
   const picks = r.length ? [...new Set([r[0]!, r.at(-1)!])] : (["ADMIN"] as Who[]);
   return picks.map((w) => actors.get(w)!);
+}
+
+/** What a raw (URL-encoded) value decodes to; malformed escapes stay as typed. */
+function decoded(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 const replaceParam = (url: string, name: string, raw: string, twice = false) => {
@@ -294,6 +308,7 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
 
   it("the scripts' endpoints (JSON): each parameter their scripts send, by query and by form body, as the roles whose pages call them", async () => {
     const scriptNames = scriptParamNames().filter((n) => n !== "_csrf");
+    const fieldNames = new Set(pages.flatMap((p) => p.forms.flatMap((f) => f.controls.map((c) => c.name))).filter((n) => n !== "_csrf"));
     expect(scriptEndpoints.size).toBeGreaterThan(0);
     for (const [pattern, whos] of scriptEndpoints) {
       const sample = samples.get(pattern)!.find((u) => u.includes("?")) ?? samples.get(pattern)![0]!;
@@ -309,7 +324,13 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
           for (const h of HOSTILE) {
             const url = replaceParam(sample, name, h.raw);
             if (get) await send(a, "GET", url, null, `?${name} = ${h.label}`);
-            if (posts) await send(a, "POST", url.split("?")[0]!, `_csrf=${encodeURIComponent(a.token)}&${url.split("?")[1]}`, `${name} = ${h.label}`);
+            if (!posts) continue;
+            await send(a, "POST", url.split("?")[0]!, `_csrf=${encodeURIComponent(a.token)}&${url.split("?")[1]}`, `${name} = ${h.label}`);
+            // The same as JSON: the value as text, as a number when it reads as one, and as an object of every form field.
+            const text = decoded(h.raw);
+            const values: unknown[] = [text, Object.fromEntries([...fieldNames].map((f) => [f, text]))];
+            if (/^-?[\d.e]+$/.test(text) && Number.isFinite(Number(text))) values.push(Number(text));
+            for (const v of values) await send(a, "POST", url.split("?")[0]!, { [name]: v }, `JSON ${name} = ${typeof v === "object" ? "{every field}" : typeof v} ${h.label}`);
           }
         }
       }
@@ -317,48 +338,89 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
   }, 900_000);
 
   it("forms: every field of every form, with the page's CSRF token: never 5xx, nothing half-written", async () => {
+    /** Where a form is shown: a page (GET), or the answer to a filled-in submission (a confirmation step). */
+    interface Source {
+      who: Who;
+      label: string;
+      html: () => Promise<string>;
+      forms: Form[];
+    }
+    const sources: Source[] = pages.map((p) => ({ who: p.who, label: p.url, forms: p.forms, html: async () => (await actors.get(p.who)!.agent.get(p.url).redirects(0)).text }));
     const done = new Set<string>();
-    for (const page of pages) {
-      for (const form of page.forms.filter((f) => f.method === "post")) {
-        const fm = matchRoute(routes, form.action);
-        const shapes = [...new Set(form.controls.map((c) => shapeOf(c.name)))].filter((s) => s !== "_csrf");
-        const key = `${form.action.split("?")[0] && fm?.pattern}|${shapes.sort().join(",")}`;
-        if (!fm || done.has(key)) continue;
+    const shapesOf = (f: Form) => [...new Set(f.controls.map((c) => shapeOf(c.name)))].filter((x) => x !== "_csrf").sort();
+    const keyOf = (f: Form) => `${matchRoute(routes, f.action)?.pattern}|${shapesOf(f).join(",")}`;
+    /** The form as a user fills it in: every checkbox ticked, an empty select set to its first real choice. */
+    const filled = (f: Form): [string, string][] => {
+      const out = defaultEntries(f).filter(([k]) => !f.controls.some((c) => c.name === k && (c.type === "checkbox" || c.tag === "select")));
+      for (const c of f.controls.filter((x) => !x.disabled)) {
+        if (c.type === "checkbox") out.push([c.name, c.value || "on"]);
+        if (c.tag === "select") {
+          const chosen = c.options.filter((o) => o.selected).map((o) => o.value);
+          const v = chosen.filter(Boolean).length ? chosen : [c.options.find((o) => o.value)?.value ?? ""];
+          for (const x of c.multiple ? v : v.slice(0, 1)) out.push([c.name, x]);
+        }
+      }
+      return out;
+    };
+    const variants = (form: Form): { label: string; body: string }[] => {
+      const entries = defaultEntries(form);
+      const names = [...new Set(form.controls.map((c) => c.name))].filter((n) => n !== "_csrf");
+      const out: { label: string; body: string }[] = [];
+      const byShape = new Map<string, string>();
+      for (const n of names) if (!byShape.has(shapeOf(n))) byShape.set(shapeOf(n), n);
+      for (const [, name] of byShape) {
+        const others = entries.filter(([k]) => k !== name);
+        const own = entries.filter(([k]) => k === name);
+        for (const h of HOSTILE) out.push({ label: `${name} = ${h.label}`, body: `${encodeEntries(others)}&${encodeURIComponent(name)}=${h.raw}` });
+        out.push({ label: `${name} given twice`, body: encodeEntries([...entries, [name, own[0]?.[1] === "1" ? "2" : "1"]]) });
+        if (/\d/.test(name))
+          for (const id of OUT_OF_RANGE_IDS) out.push({ label: `field name with id ${id}`, body: encodeEntries([...others, [name.replace(/\d+/, id), own[0]?.[1] ?? "1"]]) });
+      }
+      for (const h of HOSTILE.filter((x) => /NUL|id |5000|malformed/.test(x.label))) {
+        const all = entries.map(([k, v]) =>
+          k === "_csrf" || form.controls.some((c) => c.name === k && (c.type === "submit" || c.type === "hidden")) ? `${encodeURIComponent(k)}=${encodeURIComponent(v)}` : `${encodeURIComponent(k)}=${h.raw}`,
+        );
+        out.push({ label: `every field = ${h.label}`, body: all.join("&") });
+      }
+      return out;
+    };
+
+    for (let n = 0; n < sources.length; n++) {
+      const src = sources[n]!;
+      for (const form of src.forms.filter((f) => f.method === "post")) {
+        const key = keyOf(form);
+        if (!matchRoute(routes, form.action) || done.has(key)) continue;
         done.add(key);
-        const a = actors.get(page.who)!;
-        /** The form as the page renders it now (fresh token, fresh version). */
+        const a = actors.get(src.who)!;
+        /** The form as its source shows it now (a fresh token, a fresh version). */
         const current = async (): Promise<Form | null> => {
-          const res = await a.agent.get(page.url).redirects(0);
-          const f = parsePage(res.text, page.url).forms.find((x) => x.method === "post" && matchRoute(routes, x.action)?.pattern === fm.pattern && shapes.every((s) => x.controls.some((c) => shapeOf(c.name) === s)));
-          if (!f) findings.push(`${a.who} GET ${page.url}: the form posting to ${fm.pattern} is gone (status ${res.status})`);
+          const f = parsePage(await src.html(), src.label).forms.find((x) => x.method === "post" && keyOf(x) === key);
+          if (!f) findings.push(`${a.who} ${src.label}: the form ${key} is gone`);
           return f ?? null;
-        };
-        const variants = (form: Form): { label: string; body: string }[] => {
-          const entries = defaultEntries(form);
-          const names = [...new Set(form.controls.map((c) => c.name))].filter((n) => n !== "_csrf");
-          const out: { label: string; body: string }[] = [];
-          const byShape = new Map<string, string>();
-          for (const n of names) if (!byShape.has(shapeOf(n))) byShape.set(shapeOf(n), n);
-          const enc = (e: [string, string][]) => encodeEntries(e);
-          for (const [, name] of byShape) {
-            const others = entries.filter(([k]) => k !== name);
-            const own = entries.filter(([k]) => k === name);
-            for (const h of HOSTILE) out.push({ label: `${name} = ${h.label}`, body: `${enc(others)}&${encodeURIComponent(name)}=${h.raw}` });
-            out.push({ label: `${name} given twice`, body: enc([...entries, [name, own[0]?.[1] === "1" ? "2" : "1"]]) });
-            if (/\d/.test(name))
-              for (const id of OUT_OF_RANGE_IDS) out.push({ label: `field name with id ${id}`, body: enc([...others, [name.replace(/\d+/, id), own[0]?.[1] ?? "1"]]) });
-          }
-          for (const h of HOSTILE.filter((x) => /NUL|id |5000|malformed/.test(x.label))) {
-            const all = entries.map(([k, v]) => (k === "_csrf" || form.controls.find((c) => c.name === k && (c.type === "submit" || c.type === "hidden")) ? `${encodeURIComponent(k)}=${encodeURIComponent(v)}` : `${encodeURIComponent(k)}=${h.raw}`));
-            out.push({ label: `every field = ${h.label}`, body: all.join("&") });
-          }
-          return out;
         };
         let f = await current();
         if (!f) continue;
+        // Filled in as a user would: forms its answer shows (a confirmation step) are swept too.
+        const answer = await send(a, "POST", f.action, encodeEntries(filled(f)), `form on ${src.label}: filled in`);
+        if (answer.status === 200 && answer.html) {
+          const next = parsePage(answer.text, f.action).forms.filter((x) => x.method === "post" && !done.has(keyOf(x)));
+          const formKey = key;
+          if (next.length)
+            sources.push({
+              who: src.who,
+              label: `the answer to ${f.action}`,
+              forms: next,
+              html: async () => {
+                const again = parsePage(await src.html(), src.label).forms.find((x) => keyOf(x) === formKey);
+                return again ? (await a.agent.post(again.action).type("form").send(encodeEntries(filled(again))).redirects(0)).text : "";
+              },
+            });
+        }
+        f = await current();
+        if (!f) continue;
         let list = variants(f);
         for (let i = 0; i < list.length; i++) {
-          const status = await send(a, "POST", f.action, list[i]!.body, `form on ${page.url}: ${list[i]!.label}`);
+          const { status } = await send(a, "POST", f.action, list[i]!.body, `form on ${src.label}: ${list[i]!.label}`);
           if (status < 400) {
             f = await current(); // a fresh token and version after a save
             if (!f) break;
@@ -367,7 +429,8 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
         }
       }
     }
-    console.log(`forms swept: ${done.size}`);
+    console.log(`forms swept: ${done.size} (${[...done].filter((k) => !pages.some((p) => p.forms.some((f) => keyOf(f) === k))).length} shown only in answers to a submission)`);
+    expect(done.size).toBeGreaterThan(20);
   }, 1_800_000);
 
   it("every parameter name the site uses, sent to every route at once (JSON endpoints' parameters included)", async () => {
