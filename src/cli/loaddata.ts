@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadDump, parseDump, type Dump, type LoadReport, type OnConflict } from "../data/load.ts";
 import { readFailure } from "../data/common.ts";
-import { runCommand, UsageError } from "../data/command.ts";
+import { oneFile, runCommand, UsageError } from "../data/command.ts";
 import { formatCount } from "../web/limits.ts";
 
 const USAGE = `usage: npm run loaddata -- FILE [--on-conflict=error|skip|replace]
@@ -35,10 +35,10 @@ function parse(argv: string[]): Args | "help" {
     allowPositionals: true,
   });
   if (values.help) return "help";
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one file at a time, got ${positionals.length}` : "which file? (npm run loaddata -- FILE)");
+  const file = oneFile(positionals, "loaddata");
   const onConflict = values["on-conflict"];
   if (onConflict !== "error" && onConflict !== "skip" && onConflict !== "replace") throw new UsageError(`--on-conflict must be error, skip or replace, got "${onConflict}"`);
-  return { file: positionals[0]!, onConflict };
+  return { file, onConflict };
 }
 
 let dump: Dump | undefined;

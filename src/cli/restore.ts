@@ -4,7 +4,7 @@
 // The file is checked whole before the database is opened: see src/data/backup.ts.
 import { parseArgs } from "node:util";
 import { restore, verifyBackup } from "../data/backup.ts";
-import { runCommand, UsageError } from "../data/command.ts";
+import { oneFile, runCommand } from "../data/command.ts";
 import { progressBar } from "../data/progress.ts";
 import { formatCount } from "../web/limits.ts";
 
@@ -35,8 +35,8 @@ function parse(argv: string[]): Args | "help" {
     allowPositionals: true,
   });
   if (values.help) return "help";
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one file at a time, got ${positionals.length}` : "which file? (npm run restore -- FILE)");
-  return { file: positionals[0]!, force: values.force ?? false, quiet: values.quiet ?? false };
+  const file = oneFile(positionals, "restore");
+  return { file, force: values.force ?? false, quiet: values.quiet ?? false };
 }
 
 async function prepare(args: Args): Promise<void> {

@@ -18,7 +18,7 @@
 // log by time. Dumping a database that a dump was loaded into gives the same file again.
 import { pool, prisma, Prisma } from "../db/index.ts";
 import { appliedMigrations } from "../db/migrate.ts";
-import type { AuditAction, PostStatus, Role } from "../generated/prisma/client.ts";
+import type { AuditAction, Category, PostStatus, Tag, User } from "../generated/prisma/client.ts";
 
 export const FORMAT = "folio-dumpdata";
 export const FORMAT_VERSION = 1;
@@ -42,32 +42,10 @@ export const postKey = (publish: Date, slug: string): PostKey => [iso(publish).s
 /** "2026/11/21/my-post", as in the post's URL. */
 export const postLabel = (k: PostKey) => `${k[0].replaceAll("-", "/")}/${k[1]}`;
 
-export interface UserData {
-  username: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  role: Role;
-  isActive: boolean;
-  bio: string;
-  dateJoined: Date;
-  lastLogin: Date | null;
-  version: number;
-  passwordHash?: string;
-}
-
-export interface CategoryData {
-  slug: string;
-  name: string;
-  description: string;
-  version: number;
-}
-
-export interface TagData {
-  slug: string;
-  name: string;
-  version: number;
-}
+/** A user as dumped: the row without its id; the password hash only with --with-passwords. */
+export type UserData = Omit<User, "id" | "passwordHash"> & { passwordHash?: string };
+export type CategoryData = Omit<Category, "id">;
+export type TagData = Omit<Tag, "id">;
 
 export interface PostData {
   publish: Date;

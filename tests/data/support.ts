@@ -2,7 +2,7 @@
 // test database or a fresh one cloned from the migrated template; content is made through the app's
 // own services; tables are compared row by row.
 import { randomBytes } from "node:crypto";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { dropDatabase, ensureDatabase } from "../../src/db/migrate.ts";
 import { createPost, deletePosts, updatePost } from "../../src/posts/service.ts";
@@ -108,4 +108,27 @@ export async function makeContent(): Promise<Content> {
     users: { alice: { id: alice.user.id, password: alice.password }, bob: { id: bob.user.id, password: bob.password } },
     posts: { hello: hello.id, draft: draft.id, scheduled: scheduled.id, helloAgain: helloAgain.id },
   };
+}
+
+/**
+ * A suite of bad input files for `script` (loaddata, restore): each case makes a file and names the
+ * message expected. Each run must print that message (no stack trace), exit with status 1, and leave
+ * a fresh database without a row.
+ */
+export function badFiles(script: string, cases: [what: string, make: () => string, message: string][]): void {
+  describe(`${script} refuses bad files: a message naming the problem, exit 1, nothing written`, () => {
+    let db: { url: string; drop(): Promise<void> };
+    beforeAll(async () => {
+      db = await freshDatabase();
+    });
+    afterAll(() => db.drop());
+
+    it.each(cases)("%s", async (_what, make, message) => {
+      const r = await cli(script, [make()], { DATABASE_URL: db.url });
+      expect(r.output).toContain(message);
+      expect(r.code).toBe(1);
+      expect(r.output).not.toMatch(/\bat .*\.ts:\d+/); // a message, not a stack trace
+      expect(Object.values(await rowCounts(db.url)).every((n) => n === 0)).toBe(true);
+    }, 60_000);
+  });
 }
