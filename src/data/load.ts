@@ -524,9 +524,13 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
       // ---- audit log: entries not there yet (same time and content), objects named by key resolved to ids
       const auditKeys: KeyMaps = { ...names, posts: postKeyById };
       const presentAudit = new Multiset();
-      const times = [...new Set(dump.audit.map((e) => e.data.createdAt.getTime()))].map((t) => new Date(t));
+      // Candidates by time: a range per batch of the dump's times (the database keeps microseconds, a
+      // dump milliseconds), then only rows whose millisecond is one of the dump's.
+      const times = [...new Set(dump.audit.map((e) => e.data.createdAt.getTime()))].sort((x, y) => x - y);
       for (const batch of chunks(times, BATCH)) {
-        const rows = await tx.auditLog.findMany({ where: { createdAt: { in: batch } }, select: AUDIT_SELECT });
+        const wanted = new Set(batch);
+        const range = { gte: new Date(batch[0]!), lt: new Date(batch.at(-1)! + 1) };
+        const rows = (await tx.auditLog.findMany({ where: { createdAt: range }, select: AUDIT_SELECT })).filter((r) => wanted.has(r.createdAt.getTime()));
         const named = rows.filter((r) => r.model === MODEL.post && /^\d{1,9}$/.test(r.objectId)).map((r) => Number(r.objectId)).filter((id) => !postKeyById.has(id));
         for (const p of named.length ? await tx.post.findMany({ where: { id: { in: named } }, select: { id: true, slug: true, publish: true } }) : []) postKeyById.set(p.id, postKey(p.publish, p.slug));
         for (const r of rows) presentAudit.add(JSON.stringify(auditFields(auditData(r, auditKeys))));

@@ -7,7 +7,7 @@ import pg from "pg";
 import { dropDatabase, ensureDatabase } from "../../src/db/migrate.ts";
 import { createPost, deletePosts, updatePost } from "../../src/posts/service.ts";
 import { recordAction } from "../../src/admin/audit.ts";
-import { prisma } from "../../src/db/index.ts";
+import { pool, prisma } from "../../src/db/index.ts";
 import { createUser } from "../support/auth.ts";
 import { spawnProcess } from "../ops/support.ts";
 
@@ -104,6 +104,12 @@ export async function makeContent(): Promise<Content> {
   await deletePosts([gone.id], { id: bob.user.id });
   await recordAction({ userId: bob.user.id, action: "CHANGE", model: "accounts.user", objectId: alice.user.id, objectRepr: "alice", changes: { changed: ["role"] } });
   await recordAction({ userId: null, action: "DELETE", model: "blog.comment", objectId: "7", objectRepr: "A comment", changes: {} });
+  // Times with microseconds, as PostgreSQL's now() writes them (a dump keeps milliseconds).
+  await pool.query(
+    `INSERT INTO "AuditLog" ("userId", action, model, "objectId", "objectRepr", changes, "createdAt") VALUES ($1, 'CHANGE', 'blog.tag', $2, 'SQL', '{"changed": ["name"]}', '2026-11-25 10:00:00.123789+00')`,
+    [bob.user.id, String(sql.id)],
+  );
+  await pool.query(`UPDATE "PostRevision" SET "createdAt" = '2026-11-21 10:00:00.999999+00' WHERE "postId" = $1 AND title = 'Hello'`, [hello.id]);
   return {
     users: { alice: { id: alice.user.id, password: alice.password }, bob: { id: bob.user.id, password: bob.password } },
     posts: { hello: hello.id, draft: draft.id, scheduled: scheduled.id, helloAgain: helloAgain.id },
