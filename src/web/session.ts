@@ -98,7 +98,7 @@ export function sessionStore(): ThrottledPgStore {
 }
 
 export function sessionMiddleware(): RequestHandler {
-  return session({
+  const middleware = session({
     name: SESSION_COOKIE,
     secret: config.SESSION_SECRET,
     store: sessionStore(),
@@ -109,6 +109,14 @@ export function sessionMiddleware(): RequestHandler {
     proxy: undefined, // follows Express "trust proxy"
     cookie: cookieOptions(),
   });
+  // When the store cannot load the session (the database is restarting), express-session leaves
+  // req.session unset but req.sessionID set, and with unset: "destroy" it then deletes that session
+  // when the response ends: a database blip signed people out. Forgetting the id keeps the session.
+  return (req, res, next) =>
+    middleware(req, res, (err?: unknown) => {
+      if (err && !req.session) delete (req as { sessionID?: string }).sessionID;
+      next(err);
+    });
 }
 
 /**
