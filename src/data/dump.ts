@@ -18,6 +18,7 @@
 // log by time. Dumping a database that a dump was loaded into gives the same file again.
 import { pool, prisma, Prisma } from "../db/index.ts";
 import { appliedMigrations } from "../db/migrate.ts";
+import { toId } from "../web/inputs.ts";
 import type { AuditAction, Category, PostStatus, Tag, User } from "../generated/prisma/client.ts";
 
 export const FORMAT = "folio-dumpdata";
@@ -278,9 +279,9 @@ export function auditData(a: AuditRow, keys: KeyMaps): AuditData {
     createdAt: a.createdAt,
   };
   if (!KEYED_AUDIT_MODELS.has(a.model)) return { ...base, objectId: a.objectId };
-  const id = /^\d{1,9}$/.test(a.objectId) ? Number(a.objectId) : NaN;
+  const id = toId(a.objectId);
   const map = { [MODEL.user]: keys.users, [MODEL.category]: keys.categories, [MODEL.tag]: keys.tags, [MODEL.post]: keys.posts }[a.model]!;
-  return { ...base, object: map.get(id) ?? null };
+  return { ...base, object: (id !== null && map.get(id)) || null };
 }
 
 export interface DumpCounts {

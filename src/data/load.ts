@@ -26,6 +26,7 @@ import { renderMarkdown } from "../blog/markdown.ts";
 import { SLUG_RE } from "../admin/forms.ts";
 import { emailField, usernameField } from "../accounts/validation.ts";
 import { invalidateEverywhere } from "../db/invalidation.ts";
+import { INT4_MAX, NUL_MESSAGE, noNul, toId } from "../web/inputs.ts";
 import { checkKnownMigrations, DataError, isGzip } from "./common.ts";
 import {
   AUDIT_SELECT,
@@ -61,13 +62,11 @@ export type OnConflict = "error" | "skip" | "replace";
 
 // ------------------------------------------------------------------ reading and checking the file
 
-const NUL = "contains a NUL character, which PostgreSQL cannot store";
-const noNul = (s: string) => !s.includes("\0");
-const text = () => z.string().refine(noNul, NUL);
+const text = () => z.string().refine(noNul, NUL_MESSAGE);
 const varchar = (max: number) => text().pipe(z.string().max(max));
 const slug = (max: number) => varchar(max).pipe(z.string().regex(SLUG_RE, "must be a slug: lowercase letters and digits, single hyphens between"));
 const date = z.iso.datetime({ offset: true, message: "must be a date and time like 2026-11-21T10:00:00.000Z" }).transform((s) => new Date(s));
-const version = z.number().int().min(1).max(2_147_483_647);
+const version = z.number().int().min(1).max(INT4_MAX);
 /** A value a form validator accepts unchanged (the dump holds what the site stored). */
 const accepted = (field: z.ZodType<string>, what: string) =>
   z.string().superRefine((s, ctx) => {
@@ -127,7 +126,7 @@ const SCHEMAS = {
       object: z.union([postKeySchema, varchar(250)]).nullable().optional(),
       objectId: varchar(50).optional(),
       objectRepr: varchar(250),
-      changes: z.json().refine((v) => !JSON.stringify(v).includes("\\u0000"), NUL),
+      changes: z.json().refine((v) => !JSON.stringify(v).includes("\\u0000"), NUL_MESSAGE),
       createdAt: date,
     })
     .superRefine((a, ctx) => {
@@ -531,7 +530,7 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         const wanted = new Set(batch);
         const range = { gte: new Date(batch[0]!), lt: new Date(batch.at(-1)! + 1) };
         const rows = (await tx.auditLog.findMany({ where: { createdAt: range }, select: AUDIT_SELECT })).filter((r) => wanted.has(r.createdAt.getTime()));
-        const named = rows.filter((r) => r.model === MODEL.post && /^\d{1,9}$/.test(r.objectId)).map((r) => Number(r.objectId)).filter((id) => !postKeyById.has(id));
+        const named = rows.flatMap((r) => (r.model === MODEL.post ? [toId(r.objectId)] : [])).filter((id): id is number => id !== null && !postKeyById.has(id));
         for (const p of named.length ? await tx.post.findMany({ where: { id: { in: named } }, select: { id: true, slug: true, publish: true } }) : []) postKeyById.set(p.id, postKey(p.publish, p.slug));
         for (const r of rows) presentAudit.add(JSON.stringify(auditFields(auditData(r, auditKeys))));
       }

@@ -203,7 +203,7 @@ badFiles("loaddata", [
   ["an unknown model", edited("model.json", (d) => d.objects.push({ model: "blog.comment", fields: {} })), 'unknown model "blog.comment"'],
   ["an invalid status", edited("status.json", (d) => (post(d, "Later").fields.status = "LIVE")), 'objects[10] (blog.post 2027/01/05/later): status: Invalid option: expected one of "DRAFT"|"PUBLISHED"'],
   ["a title over 250 characters", edited("long.json", (d) => (post(d, "Later").fields.title = "x".repeat(251))), "(blog.post 2027/01/05/later): title: Too big"],
-  ["a NUL character", edited("nul.json", (d) => (post(d, "Later").fields.body = "a\u0000b")), "body: contains a NUL character, which PostgreSQL cannot store"],
+  ["a NUL character", edited("nul.json", (d) => (post(d, "Later").fields.body = "a\u0000b")), "body: This field contains a character that is not allowed (a NUL byte)."],
   ["a slug that is not one", edited("slug.json", (d) => (post(d, "Later").fields.slug = "Not A Slug")), "slug: must be a slug"],
   ["a misspelt field", edited("field.json", (d) => (post(d, "Later").fields.titel = "typo")), 'Unrecognized key: "titel"'],
   ["a bad date", edited("date.json", (d) => (post(d, "Later").fields.publish = "yesterday")), "publish: must be a date and time like 2026-11-21T10:00:00.000Z"],
