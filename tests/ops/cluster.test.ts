@@ -27,6 +27,18 @@ function untilWorkers(proc: ServerProcess, n: number, ms = 30_000): Promise<Set<
   });
 }
 
+/** The workers that answered GET /blog/ (200), over up to 20 requests until two different ones did. */
+async function answeringWorkers(proc: ServerProcess): Promise<Set<number>> {
+  const seen = new Set<number>();
+  for (let i = 0; i < 20 && seen.size < 2; i++) {
+    const res = await request(proc.port, "/blog/");
+    expect(res.status).toBe(200);
+    const id = String(res.headers["x-request-id"]);
+    await proc.waitFor(new RegExp(`"pid":(\\d+)[^\\n]*"id":"${id}"`), 10_000).then((m) => seen.add(Number(m[1])));
+  }
+  return seen;
+}
+
 describe("cluster mode (WEB_CONCURRENCY=2)", () => {
   it("serves from two workers, replaces a dead one, and shuts down in order", async () => {
     const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2" }));
@@ -37,14 +49,7 @@ describe("cluster mode (WEB_CONCURRENCY=2)", () => {
     expect(pids.has(proc.child.pid!)).toBe(false); // the primary serves nothing itself
 
     // Both workers answer (new connections are dealt round-robin by the primary).
-    const seen = new Set<number>();
-    for (let i = 0; i < 20 && seen.size < 2; i++) {
-      const res = await request(proc.port, "/blog/");
-      expect(res.status).toBe(200);
-      const id = String(res.headers["x-request-id"]);
-      await proc.waitFor(new RegExp(`"pid":(\\d+)[^\\n]*"id":"${id}"`), 10_000).then((m) => seen.add(Number(m[1])));
-    }
-    expect(seen.size).toBe(2);
+    expect((await answeringWorkers(proc)).size).toBe(2);
 
     // A worker killed outright is replaced by a new one; the site keeps answering meanwhile.
     const victim = [...pids][0]!;
@@ -78,14 +83,7 @@ describe("cluster mode (WEB_CONCURRENCY=2)", () => {
     const fresh = [...workerPids(proc)].filter((p) => !first.has(p));
     expect(fresh).toHaveLength(2);
     expect(proc.child.exitCode).toBeNull();
-    const seen = new Set<number>();
-    for (let i = 0; i < 20 && seen.size < 2; i++) {
-      const res = await request(proc.port, "/blog/");
-      expect(res.status).toBe(200);
-      const id = String(res.headers["x-request-id"]);
-      await proc.waitFor(new RegExp(`"pid":(\\d+)[^\\n]*"id":"${id}"`), 10_000).then((m) => seen.add(Number(m[1])));
-    }
-    expect([...seen].sort()).toEqual([...fresh].sort());
+    expect([...(await answeringWorkers(proc))].sort()).toEqual([...fresh].sort());
     proc.kill("SIGTERM");
     expect((await proc.exited).code).toBe(0);
   }, 120_000);
