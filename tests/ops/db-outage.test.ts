@@ -164,7 +164,8 @@ describe("a database restart while requests are in flight", () => {
       // Down: PostgreSQL's fast shutdown terminates every connection, held clients included.
       const down = Date.now();
       await pg!.stop();
-      await waitUntil("pages answer 503 during the outage", () => outcomes.some((o) => o.kind === "list" && o.at > down && o.status === 503));
+      const refused = (kind: Kind) => outcomes.some((o) => o.kind === kind && o.at > down && o.status === 503);
+      await waitUntil("searches, list pages and saves answer 503 during the outage", () => refused("search") && refused("list") && refused("save"));
       const page = await reader.send("GET", "/blog/");
       expect(page.status).toBe(503);
       expect(page.headers["retry-after"]).toBe("5");
