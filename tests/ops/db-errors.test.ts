@@ -80,6 +80,19 @@ describe("isDatabaseUnavailable", () => {
     expect(isDatabaseUnavailable(await errorOf(() => slow))).toBe(true);
   });
 
+  it("is true for a pool that found no free connection in time (overload: 503, try again)", async () => {
+    const small = new pg.Pool({ connectionString: process.env.TEST_DATABASE_URL!, max: 1, connectionTimeoutMillis: 200 });
+    closed.push(() => small.end());
+    const held = await small.connect();
+    try {
+      const err = await errorOf(() => small.query("SELECT 1"));
+      expect(String(err)).toMatch(/timeout exceeded when trying to connect/);
+      expect(isDatabaseUnavailable(err)).toBe(true);
+    } finally {
+      held.release();
+    }
+  });
+
   it("is false for the errors of a bad query or bad data (those stay 500s or become 400s)", async () => {
     expect(isDatabaseUnavailable(await errorOf(() => pool.query("SELEC 1")))).toBe(false);
     expect(isDatabaseUnavailable(await errorOf(() => pool.query("SELECT 1/0")))).toBe(false);
