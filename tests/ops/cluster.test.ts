@@ -1,5 +1,7 @@
-// WEB_CONCURRENCY > 1: a primary forks workers that share the port; a dead worker is replaced;
-// SIGTERM stops the workers in order and exits 0; a worker failing at start-up fails the start.
+// WEB_CONCURRENCY > 1: a primary listens and hands connections to the workers it forks; dead workers
+// are replaced (all of them at once too); SIGTERM serves every connection already accepted (in both
+// modes), stops the workers in order and exits 0; a signal to a worker stops the whole server; a
+// taken port fails the start.
 import { afterAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import net from "node:net";
@@ -39,7 +41,7 @@ async function answeringWorkers(proc: ServerProcess): Promise<Set<number>> {
   return seen;
 }
 
-describe("cluster mode (WEB_CONCURRENCY=2)", () => {
+describe("cluster mode (WEB_CONCURRENCY=2), and the SIGTERM drain in both modes", () => {
   it("serves from two workers, replaces a dead one, and shuts down in order", async () => {
     const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2" }));
     started.push(proc);
@@ -88,10 +90,10 @@ describe("cluster mode (WEB_CONCURRENCY=2)", () => {
     expect((await proc.exited).code).toBe(0);
   }, 120_000);
 
-  it("SIGTERM: every connection accepted before the signal gets its full response (none reset)", async () => {
-    const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2", SEED_DEMO: "true" }));
+  it.each([2, 1])("SIGTERM: every connection accepted before the signal gets its full response, none reset (WEB_CONCURRENCY=%i)", async (workers) => {
+    const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: String(workers), SEED_DEMO: "true" }));
     started.push(proc);
-    await untilWorkers(proc, 2);
+    await untilWorkers(proc, workers);
     expect((await request(proc.port, "/blog/")).status).toBe(200);
     // 20 requests on 20 new connections; the signal as soon as all of them are connected (while
     // most still wait in the primary to be handed to a busy worker).
@@ -118,6 +120,18 @@ describe("cluster mode (WEB_CONCURRENCY=2)", () => {
     const got = await Promise.all(results);
     expect(got, proc.output().slice(-6000)).toEqual(Array.from({ length: 20 }, () => ({ status: 200, complete: true })));
     expect((await proc.exited).code).toBe(0);
+  }, 120_000);
+
+  it("a signal sent to a worker stops the whole server in order (Ctrl-C signals every process of the group)", async () => {
+    const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2" }));
+    started.push(proc);
+    const pids = await untilWorkers(proc, 2);
+    process.kill([...pids][0]!, "SIGINT");
+    expect((await proc.exited).code).toBe(0);
+    const out = proc.output();
+    expect(out).toMatch(/SIGINT sent to worker \d+: stopping the server/);
+    expect(out).not.toMatch(/worker died/);
+    expect(out.match(/"msg":"stopped"/g)?.length).toBe(3);
   }, 120_000);
 
   it("fails the start (exit 1), naming the cause, when the port is taken", async () => {
