@@ -10,7 +10,6 @@ import { connectDb, pool } from "../../src/db/client.ts";
 import { seedPosts } from "../../src/blog/seed.ts";
 import { allowedHosts } from "../../src/web/security.ts";
 import { errorHandler } from "../../src/web/errors.ts";
-import { freePort } from "./support.ts";
 import { routePaths } from "../../src/web/urls.ts";
 import { healthRouter } from "../../src/web/health.ts";
 import { blogRouter } from "../../src/blog/routes.ts";
@@ -107,7 +106,6 @@ describe("compression", () => {
 
 describe("error pages", () => {
   const env = config.NODE_ENV;
-  let deadUrl = "";
   afterEach(() => {
     config.NODE_ENV = env;
   });
@@ -115,17 +113,20 @@ describe("error pages", () => {
     config.NODE_ENV = env;
   });
 
-  /** Runs `fn` with the app's pool pointed at a port where nothing listens, then reconnects. */
-  async function withDatabaseDown(fn: () => Promise<void>) {
+  /**
+   * Runs `fn` with the app's pool pointed at a database that is up but holds none of Folio's tables
+   * (the server's own `postgres` database): every page query fails with an unexpected error (42P01),
+   * the kind of failure that is a bug, not an outage (an outage is a 503: tests/ops/server.test.ts).
+   */
+  async function withBrokenDatabase(fn: () => Promise<void>) {
     const original = pool;
-    deadUrl ||= `postgresql://postgres:postgres@127.0.0.1:${await freePort()}/folio`;
-    connectDb(deadUrl, 1);
-    const dead = pool;
+    connectDb(process.env.TEST_DATABASE_URL!.replace(/\/[^/?]+(\?|$)/, "/postgres$1"), 1);
+    const broken = pool;
     try {
       await fn();
     } finally {
       connectDb(process.env.TEST_DATABASE_URL!, 5);
-      await dead.end().catch(() => {});
+      await broken.end().catch(() => {});
       await original.end().catch(() => {});
     }
   }
@@ -133,7 +134,7 @@ describe("error pages", () => {
   it("in production, a failing page shows the 500 page without a stack or the error's text", async () => {
     config.NODE_ENV = "production";
     const prodApp = buildApp();
-    await withDatabaseDown(async () => {
+    await withBrokenDatabase(async () => {
       const res = await request(prodApp).get("/blog/?page=2").set("Accept", "text/html");
       expect(res.status).toBe(500);
       expect(res.headers["content-type"]).toMatch(/^text\/html/);
@@ -150,7 +151,7 @@ describe("error pages", () => {
   it("in development, the same failure shows the stack (so the production check above means something)", async () => {
     config.NODE_ENV = "development";
     const devApp = buildApp();
-    await withDatabaseDown(async () => {
+    await withBrokenDatabase(async () => {
       const res = await request(devApp).get("/blog/?page=2").set("Accept", "text/html");
       expect(res.status).toBe(500);
       expect(res.text).toMatch(STACK);
