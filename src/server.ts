@@ -21,6 +21,7 @@ import { readOwner } from "./db/embedded.ts";
 import { disconnectDb } from "./db/index.ts";
 import { listenForInvalidation, type Listener } from "./db/invalidation.ts";
 import { answerClientErrors } from "./web/client-errors.ts";
+import { settleAfterResponse } from "./web/after-response.ts";
 import { buildApp } from "./app.ts";
 import { seedDemoIfEmpty, ensureAdminAccount } from "./blog/seed.ts";
 
@@ -28,6 +29,8 @@ const log = (m: string) => logger.info(m);
 
 /** How long in-flight requests may take to finish once a shutdown starts. */
 const DRAIN_MS = 10_000;
+/** How long work begun after a response (sign-up, reset mail) may take to finish during a shutdown. */
+const AFTER_RESPONSE_MS = 4_000;
 
 let db: OpenDatabase | undefined;
 /** Hears other processes' post writes (src/db/invalidation.ts): each serving process has one. */
@@ -432,6 +435,10 @@ async function serve(): Promise<void> {
     }, DRAIN_MS);
     await done;
     clearTimeout(force);
+    // Sign-ups and reset mails started after their answer went out finish before the pool closes
+    // (within the primary's grace: it kills a worker DRAIN_MS + 5 s after asking it to stop).
+    const unfinished = await settleAfterResponse(AFTER_RESPONSE_MS);
+    if (unfinished) logger.error(`${unfinished} tasks begun after their response were still running after ${AFTER_RESPONSE_MS / 1000} s: cut off`);
     await closeDatabase();
     logger.info("stopped");
     process.exit(0);

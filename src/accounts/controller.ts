@@ -5,6 +5,7 @@ import type { Request, RequestHandler, Response } from "express";
 import { z } from "zod";
 import { config } from "../config.ts";
 import { notFound } from "../web/errors.ts";
+import { afterResponse } from "../web/after-response.ts";
 import { url } from "../web/urls.ts";
 import { endUserSessions, flash, takeFlash } from "../web/session.ts";
 import { LOGIN_FAILED, endSession, runLocalStrategy, startSession } from "./auth.ts";
@@ -229,9 +230,7 @@ export const passwordReset = h(async (req, res) => {
   ]);
   // Looked up and mailed after the answer: same page, same timing, whether or not the address exists.
   const email = form.data.email;
-  setImmediate(() => {
-    requestPasswordReset(email).catch((err: unknown) => req.log?.error({ err }, "password reset mail failed"));
-  });
+  afterResponse("password reset mail failed", () => requestPasswordReset(email), req.log);
   res.redirect(303, url("accounts:password_reset_done"));
 });
 

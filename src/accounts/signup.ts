@@ -12,6 +12,7 @@ import { Prisma } from "../db/index.ts";
 import { sendMail } from "../mail/index.ts";
 import { signupExistingAccountMessage, signupNotCompletedMessage, welcomeMessage } from "../mail/messages.ts";
 import { logger } from "../web/logger.ts";
+import { afterResponse } from "../web/after-response.ts";
 import { createAccount, findByEmail } from "./users.ts";
 
 export interface SignupRequest {
@@ -48,7 +49,5 @@ export async function completeSignup(input: SignupRequest): Promise<"created" | 
 
 /** completeSignup() after the answer has been sent (same timing whatever the address); failures are logged. */
 export function completeSignupLater(input: SignupRequest, log: Pick<typeof logger, "error"> = logger): void {
-  setImmediate(() => {
-    completeSignup(input).catch((err: unknown) => log.error({ err }, "sign-up could not be completed"));
-  });
+  afterResponse("sign-up could not be completed", () => completeSignup(input), log);
 }
