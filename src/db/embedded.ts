@@ -207,13 +207,32 @@ function postmasterOf(dir: string): { pid: number; port: number } | null {
 export interface Owner {
   pid: number;
   what: string;
+  /** The process's start time (clock ticks after boot, /proc/<pid>/stat field 22): tells a reused pid apart. */
+  started?: string;
 }
 
-/** The live process that runs the embedded cluster of DATA_DIR `home` (from DATA_DIR/cluster.pid), or null. */
+/** When process `pid` started (Linux), or undefined where /proc does not say. */
+function startedAt(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces: field 3 onwards.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The live process that runs the embedded cluster of DATA_DIR `home` (from DATA_DIR/cluster.pid), or
+ * null. A record naming this very process, or a pid now used by a process that started at another
+ * time, was left by a process that was killed (a container's node is always pid 1): it is stale.
+ */
 export function readOwner(home: string): Owner | null {
   try {
     const o = JSON.parse(readFileSync(join(home, CLUSTER_OWNER), "utf8")) as Partial<Owner>;
-    return typeof o.pid === "number" && alive(o.pid) ? { pid: o.pid, what: String(o.what ?? "a Folio process") } : null;
+    if (typeof o.pid !== "number" || o.pid === process.pid || !alive(o.pid)) return null;
+    if (o.started !== undefined && startedAt(o.pid) !== undefined && startedAt(o.pid) !== o.started) return null;
+    return { pid: o.pid, what: String(o.what ?? "a Folio process") };
   } catch {
     return null;
   }
@@ -224,7 +243,8 @@ function claimOwner(home: string, what: string): Owner | null {
   const file = join(home, CLUSTER_OWNER);
   for (let i = 0; i < 3; i++) {
     try {
-      writeFileSync(file, `${JSON.stringify({ pid: process.pid, what })}\n`, { flag: "wx", mode: 0o644 });
+      const me: Owner = { pid: process.pid, what, started: startedAt(process.pid) };
+      writeFileSync(file, `${JSON.stringify(me)}\n`, { flag: "wx", mode: 0o644 });
       return null;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;

@@ -3,7 +3,7 @@
 // is started, and a start-up that fails half-way exits 1 after stopping what it had started (the
 // embedded PostgreSQL included). The data folder's own behaviour: tests/ops/data-home*.test.ts.
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -196,6 +196,20 @@ describe("start-up failures and the embedded PostgreSQL", () => {
       next.kill("SIGTERM");
       expect((await next.exited).code).toBe(0);
       expect(await tryConnect(pgPort)).toBe("ECONNREFUSED");
+      expect(existsSync(join(dataDir, "cluster.pid"))).toBe(false);
+    }
+  }, 150_000);
+
+  it("a cluster.pid left by a killed process whose pid is now someone else's (a container's pid 1, a reused pid) is stale: the start goes on (twice)", async () => {
+    expect(embedded).toBeDefined();
+    const { dataDir, pgPort } = embedded!;
+    for (let i = 0; i < 2; i++) {
+      // A live process (this test's) but not the one that wrote the record: it started at another time.
+      writeFileSync(join(dataDir, "cluster.pid"), `${JSON.stringify({ pid: process.pid, what: "a Folio server", started: "1" })}\n`);
+      const next = await startServerProcess(embeddedEnv(dataDir, pgPort));
+      expect(next.output()).not.toMatch(/in use by process/);
+      next.kill("SIGTERM");
+      expect((await next.exited).code).toBe(0);
       expect(existsSync(join(dataDir, "cluster.pid"))).toBe(false);
     }
   }, 150_000);
