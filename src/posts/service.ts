@@ -106,10 +106,11 @@ const words = (s: string) => s.trim().replace(/\s+/g, " ");
  */
 export function excerptFor(submitted: string | undefined, body: string, before: Pick<Post, "body" | "excerpt"> | null): string {
   const auto = excerptFrom(body, 40);
-  const given = words(submitted ?? before?.excerpt ?? "");
+  const written = (submitted ?? before?.excerpt ?? "").trim();
+  const given = words(written);
   if (!given || given === words(auto)) return auto;
   if (before && given === words(excerptFrom(before.body, 40))) return auto;
-  return given;
+  return written; // as the writer wrote it (line breaks kept): compared up to white space, stored as is
 }
 
 // ---------------------------------------------------------------- the save path
@@ -183,7 +184,9 @@ async function tagIdsForNames(tx: Tx, names: string[]): Promise<number[]> {
     if (!wanted.has(slug)) wanted.set(slug, name);
   }
   if (!wanted.size) return [];
-  const slugs = [...wanted.keys()];
+  // Sorted: two saves creating the same new tags insert them in the same order, so neither waits on
+  // a row the other holds while holding one it wants (a deadlock, 40P01).
+  const slugs = [...wanted.keys()].sort();
   // Race-safe: concurrent writers creating the same tag both end up with the one row (ON CONFLICT DO NOTHING
   // waits for the other transaction; if it rolls back, this one inserts).
   await tx.tag.createMany({ data: slugs.map((slug) => ({ slug, name: wanted.get(slug)! })), skipDuplicates: true });

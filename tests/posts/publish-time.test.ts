@@ -204,6 +204,13 @@ describe("excerpt", () => {
     await csrfPost(editor, url("admin:blog_post_change", { id: p.id }), changeForm(p, { body: "Fourth body text.", excerpt: "Written by hand." }), 303);
     p = await stored(p.id);
     expect(p.excerpt).toBe("Written by hand.");
+    // stored as written: its line breaks survive a save that does not touch it (bulk publish below)
+    await csrfPost(editor, url("admin:blog_post_change", { id: p.id }), changeForm(p, { excerpt: "Line one.\n\nLine  two." }), 303);
+    p = await stored(p.id);
+    expect(p.excerpt).toBe("Line one.\n\nLine  two.");
+    await csrfPost(editor, url("admin:blog_post_change", { id: p.id }), changeForm(p, { body: "Body again.", excerpt: p.excerpt }), 303);
+    p = await stored(p.id);
+    expect(p.excerpt).toBe("Line one.\n\nLine  two.");
     // cleared: automatic again
     await csrfPost(editor, url("admin:blog_post_change", { id: p.id }), changeForm(p, { body: "Fifth body text.", excerpt: "" }), 303);
     expect((await stored(p.id)).excerpt).toBe("Fifth body text.");
