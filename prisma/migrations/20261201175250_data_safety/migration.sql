@@ -40,3 +40,7 @@ ALTER TABLE "Autosave" ADD CONSTRAINT "Autosave_postId_fkey" FOREIGN KEY ("postI
 
 -- Posts already published keep their publish time: it was chosen (or taken) when they went out.
 UPDATE "Post" SET "publishPinned" = true WHERE "status" = 'PUBLISHED';
+-- A draft whose publish time differs from its creation time by more than five minutes had its time
+-- set by a writer (the old form pre-filled the creation time): keep it as chosen.
+UPDATE "Post" SET "publishPinned" = true
+WHERE "status" = 'DRAFT' AND abs(extract(epoch FROM ("publish" - "createdAt"))) > 300;
