@@ -73,6 +73,8 @@ const queryNames = new Map<string, Map<string, string>>();
 const scriptEndpoints = new Map<string, Set<Who>>();
 /** Form submissions whose CSRF token was refused (the input never reached the parser: a defect of the sweep). */
 let csrfRefused = 0;
+/** The first refusals, named in the failure message. */
+const csrfRefusedAt: string[] = [];
 
 const add = <K, V>(m: Map<K, V[]>, k: K, v: V) => (m.get(k) ?? m.set(k, []).get(k)!).push(v);
 
@@ -129,7 +131,7 @@ async function send(a: Actor, method: "GET" | "POST", url: string, body: string 
   if (expect404 && res.status !== 404) findings.push(`${where} -> ${res.status}, expected 404`);
   if (res.status === 403 && /CSRF/.test(res.text) && method === "POST") {
     csrfRefused++;
-    if (csrfRefused < 30) console.log(`CSRF refused: ${where}`);
+    if (csrfRefusedAt.length < 30) csrfRefusedAt.push(where);
   }
   const written = await writes();
   if (written > 0 && res.status >= 400) findings.push(`${where} -> ${res.status} but ${written} rows were written`);
@@ -455,6 +457,7 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
   it("reports what it found", () => {
     console.log(`sweep: ${sent} requests; ${findings.length} findings; ${csrfRefused} form submissions refused for their CSRF token`);
     expect(findings).toEqual([]);
+    expect(csrfRefusedAt, "form submissions refused for their CSRF token").toEqual([]);
     expect(csrfRefused).toBe(0);
   });
 });
