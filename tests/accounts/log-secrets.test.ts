@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser, csrfFrom } from "../support/auth.ts";
 import { parseMessage } from "../support/smtp.ts";
-import { startServerProcess, type ServerProcess } from "../ops/support.ts";
+import { startServerProcess, testDatabaseEnv, type ServerProcess } from "../ops/support.ts";
 import { maskUrl, REDACTED } from "../../src/web/logger.ts";
 import "../../src/accounts/routes.ts";
 
@@ -18,18 +18,7 @@ let base: string;
 
 beforeAll(async () => {
   // Development mode: no SMTP_URL, so the reset mail is written to DATA_DIR/mail/ (and logged).
-  server = await startServerProcess({
-    NODE_ENV: "development",
-    DATABASE_URL: process.env.TEST_DATABASE_URL!,
-    DATA_DIR: dataDir,
-    HOST: "127.0.0.1",
-    PORT: "0",
-    SITE_URL: "http://folio.test",
-    SEED_DEMO: "false",
-    LOG_LEVEL: "info",
-    WEB_CONCURRENCY: "1",
-    SMTP_URL: undefined,
-  });
+  server = await startServerProcess(testDatabaseEnv(dataDir, { SITE_URL: "http://folio.test" }));
   base = `http://127.0.0.1:${server.port}`;
 }, 90_000);
 

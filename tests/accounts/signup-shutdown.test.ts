@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, expect, it } from "vitest";
 import { csrfFrom } from "../support/auth.ts";
-import { startServerProcess, type ServerProcess } from "../ops/support.ts";
+import { startServerProcess, testDatabaseEnv, type ServerProcess } from "../ops/support.ts";
 import { prisma } from "../../src/db/index.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "folio-signup-shutdown-"));
@@ -46,17 +46,7 @@ afterAll(async () => {
 
 it("a sign-up answered just before SIGTERM is completed, its mail sent, before the process exits (twice)", async () => {
   for (const n of [1, 2]) {
-    server = await startServerProcess({
-      NODE_ENV: "development",
-      DATABASE_URL: process.env.TEST_DATABASE_URL!,
-      DATA_DIR: dataDir,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      SEED_DEMO: "false",
-      LOG_LEVEL: "info", // the lines the harness waits for
-      WEB_CONCURRENCY: "1",
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    });
+    server = await startServerProcess(testDatabaseEnv(dataDir, { SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }));
     const base = `http://127.0.0.1:${server.port}`;
     const form = await fetch(`${base}/accounts/signup/`);
     const cookie = form.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");

@@ -134,6 +134,22 @@ export function productionEnv(databaseUrl: string, extra: Record<string, string>
   };
 }
 
+/** A one-worker development server on this test file's database (TEST_DATABASE_URL), logging at info, on any port. */
+export function testDatabaseEnv(dataDir: string, over: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    NODE_ENV: "development",
+    DATABASE_URL: process.env.TEST_DATABASE_URL!,
+    DATA_DIR: dataDir,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    SEED_DEMO: "false",
+    LOG_LEVEL: "info", // the start-up line the harness waits for
+    WEB_CONCURRENCY: "1",
+    SMTP_URL: undefined,
+    ...over,
+  };
+}
+
 /** A development server on its own embedded PostgreSQL (DATA_DIR `dataDir`, on `pgPort`), listening on `port` (any when 0). */
 export function embeddedEnv(dataDir: string, pgPort: number, port = 0): Record<string, string | undefined> {
   return {
