@@ -52,6 +52,8 @@ describe("isDatabaseUnavailable", () => {
       withClient(async (c) => {
         const { rows } = await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
         const sleeping = c.query("SELECT pg_sleep(30)");
+        // It may fail while the terminating query is still awaited: handled now, awaited (and thrown) below.
+        sleeping.catch(() => {});
         await pool.query("SELECT pg_terminate_backend($1)", [rows[0]!.pid]);
         await sleeping;
       }),
