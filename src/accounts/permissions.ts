@@ -1,8 +1,16 @@
-// The one permission function. Pages, the admin and the API all ask can(user, action, object).
-// Roles: READER < AUTHOR < EDITOR < ADMIN.
-//  - authors create posts and change/delete/publish only their own
-//  - editors change all posts, categories and tags
-//  - only admins manage users and roles
+// Who may do what, declared once. Pages, the admin, the author's editor and (later) the API all ask
+// can(user, action, object) and maySetPostField(user, field, post); nothing else compares roles
+// for a permission decision.
+//
+// Roles rank READER < AUTHOR < EDITOR < ADMIN. A grant names the lowest role allowed: `any` on every
+// object, `own` only on objects whose authorId is the user's (a post they wrote, an audit entry they made).
+//
+// The rule, in words (README "Who may change what"):
+//  - authors write posts and view, change, delete, publish, schedule and tag only their own;
+//    they may create new tags by naming them on their own post (as in Ghost and WordPress), not categories;
+//    they may not give a post to another author;
+//  - editors do all of that on every post, and manage categories and tags;
+//  - admins also manage users and roles.
 import type { Role } from "../generated/prisma/client.ts";
 
 export interface Actor {
@@ -11,52 +19,78 @@ export interface Actor {
   isActive: boolean;
 }
 
-export type Action =
-  | "admin.access"
-  | "post.view" // see in the admin / edit lists
-  | "post.create"
-  | "post.change"
-  | "post.delete"
-  | "post.publish"
-  | "category.view"
-  | "category.create"
-  | "category.change"
-  | "category.delete"
-  | "tag.view"
-  | "tag.create"
-  | "tag.change"
-  | "tag.delete"
-  | "user.view"
-  | "user.create"
-  | "user.change"
-  | "user.delete"
-  | "auditlog.view";
+/** The lowest role allowed on any object, and (optionally, lower) on the user's own objects. */
+export interface Grant {
+  any: Role;
+  own?: Role;
+}
+
+const g = (any: Role, own?: Role): Grant => (own ? { any, own } : { any });
+
+/** Model-level actions: can(user, "post.change", post). */
+export const RULES = {
+  admin: { access: g("EDITOR", "AUTHOR") },
+  post: { view: g("EDITOR", "AUTHOR"), create: g("AUTHOR"), change: g("EDITOR", "AUTHOR"), delete: g("EDITOR", "AUTHOR"), publish: g("EDITOR", "AUTHOR") },
+  category: { view: g("EDITOR"), create: g("EDITOR"), change: g("EDITOR"), delete: g("EDITOR") },
+  // tag.create: a new tag, from the tag admin or by typing its name on a post the user may tag
+  tag: { view: g("EDITOR"), create: g("AUTHOR"), change: g("EDITOR"), delete: g("EDITOR") },
+  user: { view: g("ADMIN"), create: g("ADMIN"), change: g("ADMIN"), delete: g("ADMIN") },
+  // the audit log: authors see their own actions, editors everyone's; nobody changes it
+  auditlog: { view: g("EDITOR", "AUTHOR") },
+} as const satisfies Record<string, Record<string, Grant>>;
+
+type Rules = typeof RULES;
+export type Action = { [M in keyof Rules]: `${M & string}.${keyof Rules[M] & string}` }[keyof Rules];
+
+/**
+ * Who may set each field of a post that not every writer may set (Ghost's `unsafeAttrs`). Every other
+ * field follows post.change. "tags" is choosing existing tags; creating one by name also needs tag.create.
+ */
+export const POST_FIELDS = {
+  status: g("EDITOR", "AUTHOR"), // publish, schedule, unpublish
+  publish: g("EDITOR", "AUTHOR"), // the publish time
+  authorId: g("EDITOR"), // give the post to someone else
+  tags: g("EDITOR", "AUTHOR"),
+} as const satisfies Record<string, Grant>;
+export type PostField = keyof typeof POST_FIELDS;
 
 const RANK: Record<Role, number> = { READER: 0, AUTHOR: 1, EDITOR: 2, ADMIN: 3 };
 
-export const atLeast = (user: Actor | null | undefined, role: Role): boolean =>
-  !!user && user.isActive && RANK[user.role] >= RANK[role];
+export const atLeast = (user: Actor | null | undefined, role: Role): boolean => !!user && user.isActive && RANK[user.role] >= RANK[role];
+
+/** Whose object it is, when there is one: a post's authorId, an audit entry's userId. */
+export interface Owned {
+  authorId?: number;
+}
+
+/**
+ * A grant checked for `user` on `object`. Without an object the question is "on some object":
+ * an author may change posts (their own), so can(author, "post.change") is true.
+ */
+function allows(grant: Grant, user: Actor | null | undefined, object: Owned | null | undefined): boolean {
+  if (!user || !user.isActive) return false;
+  if (atLeast(user, grant.any)) return true;
+  if (!grant.own || !atLeast(user, grant.own)) return false;
+  return object === undefined || object === null ? true : object.authorId === user.id;
+}
 
 /** `object` is the thing acted on, when there is one (a post with its authorId). */
-export function can(user: Actor | null | undefined, action: Action, object?: { authorId?: number } | null): boolean {
-  if (!user || !user.isActive) return false;
-  const [model] = action.split(".") as [string, string];
-  switch (model) {
-    case "admin":
-      return atLeast(user, "AUTHOR");
-    case "post":
-      if (atLeast(user, "EDITOR")) return true;
-      if (!atLeast(user, "AUTHOR")) return false;
-      if (action === "post.view" || action === "post.create") return object ? object.authorId === user.id : true;
-      return !!object && object.authorId === user.id;
-    case "category":
-    case "tag":
-      return atLeast(user, "EDITOR");
-    case "user":
-      return atLeast(user, "ADMIN");
-    case "auditlog":
-      return atLeast(user, "AUTHOR");
-    default:
-      return false;
-  }
+export function can(user: Actor | null | undefined, action: Action, object?: Owned | null): boolean {
+  const [model, verb] = action.split(".") as [keyof Rules, string];
+  const grant = (RULES[model] as Record<string, Grant> | undefined)?.[verb];
+  return !!grant && allows(grant, user, object);
+}
+
+/** May `user` act on every object of this kind, not only their own? (Editors: yes; authors: no.) */
+export function canAll(user: Actor | null | undefined, action: Action): boolean {
+  const [model, verb] = action.split(".") as [keyof Rules, string];
+  const grant = (RULES[model] as Record<string, Grant> | undefined)?.[verb];
+  return !!grant && !!user && user.isActive && atLeast(user, grant.any);
+}
+
+/** May `user` set `field` on `post` (null: a new post of theirs)? Needs post.change (or post.create) as well. */
+export function maySetPostField(user: Actor | null | undefined, field: PostField, post: Owned | null): boolean {
+  const target = post ?? (user ? { authorId: user.id } : null);
+  const base: Action = post ? "post.change" : "post.create";
+  return can(user, base, target) && allows(POST_FIELDS[field], user, target);
 }

@@ -405,6 +405,7 @@ async function fkLabel(model: string, id: unknown): Promise<string> {
 export function addView(m: ModelAdmin) {
   return async (req: Request, res: Response) => {
     const u = user(req);
+    authorize(u, perm(m, "view")); // the model's pages are for those who may see its list (authors create tags on posts, not here)
     authorize(u, perm(m, "create"));
     const fields = visibleFields(m, u);
     // A new post's publish time starts empty ("set when published"): a time is only fixed when the writer enters one.
