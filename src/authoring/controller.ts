@@ -1,5 +1,5 @@
 // The small "write a post" pages (/write/): parse the form (zod), call the authoring service, render.
-import type { Request, RequestHandler, Response } from "express";
+import type { Request, Response } from "express";
 import { z } from "zod";
 import { prisma } from "../db/index.ts";
 import { can } from "../accounts/permissions.ts";
@@ -71,10 +71,6 @@ async function render(req: Request, res: Response, ctx: Record<string, unknown>,
   });
 }
 
-const h = (fn: (req: Request, res: Response) => Promise<void>): RequestHandler => (req, res, next) => {
-  fn(req, res).catch(next);
-};
-
 /** "Select a valid choice" for a well-formed category id that does not exist (reported with the other errors). */
 async function categoryError(raw: string | undefined): Promise<FieldErrors> {
   const id = toId(raw);
@@ -99,11 +95,11 @@ function done(res: Response, post: { id: number; status: string; publish: Date; 
   res.redirect(303, post.status === "PUBLISHED" ? postUrl(post) : url("authoring:draft_saved", { id: post.id }));
 }
 
-export const writeForm = h(async (req, res) => {
+export const writeForm = async (req: Request, res: Response): Promise<void> => {
   await render(req, res, { values: { title: "", category: "", tags: "", body: "", status: "DRAFT" } });
-});
+};
 
-export const write = h(async (req, res) => {
+export const write = async (req: Request, res: Response): Promise<void> => {
   const values = keptValues(req.body, FIELDS, FORM_BODY_LIMIT_BYTES);
   const form = parseForm(writeSchema, req.body);
   const errors = { ...(form.ok ? {} : form.errors), ...(await categoryError(values.category)) };
@@ -115,18 +111,18 @@ export const write = h(async (req, res) => {
     if (e instanceof SlugTakenError) return render(req, res, { values, errors: slugTaken(e) }, 400);
     throw e;
   }
-});
+};
 
-export const editForm = h(async (req, res) => {
+export const editForm = async (req: Request, res: Response): Promise<void> => {
   const post = await postForChange(req.user!, idParam(req));
   const tags = post.tagIds.length ? await prisma.tag.findMany({ where: { id: { in: post.tagIds } }, select: { name: true }, orderBy: { name: "asc" } }) : [];
   await render(req, res, {
     post,
     values: { title: post.title, category: post.categoryId ? String(post.categoryId) : "", tags: tags.map((t) => t.name).join(", "), body: post.body, status: post.status, version: String(post.version) },
   });
-});
+};
 
-export const edit = h(async (req, res) => {
+export const edit = async (req: Request, res: Response): Promise<void> => {
   const post = await postForChange(req.user!, idParam(req));
   const values: Record<string, string> = keptValues(req.body, [...FIELDS, "version"], FORM_BODY_LIMIT_BYTES);
   const form = parseForm(writeSchema, req.body);
@@ -142,12 +138,12 @@ export const edit = h(async (req, res) => {
       return render(req, res, { post: e.current, values: { ...values, version: String(e.current.version) }, errors: { __all__: e.message } }, 409);
     throw e;
   }
-});
+};
 
-export const draftSaved = h(async (req, res) => {
+export const draftSaved = async (req: Request, res: Response): Promise<void> => {
   const id = idParam(req);
   const post = await prisma.post.findUnique({ where: { id }, select: { id: true, title: true, status: true, authorId: true, updatedAt: true } });
   if (!post || !can(req.user, "post.view", post)) throw notFound();
   res.locals.meta = { ...(res.locals.meta ?? {}), title: "Draft saved", noindex: true };
   res.render("authoring/draft_saved.njk", { post, canChange: can(req.user, "post.change", post) });
-});
+};
