@@ -19,7 +19,7 @@ import {
   type PostInput,
 } from "../posts/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
-import { changedFields, recordAction, recordActions } from "./audit.ts";
+import { changedFields, recordAction, recordActions } from "../audit/index.ts";
 import type { AdminUser } from "./auth.ts";
 import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { slugify } from "../blog/markdown.ts";

@@ -7,7 +7,7 @@ import { flash, endUserSessions } from "../web/session.ts";
 import { checkNewPassword } from "../accounts/validation.ts";
 import { setPassword } from "../accounts/users.ts";
 import { issueResetToken } from "../accounts/reset.ts";
-import { recordAction } from "./audit.ts";
+import { recordAction } from "../audit/index.ts";
 import { authorize, authorizeObject, currentUser } from "./auth.ts";
 import { parseId, render } from "./views.ts";
 import { site } from "./site.ts";

@@ -15,7 +15,7 @@ import { idString, isId, pathId, searchText, toId } from "../web/inputs.ts";
 import { editorContext } from "../autosave/editor.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
 import { ConflictError, listRevisions, slugClash, restoreRevision, PostNotFoundError, SlugTakenError } from "../posts/service.ts";
-import { objectHistory, recentActions } from "./audit.ts";
+import { objectHistory, recentActions } from "../audit/index.ts";
 import { authorize, authorizeObject, currentUser, type AdminUser } from "./auth.ts";
 import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
 import { keptFormValues, parseAdminForm, parseDatetimeLocal, toFormValues, visibleFields, SLUG_RE } from "./forms.ts";

@@ -1,5 +1,6 @@
 // The audit log (Django's LogEntry): every add, change, delete and bulk action in the admin and the
 // post service writes one row; the admin index shows "Recent actions", each object has a history.
+// Its own small module, used by src/posts/ and src/admin/ alike (posts/ does not import admin/).
 import { prisma, type Prisma } from "../db/index.ts";
 import type { AuditAction } from "../generated/prisma/client.ts";
 

@@ -7,7 +7,7 @@
 import { prisma, Prisma, type Post } from "../db/index.ts";
 import { PostStatus } from "../generated/prisma/client.ts";
 import { excerptFrom, renderMarkdown, slugify } from "../blog/markdown.ts";
-import { changedFields, recordAction, recordActions } from "../admin/audit.ts";
+import { changedFields, recordAction, recordActions } from "../audit/index.ts";
 import { invalidateEverywhere } from "../db/invalidation.ts";
 import { pruneAutosave } from "../autosave/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion } from "../db/versioned.ts";

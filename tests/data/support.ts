@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { dropDatabase, ensureDatabase } from "../../src/db/migrate.ts";
 import { createPost, deletePosts, updatePost } from "../../src/posts/service.ts";
-import { recordAction } from "../../src/admin/audit.ts";
+import { recordAction } from "../../src/audit/index.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { createUser } from "../support/auth.ts";
 import { spawnProcess } from "../ops/support.ts";
