@@ -81,7 +81,7 @@ export function startSession(req: Request, res: Response, user: SessionUser): Pr
       if (err) return reject(err);
       req.session.authAt = Date.now();
       rotateCsrfToken(req);
-      // Saved here, not only by the redirect that follows (saveBeforeRedirect, src/web/session.ts,
+      // Saved here, not only by the redirect that follows (saveSessionBeforeRedirect, src/web/response.ts,
       // which logs a failed save and redirects anyway): a sign-in the store did not take must fail
       // the request, not send the user on signed out. The redirect's save writes a second time.
       req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve()));

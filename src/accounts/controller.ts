@@ -1,7 +1,7 @@
 // Account pages: thin handlers that parse the form (zod), check throttles, call the service and render.
 // Forms with errors are shown again with status 400, the messages next to their fields and the input
 // kept (never passwords).
-import type { Request, RequestHandler, Response } from "express";
+import type { Request, Response } from "express";
 import { z } from "zod";
 import { config } from "../config.ts";
 import { notFound } from "../web/errors.ts";
@@ -29,15 +29,6 @@ import {
   type FieldErrors,
 } from "./validation.ts";
 
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const h = (fn: Handler): RequestHandler => async (req, res, next) => {
-  try {
-    await fn(req, res);
-  } catch (e) {
-    next(e);
-  }
-};
-
 function page(res: Response, template: string, title: string, ctx: Record<string, unknown> = {}, status = 200) {
   res.locals.meta = { ...(res.locals.meta ?? {}), title, noindex: true };
   res.status(status).render(template, { passwordMinLength: PASSWORD_MIN_LENGTH, ...ctx });
@@ -57,10 +48,10 @@ const loginSchema = z.object({
   password: passwordField("Enter your password."),
 });
 
-export const loginForm = h((req, res) => {
+export const loginForm = (req: Request, res: Response): void => {
   const next = safeNext(req.query.next, "");
   page(res, "accounts/login.njk", "Log in", { values: { username: "" }, errors: {}, next, messages: takeFlash(req) });
-});
+};
 
 /**
  * The lanes a login attempt is checked and counted in. A browser holding a valid device cookie for
@@ -86,7 +77,7 @@ async function loginLanes(req: Request, login: string): Promise<{ lanes: LaneEnt
   return (await blockedFor([lane.key])) > 0 ? untrusted : { lanes: [lane], device: true };
 }
 
-export const login = h(async (req, res) => {
+export const login = async (req: Request, res: Response): Promise<void> => {
   const next = safeNext((req.body as Record<string, unknown>)?.next ?? req.query.next, "");
   const values = keptValues(req.body, ["username"]);
   const form = parseForm(loginSchema, req.body);
@@ -106,17 +97,17 @@ export const login = h(async (req, res) => {
   rememberDevice(req, res, user.id);
   await startSession(req, res, user);
   res.redirect(303, next || url("blog:home"));
-});
+};
 
-export const logoutConfirm = h((req, res) => {
+export const logoutConfirm = (req: Request, res: Response): void => {
   if (!req.user) return res.redirect(302, url("accounts:login"));
   page(res, "accounts/logout.njk", "Log out");
-});
+};
 
-export const logout = h(async (req, res) => {
+export const logout = async (req: Request, res: Response): Promise<void> => {
   await endSession(req, res);
   page(res, "accounts/logged_out.njk", "Logged out");
-});
+};
 
 // --- sign-up --------------------------------------------------------------------------------------
 
@@ -127,10 +118,10 @@ const signupSchema = z.object({
   password2: passwordField("Enter the same password again."),
 });
 
-export const signupForm = h((req, res) => {
+export const signupForm = (req: Request, res: Response): void => {
   if (!config.SIGNUP_ENABLED) throw notFound();
   page(res, "accounts/signup.njk", "Sign up", { values: { username: "", email: "" }, errors: {} });
-});
+};
 
 /**
  * Sign-up never says whether the e-mail address has an account (see src/accounts/signup.ts): a
@@ -140,7 +131,7 @@ export const signupForm = h((req, res) => {
  * oracle too); a valid one also counts against its e-mail address (bounding the mail one address
  * can be sent).
  */
-export const signup = h(async (req, res) => {
+export const signup = async (req: Request, res: Response): Promise<void> => {
   if (!config.SIGNUP_ENABLED) throw notFound();
   const values = keptValues(req.body, ["username", "email"]);
   const form = parseForm(signupSchema, req.body);
@@ -158,12 +149,12 @@ export const signup = h(async (req, res) => {
   if (keys.email) await countAttempt([keys.email]);
   completeSignupLater({ username: form.data.username, email: form.data.email, password: form.data.password1 }, req.log);
   res.redirect(303, url("accounts:signup_done"));
-});
+};
 
-export const signupDone = h((_req, res) => {
+export const signupDone = (_req: Request, res: Response): void => {
   if (!config.SIGNUP_ENABLED) throw notFound();
   page(res, "accounts/signup_done.njk", "Check your e-mail");
-});
+};
 
 // --- password change (signed in) ------------------------------------------------------------------
 
@@ -173,11 +164,11 @@ const changeSchema = z.object({
   new_password2: passwordField("Enter the same password again."),
 });
 
-export const passwordChangeForm = h((_req, res) => {
+export const passwordChangeForm = (_req: Request, res: Response): void => {
   page(res, "accounts/password_change.njk", "Change password", { errors: {} });
-});
+};
 
-export const passwordChange = h(async (req, res) => {
+export const passwordChange = async (req: Request, res: Response): Promise<void> => {
   const user = req.user!;
   const form = parseForm(changeSchema, req.body);
   if (!form.ok) return page(res, "accounts/password_change.njk", "Change password", { errors: form.errors }, 400);
@@ -207,17 +198,17 @@ export const passwordChange = h(async (req, res) => {
   await startSession(req, res, user);
   flash(req, "success", "Your password was changed. You were signed out everywhere else.");
   res.redirect(303, url("accounts:profile"));
-});
+};
 
 // --- password reset by e-mail ---------------------------------------------------------------------
 
 const resetSchema = z.object({ email: emailField });
 
-export const passwordResetForm = h((_req, res) => {
+export const passwordResetForm = (_req: Request, res: Response): void => {
   page(res, "accounts/password_reset.njk", "Password reset", { values: { email: "" }, errors: {} });
-});
+};
 
-export const passwordReset = h(async (req, res) => {
+export const passwordReset = async (req: Request, res: Response): Promise<void> => {
   const values = keptValues(req.body, ["email"]);
   const form = parseForm(resetSchema, req.body);
   if (!form.ok) return page(res, "accounts/password_reset.njk", "Password reset", { values, errors: form.errors }, 400);
@@ -232,11 +223,11 @@ export const passwordReset = h(async (req, res) => {
   const email = form.data.email;
   afterResponse("password reset mail failed", () => requestPasswordReset(email), req.log);
   res.redirect(303, url("accounts:password_reset_done"));
-});
+};
 
-export const passwordResetDone = h((_req, res) => {
+export const passwordResetDone = (_req: Request, res: Response): void => {
   page(res, "accounts/password_reset_done.njk", "Password reset sent");
-});
+};
 
 const resetConfirmSchema = z.object({
   new_password1: passwordField("Enter a new password."),
@@ -245,15 +236,15 @@ const resetConfirmSchema = z.object({
 
 const tokenParam = (req: Request) => (typeof req.params.token === "string" ? req.params.token : "");
 
-export const passwordResetConfirmForm = h(async (req, res) => {
+export const passwordResetConfirmForm = async (req: Request, res: Response): Promise<void> => {
   // The page's URL holds the live token: never sent on as a Referer (the log masks it: src/web/logger.ts).
   res.setHeader("Referrer-Policy", "no-referrer");
   const user = await checkResetToken(tokenParam(req));
   if (!user) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);
   page(res, "accounts/password_reset_confirm.njk", "Enter new password", { validlink: true, errors: {}, token: tokenParam(req) });
-});
+};
 
-export const passwordResetConfirm = h(async (req, res) => {
+export const passwordResetConfirm = async (req: Request, res: Response): Promise<void> => {
   res.setHeader("Referrer-Policy", "no-referrer");
   const token = tokenParam(req);
   const user = await checkResetToken(token);
@@ -270,36 +261,36 @@ export const passwordResetConfirm = h(async (req, res) => {
   const done = await completePasswordReset(token, form.data.new_password1);
   if (!done) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);
   res.redirect(303, url("accounts:password_reset_complete"));
-});
+};
 
-export const passwordResetComplete = h((_req, res) => {
+export const passwordResetComplete = (_req: Request, res: Response): void => {
   page(res, "accounts/password_reset_complete.njk", "Password reset complete");
-});
+};
 
 // --- profile --------------------------------------------------------------------------------------
 
 const profileSchema = z.object({ first_name: nameField, last_name: nameField });
 
-export const profile = h((req, res) => {
+export const profile = (req: Request, res: Response): void => {
   const u = req.user!;
   page(res, "accounts/profile.njk", "Your profile", {
     values: { first_name: u.firstName, last_name: u.lastName },
     errors: {},
     messages: takeFlash(req),
   });
-});
+};
 
-export const profileUpdate = h(async (req, res) => {
+export const profileUpdate = async (req: Request, res: Response): Promise<void> => {
   const form = parseForm(profileSchema, req.body);
   if (!form.ok)
     return page(res, "accounts/profile.njk", "Your profile", { values: keptValues(req.body, ["first_name", "last_name"]), errors: form.errors }, 400);
   await updateNames(req.user!.id, form.data.first_name, form.data.last_name);
   flash(req, "success", "Your profile was saved.");
   res.redirect(303, url("accounts:profile"));
-});
+};
 
-export const logoutEverywhere = h(async (req, res) => {
+export const logoutEverywhere = async (req: Request, res: Response): Promise<void> => {
   await endUserSessions(req.user!.id);
   await endSession(req, res);
   page(res, "accounts/logged_out.njk", "Logged out", { everywhere: true });
-});
+};

@@ -5,10 +5,26 @@ import { config } from "../config.ts";
 import { HttpError, notFound } from "../web/errors.ts";
 import type { PageMeta } from "../web/locals.ts";
 import { absolutePageUrl, makePage, numPages, parsePage, type PageRoute } from "../web/pagination.ts";
-import { truncateWords } from "../web/templates.ts";
+import { extendTemplates, truncateWords } from "../web/templates.ts";
+import { installMacroGlobals } from "../web/macros.ts";
 import { absolute, absoluteUrl } from "../web/urls.ts";
 import * as q from "./queries.ts";
+import { installPostCardMemo } from "./cards.ts";
 import { authorParams, postDetailParams, slugParams } from "./schemas.ts";
+
+// The blog's template globals, in every template environment (src/web/templates.ts): post_url(post)
+// -> /blog/YYYY/MM/DD/slug/; post_card_memo(post, heading) and post_cards(posts, heading); and the
+// macros of the reader's partials, callable without an import (src/web/macros.ts): post_meta(post),
+// tag_list(tags), post_card(post, ...).
+extendTemplates((env, memoise) => {
+  env.addGlobal("post_url", q.postUrl);
+  installPostCardMemo(env, memoise);
+  installMacroGlobals(
+    env,
+    { "partials/post_meta.njk": ["post_meta"], "partials/tags.njk": ["tag_list"], "partials/post_card.njk": ["post_card"] },
+    memoise,
+  );
+});
 
 /** A meta description: one line, at most ~160 characters, cut on a word. */
 export function metaDescription(...candidates: (string | null | undefined)[]): string {

@@ -1,8 +1,7 @@
 // CSRF protection: synchronizer tokens (csrf-sync) kept in the session.
 //  - Every POST/PUT/PATCH/DELETE must carry the session's token in the `_csrf` form field or the
 //    `X-CSRF-Token` header; this includes anonymous forms (login, sign-up, password reset): a request
-//    without a session has no token and is refused. Only API requests that authenticate with a
-//    Bearer token (no cookies involved) are exempt.
+//    without a session has no token and is refused.
 //  - Tokens are made lazily: templates call `csrf_token()` (or the `csrf_field()` macro in
 //    views/partials/forms.njk, or `csrfToken()` from res.locals) and only then is a token created and
 //    stored, so blog pages without a form never create a session.
@@ -15,16 +14,9 @@
 import { csrfSync } from "csrf-sync";
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import { ensureSession, hasSessionCookie } from "./session.ts";
+import { wantsJson } from "./errors.ts";
+import { markRendering, renderingRequest } from "./response.ts";
 import { INSECURE_MESSAGE, insecureTransport, renderKeptForm, warnInsecureOnce, type RefusalReason } from "./kept-form.ts";
-
-// The request whose template is being rendered. Nunjucks runs a template's code synchronously inside
-// res.render (sync file loader, no async tags), so csrf_token() -- called from macros in imported
-// templates, which do not see the page's context -- can find its request here without
-// AsyncLocalStorage (whose promise hooks would tax every await in the process on Node 20).
-let rendering: Request | null = null;
-
-const isBearerApi = (req: Request) =>
-  req.path.startsWith("/api/") && /^Bearer\s/i.test(req.headers.authorization ?? "") && !req.headers.cookie;
 
 const { csrfSynchronisedProtection, generateToken } = csrfSync({
   getTokenFromRequest: (req) => {
@@ -40,7 +32,6 @@ const { csrfSynchronisedProtection, generateToken } = csrfSync({
     if (req.session) req.session.csrfToken = token;
   },
   size: 32,
-  skipCsrfProtection: isBearerApi,
   errorConfig: { statusCode: 403, message: "CSRF verification failed.", code: "EBADCSRFTOKEN" },
 });
 
@@ -49,16 +40,7 @@ export const csrfProtection: RequestHandler = (req, res, next) => {
   // Lazy on purpose: a function, so merely rendering a template does not create a token/session.
   res.locals.csrfToken = () => csrfTokenFor(req);
   if (insecureTransport(req)) warnInsecureOnce(req);
-  const render = res.render;
-  res.render = function (this: typeof res, ...args: unknown[]) {
-    const outer = rendering;
-    rendering = req;
-    try {
-      return (render as (...a: unknown[]) => void).apply(this, args);
-    } finally {
-      rendering = outer;
-    }
-  } as typeof res.render;
+  markRendering(req, res); // csrf_token() in templates finds this request (src/web/response.ts)
   csrfSynchronisedProtection(req, res, next);
 };
 
@@ -76,6 +58,7 @@ export function rotateCsrfToken(req: Request): string {
 
 /** Template global: the token of the request being rendered. */
 export function csrfTokenGlobal(): string {
+  const rendering = renderingRequest();
   if (!rendering) throw new Error("csrf_token() used outside a synchronous res.render of a request");
   return csrfTokenFor(rendering);
 }
@@ -85,6 +68,7 @@ export function csrfTokenGlobal(): string {
  * form cannot work because a production site is reached over plain HTTP, or "".
  */
 export function csrfWarningGlobal(): string {
+  const rendering = renderingRequest();
   return rendering && insecureTransport(rendering) ? INSECURE_MESSAGE : "";
 }
 
@@ -109,7 +93,7 @@ export const csrfErrorHandler: ErrorRequestHandler = (err, req, res, next) => {
   const reason = refusalReason(req);
   req.log?.info({ path: req.path, reason }, "CSRF verification failed");
   res.status(403);
-  if (req.path.startsWith("/api/") || req.accepts(["html", "json"]) === "json") {
+  if (wantsJson(req)) {
     res.type("application/problem+json").send(
       JSON.stringify({ status: 403, title: "Forbidden", detail: REASON_DETAIL[reason], reason }),
     );

@@ -1,5 +1,6 @@
 // Errors as HTTP answers: HttpError carries a status (and field messages for 400s); the handlers
-// at the end of the middleware chain render the site's 404/400/500 pages or JSON for API clients.
+// at the end of the middleware chain render the site's 404/400/500 pages, or problem+json for a
+// client that asks for JSON (the editor script's autosave and session check).
 // An error that says the database is unreachable (a restart, an outage: isDatabaseUnavailable) is a
 // 503 with Retry-After and the site's "back soon" page, not a 500: nothing is wrong with the request.
 import type { ErrorRequestHandler, RequestHandler } from "express";
@@ -25,8 +26,9 @@ export const forbidden = (message = "You do not have permission to do that.") =>
 
 const TITLES: Record<number, string> = { 400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed", 413: "Request too large", 500: "Server error", 503: "Service unavailable" };
 
-function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
-  return req.path.startsWith("/api/") || (req.accepts(["html", "json"]) === "json");
+/** The client prefers JSON to HTML (Accept): errors are answered as application/problem+json. */
+export function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
+  return req.accepts(["html", "json"]) === "json";
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => next(notFound());

@@ -9,12 +9,15 @@
 //    read or write (express-session only reads the store when a cookie arrives). A session appears when
 //    something is put in it (a CSRF token for a form, a login). Touches (rolling expiry) are written at
 //    most once a minute per session.
+//  - A request with a session gets two response patches (src/web/response.ts): no session cookie on a
+//    `Cache-Control: public` response, and the session stored before a redirect is answered.
 import session from "express-session";
 import connectPgSimple from "connect-pg-simple";
 import type { Request, RequestHandler, Response } from "express";
 import { config } from "../config.ts";
 import { pool } from "../db/client.ts";
 import { logger } from "./logger.ts";
+import { saveSessionBeforeRedirect, stripCookieOnPublicResponses } from "./response.ts";
 
 declare module "express-session" {
   interface SessionData {
@@ -119,53 +122,10 @@ export function sessionMiddleware(): RequestHandler {
     });
 }
 
-/**
- * A response marked `Cache-Control: public` (feeds, sitemaps...) may be stored by shared caches, so it
- * must never carry the session cookie (a CDN would hand that session to everyone). Mounted before
- * the session middleware so it runs after express-session has added its cookie.
- */
-export const noSessionCookieOnPublicResponses: RequestHandler = (_req, res, next) => {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: Response, ...args: unknown[]) {
-    if (/\bpublic\b/i.test(String(res.getHeader("Cache-Control") ?? ""))) {
-      const cookies = res.getHeader("Set-Cookie");
-      const list = Array.isArray(cookies) ? cookies : typeof cookies === "string" ? [cookies] : [];
-      const kept = list.filter((c) => !c.startsWith(`${SESSION_COOKIE}=`));
-      if (kept.length !== list.length) {
-        if (kept.length) res.setHeader("Set-Cookie", kept);
-        else res.removeHeader("Set-Cookie");
-      }
-    }
-    return (writeHead as (...a: unknown[]) => Response).apply(this, args);
-  } as typeof res.writeHead;
-  next();
-};
-
 /** True when the request carries our session cookie (by name; its signature is checked later). */
 export function hasSessionCookie(req: Request): boolean {
   const c = req.headers.cookie;
   return typeof c === "string" && c.includes(`${SESSION_COOKIE}=`);
-}
-
-/**
- * express-session stores a changed session while the response goes out: it sends the status line,
- * the headers and all but the last byte of the body, and the last byte once the store has the
- * session. A browser follows a redirect as soon as it has the headers, so the next page could read
- * the session from before this request (its flash message missing, a change not seen yet: it
- * happened under load in CI). So a redirect on a request with a session saves the session first.
- */
-export function saveBeforeRedirect(req: Request, res: Response): void {
-  const redirect = res.redirect;
-  res.redirect = function (this: Response, ...args: unknown[]) {
-    const s = req.session;
-    const send = () => (redirect as (...a: unknown[]) => void).apply(this, args);
-    if (!s) return send();
-    s.save((err) => {
-      // Redirect anyway: the change is lost, as it would have been at the end of the response.
-      if (err) req.log?.error({ err }, "saving the session before a redirect failed");
-      send();
-    });
-  } as typeof res.redirect;
 }
 
 const ENSURE = Symbol("folio.ensureSession");
@@ -180,7 +140,13 @@ type WithEnsure = Request & { [ENSURE]?: () => void };
  */
 export function lazySessions(withCookie: RequestHandler[]): RequestHandler {
   const session = sessionMiddleware();
-  const chain = [noSessionCookieOnPublicResponses, session, ...withCookie];
+  // The response patches of a request with a session (src/web/response.ts): the cookie hook goes in
+  // before express-session's, the redirect waits for the session to be stored.
+  const patch = (req: Request, res: Response) => {
+    stripCookieOnPublicResponses(res, SESSION_COOKIE);
+    saveSessionBeforeRedirect(req, res);
+  };
+  const chain = [session, ...withCookie];
   const run = (i: number, req: Request, res: Response, next: (err?: unknown) => void): void => {
     const mw = chain[i];
     if (!mw) return next();
@@ -188,17 +154,16 @@ export function lazySessions(withCookie: RequestHandler[]): RequestHandler {
   };
   return (req, res, next) => {
     if (hasSessionCookie(req)) {
-      saveBeforeRedirect(req, res);
+      patch(req, res);
       return run(0, req, res, next);
     }
     (req as WithEnsure)[ENSURE] = () => {
       let failed: unknown;
-      noSessionCookieOnPublicResponses(req, res, () => {});
+      patch(req, res);
       void session(req, res, (err?: unknown) => {
         failed = err;
       });
       if (failed) throw failed;
-      saveBeforeRedirect(req, res);
     };
     next();
   };

@@ -5,8 +5,6 @@ import type { Express } from "express";
 import { config } from "../config.ts";
 import { url, absoluteUrl, absolute } from "./urls.ts";
 import { staticUrl } from "./static.ts";
-import { postUrl } from "../blog/queries.ts";
-import { installPostCardMemo } from "../blog/cards.ts";
 import { installMacroGlobals } from "./macros.ts";
 
 export const VIEWS_DIR = resolve(import.meta.dirname, "../../views");
@@ -70,6 +68,20 @@ export function jsonScript(value: unknown): nunjucks.runtime.SafeString {
   return new nunjucks.runtime.SafeString(s.search(SCRIPT_UNSAFE) === -1 ? s : s.replace(SCRIPT_UNSAFE, (c) => SCRIPT_ESCAPES[c]!));
 }
 
+/**
+ * What a feature adds to every template environment (globals, filters), given the environment and
+ * whether rendered output may be memoised (not in development, where templates reload). src/web knows
+ * no feature: each registers its extension when its module loads (as its routes register their names
+ * with route()), e.g. the blog's post_url() and post cards (src/blog/controller.ts).
+ */
+export type TemplateExtension = (env: nunjucks.Environment, memoise: boolean) => void;
+const extensions: TemplateExtension[] = [];
+
+/** Adds `extension` to every environment createTemplateEnv() makes from now on. */
+export function extendTemplates(extension: TemplateExtension): void {
+  extensions.push(extension);
+}
+
 export function createTemplateEnv(app?: Express): nunjucks.Environment {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS_DIR, { noCache: config.NODE_ENV === "development", watch: false }), {
     autoescape: true,
@@ -89,21 +101,10 @@ export function createTemplateEnv(app?: Express): nunjucks.Environment {
   env.addGlobal("static", staticUrl);
   env.addGlobal("site", { name: config.SITE_NAME, url: config.SITE_URL, description: config.SITE_DESCRIPTION });
   env.addGlobal("now", () => new Date());
-  env.addGlobal("post_url", postUrl); // post_url(post) -> /blog/YYYY/MM/DD/slug/
   const memoise = config.NODE_ENV !== "development"; // development reloads templates on every request
-  installPostCardMemo(env, memoise); // post_card_memo(post, heading), post_cards(posts, heading)
-  // Macros of the reader's partials, callable without an import: pagination(page), post_meta(post),
-  // tag_list(tags), post_card(post, ...) (see src/web/macros.ts).
-  installMacroGlobals(
-    env,
-    {
-      "partials/pagination.njk": ["pagination"],
-      "partials/post_meta.njk": ["post_meta"],
-      "partials/tags.njk": ["tag_list"],
-      "partials/post_card.njk": ["post_card"],
-    },
-    memoise,
-  );
+  // The pagination partial's macro, callable without an import: pagination(page) (see src/web/macros.ts).
+  installMacroGlobals(env, { "partials/pagination.njk": ["pagination"] }, memoise);
+  for (const extend of extensions) extend(env, memoise);
   if (app) {
     env.express(app);
     app.set("view engine", "njk");
