@@ -30,7 +30,7 @@ describe("renderMarkdown", () => {
     expect(html).toContain("<strong>strong</strong>");
     expect(html).toContain("<del>gone</del>");
     expect(html).toContain("<ol>");
-    expect(html).toContain('<pre><code class="language-ts">const a = 1 &lt; 2;');
+    expect(html).toContain('<pre tabindex="0"><code class="language-ts">const a = 1 &lt; 2;'); // focusable: it may scroll sideways
     expect(html).toContain("<blockquote>");
     expect(html).toContain('<th align="left">a</th>');
     expect(html).toContain('<td align="right">2</td>');

@@ -42,6 +42,7 @@ const SANITIZE: sanitizeHtml.IOptions = {
     td: ["align"],
     ol: ["start"],
     input: ["type", "checked", "disabled"],
+    pre: ["tabindex"], // set by transformTags only
   },
   allowedClasses: { code: [/^language-[A-Za-z0-9_+-]{1,40}$/] },
   allowedSchemes: ["http", "https", "mailto"],
@@ -65,6 +66,8 @@ const SANITIZE: sanitizeHtml.IOptions = {
     }),
     th: alignOnly,
     td: alignOnly,
+    // A code block scrolls sideways when its lines are long: focusable, so a keyboard can scroll it (WCAG 2.1.1).
+    pre: () => ({ tagName: "pre", attribs: { tabindex: "0" } }),
   },
   exclusiveFilter: (frame) => {
     // Images only from absolute http(s) URLs (no relative, data: or other schemes).

@@ -1,5 +1,6 @@
 // Static files under content-hashed URLs (/static/css/site.3f2a9c1b.css) with immutable caching,
-// like Django's ManifestStaticFilesStorage. The manifest is built once at start-up.
+// like Django's ManifestStaticFilesStorage. The manifest is built once at start-up. /favicon.ico
+// redirects to the hashed icon.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, resolve } from "node:path";
@@ -40,7 +41,14 @@ export function staticUrl(rel: string): string {
 }
 
 export const serveStatic: RequestHandler = (req, res, next) => {
-  if (!req.path.startsWith(PREFIX) || (req.method !== "GET" && req.method !== "HEAD")) return next();
+  if (req.method !== "GET" && req.method !== "HEAD") return next();
+  if (req.path === "/favicon.ico") {
+    // Browsers and crawlers ask for it without reading the page's <link rel="icon">: send them to
+    // the hashed SVG (a temporary redirect, so a new icon is picked up; no session, no database).
+    res.set("Cache-Control", "public, max-age=86400");
+    return res.redirect(302, staticUrl("img/favicon.svg"));
+  }
+  if (!req.path.startsWith(PREFIX)) return next();
   if (manifest.size === 0) buildManifest();
   const abs = files.get(req.path);
   if (!abs) return next(); // unknown or stale hash: the site's 404

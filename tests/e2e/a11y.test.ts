@@ -1,0 +1,328 @@
+// Accessibility of every page type (real app on a port, real Chromium, axe-core in the page): each
+// page a reader, an author or an editor/admin can reach is checked at a desktop (1280x800) and a
+// phone (390x844) width against WCAG 2.0/2.1 A and AA and axe's best practices. A failure lists
+// page, width, rule id, impact and the offending elements. The admin's pages are found from its own
+// navigation (every model in the nav: change list, filtered and searched list, add form, change form,
+// history, delete confirmation, action confirmation), so a newly registered model is checked too.
+// Also: the favicon, and no layout shift when the admin change list loads on a phone.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchBrowser, screenshot, startServer, type TestServer } from "../support/browser.ts";
+import { createUser } from "../support/auth.ts";
+import { seedPosts } from "../../src/blog/seed.ts";
+import { config } from "../../src/config.ts";
+import { prisma } from "../../src/db/index.ts";
+import { issueResetToken } from "../../src/accounts/reset.ts";
+import { createPost, updatePost } from "../../src/posts/service.ts";
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
+const WIDTHS = [
+  { name: "desktop", width: 1280, height: 800 },
+  { name: "phone", width: 390, height: 844 },
+] as const;
+/** Rules switched off, each with the reason. Keep this empty unless axe is wrong about a page. */
+const DISABLED_RULES: Record<string, string> = {};
+
+interface AxeNode {
+  target: unknown[];
+  failureSummary?: string;
+}
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: AxeNode[];
+}
+
+let server: TestServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const users: Record<"reader" | "author" | "admin", { username: string; password: string; id: number }> = {} as never;
+let codePostUrl = "";
+let draftId = 0;
+let revisedPostId = 0;
+
+/** Fails the test with every violation as one readable line (plus the failing elements). */
+function report(found: string[]): void {
+  expect(found, `axe-core violations:\n${found.join("\n")}\n`).toEqual([]);
+}
+
+/**
+ * Opens `path` at each width in `page`, checks the status and that the page has its h1 (content, not
+ * only a status), runs axe and returns one line per violation. `prepare` runs after each load
+ * (e.g. fill and submit a form whose answer is the page to check).
+ */
+async function audit(page: Page, label: string, path: string, opts: { status?: number; prepare?: (p: Page) => Promise<void> } = {}): Promise<string[]> {
+  const out: string[] = [];
+  for (const w of WIDTHS) {
+    await page.setViewportSize({ width: w.width, height: w.height });
+    const res = await page.goto(server.baseUrl + path, { waitUntil: "load" });
+    if (opts.prepare) await opts.prepare(page);
+    else expect(res?.status(), `${label} ${path}`).toBe(opts.status ?? 200);
+    await expect.poll(() => page.locator("h1").count(), { message: `${label} (${path}) has a heading` }).toBeGreaterThan(0);
+    out.push(...(await axe(page, `${label} [${page.url().replace(server.baseUrl, "")}]`, w.name)));
+    if (process.env.A11Y_SHOTS) await page.screenshot({ path: `${process.env.A11Y_SHOTS}/${label.replace(/\W+/g, "-")}-${w.name}.png`, fullPage: true });
+  }
+  return out;
+}
+
+async function axe(page: Page, label: string, width: string): Promise<string[]> {
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.evaluate(AXE_SOURCE);
+  const violations = (await page.evaluate(
+    ([tags, disabled]) => {
+      const a = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: unknown[] }> } }).axe;
+      const rules = Object.fromEntries(disabled.map((id) => [id, { enabled: false }]));
+      return a.run(document, { runOnly: { type: "tag", values: tags }, rules, resultTypes: ["violations"] }).then((r) => r.violations);
+    },
+    [TAGS, Object.keys(DISABLED_RULES)] as const,
+  )) as AxeViolation[];
+  return violations.map((v) => {
+    const targets = v.nodes.slice(0, 5).map((n) => n.target.map(String).join(" > "));
+    const more = v.nodes.length > 5 ? ` (+${v.nodes.length - 5} more)` : "";
+    return `${label} @${width}: ${v.id} (${v.impact ?? "?"}): ${v.help} -> ${targets.join(" | ")}${more}`;
+  });
+}
+
+async function newContext(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: WIDTHS[0].width, height: WIDTHS[0].height } });
+  contexts.push(context);
+  const page = await context.newPage();
+  // The machine may be busy (parallel test files, argon2 logins): generous waits, same assertions.
+  page.setDefaultTimeout(60_000);
+  return page;
+}
+
+async function logIn(page: Page, who: keyof typeof users): Promise<void> {
+  await page.goto(`${server.baseUrl}/accounts/login/`);
+  await page.getByLabel("Username or e-mail").fill(users[who].username);
+  await page.getByLabel("Password", { exact: true }).fill(users[who].password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/accounts/login/")), page.getByRole("button", { name: "Log in", exact: true }).click()]);
+}
+
+const CODE_BODY = [
+  "A post with a code block that is wider than a phone screen.",
+  "",
+  "```ts",
+  "export function aVeryLongFunctionNameThatDoesNotFitOnAPhone(argumentNumberOne: string, argumentNumberTwo: number): string {",
+  "  return `${argumentNumberOne}:${argumentNumberTwo}`;",
+  "}",
+  "```",
+  "",
+  "And `inline code` after it.",
+].join("\n");
+
+beforeAll(async () => {
+  await seedPosts({ posts: 30, seed: 10 });
+  const [reader, author, admin] = await Promise.all([createUser({ role: "READER" }), createUser({ role: "AUTHOR", firstName: "Ada", lastName: "Writer" }), createUser({ role: "ADMIN" })]);
+  users.reader = { username: reader.user.username, password: reader.password, id: reader.user.id };
+  users.author = { username: author.user.username, password: author.password, id: author.user.id };
+  users.admin = { username: admin.user.username, password: admin.password, id: admin.user.id };
+  const category = await prisma.category.findFirstOrThrow({ orderBy: { id: "asc" } });
+  const actor = { id: author.user.id, role: "AUTHOR" as const };
+  const code = await createPost({ title: "Code on a small screen", body: CODE_BODY, status: "PUBLISHED", publish: new Date(Date.now() - 3_600_000), authorId: author.user.id, categoryId: category.id, tagNames: ["accessibility"] }, actor);
+  const d = code.publish;
+  codePostUrl = `/blog/${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${code.slug}/`;
+  draftId = (await createPost({ title: "An unfinished draft", body: "Work in progress.", status: "DRAFT", authorId: author.user.id, categoryId: category.id }, actor)).id;
+  // A post with revisions (its history page lists them).
+  revisedPostId = code.id;
+  const again = await updatePost(code.id, code.version, { title: code.title, body: `${CODE_BODY}\n\nEdited once.`, status: "PUBLISHED", publish: code.publish, authorId: author.user.id, categoryId: category.id, tagNames: ["accessibility"] }, actor, "First edit");
+  await updatePost(code.id, again.version, { title: code.title, body: `${CODE_BODY}\n\nEdited twice.`, status: "PUBLISHED", publish: code.publish, authorId: author.user.id, categoryId: category.id, tagNames: ["accessibility"] }, actor, "Second edit");
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close();
+  await browser?.close();
+  await server?.close();
+});
+
+describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () => {
+  it("on the reader's pages", async () => {
+    const page = await newContext();
+    const published = await prisma.post.count({ where: { status: "PUBLISHED", publish: { lte: new Date() } } });
+    const pages = Math.ceil(published / config.POSTS_PER_PAGE);
+    expect(pages).toBeGreaterThanOrEqual(3);
+    const post = await prisma.post.findFirstOrThrow({ where: { id: revisedPostId }, include: { category: true, author: true, tags: { include: { tag: true } } } });
+    const found: string[] = [];
+    found.push(...(await audit(page, "home, page 1", "/")));
+    found.push(...(await audit(page, "post list, middle page", `/blog/?page=${Math.ceil(pages / 2)}`)));
+    found.push(...(await audit(page, "post list, last page", `/blog/?page=${pages}`)));
+    found.push(...(await audit(page, "post with a code block", codePostUrl)));
+    expect(await page.locator(".prose pre code").count()).toBeGreaterThan(0);
+    found.push(...(await audit(page, "categories", "/blog/categories/")));
+    found.push(...(await audit(page, "category", `/blog/category/${post.category!.slug}/`)));
+    found.push(...(await audit(page, "tag", `/blog/tag/${post.tags[0]!.tag.slug}/`)));
+    found.push(...(await audit(page, "author", `/blog/author/${post.author.username}/`)));
+    found.push(...(await audit(page, "search with results", `/blog/search/?q=${encodeURIComponent("small screen")}`)));
+    expect(await page.locator("article.post-card").count()).toBeGreaterThan(0);
+    found.push(...(await audit(page, "search without results", "/blog/search/?q=zzyzxnothing")));
+    found.push(...(await audit(page, "search form", "/blog/search/")));
+    found.push(...(await audit(page, "not found", "/blog/no-such-page/here/", { status: 404 })));
+    report(found);
+  });
+
+  it("on the account pages", async () => {
+    const page = await newContext();
+    const found: string[] = [];
+    found.push(...(await audit(page, "login", "/accounts/login/")));
+    found.push(...(await audit(page, "sign-up", "/accounts/signup/")));
+    found.push(
+      ...(await audit(page, "sign-up with errors", "/accounts/signup/", {
+        prepare: async (p) => {
+          await p.getByLabel("Username").fill("x");
+          await p.getByLabel("E-mail address").fill("not-an-address");
+          await Promise.all([p.waitForResponse((r) => r.request().method() === "POST"), p.getByRole("button", { name: "Sign up" }).click()]);
+          await p.waitForLoadState("load");
+          expect(await p.locator(".errorlist, [aria-invalid=true]").count()).toBeGreaterThan(0);
+        },
+      })),
+    );
+    found.push(...(await audit(page, "sign-up done", "/accounts/signup/done/")));
+    found.push(...(await audit(page, "password reset request", "/accounts/password/reset/")));
+    found.push(...(await audit(page, "password reset sent", "/accounts/password/reset/done/")));
+    const token = await issueResetToken(users.reader.id);
+    found.push(
+      ...(await audit(page, "password reset: set a new one", `/accounts/reset/${token}/`, {
+        prepare: async (p) => {
+          expect(await p.getByLabel("New password").count()).toBe(1);
+        },
+      })),
+    );
+    found.push(...(await audit(page, "password reset: bad link", "/accounts/reset/not-a-valid-token/", { prepare: async () => {} })));
+
+    await logIn(page, "reader");
+    found.push(...(await audit(page, "profile", "/accounts/profile/")));
+    found.push(...(await audit(page, "password change", "/accounts/password/change/")));
+    found.push(...(await audit(page, "home, signed in", "/")));
+    report(found);
+  });
+
+  it("on the author's pages", async () => {
+    const page = await newContext();
+    await logIn(page, "author");
+    const found: string[] = [];
+    found.push(...(await audit(page, "write: new post", "/write/")));
+    found.push(...(await audit(page, "write: edit a draft", `/write/${draftId}/edit/`)));
+    found.push(...(await audit(page, "write: draft saved", `/write/saved/${draftId}/`)));
+    found.push(...(await audit(page, "profile (author)", "/accounts/profile/")));
+    found.push(...(await audit(page, "admin index (author)", "/admin/")));
+    found.push(...(await audit(page, "admin posts (author)", "/admin/blog/post/")));
+    report(found);
+  });
+
+  it("on every admin page reachable from the admin's navigation", async () => {
+    const page = await newContext();
+    await logIn(page, "admin");
+    const found: string[] = [];
+    found.push(...(await audit(page, "admin index", "/admin/")));
+    expect(await page.locator("link[rel=icon]").getAttribute("href")).toMatch(/^\/static\/img\/favicon\.[0-9a-f]+\.svg$/);
+    const nav = await page.locator(".admin-nav a").evaluateAll((as) => as.map((a) => ({ href: a.getAttribute("href")!, text: a.textContent!.trim() })));
+    const lists = nav.filter((a) => !a.href.endsWith("/add/"));
+    const adds = nav.filter((a) => a.href.endsWith("/add/"));
+    expect(lists.map((l) => l.href)).toEqual(expect.arrayContaining(["/admin/blog/post/", "/admin/blog/category/", "/admin/blog/tag/", "/admin/accounts/user/"]));
+    for (const add of adds) found.push(...(await audit(page, `add ${add.href}`, add.href)));
+
+    for (const list of lists) {
+      found.push(...(await audit(page, `change list ${list.text}`, list.href)));
+      await page.setViewportSize({ width: WIDTHS[0].width, height: WIDTHS[0].height });
+      await page.goto(server.baseUrl + list.href);
+      // A filter, a search, a date drill-down: whatever this list offers.
+      const filter = await page.locator(".changelist-filter li:not(.selected) a").first().getAttribute("href", { timeout: 1000 }).catch(() => null);
+      if (filter) found.push(...(await audit(page, `change list ${list.text}, filtered`, filter)));
+      if ((await page.locator("#searchbar").count()) > 0) found.push(...(await audit(page, `change list ${list.text}, searched`, `${list.href}?q=a`)));
+      const drill = await page.locator(".date-hierarchy a").first().getAttribute("href", { timeout: 1000 }).catch(() => null);
+      if (drill) found.push(...(await audit(page, `change list ${list.text}, by date`, drill)));
+
+      // The change form of the first row, then its history and delete confirmation.
+      const row = await page.locator(".result-list .row-link").first().getAttribute("href", { timeout: 1000 }).catch(() => null);
+      if (row) {
+        found.push(...(await audit(page, `change form ${list.text}`, row)));
+        const links = await page.locator("main a.button, main a.deletelink").evaluateAll((as) => as.map((a) => ({ href: a.getAttribute("href")!, text: a.textContent!.trim() })));
+        for (const l of links) found.push(...(await audit(page, `${l.text} (${list.text})`, l.href)));
+      }
+
+      // An action's confirmation page (nothing is done until it is confirmed).
+      await page.goto(server.baseUrl + list.href);
+      const actions = await page.locator("#action-select option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).filter(Boolean));
+      if (actions.length > 0 && (await page.locator(".action-select").count()) > 0) {
+        const action = actions.find((a) => a.startsWith("delete")) ?? actions[0]!;
+        found.push(
+          ...(await audit(page, `action confirmation ${list.text} (${action})`, list.href, {
+            prepare: async (p) => {
+              await p.locator(".action-select").first().check();
+              await p.locator("#action-select").selectOption(action);
+              await Promise.all([p.waitForResponse((r) => r.request().method() === "POST"), p.getByRole("button", { name: "Go", exact: true }).click()]);
+              await p.waitForLoadState("load");
+              expect(await p.locator("h1").textContent()).toBe("Are you sure?");
+            },
+          })),
+        );
+      }
+    }
+    // The history of a post with revisions.
+    found.push(...(await audit(page, "post history with revisions", `/admin/blog/post/${revisedPostId}/history/`)));
+    expect(await page.getByText("Second edit").count()).toBeGreaterThan(0);
+    found.push(...(await audit(page, "user password", `/admin/accounts/user/${users.reader.id}/password/`)));
+    report(found);
+  });
+});
+
+describe("favicon", () => {
+  it("is linked from the reader's and the admin's pages under a hashed name, and /favicon.ico answers without a 404", async () => {
+    const home = await fetch(server.baseUrl + "/");
+    const icon = /<link rel="icon" type="image\/svg\+xml" href="(\/static\/img\/favicon\.[0-9a-f]+\.svg)">/.exec(await home.text())?.[1];
+    expect(icon).toBeDefined();
+    const svg = await fetch(server.baseUrl + icon!);
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get("content-type")).toContain("image/svg+xml");
+    expect(await svg.text()).toContain("<svg");
+    const ico = await fetch(server.baseUrl + "/favicon.ico", { redirect: "manual" });
+    expect([200, 301, 302, 308]).toContain(ico.status);
+    if (ico.status !== 200) expect(ico.headers.get("location")).toBe(icon);
+  });
+});
+
+describe("the admin change list on a phone", () => {
+  it("loads without layout shift (CLS below 0.01)", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+    await logIn(page, "admin");
+    // As on a slow phone network: the page's scripts arrive after its first paint, so anything they
+    // move or hide after load shows up as a layout shift (with a fast local server they may run
+    // before the first paint and hide the shift).
+    await page.route(/\/static\/js\/[^/]+\.js$/, async (route) => {
+      await expect.poll(() => page.evaluate(() => performance.getEntriesByName("first-contentful-paint").length).catch(() => 0), { timeout: 30_000 }).toBe(1);
+      await route.continue();
+    });
+    for (const path of ["/admin/blog/post/", "/admin/blog/post/?status__exact=DRAFT", "/admin/"]) {
+      const res = await page.goto(server.baseUrl + path, { waitUntil: "load" });
+      expect(res?.status(), path).toBe(200);
+      expect(await page.locator("h1").count()).toBe(1);
+      // Two animation frames after load: the deferred scripts have run and the page is laid out
+      // again. Then every layout-shift entry of this page load (buffered), without recent input.
+      const shifts = await page.evaluate(
+        () =>
+          new Promise<{ value: number; sources: string[] }[]>((done) => {
+            requestAnimationFrame(() =>
+              requestAnimationFrame(() => {
+                const observer = new PerformanceObserver(() => {});
+                observer.observe({ type: "layout-shift", buffered: true });
+                const entries = observer.takeRecords() as (PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: { node?: Node | null }[] })[];
+                observer.disconnect();
+                const describe = (n: Node | null | undefined) => (n instanceof Element ? `${n.tagName.toLowerCase()}${n.className ? "." + String(n.className).trim().split(/\s+/).join(".") : ""}` : String(n?.nodeName));
+                done(entries.filter((e) => !e.hadRecentInput).map((e) => ({ value: e.value, sources: (e.sources ?? []).map((s) => describe(s.node)) })));
+              }),
+            );
+          }),
+      );
+      const cls = shifts.reduce((sum, e) => sum + e.value, 0);
+      expect(cls, `${path}: layout shifts ${JSON.stringify(shifts)}`).toBeLessThan(0.01);
+    }
+    await screenshot(page, "a11y-admin-index-phone");
+  });
+});
