@@ -37,6 +37,7 @@ export const RULES = {
   user: { view: g("ADMIN"), create: g("ADMIN"), change: g("ADMIN"), delete: g("ADMIN") },
   // the audit log: authors see their own actions, editors everyone's; nobody changes it
   auditlog: { view: g("EDITOR", "AUTHOR") },
+  ops: { view: g("EDITOR") }, // the admin's ops pages (caches: /admin/caches/)
 } as const satisfies Record<string, Record<string, Grant>>;
 
 type Rules = typeof RULES;
@@ -86,6 +87,13 @@ export function canAll(user: Actor | null | undefined, action: Action): boolean 
   const [model, verb] = action.split(".") as [keyof Rules, string];
   const grant = (RULES[model] as Record<string, Grant> | undefined)?.[verb];
   return !!grant && !!user && user.isActive && atLeast(user, grant.any);
+}
+
+const ROLES = Object.keys(RANK) as Role[];
+
+/** The roles granted `action` (on their own objects at least): rolesWith("post.create") are those who may author a post. */
+export function rolesWith(action: Action): Role[] {
+  return ROLES.filter((role) => can({ id: 0, role, isActive: true }, action));
 }
 
 /** May `user` set `field` on `post` (null: a new post of theirs)? Needs post.change (or post.create) as well. */

@@ -2,7 +2,7 @@
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { prisma } from "../db/index.ts";
-import { can } from "../accounts/permissions.ts";
+import { can, maySetPostField } from "../accounts/permissions.ts";
 import { keptValues, parseForm, text, type FieldErrors } from "../accounts/validation.ts";
 import { postUrl } from "../blog/queries.ts";
 import { notFound } from "../web/errors.ts";
@@ -50,9 +50,9 @@ function toInput(d: z.output<typeof writeSchema>): WriteInput {
   };
 }
 
-async function formContext(req: Request) {
+async function formContext(req: Request, post: Post | null) {
   const categories = await prisma.category.findMany({ orderBy: { name: "asc" }, select: { id: true, name: true } });
-  const canPublish = can(req.user, "post.publish", { authorId: req.user!.id });
+  const canPublish = maySetPostField(req.user, "status", post);
   return {
     categories: [{ value: "", label: "(none)" }, ...categories.map((c) => ({ value: String(c.id), label: c.name }))],
     statuses: [{ value: "DRAFT", label: "Draft" }, ...(canPublish ? [{ value: "PUBLISHED", label: "Published" }] : [])],
@@ -62,7 +62,7 @@ async function formContext(req: Request) {
 async function render(req: Request, res: Response, ctx: Record<string, unknown>, status = 200) {
   res.locals.meta = { ...(res.locals.meta ?? {}), title: ctx.post ? "Edit post" : "Write a post", noindex: true };
   res.status(status).render("authoring/write.njk", {
-    ...(await formContext(req)),
+    ...(await formContext(req, (ctx.post as Post | undefined) ?? null)),
     errors: {},
     bodyMax: BODY_MAX,
     // autosave, the offer of a newer autosave (on a first showing only), the sign-in dialog
@@ -115,10 +115,9 @@ export const write = async (req: Request, res: Response): Promise<void> => {
 
 export const editForm = async (req: Request, res: Response): Promise<void> => {
   const post = await postForChange(req.user!, idParam(req));
-  const tags = post.tagIds.length ? await prisma.tag.findMany({ where: { id: { in: post.tagIds } }, select: { name: true }, orderBy: { name: "asc" } }) : [];
   await render(req, res, {
     post,
-    values: { title: post.title, category: post.categoryId ? String(post.categoryId) : "", tags: tags.map((t) => t.name).join(", "), body: post.body, status: post.status, version: String(post.version) },
+    values: { title: post.title, category: post.categoryId ? String(post.categoryId) : "", tags: [...post.tagNames].sort((a, b) => a.localeCompare(b)).join(", "), body: post.body, status: post.status, version: String(post.version) },
   });
 };
 

@@ -1,9 +1,10 @@
-// Authoring rules for the /write/ pages: who may create/change which post, tags by name, a free slug.
-// Saving itself (Markdown rendering, revisions, audit log, optimistic locking) is the posts service's
-// job (src/posts/service.ts); this module decides and prepares, then calls it.
+// Authoring rules for the /write/ pages: which post the writer may open, tags by name, a free slug.
+// Saving itself (Markdown rendering, revisions, audit log, optimistic locking) and who may set which
+// field (status, tags, new tags: src/accounts/permissions.ts) are the posts service's job
+// (src/posts/service.ts); this module prepares, calls it, and puts its refusals next to the fields.
 import { prisma, type Post } from "../db/index.ts";
 import type { PostStatus } from "../generated/prisma/client.ts";
-import { can, type Actor } from "../accounts/permissions.ts";
+import { can, type Actor, type PostField } from "../accounts/permissions.ts";
 import { slugify, SLUG_MAX } from "../blog/markdown.ts";
 import { forbidden, notFound } from "../web/errors.ts";
 import * as posts from "../posts/service.ts";
@@ -41,15 +42,22 @@ async function checkCategory(categoryId: number | null): Promise<void> {
   if (!found) throw new AuthoringError("category", "Select a valid choice. That choice is not one of the available choices.");
 }
 
-function checkStatus(actor: Actor, status: PostStatus, post: { authorId: number }): void {
-  if (status === "PUBLISHED" && !can(actor, "post.publish", post))
-    throw new AuthoringError("status", "You do not have permission to publish posts; save it as a draft.");
+/** This form's field for each post field the rule may refuse (it has no author or publish-time field). */
+const FORM_FIELD: Record<PostField, string> = { status: "status", tags: "tags", publish: "__all__", authorId: "__all__" };
+
+/** The posts service's save, its field refusals as AuthoringErrors (a refusal of the post itself stays a 403). */
+async function saving<T>(save: Promise<T>): Promise<T> {
+  try {
+    return await save;
+  } catch (e) {
+    if (e instanceof posts.PostPermissionError && e.field) throw new AuthoringError(FORM_FIELD[e.field], e.message);
+    throw e;
+  }
 }
 
 /** Creates a post written by `actor`. Throws 403 without post.create, AuthoringError for field problems. */
 export async function createPost(actor: Actor, input: WriteInput): Promise<Post> {
   if (!can(actor, "post.create")) throw forbidden("You cannot write posts.");
-  checkStatus(actor, input.status, { authorId: actor.id });
   await checkCategory(input.categoryId);
   // Two writers may race for the same slug: the unique index decides, and the loser takes the next one.
   for (let attempt = 0; ; attempt++) {
@@ -57,9 +65,11 @@ export async function createPost(actor: Actor, input: WriteInput): Promise<Post>
     const slug = await freeSlug(input.title, posts.publishTime(null, undefined, input.status).publish);
     try {
       // New tags are created in the post's transaction (a refused save leaves none behind).
-      return await posts.createPost(
-        { title: input.title, slug, body: input.body, status: input.status, publish: undefined, authorId: actor.id, categoryId: input.categoryId, tagNames: input.tagNames },
-        actor,
+      return await saving(
+        posts.createPost(
+          { title: input.title, slug, body: input.body, status: input.status, publish: undefined, authorId: actor.id, categoryId: input.categoryId, tagNames: input.tagNames },
+          actor,
+        ),
       );
     } catch (e) {
       if (e instanceof posts.SlugTakenError && attempt < 5) continue;
@@ -79,7 +89,6 @@ export async function postForChange(actor: Actor, id: number): Promise<posts.Pos
 /** Saves changes to post `id` (expected at `version`); object-level permission through can(). */
 export async function updatePost(actor: Actor, id: number, version: number, input: WriteInput): Promise<Post> {
   const post = await postForChange(actor, id);
-  if (input.status !== post.status) checkStatus(actor, input.status, post);
   await checkCategory(input.categoryId);
   // The slug stays once the post exists (links must not break), unless the title's slug is free and the post is a draft.
   // Publishing a draft whose time was never set moves it to today (publishTime()): its slug must be free there.
@@ -88,11 +97,13 @@ export async function updatePost(actor: Actor, id: number, version: number, inpu
     post.status === "DRAFT" && (input.title !== post.title || !(await posts.isSlugFree(post.slug, when, post.id))) ? await freeSlug(input.title, when, post.id) : post.slug;
   // No publish or excerpt field here: both "as stored", so the service's rules apply (an automatic excerpt follows the body,
   // a hand-written one stays). New tags are created in the save's transaction.
-  return posts.updatePost(
-    id,
-    version,
-    { title: input.title, slug, body: input.body, status: input.status, publish: undefined, authorId: post.authorId, categoryId: input.categoryId, tagNames: input.tagNames, metaDescription: post.metaDescription },
-    actor,
+  return saving(
+    posts.updatePost(
+      id,
+      version,
+      { title: input.title, slug, body: input.body, status: input.status, publish: undefined, authorId: post.authorId, categoryId: input.categoryId, tagNames: input.tagNames, metaDescription: post.metaDescription },
+      actor,
+    ),
   );
 }
 

@@ -4,20 +4,25 @@
 // checks the slug per publish date, creates the tags typed by name, bumps `version` (optimistic
 // locking, src/db/versioned.ts), keeps a PostRevision and writes the AuditLog, in one transaction:
 // a refused or interrupted save leaves nothing behind (no orphan tags).
+// It also applies the declared rule of who may change what (src/accounts/permissions.ts) to the
+// saving user, read from their stored account: no caller (form, inline edit, bulk action, API) can
+// set a post's status, publish time, author or tags, or create a tag, that the rule does not allow.
 import { prisma, Prisma, type Post } from "../db/index.ts";
 import { PostStatus } from "../generated/prisma/client.ts";
+import { can, maySetPostField, type Actor, type PostField } from "../accounts/permissions.ts";
 import { excerptFrom, renderMarkdown, slugify } from "../blog/markdown.ts";
 import { changedFields, recordAction, recordActions } from "../audit/index.ts";
-import { invalidateEverywhere } from "../db/invalidation.ts";
+import { invalidate } from "../cache/index.ts";
 import { pruneAutosave } from "../autosave/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion } from "../db/versioned.ts";
 
 /**
- * Every cached reader view (counts, similar posts, feeds, sitemap index) is dropped after a post
- * write: in this process at once, in the other processes on the same database through NOTIFY.
+ * Every cache declared with the "posts" tag (counts, similar posts, feeds, sitemap index, the admin's
+ * choice lists: a save may create tags) is dropped after a post write: in this process at once, in
+ * the other processes on the same database through NOTIFY (src/cache/index.ts).
  */
 export function afterPostWrite(): void {
-  void invalidateEverywhere();
+  void invalidate("posts");
 }
 
 type Tx = Prisma.TransactionClient;
@@ -37,12 +42,29 @@ export interface PostInput {
   categoryId: number | null;
   /** Tags by id. With tagNames undefined too, an update keeps the post's tags. */
   tagIds?: number[];
-  /** Tags by name, as typed (the author's editor): missing ones are created in the save's transaction. */
+  /** Tags by name, as typed (the forms): existing tags matched by slug or name, missing ones created in the save's transaction (tag.create). */
   tagNames?: string[];
 }
 
+/**
+ * Who saves: a user, whom the rule is applied to (their role and active flag as stored, never as the
+ * caller claims them); null for the site itself (seed, data commands), which the rule does not bind.
+ */
 export interface PostActor {
   id: number;
+}
+
+/**
+ * A save the rule does not allow; nothing was written. `field` is the post field refused (a 400 with the
+ * message next to that field), null for the post itself (403: they may not create, change or delete it).
+ * Unmapped, the error handler answers it as a 403 with its message (status/expose).
+ */
+export class PostPermissionError extends Error {
+  readonly status = 403;
+  readonly expose = true;
+  constructor(readonly field: PostField | null, message: string) {
+    super(message);
+  }
 }
 
 /** Raised when the slug is already used by another post on the same publish date. */
@@ -52,7 +74,8 @@ export class SlugTakenError extends Error {
   }
 }
 
-export type PostWithTags = Post & { tagIds: number[] };
+/** A post with its tags: ids ascending, and their names in the same order. */
+export type PostWithTags = Post & { tagIds: number[]; tagNames: string[] };
 
 /** Raised when the post changed since the editor loaded it (its version moved on). `current` is the stored post. */
 export class ConflictError extends Error {
@@ -164,26 +187,45 @@ function uniqueViolation(e: unknown): boolean {
 }
 
 async function withTags(tx: Tx, id: number): Promise<PostWithTags | null> {
-  const p = await tx.post.findUnique({ where: { id }, include: { tags: { select: { tagId: true } } } });
+  const p = await tx.post.findUnique({ where: { id }, include: { tags: { select: { tagId: true, tag: { select: { name: true } } } } } });
   if (!p) return null;
   const { tags, ...post } = p;
-  return { ...post, tagIds: tags.map((t) => t.tagId).sort((a, b) => a - b) };
+  const sorted = tags.sort((a, b) => a.tagId - b.tagId);
+  return { ...post, tagIds: sorted.map((t) => t.tagId), tagNames: sorted.map((t) => t.tag.name) };
 }
 
 export async function getPostWithTags(id: number): Promise<PostWithTags | null> {
   return withTags(prisma, id);
 }
 
-/** Tag ids for these names: existing tags matched by slug, missing ones created (in the caller's transaction). */
-async function tagIdsForNames(tx: Tx, names: string[]): Promise<number[]> {
+/**
+ * Tag ids for these names: existing tags matched by slug or (case aside) by name, missing ones created
+ * in the caller's transaction, if `saver` may create tags (tag.create); otherwise a field error naming them.
+ */
+async function tagIdsForNames(tx: Tx, names: string[], saver: Saver): Promise<number[]> {
   const wanted = new Map<string, string>();
   for (const raw of names) {
     const name = raw.trim().replace(/\s+/g, " ").slice(0, 100);
     if (!name) continue;
     const slug = slugify(name).slice(0, 100);
-    if (!wanted.has(slug)) wanted.set(slug, name);
+    if (slug && !wanted.has(slug)) wanted.set(slug, name);
   }
   if (!wanted.size) return [];
+  const existing = await tx.tag.findMany({
+    where: { OR: [{ slug: { in: [...wanted.keys()] } }, ...[...wanted.values()].map((name) => ({ name: { equals: name, mode: "insensitive" as const } }))] },
+    select: { id: true, slug: true, name: true },
+  });
+  const ids: number[] = [];
+  for (const [slug, name] of wanted) {
+    const found = existing.find((t) => t.slug === slug) ?? existing.find((t) => t.name.toLowerCase() === name.toLowerCase());
+    if (found) {
+      ids.push(found.id);
+      wanted.delete(slug);
+    }
+  }
+  if (!wanted.size) return ids;
+  if (saver !== SYSTEM && !can(saver, "tag.create"))
+    throw new PostPermissionError("tags", `You may not create new tags (${[...wanted.values()].map((n) => `“${n}”`).join(", ")}); choose existing ones.`);
   // Sorted: two saves creating the same new tags insert them in the same order, so neither waits on
   // a row the other holds while holding one it wants (a deadlock, 40P01).
   const slugs = [...wanted.keys()].sort();
@@ -191,15 +233,67 @@ async function tagIdsForNames(tx: Tx, names: string[]): Promise<number[]> {
   // waits for the other transaction; if it rolls back, this one inserts).
   await tx.tag.createMany({ data: slugs.map((slug) => ({ slug, name: wanted.get(slug)! })), skipDuplicates: true });
   const rows = await tx.tag.findMany({ where: { slug: { in: slugs } }, select: { id: true } });
-  return rows.map((r) => r.id);
+  return [...ids, ...rows.map((r) => r.id)];
 }
 
 /** The post's tag ids after the save: ids and names given, or (neither given) `keep`. */
-async function resolveTags(tx: Tx, input: PostInput, keep: number[]): Promise<number[]> {
+async function resolveTags(tx: Tx, input: PostInput, keep: number[], saver: Saver): Promise<number[]> {
   if (input.tagIds === undefined && input.tagNames === undefined) return keep;
-  const byName = input.tagNames ? await tagIdsForNames(tx, input.tagNames) : [];
+  const byName = input.tagNames ? await tagIdsForNames(tx, input.tagNames, saver) : [];
   return [...new Set([...(input.tagIds ?? []), ...byName])].sort((a, b) => a - b);
 }
+
+// ---------------------------------------------------------------- who may save what (the declared rule)
+
+/** The site itself (seed, data commands): the rule does not bind it. */
+const SYSTEM = Symbol("system");
+/** The saving user as stored (null: no such account, which may do nothing), or SYSTEM. */
+type Saver = Actor | null | typeof SYSTEM;
+
+async function saverOf(tx: Tx, actor: PostActor | null): Promise<Saver> {
+  if (!actor) return SYSTEM;
+  return tx.user.findUnique({ where: { id: actor.id }, select: { id: true, role: true, isActive: true } });
+}
+
+type Stored = Pick<PostWithTags, "status" | "publish" | "publishPinned" | "authorId" | "tagIds">;
+type Next = Pick<ReturnType<typeof derived>, "status" | "authorId"> & { publish?: Date | null; tagIds: number[] };
+
+const sameIds = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Does the save set this field (`before` null: a new post, whose defaults are a draft of the saver's,
+ * with no publish time chosen and no tags)? One entry per POST_FIELDS entry: a new field must say here
+ * what setting it means, or the type check fails.
+ */
+const SETS: Record<PostField, (next: Next, before: Stored | null, saverId: number) => boolean> = {
+  status: (n, b) => n.status !== (b?.status ?? "DRAFT"),
+  // the time as the forms show it (publishTimeSet) against the one sent: undefined "as stored", null "none chosen"
+  publish: (n, b) => {
+    if (n.publish === undefined) return false;
+    if (!b) return n.publish !== null;
+    if (n.publish === null) return publishTimeSet(b);
+    return !publishTimeSet(b) || n.publish.getTime() !== b.publish.getTime();
+  },
+  authorId: (n, b, saverId) => n.authorId !== (b?.authorId ?? saverId),
+  tags: (n, b) => !sameIds(n.tagIds, b?.tagIds ?? []),
+};
+
+/** Throws PostPermissionError unless `saver` may make this save: the post itself, then each field it sets. */
+function assertMaySave(saver: Saver, before: (Stored & { id: number }) | null, next: Next): void {
+  if (saver === SYSTEM) return;
+  if (before ? !can(saver, "post.change", before) : !can(saver, "post.create"))
+    throw new PostPermissionError(null, before ? "You cannot change this post." : "You cannot write posts.");
+  for (const field of Object.keys(SETS) as PostField[]) {
+    if (SETS[field](next, before, saver!.id) && !maySetPostField(saver, field, before)) throw new PostPermissionError(field, FIELD_REFUSED[field]);
+  }
+}
+
+const FIELD_REFUSED: Record<PostField, string> = {
+  status: "You may not change the status of this post.",
+  publish: "You may not set the publish time of this post.",
+  authorId: "You may not give this post to another author.",
+  tags: "You may not change the tags of this post.",
+};
 
 async function revision(tx: Tx, post: Pick<Post, "id" | "title" | "body" | "excerpt" | "status">, userId: number | null) {
   await tx.postRevision.create({ data: { postId: post.id, title: post.title, body: post.body, excerpt: post.excerpt, status: post.status, userId } });
@@ -209,8 +303,10 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
   const data = derived(input, null);
   try {
     return await prisma.$transaction(async (tx) => {
+      const saver = await saverOf(tx, actor);
+      const tagIds = await resolveTags(tx, input, [], saver);
+      assertMaySave(saver, null, { ...data, publish: input.publish, tagIds });
       await assertSlugFree(tx, data.slug, data.publish);
-      const tagIds = await resolveTags(tx, input, []);
       const post = await tx.post.create({ data });
       if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: post.id, tagId })) });
       await revision(tx, post, actor?.id ?? null);
@@ -226,10 +322,13 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
 
 /** One update inside `tx`: `before` is the stored post, `expectedVersion` the version the save was made from. */
 async function saveOver(tx: Tx, before: PostWithTags, expectedVersion: number, input: PostInput, actor: PostActor | null, note?: string): Promise<Post> {
+  const saver = await saverOf(tx, actor);
+  if (saver !== SYSTEM && !can(saver, "post.change", before)) throw new PostPermissionError(null, "You cannot change this post.");
   if (before.version !== expectedVersion) throw new ConflictError(before);
   const data = derived(input, before);
+  const tagIds = await resolveTags(tx, input, before.tagIds, saver);
+  assertMaySave(saver, before, { ...data, publish: input.publish, tagIds });
   await assertSlugFree(tx, data.slug, data.publish, before.id);
-  const tagIds = await resolveTags(tx, input, before.tagIds);
   try {
     await updateAtVersion(tx, "post", before.id, expectedVersion, data);
   } catch (e) {
@@ -270,7 +369,10 @@ export async function updatePost(id: number, expectedVersion: number, input: Pos
 export async function deletePosts(ids: number[], actor: PostActor | null): Promise<number> {
   if (ids.length === 0) return 0;
   return prisma.$transaction(async (tx) => {
-    const posts = await tx.post.findMany({ where: { id: { in: ids } }, select: { id: true, title: true } });
+    const saver = await saverOf(tx, actor);
+    const posts = await tx.post.findMany({ where: { id: { in: ids } }, select: { id: true, title: true, authorId: true } });
+    const refused = saver === SYSTEM ? undefined : posts.find((p) => !can(saver, "post.delete", p));
+    if (refused) throw new PostPermissionError(null, `You may not delete “${refused.title}”.`);
     await tx.post.deleteMany({ where: { id: { in: posts.map((p) => p.id) } } });
     await recordActions(posts.map((p) => ({ userId: actor?.id ?? null, action: "DELETE", model: POST_MODEL, objectId: p.id, objectRepr: p.title })), tx);
     return posts.length;
@@ -306,6 +408,12 @@ export interface StatusChangeResult {
  */
 export async function setPostsStatus(changes: { id: number; status: PostStatus }[], actor: PostActor | null): Promise<StatusChangeResult> {
   const out: StatusChangeResult = { changed: 0, refused: [] };
+  // The rule first, for every post: a refusal (PostPermissionError) changes none of them.
+  const saver = await saverOf(prisma, actor);
+  for (const { id, status } of changes) {
+    const before = await withTags(prisma, id);
+    if (before && before.status !== status) assertMaySave(saver, before, { ...inputOf(before), status, tagIds: before.tagIds });
+  }
   try {
     for (const { id, status } of changes) {
       try {
