@@ -15,7 +15,6 @@ import {
   publishTimeSet,
   setPostsStatus,
   updatePost,
-  afterPostWrite,
   type PostInput,
 } from "../posts/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
@@ -23,7 +22,7 @@ import { changedFields, recordAction, recordActions } from "../audit/index.ts";
 import type { AdminUser } from "./auth.ts";
 import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { slugify } from "../blog/markdown.ts";
-import { TtlCache } from "../blog/ttl-cache.ts";
+import { caches, invalidate } from "../cache/index.ts";
 import { forbidden } from "../web/errors.ts";
 import { formatCount, POST_BODY_MAX } from "../web/limits.ts";
 
@@ -41,16 +40,11 @@ const ROLE_CHOICES = [
 ];
 
 // Choice lists (categories, tags, authors) for filters and selects: cached for a few seconds per
-// process and dropped on every admin write, so the change list does not pay two queries per view.
-const choiceCache = new TtlCache<{ value: string; label: string }[]>(5_000);
-const cachedChoices = (key: string, load: () => Promise<{ value: string; label: string }[]>) => () => choiceCache.get(key, load);
-export function invalidateChoices(): void {
-  choiceCache.clear();
-}
-const afterWrite = () => {
-  invalidateChoices();
-  afterPostWrite(); // categories/tags/authors show on posts: drop the reader caches too
-};
+// process (admin.choices in src/cache/index.ts) and dropped on every write, so the change list does
+// not pay two queries per view.
+const cachedChoices = (key: "category" | "tag" | "author", load: () => Promise<{ value: string; label: string }[]>) => () => caches.adminChoices.fetch(key, load);
+// categories/tags/authors show on posts: drop the reader caches too, in every process
+const afterWrite = () => void invalidate("taxonomy", "posts");
 
 const categoryChoices = cachedChoices("category", async () =>
   (await prisma.category.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 })).map((c) => ({ value: String(c.id), label: c.name })));

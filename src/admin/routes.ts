@@ -4,6 +4,7 @@
 import { Router, type NextFunction, type Request, type Response } from "express";
 import { route, url } from "../web/urls.ts";
 import { requireAdmin } from "./auth.ts";
+import { cachesLink, cachesPage } from "./caches.ts";
 import "./models.ts";
 import { keyOf, site } from "./site.ts";
 import * as v from "./views.ts";
@@ -15,7 +16,8 @@ const h = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => 
 export const adminRouter = Router();
 adminRouter.use("/admin", requireAdmin);
 
-adminRouter.get(route("admin:index", "/admin/"), h(v.index));
+adminRouter.get(route("admin:caches", "/admin/caches/"), cachesPage);
+adminRouter.get(route("admin:index", "/admin/"), cachesLink, h(v.index));
 adminRouter.post(route("admin:preview", "/admin/preview/"), h(v.preview));
 adminRouter.get(route("admin:autocomplete", "/admin/autocomplete/"), h(v.autocomplete));
 adminRouter.get(route("admin:blog_post_slug_check", "/admin/blog/post/slug-check/"), h(v.slugCheck));

@@ -1,18 +1,18 @@
 // Post cards are the bulk of a list page's rendering (~0.05 ms each, ten per page), and a card's
 // HTML is a pure function of the post's fields shown on it. So post_card_memo(post, heading)
 // renders the one post_card macro (views/partials/post_card.njk) and memoises the HTML per post id
-// and heading, together with the fields it was rendered from: an edited title, a renamed category
-// or tag differs from the stored fields and renders again, so the memo is never stale, only bounded
-// (cleared when full). The fields are compared in place rather than joined into a string key: a
-// key of every field cost a ~500-character string and its hash per card per request.
+// and heading (blog.card-html in src/cache/index.ts), together with the fields it was rendered from:
+// an edited title, a renamed category or tag differs from the stored fields and renders again, so
+// the memo is never stale, only bounded (in bytes, least recently used dropped first). The fields
+// are compared in place rather than joined into a key: a key of every field cost a ~500-character
+// string and its hash per card per request.
 // post_cards(posts, heading) renders a whole list of them (a template loop costs more than the
 // memo hit: Nunjucks sets eight loop variables per iteration). Not memoised in development, where
 // templates reload on every request.
 import nunjucks from "nunjucks";
+import { caches } from "../cache/index.ts";
 import { macroLoader } from "../web/macros.ts";
 import type { PostCard } from "./queries.ts";
-
-const MAX_ENTRIES = 5_000;
 
 /** True when `a` and `b` show the same card: every field partials/post_card.njk reads. */
 export function sameCard(a: PostCard, b: PostCard): boolean {
@@ -29,22 +29,15 @@ export function sameCard(a: PostCard, b: PostCard): boolean {
 
 /** Registers the post_card_memo(post, heading="h2") and post_cards(posts, heading="h2") globals on `env`. */
 export function installPostCardMemo(env: nunjucks.Environment, memoise: boolean): void {
-  const cache = new Map<string, Map<number, { post: PostCard; html: string }>>(); // heading -> id -> card
-  let entries = 0;
+  const cache = caches.cardHtml;
   const macro = macroLoader(env, "partials/post_card.njk", "post_card", memoise);
   const card = (post: PostCard, heading = "h2"): string => {
     if (!memoise) return String(macro()(post, heading));
-    let byId = cache.get(heading);
-    if (!byId) cache.set(heading, (byId = new Map()));
-    const hit = byId.get(post.id);
+    const key = heading === "h2" ? post.id : `${post.id}:${heading}`; // a number for the usual heading: no string built
+    const hit = cache.get(key);
     if (hit && sameCard(hit.post, post)) return hit.html;
     const html = String(macro()(post, heading));
-    if (!hit && ++entries > MAX_ENTRIES) {
-      cache.clear();
-      entries = 1;
-      cache.set(heading, (byId = new Map()));
-    }
-    byId.set(post.id, { post, html });
+    cache.set(key, { post, html });
     return html;
   };
   env.addGlobal("post_card_memo", (post: PostCard, heading = "h2") => new nunjucks.runtime.SafeString(card(post, heading)));

@@ -1,11 +1,10 @@
 // RSS 2.0 and Atom 1.0 feeds of the newest published posts (site-wide or per category), with the
 // full sanitised HTML of each post and its summary. Posts come from queries.latestPublished, the
 // same query the pages use; links are absolute on SITE_URL, never the request's Host.
+import { caches } from "../cache/index.ts";
 import { config } from "../config.ts";
-import { onInvalidate } from "../db/invalidation.ts";
 import { absolute } from "../web/urls.ts";
 import { latestPublished, postUrl, type PostDetail } from "./queries.ts";
-import { TtlCache } from "./ttl-cache.ts";
 import { el, XML_DECLARATION, xmlEscape } from "./xml.ts";
 
 export const FEED_SIZE = 20;
@@ -119,22 +118,18 @@ export function renderAtom(channel: FeedChannel, posts: PostDetail[]): Feed {
 }
 
 /**
- * Feed readers poll: a built feed is reused for FEED_TTL_MS per process (per kind and category), so
- * polling, and the 304 answers Express derives from the body's ETag, cost no database work. New
- * posts therefore reach the feeds within FEED_TTL_MS (Cache-Control allows clients 5 minutes anyway).
+ * Feed readers poll: a built feed is reused per process (blog.feeds in src/cache/index.ts: 30 s, per
+ * kind and category), so polling, and the 304 answers Express derives from the body's ETag, cost no
+ * database work. A post write clears it (invalidate("posts")); Cache-Control allows clients 5 minutes.
  */
-export const FEED_TTL_MS = 30_000;
-const feedCache = new TtlCache<Feed>(FEED_TTL_MS);
-
 export function buildFeed(kind: "rss" | "atom", channel: FeedChannel, categoryId?: number): Promise<Feed> {
-  return feedCache.get(`${kind}:${categoryId ?? ""}`, async () => {
+  return caches.feeds.fetch(`${kind}:${categoryId ?? ""}`, async () => {
     const posts = await feedPosts(categoryId);
     return kind === "rss" ? renderRss(channel, posts) : renderAtom(channel, posts);
   });
 }
 
-/** Forget built feeds (tests; writers may call it after publishing). */
+/** Forget this process's built feeds (tests; writes clear them everywhere through invalidate()). */
 export function invalidateFeeds(): void {
-  feedCache.clear();
+  caches.feeds.clear();
 }
-onInvalidate(invalidateFeeds);

@@ -9,9 +9,8 @@
 // "Published" everywhere means status = 'PUBLISHED' AND publish <= now(): a future publish time is
 // a scheduled post that simply becomes visible when its time comes, with no job involved.
 // Every statement here is a fixed text with parameters: prepared once per connection (src/db/prepared.ts).
-import { onInvalidate } from "../db/invalidation.ts";
+import { caches } from "../cache/index.ts";
 import { preparedQuery } from "../db/prepared.ts";
-import { TtlCache } from "./ttl-cache.ts";
 import { url } from "../web/urls.ts";
 
 export interface PersonRef {
@@ -130,40 +129,45 @@ async function details(rows: DetailRow[]): Promise<PostDetail[]> {
 // A card names its tags, but joining "Tag" and building JSON for every post of a page was half of
 // the list query's PostgreSQL time (pgbench -M prepared, page 1 at 10k posts: 0.30 -> 0.15 ms with
 // tag ids only). Tags are few and seldom renamed, so the rows carry tag ids and the names come from
-// an in-process map, filled on demand by one query for the ids it lacks. Every write's invalidation
-// replaces the map (admin tag edits call it like post writes do, in every process: see
-// src/db/invalidation.ts), and so does age: after TAG_TTL_MS at the latest, an edit made outside
-// Folio (psql) shows too. Bounded: replaced when it holds TAG_MAX names.
+// the cache blog.tag-names (src/cache/index.ts), filled on demand by one query for the ids it lacks.
+// Admin tag edits clear it in every process ("taxonomy"), and so does age: after its TTL (a minute)
+// at the latest, an edit made outside Folio (psql) shows too.
 export interface TagRef {
   name: string;
   slug: string;
 }
 export type TagNames = ReadonlyMap<number, TagRef>;
-const TAG_TTL_MS = 60_000;
-const TAG_MAX = 20_000;
-let tagNames = new Map<number, TagRef>();
-let tagNamesAt = Date.now();
-
-function forgetTagNames(): void {
-  tagNames = new Map(); // a new map: a lookup in flight fills the old one, never the new
-  tagNamesAt = Date.now();
-}
 
 // Code-unit order, as PostgreSQL's C collation sorts (the embedded cluster's): the same on any server.
 const byTagName = (a: TagRef, b: TagRef) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0);
 
-/** The names of every tag id of `rows`: from the map, plus one query for the ids it lacks. */
+/**
+ * The names of every tag id of `rows` (this page's: a lookup that cannot expire between here and
+ * toCard()): from the cache, plus one query for the ids it lacks.
+ */
 export async function tagNamesFor(rows: readonly { tagIds: readonly number[] }[]): Promise<TagNames> {
-  if (Date.now() - tagNamesAt > TAG_TTL_MS || tagNames.size > TAG_MAX) forgetTagNames();
-  const names = tagNames;
+  const cache = caches.tagNames;
+  const names = new Map<number, TagRef>();
   let missing: number[] | undefined;
-  for (const r of rows) for (const id of r.tagIds) if (!names.has(id)) (missing ??= []).push(id);
+  for (const r of rows) {
+    for (const id of r.tagIds) {
+      if (names.has(id)) continue;
+      const hit = cache.get(id);
+      if (hit) names.set(id, hit);
+      else (missing ??= []).push(id);
+    }
+  }
   if (missing) {
+    const epoch = cache.epoch;
     const { rows: found } = await preparedQuery<{ id: number; name: string; slug: string }>(
       `SELECT id, name, slug FROM "Tag" WHERE id = ANY ($1::int[])`,
       [[...new Set(missing)]],
     );
-    for (const t of found) names.set(t.id, { name: t.name, slug: t.slug });
+    for (const t of found) {
+      const ref = { name: t.name, slug: t.slug };
+      names.set(t.id, ref);
+      cache.setIf(epoch, t.id, ref); // not when a rename cleared the cache while this query ran
+    }
   }
   return names;
 }
@@ -196,14 +200,12 @@ function filterSql(f: ListFilter, seeking = false): { where: string; from: strin
 // ---- counts -------------------------------------------------------------------------------------
 // "Page X of Y" needs the number of published posts matching the filter. A count(*) per request
 // grows with the table (4-5 ms through Prisma at 10k rows, worse at 1M), so counts are cached
-// in-process for COUNT_TTL_MS, keyed by filter, with the in-flight promise shared so a burst of
-// requests runs one count. The staleness this allows is bounded and corrected where it matters
+// (blog.counts in src/cache/index.ts: 5 s), keyed by filter, with the load in flight shared so a
+// burst of requests runs one count. The staleness this allows is bounded and corrected where it matters
 // (listPublished): pages are read with one extra row, so "is there a next page" is always exact; a
 // count found too low is recounted at once; a last page gives the exact total by its position; a
-// page past the end is a 404 because it has no rows, whatever the count says. Writers (admin,
-// authoring, API) call invalidateReaderCache() after saving, deleting or publishing.
-const COUNT_TTL_MS = 5_000;
-const countCache = new Map<string, { at: number; value: Promise<number> }>();
+// page past the end is a 404 because it has no rows, whatever the count says. Writers clear it
+// through the cache module (afterPostWrite in src/posts/service.ts: invalidate("posts")).
 
 const filterKey = (f: ListFilter) => `${f.categoryId ?? ""}|${f.tagId ?? ""}|${f.authorId ?? ""}`;
 
@@ -214,38 +216,26 @@ async function countNow(f: ListFilter): Promise<number> {
 }
 
 export function countPublished(f: ListFilter = {}): Promise<number> {
-  const key = filterKey(f);
-  const hit = countCache.get(key);
-  if (hit && Date.now() - hit.at < COUNT_TTL_MS) return hit.value;
-  return refreshCount(f);
+  return caches.counts.fetch(filterKey(f), () => countNow(f));
 }
 
 export function refreshCount(f: ListFilter = {}): Promise<number> {
-  const key = filterKey(f);
-  const value = countNow(f);
-  countCache.set(key, { at: Date.now(), value });
-  value.catch(() => countCache.delete(key));
-  if (countCache.size > 5_000) countCache.clear(); // bounded: one entry per category/tag/author in use
-  return value;
+  return caches.counts.reload(filterKey(f), () => countNow(f));
 }
 
 function learnCount(f: ListFilter, total: number): void {
-  countCache.set(filterKey(f), { at: Date.now(), value: Promise.resolve(total) });
+  caches.counts.set(filterKey(f), total);
 }
 
 /**
- * Drops every cached read (counts, deep-page anchors, similar posts): call after any write that
- * changes which posts are published or what they show (admin, authoring, API, seed).
+ * Drops this process's cached reads (counts, deep-page anchors, similar posts, tag names). Writes
+ * clear them everywhere through the cache module's invalidate(); this is the local reset tests use.
  */
 export function invalidateReaderCache(): void {
-  countCache.clear();
-  anchorCache.clear();
-  similarCache.clear();
-  forgetTagNames();
+  for (const c of [caches.counts, caches.anchors, caches.similar, caches.tagNames]) c.clear();
 }
 /** Older name of invalidateReaderCache(). */
 export const invalidateCounts = invalidateReaderCache;
-onInvalidate(invalidateReaderCache); // post writes, here or in another process (src/db/invalidation.ts)
 
 // ---- lists --------------------------------------------------------------------------------------
 
@@ -273,17 +263,16 @@ export async function listPublished(opts: { page: number; perPage: number } & Li
 // ---- deep pages -----------------------------------------------------------------------------------
 // OFFSET n still walks n index entries (page 900 of 10k posts: 2.3 ms vs 0.03 ms for page 1, and
 // linear in the page number). So the id scan seeks instead: every ANCHOR_STEP rows of a filter's
-// ordering, the (publish, id) key found there is cached (same TTL and invalidation as counts), and a
+// ordering, the (publish, id) key found there is cached (blog.anchors: as counts), and a
 // deep page starts from the nearest anchor at or before its offset with a row comparison
 // (p.publish, p.id) <= (anchor) on the (status, publish DESC, id DESC) index plus an OFFSET below
 // ANCHOR_STEP. Finding an anchor costs one OFFSET scan per TTL. A stale anchor (a post published or
 // deleted within the TTL) can shift a deep page by as many rows as changed, like a concurrent
 // write between two page loads would.
 const ANCHOR_STEP = 50;
-const anchorCache = new TtlCache<{ publish: string; id: number } | null>(COUNT_TTL_MS, 5_000);
 
 function anchorAt(f: ListFilter, offset: number): Promise<{ publish: string; id: number } | null> {
-  return anchorCache.get(`${filterKey(f)}@${offset}`, () => {
+  return caches.anchors.fetch(`${filterKey(f)}@${offset}`, () => {
     const { where, from, params } = filterSql(f);
     const o = params.push(offset);
     return preparedQuery<{ publish: string; id: number }>(
@@ -364,27 +353,16 @@ export async function getPublishedPost(date: { year: number; month: number; day:
 // Cost is bounded (independent of table size); results are exact whenever the table holds no more
 // published posts than the window, and otherwise "most similar among the newest N" (an old post
 // sharing more tags than every post in the window is not suggested). Results are also cached per
-// post for SIMILAR_TTL_MS (bounded, oldest dropped first) and cleared by invalidateReaderCache().
+// post (blog.similar in src/cache/index.ts: a minute, bounded in bytes, least recently used dropped).
 const SIMILAR_WINDOW = 300;
 const SIMILAR_WIDE_WINDOW = 3_000;
-const SIMILAR_TTL_MS = 60_000;
-const SIMILAR_MAX = 2_000;
-const similarCache = new Map<string, { at: number; value: Promise<PostCard[]> }>();
 
 /**
  * Published posts sharing tags with `postId`: most shared tags first, then newest (Django by
- * Example's similar_posts). Cached per post for SIMILAR_TTL_MS (see above).
+ * Example's similar_posts). Cached per post (see above).
  */
 export function similarPosts(postId: number, limit = 4): Promise<PostCard[]> {
-  const key = `${postId}:${limit}`;
-  const hit = similarCache.get(key);
-  if (hit && Date.now() - hit.at < SIMILAR_TTL_MS) return hit.value;
-  const value = similarPostsNow(postId, limit);
-  similarCache.delete(key);
-  similarCache.set(key, { at: Date.now(), value });
-  value.catch(() => similarCache.delete(key));
-  if (similarCache.size > SIMILAR_MAX) similarCache.delete(similarCache.keys().next().value!);
-  return value;
+  return caches.similar.fetch(`${postId}:${limit}`, () => similarPostsNow(postId, limit));
 }
 
 /** The similar-posts query itself, uncached (see the window note above). */

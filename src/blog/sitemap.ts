@@ -5,11 +5,10 @@
 //                             key, so a chunk is one index range scan (no OFFSET) and a post stays in the
 //                             same chunk for life (stable URLs, cache-friendly). A chunk holds <= SIZE URLs.
 // "Published" = status 'PUBLISHED' AND publish <= now(): scheduled posts appear when their time comes.
+import { caches } from "../cache/index.ts";
 import { pool } from "../db/client.ts";
-import { onInvalidate } from "../db/invalidation.ts";
 import { absolute, absoluteUrl } from "../web/urls.ts";
 import { postUrl } from "./queries.ts";
-import { TtlCache } from "./ttl-cache.ts";
 import { el, XML_DECLARATION } from "./xml.ts";
 
 export const POSTS_PER_SITEMAP = 10_000;
@@ -46,20 +45,18 @@ export async function postChunks(): Promise<{ n: number; lastmod: Date }[]> {
 
 /**
  * The index reads every published post's dates (one sequential scan: 60-200 ms at 100k posts on
- * this machine), so it is built at most once a minute per process, and concurrent requests
- * share the build in flight. Posts sitemaps are single index-range scans and are not cached.
+ * this machine), so it is built at most once a minute per process (blog.sitemap-index in
+ * src/cache/index.ts), and concurrent requests share the build in flight. Posts sitemaps are single
+ * index-range scans and are not cached.
  */
-const indexCache = new TtlCache<string>(60_000, 1);
-
 export function sitemapIndex(): Promise<string> {
-  return indexCache.get("index", buildSitemapIndex);
+  return caches.sitemapIndex.fetch("index", buildSitemapIndex);
 }
 
-/** Forget the cached index (tests; writers may call it after publishing). */
+/** Forget this process's cached index (tests; writes clear it everywhere through invalidate()). */
 export function invalidateSitemapIndex(): void {
-  indexCache.clear();
+  caches.sitemapIndex.clear();
 }
-onInvalidate(invalidateSitemapIndex);
 
 async function buildSitemapIndex(): Promise<string> {
   const chunks = await postChunks();

@@ -1,12 +1,13 @@
-// Cache invalidation across processes, over PostgreSQL LISTEN/NOTIFY.
+// Cache invalidation across processes, over PostgreSQL LISTEN/NOTIFY: the transport of the cache
+// module (src/cache/index.ts), which declares the caches and the tags that clear them.
 //
-// The reader caches (list counts and deep-page anchors, similar posts, feeds, the sitemap index)
-// live in each process. A post write clears them at once in the process that made it; with several
-// workers (WEB_CONCURRENCY) or several machines on one database, the others must hear of it too.
-// So a write also sends NOTIFY on CHANNEL (tagged with this process's id), and every serving process
-// LISTENs on one dedicated connection and clears its own caches when another process wrote.
+// The caches live in each process. A write clears the caches declared with its tags at once in the
+// process that made it (invalidate("posts")); with several workers (WEB_CONCURRENCY) or several
+// machines on one database, the others must hear of it too. So a write also sends NOTIFY on CHANNEL
+// with "<this process's id> <tag>,<tag>" (no tags: every cache), and every serving process LISTENs on
+// one dedicated connection and clears its own caches for those tags when another process wrote.
 // Delivery is best-effort: if the listening connection drops, it reconnects (with backoff) and clears
-// the caches once on reconnecting, since notifications sent meanwhile are lost; the caches' own TTLs
+// every cache once on reconnecting, since notifications sent meanwhile are lost; the caches' own TTLs
 // (5-60 s) bound any staleness that remains. No Redis needed.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -16,25 +17,29 @@ export const CHANNEL = "folio_invalidate";
 /** This process's id in notifications, so a process ignores its own. */
 const SELF = randomUUID();
 
-const handlers = new Set<() => void>();
+/** Which caches to clear: those declared with any of these tags; null: every one. */
+export type ClearLocal = (tags: readonly string[] | null) => void;
+const handlers = new Set<ClearLocal>();
 
-/** Registers a cache to clear on every invalidation (local or from another process). */
-export function onInvalidate(clear: () => void): void {
+/** Registers what clears this process's caches (the cache module) on every invalidation, local or not. */
+export function onInvalidate(clear: ClearLocal): void {
   handlers.add(clear);
 }
 
-function clearLocal(): void {
-  for (const clear of handlers) clear();
+function clearLocal(tags: readonly string[] | null): void {
+  for (const clear of handlers) clear(tags);
 }
 
 /**
- * After a write: clears this process's caches now and tells the other processes. Never throws: a
- * failed NOTIFY leaves the others stale until their TTLs expire, which must not fail the write.
+ * After a write: clears this process's caches for `tags` (none: every cache) now and tells the other
+ * processes. Never throws: a failed NOTIFY leaves the others stale until their TTLs expire, which
+ * must not fail the write. Writers call it through the cache module's invalidate(...tags).
  */
-export async function invalidateEverywhere(): Promise<void> {
-  clearLocal();
+export async function invalidateEverywhere(tags?: readonly string[]): Promise<void> {
+  const some = tags && tags.length ? tags : null;
+  clearLocal(some);
   try {
-    await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, SELF]);
+    await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, some ? `${SELF} ${some.join(",")}` : SELF]);
   } catch {
     /* no pool (a CLI without a database) or the database is away: the TTLs cover it */
   }
@@ -45,8 +50,8 @@ export interface Listener {
 }
 
 /**
- * LISTENs on CHANNEL with a dedicated connection to `url`; clears the local caches when another
- * process (a different id than `self`) sends. `onEvent` (tests, logs) hears of each clear.
+ * LISTENs on CHANNEL with a dedicated connection to `url`; clears the local caches of the tags named
+ * when another process (a different id than `self`) sends. `onEvent` (tests, logs) hears of each clear.
  */
 export function listenForInvalidation(
   url: string,
@@ -62,8 +67,10 @@ export function listenForInvalidation(
     const c = new pg.Client({ connectionString: url });
     client = c;
     c.on("notification", (msg) => {
-      if (msg.channel !== CHANNEL || msg.payload === self) return;
-      clearLocal();
+      if (msg.channel !== CHANNEL) return;
+      const [from, list] = (msg.payload ?? "").split(" ", 2);
+      if (from === self) return;
+      clearLocal(list ? list.split(",") : null);
       opts.onEvent?.("cleared");
     });
     c.on("error", (err) => retry(c, err));
@@ -72,7 +79,7 @@ export function listenForInvalidation(
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
       if (retryMs > 500) {
-        clearLocal(); // a reconnection: notifications were missed meanwhile
+        clearLocal(null); // a reconnection: notifications were missed meanwhile
         opts.onEvent?.("cleared");
       }
       retryMs = 500;

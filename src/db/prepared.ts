@@ -4,15 +4,15 @@
 // hash of the text); values always go in parameters.
 import { createHash } from "node:crypto";
 import type { QueryResult, QueryResultRow } from "pg";
+import { caches } from "../cache/index.ts";
 import { pool } from "./client.ts";
 
-const names = new Map<string, string>();
-
+/** The statement's name, memoised (db.statement-names in src/cache/index.ts: a sha1 per query otherwise). */
 function nameFor(text: string): string {
-  let name = names.get(text);
+  let name = caches.statementNames.get(text);
   if (!name) {
     name = `q_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
-    if (names.size < 2_000) names.set(text, name);
+    caches.statementNames.set(text, name);
   }
   return name;
 }

@@ -1,6 +1,7 @@
 // Named routes, like Django's urls.py + reverse(). Features declare paths with route(name, path)
 // where they mount handlers; templates and redirects build URLs with url(name, params).
 import { compile, type ParamData } from "path-to-regexp";
+import { caches } from "../cache/index.ts";
 import { config } from "../config.ts";
 
 type Params = Record<string, string | number>;
@@ -17,21 +18,18 @@ export function route(name: string, path: string): string {
 export type Query = Record<string, string | number | undefined | null>;
 
 /** Reverses a named route: url("blog:post_detail", { year: 2026, ... }, { page: 2 }). */
-// Reversed paths are memoised (bounded): list pages reverse ~50 URLs per render and
-// path-to-regexp's compiled function + encodeURIComponent was ~20% of a list page's render time.
-const reversed = new Map<string, string>();
-const REVERSED_MAX = 20_000;
-
+// Reversed paths are memoised (web.reversed-urls in src/cache/index.ts, bounded): list pages reverse
+// ~50 URLs per render and path-to-regexp's compiled function + encodeURIComponent was ~20% of a list
+// page's render time.
 function reverse(r: { toPath: (p?: ParamData) => string }, name: string, params: Params): string {
   let key = name;
   for (const k in params) key += `\u0000${k}\u0000${params[k]}`;
-  let out = reversed.get(key);
+  let out = caches.urls.get(key);
   if (out === undefined) {
     const strParams: ParamData = {};
     for (const [k, v] of Object.entries(params)) strParams[k] = String(v);
     out = r.toPath(strParams);
-    if (reversed.size >= REVERSED_MAX) reversed.clear();
-    reversed.set(key, out);
+    caches.urls.set(key, out);
   }
   return out;
 }
