@@ -1,6 +1,6 @@
 // Folio admin: progressive enhancements. Everything works without JS; this adds select-all and the
 // "N selected" counter, slug-from-title, the live slug check, the Markdown live preview (rendered by
-// the server), the author autocomplete and collapsing filters on phones. No inline scripts (CSP).
+// the server), the keyboard-operable author picker and tag field (comboboxes) and collapsing filters on phones. No inline scripts (CSP).
 (function () {
   "use strict";
 
@@ -129,50 +129,242 @@
     });
   }
 
-  // ---- author autocomplete: search box fills the raw id field
+  // ---- comboboxes (WAI-ARIA 1.2 combobox + listbox popup): the author picker and the tag field.
+  // Typing asks the server for suggestions; ArrowDown/ArrowUp move through them (aria-activedescendant),
+  // Enter picks, Escape closes; aria-expanded says whether the list is shown.
+  var comboboxes = 0;
+  function combobox(input, list, opts) {
+    var items = [];
+    var active = -1;
+    var seq = 0;
+    var wantFirst = false;
+    if (!list.id) list.id = "combobox-" + ++comboboxes + "-list";
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("autocomplete", "off");
+    list.setAttribute("role", "listbox");
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function setActive(i) {
+      active = i;
+      Array.prototype.forEach.call(list.children, function (li, j) { li.setAttribute("aria-selected", j === i ? "true" : "false"); });
+      var li = list.children[i];
+      if (li) {
+        input.setAttribute("aria-activedescendant", li.id);
+        li.scrollIntoView({ block: "nearest" });
+      } else input.removeAttribute("aria-activedescendant");
+    }
+    function pick(i) {
+      var item = items[i];
+      close();
+      if (item) opts.onPick(item);
+    }
+    function show(found) {
+      items = found;
+      list.textContent = "";
+      items.forEach(function (item, i) {
+        var li = document.createElement("li");
+        li.id = list.id + "-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.textContent = item.label;
+        if (item.isNew) li.className = "combobox-new";
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); }); // keeps the focus in the input
+        li.addEventListener("click", function () { pick(i); });
+        list.appendChild(li);
+      });
+      if (!items.length) {
+        wantFirst = false;
+        return close();
+      }
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      setActive(wantFirst ? 0 : -1);
+      wantFirst = false;
+    }
+    function lookupNow() {
+      var mine = ++seq;
+      opts.suggest(input.value, function (found) {
+        if (mine === seq && document.activeElement === input) show(found);
+      });
+    }
+    var lookup = debounce(lookupNow, 150);
+    input.addEventListener("input", lookup);
+    input.addEventListener("focus", lookup);
+    input.addEventListener("blur", close);
+    input.addEventListener("keydown", function (e) {
+      var open = !list.hidden && items.length > 0;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        if (!open) {
+          wantFirst = true;
+          lookupNow();
+        } else if (e.key === "ArrowDown") setActive(active + 1 >= items.length ? 0 : active + 1);
+        else setActive(active <= 0 ? items.length - 1 : active - 1);
+      } else if (e.key === "Enter") {
+        if (open && active >= 0) {
+          e.preventDefault();
+          pick(active);
+        } else if (opts.onEnter) opts.onEnter(e);
+      } else if (e.key === "Escape" && open) {
+        e.preventDefault();
+        close();
+      } else if (opts.onKey) opts.onKey(e);
+    });
+    return { close: close };
+  }
+
+  function getJson(url, params, done) {
+    var q = new URLSearchParams(url.split("?")[1] || "");
+    Object.keys(params).forEach(function (k) { q.set(k, params[k]); });
+    fetch(url.split("?")[0] + "?" + q.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+      .then(function (data) { done(data.results || []); })
+      .catch(function () { done([]); });
+  }
+
+  // ---- author picker: the search box (a combobox) fills the raw id field
   function initAutocomplete() {
     document.querySelectorAll(".fk-picker").forEach(function (picker) {
       var idInput = picker.querySelector(".fk-id");
       var search = picker.querySelector(".fk-search");
-      var list = picker.querySelector(".fk-results");
       var label = picker.querySelector(".fk-label");
       var url = picker.getAttribute("data-autocomplete-url");
-      var lookup = debounce(function () {
-        var q = new URLSearchParams(url.split("?")[1] || "");
-        q.set("term", search.value);
-        fetch(url.split("?")[0] + "?" + q.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
-          .then(function (r) { return r.ok ? r.json() : { results: [] }; })
-          .then(function (data) {
-            list.textContent = "";
-            data.results.forEach(function (item) {
-              var li = document.createElement("li");
-              li.setAttribute("role", "option");
-              li.textContent = item.text + (item.name ? " — " + item.name : "");
-              li.addEventListener("mousedown", function (e) {
-                e.preventDefault();
-                idInput.value = String(item.id);
-                search.value = item.text;
-                label.textContent = item.text + " (id " + item.id + ")";
-                list.hidden = true;
-              });
-              list.appendChild(li);
-            });
-            list.hidden = data.results.length === 0;
-          })
-          .catch(function () {});
-      }, 200);
-      search.addEventListener("input", lookup);
-      search.addEventListener("focus", lookup);
-      search.addEventListener("blur", function () { setTimeout(function () { list.hidden = true; }, 150); });
+      combobox(search, picker.querySelector(".fk-results"), {
+        suggest: function (term, done) {
+          getJson(url, { term: term }, function (results) {
+            done(results.map(function (u) { return { id: u.id, text: u.text, label: u.text + (u.name ? " — " + u.name : "") }; }));
+          });
+        },
+        onPick: function (item) {
+          idInput.value = String(item.id);
+          search.value = item.text;
+          label.textContent = item.text + " (id " + item.id + ")";
+          idInput.dispatchEvent(new Event("input", { bubbles: true }));
+        },
+      });
     });
   }
 
-  // ---- filters collapse on phones
+  // ---- tag field: chosen tags as removable chips, a combobox to find or add one. The text input of
+  // comma-separated names (what works without JS) stays the form's field, hidden, kept in step.
+  function initTags() {
+    document.querySelectorAll(".tag-field").forEach(function (field) {
+      var names = field.querySelector(".tag-names");
+      var url = field.getAttribute("data-tag-autocomplete");
+      var chips = document.createElement("ul");
+      chips.className = "tag-chips";
+      chips.setAttribute("aria-label", "Chosen tags");
+      var input = document.createElement("input");
+      input.type = "text";
+      input.id = names.id + "_input";
+      input.className = "vTextField tag-input";
+      input.placeholder = "Type a tag…";
+      ["aria-describedby", "aria-invalid"].forEach(function (a) { if (names.hasAttribute(a)) input.setAttribute(a, names.getAttribute(a)); });
+      var list = document.createElement("ul");
+      list.id = names.id + "_listbox";
+      list.className = "fk-results tag-results";
+      list.setAttribute("aria-label", "Tag suggestions");
+      list.hidden = true;
+      var status = document.createElement("p");
+      status.className = "visually-hidden";
+      status.setAttribute("aria-live", "polite");
+      var label = document.querySelector('label[for="' + names.id + '"]');
+      if (label) label.htmlFor = input.id;
+      names.hidden = true;
+      field.append(chips, input, list, status);
+
+      function chosen() {
+        return names.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+      }
+      function has(among, name) {
+        return among.some(function (n) { return n.toLowerCase() === name.toLowerCase(); });
+      }
+      function setChosen(tags, said) {
+        names.value = tags.join(", ");
+        names.dispatchEvent(new Event("input", { bubbles: true })); // the autosave sees the change
+        render();
+        if (said) status.textContent = said;
+      }
+      function render() {
+        chips.textContent = "";
+        chosen().forEach(function (name) {
+          var li = document.createElement("li");
+          li.className = "tag-chip";
+          var text = document.createElement("span");
+          text.textContent = name;
+          var remove = document.createElement("button");
+          remove.type = "button";
+          remove.className = "tag-remove";
+          remove.textContent = "×";
+          remove.setAttribute("aria-label", "Remove tag " + name);
+          remove.addEventListener("click", function () {
+            setChosen(chosen().filter(function (n) { return n !== name; }), "Removed tag " + name + ".");
+            input.focus();
+          });
+          li.append(text, remove);
+          chips.appendChild(li);
+        });
+        chips.hidden = chips.children.length === 0;
+      }
+      function add(name) {
+        name = name.replace(/,/g, " ").replace(/\s+/g, " ").trim();
+        input.value = "";
+        if (!name) return;
+        var now = chosen();
+        if (has(now, name)) return void (status.textContent = "Tag " + name + " is already chosen.");
+        setChosen(now.concat([name]), "Added tag " + name + ".");
+      }
+      combobox(input, list, {
+        suggest: function (term, done) {
+          var typed = term.replace(/,/g, " ").trim();
+          getJson(url, { term: typed }, function (results) {
+            var now = chosen();
+            var found = results.filter(function (t) { return !has(now, t.name); }).map(function (t) { return { name: t.name, label: t.name }; });
+            var known = results.some(function (t) { return t.name.toLowerCase() === typed.toLowerCase(); });
+            if (typed && !known && !has(now, typed)) found.push({ name: typed, label: "New tag “" + typed + "”", isNew: true });
+            done(found);
+          });
+        },
+        onPick: function (item) { add(item.name); },
+        onEnter: function (e) {
+          if (!input.value.trim()) return; // an empty tag box: Enter submits the form as usual
+          e.preventDefault();
+          add(input.value);
+        },
+        onKey: function (e) {
+          if (e.key === ",") {
+            e.preventDefault();
+            add(input.value);
+          } else if (e.key === "Backspace" && input.value === "") {
+            var now = chosen();
+            if (now.length) setChosen(now.slice(0, -1), "Removed tag " + now[now.length - 1] + ".");
+          }
+        },
+      });
+      // a name typed but not yet added is kept when the form is saved
+      var form = field.closest("form");
+      if (form) form.addEventListener("submit", function () { if (input.value.trim()) add(input.value); });
+      // an autosave restored into the form (editor.js fill()) changes the field: show its tags
+      names.addEventListener("change", render);
+      render();
+    });
+  }
+
+  // ---- the nav and the filters: closed in the HTML (phones tap to open them), opened on wide
+  // screens. admin.css shows them there until this has run: nothing moves (no layout shift).
   function initFilters() {
     var d = document.querySelector(".filter-details");
-    if (d && window.matchMedia("(max-width: 1000px)").matches) d.open = false;
+    if (d && window.matchMedia("(width > 1000px)").matches) d.open = true;
     var nav = document.querySelector(".admin-nav-details");
-    if (nav && window.matchMedia("(max-width: 760px)").matches && !document.body.classList.contains("dashboard")) nav.open = false;
+    if (nav && window.matchMedia("(width > 760px)").matches) nav.open = true;
+    document.documentElement.classList.add("admin-js");
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -181,6 +373,7 @@
     initSlugCheck();
     initPreview();
     initAutocomplete();
+    initTags();
     initFilters();
   });
 })();

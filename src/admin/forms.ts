@@ -3,8 +3,9 @@
 import { z } from "zod";
 import type { AdminUser } from "./auth.ts";
 import { FORM_BODY_LIMIT_BYTES, tooLongMessage } from "../web/limits.ts";
-import { idString, isId, noNul, NUL_MESSAGE } from "../web/inputs.ts";
+import { isId, noNul, NUL_MESSAGE } from "../web/inputs.ts";
 import { resolveChoices, type FormField, type ModelAdmin } from "./site.ts";
+import { splitTagNames, tagNamesProblem } from "../posts/service.ts";
 
 export const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const DATETIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
@@ -33,7 +34,7 @@ export function toFormValues(fields: FormField[], values: Record<string, unknown
   for (const f of fields) {
     const v = values[f.name];
     if (f.widget === "datetime") out[f.name] = toDatetimeLocal(v);
-    else if (f.widget === "tags") out[f.name] = Array.isArray(v) ? v.map(String) : [];
+    else if (f.widget === "tags") out[f.name] = Array.isArray(v) ? v.map(String).join(", ") : "";
     else if (f.widget === "checkbox") out[f.name] = !!v;
     else out[f.name] = v === null || v === undefined ? "" : String(v);
   }
@@ -45,8 +46,7 @@ export function keptFormValues(fields: FormField[], body: Record<string, unknown
   const out: Record<string, unknown> = {};
   for (const f of fields) {
     const v = body[f.name];
-    if (f.widget === "tags") out[f.name] = (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String).slice(0, 200);
-    else if (f.widget === "checkbox") out[f.name] = v !== undefined;
+    if (f.widget === "checkbox") out[f.name] = v !== undefined;
     // Whole, as typed (the body parser bounds the size): a text over its limit comes back intact.
     else out[f.name] = typeof v === "string" ? v.slice(0, FORM_BODY_LIMIT_BYTES) : "";
   }
@@ -86,10 +86,18 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
       return n.transform((v) => (v ? Number(v) : null));
     }
     case "tags": {
-      const id = idString("Select valid tags.");
-      return z
-        .preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(id).max(100, "At most 100 tags."))
-        .transform((v) => [...new Set(v)]);
+      // Tag names, comma-separated (the tag field without JavaScript, and what its combobox submits):
+      // a list of names, existing tags matched and new ones created by the posts service (tag.create).
+      return str
+        .max(max, `At most ${max} characters.`)
+        .refine(noNul, NUL_MESSAGE)
+        .optional()
+        .transform((v, ctx) => {
+          const names = [...new Set(splitTagNames(v ?? ""))];
+          const problem = tagNamesProblem(names);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+          return names;
+        });
     }
     case "datetime": {
       const s = str.trim().transform((v, ctx) => {

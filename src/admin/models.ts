@@ -1,13 +1,14 @@
 // The registrations: Post, Category, Tag and User, each a declarative config plus small hooks.
 // Adding a model means adding one more site.register({...}) here.
 import { prisma, Prisma } from "../db/index.ts";
-import { atLeast, can } from "../accounts/permissions.ts";
+import { canAll, maySetPostField, rolesWith } from "../accounts/permissions.ts";
 import { PostStatus, Role } from "../generated/prisma/client.ts";
 import {
   ConflictError,
   EXCERPT_RULE,
   PUBLISH_RULE,
   PostNotFoundError,
+  PostPermissionError,
   SlugTakenError,
   createPost,
   deletePosts,
@@ -19,14 +20,11 @@ import {
 } from "../posts/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
 import { changedFields, recordAction, recordActions } from "../audit/index.ts";
-import type { AdminUser } from "./auth.ts";
 import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { slugify } from "../blog/markdown.ts";
 import { caches, invalidate } from "../cache/index.ts";
 import { forbidden } from "../web/errors.ts";
 import { formatCount, POST_BODY_MAX } from "../web/limits.ts";
-
-const isEditor = (u: AdminUser) => atLeast(u, "EDITOR");
 
 const STATUS_CHOICES = [
   { value: "DRAFT", label: "Draft" },
@@ -48,12 +46,10 @@ const afterWrite = () => void invalidate("taxonomy", "posts");
 
 const categoryChoices = cachedChoices("category", async () =>
   (await prisma.category.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 })).map((c) => ({ value: String(c.id), label: c.name })));
-const tagChoices = cachedChoices("tag", async () =>
-  (await prisma.tag.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 2000 })).map((t) => ({ value: String(t.id), label: t.name })));
 const authorChoices = cachedChoices("author", async () =>
   (
     await prisma.user.findMany({
-      where: { role: { in: ["AUTHOR", "EDITOR", "ADMIN"] } },
+      where: { role: { in: rolesWith("post.create") } },
       select: { id: true, username: true },
       orderBy: { username: "asc" },
       take: 200,
@@ -71,7 +67,7 @@ function uniqueTarget(e: unknown): string[] | null {
 
 // ---------------------------------------------------------------- Post
 
-function postInput(data: Record<string, unknown>, user: AdminUser, fallbackAuthor: number): PostInput {
+function postInput(data: Record<string, unknown>, fallbackAuthor: number): PostInput {
   return {
     title: data.title as string,
     slug: (data.slug as string) || slugify(data.title as string),
@@ -82,27 +78,30 @@ function postInput(data: Record<string, unknown>, user: AdminUser, fallbackAutho
     // A Date: the time the writer chose; null: none (the field left empty, as it is shown for a draft
     // whose time was never set). The rule itself is the posts service's publishTime().
     publish: data.publish instanceof Date ? data.publish : null,
-    authorId: isEditor(user) && typeof data.authorId === "number" ? data.authorId : fallbackAuthor,
+    // who may give a post to another author is the posts service's check (maySetPostField): a field the form hides is not in `data`
+    authorId: typeof data.authorId === "number" ? data.authorId : fallbackAuthor,
     categoryId: data.categoryId === null || data.categoryId === undefined || data.categoryId === "" ? null : Number(data.categoryId),
-    tagIds: (data.tagIds as number[]) ?? [],
+    // by name: existing tags matched, new ones created in the save's transaction if the user may (tag.create)
+    tagNames: (data.tags as string[] | undefined) ?? [],
   };
 }
 
 async function checkPostRefs(input: PostInput): Promise<void> {
   const errors: Record<string, string> = {};
   const author = await prisma.user.findUnique({ where: { id: input.authorId }, select: { role: true, isActive: true } });
-  if (!author || !atLeast({ id: 0, role: author.role, isActive: author.isActive }, "AUTHOR")) errors.authorId = "Choose an active author, editor or admin.";
+  if (!author || !author.isActive || !rolesWith("post.create").includes(author.role)) errors.authorId = "Choose an active author, editor or admin.";
   if (input.categoryId !== null && !(await prisma.category.findUnique({ where: { id: input.categoryId }, select: { id: true } }))) errors.categoryId = "Select a valid category.";
-  if (input.tagIds?.length && (await prisma.tag.count({ where: { id: { in: input.tagIds } } })) !== input.tagIds.length) errors.tagIds = "Select valid tags.";
   if (Object.keys(errors).length) throw new FormErrors(errors);
 }
 
 function mapPostErrors(e: unknown): never {
   if (e instanceof SlugTakenError) throw new FormErrors({ slug: e.message });
+  // the declared rule refused a field (status, publish, authorId, tags: the form's names too); the post itself stays a 403
+  if (e instanceof PostPermissionError && e.field) throw new FormErrors({ [e.field]: e.message });
   if (e instanceof ConflictError) {
     const c = e.current;
     throw new ConflictErrors(
-      { title: c.title, slug: c.slug, body: c.body, excerpt: c.excerpt, metaDescription: c.metaDescription, status: c.status, publish: publishTimeSet(c) ? c.publish : null, authorId: c.authorId, categoryId: c.categoryId, tagIds: c.tagIds },
+      { title: c.title, slug: c.slug, body: c.body, excerpt: c.excerpt, metaDescription: c.metaDescription, status: c.status, publish: publishTimeSet(c) ? c.publish : null, authorId: c.authorId, categoryId: c.categoryId, tags: c.tagNames },
       c.version,
       e.message,
     );
@@ -120,13 +119,12 @@ const postHooks: ModelHooks = {
       authorId: p.authorId,
       version: p.version,
       // publish: empty (null) while the writer never set it, so that saving the form unchanged does not "choose" it
-      values: { title: p.title, slug: p.slug, authorId: p.authorId, categoryId: p.categoryId, tagIds: p.tagIds, body: p.body, excerpt: p.excerpt, metaDescription: p.metaDescription, status: p.status, publish: publishTimeSet(p) ? p.publish : null },
+      values: { title: p.title, slug: p.slug, authorId: p.authorId, categoryId: p.categoryId, tags: p.tagNames, body: p.body, excerpt: p.excerpt, metaDescription: p.metaDescription, status: p.status, publish: publishTimeSet(p) ? p.publish : null },
       readOnly: { createdAt: p.createdAt, updatedAt: p.updatedAt, version: p.version, publishDate: p.publishDate, status: p.status, slug: p.slug },
     };
   },
   async create(data, user) {
-    const input = postInput(data, user, user.id);
-    if (input.status === "PUBLISHED" && !can(user, "post.publish", { authorId: input.authorId })) throw new FormErrors({ status: "You may not publish this post." });
+    const input = postInput(data, user.id);
     await checkPostRefs(input);
     try {
       const p = await createPost(input, user);
@@ -136,8 +134,7 @@ const postHooks: ModelHooks = {
     }
   },
   async update(obj, data, user, version) {
-    const input = postInput(data, user, obj.authorId!);
-    if (input.status !== obj.values.status && !can(user, "post.publish", obj)) throw new FormErrors({ status: "You may not change the status of this post." });
+    const input = postInput(data, obj.authorId!);
     await checkPostRefs(input);
     try {
       const p = await updatePost(obj.id, version ?? obj.version ?? 0, input, user);
@@ -196,7 +193,7 @@ site.register({
     filters: [
       { param: "status__exact", label: "Status", kind: "choice", sql: "p.status", choices: STATUS_CHOICES, type: "string" },
       { param: "category__id__exact", label: "Category", kind: "choice", sql: `p."categoryId"`, choices: categoryChoices, type: "int" },
-      { param: "author__id__exact", label: "Author", kind: "choice", sql: `p."authorId"`, choices: authorChoices, type: "int", visible: isEditor },
+      { param: "author__id__exact", label: "Author", kind: "choice", sql: `p."authorId"`, choices: authorChoices, type: "int", visible: (u) => canAll(u, "post.view") },
       { param: "publish", label: "Publish date", kind: "date", sql: "p.publish" },
       { param: "created", label: "Created", kind: "date", sql: `p."createdAt"` },
     ],
@@ -210,14 +207,14 @@ site.register({
     editable: ["status"],
     perPage: 50,
   },
-  scope: (user, start) => (isEditor(user) ? null : { sql: `p."authorId" = $${start}`, params: [user.id] }),
+  scope: (user, start) => (canAll(user, "post.view") ? null : { sql: `p."authorId" = $${start}`, params: [user.id] }),
   form: {
     fields: [
       { name: "title", label: "Title", widget: "text", required: true, maxLength: 250 },
       { name: "slug", label: "Slug", widget: "slug", maxLength: 250, prepopulateFrom: "title", help: "The last part of the post's URL; unique per publish date. Left empty, it is made from the title." },
-      { name: "authorId", label: "Author", widget: "fk", required: true, fk: { model: "accounts_user", picker: "autocomplete" }, visible: isEditor },
+      { name: "authorId", label: "Author", widget: "fk", required: true, fk: { model: "accounts_user", picker: "autocomplete" }, visible: (u) => maySetPostField(u, "authorId", null) },
       { name: "categoryId", label: "Category", widget: "select", choices: categoryChoices },
-      { name: "tagIds", label: "Tags", widget: "tags", choices: tagChoices, help: "Hold Ctrl (⌘ on a Mac) to select several." },
+      { name: "tags", label: "Tags", widget: "tags", help: "Type to find a tag: arrow keys and Enter pick it, a name not yet used creates a new tag. Without the suggestions, type names separated by commas." },
       { name: "body", label: "Body", widget: "markdown", maxLength: POST_BODY_MAX, help: `Markdown, at most ${formatCount(POST_BODY_MAX)} characters. The preview is rendered by the server exactly as the site will show it.` },
       { name: "excerpt", label: "Excerpt", widget: "textarea", maxLength: 1000, help: EXCERPT_RULE },
       { name: "metaDescription", label: "Meta description", widget: "text", maxLength: 300, help: "For search engines and link previews." },

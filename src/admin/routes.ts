@@ -8,6 +8,7 @@ import { cachesLink, cachesPage } from "./caches.ts";
 import "./models.ts";
 import { keyOf, site } from "./site.ts";
 import * as v from "./views.ts";
+import { tagAutocomplete } from "./widgets.ts";
 import { userPassword } from "./password.ts";
 
 type Handler = (req: Request, res: Response) => Promise<unknown> | unknown;
@@ -20,6 +21,7 @@ adminRouter.get(route("admin:caches", "/admin/caches/"), cachesPage);
 adminRouter.get(route("admin:index", "/admin/"), cachesLink, h(v.index));
 adminRouter.post(route("admin:preview", "/admin/preview/"), h(v.preview));
 adminRouter.get(route("admin:autocomplete", "/admin/autocomplete/"), h(v.autocomplete));
+adminRouter.get(route("admin:tag_autocomplete", "/admin/autocomplete/tags/"), h(tagAutocomplete)); // the tag field's suggestions (widgets.ts)
 adminRouter.get(route("admin:blog_post_slug_check", "/admin/blog/post/slug-check/"), h(v.slugCheck));
 
 for (const m of site.all()) {
