@@ -1,0 +1,35 @@
+// What the change form's tag field asks while the writer types (its combobox, public/js/admin.js):
+// at most TAG_SUGGESTIONS tags whose name or slug begins with the typed text. Every writer (post.create)
+// may ask: tags are public on the site, and only a tag's id, name and slug are answered, nothing
+// about the posts that carry it (no draft's title, no counts).
+import type { Request, Response } from "express";
+import { z } from "zod";
+import { prisma } from "../db/index.ts";
+import { slugify } from "../blog/markdown.ts";
+import { badRequest, forbidden } from "../web/errors.ts";
+import { searchText } from "../web/inputs.ts";
+import { authorize, currentUser } from "./auth.ts";
+
+export const TAG_SUGGESTIONS = 20;
+
+const tagQuery = z.object({ term: z.string().max(100).optional() });
+
+/** A LIKE prefix pattern matching `s` literally (Prisma's startsWith leaves % and _ as wildcards). */
+const prefix = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export async function tagAutocomplete(req: Request, res: Response) {
+  const u = currentUser(req);
+  if (!u) throw forbidden();
+  authorize(u, "post.create");
+  const r = tagQuery.safeParse(req.query);
+  if (!r.success) throw badRequest("Invalid tag query.", { term: "Give the text once, at most 100 characters." });
+  const term = searchText(r.data.term ?? ""); // a search box: NUL and control characters dropped
+  const slug = slugify(term);
+  const rows = await prisma.tag.findMany({
+    where: term ? { OR: [{ name: { startsWith: prefix(term), mode: "insensitive" } }, ...(slug ? [{ slug: { startsWith: prefix(slug) } }] : [])] } : {},
+    select: { id: true, name: true, slug: true },
+    orderBy: { name: "asc" },
+    take: TAG_SUGGESTIONS,
+  });
+  res.json({ results: rows });
+}
