@@ -9,11 +9,11 @@ import { notFound } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
 import { FORM_BODY_LIMIT_BYTES, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
 import { editorContext } from "../autosave/editor.ts";
+import { splitTagNames, tagNamesProblem } from "../posts/service.ts";
 import type { Post } from "../db/index.ts";
 import { idString, isId, pathId, toId } from "../web/inputs.ts";
 import { AuthoringError, ConflictError, createPost, postForChange, SlugTakenError, updatePost, type WriteInput } from "./service.ts";
 
-const MAX_TAGS = 20;
 export const BODY_MAX = POST_BODY_MAX; // one figure for the admin and this editor (src/web/limits.ts)
 
 /**
@@ -30,8 +30,10 @@ const bodyField = z
 const writeSchema = z.object({
   title: text(250, { required: "Enter a title." }),
   category: text(12).refine((s) => s === "" || isId(s), "Select a valid choice."),
-  tags: text(1000).refine((s) => s.split(",").filter((t) => t.trim()).length <= MAX_TAGS, `At most ${MAX_TAGS} tags.`)
-    .refine((s) => s.split(",").every((t) => t.trim().length <= 100), "Each tag has at most 100 characters."),
+  tags: text(1000).superRefine((s, ctx) => {
+    const problem = tagNamesProblem(splitTagNames(s));
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
   body: bodyField,
   status: z.preprocess((v) => (v === undefined || v === "" ? "DRAFT" : v), z.enum(["DRAFT", "PUBLISHED"], { error: "Select a valid choice." })),
 });
@@ -45,7 +47,7 @@ function toInput(d: z.output<typeof writeSchema>): WriteInput {
     title: d.title,
     body: d.body,
     categoryId: d.category ? Number(d.category) : null,
-    tagNames: d.tags.split(","),
+    tagNames: splitTagNames(d.tags),
     status: d.status,
   };
 }

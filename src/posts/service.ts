@@ -198,6 +198,20 @@ export async function getPostWithTags(id: number): Promise<PostWithTags | null> 
   return withTags(prisma, id);
 }
 
+/** Tags a form may name on a post, and the length of a name. */
+export const MAX_TAGS = 20;
+export const TAG_NAME_MAX = 100;
+
+/** What is wrong with these tag names as a form's field (too many, too long), or null. */
+export function tagNamesProblem(names: string[]): string | null {
+  if (names.length > MAX_TAGS) return `At most ${MAX_TAGS} tags.`;
+  if (names.some((n) => n.length > TAG_NAME_MAX)) return `Each tag has at most ${TAG_NAME_MAX} characters.`;
+  return null;
+}
+
+/** A field of tag names as typed: comma-separated, trimmed, empty ones dropped. */
+export const splitTagNames = (typed: string): string[] => typed.split(",").map((t) => t.trim()).filter(Boolean);
+
 /**
  * Tag ids for these names: existing tags matched by slug or (case aside) by name, missing ones created
  * in the caller's transaction, if `saver` may create tags (tag.create); otherwise a field error naming them.
@@ -205,9 +219,9 @@ export async function getPostWithTags(id: number): Promise<PostWithTags | null> 
 async function tagIdsForNames(tx: Tx, names: string[], saver: Saver): Promise<number[]> {
   const wanted = new Map<string, string>();
   for (const raw of names) {
-    const name = raw.trim().replace(/\s+/g, " ").slice(0, 100);
+    const name = raw.trim().replace(/\s+/g, " ").slice(0, TAG_NAME_MAX);
     if (!name) continue;
-    const slug = slugify(name).slice(0, 100);
+    const slug = slugify(name).slice(0, TAG_NAME_MAX);
     if (slug && !wanted.has(slug)) wanted.set(slug, name);
   }
   if (!wanted.size) return [];
@@ -217,7 +231,7 @@ async function tagIdsForNames(tx: Tx, names: string[], saver: Saver): Promise<nu
   });
   const ids: number[] = [];
   for (const [slug, name] of wanted) {
-    const found = existing.find((t) => t.slug === slug) ?? existing.find((t) => t.name.toLowerCase() === name.toLowerCase());
+    const found = existing.find((t) => t.name === name) ?? existing.find((t) => t.slug === slug) ?? existing.find((t) => t.name.toLowerCase() === name.toLowerCase());
     if (found) {
       ids.push(found.id);
       wanted.delete(slug);
