@@ -204,8 +204,9 @@ describe("an autosave made from an older version", { timeout: 180_000 }, () => {
     const post = await createPost({ title: "Two writers", body: "Version one.", status: "DRAFT", publish: new Date(Date.UTC(2026, 9, 7, 9)), authorId: editor.id, categoryId: null }, { id: editor.id });
     const page = await newPage();
     await signIn(page, editor, `/admin/blog/post/${post.id}/change/`);
-    // someone else saves while this form is open (version 2)...
-    await updatePost(post.id, post.version, { title: "Two writers", body: "Their version two.", status: "DRAFT", authorId: editor.id, categoryId: null }, { id: author.id });
+    // someone else (another editor: an author may not change an editor's post) saves while this form is open (version 2)...
+    const other = (await createUser({ role: "EDITOR" })).user;
+    await updatePost(post.id, post.version, { title: "Two writers", body: "Their version two.", status: "DRAFT", authorId: editor.id, categoryId: null }, { id: other.id });
     // ...then this writer types (autosaved from version 1) and the tab goes away
     await page.fill("#id_body", "My words from version one.");
     await page.waitForFunction(() => /Autosaved at/.test(document.querySelector("[data-autosave-status]")?.textContent ?? ""));
