@@ -14,6 +14,11 @@ export function visibleFields(m: ModelAdmin, user: AdminUser): FormField[] {
   return m.form.fields.filter((f) => !f.visible || f.visible(user));
 }
 
+/** The form's fields this user may not set (not shown to them: e.g. a post's author, src/accounts/permissions.ts). */
+export function hiddenFields(m: ModelAdmin, user: AdminUser): FormField[] {
+  return m.form.fields.filter((f) => f.visible && !f.visible(user));
+}
+
 /** "2026-11-21T09:30" (UTC) <-> Date. */
 export function toDatetimeLocal(d: unknown): string {
   if (!(d instanceof Date) || Number.isNaN(d.getTime())) return typeof d === "string" ? d : "";
@@ -117,16 +122,23 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
   }
 }
 
-/** Validates a submitted body against the visible fields; returns typed data or field messages. */
+/**
+ * Validates a submitted body against the visible fields; returns typed data or field messages. A value
+ * sent for one of `hidden` (fields this user may not set) is refused, never silently dropped: a 400.
+ */
 export async function parseAdminForm(
   fields: FormField[],
   body: Record<string, unknown>,
+  hidden: FormField[] = [],
 ): Promise<{ ok: true; data: Record<string, unknown> } | { ok: false; errors: Record<string, string> }> {
   const shape: Record<string, z.ZodType> = {};
   for (const f of fields) shape[f.name] = await fieldSchema(f);
   const r = await z.object(shape).safeParseAsync(body ?? {});
-  if (r.success) return { ok: true, data: r.data as Record<string, unknown> };
+  const sent = hidden.filter((f) => (body ?? {})[f.name] !== undefined);
+  if (r.success && !sent.length) return { ok: true, data: r.data as Record<string, unknown> };
   const errors: Record<string, string> = {};
+  if (sent.length) errors.__all__ = `You may not set ${sent.map((f) => f.label.toLowerCase()).join(", ")}.`;
+  if (r.success) return { ok: false, errors };
   for (const issue of r.error.issues) {
     const k = String(issue.path[0] ?? "__all__");
     if (!errors[k]) errors[k] = issue.code === "invalid_type" ? (issue.input === undefined ? REQUIRED : "Invalid value.") : issue.message;

@@ -18,7 +18,7 @@ import { ConflictError, listRevisions, slugClash, restoreRevision, PostNotFoundE
 import { objectHistory, recentActions } from "../audit/index.ts";
 import { authorize, authorizeObject, currentUser, type AdminUser } from "./auth.ts";
 import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
-import { keptFormValues, parseAdminForm, parseDatetimeLocal, toFormValues, visibleFields, SLUG_RE } from "./forms.ts";
+import { hiddenFields, keptFormValues, parseAdminForm, parseDatetimeLocal, toFormValues, visibleFields, SLUG_RE } from "./forms.ts";
 import { auditModelOf, ConflictErrors, FormErrors, keyOf, resolveChoices, site, type AdminObject, type ModelAdmin } from "./site.ts";
 
 const MAX_SELECTED = 1000;
@@ -414,7 +414,7 @@ export function addView(m: ModelAdmin) {
       return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, toFormValues(fields, defaults), {})) });
     }
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const parsed = await parseAdminForm(fields, body);
+    const parsed = await parseAdminForm(fields, body, hiddenFields(m, u));
     const kept = keptFormValues(fields, body);
     if (!parsed.ok) return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, parsed.errors)) }, 400);
     try {
@@ -455,7 +455,7 @@ export function changeView(m: ModelAdmin) {
     // a version is a positive int4 (anything else, e.g. 9999999999, is a bad form: 400, never a database error)
     const versionRaw = toId(body._version) ?? undefined;
     if (obj.version !== undefined && versionRaw === undefined) throw badRequest("The form is missing its version; reload the page.");
-    const parsed = await parseAdminForm(fields, body);
+    const parsed = await parseAdminForm(fields, body, hiddenFields(m, u));
     if (!parsed.ok) return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, parsed.errors)) }, 400);
     // A datetime shown at minute precision and sent back unchanged keeps its stored value (seconds and all).
     const shown = toFormValues(fields, obj.values);
