@@ -44,6 +44,7 @@ function pages(): [string, string, Expect][] {
     ["admin:blog_post_history", url("admin:blog_post_history", { id: otherPost }), OTHERS_POST],
     ["admin:blog_post_slug_check", url("admin:blog_post_slug_check", {}, { slug: "x" }), ALL_AUTHORS],
     ["admin:autocomplete", url("admin:autocomplete", {}, { model: "accounts_user", term: "u" }), EDITORS],
+    ["admin:tag_autocomplete", url("admin:tag_autocomplete", {}, { term: "t" }), ALL_AUTHORS],
     ["admin:blog_category_changelist", url("admin:blog_category_changelist"), EDITORS],
     ["admin:blog_category_add", url("admin:blog_category_add"), EDITORS],
     ["admin:blog_category_change", url("admin:blog_category_change", { id: catId }), EDITORS],
@@ -116,7 +117,7 @@ describe("POSTs are checked too", () => {
     expect(await prisma.post.count({ where: { id: ownPost } })).toBe(1);
   });
 
-  it("an author's list shows only their own posts; their new posts are theirs whatever authorId says", async () => {
+  it("an author's list shows only their own posts; an authorId sent by an author is refused (400, nothing saved)", async () => {
     const a = who.AUTHOR!;
     const list = await a.agent.get(url("admin:blog_post_changelist")).expect(200);
     expect(list.text).toContain("Author&#39;s own post");
@@ -124,8 +125,9 @@ describe("POSTs are checked too", () => {
     expect(list.text).not.toContain("By author"); // the author filter is for editors
     const form = await a.agent.get(url("admin:blog_post_add")).expect(200);
     expect(form.text).not.toContain('name="authorId"');
-    await csrfPost(a, url("admin:blog_post_add"), { title: "Sneaky", authorId: String(who.EDITOR!.user.id), status: "DRAFT", body: "b" }, 303);
-    expect((await prisma.post.findFirstOrThrow({ where: { title: "Sneaky" } })).authorId).toBe(a.user.id);
+    const sneaky = await csrfPost(a, url("admin:blog_post_add"), { title: "Sneaky", authorId: String(who.EDITOR!.user.id), status: "DRAFT", body: "b" }, 400);
+    expect(sneaky.text).toContain("You may not set author.");
+    expect(await prisma.post.count({ where: { title: "Sneaky" } })).toBe(0);
     // an author cannot reach category/tag/user admin by POST either
     await csrfPost(a, url("admin:blog_category_add"), { name: "x" }, 403);
     await csrfPost(a, url("admin:blog_tag_changelist"), { action: "delete", post: "yes", _selected_action: [String(tagId)] }, 403);

@@ -113,7 +113,7 @@ describe("ids beyond PostgreSQL's integer", () => {
     const add = url("admin:blog_post_add");
     const { entries } = await formOn(editor, add);
     const before = await prisma.post.count();
-    for (const [field, value] of [["authorId", "2147483648"], ["authorId", "9999999999"], ["categoryId", "2147483648"], ["tagIds", "9999999999"]] as const) {
+    for (const [field, value] of [["authorId", "2147483648"], ["authorId", "9999999999"], ["categoryId", "2147483648"]] as const) {
       const res = await post(editor, add, set(set(set(entries, "title", "Typed title"), "body", "Typed body text."), field, value));
       expect(res.status, `${field}=${value}`).toBe(400);
       expect(res.text).toContain("Typed body text.");
