@@ -1,10 +1,13 @@
 // Reader caches are per process; a post write in one process reaches the others through
-// LISTEN/NOTIFY (src/db/invalidation.ts). Two "processes" here are two listeners with different ids.
+// LISTEN/NOTIFY (the cache module's invalidate(), carried by src/db/invalidation.ts). Two
+// "processes" here are two listeners with different ids.
 import { afterAll, describe, expect, it } from "vitest";
 import { pool } from "../../src/db/index.ts";
-import { CHANNEL, invalidateEverywhere, listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
+import { CHANNEL, listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
+import { invalidate } from "../../src/cache/index.ts";
 import { countPublished } from "../../src/blog/queries.ts";
 import { makePost, makeUser } from "./fixtures.ts";
+import { writtenElsewhere } from "../cache/elsewhere.ts";
 
 const url = process.env.TEST_DATABASE_URL!;
 const listeners: Listener[] = [];
@@ -33,7 +36,7 @@ describe("cache invalidation across processes", () => {
     await makePost({ title: "Counted", authorId: author.id, publish: new Date("2026-01-01T00:00:00Z") });
     const before = await countPublished();
     // A write that bypasses this process (another worker's): the cached count does not see it...
-    await makePost({ title: "Written elsewhere", authorId: author.id, publish: new Date("2026-01-02T00:00:00Z") });
+    await writtenElsewhere({ title: "Written elsewhere", authorId: author.id, publish: new Date("2026-01-02T00:00:00Z") });
     expect(await countPublished()).toBe(before);
     // ...until that process's NOTIFY arrives.
     await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, "another-process"]);
@@ -44,10 +47,12 @@ describe("cache invalidation across processes", () => {
   it("a write here is heard by the other processes, and a process ignores its own", async () => {
     const other = await listener("a-second-worker");
     const own = await listener(); // this process's id
-    await invalidateEverywhere();
+    await invalidate("posts");
     expect(await until(() => other.includes("cleared"))).toBe(true);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(own).toEqual(["connected"]);
+    // Notifications arrive in order: once a later one from elsewhere is heard, our own was skipped.
+    await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, "a-third-process posts"]);
+    expect(await until(() => own.length === 2)).toBe(true);
+    expect(own).toEqual(["connected", "cleared"]);
   });
 
   it("reconnects after the listening connection is killed, clearing the caches once", async () => {
