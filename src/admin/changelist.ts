@@ -1,12 +1,13 @@
 // The change list: parses ?q=&o=&p= and the filter / date-hierarchy parameters against the model's
 // whitelist, then runs ONE query for the page's rows (joins included) and ONE (capped or estimated)
-// count. Values always travel as bind parameters; SQL text only ever comes from the registry.
+// count. Values always travel as bind parameters; SQL text only ever comes from the registry's
+// field names, resolved through the field map (fields.ts, via compiled() in site.ts).
 import { z } from "zod";
 import { pool } from "../db/index.ts";
 import { badRequest } from "../web/errors.ts";
-import { INT4_MAX, searchText } from "../web/inputs.ts";
+import { dayString, INT4_MAX, isoDay, parseIsoDay, searchText } from "../web/inputs.ts";
 import type { AdminUser } from "./auth.ts";
-import { resolveChoices, type Choice, type ListColumn, type ModelAdmin } from "./site.ts";
+import { compiled, resolveChoices, type Choice, type CompiledColumn, type ModelAdmin } from "./site.ts";
 
 /** Counts above this are shown as "10,000+" (Django's show_full_result_count=False, made cheap). */
 export const COUNT_CAP = 10_000;
@@ -16,7 +17,7 @@ export const RANK_CAP = 1_000;
 
 export interface ChangeListParams {
   q: string;
-  order: { column: ListColumn; desc: boolean } | null;
+  order: { column: CompiledColumn; desc: boolean } | null;
   page: number;
   /** filter param -> validated value */
   filters: Map<string, string | number | boolean>;
@@ -35,11 +36,9 @@ const one = (v: unknown, name: string): string | undefined => {
   return v;
 };
 
-const isoDate = /^(\d{4})-(\d{2})-(\d{2})$/;
 function parseDay(v: string, name: string): Date {
-  const m = isoDate.exec(v);
-  const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
-  if (!m || !d || Number.isNaN(d.getTime()) || d.getUTCDate() !== Number(m[3]) || d.getUTCMonth() !== Number(m[2]) - 1)
+  const d = parseIsoDay(v);
+  if (!d)
     throw badRequest(`"${name}" must be a date like 2026-11-21.`, { [name]: "Enter a valid date (YYYY-MM-DD)." });
   return d;
 }
@@ -58,12 +57,12 @@ function parseInt_(v: string | undefined, name: string, min: number, max: number
   return r.data;
 }
 
-export function sortableColumns(m: ModelAdmin): ListColumn[] {
-  return m.list.columns.filter((c) => c.sort);
+export function sortableColumns(m: ModelAdmin): CompiledColumn[] {
+  return compiled(m).columns.filter((c) => c.sort);
 }
 
 export function visibleFilters(m: ModelAdmin, user: AdminUser) {
-  return m.list.filters.filter((f) => !f.visible || f.visible(user));
+  return compiled(m).filters.filter((f) => !f.visible || f.visible(user));
 }
 
 export async function parseChangeListQuery(m: ModelAdmin, user: AdminUser, query: Record<string, unknown>): Promise<ChangeListParams> {
@@ -117,30 +116,31 @@ export async function parseChangeListQuery(m: ModelAdmin, user: AdminUser, query
   }
 
   const drill: ChangeListParams["drill"] = {};
-  const dh = m.list.dateHierarchy;
+  const dh = compiled(m).dateHierarchy;
   if (dh) {
     drill.year = parseInt_(one(query[`${dh.param}__year`], `${dh.param}__year`), `${dh.param}__year`, 1, 9999);
     drill.month = parseInt_(one(query[`${dh.param}__month`], `${dh.param}__month`), `${dh.param}__month`, 1, 12);
     drill.day = parseInt_(one(query[`${dh.param}__day`], `${dh.param}__day`), `${dh.param}__day`, 1, 31);
     if ((drill.month && !drill.year) || (drill.day && !drill.month)) throw badRequest("A month needs a year, a day needs a month.");
-    if (drill.day && new Date(Date.UTC(drill.year!, drill.month! - 1, drill.day)).getUTCDate() !== drill.day) throw badRequest("No such day.");
+    if (drill.day && !isoDay(drill.year!, drill.month!, drill.day)) throw badRequest("No such day.");
     if (drill.year) raw[`${dh.param}__year`] = String(drill.year);
     if (drill.month) raw[`${dh.param}__month`] = String(drill.month);
     if (drill.day) raw[`${dh.param}__day`] = String(drill.day);
   }
   let searchMode: ChangeListParams["searchMode"] = null;
-  const ft = m.list.search?.fullText;
-  if (q && m.list.search) {
+  const c = compiled(m);
+  const ft = c.search?.fullText;
+  if (q && c.search) {
     searchMode = "substring";
     if (ft) {
       // Ranked full text when the words match anything the user can see; otherwise a substring match
       // on the search fields ("postgres" does not stem to "postgresql"). Deciding first keeps each query
       // on one index instead of ranking every substring hit.
-      const scope = m.scope?.(user, 2);
+      const scope = c.scope(user, 2);
       // Ranking reads every match's vector: beyond RANK_CAP matches (a common word) the hits are
       // listed newest first instead (the filter still uses the GIN index; the order uses the publish index).
       const r = await pool.query<{ n: number }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM ${m.sql.from} WHERE ${ft.vector} @@ websearch_to_tsquery('${ft.config}', $1)${scope ? ` AND ${scope.sql}` : ""} LIMIT ${RANK_CAP + 1}) s`,
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${c.from} WHERE ${ft.vector} @@ websearch_to_tsquery('${ft.config}', $1)${scope ? ` AND ${scope.sql}` : ""} LIMIT ${RANK_CAP + 1}) s`,
         [q, ...(scope?.params ?? [])],
       );
       const n = Number(r.rows[0]?.n ?? 0);
@@ -159,18 +159,19 @@ export function whereClause(m: ModelAdmin, user: AdminUser, p: ChangeListParams,
     params.push(v);
     return `$${params.length}`;
   };
-  const scope = m.scope?.(user, params.length + 1);
+  const c = compiled(m);
+  const scope = c.scope(user, params.length + 1);
   if (scope) {
     conds.push(scope.sql);
     params.push(...scope.params);
   }
-  for (const f of m.list.filters) {
+  for (const f of c.filters) {
     if (f.kind === "choice" && p.filters.has(f.param)) conds.push(`${f.sql} = ${bind(p.filters.get(f.param))}`);
     const r = p.ranges.get(f.param);
     if (r?.gte) conds.push(`${f.sql} >= ${bind(r.gte)}`);
     if (r?.lt) conds.push(`${f.sql} < ${bind(r.lt)}`);
   }
-  const s = m.list.search;
+  const s = c.search;
   let rank: string | null = null;
   if (p.q && s && (p.searchMode === "fulltext" || p.searchMode === "fulltext-newest") && s.fullText) {
     const tsq = `websearch_to_tsquery('${s.fullText.config}', ${bind(p.q)})`;
@@ -180,7 +181,7 @@ export function whereClause(m: ModelAdmin, user: AdminUser, p: ChangeListParams,
     const like = bind(`%${p.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     conds.push(`(${s.fields.map((field) => `${field} ILIKE ${like}`).join(" OR ")})`);
   }
-  const dh = m.list.dateHierarchy;
+  const dh = c.dateHierarchy;
   if (dh && !opts.skipDrill && p.drill.year) {
     const { year, month, day } = p.drill;
     const start = new Date(Date.UTC(year, (month ?? 1) - 1, day ?? 1));
@@ -209,47 +210,43 @@ export interface ChangeListResult {
   perPage: number;
 }
 
-function tableName(m: ModelAdmin): string {
-  return m.sql.from.trim().split(/\s+/)[0]!.replace(/"/g, "");
-}
-
 /** Rows of one page: a single SELECT with the registry's joins. */
 export async function fetchChangeList(m: ModelAdmin, user: AdminUser, p: ChangeListParams): Promise<ChangeListResult> {
   const { where, params, rank, filtered, scoped } = whereClause(m, user, p);
   const perPage = m.list.perPage;
-  const defaultDesc = m.list.ordering.startsWith("-");
-  const defaultCol = m.list.columns.find((c) => c.name === m.list.ordering.replace(/^-/, ""));
+  const c = compiled(m);
+  const defaultDesc = c.ordering.desc;
   const orderBy: string[] = [];
   if (p.order) orderBy.push(`${p.order.column.sort} ${p.order.desc ? "DESC" : "ASC"} NULLS LAST`);
   else if (rank) orderBy.push(`${rank} DESC`);
-  else if (defaultCol?.sort) orderBy.push(`${defaultCol.sort} ${defaultDesc ? "DESC" : "ASC"}`);
-  orderBy.push(`${m.sql.pk} ${p.order ? (p.order.desc ? "DESC" : "ASC") : defaultDesc ? "DESC" : "ASC"}`);
+  else if (c.ordering.sql !== c.pk) orderBy.push(`${c.ordering.sql} ${defaultDesc ? "DESC" : "ASC"}`);
+  orderBy.push(`${c.pk} ${p.order ? (p.order.desc ? "DESC" : "ASC") : defaultDesc ? "DESC" : "ASC"}`);
 
-  const cols = m.list.columns.map((c, i) => `${c.sql} AS "c${i}"`).join(", ");
-  const owner = m.sql.owner ? `${m.sql.owner} AS "ownerId"` : `NULL::int AS "ownerId"`;
-  const version = m.sql.version ? `${m.sql.version} AS "rowVersion"` : `NULL::int AS "rowVersion"`;
+  const cols = c.columns.map((col, i) => `${col.sql} AS "c${i}"`).join(", ");
+  const owner = c.owner ? `${c.owner} AS "ownerId"` : `NULL::int AS "ownerId"`;
+  const version = c.version ? `${c.version} AS "rowVersion"` : `NULL::int AS "rowVersion"`;
   // Deferred join: the inner query finds the page's keys (an index-only scan for the default order,
   // so page 1,000 costs ~20 ms instead of a 250 ms sort of the table); the outer one joins the
   // display columns for just those rows.
-  const innerJoins = p.q || p.order?.column.joined ? (m.sql.joins ?? "") : "";
-  const sql = `SELECT ${m.sql.pk} AS pk, ${m.sql.repr} AS repr, ${owner}, ${version}, ${cols}
-    FROM (SELECT ${m.sql.pk} AS __pk FROM ${m.sql.from} ${innerJoins} ${where}
+  const innerJoins = p.q || p.order?.column.joined ? c.joins : "";
+  const sql = `SELECT ${c.pk} AS pk, ${c.repr} AS repr, ${owner}, ${version}, ${cols}
+    FROM (SELECT ${c.pk} AS __pk FROM ${c.from} ${innerJoins} ${where}
           ORDER BY ${orderBy.join(", ")} LIMIT ${perPage} OFFSET $${params.length + 1}) page
-    JOIN ${m.sql.from} ON ${m.sql.pk} = page.__pk ${m.sql.joins ?? ""}
+    JOIN ${c.from} ON ${c.pk} = page.__pk ${c.joins}
     ORDER BY ${orderBy.join(", ")}`;
 
-  const countJoins = p.q ? (m.sql.joins ?? "") : "";
+  const countJoins = p.q ? c.joins : "";
   const countPromise = (async (): Promise<{ count: number; kind: ChangeListResult["countKind"] }> => {
     // The search probe already knows there are more than RANK_CAP: counting every match of a common
     // word would read each one's tsvector (0.6 s at 100k posts) for a number nobody needs exactly.
     if (p.searchMode === "fulltext-newest") return { count: RANK_CAP, kind: "capped" };
     if (!filtered && !scoped) {
       // Unfiltered: the planner's estimate once the table is big (Django's show_full_result_count=False).
-      const est = await pool.query<{ n: number }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass($1)`, [`"${tableName(m)}"`]);
+      const est = await pool.query<{ n: number }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass($1)`, [`"${c.table}"`]);
       const n = Number(est.rows[0]?.n ?? -1);
       if (n > COUNT_CAP) return { count: n, kind: "estimate" };
     }
-    const r = await pool.query<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${m.sql.from} ${countJoins} ${where} LIMIT ${COUNT_CAP + 1}) s`, params);
+    const r = await pool.query<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${c.from} ${countJoins} ${where} LIMIT ${COUNT_CAP + 1}) s`, params);
     const n = Number(r.rows[0]?.n ?? 0);
     return n > COUNT_CAP ? { count: COUNT_CAP, kind: "capped" } : { count: n, kind: "exact" };
   })();
@@ -259,7 +256,7 @@ export async function fetchChangeList(m: ModelAdmin, user: AdminUser, p: ChangeL
     repr: String(r.repr ?? ""),
     ownerId: r.ownerId === null || r.ownerId === undefined ? null : Number(r.ownerId),
     version: r.rowVersion === null || r.rowVersion === undefined ? null : Number(r.rowVersion),
-    cells: Object.fromEntries(m.list.columns.map((c, i) => [c.name, r[`c${i}`]])),
+    cells: Object.fromEntries(c.columns.map((col, i) => [col.name, r[`c${i}`]])),
   }));
   const pages = Math.max(1, Math.ceil(cnt.count / perPage));
   return { rows, count: cnt.count, countKind: cnt.kind, pages, page: p.page, perPage };
@@ -272,7 +269,7 @@ export interface DrillLink {
 
 /** Date hierarchy (year -> month -> day): which periods have rows under the current filters. */
 export async function dateHierarchyLinks(m: ModelAdmin, user: AdminUser, p: ChangeListParams): Promise<{ back: DrillLink | null; links: DrillLink[]; current: string }> {
-  const dh = m.list.dateHierarchy;
+  const { dateHierarchy: dh, from } = compiled(m);
   if (!dh) return { back: null, links: [], current: "" };
   const base = { ...p.raw };
   delete base[`${dh.param}__year`];
@@ -290,7 +287,7 @@ export async function dateHierarchyLinks(m: ModelAdmin, user: AdminUser, p: Chan
     const nowY = new Date().getUTCFullYear();
     const r = await pool.query<{ y: number }>(
       `SELECT y FROM generate_series(${b(nowY - 40)}::int, ${b(nowY + 10)}::int) y
-       WHERE EXISTS (SELECT 1 FROM ${m.sql.from} ${and} ${dh.sql} >= make_timestamptz(y, 1, 1, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(y + 1, 1, 1, 0, 0, 0, 'UTC'))
+       WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= make_timestamptz(y, 1, 1, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(y + 1, 1, 1, 0, 0, 0, 'UTC'))
        ORDER BY y DESC`,
       params,
     );
@@ -300,7 +297,7 @@ export async function dateHierarchyLinks(m: ModelAdmin, user: AdminUser, p: Chan
   if (!month) {
     const r = await pool.query<{ mo: number }>(
       `SELECT mo FROM generate_series(1, 12) mo
-       WHERE EXISTS (SELECT 1 FROM ${m.sql.from} ${and} ${dh.sql} >= make_timestamptz(${b(year)}::int, mo, 1, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(${b(year)}::int, mo, 1, 0, 0, 0, 'UTC') + interval '1 month')
+       WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= make_timestamptz(${b(year)}::int, mo, 1, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(${b(year)}::int, mo, 1, 0, 0, 0, 'UTC') + interval '1 month')
        ORDER BY mo`,
       params,
     );
@@ -316,7 +313,7 @@ export async function dateHierarchyLinks(m: ModelAdmin, user: AdminUser, p: Chan
     ? { rows: [] as { d: number }[] }
     : await pool.query<{ d: number }>(
         `SELECT d FROM generate_series(1, ${b(daysIn)}::int) d
-         WHERE EXISTS (SELECT 1 FROM ${m.sql.from} ${and} ${dh.sql} >= make_timestamptz(${b(year)}::int, ${b(month)}::int, d, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(${b(year)}::int, ${b(month)}::int, d, 0, 0, 0, 'UTC') + interval '1 day')
+         WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= make_timestamptz(${b(year)}::int, ${b(month)}::int, d, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(${b(year)}::int, ${b(month)}::int, d, 0, 0, 0, 'UTC') + interval '1 day')
          ORDER BY d`,
         params,
       );
@@ -335,8 +332,6 @@ export interface FilterView {
   gte?: string;
   lt?: string;
 }
-
-const dayStr = (d: Date) => d.toISOString().slice(0, 10);
 
 /** Sidebar filters with links that keep the rest of the state (like Django's list_filter). */
 export async function filterViews(m: ModelAdmin, user: AdminUser, p: ChangeListParams): Promise<FilterView[]> {
@@ -361,8 +356,8 @@ export async function filterViews(m: ModelAdmin, user: AdminUser, p: ChangeListP
       const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
       const tomorrow = new Date(today.getTime() + 86_400_000);
       const opt = (label: string, gte: Date | null, lt: Date | null) => {
-        const query = { ...base, ...(gte ? { [`${f.param}__gte`]: dayStr(gte) } : {}), ...(lt ? { [`${f.param}__lt`]: dayStr(lt) } : {}) };
-        return { label, query, selected: (p.raw[`${f.param}__gte`] ?? null) === (gte ? dayStr(gte) : null) && (p.raw[`${f.param}__lt`] ?? null) === (lt ? dayStr(lt) : null) };
+        const query = { ...base, ...(gte ? { [`${f.param}__gte`]: dayString(gte) } : {}), ...(lt ? { [`${f.param}__lt`]: dayString(lt) } : {}) };
+        return { label, query, selected: (p.raw[`${f.param}__gte`] ?? null) === (gte ? dayString(gte) : null) && (p.raw[`${f.param}__lt`] ?? null) === (lt ? dayString(lt) : null) };
       };
       out.push({
         label: f.label,

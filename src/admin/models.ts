@@ -1,7 +1,10 @@
 // The registrations: Post, Category, Tag and User, each a declarative config plus small hooks.
 // Adding a model means adding one more site.register({...}) here.
+import type { Request, Response } from "express";
+import { diffLines, diffWords } from "diff";
+import { z } from "zod";
 import { prisma, Prisma } from "../db/index.ts";
-import { canAll, maySetPostField, rolesWith } from "../accounts/permissions.ts";
+import { can, canAll, maySetPostField, rolesWith } from "../accounts/permissions.ts";
 import { PostStatus, Role } from "../generated/prisma/client.ts";
 import {
   ConflictError,
@@ -16,14 +19,23 @@ import {
   publishTimeSet,
   setPostsStatus,
   updatePost,
+  listRevisions,
+  restoreRevision,
+  slugClash,
   type PostInput,
 } from "../posts/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
 import { changedFields, recordAction, recordActions } from "../audit/index.ts";
-import { ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
+import { authorize, currentUser, type AdminUser } from "./auth.ts";
+import { auditModelOf, ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
+import { parseDatetimeLocal, SLUG_RE } from "./forms.ts";
+import { userPassword } from "./password.ts";
+import { editorContext } from "../autosave/editor.ts";
+import { idString } from "../web/inputs.ts";
+import { url } from "../web/urls.ts";
 import { slugify } from "../blog/markdown.ts";
 import { caches, invalidate } from "../cache/index.ts";
-import { forbidden } from "../web/errors.ts";
+import { badRequest, forbidden, notFound } from "../web/errors.ts";
 import { formatCount, POST_BODY_MAX } from "../web/limits.ts";
 
 const STATUS_CHOICES = [
@@ -166,52 +178,127 @@ const statusAction = (name: string, label: string, status: PostStatus, done: str
   },
 });
 
+/** The slug widget's check (the Post admin's own endpoint): is this slug free on that publish day? */
+const slugCheckQuery = z.object({
+  slug: z.string().max(250),
+  publish: z.string().max(40).optional(),
+  id: idString().optional(),
+});
+
+async function slugCheck(req: Request, res: Response) {
+  const u = currentUser(req);
+  if (!u) throw forbidden();
+  authorize(u, "post.create");
+  const r = slugCheckQuery.safeParse(req.query);
+  if (!r.success) throw badRequest("Invalid slug check.", { slug: "Invalid input." });
+  const { slug, publish, id } = r.data;
+  if (!SLUG_RE.test(slug)) return res.json({ ok: false, message: "Use lowercase letters, digits and hyphens." });
+  const when = (publish && parseDatetimeLocal(publish)) || new Date();
+  const clash = await slugClash(prisma, slug, when, id);
+  const day = when.toISOString().slice(0, 10);
+  // Another author's draft or scheduled post is not the asker's to know about: for someone who
+  // cannot see every post, such a clash answers exactly like a free slug (issue 9, privacy).
+  const seesAll = canAll(u, "post.view");
+  const visible = clash && ((clash.status === "PUBLISHED" && clash.publish <= new Date()) || can(u, "post.view", clash));
+  if (visible) return res.json({ ok: false, message: `Already used by another post published on ${day}.` });
+  res.json({ ok: true, message: seesAll ? `Available on ${day}.` : `No post you can see uses it on ${day}.` });
+}
+
+/** Long unchanged stretches of a line diff shrink to 2 lines of context each side and a "N unchanged lines" marker. */
+function collapseUnchanged(parts: { value: string; added?: boolean; removed?: boolean }[], context = 2) {
+  const out: { value: string; added?: boolean; removed?: boolean; skipped?: number }[] = [];
+  parts.forEach((p, i) => {
+    if (p.added || p.removed) return out.push(p);
+    const lines = p.value.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    const head = i === 0 ? 0 : context;
+    const tail = i === parts.length - 1 ? 0 : context;
+    if (lines.length <= head + tail + 1) return out.push(p);
+    if (head) out.push({ value: lines.slice(0, head).join("\n") + "\n" });
+    out.push({ value: "", skipped: lines.length - head - tail });
+    if (tail) out.push({ value: lines.slice(-tail).join("\n") + "\n" });
+  });
+  return out;
+}
+
+/** The history page's revisions of a post: each diffed against the current text. */
+async function postRevisions(id: number, current: Record<string, unknown>) {
+  const revs = await listRevisions(id);
+  return revs.map((r, i) => ({
+    id: r.id,
+    createdAt: r.createdAt,
+    username: r.user?.username ?? "—",
+    status: r.status,
+    title: r.title,
+    isCurrent: i === 0 && r.body === current.body && r.title === current.title && r.status === current.status,
+    titleParts: diffWords(r.title, String(current.title ?? "")),
+    bodyParts: collapseUnchanged(diffLines(r.body, String(current.body ?? ""))),
+  }));
+}
+
+async function restorePostRevision(id: number, rev: number, user: AdminUser): Promise<void> {
+  try {
+    await restoreRevision(id, rev, user);
+  } catch (e) {
+    if (e instanceof PostNotFoundError) throw notFound("No such revision.");
+    if (e instanceof SlugTakenError || e instanceof ConflictError) throw badRequest(e.message);
+    throw e;
+  }
+}
+
+const postOf = (obj: AdminObject) => ({ id: obj.id, updatedAt: obj.readOnly.updatedAt as Date, version: obj.version ?? 1 });
+
 site.register({
   app: "blog",
   model: "post",
   verboseName: "post",
   verboseNamePlural: "posts",
   perm: "post",
-  sql: {
-    from: `"Post" p`,
-    joins: `JOIN "User" u ON u.id = p."authorId" LEFT JOIN "Category" c ON c.id = p."categoryId"`,
-    pk: "p.id",
-    repr: "p.title",
-    owner: `p."authorId"`,
-    version: "p.version",
-  },
+  table: "Post",
+  repr: "title",
+  owner: "authorId",
+  version: "version",
   list: {
     columns: [
-      { name: "title", label: "Title", sql: "p.title", sort: "p.title", link: true },
-      { name: "author", label: "Author", sql: "u.username", sort: "u.username", joined: true },
-      { name: "category", label: "Category", sql: "c.name", sort: "c.name", joined: true },
-      { name: "status", label: "Status", sql: "p.status", sort: "p.status", format: "status" },
-      // A draft whose time was never set shows none ("—"): it takes the moment it is published.
-      { name: "publish", label: "Publish", sql: `CASE WHEN p."publishPinned" OR p.status = 'PUBLISHED' THEN p.publish END`, sort: "p.publish", format: "datetime" },
-      { name: "updated", label: "Updated", sql: `p."updatedAt"`, sort: `p."updatedAt"`, format: "datetime" },
+      { field: "title", label: "Title", sort: true, link: true },
+      { name: "author", field: "author__username", label: "Author", sort: true },
+      { name: "category", field: "category__name", label: "Category", sort: true },
+      { field: "status", label: "Status", sort: true, format: "status" },
+      // Computed: a draft whose time was never set shows none ("—"): it takes the moment it is published.
+      { name: "publish", label: "Publish", sql: `CASE WHEN p."publishPinned" OR p.status = 'PUBLISHED' THEN p.publish END`, sort: "publish", format: "datetime" },
+      { name: "updated", field: "updatedAt", label: "Updated", sort: true, format: "datetime" },
     ],
     filters: [
-      { param: "status__exact", label: "Status", kind: "choice", sql: "p.status", choices: STATUS_CHOICES, type: "string" },
-      { param: "category__id__exact", label: "Category", kind: "choice", sql: `p."categoryId"`, choices: categoryChoices, type: "int" },
-      { param: "author__id__exact", label: "Author", kind: "choice", sql: `p."authorId"`, choices: authorChoices, type: "int", visible: (u) => canAll(u, "post.view") },
-      { param: "publish", label: "Publish date", kind: "date", sql: "p.publish" },
-      { param: "created", label: "Created", kind: "date", sql: `p."createdAt"` },
+      { field: "status", label: "Status", kind: "choice", choices: STATUS_CHOICES, type: "string" },
+      { field: "category__id", label: "Category", kind: "choice", choices: categoryChoices, type: "int" },
+      { field: "author__id", label: "Author", kind: "choice", choices: authorChoices, type: "int", visible: (u) => canAll(u, "post.view") },
+      { field: "publish", label: "Publish date", kind: "date" },
+      { field: "createdAt", param: "created", label: "Created", kind: "date" },
     ],
     search: {
-      fields: ["p.title"],
-      fullText: { vector: `p."searchVector"`, config: "english" },
+      fields: ["title"],
+      fullText: { vector: "searchVector", config: "english" },
       help: "Full-text search in title, excerpt and body, ranked; when no post matches the words, titles containing the text.",
     },
     ordering: "-publish",
-    dateHierarchy: { param: "publish", sql: "p.publish", label: "Publish date" },
+    dateHierarchy: "publish",
     editable: ["status"],
     perPage: 50,
   },
-  scope: (user, start) => (canAll(user, "post.view") ? null : { sql: `p."authorId" = $${start}`, params: [user.id] }),
+  queryset: (user) => (canAll(user, "post.view") ? null : { authorId: user.id }),
+  // Inline status edits and restores: setting the status is the post's own rule (POST_FIELDS).
+  canEditField: (user, field, obj) => field !== "status" || maySetPostField(user, "status", obj),
+  // A new post's publish time starts empty ("set when published"): a time is only fixed when the writer enters one.
+  initialData: (user) => ({ status: "DRAFT", authorId: user.id, publish: null }),
+  // Autosave, the offer of a newer autosave (not on a form shown again with errors), the sign-in dialog.
+  formContext: async (user, obj, values, fresh) => ({ editor: await editorContext(user.id, obj ? postOf(obj) : null, values, fresh) }),
+  revisions: { list: postRevisions, restore: restorePostRevision, fields: ["title", "body", "status"] },
+  urls: [{ name: "admin:blog_post_slug_check", path: "/admin/blog/post/slug-check/", methods: ["get"], handler: slugCheck }],
   form: {
+    sidebar: { heading: "Publishing", fields: ["authorId", "categoryId", "tags", "status", "publish"] },
     fields: [
       { name: "title", label: "Title", widget: "text", required: true, maxLength: 250 },
-      { name: "slug", label: "Slug", widget: "slug", maxLength: 250, prepopulateFrom: "title", help: "The last part of the post's URL; unique per publish date. Left empty, it is made from the title." },
+      { name: "slug", label: "Slug", widget: "slug", maxLength: 250, prepopulateFrom: "title", slugCheck: "admin:blog_post_slug_check", help: "The last part of the post's URL; unique per publish date. Left empty, it is made from the title." },
       { name: "authorId", label: "Author", widget: "fk", required: true, fk: { model: "accounts_user", picker: "autocomplete" }, visible: (u) => maySetPostField(u, "authorId", null) },
       { name: "categoryId", label: "Category", widget: "select", choices: categoryChoices },
       { name: "tags", label: "Tags", widget: "tags", help: "Type to find a tag: arrow keys and Enter pick it, a name not yet used creates a new tag. Without the suggestions, type names separated by commas." },
@@ -233,7 +320,6 @@ site.register({
     { name: "delete", label: "Delete selected posts", permission: "post.delete", done: "deleted", describe: "These posts, their revisions and tag links will be deleted. This cannot be undone.", danger: true, run: (ids, user) => deletePosts(ids, user) },
   ],
   hooks: postHooks,
-  revisions: true,
 });
 
 // ---------------------------------------------------------------- Generic Prisma-backed hooks
@@ -336,7 +422,7 @@ const deleteAction = (plural: string, describe: string, permission: BulkAction["
   done: "deleted",
   describe,
   danger: true,
-  run: (ids, user) => hooks.remove(ids, user),
+  run: (ids, user) => hooks.remove!(ids, user),
 });
 
 // ---------------------------------------------------------------- Category and Tag
@@ -359,15 +445,18 @@ site.register({
   verboseName: "category",
   verboseNamePlural: "categories",
   perm: "category",
-  sql: { from: `"Category" c`, pk: "c.id", repr: "c.name", version: "c.version" },
+  table: "Category",
+  repr: "name",
+  version: "version",
   list: {
     columns: [
-      { name: "name", label: "Name", sql: "c.name", sort: "c.name", link: true },
-      { name: "slug", label: "Slug", sql: "c.slug", sort: "c.slug" },
+      { field: "name", label: "Name", sort: true, link: true },
+      { field: "slug", label: "Slug", sort: true },
+      // Computed: the number of posts in the category.
       { name: "posts", label: "Posts", sql: `(SELECT count(*) FROM "Post" x WHERE x."categoryId" = c.id)`, format: "number" },
     ],
     filters: [],
-    search: { fields: ["c.name", "c.slug"], help: "Search names and slugs." },
+    search: { fields: ["name", "slug"], help: "Search names and slugs." },
     ordering: "name",
     perPage: 100,
   },
@@ -400,15 +489,18 @@ site.register({
   verboseName: "tag",
   verboseNamePlural: "tags",
   perm: "tag",
-  sql: { from: `"Tag" t`, pk: "t.id", repr: "t.name", version: "t.version" },
+  table: "Tag",
+  repr: "name",
+  version: "version",
   list: {
     columns: [
-      { name: "name", label: "Name", sql: "t.name", sort: "t.name", link: true },
-      { name: "slug", label: "Slug", sql: "t.slug", sort: "t.slug" },
+      { field: "name", label: "Name", sort: true, link: true },
+      { field: "slug", label: "Slug", sort: true },
+      // Computed: the number of posts with the tag.
       { name: "posts", label: "Posts", sql: `(SELECT count(*) FROM "PostTag" x WHERE x."tagId" = t.id)`, format: "number" },
     ],
     filters: [],
-    search: { fields: ["t.name", "t.slug"], help: "Search names and slugs." },
+    search: { fields: ["name", "slug"], help: "Search names and slugs." },
     ordering: "name",
     perPage: 100,
   },
@@ -442,12 +534,12 @@ const userUpdate = userHooks.update;
 userHooks.update = async (obj, data, user, version) => {
   if (obj.id === user.id && (data.role !== "ADMIN" || data.isActive === false))
     throw new FormErrors({ role: "You cannot remove your own admin role or deactivate yourself; ask another admin." });
-  return userUpdate(obj, data, user, version);
+  return userUpdate!(obj, data, user, version);
 };
 const userRemove = userHooks.remove;
 userHooks.remove = async (ids, user) => {
   if (ids.includes(user.id)) throw forbidden("You cannot delete your own account here.");
-  return userRemove(ids, user);
+  return userRemove!(ids, user);
 };
 
 site.register({
@@ -456,22 +548,25 @@ site.register({
   verboseName: "user",
   verboseNamePlural: "users",
   perm: "user",
-  sql: { from: `"User" u`, pk: "u.id", repr: "u.username", version: "u.version" },
+  table: "User",
+  repr: "username",
+  version: "version",
   list: {
     columns: [
-      { name: "username", label: "Username", sql: "u.username", sort: "u.username", link: true },
-      { name: "email", label: "E-mail", sql: "u.email", sort: "u.email" },
-      { name: "name", label: "Name", sql: `trim(u."firstName" || ' ' || u."lastName")`, sort: `u."lastName"` },
-      { name: "role", label: "Role", sql: "u.role", sort: "u.role" },
-      { name: "isActive", label: "Active", sql: `u."isActive"`, sort: `u."isActive"`, format: "bool" },
-      { name: "dateJoined", label: "Joined", sql: `u."dateJoined"`, sort: `u."dateJoined"`, format: "date" },
+      { field: "username", label: "Username", sort: true, link: true },
+      { field: "email", label: "E-mail", sort: true },
+      // Computed: first and last name together.
+      { name: "name", label: "Name", sql: `trim(u."firstName" || ' ' || u."lastName")`, sort: "lastName" },
+      { field: "role", label: "Role", sort: true },
+      { field: "isActive", label: "Active", sort: true, format: "bool" },
+      { field: "dateJoined", label: "Joined", sort: true, format: "date" },
     ],
     filters: [
-      { param: "role__exact", label: "Role", kind: "choice", sql: "u.role::text", choices: ROLE_CHOICES, type: "string" },
-      { param: "is_active__exact", label: "Active", kind: "choice", sql: `u."isActive"`, choices: [{ value: "1", label: "Yes" }, { value: "0", label: "No" }], type: "bool" },
-      { param: "joined", label: "Date joined", kind: "date", sql: `u."dateJoined"` },
+      { field: "role", label: "Role", kind: "choice", choices: ROLE_CHOICES, type: "string" },
+      { field: "isActive", param: "is_active__exact", label: "Active", kind: "choice", choices: [{ value: "1", label: "Yes" }, { value: "0", label: "No" }], type: "bool" },
+      { field: "dateJoined", param: "joined", label: "Date joined", kind: "date" },
     ],
-    search: { fields: ["u.username", "u.email", `u."firstName"`, `u."lastName"`], help: "Search usernames, e-mail addresses and names." },
+    search: { fields: ["username", "email", "firstName", "lastName"], help: "Search usernames, e-mail addresses and names." },
     ordering: "username",
     editable: ["role"],
     perPage: 100,
@@ -493,6 +588,76 @@ site.register({
   },
   actions: [deleteAction("users", "These accounts will be deleted, with the posts they wrote. Consider deactivating instead.", "user.delete", userHooks)],
   hooks: userHooks,
+  initialData: () => ({ role: "READER", isActive: true }),
+  // An admin may not delete their own account from here.
+  hasDeletePermission: (user, obj) => !obj || obj.id !== user.id,
+  objectLinks: (obj) => [{ label: "Set password", url: url("admin:accounts_user_password", { id: obj.id }) }],
+  urls: [{ name: "admin:accounts_user_password", path: "/admin/accounts/user/:id/password/", methods: ["get", "post"], handler: userPassword }],
+  // The post form's author picker: users who can write, matched by username or name.
+  autocomplete: async (term) => {
+    const rows = await prisma.user.findMany({
+      where: {
+        role: { in: rolesWith("post.create") },
+        isActive: true,
+        ...(term ? { OR: [{ username: { contains: term, mode: "insensitive" } }, { firstName: { contains: term, mode: "insensitive" } }, { lastName: { contains: term, mode: "insensitive" } }] } : {}),
+      },
+      select: { id: true, username: true, firstName: true, lastName: true },
+      orderBy: { username: "asc" },
+      take: 20,
+    });
+    return rows.map((x) => ({ id: x.id, text: x.username, name: `${x.firstName} ${x.lastName}`.trim() }));
+  },
+});
+
+// ---------------------------------------------------------------- Audit log (read-only)
+
+// A read-only model needs no view code: no create/update/remove hooks (and RULES.auditlog grants only
+// view), so the generic views offer no add, change, delete or actions, and the list links nowhere.
+const AUDIT_ACTIONS = [
+  { value: "ADD", label: "Addition" },
+  { value: "CHANGE", label: "Change" },
+  { value: "DELETE", label: "Deletion" },
+];
+const seesAllEntries = (user: AdminUser) => canAll(user, "auditlog.view");
+
+site.register({
+  app: "audit",
+  model: "auditlog",
+  verboseName: "audit log entry",
+  verboseNamePlural: "audit log entries",
+  perm: "auditlog",
+  table: "AuditLog",
+  repr: "objectRepr",
+  owner: "userId",
+  list: {
+    columns: [
+      { field: "createdAt", label: "Time", sort: true, format: "datetime" },
+      { name: "user", field: "user__username", label: "User", sort: true },
+      { field: "action", label: "Action", sort: true },
+      { field: "model", label: "Model", sort: true },
+      { field: "objectRepr", label: "Object" },
+      { field: "changes", label: "Changes" },
+    ],
+    filters: [
+      { field: "user__id", label: "User", kind: "choice", choices: authorChoices, type: "int", visible: seesAllEntries },
+      { field: "action", label: "Action", kind: "choice", choices: AUDIT_ACTIONS, type: "string" },
+      { field: "model", label: "Model", kind: "choice", type: "string", choices: async () => site.all().filter((m) => m.hooks.update).map((m) => ({ value: auditModelOf(m), label: m.verboseName })) },
+    ],
+    search: { fields: ["objectRepr", "changes"], help: "Search the objects' names and the changes." },
+    ordering: "-createdAt",
+    dateHierarchy: "createdAt",
+    perPage: 100,
+  },
+  // Authors see their own actions, editors and admins everyone's (RULES.auditlog).
+  queryset: (user) => (seesAllEntries(user) ? null : { userId: user.id }),
+  form: { fields: [] },
+  actions: [],
+  hooks: {
+    async load(id) {
+      const e = await prisma.auditLog.findUnique({ where: { id } });
+      return e ? { id: e.id, repr: e.objectRepr, authorId: e.userId ?? undefined, values: {}, readOnly: {} } : null;
+    },
+  },
 });
 
 export { site, Role, STATUS_CHOICES };

@@ -2,8 +2,10 @@
 // declarative config (list columns, filters, search, ordering, date hierarchy, list-editable
 // columns, form fields, read-only fields, prepopulated fields, FK pickers, bulk actions, hooks).
 // The generic views in views.ts and the templates in views/admin/ serve every registered model.
-import type { Action } from "../accounts/permissions.ts";
+import type { Request, Response } from "express";
+import { can, type Action } from "../accounts/permissions.ts";
 import type { AdminUser } from "./auth.ts";
+import { fieldSql, fromSql, joinsSql, resolveField, TABLES, type TableName } from "./fields.ts";
 
 export type Widget = "text" | "slug" | "email" | "textarea" | "markdown" | "select" | "fk" | "tags" | "datetime" | "checkbox";
 
@@ -30,6 +32,8 @@ export interface FormField {
   visible?: (user: AdminUser) => boolean;
   /** Shown beside the widget (and as its placeholder) while the value is empty: what empty means. */
   emptyText?: string;
+  /** slug widgets: the named route its JS asks whether the slug is free (the post's slug check). */
+  slugCheck?: string;
 }
 
 export interface ReadOnlyField {
@@ -40,27 +44,31 @@ export interface ReadOnlyField {
 
 export type CellFormat = "text" | "datetime" | "date" | "status" | "bool" | "number";
 
+/**
+ * list_display: a column names a model field (`{ field: "title" }`, or a related one: "author__username");
+ * `sql` only where the value is genuinely computed (say which), in the field map's aliases (fields.ts).
+ */
 export interface ListColumn {
-  name: string;
+  /** The ?o= sort key and the cell's CSS class; defaults to the field. */
+  name?: string;
   label: string;
-  /** SQL expression selected for the cell (aliases of `from`/`joins`). */
-  sql: string;
-  /** Sortable when set: the SQL expression to ORDER BY (whitelisted by column name in ?o=). */
-  sort?: string;
-  /** The sort expression reads a joined table (the page query then keeps the joins in its inner part). */
-  joined?: boolean;
+  field?: string;
+  /** A computed cell (no single field holds it). */
+  sql?: string;
+  /** Sortable: true sorts by the column's field; a field name sorts by that field. */
+  sort?: true | string;
   format?: CellFormat;
   /** The cell links to the change form (list_display_links). */
   link?: boolean;
 }
 
+/** list_filter: a choice or date filter on a field ("status", "category__id", "createdAt"). */
 export interface ListFilter {
-  /** Query parameter (Django style): status__exact, category__id__exact, publish__range ... */
-  param: string;
+  field: string;
+  /** Query parameter (Django style); defaults to `${field}__exact` (choice) or the field (date). */
+  param?: string;
   label: string;
   kind: "choice" | "date";
-  /** SQL expression compared with the value. */
-  sql: string;
   /** choice filters: allowed values and labels. Values are validated against this list. */
   choices?: Choices;
   /** choice filters: value type. */
@@ -72,7 +80,7 @@ export interface ListFilter {
 export interface BulkAction {
   name: string;
   label: string;
-  /** The permission asked of can() for every selected object. */
+  /** The permission asked of can() for every selected object (and, on no object, to offer the action at all). */
   permission: Action;
   /** Past-tense verb for the message: "published". */
   done: string;
@@ -117,59 +125,93 @@ export class ConflictErrors extends Error {
   }
 }
 
+/** save_model and friends: a model without create/update/remove has no add/change/delete (a read-only model). */
 export interface ModelHooks {
   load(id: number): Promise<AdminObject | null>;
-  create(data: Record<string, unknown>, user: AdminUser): Promise<SaveResult>;
-  update(obj: AdminObject, data: Record<string, unknown>, user: AdminUser, version: number | undefined): Promise<SaveResult>;
-  remove(ids: number[], user: AdminUser): Promise<number>;
+  create?(data: Record<string, unknown>, user: AdminUser): Promise<SaveResult>;
+  update?(obj: AdminObject, data: Record<string, unknown>, user: AdminUser, version: number | undefined): Promise<SaveResult>;
+  remove?(ids: number[], user: AdminUser): Promise<number>;
   /** Objects a delete would take with it (Django's "deleted objects" summary). */
   cascades?(ids: number[]): Promise<string[]>;
 }
+
+/** A model's own page or endpoint beside the generic ones (Django's ModelAdmin.get_urls()). */
+export interface AdminUrl {
+  name: string;
+  path: string;
+  methods: ("get" | "post")[];
+  handler: (req: Request, res: Response) => Promise<unknown> | unknown;
+}
+
+export type PermModel = Action extends `${infer M}.${string}` ? M : never;
 
 export interface ModelAdmin {
   app: string;
   model: string;
   verboseName: string;
   verboseNamePlural: string;
-  /** Permission prefix: can(user, `${perm}.view`) ... */
-  perm: "post" | "category" | "tag" | "user";
-  sql: {
-    /** `"Post" p` */
-    from: string;
-    joins?: string;
-    pk: string;
-    repr: string;
-    /** Owner column for per-row permission checks (posts: p."authorId"). */
-    owner?: string;
-    /**
-     * Optimistic-locking version column (src/db/versioned.ts). Declared, the change list's inline
-     * edits carry each row's version and a row changed since the list was shown is refused.
-     */
-    version?: string;
-  };
+  /** Permission prefix: can(user, `${perm}.view`) ... (RULES in src/accounts/permissions.ts). */
+  perm: PermModel;
+  /** The model's table in the field map (fields.ts); every option below names its fields. */
+  table: TableName;
+  /** The field shown as the object's name (Django's __str__). */
+  repr: string;
+  /** The field naming whose object it is, for per-row permission checks (posts: authorId). */
+  owner?: string;
+  /**
+   * Optimistic-locking version field (src/db/versioned.ts). Declared, the change list's inline
+   * edits carry each row's version and a row changed since the list was shown is refused.
+   */
+  version?: string;
   list: {
     columns: ListColumn[];
     filters: ListFilter[];
-    search?: { fields: string[]; fullText?: { vector: string; config: string }; help: string };
-    /** Default ordering: column name, "-" for descending. */
+    /** search_fields (substring); fullText: a tsvector field searched first, ranked. */
+    search?: { fields: string[]; fullText?: { vector: string; config: "english" | "simple" }; help: string };
+    /** Default ordering: a field, "-" for descending. */
     ordering: string;
-    dateHierarchy?: { param: string; sql: string; label: string };
+    /** date_hierarchy: a date field; its query parameters are `${field}__year` ... */
+    dateHierarchy?: string;
     /** list_editable: column names editable in the list; must be select fields in the form. */
     editable?: string[];
     perPage: number;
   };
-  /** Rows a user may see at all (authors: their own posts). Returns SQL + params, $n numbered from `start`. */
-  scope?: (user: AdminUser, start: number) => { sql: string; params: unknown[] } | null;
+  /** get_queryset: the rows a user may see at all, as field = value conditions (authors: their own posts); null: all. */
+  queryset?: (user: AdminUser) => Record<string, number | string> | null;
   form: {
     fields: FormField[];
     readOnly?: ReadOnlyField[];
+    /** Fields shown in a side column under this heading (the post's "Publishing" box). */
+    sidebar?: { heading: string; fields: string[] };
   };
   actions: BulkAction[];
   hooks: ModelHooks;
-  /** Extra per-object permission: e.g. only editors may change the status of others' posts. */
+  /**
+   * has_view/add/change/delete_permission: each further restricts the default, can() with the model's
+   * action (and the object, when there is one). E.g. an admin may not delete their own account.
+   */
+  hasViewPermission?: (user: AdminUser, obj: AdminObject | null) => boolean;
+  hasAddPermission?: (user: AdminUser) => boolean;
+  hasChangePermission?: (user: AdminUser, obj: AdminObject | null) => boolean;
+  hasDeletePermission?: (user: AdminUser, obj: AdminObject | null) => boolean;
+  /** Per-field permission on an object (posts: who may set the status), for list_editable and restores. */
   canEditField?: (user: AdminUser, field: string, obj: AdminObject | null) => boolean;
-  /** Posts have revisions: the history page shows them. */
-  revisions?: boolean;
+  /** get_changeform_initial_data: the add form's starting values. */
+  initialData?: (user: AdminUser) => Record<string, unknown>;
+  /** Extra buttons on the change form (the user's "Set password"). */
+  objectLinks?: (obj: AdminObject, user: AdminUser) => { label: string; url: string }[];
+  /** Extra context for the change form's template (the post editor's autosave panel). */
+  formContext?: (user: AdminUser, obj: AdminObject | null, values: Record<string, unknown>, fresh: boolean) => Promise<Record<string, unknown>>;
+  /** Objects with revisions: the history page lists them and may restore one (posts). */
+  revisions?: {
+    list(id: number, current: Record<string, unknown>): Promise<({ id: number } & Record<string, unknown>)[]>;
+    /** Restores a revision (as a new one); fields: the ones a restore sets, each needing canEditField. */
+    restore(id: number, rev: number, user: AdminUser): Promise<void>;
+    fields: string[];
+  };
+  /** Autocomplete for foreign-key pickers pointing at this model (Django's autocomplete_fields + search). */
+  autocomplete?: (term: string) => Promise<{ id: number; text: string; name?: string }[]>;
+  urls?: AdminUrl[];
 }
 
 export class AdminSite {
@@ -188,7 +230,142 @@ export class AdminSite {
   all(): ModelAdmin[] {
     return [...this.models.values()];
   }
+
+  /** Django's system checks, run once at start-up (routes.ts): a misnamed option stops the app with its name. */
+  check(): void {
+    const errors = this.all().flatMap(checkModelAdmin);
+    if (errors.length) throw new AdminCheckError(errors);
+  }
 }
+
+export class AdminCheckError extends Error {
+  constructor(readonly errors: string[]) {
+    super(`The admin registrations have ${errors.length} error${errors.length === 1 ? "" : "s"}:\n${errors.join("\n")}`);
+  }
+}
+
+/** Every option that names a field, checked against the model's field map (codes as in Django's admin checks). */
+export function checkModelAdmin(m: ModelAdmin): string[] {
+  const name = `${m.app}.${m.model[0]!.toUpperCase()}${m.model.slice(1)}`;
+  const model = TABLES[m.table] ? TABLES[m.table].table : null;
+  if (!model) return [`admin.E001: ${name} table "${m.table}" is not in the admin's field map (src/admin/fields.ts)`];
+  const out: string[] = [];
+  const field = (code: string, option: string, f: string | undefined) => {
+    if (f === undefined || !resolveField(m.table, f)) out.push(`${code}: ${name} ${option} "${f ?? ""}" is not a field of ${model}`);
+  };
+  field("admin.E000", "repr", m.repr);
+  if (m.owner) field("admin.E000", "owner", m.owner);
+  if (m.version) field("admin.E000", "version", m.version);
+  const names = new Set<string>();
+  m.list.columns.forEach((c, i) => {
+    const n = c.name ?? c.field;
+    if (!n) out.push(`admin.E108: ${name} list_display[${i}] names no field (give field, or name and sql for a computed column)`);
+    else if (names.has(n)) out.push(`admin.E108: ${name} list_display[${i}] "${n}" is listed twice`);
+    if (n) names.add(n);
+    if (c.field !== undefined || c.sql === undefined) field("admin.E108", `list_display[${i}]`, c.field);
+    if (c.link && !m.hooks.update) out.push(`admin.E111: ${name} list_display[${i}] "${n}" links to a change form the model does not have (hooks.update)`);
+    if (typeof c.sort === "string") field("admin.E108", `list_display[${i}] sort`, c.sort);
+    else if (c.sort && c.field === undefined) out.push(`admin.E108: ${name} list_display[${i}] "${n}" is sortable but names no field to sort by`);
+  });
+  m.list.filters.forEach((f, i) => field("admin.E116", `list_filter[${i}]`, f.field));
+  m.list.search?.fields.forEach((f, i) => field("admin.E126", `search_fields[${i}]`, f));
+  if (m.list.search?.fullText) field("admin.E126", "search_fields full text", m.list.search.fullText.vector);
+  field("admin.E033", "ordering", m.list.ordering.replace(/^-/, ""));
+  if (m.list.dateHierarchy !== undefined) field("admin.E127", "date_hierarchy", m.list.dateHierarchy);
+  (m.list.editable ?? []).forEach((e, i) => {
+    if (!names.has(e)) out.push(`admin.E122: ${name} list_editable[${i}] "${e}" is not in list_display`);
+    else if (m.form.fields.find((f) => f.name === e)?.widget !== "select") out.push(`admin.E122: ${name} list_editable[${i}] "${e}" is not a select field of the form`);
+    if (!m.hooks.update) out.push(`admin.E122: ${name} list_editable[${i}] "${e}" on a model without change (hooks.update)`);
+  });
+  (m.form.sidebar?.fields ?? []).forEach((f, i) => {
+    if (!m.form.fields.some((x) => x.name === f)) out.push(`admin.E012: ${name} form sidebar[${i}] "${f}" is not a form field`);
+  });
+  return out;
+}
+
+/** The SQL a registration's field names stand for, derived once per model from the field map. */
+export interface CompiledColumn {
+  name: string;
+  label: string;
+  sql: string;
+  /** The ORDER BY expression when sortable (whitelisted by column name in ?o=). */
+  sort?: string;
+  /** The sort expression reads a joined table (the page query then keeps the joins in its inner part). */
+  joined: boolean;
+  format?: CellFormat;
+  link?: boolean;
+}
+export interface CompiledFilter extends ListFilter {
+  param: string;
+  sql: string;
+}
+export interface Compiled {
+  from: string;
+  joins: string;
+  table: string;
+  pk: string;
+  repr: string;
+  owner?: string;
+  version?: string;
+  columns: CompiledColumn[];
+  filters: CompiledFilter[];
+  search?: { fields: string[]; fullText?: { vector: string; config: string }; help: string };
+  ordering: { sql: string; desc: boolean };
+  dateHierarchy?: { param: string; sql: string };
+  /** The queryset hook as SQL, $n numbered from `start`. */
+  scope(user: AdminUser, start: number): { sql: string; params: unknown[] } | null;
+}
+
+const compiledCache = new WeakMap<ModelAdmin, Compiled>();
+
+export function compiled(m: ModelAdmin): Compiled {
+  const hit = compiledCache.get(m);
+  if (hit) return hit;
+  const f = (field: string) => fieldSql(m.table, field).sql;
+  const columns = m.list.columns.map((c): CompiledColumn => {
+    const own = c.sql ?? f(c.field!);
+    const sortField = c.sort === true ? c.field : c.sort;
+    const sort = sortField ? fieldSql(m.table, sortField) : undefined;
+    return { name: (c.name ?? c.field)!, label: c.label, sql: own, sort: sort?.sql, joined: !!sort?.joined, format: c.format, link: c.link };
+  });
+  const filters = m.list.filters.map((x): CompiledFilter => ({ ...x, param: x.param ?? (x.kind === "choice" ? `${x.field}__exact` : x.field), sql: f(x.field) }));
+  const s = m.list.search;
+  const dh = m.list.dateHierarchy;
+  const c: Compiled = {
+    from: fromSql(m.table),
+    joins: joinsSql(m.table),
+    table: TABLES[m.table].table,
+    pk: f("id"),
+    repr: f(m.repr),
+    owner: m.owner ? f(m.owner) : undefined,
+    version: m.version ? f(m.version) : undefined,
+    columns,
+    filters,
+    search: s ? { fields: s.fields.map(f), fullText: s.fullText ? { vector: f(s.fullText.vector), config: s.fullText.config } : undefined, help: s.help } : undefined,
+    ordering: { sql: f(m.list.ordering.replace(/^-/, "")), desc: m.list.ordering.startsWith("-") },
+    dateHierarchy: dh ? { param: dh, sql: f(dh) } : undefined,
+    scope(user, start) {
+      const q = m.queryset?.(user);
+      if (!q) return null;
+      const entries = Object.entries(q);
+      return { sql: entries.map(([k], i) => `${f(k)} = $${start + i}`).join(" AND "), params: entries.map(([, v]) => v) };
+    },
+  };
+  compiledCache.set(m, c);
+  return c;
+}
+
+// ------------------------------------------------ has_*_permission: can() with the model's action, then the model's hook
+
+type PermObj = AdminObject | null;
+const action = (m: ModelAdmin, verb: string) => `${m.perm}.${verb}` as Action;
+
+export const hasViewPermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) => can(u, action(m, "view"), obj) && (m.hasViewPermission?.(u, obj) ?? true);
+export const hasAddPermission = (m: ModelAdmin, u: AdminUser) => !!m.hooks.create && can(u, action(m, "create")) && (m.hasAddPermission?.(u) ?? true);
+export const hasChangePermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) => !!m.hooks.update && can(u, action(m, "change"), obj) && (m.hasChangePermission?.(u, obj) ?? true);
+export const hasDeletePermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) => !!m.hooks.remove && can(u, action(m, "delete"), obj) && (m.hasDeletePermission?.(u, obj) ?? true);
+/** May `u` set `field` of `obj` (list_editable, restoring a revision)? */
+export const mayEditField = (m: ModelAdmin, u: AdminUser, field: string, obj: PermObj) => hasChangePermission(m, u, obj) && (m.canEditField?.(u, field, obj) ?? true);
 
 export const keyOf = (m: ModelAdmin) => `${m.app}_${m.model}`;
 export const auditModelOf = (m: ModelAdmin) => `${m.app}.${m.model}`;

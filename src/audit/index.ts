@@ -3,6 +3,7 @@
 // Its own small module, used by src/posts/ and src/admin/ alike (posts/ does not import admin/).
 import { prisma, type Prisma } from "../db/index.ts";
 import type { AuditAction } from "../generated/prisma/client.ts";
+import { canAll, type Actor } from "../accounts/permissions.ts";
 
 type Tx = Prisma.TransactionClient;
 
@@ -69,6 +70,11 @@ export async function recentActions(limit = 10, userId?: number): Promise<AuditR
     include: { user: { select: { username: true } } },
   });
   return rows.map((r) => ({ ...r, username: r.user?.username ?? null }));
+}
+
+/** The recent actions `user` may see: everyone's for editors and admins, their own for authors (RULES.auditlog). */
+export function recentActionsFor(user: Actor, limit = 10): Promise<AuditRow[]> {
+  return recentActions(limit, canAll(user, "auditlog.view") ? undefined : user.id);
 }
 
 export async function objectHistory(model: string, objectId: string | number, limit = 200): Promise<AuditRow[]> {

@@ -61,6 +61,8 @@ function pages(): [string, string, Expect][] {
     ["admin:accounts_user_delete", url("admin:accounts_user_delete", { id: 1 }), ADMINS],
     ["admin:accounts_user_history", url("admin:accounts_user_history", { id: 1 }), ADMINS],
     ["admin:accounts_user_password", url("admin:accounts_user_password", { id: 1 }), ADMINS],
+    // read-only: its change list only (authors see their own entries; tests/admin/auditlog.test.ts)
+    ["admin:audit_auditlog_changelist", url("admin:audit_auditlog_changelist"), ALL_AUTHORS],
   ];
 }
 
