@@ -13,6 +13,9 @@
 //    fetch() does the same de-duplication, but is an async function with an AbortController per
 //    load: an await and allocations on every hit of the list page's count.
 //  - MemoCache (synchronous: tag names, rendered post cards, reversed URLs, statement names).
+// Cost of a hit (scratch micro-benchmark, this machine): a reversed URL 67 ns (the old Map: 78), a
+// rendered card 72 ns (15), a count 196 ns (39): lru-cache's TTL check is most of it. Under 1 µs per
+// page of about 1 ms of server CPU.
 //
 // Invalidation: invalidate("posts") clears, in this process, every cache declared with that tag, and
 // sends NOTIFY so that every other process on the database clears its own (src/db/invalidation.ts:
