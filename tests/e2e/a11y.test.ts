@@ -1,6 +1,6 @@
 // Accessibility of every page type (real app on a port, real Chromium, axe-core in the page): each
-// page a reader, an author or an editor/admin can reach is checked at a desktop (1280x800) and a
-// phone (390x844) width against WCAG 2.0/2.1 A and AA and axe's best practices. A failure lists
+// page a reader, an author or an editor/admin can reach is checked at a desktop (1280x800, light and
+// dark colour scheme) and a phone (390x844) width against WCAG 2.0/2.1 A and AA and axe's best practices. A failure lists
 // page, width, rule id, impact and the offending elements. The admin's pages are found from its own
 // navigation (every model in the nav: change list, filtered and searched list, add form, change form,
 // history, delete confirmation, action confirmation), so a newly registered model is checked too.
@@ -63,8 +63,18 @@ async function audit(page: Page, label: string, path: string, opts: { status?: n
     if (opts.prepare) await opts.prepare(page);
     else expect(res?.status(), `${label} ${path}`).toBe(opts.status ?? 200);
     await expect.poll(() => page.locator("h1").count(), { message: `${label} (${path}) has a heading` }).toBeGreaterThan(0);
-    out.push(...(await axe(page, `${label} [${page.url().replace(server.baseUrl, "")}]`, w.name)));
+    const where = `${label} [${page.url().replace(server.baseUrl, "")}]`;
+    out.push(...(await axe(page, where, w.name)));
     if (process.env.A11Y_SHOTS) await page.screenshot({ path: `${process.env.A11Y_SHOTS}/${label.replace(/\W+/g, "-")}-${w.name}.png`, fullPage: true });
+    if (w.name === "desktop") {
+      // The dark colour scheme (prefers-color-scheme) of the same page: its contrast is checked too.
+      await page.emulateMedia({ colorScheme: "dark" });
+      // Colours change with a short transition: measure once it has finished.
+      await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
+      out.push(...(await axe(page, where, `${w.name}, dark`)));
+      if (process.env.A11Y_SHOTS) await page.screenshot({ path: `${process.env.A11Y_SHOTS}/${label.replace(/\W+/g, "-")}-dark.png`, fullPage: true });
+      await page.emulateMedia({ colorScheme: "light" });
+    }
   }
   return out;
 }
@@ -223,6 +233,14 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
     const lists = nav.filter((a) => !a.href.endsWith("/add/"));
     const adds = nav.filter((a) => a.href.endsWith("/add/"));
     expect(lists.map((l) => l.href)).toEqual(expect.arrayContaining(["/admin/blog/post/", "/admin/blog/category/", "/admin/blog/tag/", "/admin/accounts/user/"]));
+    // Other admin pages the index links to (an ops page...), not the objects of recent actions.
+    await page.setViewportSize({ width: WIDTHS[0].width, height: WIDTHS[0].height });
+    await page.goto(`${server.baseUrl}/admin/`);
+    const listed = new Set(nav.map((a) => a.href.replace(/\?.*/, "")));
+    const extra = (await page.locator("main a[href^='/admin/']").evaluateAll((as) => as.map((a) => a.getAttribute("href")!))).filter(
+      (h, i, all) => all.indexOf(h) === i && !listed.has(h.replace(/\?.*/, "")) && !/\/\d+\/(change|delete|history)\/$/.test(h),
+    );
+    for (const href of extra) found.push(...(await audit(page, `linked from the admin index: ${href}`, href)));
     for (const add of adds) found.push(...(await audit(page, `add ${add.href}`, add.href)));
 
     for (const list of lists) {
