@@ -4,11 +4,13 @@
 import { describe, expect, it } from "vitest";
 import request from "supertest";
 import { config } from "../../src/config.ts";
-import { DEVICE_COOKIE, DEVICE_COOKIE_DAYS } from "../../src/accounts/device.ts";
 import { LOGIN_LANES } from "../../src/accounts/throttle.ts";
 import { createUser, csrfFrom } from "../support/auth.ts";
 
 config.TRUST_PROXY = "true";
+// The device cookie as a browser sees it (outside production: no __Host- prefix), good for 180 days.
+const DEVICE_COOKIE = "folio.device";
+const DEVICE_COOKIE_DAYS = 180;
 const { buildApp } = await import("../../src/app.ts");
 const app = buildApp();
 

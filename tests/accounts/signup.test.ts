@@ -35,7 +35,8 @@ async function signup(body: Record<string, unknown> | string) {
 /** What a sign-up answer shows whoever sent it: status, redirect, cookies set, and the page it leads to. */
 async function observable(agent: ReturnType<typeof request.agent>, res: request.Response) {
   const done = await agent.get(res.headers.location ?? "/accounts/signup/");
-  const cookies = ([] as string[]).concat(res.headers["set-cookie"] ?? []).map((c) => c.replace(/=[^;]*/, "=…"));
+  // Values and expiry times masked: two answers a second apart set the same cookie with different Expires.
+  const cookies = ([] as string[]).concat(res.headers["set-cookie"] ?? []).map((c) => c.replace(/=[^;]*/, "=…").replace(/; Expires=[^;]*/i, "; Expires=…"));
   return { status: res.status, location: res.headers.location, cookies, page: done.status, body: done.text.replace(/value="[^"]+"/g, 'value="…"') };
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { config } from "../../src/config.ts";
 import { pool } from "../../src/db/index.ts";
-import { blockSeconds, LOGIN_LANES, MAX_BLOCK_SECONDS, SIGNUP_LANES } from "../../src/accounts/throttle.ts";
+import { LOGIN_LANES } from "../../src/accounts/throttle.ts";
 import { createUser, csrfFrom } from "../support/auth.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 
@@ -18,6 +18,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await smtp.close();
 });
+
+// The sign-up allowances the module states (src/accounts/throttle.ts): per client address, every
+// attempt; per e-mail address, each valid form.
+const SIGNUP = { ip: { free: 20 }, email: { free: 3 } };
 
 let ipCounter = 10;
 const newIp = () => `203.0.113.${ipCounter++}`;
@@ -49,14 +53,23 @@ function client(ip: string) {
 }
 
 describe("block lengths", () => {
-  it("grow from 15 s, doubling, capped at 15 minutes", () => {
-    expect(blockSeconds(5, 5)).toBe(0);
-    expect(blockSeconds(6, 5)).toBe(15);
-    expect(blockSeconds(7, 5)).toBe(30);
-    expect(blockSeconds(8, 5)).toBe(60);
-    expect(blockSeconds(12, 5)).toBe(MAX_BLOCK_SECONDS);
-    expect(blockSeconds(500, 5)).toBe(MAX_BLOCK_SECONDS);
-    expect(MAX_BLOCK_SECONDS).toBe(900);
+  it("grow from 15 s, doubling with each further failure, capped at 15 minutes", async () => {
+    const { user } = await createUser();
+    const attacker = client(newIp());
+    for (let i = 0; i < LOGIN_LANES.userIp.free; i++) expect((await attacker.login(user.username, `wrong-${i}`)).status).toBe(400);
+    // Each failure past the allowance blocks the lane for twice as long as the one before (at most
+    // 900 s); the next attempt is refused with a Retry-After of that length (less the moments since).
+    // The block then runs out (its stored expiry moved to the past) and the attacker fails again.
+    const expected = [15, 30, 60, 120, 240, 480, 900, 900];
+    for (const [i, secs] of expected.entries()) {
+      expect((await attacker.login(user.username, `again-${i}`)).status).toBe(400);
+      const blocked = await attacker.login(user.username, `blocked-${i}`);
+      expect(blocked.status).toBe(429);
+      const retry = Number(blocked.headers["retry-after"]);
+      expect(retry).toBeLessThanOrEqual(secs);
+      expect(retry).toBeGreaterThan(secs === 900 ? 480 : secs / 2); // not the step before (nor 960 after 480)
+      await pool.query(`UPDATE rate_limit SET expire = $1 WHERE key LIKE 'blk:login_user_ip:%'`, [Date.now() - 1]);
+    }
   });
 });
 
@@ -127,19 +140,19 @@ describe("password reset throttling", () => {
 describe("sign-up throttling", () => {
   it("one address can make 20 attempts, then has to wait", async () => {
     const c = client(newIp());
-    for (let i = 0; i < SIGNUP_LANES.ip.free + 1; i++) expect((await c.signup(i)).status).toBe(303);
+    for (let i = 0; i < SIGNUP.ip.free + 1; i++) expect((await c.signup(i)).status).toBe(303);
     const res = await c.signup(99);
     expect(res.status).toBe(429);
     expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
     expect((await client(newIp()).signup(100)).status).toBe(303);
     // The accepted ones were all completed (each sent its welcome).
-    await expect.poll(() => smtp.messages.filter((m) => m.subject.startsWith("Welcome")).length, { timeout: 20_000 }).toBe(SIGNUP_LANES.ip.free + 2);
+    await expect.poll(() => smtp.messages.filter((m) => m.subject.startsWith("Welcome")).length, { timeout: 20_000 }).toBe(SIGNUP.ip.free + 2);
   });
 
   it("counts refused attempts too: probing usernames from one address is throttled", async () => {
     const { user } = await createUser();
     const c = client(newIp());
-    for (let i = 0; i < SIGNUP_LANES.ip.free + 1; i++) {
+    for (let i = 0; i < SIGNUP.ip.free + 1; i++) {
       const res = await c.signup(i, { username: i % 2 ? user.username : `probe_${i}`, password2: "does-not-match" });
       expect(res.status).toBe(400);
     }
@@ -150,10 +163,10 @@ describe("sign-up throttling", () => {
 
   it("one e-mail address is sent a few messages at most, whichever addresses ask", async () => {
     const { user } = await createUser({ email: "popular@example.test" });
-    for (let i = 0; i < SIGNUP_LANES.email.free + 1; i++) expect((await client(newIp()).signup(i, { email: "Popular@example.test" })).status).toBe(303);
+    for (let i = 0; i < SIGNUP.email.free + 1; i++) expect((await client(newIp()).signup(i, { email: "Popular@example.test" })).status).toBe(303);
     const res = await client(newIp()).signup(9, { email: "popular@example.test" });
     expect(res.status).toBe(429);
-    await expect.poll(() => smtp.messages.filter((m) => m.to.includes(user.email)).length, { timeout: 10_000 }).toBe(SIGNUP_LANES.email.free + 1);
+    await expect.poll(() => smtp.messages.filter((m) => m.to.includes(user.email)).length, { timeout: 10_000 }).toBe(SIGNUP.email.free + 1);
     // A form with errors sends nothing and does not count against the e-mail address.
     expect((await client(newIp()).signup(10, { email: "other.popular@example.test", password2: "nope" })).status).toBe(400);
     expect((await client(newIp()).signup(11, { email: "other.popular@example.test" })).status).toBe(303);
