@@ -6,10 +6,10 @@ import { z } from "zod";
 import { config } from "../config.ts";
 import { notFound } from "../web/errors.ts";
 import { afterResponse } from "../web/after-response.ts";
+import { safeRedirect } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 import { endUserSessions, flash, takeFlash } from "../web/session.ts";
 import { LOGIN_FAILED, endSession, runLocalStrategy, startSession } from "./auth.ts";
-import { safeNext } from "./middleware.ts";
 import { verifyPassword } from "./passwords.ts";
 import { checkResetToken, completePasswordReset, requestPasswordReset } from "./reset.ts";
 import { deviceEntries, deviceEntryFor, rememberDevice } from "./device.ts";
@@ -49,7 +49,7 @@ const loginSchema = z.object({
 });
 
 export const loginForm = (req: Request, res: Response): void => {
-  const next = safeNext(req.query.next, "");
+  const next = safeRedirect(req.query.next, "");
   page(res, "accounts/login.njk", "Log in", { values: { username: "" }, errors: {}, next, messages: takeFlash(req) });
 };
 
@@ -78,7 +78,7 @@ async function loginLanes(req: Request, login: string): Promise<{ lanes: LaneEnt
 }
 
 export const login = async (req: Request, res: Response): Promise<void> => {
-  const next = safeNext((req.body as Record<string, unknown>)?.next ?? req.query.next, "");
+  const next = safeRedirect((req.body as Record<string, unknown>)?.next ?? req.query.next, "");
   const values = keptValues(req.body, ["username"]);
   const form = parseForm(loginSchema, req.body);
   if (!form.ok) return page(res, "accounts/login.njk", "Log in", { values, errors: form.errors, next }, 400);

@@ -13,8 +13,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypt
 import type { Request, Response } from "express";
 import { config } from "../config.ts";
 
-export const DEVICE_COOKIE = config.NODE_ENV === "production" ? "__Host-folio.device" : "folio.device";
-export const DEVICE_COOKIE_DAYS = 180;
+const DEVICE_COOKIE = config.NODE_ENV === "production" ? "__Host-folio.device" : "folio.device";
+const DEVICE_COOKIE_DAYS = 180;
 const MAX_ENTRIES = 5;
 const ENTRY = /^([1-9]\d{0,9})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 

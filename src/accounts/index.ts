@@ -31,5 +31,3 @@ export function installAuthTemplateGlobals(env: nunjucks.Environment): void {
 }
 
 export { accountsRouter } from "./routes.ts";
-export { requireLogin, requirePermission, safeNext } from "./middleware.ts";
-export { csrfErrorHandler } from "../web/csrf.ts";

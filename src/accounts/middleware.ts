@@ -5,33 +5,11 @@ import { forbidden } from "../web/errors.ts";
 import { url } from "../web/urls.ts";
 import { config } from "../config.ts";
 import { renderKeptForm } from "../web/kept-form.ts";
-
-/**
- * `next` is followed only when it is a path on this site: starts with exactly one "/", no "//" or
- * backslash anywhere, no scheme, no control characters or spaces. Anything else -> `fallback`.
- */
-export function safeNext(next: unknown, fallback = "/"): string {
-  if (typeof next !== "string" || next.length === 0 || next.length > 2000) return fallback;
-  if (!next.startsWith("/") || next.startsWith("//")) return fallback;
-  if (next.includes("\\") || next.includes("//")) return fallback;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\s]/.test(next)) return fallback;
-  try {
-    // Resolved against a dummy origin, it must stay on that origin (catches encoded tricks too).
-    const base = "http://folio.invalid";
-    const u = new URL(next, base);
-    if (u.origin !== base) return fallback;
-    const decoded = decodeURIComponent(u.pathname);
-    if (decoded.startsWith("//") || decoded.includes("\\")) return fallback;
-  } catch {
-    return fallback;
-  }
-  return next;
-}
+import { safeRedirect } from "../web/inputs.ts";
 
 /** The login page URL that comes back to this request's page after signing in. */
-export function loginUrlFor(req: Request): string {
-  return url("accounts:login", {}, { next: safeNext(req.originalUrl, "") || undefined });
+function loginUrlFor(req: Request): string {
+  return url("accounts:login", {}, { next: safeRedirect(req.originalUrl, "") || undefined });
 }
 
 /**

@@ -12,10 +12,10 @@ import { sendMail } from "../mail/index.ts";
 import { config } from "../config.ts";
 import { hashPassword } from "./passwords.ts";
 
-export const RESET_TOKEN_TTL_MS = 60 * 60 * 1000;
+const RESET_TOKEN_TTL_MS = 60 * 60 * 1000;
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
-export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
 /** Creates a token for the user (voiding their unused ones) and returns the plain token. */
 export async function issueResetToken(userId: number): Promise<string> {

@@ -22,7 +22,7 @@ export interface SignupRequest {
 }
 
 /** Completes a valid sign-up form (see above). Resolves once the account exists and the mail is sent. */
-export async function completeSignup(input: SignupRequest): Promise<"created" | "existing" | "username_taken"> {
+async function completeSignup(input: SignupRequest): Promise<"created" | "existing" | "username_taken"> {
   const existing = await findByEmail(input.email);
   if (existing) {
     // A deactivated account's owner cannot sign in: like the reset form, nothing is sent to it.

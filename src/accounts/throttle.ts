@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { RateLimiterPostgres, type RateLimiterRes } from "rate-limiter-flexible";
 import { pool } from "../db/client.ts";
 
-export const MAX_BLOCK_SECONDS = 15 * 60;
+const MAX_BLOCK_SECONDS = 15 * 60;
 const FIRST_BLOCK_SECONDS = 15;
 const WINDOW_SECONDS = 24 * 3600;
 
@@ -35,7 +35,7 @@ export const LOGIN_LANES = {
   device: { name: "login_device", free: 5 },
 } satisfies Record<string, Lane>;
 
-export const SIGNUP_LANES = {
+const SIGNUP_LANES = {
   ip: { name: "signup_ip", free: 20 },
   email: { name: "signup_email", free: 3 },
 } satisfies Record<string, Lane>;
@@ -59,13 +59,13 @@ function store() {
 }
 
 /** Keys are hashed: bounded length whatever was typed, and no usernames in the table. */
-export function laneKey(lane: Lane, ...parts: string[]): string {
+function laneKey(lane: Lane, ...parts: string[]): string {
   const h = createHash("sha256").update(parts.map((p) => p.toLowerCase()).join("\u0000")).digest("hex").slice(0, 40);
   return `${lane.name}:${h}`;
 }
 
 /** Block length after `n` counted attempts in a lane with `free` allowed: 15 s doubling, capped. */
-export function blockSeconds(n: number, free: number): number {
+function blockSeconds(n: number, free: number): number {
   if (n <= free) return 0;
   return Math.min(MAX_BLOCK_SECONDS, FIRST_BLOCK_SECONDS * 2 ** (n - free - 1));
 }
@@ -125,12 +125,4 @@ export function deviceLane(nonce: string): LaneEntry {
 
 export function resetKeys(email: string, ip: string) {
   return { email: laneKey(RESET_LANES.email, email), ip: laneKey(RESET_LANES.ip, ip) };
-}
-
-/** Error carrying the Retry-After seconds; rendered as the 429 page. */
-export class ThrottledError extends Error {
-  readonly status = 429;
-  constructor(readonly retryAfter: number) {
-    super("Too many attempts.");
-  }
 }

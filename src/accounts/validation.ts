@@ -11,10 +11,10 @@ export type FieldErrors = Record<string, string>;
 
 export const PASSWORD_MIN_LENGTH = 12;
 /** Longer inputs are refused before hashing (bounded work per request). */
-export const PASSWORD_MAX_LENGTH = 1024;
-export const USERNAME_MAX_LENGTH = 150;
-export const EMAIL_MAX_LENGTH = 254;
-export const NAME_MAX_LENGTH = 150;
+const PASSWORD_MAX_LENGTH = 1024;
+const USERNAME_MAX_LENGTH = 150;
+const EMAIL_MAX_LENGTH = 254;
+const NAME_MAX_LENGTH = 150;
 
 const USERNAME_RE = /^[\p{L}\p{N}_.@+-]+$/u;
 // eslint-disable-next-line no-control-regex

@@ -3,11 +3,11 @@
 import { z } from "zod";
 import type { AdminUser } from "./auth.ts";
 import { FORM_BODY_LIMIT_BYTES, tooLongMessage } from "../web/limits.ts";
-import { isId, noNul, NUL_MESSAGE } from "../web/inputs.ts";
+import { isId, isSlug, noNul, NUL_MESSAGE, SLUG_MESSAGE, SLUG_PATTERN } from "../web/inputs.ts";
 import { resolveChoices, type FormField, type ModelAdmin } from "./site.ts";
 import { splitTagNames, tagNamesProblem } from "../posts/service.ts";
 
-export const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export { SLUG_PATTERN as SLUG_RE }; // the slug primitive (src/web/inputs.ts), for models.ts until it imports isSlug
 const DATETIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
 
 export function visibleFields(m: ModelAdmin, user: AdminUser): FormField[] {
@@ -70,7 +70,7 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
     case "slug": {
       let inner = z.string().refine(noNul, NUL_MESSAGE).max(max, `At most ${max} characters.`);
       if (f.widget === "email") inner = inner.refine((v) => v === "" || z.email().safeParse(v).success, "Enter a valid e-mail address.");
-      if (f.widget === "slug") inner = inner.refine((v) => v === "" || SLUG_RE.test(v), "Use lowercase letters, digits and hyphens (e.g. my-first-post).");
+      if (f.widget === "slug") inner = inner.refine((v) => v === "" || isSlug(v), SLUG_MESSAGE);
       if (f.required) inner = inner.min(1, REQUIRED);
       const s = str.transform((v) => v.trim()).pipe(inner);
       return f.required ? s : s.optional().transform((v) => v ?? "");

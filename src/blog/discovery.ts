@@ -11,7 +11,8 @@ import { absoluteUrl, route, url } from "../web/urls.ts";
 import { buildFeed, type FeedChannel } from "./feeds.ts";
 import { getCategoryBySlug } from "./queries.ts";
 import { slugParams } from "./schemas.ts";
-import { cleanQuery, MAX_QUERY_LENGTH, MAX_TERMS, normalizeQuery, SEARCH_PER_PAGE, searchPosts, SearchTimeoutError, type SearchResult } from "./search.ts";
+import { searchText } from "../web/inputs.ts";
+import { MAX_QUERY_LENGTH, MAX_TERMS, normalizeQuery, SEARCH_PER_PAGE, searchPosts, SearchTimeoutError, type SearchResult } from "./search.ts";
 import { pagesSitemap, postsSitemap, robotsTxt, sitemapIndex } from "./sitemap.ts";
 
 // ---- search -------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ function searchPage(number: number, total: number, q: string): Page {
 async function search(req: Request, res: Response): Promise<void> {
   const input = searchInput.safeParse(req.query);
   const raw = input.success ? input.data.q : "";
-  const q = cleanQuery(raw);
+  const q = searchText(raw); // NUL and control characters dropped (src/web/inputs.ts)
   const canonical = absoluteUrl("blog:search");
   const meta: PageMeta = {
     title: "Search",

@@ -1,17 +1,15 @@
-// Input shapes of the reader's pages, parsed at the edge. A mismatch is the site's 404.
+// Input shapes of the reader's pages, parsed at the edge with the site's input primitives
+// (src/web/inputs.ts). A mismatch is the site's 404.
 import { z } from "zod";
+import { DAY_PATH_PARTS, isRealDay, slugString } from "../web/inputs.ts";
 
 /** A path segment we look up: no control characters (PostgreSQL rejects NUL in text). */
 // eslint-disable-next-line no-control-regex
 const segment = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]+$/);
 
-/** /blog/YYYY/MM/DD/slug/: the URL form postUrl() writes (4-digit year, 2-digit month and day). */
-export const postDetailParams = z.object({
-  year: z.string().regex(/^\d{4}$/).transform(Number),
-  month: z.string().regex(/^\d{2}$/).transform(Number),
-  day: z.string().regex(/^\d{2}$/).transform(Number),
-  slug: segment(250),
-});
+/** /blog/YYYY/MM/DD/slug/: the URL form postUrl() writes (4-digit year, 2-digit month and day of a real day). */
+export const postDetailParams = z.object({ ...DAY_PATH_PARTS, slug: slugString(250) }).refine(isRealDay);
 
-export const slugParams = z.object({ slug: segment(100) });
+/** A category's or tag's slug (/blog/category/<slug>/, /blog/tag/<slug>/ and their feeds). */
+export const slugParams = z.object({ slug: slugString(100) });
 export const authorParams = z.object({ username: segment(150) });

@@ -10,13 +10,12 @@
 // HTML-escaped and only the markers become <mark> tags (highlightHtml).
 import { withClient } from "../db/client.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard, type TagNames } from "./queries.ts";
-import { searchText } from "../web/inputs.ts";
 
 export const SEARCH_PER_PAGE = 10;
 /** Longest accepted query, in characters: longer ones get a message, not a search. */
 export const MAX_QUERY_LENGTH = 500;
 /** word_similarity threshold of the title fallback ("postgrsql" vs "PostgreSQL": 0.62, "djngo" vs "Django": 0.44). */
-export const TITLE_SIMILARITY_THRESHOLD = 0.4;
+const TITLE_SIMILARITY_THRESHOLD = 0.4;
 /** The title fallback runs for queries of this many characters. */
 const FALLBACK_MIN_LENGTH = 3;
 const FALLBACK_MAX_LENGTH = 100;
@@ -30,7 +29,7 @@ const MAX_PHRASE_WORDS = 8;
 /** At most this many matches (the newest) are ranked and paged through; more are reported as "1,000+". */
 export const MAX_RANKED = 1_000;
 /** PostgreSQL cancels a search statement after this long (the page then says so, status 503). */
-export const SEARCH_TIMEOUT_MS = 3_000;
+const SEARCH_TIMEOUT_MS = 3_000;
 
 const START = "\u0001";
 const STOP = "\u0002";
@@ -92,9 +91,6 @@ function snippet(headline: string, bodyStart: string): string {
   const head = text.replace(/[\u0001\u0002]/g, "").slice(0, 20);
   return (plainSnippet(bodyStart).startsWith(head) ? "" : "… ") + highlightHtml(text);
 }
-
-/** Query text as the database can take it: NUL (rejected by PostgreSQL text) and the marker characters removed (src/web/inputs.ts). */
-export const cleanQuery = searchText;
 
 /**
  * The query websearch_to_tsquery gets: at most MAX_TERMS distinct terms (words, -words, "or",

@@ -13,6 +13,9 @@
 //  - a NUL in a search box (reader search, the admin's change-list search) is dropped with the
 //    other control characters (searchText()): a search is a question, not stored data, and the
 //    words around it are still worth answering.
+// And the other shapes every parser shares: a slug (SLUG_PATTERN, isSlug, slugString), a day
+// ("YYYY-MM-DD": parseIsoDay, isoDay, dayString; in a URL's path: DAY_PATH_PARTS + isRealDay) and a
+// redirect target (`next=`: safeRedirect, a path on this site only).
 import { z } from "zod";
 import { notFound } from "./errors.ts";
 
@@ -60,4 +63,81 @@ export const noNul = (s: string): boolean => !s.includes("\u0000");
 export function searchText(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ").replace(/\s+/g, " ").trim();
+}
+
+// --- slugs ---------------------------------------------------------------------------------------
+
+/** A slug: lowercase ASCII letters and digits, single hyphens between (what slugify() writes). */
+export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** The field message for a value that is not a slug. */
+export const SLUG_MESSAGE = "Use lowercase letters, digits and hyphens (e.g. my-first-post).";
+
+export const isSlug = (v: unknown): v is string => typeof v === "string" && SLUG_PATTERN.test(v);
+
+/** zod: a slug of at most `max` characters (a URL part or a form value already trimmed). */
+export const slugString = (max: number, message = SLUG_MESSAGE) => z.string().max(max, message).regex(SLUG_PATTERN, message);
+
+// --- dates ---------------------------------------------------------------------------------------
+// Days are UTC calendar days, written "YYYY-MM-DD" (forms, filters, the admin's date links) or as
+// the parts of a post's address (/blog/2026/11/21/slug/).
+
+/** The day `year`-`month`-`day` as "YYYY-MM-DD" when it is a real calendar date (years 1-9999), or null (2026-02-30, month 13...). */
+export function isoDay(year: number, month: number, day: number): string | null {
+  if (![year, month, day].every(Number.isInteger) || year < 1 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31) return null;
+  const t = new Date(0);
+  t.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0-99 as 1900-1999
+  if (t.getUTCFullYear() !== year || t.getUTCMonth() !== month - 1 || t.getUTCDate() !== day) return null;
+  return `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
+const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** "YYYY-MM-DD" naming a real day -> that day at 00:00 UTC; anything else -> null. */
+export function parseIsoDay(v: unknown): Date | null {
+  const m = typeof v === "string" ? ISO_DAY.exec(v) : null;
+  if (!m || isoDay(Number(m[1]), Number(m[2]), Number(m[3])) === null) return null;
+  return new Date(`${m[0]}T00:00:00Z`);
+}
+
+/** The UTC day of `d` as "YYYY-MM-DD". */
+export const dayString = (d: Date): string => d.toISOString().slice(0, 10);
+
+/**
+ * zod shape of a day in a URL's path (/blog/2026/11/21/): a 4-digit year, 2-digit month and day ->
+ * numbers. Whether they name a real day is checked on the whole object: isRealDay.
+ */
+export const DAY_PATH_PARTS = {
+  year: z.string().regex(/^\d{4}$/).transform(Number),
+  month: z.string().regex(/^\d{2}$/).transform(Number),
+  day: z.string().regex(/^\d{2}$/).transform(Number),
+};
+
+export const isRealDay = (d: { year: number; month: number; day: number }): boolean => isoDay(d.year, d.month, d.day) !== null;
+
+// --- redirect targets ----------------------------------------------------------------------------
+
+/**
+ * Where to go next (a `next=` field or parameter, the admin's "back to the list"): followed only when
+ * it is a path on this site: starts with exactly one "/", no "//" or backslash anywhere, no scheme, no
+ * control characters or spaces, at most 2,000 characters, and, with `within`, under that path.
+ * Anything else -> `fallback`.
+ */
+export function safeRedirect(next: unknown, fallback = "/", within = "/"): string {
+  if (typeof next !== "string" || next.length === 0 || next.length > 2000) return fallback;
+  if (!next.startsWith("/") || next.startsWith("//") || !next.startsWith(within)) return fallback;
+  if (next.includes("\\") || next.includes("//")) return fallback;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\s]/.test(next)) return fallback;
+  try {
+    // Resolved against a dummy origin, it must stay on that origin (catches encoded tricks too).
+    const base = "http://folio.invalid";
+    const u = new URL(next, base);
+    if (u.origin !== base) return fallback;
+    const decoded = decodeURIComponent(u.pathname);
+    if (decoded.startsWith("//") || decoded.includes("\\")) return fallback;
+  } catch {
+    return fallback;
+  }
+  return next;
 }

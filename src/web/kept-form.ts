@@ -15,7 +15,7 @@ import { logger } from "./logger.ts";
 export type RefusalReason = "expired" | "nosession" | "mismatch" | "signedout" | "insecure";
 
 /** Was this request sent by a page of this site (same origin)? Unknown (no headers) counts as no. */
-export function sameOrigin(req: Request): boolean {
+function sameOrigin(req: Request): boolean {
   const site = req.headers["sec-fetch-site"];
   if (typeof site === "string") return site === "same-origin";
   const origin = req.headers.origin;

@@ -27,10 +27,10 @@ export const FORM_BODY_LIMIT_BYTES = (POST_BODY_MAX + OTHER_FIELDS_MAX) * BYTES_
 export const formatCount = (n: number): string => n.toLocaleString("en-US");
 
 /** "1.9 MB" */
-export const formatBytes = (n: number): string => `${(n / 1_000_000).toFixed(1)} MB`;
+const formatBytes = (n: number): string => `${(n / 1_000_000).toFixed(1)} MB`;
 
 /** The message for a form request over FORM_BODY_LIMIT_BYTES. */
-export function formTooLargeMessage(): string {
+function formTooLargeMessage(): string {
   return (
     `The form was larger than the ${formatBytes(FORM_BODY_LIMIT_BYTES)} this site accepts, so nothing was saved. ` +
     `A post's body may hold ${formatCount(POST_BODY_MAX)} characters: go back, shorten the text (your browser still has it) and save again.`

@@ -17,7 +17,7 @@ import { routePaths } from "./urls.ts";
 // links), so a caller logging `{ path: req.path }` cannot leak a token. Headers are not logged at
 // all (the req serializer picks id, method and url); the redact list is the second line of defence
 // for a line that carries them anyway.
-export const REDACTED = "[REDACTED]";
+const REDACTED = "[REDACTED]";
 const SECRET_NAME = /token|secret|passw|pwd|key|signature|^sig$|^code$|^otp$|csrf|session|^sid$|auth|credential/i;
 const TOKEN_SHAPED = /^[A-Za-z0-9_-]{32,}$/;
 const looksLikeToken = (s: string) => s.length >= 32 && TOKEN_SHAPED.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s);
@@ -46,7 +46,7 @@ function secretRouteMatchers() {
 }
 
 /** `raw` (a path with an optional query) with its secrets replaced by [REDACTED]. */
-export function maskUrl(raw: unknown): unknown {
+function maskUrl(raw: unknown): unknown {
   if (typeof raw !== "string") return raw;
   const q = raw.indexOf("?");
   const path = q < 0 ? raw : raw.slice(0, q);

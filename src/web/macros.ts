@@ -9,7 +9,7 @@ type Exporting = { getExported(cb: (err: Error | null, exported: Record<string, 
 export type Macro = (...args: unknown[]) => unknown;
 
 /** The macro `name` exported by `template` (synchronous: the loader is a FileSystemLoader). */
-export function loadMacro(env: nunjucks.Environment, template: string, name: string): Macro {
+function loadMacro(env: nunjucks.Environment, template: string, name: string): Macro {
   let found: Macro | undefined;
   // Template#getExported is public nunjucks API (how {% import %} works) but missing from @types/nunjucks.
   const tpl = env.getTemplate(template, true) as unknown as Exporting;

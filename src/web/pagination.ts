@@ -5,7 +5,7 @@ import { notFound } from "./errors.ts";
 import { url, absoluteUrl } from "./urls.ts";
 
 /** Up to 9 digits keeps page * perPage far inside a safe integer and a PostgreSQL bigint OFFSET. */
-export const pageParam = z.union([
+const pageParam = z.union([
   z.undefined().transform(() => 1 as number | "last"),
   z.literal("last"),
   z

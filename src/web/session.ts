@@ -30,12 +30,12 @@ declare module "express-session" {
   }
 }
 
-export const SESSION_COOKIE = config.NODE_ENV === "production" ? "__Host-folio.sid" : "folio.sid";
+const SESSION_COOKIE = config.NODE_ENV === "production" ? "__Host-folio.sid" : "folio.sid";
 
-export const idleMs = () => config.SESSION_IDLE_MINUTES * 60_000;
-export const absoluteMs = () => config.SESSION_ABSOLUTE_HOURS * 3_600_000;
+const idleMs = () => config.SESSION_IDLE_MINUTES * 60_000;
+const absoluteMs = () => config.SESSION_ABSOLUTE_HOURS * 3_600_000;
 
-export function cookieOptions(): session.CookieOptions {
+function cookieOptions(): session.CookieOptions {
   return {
     httpOnly: true,
     sameSite: "lax",
@@ -100,7 +100,7 @@ export function sessionStore(): ThrottledPgStore {
   return store;
 }
 
-export function sessionMiddleware(): RequestHandler {
+function sessionMiddleware(): RequestHandler {
   const middleware = session({
     name: SESSION_COOKIE,
     secret: config.SESSION_SECRET,

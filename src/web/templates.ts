@@ -7,7 +7,7 @@ import { url, absoluteUrl, absolute } from "./urls.ts";
 import { staticUrl } from "./static.ts";
 import { installMacroGlobals } from "./macros.ts";
 
-export const VIEWS_DIR = resolve(import.meta.dirname, "../../views");
+const VIEWS_DIR = resolve(import.meta.dirname, "../../views");
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 const MONTHS_AP = ["Jan.", "Feb.", "March", "April", "May", "June", "July", "Aug.", "Sept.", "Oct.", "Nov.", "Dec."];
@@ -63,7 +63,7 @@ export function truncateWords(value: unknown, n: number): string {
 const SCRIPT_UNSAFE = /[<>&]/g;
 const SCRIPT_ESCAPES: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
 /** JSON for a <script type="application/ld+json"> block: "<" escaped so it cannot close the tag. */
-export function jsonScript(value: unknown): nunjucks.runtime.SafeString {
+function jsonScript(value: unknown): nunjucks.runtime.SafeString {
   const s = JSON.stringify(value);
   return new nunjucks.runtime.SafeString(s.search(SCRIPT_UNSAFE) === -1 ? s : s.replace(SCRIPT_UNSAFE, (c) => SCRIPT_ESCAPES[c]!));
 }
