@@ -203,10 +203,29 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
     );
     found.push(...(await audit(page, "password reset: bad link", "/accounts/reset/not-a-valid-token/", { prepare: async () => {} })));
 
+    found.push(
+      ...(await audit(page, "CSRF failure", "/accounts/login/", {
+        prepare: async (p) => {
+          await p.locator("main input[name=_csrf]").evaluate((i) => ((i as HTMLInputElement).value = "not-the-token"));
+          await p.getByLabel("Username or e-mail").fill(users.reader.username);
+          await p.getByLabel("Password", { exact: true }).fill("wrong");
+          const [res] = await Promise.all([p.waitForResponse((r) => r.request().method() === "POST"), p.getByRole("button", { name: "Log in", exact: true }).click()]);
+          expect(res.status()).toBe(403);
+          await p.waitForLoadState("load");
+        },
+      })),
+    );
+
     await logIn(page, "reader");
     found.push(...(await audit(page, "profile", "/accounts/profile/")));
     found.push(...(await audit(page, "password change", "/accounts/password/change/")));
     found.push(...(await audit(page, "home, signed in", "/")));
+    found.push(...(await audit(page, "forbidden (a reader at /write/)", "/write/", { status: 403 })));
+    found.push(...(await audit(page, "log out?", "/accounts/logout/")));
+    await page.setViewportSize({ width: WIDTHS[1].width, height: WIDTHS[1].height });
+    await Promise.all([page.waitForURL(`${server.baseUrl}/accounts/logout/`), page.getByRole("button", { name: "Log out", exact: true }).first().click()]);
+    expect(await page.locator("h1").textContent()).toBe("Logged out");
+    found.push(...(await axe(page, "logged out [/accounts/logout/]", "phone")));
     report(found);
   });
 
@@ -220,6 +239,7 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
     found.push(...(await audit(page, "profile (author)", "/accounts/profile/")));
     found.push(...(await audit(page, "admin index (author)", "/admin/")));
     found.push(...(await audit(page, "admin posts (author)", "/admin/blog/post/")));
+    found.push(...(await audit(page, "admin post change form (author)", `/admin/blog/post/${draftId}/change/`)));
     report(found);
   });
 
