@@ -100,7 +100,7 @@ abstract class Cache<K extends Defined, V, S extends Defined> {
 }
 
 /** A cache of values computed synchronously or loaded in batches by the caller (see tagNamesFor). */
-export class MemoCache<K extends Defined, V extends Defined> extends Cache<K, V, V> {
+class MemoCache<K extends Defined, V extends Defined> extends Cache<K, V, V> {
   /** The entry, counting a hit or a miss. */
   get(key: K): V | undefined {
     const v = this.store.get(key);
@@ -120,7 +120,7 @@ export class MemoCache<K extends Defined, V extends Defined> extends Cache<K, V,
 }
 
 /** A cache whose entries are loads: fetch() shares the load in flight and keeps its result for the TTL. */
-export class LoadingCache<K extends Defined, V> extends Cache<K, V, Promise<V>> {
+class LoadingCache<K extends Defined, V> extends Cache<K, V, Promise<V>> {
   /** The cached value of `key`, or load() it (once, however many callers ask meanwhile). */
   fetch(key: K, load: () => Promise<V>): Promise<V> {
     const hit = this.store.get(key);
