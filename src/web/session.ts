@@ -86,7 +86,7 @@ class ThrottledPgStore extends PGStore {
 let store: ThrottledPgStore | undefined;
 
 /** The session store (created on first use, on the pool connected at that time). */
-export function sessionStore(): ThrottledPgStore {
+function sessionStore(): ThrottledPgStore {
   if (!store) {
     store = new ThrottledPgStore({
       pool,
