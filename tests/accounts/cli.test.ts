@@ -11,7 +11,8 @@ import { buildApp } from "../../src/app.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { verifyPassword } from "../../src/accounts/passwords.ts";
 import { checkDeploy, formatFindings } from "../../src/cli/check-deploy.ts";
-import { createUser, login } from "../support/auth.ts";
+import { login } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { embeddedEnv, spawnProcess } from "../ops/support.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");

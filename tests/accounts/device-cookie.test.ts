@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import request from "supertest";
 import { config } from "../../src/config.ts";
 import { LOGIN_LANES } from "../../src/accounts/throttle.ts";
-import { createUser, csrfFrom } from "../support/auth.ts";
+import { csrfFrom } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 
 config.TRUST_PROXY = "true";
 // The device cookie as a browser sees it (outside production: no __Host- prefix), good for 180 days.

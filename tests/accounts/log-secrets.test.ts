@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createUser, csrfFrom } from "../support/auth.ts";
+import { csrfFrom } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { parseMessage } from "../support/smtp.ts";
 import { startServerProcess, testDatabaseEnv, type ServerProcess } from "../ops/support.ts";
 

@@ -4,7 +4,8 @@ import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { LOGIN_FAILED } from "../../src/accounts/auth.ts";
-import { createUser, csrfFrom, login, logout, sessionCookie } from "../support/auth.ts";
+import { csrfFrom, login, logout, sessionCookie } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { FORM_BODY_LIMIT_BYTES } from "../../src/web/limits.ts";
 
 const app = buildApp();

@@ -5,7 +5,8 @@ import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { issueResetToken } from "../../src/accounts/reset.ts";
-import { createUser, csrfFrom, login, sessionCookie } from "../support/auth.ts";
+import { csrfFrom, login, sessionCookie } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 
 const app = buildApp();

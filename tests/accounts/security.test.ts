@@ -4,7 +4,8 @@ import { describe, expect, it, vi } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { ConfigError, parseConfig } from "../../src/config.ts";
-import { createUser, csrfFrom, login } from "../support/auth.ts";
+import { csrfFrom, login } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 
 const app = buildApp();
 

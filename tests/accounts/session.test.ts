@@ -6,7 +6,8 @@ import argon2 from "argon2";
 import { buildApp } from "../../src/app.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { HASH_OPTIONS } from "../../src/accounts/passwords.ts";
-import { createUser, login, sessionCookie } from "../support/auth.ts";
+import { login, sessionCookie } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 
 const app = buildApp();
 

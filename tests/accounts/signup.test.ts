@@ -6,7 +6,8 @@ import request from "supertest";
 import { config } from "../../src/config.ts";
 import { prisma } from "../../src/db/index.ts";
 import { validatePassword } from "../../src/accounts/validation.ts";
-import { createUser, csrfFrom, login } from "../support/auth.ts";
+import { csrfFrom, login } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 
 config.TRUST_PROXY = "true";

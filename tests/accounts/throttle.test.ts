@@ -5,7 +5,8 @@ import request from "supertest";
 import { config } from "../../src/config.ts";
 import { pool } from "../../src/db/index.ts";
 import { LOGIN_LANES } from "../../src/accounts/throttle.ts";
-import { createUser, csrfFrom } from "../support/auth.ts";
+import { csrfFrom } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 
 config.TRUST_PROXY = "true";

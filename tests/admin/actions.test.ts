@@ -1,7 +1,7 @@
 // Bulk actions (with their confirmation page) and list-editable status, through the real app.
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
-import { csrfPost, makePost, prisma, signedIn, type Signed } from "./helpers.ts";
+import { csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
 let editor: Signed;
@@ -11,9 +11,9 @@ beforeAll(async () => {
 
 describe("bulk actions", () => {
   it("publish: confirmation page lists the posts, then publishes them with revisions and audit entries", async () => {
-    const a = await makePost(editor.user.id, { title: "Draft one" });
-    const b = await makePost(editor.user.id, { title: "Draft two" });
-    const c = await makePost(editor.user.id, { title: "Draft three" });
+    const a = await makePost({ authorId: editor.user.id, title: "Draft one", status: "DRAFT" });
+    const b = await makePost({ authorId: editor.user.id, title: "Draft two", status: "DRAFT" });
+    const c = await makePost({ authorId: editor.user.id, title: "Draft three", status: "DRAFT" });
     const confirm = await csrfPost(editor, "/admin/blog/post/", { action: "publish", _selected_action: [String(a.id), String(b.id)] }, 200);
     expect(confirm.text).toContain("Are you sure?");
     expect(confirm.text).toContain("Draft one");
@@ -31,8 +31,8 @@ describe("bulk actions", () => {
   });
 
   it("unpublish and delete (the delete confirmation lists what goes with it)", async () => {
-    const a = await makePost(editor.user.id, { title: "Live A", status: "PUBLISHED" });
-    const b = await makePost(editor.user.id, { title: "Live B", status: "PUBLISHED" });
+    const a = await makePost({ authorId: editor.user.id, title: "Live A", status: "PUBLISHED" });
+    const b = await makePost({ authorId: editor.user.id, title: "Live B", status: "PUBLISHED" });
     await csrfPost(editor, "/admin/blog/post/", { action: "unpublish", post: "yes", _selected_action: [String(a.id)] }, 303);
     expect((await prisma.post.findUniqueOrThrow({ where: { id: a.id } })).status).toBe("DRAFT");
     const confirm = await csrfPost(editor, "/admin/blog/post/", { action: "delete", _selected_action: [String(a.id), String(b.id)] }, 200);
@@ -64,9 +64,9 @@ describe("bulk actions", () => {
 
 describe("list-editable status", () => {
   it("saves the status of many rows with one Save, only the changed ones", async () => {
-    const a = await makePost(editor.user.id, { title: "Inline A" });
-    const b = await makePost(editor.user.id, { title: "Inline B" });
-    const c = await makePost(editor.user.id, { title: "Inline C" });
+    const a = await makePost({ authorId: editor.user.id, title: "Inline A", status: "DRAFT" });
+    const b = await makePost({ authorId: editor.user.id, title: "Inline B", status: "DRAFT" });
+    const c = await makePost({ authorId: editor.user.id, title: "Inline C", status: "DRAFT" });
     const list = await editor.agent.get("/admin/blog/post/?q=Inline").expect(200);
     expect(list.text).toContain(`name="form-${a.id}-status"`);
     expect(list.text).toContain(`name="form-${a.id}-_version" value="1"`);
@@ -79,7 +79,7 @@ describe("list-editable status", () => {
   });
 
   it("rejects bad values and hostile row ids", async () => {
-    const a = await makePost(editor.user.id, { title: "Inline bad" });
+    const a = await makePost({ authorId: editor.user.id, title: "Inline bad", status: "DRAFT" });
     await csrfPost(editor, "/admin/blog/post/", { _save: "1", [`form-${a.id}-status`]: "ARCHIVED" }, 400);
     await csrfPost(editor, "/admin/blog/post/", { _save: "1", [`form-${a.id}-status`]: ["DRAFT", "PUBLISHED"] }, 400);
     await csrfPost(editor, "/admin/blog/post/", { _save: "1", "form-9999999999-status": "DRAFT" }, 400);

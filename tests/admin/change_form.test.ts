@@ -3,7 +3,7 @@
 // the preview / slug-check / autocomplete endpoints, and scheduled publishing on the reader site.
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
-import { csrfPost, makePost, prisma, signedIn, type Signed } from "./helpers.ts";
+import { csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 import { invalidateFeeds } from "../../src/blog/feeds.ts";
 
 const app = buildApp();
@@ -77,7 +77,7 @@ describe("add", () => {
   });
 
   it("refuses a slug already used on the same publish date, with a clear message", async () => {
-    await makePost(editor.user.id, { title: "Taken", slug: "same-slug", publish: new Date("2026-05-05T08:00:00Z") });
+    await makePost({ authorId: editor.user.id, title: "Taken", slug: "same-slug", publish: new Date("2026-05-05T08:00:00Z"), status: "DRAFT" });
     const res = await csrfPost(editor, "/admin/blog/post/add/", postForm({ slug: "same-slug", publish: "2026-05-05T22:00" }), 400);
     expect(res.text).toContain("The slug &quot;same-slug&quot; is already used by another post published on 2026-05-05");
     await csrfPost(editor, "/admin/blog/post/add/", postForm({ slug: "same-slug", publish: "2026-05-06T09:00" }), 303);
@@ -95,7 +95,7 @@ describe("add", () => {
 
 describe("change", () => {
   it("saves changes, bumps the version, records the changed fields", async () => {
-    const p = await makePost(editor.user.id, { title: "Original title", body: "one" });
+    const p = await makePost({ authorId: editor.user.id, title: "Original title", body: "one", status: "DRAFT" });
     const form = await editor.agent.get(`/admin/blog/post/${p.id}/change/`).expect(200);
     expect(form.text).toContain('name="_version" value="1"');
     expect(form.text).toContain("Original title");
@@ -107,7 +107,7 @@ describe("change", () => {
   });
 
   it("keeps a stored publish time (seconds included) when the form sends it back unchanged", async () => {
-    const p = await makePost(editor.user.id, { title: "Precise", publish: new Date("2026-03-04T05:06:37.250Z") });
+    const p = await makePost({ authorId: editor.user.id, title: "Precise", publish: new Date("2026-03-04T05:06:37.250Z"), status: "DRAFT" });
     const form = await editor.agent.get(`/admin/blog/post/${p.id}/change/`).expect(200);
     expect(form.text).toContain('value="2026-03-04T05:06"');
     await csrfPost(editor, `/admin/blog/post/${p.id}/change/`, postForm({ title: "Precise!", publish: "2026-03-04T05:06", _version: "1" }), 303);
@@ -120,7 +120,7 @@ describe("change", () => {
   });
 
   it("detects a conflicting save: nothing overwritten, both versions shown", async () => {
-    const p = await makePost(editor.user.id, { title: "Shared post", body: "base text" });
+    const p = await makePost({ authorId: editor.user.id, title: "Shared post", body: "base text", status: "DRAFT" });
     const other = await signedIn(app, "EDITOR");
     await csrfPost(other, `/admin/blog/post/${p.id}/change/`, postForm({ title: "Shared post", body: "THEIR text", _version: "1" }), 303);
     const res = await csrfPost(editor, `/admin/blog/post/${p.id}/change/`, postForm({ title: "Shared post", body: "MY text", _version: "1" }), 409);
@@ -148,7 +148,7 @@ describe("change", () => {
   });
 
   it("a missing or bad version field is a 400, not a silent overwrite", async () => {
-    const p = await makePost(editor.user.id, { title: "Versioned" });
+    const p = await makePost({ authorId: editor.user.id, title: "Versioned", status: "DRAFT" });
     await csrfPost(editor, `/admin/blog/post/${p.id}/change/`, postForm({ title: "x" }), 400);
     await csrfPost(editor, `/admin/blog/post/${p.id}/change/`, postForm({ title: "x", _version: "abc" }), 400);
     expect((await prisma.post.findUniqueOrThrow({ where: { id: p.id } })).title).toBe("Versioned");
@@ -171,7 +171,7 @@ describe("change", () => {
 
 describe("delete", () => {
   it("asks for confirmation listing what goes with it, then deletes and logs", async () => {
-    const p = await makePost(editor.user.id, { title: "Doomed post", tagIds });
+    const p = await makePost({ authorId: editor.user.id, title: "Doomed post", tagIds, status: "DRAFT" });
     const confirm = await editor.agent.get(`/admin/blog/post/${p.id}/delete/`).expect(200);
     expect(confirm.text).toContain("Are you sure you want to delete the post “Doomed post”?");
     expect(confirm.text).toContain("1 revision");
@@ -185,7 +185,7 @@ describe("delete", () => {
 
 describe("history and revisions", () => {
   it("keeps a revision per save, shows diffs against the current text, restores one as a new revision", async () => {
-    const p = await makePost(editor.user.id, { title: "Evolving", body: "first line\n" });
+    const p = await makePost({ authorId: editor.user.id, title: "Evolving", body: "first line\n", status: "DRAFT" });
     await csrfPost(editor, `/admin/blog/post/${p.id}/change/`, postForm({ title: "Evolving", body: "second line\n", _version: "1" }), 303);
     await csrfPost(editor, `/admin/blog/post/${p.id}/change/`, postForm({ title: "Evolving!", body: "third line\n", _version: "2" }), 303);
     const revs = await prisma.postRevision.findMany({ where: { postId: p.id }, orderBy: { id: "asc" } });
@@ -200,7 +200,7 @@ describe("history and revisions", () => {
     const hist2 = await editor.agent.get(`/admin/blog/post/${p.id}/history/`).expect(200);
     expect(hist2.text).toContain(`Restored revision ${revs[0]!.id}`);
     // a revision of another post, or a hostile revision id, is a 404
-    const other = await makePost(editor.user.id, { title: "Other" });
+    const other = await makePost({ authorId: editor.user.id, title: "Other", status: "DRAFT" });
     const otherRev = await prisma.postRevision.findFirstOrThrow({ where: { postId: other.id } });
     await csrfPost(editor, `/admin/blog/post/${p.id}/history/${otherRev.id}/restore/`, {}, 404);
     await csrfPost(editor, `/admin/blog/post/${p.id}/history/abc/restore/`, {}, 404);

@@ -2,7 +2,7 @@
 // counts, and hostile input in every parameter (never a 500, never SQL in the answer).
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
-import { prisma, makePost, signedIn, type Signed } from "./helpers.ts";
+import { makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
 let editor: Signed;
@@ -17,10 +17,10 @@ beforeAll(async () => {
   author2 = await signedIn(app, "AUTHOR");
   catA = (await prisma.category.create({ data: { name: "Databases", slug: "databases" } })).id;
   catB = (await prisma.category.create({ data: { name: "Frontend", slug: "frontend" } })).id;
-  await makePost(editor.user.id, { title: "Postgres indexing deep dive", body: "B-tree and GIN indexes explained.", status: "PUBLISHED", publish: new Date("2025-03-10T08:00:00Z"), categoryId: catA });
-  await makePost(editor.user.id, { title: "CSS grid layouts", body: "Grid areas and templates.", status: "DRAFT", publish: new Date("2026-02-14T09:00:00Z"), categoryId: catB });
-  await makePost(author2.user.id, { title: "Vacuum and autovacuum", body: "Why PostgreSQL needs vacuum. Indexing too.", status: "PUBLISHED", publish: new Date("2026-02-20T12:00:00Z"), categoryId: catA });
-  await makePost(author2.user.id, { title: "Zebra stripes in tables", body: "Alternate row colours.", status: "DRAFT", publish: new Date("2026-11-03T12:00:00Z") });
+  await makePost({ authorId: editor.user.id, title: "Postgres indexing deep dive", body: "B-tree and GIN indexes explained.", status: "PUBLISHED", publish: new Date("2025-03-10T08:00:00Z"), categoryId: catA });
+  await makePost({ authorId: editor.user.id, title: "CSS grid layouts", body: "Grid areas and templates.", status: "DRAFT", publish: new Date("2026-02-14T09:00:00Z"), categoryId: catB });
+  await makePost({ authorId: author2.user.id, title: "Vacuum and autovacuum", body: "Why PostgreSQL needs vacuum. Indexing too.", status: "PUBLISHED", publish: new Date("2026-02-20T12:00:00Z"), categoryId: catA });
+  await makePost({ authorId: author2.user.id, title: "Zebra stripes in tables", body: "Alternate row colours.", status: "DRAFT", publish: new Date("2026-11-03T12:00:00Z") });
 });
 
 describe("post change list", () => {
@@ -164,7 +164,7 @@ describe("hostile input in every change-list parameter", () => {
   });
 
   it("search text with SQL and LIKE wildcards is just text", async () => {
-    await makePost(editor.user.id, { title: "100% pure_sql' OR 1=1" });
+    await makePost({ authorId: editor.user.id, title: "100% pure_sql' OR 1=1", status: "DRAFT" });
     expect(titlesIn((await editor.agent.get("/admin/blog/post/").query({ q: "100% pure_sql' OR" }).expect(200)).text)).toEqual(["100% pure_sql&#39; OR 1=1"]);
     expect(titlesIn((await editor.agent.get("/admin/blog/post/").query({ q: "%" }).expect(200)).text)).toEqual(["100% pure_sql&#39; OR 1=1"]);
   });

@@ -6,8 +6,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { url } from "../../src/web/urls.ts";
-import { csrfPost, makePost, prisma, signedIn, type Signed } from "./helpers.ts";
-import { createUser, login } from "../support/auth.ts";
+import { createUser, csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
+import { login } from "../support/auth.ts";
 
 const app = buildApp();
 let adminA: Signed;
@@ -131,7 +131,7 @@ describe("list-editable rows", () => {
   });
 
   it("posts' inline status edit is checked the same way", async () => {
-    const p = await makePost(adminA.user.id, { title: "Inline stale" });
+    const p = await makePost({ authorId: adminA.user.id, title: "Inline stale", status: "DRAFT" });
     await prisma.post.update({ where: { id: p.id }, data: { title: "Inline stale (edited)", version: 2 } }); // another save meanwhile
     const res = await csrfPost(adminA, url("admin:blog_post_changelist"), { _save: "1", [`form-${p.id}-status`]: "PUBLISHED", [`initial-form-${p.id}-status`]: "DRAFT", [`form-${p.id}-_version`]: "1" }, 303);
     expect((await adminA.agent.get(String(res.headers.location)).expect(200)).text).toContain("was not saved: someone else changed it");
@@ -141,7 +141,7 @@ describe("list-editable rows", () => {
 
 describe("bulk actions", () => {
   it("bulk publish moves each post's version on, so a change form opened before it is refused", async () => {
-    const p = await makePost(adminA.user.id, { title: "Opened then published" });
+    const p = await makePost({ authorId: adminA.user.id, title: "Opened then published", status: "DRAFT" });
     const form = await adminA.agent.get(url("admin:blog_post_change", { id: p.id })).expect(200);
     expect(versionIn(form.text)).toBe("1");
     await csrfPost(adminB, url("admin:blog_post_changelist"), { action: "publish", post: "yes", _selected_action: [String(p.id)] }, 303);

@@ -5,7 +5,8 @@ import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import * as posts from "../../src/posts/service.ts";
-import { createUser, csrfFrom, login } from "../support/auth.ts";
+import { csrfFrom, login } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 
 const app = buildApp();
 

@@ -6,7 +6,8 @@ import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import { can } from "../../src/accounts/permissions.ts";
 import { createPost } from "../../src/authoring/service.ts";
-import { createUser, csrfFrom, login } from "../support/auth.ts";
+import { csrfFrom, login } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { FORM_BODY_LIMIT_BYTES } from "../../src/web/limits.ts";
 
 const app = buildApp();

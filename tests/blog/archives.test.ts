@@ -3,16 +3,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { invalidateCounts } from "../../src/blog/queries.ts";
-import { canonical, makeCategory, makePost, makeTag, makeUser } from "./fixtures.ts";
+import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
+import { canonical } from "../support/html.ts";
 
 const app = buildApp();
 const t0 = Date.UTC(2026, 4, 1, 8, 0, 0);
 const titles = (html: string) => [...html.matchAll(/class="post-card-title"><a href="[^"]*">([^<]*)</g)].map((m) => m[1]);
 
 beforeAll(async () => {
-  const linus = await makeUser({ username: "linus", firstName: "Linus", lastName: "T." });
-  const other = await makeUser({ username: "other" });
-  await makeUser({ username: "quietreader", role: "READER" });
+  const linus = (await createUser({ role: "AUTHOR", username: "linus", firstName: "Linus", lastName: "T." })).user;
+  const other = (await createUser({ role: "AUTHOR", username: "other" })).user;
+  await createUser({ username: "quietreader", role: "READER" });
   const kernel = await makeCategory("Kernel", "kernel", "Posts about kernels.");
   const web = await makeCategory("Web", "web");
   await makeCategory("Empty", "empty");

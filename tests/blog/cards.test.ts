@@ -6,8 +6,7 @@ import { prisma } from "../../src/db/index.ts";
 import { createTemplateEnv } from "../../src/web/templates.ts";
 import { installPostCardMemo } from "../../src/blog/cards.ts";
 import { listPublished } from "../../src/blog/queries.ts";
-import { makeCategory, makePost, makeTag, makeUser } from "./fixtures.ts";
-import { csrfPost, signedIn } from "../admin/helpers.ts";
+import { createUser, csrfPost, makeCategory, makePost, makeTag, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
 let categoryId = 0;
@@ -15,7 +14,7 @@ let tagId = 0;
 let userId = 0;
 
 beforeAll(async () => {
-  userId = (await makeUser({ username: "carder", firstName: "Card", lastName: "Writer" })).id;
+  userId = (await createUser({ role: "AUTHOR", username: "carder", firstName: "Card", lastName: "Writer" })).user.id;
   categoryId = (await makeCategory("Old category", "cat-memo")).id;
   tagId = (await makeTag("oldtag", "tag-memo")).id;
   await makePost({ title: "Memo post", authorId: userId, categoryId, tagIds: [tagId], publish: new Date("2026-03-01T10:00:00Z") });

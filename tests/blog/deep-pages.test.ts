@@ -5,14 +5,14 @@ import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { pool } from "../../src/db/index.ts";
 import { invalidateReaderCache, listPage, listPublished } from "../../src/blog/queries.ts";
-import { makeCategory, makeUser } from "./fixtures.ts";
+import { createUser, makeCategory } from "../support/fixtures.ts";
 
 const app = buildApp();
 const N = 1_234;
 let categoryId = 0;
 
 beforeAll(async () => {
-  const author = await makeUser({ username: "deep" });
+  const author = (await createUser({ role: "AUTHOR", username: "deep" })).user;
   categoryId = (await makeCategory("Deep", "deep")).id;
   // Three posts per publish time (ties), every 7th a draft, every 11th in category "deep".
   await pool.query(

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { metaDescription } from "../../src/blog/controller.ts";
-import { canonical, jsonLd, makeCategory, makePost, makeTag, makeUser, metaContent, pathFor } from "./fixtures.ts";
+import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
+import { canonical, jsonLd, metaContent, pathFor } from "../support/html.ts";
 
 const app = buildApp();
 const day = 86_400_000;
@@ -12,8 +13,8 @@ let main: Awaited<ReturnType<typeof makePost>>;
 const ids: Record<string, number> = {};
 
 beforeAll(async () => {
-  const grace = await makeUser({ username: "grace", firstName: "Grace", lastName: "Hopper" });
-  const anon = await makeUser({ username: "noname" });
+  const grace = (await createUser({ role: "AUTHOR", username: "grace", firstName: "Grace", lastName: "Hopper" })).user;
+  const anon = (await createUser({ role: "AUTHOR", username: "noname" })).user;
   const cat = await makeCategory("Compilers", "compilers");
   const [a, b, c, d] = await Promise.all(["alpha", "beta", "gamma", "delta"].map((n) => makeTag(n)));
   main = await makePost({
@@ -24,7 +25,7 @@ beforeAll(async () => {
     publish: new Date(t0),
     excerpt: "How A-0 came to be.",
     metaDescription: "The story of the A-0 system.",
-    bodyHtml: "<h2>Origins</h2><p>It began in <strong>1952</strong>.</p><pre><code>LOAD A</code></pre>",
+    body: "## Origins\n\nIt began in **1952**.\n\n```\nLOAD A\n```\n",
   });
   // Similar candidates: shares 3, 2, 2 (newer), 1 tag(s); one with no shared tag; a draft sharing all.
   ids.three = (await makePost({ title: "Shares three", authorId: anon.id, tagIds: [a!.id, b!.id, c!.id], publish: new Date(t0 - 5 * day) })).id;
@@ -39,7 +40,7 @@ beforeAll(async () => {
   await makePost({ title: "Tomorrow", slug: "tomorrow", authorId: grace.id, publish: new Date(Date.now() + day) });
   const evilCat = await makeCategory("<script>alert('c')</script>", "evil");
   const evilTag = await makeTag("<img src=x onerror=alert(1)>", "evil-tag");
-  await makePost({ title: "<script>alert('t')</script>", slug: "evil", authorId: grace.id, categoryId: evilCat.id, tagIds: [evilTag.id], publish: new Date(t0), excerpt: "</script><script>alert(2)</script>", bodyHtml: "<p>Sanitised body.</p>" });
+  await makePost({ title: "<script>alert('t')</script>", slug: "evil", authorId: grace.id, categoryId: evilCat.id, tagIds: [evilTag.id], publish: new Date(t0), excerpt: "</script><script>alert(2)</script>", body: "Sanitised body." });
 });
 
 describe("post detail", () => {
@@ -47,7 +48,7 @@ describe("post detail", () => {
     expect(pathFor(main.publish, main.slug)).toBe("/blog/2026/03/10/the-first-compiler/");
     const res = await request(app).get("/blog/2026/03/10/the-first-compiler/").expect(200);
     expect(res.text).toContain('<h1 class="post-title">The first compiler</h1>');
-    expect(res.text).toContain("<h2>Origins</h2><p>It began in <strong>1952</strong>.</p>"); // HTML body, not escaped
+    expect(res.text).toContain("<h2>Origins</h2>\n<p>It began in <strong>1952</strong>.</p>"); // HTML body, not escaped
     expect(res.text).toContain(">Grace Hopper</a>");
     expect(res.text).toContain("March 10, 2026");
     expect(res.text).toContain('href="/blog/category/compilers/"');
@@ -96,7 +97,7 @@ describe("post detail", () => {
     expect(d).not.toMatch(/\s{2}|\n/);
     expect(metaDescription(null, undefined)).toBe("A blog about building software, published with Folio.");
     const res = await request(app).get(pathFor(new Date(t0 - 5 * day), "shares-three")).expect(200);
-    expect(metaContent(res.text, "name", "description")).toEqual(["Excerpt of Shares three."]);
+    expect(metaContent(res.text, "name", "description")).toEqual(["Body of Shares three."]);
   });
 
   it("escapes hostile titles, categories and tags (HTML and JSON-LD)", async () => {

@@ -6,7 +6,7 @@ import { pool } from "../../src/db/index.ts";
 import { CHANNEL, listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
 import { invalidate } from "../../src/cache/index.ts";
 import { countPublished } from "../../src/blog/queries.ts";
-import { makePost, makeUser } from "./fixtures.ts";
+import { createUser, makePost } from "../support/fixtures.ts";
 import { writtenElsewhere } from "../cache/elsewhere.ts";
 
 const url = process.env.TEST_DATABASE_URL!;
@@ -32,8 +32,11 @@ const until = async (check: () => boolean, ms = 5_000) => {
 describe("cache invalidation across processes", () => {
   it("a NOTIFY from another process clears this process's cached counts", async () => {
     const events = await listener("this-process");
-    const author = await makeUser({ username: "inval" });
+    const author = (await createUser({ role: "AUTHOR", username: "inval" })).user;
     await makePost({ title: "Counted", authorId: author.id, publish: new Date("2026-01-01T00:00:00Z") });
+    // That save's own NOTIFY reaches this listener too (its id is not this process's): let it arrive first.
+    expect(await until(() => events.includes("cleared"))).toBe(true);
+    events.length = 0;
     const before = await countPublished();
     // A write that bypasses this process (another worker's): the cached count does not see it...
     await writtenElsewhere({ title: "Written elsewhere", authorId: author.id, publish: new Date("2026-01-02T00:00:00Z") });

@@ -4,14 +4,15 @@ import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
 import { invalidateCounts } from "../../src/blog/queries.ts";
-import { canonical, jsonLd, makeCategory, makePost, makeTag, makeUser } from "./fixtures.ts";
+import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
+import { canonical, jsonLd } from "../support/html.ts";
 
 const app = buildApp();
 const TOTAL = 23; // 3 pages of 10
 const base = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 beforeAll(async () => {
-  const author = await makeUser({ username: "ada", firstName: "Ada", lastName: "Lovelace" });
+  const author = (await createUser({ role: "AUTHOR", username: "ada", firstName: "Ada", lastName: "Lovelace" })).user;
   const cat = await makeCategory("Databases");
   const tag = await makeTag("SQL");
   for (let i = 0; i < TOTAL; i++) {
@@ -47,7 +48,7 @@ describe("post list", () => {
     expect(res.text).toContain("January 23, 2026");
     expect(res.text).toContain('href="/blog/category/databases/"');
     expect(res.text).toContain('href="/blog/tag/sql/"');
-    expect(res.text).toContain("Excerpt of Post number 22.");
+    expect(res.text).toContain("Body of Post number 22.");
     expect(res.text).toContain('href="/blog/2026/01/23/post-number-22/"');
   });
 
@@ -129,7 +130,7 @@ describe("post list", () => {
   // Last: it adds a post, which would shift the lists the tests above expect.
   it("truncates a card's excerpt to 30 words", async () => {
     const words = Array.from({ length: 50 }, (_, i) => `word${i + 1}`);
-    const author = await makeUser({ username: "longwinded" });
+    const author = (await createUser({ role: "AUTHOR", username: "longwinded" })).user;
     await makePost({ title: "Long excerpt", authorId: author.id, excerpt: words.join(" "), publish: new Date(base + 50 * 86_400_000) });
     invalidateCounts();
     const res = await request(app).get("/blog/author/longwinded/").expect(200);

@@ -4,7 +4,7 @@ import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import { highlightHtml, MAX_RANKED, MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
 import { pool } from "../../src/db/client.ts";
-import { hoursAgo, inHours, makeCategory, makePost, makeUser } from "./discovery-fixtures.ts";
+import { createUser, hoursAgo, inHours, makeCategory, makePost } from "../support/fixtures.ts";
 
 const app = buildApp();
 const SEARCH = "/blog/search/";
@@ -15,7 +15,7 @@ function resultTitles(html: string): string[] {
 }
 
 beforeAll(async () => {
-  const author = await makeUser("searcher");
+  const author = (await createUser({ role: "AUTHOR", username: "searcher", firstName: "Ada", lastName: "Lovelace" })).user;
   const cat = await makeCategory("Databases", "databases");
   // Ranking: the body-only match is newer, so only rank can put the title match first.
   await makePost({ title: "PostgreSQL full-text search in practice", body: "Ranking and dictionaries explained.", authorId: author.id, categoryId: cat.id, publish: hoursAgo(48) });
@@ -262,7 +262,7 @@ describe("search statement timeout", () => {
 
 describe("search for a word in very many posts", () => {
   it("ranks only the newest MAX_RANKED matches, says so, and pages through exactly those", async () => {
-    const author = await makeUser("prolific");
+    const author = (await createUser({ role: "AUTHOR", username: "prolific", firstName: "Ada", lastName: "Lovelace" })).user;
     // MAX_RANKED + 5 posts with "okapi" in the body, one hour apart; the oldest one also has it in its title.
     await pool.query(
       `INSERT INTO "Post"(title, slug, "authorId", body, "bodyHtml", excerpt, status, publish)

@@ -4,13 +4,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { invalidateCounts } from "../../src/blog/queries.ts";
-import { canonical, jsonLd, makeCategory, makePost, makeTag, makeUser, metaContent } from "./fixtures.ts";
+import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
+import { canonical, jsonLd, metaContent } from "../support/html.ts";
 
 const app = buildApp();
 const pages: [string, string][] = [];
 
 beforeAll(async () => {
-  const author = await makeUser({ username: "seo.writer", firstName: "Sam", lastName: "Writer" });
+  const author = (await createUser({ role: "AUTHOR", username: "seo.writer", firstName: "Sam", lastName: "Writer" })).user;
   const cat = await makeCategory("Search engines", "search-engines", "Posts about being found.");
   const tag = await makeTag("Metadata", "metadata");
   for (let i = 0; i < 12; i++) {

@@ -3,14 +3,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { pool } from "../../src/db/index.ts";
 import { invalidateReaderCache, similarPosts, similarPostsNow } from "../../src/blog/queries.ts";
-import { makePost, makeTag, makeUser } from "./fixtures.ts";
+import { createUser, makePost, makeTag } from "../support/fixtures.ts";
 
 let target = 0;
 let rare = 0;
 const titles = (ps: { title: string }[]) => ps.map((p) => p.title);
 
 beforeAll(async () => {
-  const author = await makeUser({ username: "sim" });
+  const author = (await createUser({ role: "AUTHOR", username: "sim" })).user;
   const [common, other, rareTag, none] = await Promise.all([makeTag("common"), makeTag("other"), makeTag("rare"), makeTag("none")]);
   // 1,000 filler posts, newest first by i; every one tagged "none", every 10th also "common".
   await pool.query(

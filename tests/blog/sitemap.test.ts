@@ -5,7 +5,7 @@ import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import { postUrl } from "../../src/blog/queries.ts";
 import { invalidateSitemapIndex, POSTS_PER_SITEMAP } from "../../src/blog/sitemap.ts";
-import { hoursAgo, inHours, makeCategory, makePost, makeTag, makeUser } from "./discovery-fixtures.ts";
+import { createUser, hoursAgo, inHours, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 
 const app = buildApp();
 const SITE = "http://folio.test";
@@ -22,8 +22,8 @@ const published: { slug: string; publish: Date }[] = [];
 let scheduledId = 0;
 
 beforeAll(async () => {
-  const author = await makeUser("mapper");
-  const lurker = await makeUser("draftonly");
+  const author = (await createUser({ role: "AUTHOR", username: "mapper", firstName: "Ada", lastName: "Lovelace" })).user;
+  const lurker = (await createUser({ role: "AUTHOR", username: "draftonly", firstName: "Ada", lastName: "Lovelace" })).user;
   const live = await makeCategory("Live", "live");
   const hidden = await makeCategory("Only drafts", "only-drafts");
   const tag = await makeTag("Visible tag", "visible-tag");

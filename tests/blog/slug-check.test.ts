@@ -3,7 +3,7 @@
 // anyway) and the author's own posts are reported; editors, who see every post, are told everything.
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
-import { makePost, signedIn, type Signed } from "../admin/helpers.ts";
+import { makePost, type Signed, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
 let author: Signed;
@@ -14,10 +14,10 @@ const at = (h: number) => new Date(`${DAY}T${String(h).padStart(2, "0")}:00:00Z`
 
 beforeAll(async () => {
   [author, other, editor] = await Promise.all([signedIn(app, "AUTHOR"), signedIn(app, "AUTHOR"), signedIn(app, "EDITOR")]);
-  await makePost(other.user.id, { title: "Their draft", slug: "their-draft", status: "DRAFT", publish: at(9) });
-  await makePost(other.user.id, { title: "Their scheduled", slug: "their-scheduled", status: "PUBLISHED", publish: new Date(Date.now() + 30 * 86_400_000) });
-  await makePost(other.user.id, { title: "Their published", slug: "their-published", status: "PUBLISHED", publish: at(8) });
-  await makePost(author.user.id, { title: "My draft", slug: "my-draft", status: "DRAFT", publish: at(7) });
+  await makePost({ authorId: other.user.id, title: "Their draft", slug: "their-draft", status: "DRAFT", publish: at(9) });
+  await makePost({ authorId: other.user.id, title: "Their scheduled", slug: "their-scheduled", status: "PUBLISHED", publish: new Date(Date.now() + 30 * 86_400_000) });
+  await makePost({ authorId: other.user.id, title: "Their published", slug: "their-published", status: "PUBLISHED", publish: at(8) });
+  await makePost({ authorId: author.user.id, title: "My draft", slug: "my-draft", status: "DRAFT", publish: at(7) });
 });
 
 async function check(who: Signed, slug: string, when = `${DAY}T12:00`) {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
-import { makePost, makeUser } from "./fixtures.ts";
+import { createUser, makePost } from "../support/fixtures.ts";
 import { writtenElsewhere } from "../cache/elsewhere.ts";
 
 const app = buildApp();
@@ -12,7 +12,7 @@ let authorId = 0;
 const t0 = Date.UTC(2026, 5, 1);
 
 beforeAll(async () => {
-  authorId = (await makeUser({ username: "counter" })).id;
+  authorId = (await createUser({ role: "AUTHOR", username: "counter" })).user.id;
   for (let i = 0; i < 10; i++) await makePost({ title: `Counted ${i}`, authorId, publish: new Date(t0 + i * 60_000) });
 });
 

@@ -8,13 +8,13 @@ import { prisma } from "../../src/db/index.ts";
 import { invalidateReaderCache, tagHasPublishedPost } from "../../src/blog/queries.ts";
 import { invalidateSitemapIndex } from "../../src/blog/sitemap.ts";
 import { invalidateFeeds } from "../../src/blog/feeds.ts";
-import { makePost, makeTag, makeUser } from "./fixtures.ts";
+import { createUser, makePost, makeTag } from "../support/fixtures.ts";
 
 const app = buildApp();
 let ids: { draftOnly: number; scheduledOnly: number; mixed: number; shown: number; draftPost: number };
 
 beforeAll(async () => {
-  const author = await makeUser({ username: "tagwriter" });
+  const author = (await createUser({ role: "AUTHOR", username: "tagwriter" })).user;
   const draftOnly = await makeTag("Acquisition Plans", "acquisition-plans");
   const scheduledOnly = await makeTag("Launch Day", "launch-day");
   const mixed = await makeTag("Mixed", "mixed");

@@ -8,7 +8,7 @@ import { dropDatabase, ensureDatabase } from "../../src/db/migrate.ts";
 import { createPost, deletePosts, updatePost } from "../../src/posts/service.ts";
 import { recordAction } from "../../src/audit/index.ts";
 import { pool, prisma } from "../../src/db/index.ts";
-import { createUser } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { spawnProcess } from "../ops/support.ts";
 
 export interface CliResult {

@@ -8,7 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { prisma } from "../../src/db/index.ts";
 import { launchBrowser, screenshot, startServer, type TestServer } from "../support/browser.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { createUser } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 
 const SHOTS = "/work/notes/shots/D";
 const PASSWORD = "Harbor-Lights-Tangerine-73";

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, screenshot, startServer, type TestServer } from "../support/browser.ts";
-import { createUser } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { prisma } from "../../src/db/index.ts";
 import { createPost } from "../../src/posts/service.ts";
 

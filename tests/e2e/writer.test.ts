@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, screenshot, startServer, type TestServer } from "../support/browser.ts";
-import { createUser } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { config } from "../../src/config.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { createPost, updatePost } from "../../src/posts/service.ts";

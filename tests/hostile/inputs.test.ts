@@ -10,8 +10,8 @@ import { pool } from "../../src/db/index.ts";
 import { url } from "../../src/web/urls.ts";
 import { INT4_MAX, NUL_MESSAGE, pathId, searchText, toId } from "../../src/web/inputs.ts";
 import { HttpError } from "../../src/web/errors.ts";
-import { createUser, csrfFrom, login } from "../support/auth.ts";
-import { csrfPost, makePost, prisma, signedIn, type Signed } from "../admin/helpers.ts";
+import { csrfFrom, login } from "../support/auth.ts";
+import { createUser, csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 import { defaultEntries, encodeEntries, parsePage, type Form } from "./site.ts";
 
 const app = buildApp();
@@ -80,7 +80,7 @@ describe("NUL in a text field: 400, the field's message, the text kept, nothing 
 describe("NUL in a search box: dropped, the words around it searched", () => {
   it("the admin's change-list search and author picker", async () => {
     const editor = await signedIn(app, "EDITOR");
-    await makePost(editor.user.id, { title: "Walrus migration notes" });
+    await makePost({ authorId: editor.user.id, title: "Walrus migration notes", status: "DRAFT" });
     const res = await editor.agent.get(`${url("admin:blog_post_changelist")}?q=walrus%00migration`).expect(200);
     expect(res.text).toContain("Walrus migration notes");
     for (const model of ["blog_category", "blog_tag"]) await editor.agent.get(`${url(`admin:${model}_changelist`)}?q=%00`).expect(200);
@@ -125,7 +125,7 @@ describe("ids beyond PostgreSQL's integer", () => {
     expect(await prisma.post.count()).toBe(before);
 
     const author = await signedIn(app, "AUTHOR");
-    const draft = await makePost(author.user.id, { title: "A draft to edit" });
+    const draft = await makePost({ authorId: author.user.id, title: "A draft to edit", status: "DRAFT" });
     const edit = await formOn(author, url("authoring:edit", { id: draft.id }));
     for (const category of ["2147483648", "9999999999"]) {
       const res = await post(author, url("authoring:edit", { id: draft.id }), set(set(edit.entries, "category", category), "body", "Edited text kept."));
@@ -197,8 +197,8 @@ describe("the author's editor: a slug another author takes while the draft is be
     const author = await signedIn(app, "AUTHOR");
     const other = await signedIn(app, "AUTHOR");
     const day = new Date(Date.UTC(2026, 10, 20, 9));
-    const draft = await makePost(author.user.id, { title: "Race draft", publish: day });
-    const theirs = await makePost(other.user.id, { title: "Their post", status: "PUBLISHED", publish: day });
+    const draft = await makePost({ authorId: author.user.id, title: "Race draft", publish: day, status: "DRAFT" });
+    const theirs = await makePost({ authorId: other.user.id, title: "Their post", status: "PUBLISHED", publish: day });
     const edit = url("authoring:edit", { id: draft.id });
     const { entries } = await formOn(author, edit);
     const typed = set(set(entries, "title", "Taken soon"), "body", "Words typed while the other author was saving.");

@@ -20,8 +20,8 @@ import { seedPosts } from "../../src/blog/seed.ts";
 import { issueResetToken } from "../../src/accounts/reset.ts";
 import { updatePost } from "../../src/posts/service.ts";
 import type { Role } from "../../src/generated/prisma/client.ts";
-import { createUser, csrfFrom, login } from "../support/auth.ts";
-import { makePost, prisma } from "../admin/helpers.ts";
+import { csrfFrom, login } from "../support/auth.ts";
+import { createUser, makePost, prisma } from "../support/fixtures.ts";
 import {
   defaultEntries,
   digest,
@@ -232,8 +232,8 @@ beforeAll(async () => {
   const author = await prisma.user.findUniqueOrThrow({ where: { username: actors.get("AUTHOR")!.username! } });
   const category = await prisma.category.findFirstOrThrow();
   const tag = await prisma.tag.findFirstOrThrow();
-  await makePost(author.id, { title: "An author's draft", categoryId: category.id, tagIds: [tag.id] });
-  const published = await makePost(author.id, { title: "An author's published post", status: "PUBLISHED", publish: new Date(Date.now() - 86_400_000), categoryId: category.id });
+  await makePost({ authorId: author.id, title: "An author's draft", categoryId: category.id, tagIds: [tag.id], status: "DRAFT" });
+  const published = await makePost({ authorId: author.id, title: "An author's published post", status: "PUBLISHED", publish: new Date(Date.now() - 86_400_000), categoryId: category.id });
   await updatePost(published.id, published.version, { title: published.title, body: `${published.body}\n\nEdited.`, status: "PUBLISHED", publish: published.publish, authorId: author.id, categoryId: category.id, tagIds: [tag.id] }, { id: author.id });
   // The one page no link leads to: the e-mailed password-reset link.
   const reader = await prisma.user.findUniqueOrThrow({ where: { username: actors.get("READER")!.username! } });

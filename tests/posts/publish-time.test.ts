@@ -9,7 +9,7 @@ import { buildApp } from "../../src/app.ts";
 import { excerptFrom } from "../../src/blog/markdown.ts";
 import { createPost, EXCERPT_RULE, PUBLISH_RULE, publishTime } from "../../src/posts/service.ts";
 import { url } from "../../src/web/urls.ts";
-import { csrfPost, makePost, prisma, signedIn, type Signed } from "../admin/helpers.ts";
+import { csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 import { csrfFrom } from "../support/auth.ts";
 
 const app = buildApp();
@@ -116,10 +116,10 @@ describe("admin change form", () => {
 describe("admin bulk publish", () => {
   it("unset times become the moment of publishing, chosen times stay; a post whose slug is taken on today's date is reported, not published", async () => {
     const unset = await octoberDraft("Bulk unset");
-    const past = await makePost(editor.user.id, { title: "Bulk past", publish: new Date("2026-10-07T07:00:00Z") });
-    const future = await makePost(editor.user.id, { title: "Bulk future", publish: new Date("2031-05-05T05:00:00Z") });
+    const past = await makePost({ authorId: editor.user.id, title: "Bulk past", publish: new Date("2026-10-07T07:00:00Z"), status: "DRAFT" });
+    const future = await makePost({ authorId: editor.user.id, title: "Bulk future", publish: new Date("2031-05-05T05:00:00Z"), status: "DRAFT" });
     const clash = await octoberDraft("Bulk clash");
-    await makePost(editor.user.id, { title: "Already here today", slug: clash.slug, status: "PUBLISHED", publish: new Date() });
+    await makePost({ authorId: editor.user.id, title: "Already here today", slug: clash.slug, status: "PUBLISHED", publish: new Date() });
     const ids = [unset, past, future, clash].map((p) => String(p.id));
     const confirm = await csrfPost(editor, url("admin:blog_post_changelist"), { action: "publish", _selected_action: ids }, 200);
     expect(confirm.text).toContain("A draft whose publish time was never set takes the current time; a time the writer chose stays");
@@ -137,7 +137,7 @@ describe("admin bulk publish", () => {
 describe("admin inline status edit", () => {
   it("publishing from the list: an unset time becomes now, a chosen one stays", async () => {
     const unset = await octoberDraft("Inline unset");
-    const chosen = await makePost(editor.user.id, { title: "Inline chosen", publish: new Date("2026-10-09T09:09:00Z") });
+    const chosen = await makePost({ authorId: editor.user.id, title: "Inline chosen", publish: new Date("2026-10-09T09:09:00Z"), status: "DRAFT" });
     const list = await editor.agent.get(url("admin:blog_post_changelist", {}, { q: "Inline" })).expect(200);
     expect(list.text).toContain(`name="initial-form-${unset.id}-status" value="DRAFT"`);
     const row = (p: { id: number }) => ({ [`form-${p.id}-status`]: "PUBLISHED", [`initial-form-${p.id}-status`]: "DRAFT", [`form-${p.id}-_version`]: "1" });
@@ -172,14 +172,14 @@ describe("the author's editor", () => {
   });
 
   it("a time set in the admin stays when the author publishes", async () => {
-    const p = await makePost(author.user.id, { title: "Author's dated draft", publish: new Date("2026-10-03T03:00:00Z") });
+    const p = await makePost({ authorId: author.user.id, title: "Author's dated draft", publish: new Date("2026-10-03T03:00:00Z"), status: "DRAFT" });
     await edit(p.id, { title: p.title, body: "Done.", status: "PUBLISHED" }).then((r) => expect(r.status).toBe(303));
     expect(await stored(p.id)).toMatchObject({ status: "PUBLISHED", publish: new Date("2026-10-03T03:00:00Z") });
   });
 
   it("publishing a draft whose slug is taken on today's date gives it a free slug for today", async () => {
     const p = await octoberDraft("Taken today", author.user.id);
-    await makePost(editor.user.id, { title: "Taken today", slug: p.slug, status: "PUBLISHED", publish: new Date() });
+    await makePost({ authorId: editor.user.id, title: "Taken today", slug: p.slug, status: "PUBLISHED", publish: new Date() });
     await edit(p.id, { title: p.title, body: "Text.", status: "PUBLISHED" }).then((r) => expect(r.status).toBe(303));
     expect(await stored(p.id)).toMatchObject({ status: "PUBLISHED", slug: `${p.slug}-2` });
   });
@@ -217,11 +217,11 @@ describe("excerpt", () => {
   });
 
   it("bulk and inline status changes and the author's editor keep the same rule", async () => {
-    const auto = await makePost(author.user.id, { title: "Auto excerpt", body: "Alpha words here." });
+    const auto = await makePost({ authorId: author.user.id, title: "Auto excerpt", body: "Alpha words here.", status: "DRAFT" });
     const page = await author.agent.get(`/write/${auto.id}/edit/`).expect(200);
     await author.agent.post(`/write/${auto.id}/edit/`).type("form").send({ _csrf: csrfFrom(page.text), title: auto.title, category: "", tags: "", body: "Beta words now.", status: "DRAFT", version: "1" }).expect(303);
     expect((await stored(auto.id)).excerpt).toBe(excerptFrom("Beta words now.", 40));
-    const hand = await makePost(author.user.id, { title: "Hand excerpt", body: "Gamma." });
+    const hand = await makePost({ authorId: author.user.id, title: "Hand excerpt", body: "Gamma.", status: "DRAFT" });
     await prisma.post.update({ where: { id: hand.id }, data: { excerpt: "By hand." } });
     const page2 = await author.agent.get(`/write/${hand.id}/edit/`).expect(200);
     await author.agent.post(`/write/${hand.id}/edit/`).type("form").send({ _csrf: csrfFrom(page2.text), title: hand.title, category: "", tags: "", body: "Delta.", status: "DRAFT", version: "1" }).expect(303);

@@ -1,8 +1,10 @@
-// Test helpers for accounts: make users, sign in a supertest agent, read CSRF tokens.
+// Test helpers for signing in: sign in a supertest agent, read CSRF tokens. Users (and signedIn(), which
+// makes one and signs it in) come from ./fixtures.ts.
 //
 //   import request from "supertest";
 //   import { buildApp } from "../../src/app.ts";
-//   import { createUser, login, csrfFrom } from "../support/auth.ts";
+//   import { login, csrfFrom } from "../support/auth.ts";
+//   import { createUser } from "../support/fixtures.ts";
 //
 //   const app = buildApp();
 //   const { user, password } = await createUser({ role: "EDITOR" });   // READER by default
@@ -14,41 +16,8 @@
 // `X-CSRF-Token` header (`.set("X-CSRF-Token", await session.csrf())`). The token changes at login
 // and logout; `session.csrf()` reads it from a signed-in page once and caches it (`csrf(true)`
 // re-reads). `csrfFrom(html)` extracts the token from any page you already fetched.
-import { randomBytes } from "node:crypto";
 import type { Agent } from "supertest";
 import { expect } from "vitest";
-import { createAccount, type SessionUser } from "../../src/accounts/users.ts";
-import type { Role } from "../../src/generated/prisma/client.ts";
-
-let counter = 0;
-
-export interface CreateUserOptions {
-  role?: Role;
-  username?: string;
-  email?: string;
-  password?: string;
-  isActive?: boolean;
-  firstName?: string;
-  lastName?: string;
-}
-
-/** A user in the test database (password hashed with argon2id). Returns the user and the plain password. */
-export async function createUser(opts: CreateUserOptions = {}): Promise<{ user: SessionUser; password: string }> {
-  const n = ++counter;
-  const tag = randomBytes(3).toString("hex");
-  const username = opts.username ?? `user${n}_${tag}`;
-  const password = opts.password ?? `Pw-${randomBytes(9).toString("base64url")}-x`;
-  const user = await createAccount({
-    username,
-    email: opts.email ?? `${username.toLowerCase()}@example.test`,
-    password,
-    role: opts.role ?? "READER",
-    isActive: opts.isActive ?? true,
-    firstName: opts.firstName,
-    lastName: opts.lastName,
-  });
-  return { user, password };
-}
 
 /** The CSRF token in a page's form (`<input type="hidden" name="_csrf" value="...">`), or throws. */
 export function csrfFrom(html: string): string {

@@ -9,7 +9,8 @@ import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { FORM_BODY_LIMIT_BYTES, POST_BODY_MAX } from "../../src/web/limits.ts";
-import { createUser, csrfFrom, login, LOGIN_PATH } from "../support/auth.ts";
+import { csrfFrom, login, LOGIN_PATH } from "../support/auth.ts";
+import { createUser } from "../support/fixtures.ts";
 import { captureRequestLogs } from "../support/logs.ts";
 
 const app = buildApp();
