@@ -34,6 +34,7 @@ import { editorContext } from "../autosave/editor.ts";
 import { idString } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 import { slugify } from "../blog/markdown.ts";
+import { postUrl } from "../blog/queries.ts";
 import { caches, invalidate } from "../cache/index.ts";
 import { badRequest, forbidden, notFound } from "../web/errors.ts";
 import { formatCount, POST_BODY_MAX } from "../web/limits.ts";
@@ -293,6 +294,12 @@ site.register({
   // Autosave, the offer of a newer autosave (not on a form shown again with errors), the sign-in dialog.
   formContext: async (user, obj, values, fresh) => ({ editor: await editorContext(user.id, obj ? postOf(obj) : null, values, fresh) }),
   revisions: { list: postRevisions, restore: restorePostRevision, fields: ["title", "body", "status"] },
+  // Django's "View on site": a post readers can see now.
+  objectLinks: (obj) => {
+    const publish = obj.values.publish;
+    const live = obj.values.status === "PUBLISHED" && publish instanceof Date && publish <= new Date();
+    return live ? [{ label: "View on site", url: postUrl({ publish, slug: String(obj.values.slug) }) }] : [];
+  },
   urls: [{ name: "admin:blog_post_slug_check", path: "/admin/blog/post/slug-check/", methods: ["get"], handler: slugCheck }],
   form: {
     sidebar: { heading: "Publishing", fields: ["authorId", "categoryId", "tags", "status", "publish"] },
