@@ -170,7 +170,8 @@ describe("a redirect waits for the session", () => {
     const port = (server.address() as { port: number }).port;
     const stored: { at: number; flash: unknown }[] = [];
     const realQuery = pool.query.bind(pool) as (text: string, params?: unknown[]) => Promise<unknown>;
-    // a slow store: the session's write reaches the database 150 ms later
+    // a slow store: the session's write reaches the database 150 ms later (this delay is the thing under
+    // test, not a wait for time to pass: the redirect must not go out before the slow write is stored)
     const slowQuery = (text: unknown, params?: unknown[]) => {
       if (typeof text !== "string" || !text.startsWith('INSERT INTO "session"')) return realQuery(text as string, params);
       return new Promise((r) => setTimeout(r, 150))
