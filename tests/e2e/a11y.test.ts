@@ -55,13 +55,14 @@ function report(found: string[]): void {
  * only a status), runs axe and returns one line per violation. `prepare` runs after each load
  * (e.g. fill and submit a form whose answer is the page to check).
  */
-async function audit(page: Page, label: string, path: string, opts: { status?: number; prepare?: (p: Page) => Promise<void> } = {}): Promise<string[]> {
+async function audit(page: Page, label: string, path: string, opts: AuditOptions = {}): Promise<string[]> {
   const out: string[] = [];
   for (const w of WIDTHS) {
     await page.setViewportSize({ width: w.width, height: w.height });
     const res = await page.goto(server.baseUrl + path, { waitUntil: "load" });
     if (opts.prepare) await opts.prepare(page);
     else expect(res?.status(), `${label} ${path}`).toBe(opts.status ?? 200);
+    if (opts.check) await opts.check(page);
     await expect.poll(() => page.locator("h1").count(), { message: `${label} (${path}) has a heading` }).toBeGreaterThan(0);
     const where = `${label} [${page.url().replace(server.baseUrl, "")}]`;
     out.push(...(await axe(page, where, w.name)));
@@ -76,6 +77,16 @@ async function audit(page: Page, label: string, path: string, opts: { status?: n
       await page.emulateMedia({ colorScheme: "light" });
     }
   }
+  return out;
+}
+
+/** status: the expected answer; prepare: acts on the loaded page (fill, submit) to reach the page to check; check: asserts its content. */
+type AuditOptions = { status?: number; prepare?: (p: Page) => Promise<void>; check?: (p: Page) => Promise<void> };
+
+/** audit() for each [label, path, options] in turn. */
+async function auditEach(page: Page, pages: [string, string, AuditOptions?][]): Promise<string[]> {
+  const out: string[] = [];
+  for (const [label, path, opts] of pages) out.push(...(await audit(page, label, path, opts)));
   return out;
 }
 
@@ -126,20 +137,35 @@ const CODE_BODY = [
 
 beforeAll(async () => {
   await seedPosts({ posts: 30, seed: 10 });
-  const [reader, author, admin] = await Promise.all([createUser({ role: "READER" }), createUser({ role: "AUTHOR", firstName: "Ada", lastName: "Writer" }), createUser({ role: "ADMIN" })]);
+  const [reader, author, admin] = await Promise.all([
+    createUser({ role: "READER" }),
+    createUser({ role: "AUTHOR", firstName: "Ada", lastName: "Writer" }),
+    createUser({ role: "ADMIN" }),
+  ]);
   users.reader = { username: reader.user.username, password: reader.password, id: reader.user.id };
   users.author = { username: author.user.username, password: author.password, id: author.user.id };
   users.admin = { username: admin.user.username, password: admin.password, id: admin.user.id };
   const category = await prisma.category.findFirstOrThrow({ orderBy: { id: "asc" } });
   const actor = { id: author.user.id, role: "AUTHOR" as const };
-  const code = await createPost({ title: "Code on a small screen", body: CODE_BODY, status: "PUBLISHED", publish: new Date(Date.now() - 3_600_000), authorId: author.user.id, categoryId: category.id, tagNames: ["accessibility"] }, actor);
+  const fields = {
+    title: "Code on a small screen",
+    status: "PUBLISHED" as const,
+    authorId: author.user.id,
+    categoryId: category.id,
+    tagNames: ["accessibility"],
+  };
+  const code = await createPost({ ...fields, body: CODE_BODY, publish: new Date(Date.now() - 3_600_000) }, actor);
   const d = code.publish;
   codePostUrl = `/blog/${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${code.slug}/`;
-  draftId = (await createPost({ title: "An unfinished draft", body: "Work in progress.", status: "DRAFT", authorId: author.user.id, categoryId: category.id }, actor)).id;
-  // A post with revisions (its history page lists them).
+  // Two edits: its history page lists revisions.
   revisedPostId = code.id;
-  const again = await updatePost(code.id, code.version, { title: code.title, body: `${CODE_BODY}\n\nEdited once.`, status: "PUBLISHED", publish: code.publish, authorId: author.user.id, categoryId: category.id, tagNames: ["accessibility"] }, actor, "First edit");
-  await updatePost(code.id, again.version, { title: code.title, body: `${CODE_BODY}\n\nEdited twice.`, status: "PUBLISHED", publish: code.publish, authorId: author.user.id, categoryId: category.id, tagNames: ["accessibility"] }, actor, "Second edit");
+  let version = code.version;
+  for (const note of ["First edit", "Second edit"]) {
+    version = (await updatePost(code.id, version, { ...fields, body: `${CODE_BODY}\n\n${note}.`, publish: code.publish }, actor, note)).version;
+  }
+  draftId = (
+    await createPost({ title: "An unfinished draft", body: "Work in progress.", status: "DRAFT", authorId: author.user.id, categoryId: category.id }, actor)
+  ).id;
   [server, browser] = await Promise.all([startServer(), launchBrowser()]);
 }, 120_000);
 
@@ -155,73 +181,75 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
     const published = await prisma.post.count({ where: { status: "PUBLISHED", publish: { lte: new Date() } } });
     const pages = Math.ceil(published / config.POSTS_PER_PAGE);
     expect(pages).toBeGreaterThanOrEqual(3);
-    const post = await prisma.post.findFirstOrThrow({ where: { id: revisedPostId }, include: { category: true, author: true, tags: { include: { tag: true } } } });
-    const found: string[] = [];
-    found.push(...(await audit(page, "home, page 1", "/")));
-    found.push(...(await audit(page, "post list, middle page", `/blog/?page=${Math.ceil(pages / 2)}`)));
-    found.push(...(await audit(page, "post list, last page", `/blog/?page=${pages}`)));
-    found.push(...(await audit(page, "post with a code block", codePostUrl)));
-    expect(await page.locator(".prose pre code").count()).toBeGreaterThan(0);
-    found.push(...(await audit(page, "categories", "/blog/categories/")));
-    found.push(...(await audit(page, "category", `/blog/category/${post.category!.slug}/`)));
-    found.push(...(await audit(page, "tag", `/blog/tag/${post.tags[0]!.tag.slug}/`)));
-    found.push(...(await audit(page, "author", `/blog/author/${post.author.username}/`)));
-    found.push(...(await audit(page, "search with results", `/blog/search/?q=${encodeURIComponent("small screen")}`)));
-    expect(await page.locator("article.post-card").count()).toBeGreaterThan(0);
-    found.push(...(await audit(page, "search without results", "/blog/search/?q=zzyzxnothing")));
-    found.push(...(await audit(page, "search form", "/blog/search/")));
-    found.push(...(await audit(page, "not found", "/blog/no-such-page/here/", { status: 404 })));
-    report(found);
+    const post = await prisma.post.findFirstOrThrow({
+      where: { id: revisedPostId },
+      include: { category: true, author: true, tags: { include: { tag: true } } },
+    });
+    report(
+      await auditEach(page, [
+        ["home, page 1", "/"],
+        ["post list, middle page", `/blog/?page=${Math.ceil(pages / 2)}`],
+        ["post list, last page", `/blog/?page=${pages}`],
+        ["post with a code block", codePostUrl, { check: async (p) => expect(await p.locator(".prose pre[tabindex='0'] code").count()).toBe(1) }],
+        ["categories", "/blog/categories/"],
+        ["category", `/blog/category/${post.category!.slug}/`],
+        ["tag", `/blog/tag/${post.tags[0]!.tag.slug}/`],
+        ["author", `/blog/author/${post.author.username}/`],
+        [
+          "search with results",
+          `/blog/search/?q=${encodeURIComponent("small screen")}`,
+          { check: async (p) => expect(await p.locator("article.post-card").count()).toBeGreaterThan(0) },
+        ],
+        ["search without results", "/blog/search/?q=zzyzxnothing", { check: async (p) => expect(await p.locator("article.post-card").count()).toBe(0) }],
+        ["search form", "/blog/search/"],
+        ["not found", "/blog/no-such-page/here/", { status: 404 }],
+      ]),
+    );
   });
 
   it("on the account pages", async () => {
     const page = await newContext();
-    const found: string[] = [];
-    found.push(...(await audit(page, "login", "/accounts/login/")));
-    found.push(...(await audit(page, "sign-up", "/accounts/signup/")));
-    found.push(
-      ...(await audit(page, "sign-up with errors", "/accounts/signup/", {
-        prepare: async (p) => {
-          await p.getByLabel("Username").fill("x");
-          await p.getByLabel("E-mail address").fill("not-an-address");
-          await Promise.all([p.waitForResponse((r) => r.request().method() === "POST"), p.getByRole("button", { name: "Sign up" }).click()]);
-          await p.waitForLoadState("load");
-          expect(await p.locator(".errorlist, [aria-invalid=true]").count()).toBeGreaterThan(0);
-        },
-      })),
-    );
-    found.push(...(await audit(page, "sign-up done", "/accounts/signup/done/")));
-    found.push(...(await audit(page, "password reset request", "/accounts/password/reset/")));
-    found.push(...(await audit(page, "password reset sent", "/accounts/password/reset/done/")));
     const token = await issueResetToken(users.reader.id);
-    found.push(
-      ...(await audit(page, "password reset: set a new one", `/accounts/reset/${token}/`, {
-        prepare: async (p) => {
-          expect(await p.getByLabel("New password").count()).toBe(1);
-        },
-      })),
-    );
-    found.push(...(await audit(page, "password reset: bad link", "/accounts/reset/not-a-valid-token/", { prepare: async () => {} })));
-
-    found.push(
-      ...(await audit(page, "CSRF failure", "/accounts/login/", {
-        prepare: async (p) => {
-          await p.locator("main input[name=_csrf]").evaluate((i) => ((i as HTMLInputElement).value = "not-the-token"));
-          await p.getByLabel("Username or e-mail").fill(users.reader.username);
-          await p.getByLabel("Password", { exact: true }).fill("wrong");
-          const [res] = await Promise.all([p.waitForResponse((r) => r.request().method() === "POST"), p.getByRole("button", { name: "Log in", exact: true }).click()]);
-          expect(res.status()).toBe(403);
-          await p.waitForLoadState("load");
-        },
-      })),
-    );
+    const signUpWithErrors = async (p: Page) => {
+      await p.getByLabel("Username").fill("x");
+      await p.getByLabel("E-mail address").fill("not-an-address");
+      await Promise.all([p.waitForResponse((r) => r.request().method() === "POST"), p.getByRole("button", { name: "Sign up" }).click()]);
+      await p.waitForLoadState("load");
+      expect(await p.locator("[aria-invalid=true]").count()).toBeGreaterThan(0);
+    };
+    const badCsrfToken = async (p: Page) => {
+      await p.locator("main input[name=_csrf]").evaluate((i) => ((i as HTMLInputElement).value = "not-the-token"));
+      await p.getByLabel("Username or e-mail").fill(users.reader.username);
+      await p.getByLabel("Password", { exact: true }).fill("wrong");
+      const [res] = await Promise.all([
+        p.waitForResponse((r) => r.request().method() === "POST"),
+        p.getByRole("button", { name: "Log in", exact: true }).click(),
+      ]);
+      expect(res.status()).toBe(403);
+      await p.waitForLoadState("load");
+    };
+    const found = await auditEach(page, [
+      ["login", "/accounts/login/"],
+      ["sign-up", "/accounts/signup/"],
+      ["sign-up with errors", "/accounts/signup/", { prepare: signUpWithErrors }],
+      ["sign-up done", "/accounts/signup/done/"],
+      ["password reset request", "/accounts/password/reset/"],
+      ["password reset sent", "/accounts/password/reset/done/"],
+      ["password reset: set a new one", `/accounts/reset/${token}/`, { check: async (p) => expect(await p.getByLabel("New password").count()).toBe(1) }],
+      ["password reset: bad link", "/accounts/reset/not-a-valid-token/", { status: 400 }],
+      ["CSRF failure", "/accounts/login/", { prepare: badCsrfToken }],
+    ]);
 
     await logIn(page, "reader");
-    found.push(...(await audit(page, "profile", "/accounts/profile/")));
-    found.push(...(await audit(page, "password change", "/accounts/password/change/")));
-    found.push(...(await audit(page, "home, signed in", "/")));
-    found.push(...(await audit(page, "forbidden (a reader at /write/)", "/write/", { status: 403 })));
-    found.push(...(await audit(page, "log out?", "/accounts/logout/")));
+    found.push(
+      ...(await auditEach(page, [
+        ["profile", "/accounts/profile/"],
+        ["password change", "/accounts/password/change/"],
+        ["home, signed in", "/"],
+        ["forbidden (a reader at /write/)", "/write/", { status: 403 }],
+        ["log out?", "/accounts/logout/"],
+      ])),
+    );
     await page.setViewportSize({ width: WIDTHS[1].width, height: WIDTHS[1].height });
     await Promise.all([page.waitForURL(`${server.baseUrl}/accounts/logout/`), page.getByRole("button", { name: "Log out", exact: true }).first().click()]);
     expect(await page.locator("h1").textContent()).toBe("Logged out");
@@ -232,15 +260,17 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
   it("on the author's pages", async () => {
     const page = await newContext();
     await logIn(page, "author");
-    const found: string[] = [];
-    found.push(...(await audit(page, "write: new post", "/write/")));
-    found.push(...(await audit(page, "write: edit a draft", `/write/${draftId}/edit/`)));
-    found.push(...(await audit(page, "write: draft saved", `/write/saved/${draftId}/`)));
-    found.push(...(await audit(page, "profile (author)", "/accounts/profile/")));
-    found.push(...(await audit(page, "admin index (author)", "/admin/")));
-    found.push(...(await audit(page, "admin posts (author)", "/admin/blog/post/")));
-    found.push(...(await audit(page, "admin post change form (author)", `/admin/blog/post/${draftId}/change/`)));
-    report(found);
+    report(
+      await auditEach(page, [
+        ["write: new post", "/write/"],
+        ["write: edit a draft", `/write/${draftId}/edit/`],
+        ["write: draft saved", `/write/saved/${draftId}/`],
+        ["profile (author)", "/accounts/profile/"],
+        ["admin index (author)", "/admin/"],
+        ["admin posts (author)", "/admin/blog/post/"],
+        ["admin post change form (author)", `/admin/blog/post/${draftId}/change/`],
+      ]),
+    );
   });
 
   it("on every admin page reachable from the admin's navigation", async () => {
@@ -252,7 +282,9 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
     const nav = await page.locator(".admin-nav a").evaluateAll((as) => as.map((a) => ({ href: a.getAttribute("href")!, text: a.textContent!.trim() })));
     const lists = nav.filter((a) => !a.href.endsWith("/add/"));
     const adds = nav.filter((a) => a.href.endsWith("/add/"));
-    expect(lists.map((l) => l.href)).toEqual(expect.arrayContaining(["/admin/blog/post/", "/admin/blog/category/", "/admin/blog/tag/", "/admin/accounts/user/"]));
+    expect(lists.map((l) => l.href)).toEqual(
+      expect.arrayContaining(["/admin/blog/post/", "/admin/blog/category/", "/admin/blog/tag/", "/admin/accounts/user/"]),
+    );
     // Other admin pages the index links to (an ops page...), not the objects of recent actions.
     await page.setViewportSize({ width: WIDTHS[0].width, height: WIDTHS[0].height });
     await page.goto(`${server.baseUrl}/admin/`);
@@ -268,17 +300,31 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
       await page.setViewportSize({ width: WIDTHS[0].width, height: WIDTHS[0].height });
       await page.goto(server.baseUrl + list.href);
       // A filter, a search, a date drill-down: whatever this list offers.
-      const filter = await page.locator(".changelist-filter li:not(.selected) a").first().getAttribute("href", { timeout: 1000 }).catch(() => null);
+      const filter = await page
+        .locator(".changelist-filter li:not(.selected) a")
+        .first()
+        .getAttribute("href", { timeout: 1000 })
+        .catch(() => null);
       if (filter) found.push(...(await audit(page, `change list ${list.text}, filtered`, filter)));
       if ((await page.locator("#searchbar").count()) > 0) found.push(...(await audit(page, `change list ${list.text}, searched`, `${list.href}?q=a`)));
-      const drill = await page.locator(".date-hierarchy a").first().getAttribute("href", { timeout: 1000 }).catch(() => null);
+      const drill = await page
+        .locator(".date-hierarchy a")
+        .first()
+        .getAttribute("href", { timeout: 1000 })
+        .catch(() => null);
       if (drill) found.push(...(await audit(page, `change list ${list.text}, by date`, drill)));
 
       // The change form of the first row, then its history and delete confirmation.
-      const row = await page.locator(".result-list .row-link").first().getAttribute("href", { timeout: 1000 }).catch(() => null);
+      const row = await page
+        .locator(".result-list .row-link")
+        .first()
+        .getAttribute("href", { timeout: 1000 })
+        .catch(() => null);
       if (row) {
         found.push(...(await audit(page, `change form ${list.text}`, row)));
-        const links = await page.locator("main a.button, main a.deletelink").evaluateAll((as) => as.map((a) => ({ href: a.getAttribute("href")!, text: a.textContent!.trim() })));
+        const links = await page
+          .locator("main a.button, main a.deletelink")
+          .evaluateAll((as) => as.map((a) => ({ href: a.getAttribute("href")!, text: a.textContent!.trim() })));
         for (const l of links) found.push(...(await audit(page, `${l.text} (${list.text})`, l.href)));
       }
 
@@ -337,7 +383,13 @@ describe("the admin change list on a phone", () => {
       await expect.poll(() => page.evaluate(() => performance.getEntriesByName("first-contentful-paint").length).catch(() => 0), { timeout: 30_000 }).toBe(1);
       await route.continue();
     });
-    for (const [path, w] of [["/admin/blog/post/", 390], ["/admin/blog/post/?status__exact=DRAFT", 390], ["/admin/", 390], ["/admin/blog/post/", 1280], ["/admin/blog/post/", 900]] as const) {
+    for (const [path, w] of [
+      ["/admin/blog/post/", 390],
+      ["/admin/blog/post/?status__exact=DRAFT", 390],
+      ["/admin/", 390],
+      ["/admin/blog/post/", 1280],
+      ["/admin/blog/post/", 900],
+    ] as const) {
       await page.setViewportSize({ width: w, height: 844 });
       const res = await page.goto(server.baseUrl + path, { waitUntil: "load" });
       expect(res?.status(), path).toBe(200);
@@ -353,7 +405,10 @@ describe("the admin change list on a phone", () => {
                 observer.observe({ type: "layout-shift", buffered: true });
                 const entries = observer.takeRecords() as (PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: { node?: Node | null }[] })[];
                 observer.disconnect();
-                const describe = (n: Node | null | undefined) => (n instanceof Element ? `${n.tagName.toLowerCase()}${n.className ? "." + String(n.className).trim().split(/\s+/).join(".") : ""}` : String(n?.nodeName));
+                const describe = (n: Node | null | undefined) =>
+                  n instanceof Element
+                    ? `${n.tagName.toLowerCase()}${n.className ? "." + String(n.className).trim().split(/\s+/).join(".") : ""}`
+                    : String(n?.nodeName);
                 done(entries.filter((e) => !e.hadRecentInput).map((e) => ({ value: e.value, sources: (e.sources ?? []).map((s) => describe(s.node)) })));
               }),
             );
