@@ -243,6 +243,7 @@ async function restorePostRevision(id: number, rev: number, user: AdminUser): Pr
   } catch (e) {
     if (e instanceof PostNotFoundError) throw notFound("No such revision.");
     if (e instanceof SlugTakenError || e instanceof ConflictError) throw badRequest(e.message);
+    if (e instanceof PostPermissionError) throw forbidden(e.message);
     throw e;
   }
 }
@@ -293,7 +294,7 @@ site.register({
   initialData: (user) => ({ status: "DRAFT", authorId: user.id, publish: null }),
   // Autosave, the offer of a newer autosave (not on a form shown again with errors), the sign-in dialog.
   formContext: async (user, obj, values, fresh) => ({ editor: await editorContext(user.id, obj ? postOf(obj) : null, values, fresh) }),
-  revisions: { list: postRevisions, restore: restorePostRevision, fields: ["title", "body", "status"] },
+  revisions: { list: postRevisions, restore: restorePostRevision, fields: ["title", "body", "excerpt", "status"] },
   // Django's "View on site": a post readers can see now.
   objectLinks: (obj) => {
     const publish = obj.values.publish;
