@@ -72,9 +72,9 @@ describe("timeouts", () => {
     const { user, password } = await createUser();
     const agent = request.agent(app);
     await login(agent, user.username, password);
-    await agent.get("/accounts/profile/").expect(200);
+    expect((await agent.get("/accounts/profile/").expect(200)).text).toContain(user.username);
     await pool.query(`UPDATE "session" SET expire = now() - interval '1 minute' WHERE (sess::jsonb -> 'passport' ->> 'user') = $1`, [String(user.id)]);
-    await agent.get("/accounts/profile/").expect(302);
+    expect((await agent.get("/accounts/profile/").expect(302)).headers.location).toMatch(/^\/accounts\/login\//);
   });
 
   it("absolute: a signed-in session older than SESSION_ABSOLUTE_HOURS ends even when active", async () => {

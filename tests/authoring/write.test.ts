@@ -204,6 +204,7 @@ describe("object-level permissions", () => {
     for (const id of ["0", "-1", "abc", "99999999999", "1%20OR%201=1", "%00"]) {
       const res = await agent.get(`/write/${id}/edit/`);
       expect(res.status, id).toBe(404);
+      expect(res.text, id).toContain("<h1>Page not found</h1>");
     }
   });
 });
