@@ -346,10 +346,21 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
         );
       }
     }
-    // The history of a post with revisions.
-    found.push(...(await audit(page, "post history with revisions", `/admin/blog/post/${revisedPostId}/history/`)));
-    expect(await page.getByText("Second edit").count()).toBeGreaterThan(0);
-    found.push(...(await audit(page, "user password", `/admin/accounts/user/${users.reader.id}/password/`)));
+    const showPreview = async (p: Page) => {
+      await Promise.all([p.waitForResponse((r) => r.url().endsWith("/admin/preview/")), p.getByRole("button", { name: "Preview", exact: true }).click()]);
+      await expect.poll(() => p.locator(".md-preview pre code").count()).toBe(1);
+    };
+    found.push(
+      ...(await auditEach(page, [
+        ["post change form, Markdown preview shown", `/admin/blog/post/${revisedPostId}/change/`, { check: showPreview }],
+        [
+          "post history with revisions",
+          `/admin/blog/post/${revisedPostId}/history/`,
+          { check: async (p) => expect(await p.getByText("Second edit").count()).toBeGreaterThan(0) },
+        ],
+        ["user password", `/admin/accounts/user/${users.reader.id}/password/`],
+      ])),
+    );
     report(found);
   });
 });
