@@ -94,7 +94,7 @@ describe("writing a post", () => {
     const other = await signedIn("AUTHOR");
     await other.agent.get(res.headers.location as string).expect(404);
     const editor = await signedIn("EDITOR");
-    await editor.agent.get(res.headers.location as string).expect(200);
+    expect((await editor.agent.get(res.headers.location as string).expect(200)).text).toContain("Draft one");
   });
 
   it("validation errors next to fields, input kept, titles with XSS escaped", async () => {
@@ -196,7 +196,7 @@ describe("object-level permissions", () => {
     expect((await prisma.post.findUniqueOrThrow({ where: { id: post.id } })).title).toBe("Mine, edited");
 
     const editor = await signedIn("EDITOR");
-    await editor.agent.get(editPath).expect(200);
+    expect((await editor.agent.get(editPath).expect(200)).text).toContain("Mine, edited");
   });
 
   it("edit URLs with hostile ids are 404s", async () => {

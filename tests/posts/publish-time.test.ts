@@ -91,7 +91,7 @@ describe("admin change form", () => {
     const after = await expectPublishedNow(p.id, () => csrfPost(editor, url("admin:blog_post_change", { id: p.id }), changeForm(p, { status: "PUBLISHED" }), 303));
     const d = after.publish;
     const path = `/blog/${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${after.slug}/`;
-    await request(app).get(path).expect(200);
+    expect((await request(app).get(path).expect(200)).text).toContain("<h1 class=\"post-title\">Old October draft</h1>");
     // the form now shows the time it got
     const form = await editor.agent.get(url("admin:blog_post_change", { id: p.id })).expect(200);
     expect(form.text).toContain(`name="publish" value="${d.toISOString().slice(0, 16)}"`);
