@@ -23,10 +23,9 @@ import { z } from "zod";
 import { prisma, Prisma } from "../db/index.ts";
 import { AuditAction, PostStatus, Role } from "../generated/prisma/client.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
-import { SLUG_RE } from "../admin/forms.ts";
 import { emailField, usernameField } from "../accounts/validation.ts";
 import { invalidateEverywhere } from "../db/invalidation.ts";
-import { INT4_MAX, NUL_MESSAGE, noNul, toId } from "../web/inputs.ts";
+import { INT4_MAX, NUL_MESSAGE, noNul, SLUG_PATTERN, toId } from "../web/inputs.ts";
 import { checkKnownMigrations, DataError, isGzip } from "./common.ts";
 import {
   AUDIT_SELECT,
@@ -64,7 +63,7 @@ export type OnConflict = "error" | "skip" | "replace";
 
 const text = () => z.string().refine(noNul, NUL_MESSAGE);
 const varchar = (max: number) => text().pipe(z.string().max(max));
-const slug = (max: number) => varchar(max).pipe(z.string().regex(SLUG_RE, "must be a slug: lowercase letters and digits, single hyphens between"));
+const slug = (max: number) => varchar(max).pipe(z.string().regex(SLUG_PATTERN, "must be a slug: lowercase letters and digits, single hyphens between"));
 const date = z.iso.datetime({ offset: true, message: "must be a date and time like 2026-11-21T10:00:00.000Z" }).transform((s) => new Date(s));
 const version = z.number().int().min(1).max(INT4_MAX);
 /** A value a form validator accepts unchanged (the dump holds what the site stored). */
