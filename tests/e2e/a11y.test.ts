@@ -385,7 +385,7 @@ describe("favicon", () => {
 });
 
 describe("the admin change list on a phone", () => {
-  it("loads without layout shift (CLS below 0.01; also at tablet and desktop widths)", async () => {
+  it("loads without layout shift (CLS below 0.01; also at tablet and desktop widths, and the writer's and reader's first pages)", async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
     contexts.push(context);
     const page = await context.newPage();
@@ -404,6 +404,8 @@ describe("the admin change list on a phone", () => {
       ["/admin/", 390],
       ["/admin/blog/post/", 1280],
       ["/admin/blog/post/", 900],
+      ["/write/", 390],
+      ["/", 390],
     ] as const) {
       await page.setViewportSize({ width: w, height: 844 });
       const res = await page.goto(server.baseUrl + path, { waitUntil: "load" });
