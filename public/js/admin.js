@@ -120,7 +120,10 @@
       src.addEventListener("input", debounce(render, 250));
       ed.querySelectorAll("[data-md-tab]").forEach(function (tab) {
         tab.addEventListener("click", function () {
-          ed.querySelectorAll("[data-md-tab]").forEach(function (t) { t.classList.toggle("active", t === tab); });
+          ed.querySelectorAll("[data-md-tab]").forEach(function (t) {
+            t.classList.toggle("active", t === tab);
+            t.setAttribute("aria-pressed", t === tab ? "true" : "false");
+          });
           ed.classList.toggle("show-preview", tab.getAttribute("data-md-tab") === "preview");
           if (tab.getAttribute("data-md-tab") === "preview") render();
         });
