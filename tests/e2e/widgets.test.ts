@@ -4,6 +4,8 @@
 //    closes the list; aria-expanded / aria-activedescendant / aria-selected follow;
 //  - the author picker: type, ArrowDown, Enter fills the author; Escape closes the list;
 //  - the saved post has the tags and the author chosen; a new tag typed by an author is created.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Locator, Page } from "playwright-core";
 import { launchBrowser, screenshot, startServer, type TestServer } from "../support/browser.ts";
@@ -50,6 +52,18 @@ async function optionsShown(box: Locator, page: Page, text: string): Promise<str
   return list.locator('[role="option"]').allTextContents();
 }
 
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+type AxeRun = { run(ctx: string, o: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> };
+
+/** axe-core's violations inside `selector`, as the widget stands now (its list open, chips shown). */
+async function axeOn(page: Page, selector: string): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async (sel) => {
+    const { violations } = await (window as unknown as { axe: AxeRun }).axe.run(sel, { resultTypes: ["violations"] });
+    return violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  }, selector);
+}
+
 /** A PNG of a field with its open list below it (the list is laid over what follows). */
 async function fieldShot(page: Page, selector: string, path: string): Promise<void> {
   const box = await page.locator(selector).boundingBox();
@@ -85,6 +99,7 @@ describe("the tag field and the author picker, keyboard only", { timeout: 180_00
     await page.keyboard.press("ArrowDown");
     expect(await activeOption(tags, page)).toBe("Python");
     await fieldShot(page, ".field-tags", "/tmp/perm10/tag-field-open.png");
+    expect(await axeOn(page, ".field-tags")).toEqual([]);
     await page.keyboard.press("Enter");
     await page.locator(".tag-chip", { hasText: "Python" }).waitFor();
     expect(await tags.getAttribute("aria-expanded")).toBe("false");
@@ -116,6 +131,7 @@ describe("the tag field and the author picker, keyboard only", { timeout: 180_00
     await page.waitForFunction(() => document.querySelectorAll(".tag-chip").length === 2);
     expect(await page.inputValue("#id_tags")).toBe("Python, Keyboard Life");
     await fieldShot(page, ".field-tags", "/tmp/perm10/tag-field.png");
+    expect(await axeOn(page, ".field-tags")).toEqual([]); // the chips and their × buttons
 
     // the author picker: type, ArrowDown, Enter; Escape closes
     const search = page.locator("#id_authorId_search");
@@ -130,6 +146,7 @@ describe("the tag field and the author picker, keyboard only", { timeout: 180_00
     await page.locator("#id_authorId_results").waitFor();
     expect(await activeOption(search, page)).toBe("zelda_writes — Zelda Fitzgerald");
     await fieldShot(page, ".field-fk", "/tmp/perm10/author-picker.png");
+    expect(await axeOn(page, ".field-fk")).toEqual([]);
     await page.keyboard.press("Enter");
     expect(await page.inputValue("#id_authorId")).toBe(String(author.id));
     expect(await page.locator(".fk-label").textContent()).toBe(`zelda_writes (id ${author.id})`);
