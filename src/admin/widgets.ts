@@ -24,7 +24,9 @@ export async function tagAutocomplete(req: Request, res: Response) {
   const r = tagQuery.safeParse(req.query);
   if (!r.success) throw badRequest("Invalid tag query.", { term: "Give the text once, at most 100 characters." });
   const term = searchText(r.data.term ?? ""); // a search box: NUL and control characters dropped
-  const slug = slugify(term);
+  // the slug too ("cafe" finds "Café"), when slugify() only drops accents and turns spaces into hyphens:
+  // "c++" must not become "c" and find every tag beginning with c
+  const slug = /^[\p{L}\p{N}\s-]+$/u.test(term) ? slugify(term) : "";
   const rows = await prisma.tag.findMany({
     where: term ? { OR: [{ name: { startsWith: prefix(term), mode: "insensitive" } }, ...(slug ? [{ slug: { startsWith: prefix(slug) } }] : [])] } : {},
     select: { id: true, name: true, slug: true },
