@@ -24,7 +24,13 @@ beforeAll(async () => {
   editor = { id: e.user.id, username: e.user.username, password: e.password };
   const a = await createUser({ role: "AUTHOR", username: "zelda_writes", firstName: "Zelda", lastName: "Fitzgerald" });
   author = { id: a.user.id, username: a.user.username, password: a.password };
-  await prisma.tag.createMany({ data: [{ name: "Python", slug: "python" }, { name: "PostgreSQL", slug: "postgresql" }, { name: "Rust", slug: "rust" }] });
+  await prisma.tag.createMany({
+    data: [
+      { name: "Python", slug: "python" },
+      { name: "PostgreSQL", slug: "postgresql" },
+      { name: "Rust", slug: "rust" },
+    ],
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -78,10 +78,23 @@ interface Path {
 const tagsValue = (a: Attempt) => (a.change === "newTag" ? a.newTagName : a.change === "tags" ? existingTag.name : "");
 
 const writeCreate = (s: Signed, a: Attempt) =>
-  csrfPost(s, url("authoring:write"), { title: `Written ${a.newTagName}`, category: "", tags: tagsValue(a), body: "Text.", status: a.change === "status" ? "PUBLISHED" : "DRAFT" });
+  csrfPost(s, url("authoring:write"), {
+    title: `Written ${a.newTagName}`,
+    category: "",
+    tags: tagsValue(a),
+    body: "Text.",
+    status: a.change === "status" ? "PUBLISHED" : "DRAFT",
+  });
 
 const writeEdit = (s: Signed, a: Attempt) =>
-  csrfPost(s, url("authoring:edit", { id: a.post!.id }), { title: a.post!.title, category: "", tags: tagsValue(a), body: a.post!.body, status: a.change === "status" ? "PUBLISHED" : "DRAFT", version: String(a.post!.version) });
+  csrfPost(s, url("authoring:edit", { id: a.post!.id }), {
+    title: a.post!.title,
+    category: "",
+    tags: tagsValue(a),
+    body: a.post!.body,
+    status: a.change === "status" ? "PUBLISHED" : "DRAFT",
+    version: String(a.post!.version),
+  });
 
 /** The admin's post form as the browser sends it: the fields this user's form shows, one of them changed. */
 async function adminForm(s: Signed, path: string, a: Attempt) {
@@ -99,7 +112,8 @@ async function adminForm(s: Signed, path: string, a: Attempt) {
     publish: a.change === "publish" ? PUBLISH_AT : "",
   };
   if (a.post) body._version = String(a.post.version);
-  if (a.change === "authorId") body.authorId = String(third); // sent even when the form hides it: a crafted request
+  if (a.change === "authorId")
+    body.authorId = String(third); // sent even when the form hides it: a crafted request
   else if (shown) body.authorId = String(a.post?.authorId ?? s.user.id);
   return csrfPost(s, path, body);
 }
@@ -107,7 +121,12 @@ async function adminForm(s: Signed, path: string, a: Attempt) {
 const changelist = url("admin:blog_post_changelist");
 const inlineStatus = (s: Signed, a: Attempt) => {
   const id = a.post!.id;
-  return csrfPost(s, changelist, { _save: "1", [`form-${id}-status`]: "PUBLISHED", [`initial-form-${id}-status`]: "DRAFT", [`form-${id}-_version`]: String(a.post!.version) });
+  return csrfPost(s, changelist, {
+    _save: "1",
+    [`form-${id}-status`]: "PUBLISHED",
+    [`initial-form-${id}-status`]: "DRAFT",
+    [`form-${id}-_version`]: String(a.post!.version),
+  });
 };
 const bulkPublish = (s: Signed, a: Attempt) => csrfPost(s, changelist, { action: "publish", _selected_action: String(a.post!.id), post: "yes" });
 
@@ -117,7 +136,11 @@ const autosave = async (s: Signed, a: Attempt) =>
     .post(url("autosave:save"))
     .set("Accept", "application/json")
     .set("X-CSRF-Token", await s.session.csrf())
-    .send({ post: a.post!.id, baseVersion: a.post!.version, fields: { title: a.post!.title, status: "PUBLISHED", authorId: String(third), publish: PUBLISH_AT, tags: tagsValue(a) } });
+    .send({
+      post: a.post!.id,
+      baseVersion: a.post!.version,
+      fields: { title: a.post!.title, status: "PUBLISHED", authorId: String(third), publish: PUBLISH_AT, tags: tagsValue(a) },
+    });
 
 const PATHS: Path[] = [
   { name: "/write/ (create)", targets: ["new"], sets: { status: writeCreate, publish: "absent", authorId: "absent", tags: writeCreate, newTag: writeCreate } },
@@ -130,11 +153,27 @@ const PATHS: Path[] = [
   {
     name: "admin change form",
     targets: ["own", "other"],
-    sets: Object.fromEntries(CHANGES.map((c) => [c, (s: Signed, a: Attempt) => adminForm(s, url("admin:blog_post_change", { id: a.post!.id }), a)])) as Path["sets"],
+    sets: Object.fromEntries(
+      CHANGES.map((c) => [c, (s: Signed, a: Attempt) => adminForm(s, url("admin:blog_post_change", { id: a.post!.id }), a)]),
+    ) as Path["sets"],
   },
-  { name: "admin change list (inline edit)", targets: ["own", "other"], sets: { status: inlineStatus, publish: "absent", authorId: "absent", tags: "absent", newTag: "absent" } },
-  { name: "admin change list (bulk publish)", targets: ["own", "other"], sets: { status: bulkPublish, publish: "absent", authorId: "absent", tags: "absent", newTag: "absent" } },
-  { name: "autosave", targets: ["own", "other"], sets: { status: autosave, publish: autosave, authorId: autosave, tags: autosave, newTag: autosave }, ok: 200, neverSets: true },
+  {
+    name: "admin change list (inline edit)",
+    targets: ["own", "other"],
+    sets: { status: inlineStatus, publish: "absent", authorId: "absent", tags: "absent", newTag: "absent" },
+  },
+  {
+    name: "admin change list (bulk publish)",
+    targets: ["own", "other"],
+    sets: { status: bulkPublish, publish: "absent", authorId: "absent", tags: "absent", newTag: "absent" },
+  },
+  {
+    name: "autosave",
+    targets: ["own", "other"],
+    sets: { status: autosave, publish: autosave, authorId: autosave, tags: autosave, newTag: autosave },
+    ok: 200,
+    neverSets: true,
+  },
 ];
 
 /** The roles and targets the issue names: readers, authors on their own and another's post, editors, admins. */
@@ -148,7 +187,9 @@ interface Case {
 }
 const cases: Case[] = PATHS.flatMap((path) =>
   ROLES.flatMap((role) =>
-    TARGETS[role].filter((t) => path.targets.includes(t)).flatMap((target) => CHANGES.filter((change) => path.sets[change] !== "absent").map((change) => ({ path, role, target, change }))),
+    TARGETS[role]
+      .filter((t) => path.targets.includes(t))
+      .flatMap((target) => CHANGES.filter((change) => path.sets[change] !== "absent").map((change) => ({ path, role, target, change }))),
   ),
 );
 
@@ -158,7 +199,11 @@ describe("the declaration", () => {
   });
 
   it("every field of POST_FIELDS can be set on some path, and the cases cover each role", () => {
-    for (const f of CHANGES) expect(PATHS.some((p) => p.sets[f] !== "absent" && !p.neverSets), f).toBe(true);
+    for (const f of CHANGES)
+      expect(
+        PATHS.some((p) => p.sets[f] !== "absent" && !p.neverSets),
+        f,
+      ).toBe(true);
     for (const r of ROLES) expect(cases.some((c) => c.role === r)).toBe(true);
   });
 
@@ -207,12 +252,23 @@ describe.each(PATHS.map((p) => [p.name, p] as const))("%s", (_name, path) => {
     // the change was saved as asked
     const saved = stored
       ? await prisma.post.findUniqueOrThrow({ where: { id: stored.id }, include: { tags: { include: { tag: true } } } })
-      : await prisma.post.findFirstOrThrow({ where: { title: { in: [`Written ${attempt.newTagName}`, `Admin ${attempt.newTagName}`] } }, include: { tags: { include: { tag: true } } } });
+      : await prisma.post.findFirstOrThrow({
+          where: { title: { in: [`Written ${attempt.newTagName}`, `Admin ${attempt.newTagName}`] } },
+          include: { tags: { include: { tag: true } } },
+        });
     if (c.change === "status") expect(saved.status, label).toBe("PUBLISHED");
     if (c.change === "publish") expect(saved.publish.toISOString(), label).toBe(`${PUBLISH_AT}:00.000Z`);
     if (c.change === "authorId") expect(saved.authorId, label).toBe(third);
-    if (c.change === "tags") expect(saved.tags.map((t) => t.tagId), label).toEqual([existingTag.id]);
-    if (c.change === "newTag") expect(saved.tags.map((t) => t.tag.name), label).toEqual([attempt.newTagName]);
+    if (c.change === "tags")
+      expect(
+        saved.tags.map((t) => t.tagId),
+        label,
+      ).toEqual([existingTag.id]);
+    if (c.change === "newTag")
+      expect(
+        saved.tags.map((t) => t.tag.name),
+        label,
+      ).toEqual([attempt.newTagName]);
   });
 });
 
@@ -237,7 +293,9 @@ describe("the posts service applies the rule itself (no caller can bypass it)", 
     categoryId: null,
     tagNames: change === "newTag" ? [tagName] : change === "tags" ? [existingTag.name] : [],
   });
-  const combos = ROLES.flatMap((role) => (["own", "other"] as const).filter((t) => TARGETS[role].includes(t)).flatMap((t) => CHANGES.map((c) => [role, t, c] as const)));
+  const combos = ROLES.flatMap((role) =>
+    (["own", "other"] as const).filter((t) => TARGETS[role].includes(t)).flatMap((t) => CHANGES.map((c) => [role, t, c] as const)),
+  );
 
   it.each(combos)("updatePost as %s on %s post: %s", async (role, target, change) => {
     const authorId = target === "own" ? who[role].user.id : otherAuthor;
@@ -265,7 +323,9 @@ describe("the posts service applies the rule itself (no caller can bypass it)", 
     const { user } = await createUser({ role: "EDITOR", isActive: false });
     const p = await freshPost(otherAuthor);
     await expect(posts.updatePost(p.id, p.version, input(p, "status", "x"), { id: user.id })).rejects.toBeInstanceOf(posts.PostPermissionError);
-    await expect(posts.createPost({ title: "Nope", body: "x", status: "DRAFT", authorId: user.id, categoryId: null }, { id: user.id })).rejects.toBeInstanceOf(posts.PostPermissionError);
+    await expect(posts.createPost({ title: "Nope", body: "x", status: "DRAFT", authorId: user.id, categoryId: null }, { id: user.id })).rejects.toBeInstanceOf(
+      posts.PostPermissionError,
+    );
     expect(await prisma.post.count({ where: { title: "Nope" } })).toBe(0);
   });
 
