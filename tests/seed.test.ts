@@ -124,6 +124,7 @@ describe("seedPosts", () => {
   });
 
   it("adds posts to a non-empty database: counts, unique slugs per date, status mix, tags, rendered bodies", async () => {
+    await seedDemoIfEmpty(() => {}); // the non-empty database this test needs, whether or not the demo test ran first
     const before = await prisma.post.count();
     const progress: number[] = [];
     const { inserted } = await seedPosts({ posts: 2500, seed: 42, onProgress: (done, total) => { expect(total).toBe(2500); progress.push(done); } });

@@ -97,11 +97,12 @@ describe("ids beyond PostgreSQL's integer", () => {
   it("in a path: 404", async () => {
     const admin = await signedIn(app, "ADMIN");
     const author = await signedIn(app, "AUTHOR");
+    const post = await makePost({ authorId: admin.user.id, status: "DRAFT" }); // a real post: only the revision id is hostile
     for (const id of ["2147483648", "9999999999", "99999999999999999999"]) {
       for (const path of [url("admin:blog_post_change", { id }), url("admin:accounts_user_password", { id }), `/admin/blog/post/${id}/history/1/restore/`]) {
         expect((await admin.agent.get(path).expect(404)).text, path).toContain("<h1>Page not found</h1>");
       }
-      await csrfPost(admin, `/admin/blog/post/1/history/${id}/restore/`, {}, 404);
+      await csrfPost(admin, `/admin/blog/post/${post.id}/history/${id}/restore/`, {}, 404);
       await author.agent.get(url("authoring:edit", { id })).expect(404);
       await author.agent.get(url("authoring:draft_saved", { id })).expect(404);
       await csrfPost(author, url("authoring:edit", { id }), { title: "x", body: "y" }, 404);

@@ -21,7 +21,7 @@ import { issueResetToken } from "../../src/accounts/reset.ts";
 import { updatePost } from "../../src/posts/service.ts";
 import type { Role } from "../../src/generated/prisma/client.ts";
 import { csrfFrom, login } from "../support/auth.ts";
-import { createUser, makePost, prisma } from "../support/fixtures.ts";
+import { createUser, makeCategory, makePost, makeTag, prisma } from "../support/fixtures.ts";
 import {
   defaultEntries,
   digest,
@@ -230,8 +230,8 @@ beforeAll(async () => {
   for (const w of WHO) actors.set(w, await makeActor(w));
   // The author's own posts (their editor and change forms), with a category, a tag and a second revision.
   const author = await prisma.user.findUniqueOrThrow({ where: { username: actors.get("AUTHOR")!.username! } });
-  const category = await prisma.category.findFirstOrThrow();
-  const tag = await prisma.tag.findFirstOrThrow();
+  const category = await makeCategory();
+  const tag = await makeTag();
   await makePost({ authorId: author.id, title: "An author's draft", categoryId: category.id, tagIds: [tag.id], status: "DRAFT" });
   const published = await makePost({ authorId: author.id, title: "An author's published post", status: "PUBLISHED", publish: new Date(Date.now() - 86_400_000), categoryId: category.id });
   await updatePost(published.id, published.version, { title: published.title, body: `${published.body}\n\nEdited.`, status: "PUBLISHED", publish: published.publish, authorId: author.id, categoryId: category.id, tagIds: [tag.id] }, { id: author.id });
