@@ -102,6 +102,10 @@ describe("renderMarkdown", () => {
     expect(html).not.toContain("evil");
   });
 
+  it("makes every code block focusable (it may scroll sideways) and keeps no other attribute on pre", () => {
+    expect(renderMarkdown('<pre tabindex="-1" onclick="x()" class="y">a</pre>')).toBe('<pre tabindex="0">a</pre>');
+  });
+
   it("renders task lists as disabled checkboxes", () => {
     const html = renderMarkdown("- [x] done\n- [ ] todo");
     expect(html).toContain('<input type="checkbox" disabled checked />');
