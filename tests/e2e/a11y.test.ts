@@ -381,6 +381,8 @@ describe("favicon", () => {
     const ico = await fetch(server.baseUrl + "/favicon.ico", { redirect: "manual" });
     expect([200, 301, 302, 308]).toContain(ico.status);
     if (ico.status !== 200) expect(ico.headers.get("location")).toBe(icon);
+    // Answered before the session and the database (no cookie), like the static files.
+    expect(ico.headers.get("set-cookie")).toBeNull();
   });
 });
 
