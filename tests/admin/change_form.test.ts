@@ -35,7 +35,8 @@ describe("add", () => {
   it("creates a post with rendered Markdown, tags, a revision and an audit entry, then redirects", async () => {
     const res = await csrfPost(editor, "/admin/blog/post/add/", postForm(), 303);
     expect(res.headers.location).toBe("/admin/blog/post/");
-    const post = await prisma.post.findFirstOrThrow({ where: { title: "A fresh post" }, include: { tags: true, revisions: true } });
+    // The newest "A fresh post": other tests post the same form (with another slug).
+    const post = await prisma.post.findFirstOrThrow({ where: { title: "A fresh post" }, orderBy: { id: "desc" }, include: { tags: true, revisions: true } });
     expect(post.slug).toBe("a-fresh-post");
     expect(post.bodyHtml).toContain("<h1>Hello</h1>");
     expect(post.bodyHtml).toContain("<em>markdown</em>");
