@@ -67,5 +67,9 @@ export async function login(agent: Agent, username: string, password: string, ne
 
 /** Signs out through the real logout form. */
 export async function logout(agent: Agent, session: LoggedIn): Promise<void> {
-  await agent.post("/accounts/logout/").type("form").send({ _csrf: await session.csrf() }).expect(200);
+  await agent
+    .post("/accounts/logout/")
+    .type("form")
+    .send({ _csrf: await session.csrf() })
+    .expect(200);
 }

@@ -28,7 +28,11 @@ export { prisma };
 
 let counter = 0;
 const next = () => ++counter;
-const slugOf = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+const slugOf = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 
 export const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
 export const inHours = (h: number) => new Date(Date.now() + h * 3_600_000);
@@ -77,7 +81,10 @@ export async function signedIn(app: Express, role: Role, opts: Omit<CreateUserOp
 
 /** POSTs a form with the session's CSRF token; asserts the status when given. */
 export async function csrfPost(s: Signed, path: string, body: Record<string, unknown>, status?: number) {
-  const res = await s.agent.post(path).type("form").send({ _csrf: await s.session.csrf(), ...body });
+  const res = await s.agent
+    .post(path)
+    .type("form")
+    .send({ _csrf: await s.session.csrf(), ...body });
   if (status !== undefined) expect(res.status, `${path}: ${res.text.slice(0, 500)}`).toBe(status);
   return res;
 }
