@@ -53,7 +53,7 @@ function user(req: Request): AdminUser {
 }
 
 function modelNav(u: AdminUser) {
-  const groups = new Map<string, { app: string; models: { name: string; key: string; changelist: string; add: string | null }[] }>();
+  const groups = new Map<string, { app: string; models: { name: string; key: string; changelist: string; add: string | null; readOnly: boolean }[] }>();
   for (const m of site.all()) {
     if (!hasViewPermission(m, u)) continue;
     const g = groups.get(m.app) ?? { app: m.app, models: [] };
@@ -62,6 +62,7 @@ function modelNav(u: AdminUser) {
       key: keyOf(m),
       changelist: url(`admin:${keyOf(m)}_changelist`),
       add: hasAddPermission(m, u) ? url(`admin:${keyOf(m)}_add`) : null,
+      readOnly: !hasChangePermission(m, u), // the index says "View" (Django: a view-only model)
     });
     groups.set(m.app, g);
   }

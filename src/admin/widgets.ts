@@ -1,13 +1,16 @@
 // What the change form's tag field asks while the writer types (its combobox, public/js/admin.js):
 // at most TAG_SUGGESTIONS tags whose name or slug begins with the typed text. Every writer (post.create)
-// may ask: tags are public on the site, and only a tag's id, name and slug are answered, nothing
-// about the posts that carry it (no draft's title, no counts).
+// may ask. Only a tag's id, name and slug are answered, nothing about the posts that carry it; and a
+// writer who cannot see every post is only offered tags the site shows (on a live post) or that are on
+// their own posts: a tag used only on another author's draft has no page and is not theirs to learn.
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { prisma } from "../db/index.ts";
 import { slugify } from "../blog/markdown.ts";
 import { badRequest, forbidden } from "../web/errors.ts";
 import { searchText } from "../web/inputs.ts";
+import { canAll } from "../accounts/permissions.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
 import { authorize, currentUser } from "./auth.ts";
 
 export const TAG_SUGGESTIONS = 20;
@@ -27,8 +30,12 @@ export async function tagAutocomplete(req: Request, res: Response) {
   // the slug too ("cafe" finds "Café"), when slugify() only drops accents and turns spaces into hyphens:
   // "c++" must not become "c" and find every tag beginning with c
   const slug = /^[\p{L}\p{N}\s-]+$/u.test(term) ? slugify(term) : "";
+  const matching: Prisma.TagWhereInput = term ? { OR: [{ name: { startsWith: prefix(term), mode: "insensitive" } }, ...(slug ? [{ slug: { startsWith: prefix(slug) } }] : [])] } : {};
+  const visible: Prisma.TagWhereInput = canAll(u, "post.view")
+    ? {}
+    : { posts: { some: { post: { OR: [{ status: "PUBLISHED", publish: { lte: new Date() } }, { authorId: u.id }] } } } };
   const rows = await prisma.tag.findMany({
-    where: term ? { OR: [{ name: { startsWith: prefix(term), mode: "insensitive" } }, ...(slug ? [{ slug: { startsWith: prefix(slug) } }] : [])] } : {},
+    where: { AND: [matching, visible] },
     select: { id: true, name: true, slug: true },
     orderBy: { name: "asc" },
     take: TAG_SUGGESTIONS,

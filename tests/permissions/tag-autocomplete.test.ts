@@ -1,12 +1,13 @@
 // The tag field's suggestions (admin:tag_autocomplete): every writer may ask (post.create), readers and
 // anonymous visitors may not; at most 20 tags whose name or slug begins with the typed text (the text
-// taken literally: % and _ are no wildcards); only ids, names and slugs, nothing about posts.
+// taken literally: % and _ are no wildcards); only ids, names and slugs, nothing about posts. A writer
+// who cannot see every post is offered only tags on a live post or on their own posts.
 import request from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
 import { url } from "../../src/web/urls.ts";
 import { TAG_SUGGESTIONS } from "../../src/admin/widgets.ts";
-import { prisma, signedIn, type Signed } from "../support/fixtures.ts";
+import { makePost, makeTag, prisma, signedIn, type Signed } from "../support/fixtures.ts";
 
 const app = buildApp();
 const path = (term?: string) => url("admin:tag_autocomplete", {}, term === undefined ? {} : { term });
@@ -25,6 +26,10 @@ beforeAll(async () => {
       { name: "Cloud", slug: "cloud" },
     ],
   });
+  // all of them on a live post of someone else's: shown on the site, so offered to every writer
+  const editor = await signedIn(app, "EDITOR");
+  const tagIds = (await prisma.tag.findMany({ select: { id: true } })).map((t) => t.id);
+  await makePost({ authorId: editor.user.id, tagIds });
 });
 
 const names = async (term: string) => ((await author.agent.get(path(term)).expect(200)).body as { results: { name: string }[] }).results.map((r) => r.name);
@@ -53,6 +58,20 @@ describe("tag suggestions", () => {
     expect(await names("c++")).toEqual(["C++"]);
     expect(await names("50%")).toEqual(["50% off"]);
     expect(await names("snake_")).toEqual(["snake_case"]);
+  });
+
+  it("offers an author no tag used only on another writer's draft or scheduled post; their own drafts' tags, yes; editors see all", async () => {
+    const other = await signedIn(app, "AUTHOR");
+    const secret = await makeTag("Zeta merger", "zeta-merger");
+    const planned = await makeTag("Zeta launch", "zeta-launch");
+    const mine = await makeTag("Zeta notes", "zeta-notes");
+    await makePost({ authorId: other.user.id, status: "DRAFT", tagIds: [secret.id] });
+    await makePost({ authorId: other.user.id, status: "SCHEDULED", tagIds: [planned.id] });
+    await makePost({ authorId: author.user.id, status: "DRAFT", tagIds: [mine.id] });
+    expect(await names("zeta")).toEqual(["Zeta notes"]);
+    const editor = await signedIn(app, "EDITOR");
+    const res = await editor.agent.get(path("zeta")).expect(200);
+    expect((res.body as { results: { name: string }[] }).results.map((r) => r.name)).toEqual(["Zeta launch", "Zeta merger", "Zeta notes"]);
   });
 
   it("answers a bad query with 400, never a 500", async () => {
