@@ -1,7 +1,7 @@
 // Bulk actions (with their confirmation page) and list-editable status, through the real app.
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
-import { csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
+import { csrfPost, makePost, makeTag, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
 let editor: Signed;
@@ -56,7 +56,7 @@ describe("bulk actions", () => {
   });
 
   it("works for categories and tags too", async () => {
-    const t = await prisma.tag.create({ data: { name: "tmp", slug: "tmp" } });
+    const t = await makeTag("tmp", "tmp");
     await csrfPost(editor, "/admin/blog/tag/", { action: "delete", post: "yes", _selected_action: [String(t.id)] }, 303);
     expect(await prisma.tag.findUnique({ where: { id: t.id } })).toBeNull();
   });

@@ -3,7 +3,7 @@
 // the preview / slug-check / autocomplete endpoints, and scheduled publishing on the reader site.
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
-import { csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
+import { csrfPost, makeCategory, makePost, makeTag, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 import { invalidateFeeds } from "../../src/blog/feeds.ts";
 
 const app = buildApp();
@@ -27,8 +27,8 @@ const postForm = (over: Record<string, unknown> = {}) => ({
 
 beforeAll(async () => {
   editor = await signedIn(app, "EDITOR");
-  catId = (await prisma.category.create({ data: { name: "News", slug: "news" } })).id;
-  tagIds = [(await prisma.tag.create({ data: { name: "alpha", slug: "alpha" } })).id, (await prisma.tag.create({ data: { name: "beta", slug: "beta" } })).id];
+  catId = (await makeCategory("News", "news")).id;
+  tagIds = [(await makeTag("alpha", "alpha")).id, (await makeTag("beta", "beta")).id];
 });
 
 describe("add", () => {

@@ -2,7 +2,7 @@
 // counts, and hostile input in every parameter (never a 500, never SQL in the answer).
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
-import { makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
+import { makeCategory, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
 let editor: Signed;
@@ -15,8 +15,8 @@ const titlesIn = (html: string) => [...html.matchAll(/class="row-link">([^<]+)</
 beforeAll(async () => {
   editor = await signedIn(app, "EDITOR");
   author2 = await signedIn(app, "AUTHOR");
-  catA = (await prisma.category.create({ data: { name: "Databases", slug: "databases" } })).id;
-  catB = (await prisma.category.create({ data: { name: "Frontend", slug: "frontend" } })).id;
+  catA = (await makeCategory("Databases", "databases")).id;
+  catB = (await makeCategory("Frontend", "frontend")).id;
   await makePost({ authorId: editor.user.id, title: "Postgres indexing deep dive", body: "B-tree and GIN indexes explained.", status: "PUBLISHED", publish: new Date("2025-03-10T08:00:00Z"), categoryId: catA });
   await makePost({ authorId: editor.user.id, title: "CSS grid layouts", body: "Grid areas and templates.", status: "DRAFT", publish: new Date("2026-02-14T09:00:00Z"), categoryId: catB });
   await makePost({ authorId: author2.user.id, title: "Vacuum and autovacuum", body: "Why PostgreSQL needs vacuum. Indexing too.", status: "PUBLISHED", publish: new Date("2026-02-20T12:00:00Z"), categoryId: catA });

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
 import { routeNames, url } from "../../src/web/urls.ts";
 import type { Role } from "../../src/generated/prisma/client.ts";
-import { csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
+import { csrfPost, makeCategory, makePost, makeTag, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
 const roles: Role[] = ["READER", "AUTHOR", "EDITOR", "ADMIN"];
@@ -21,8 +21,8 @@ beforeAll(async () => {
   ownPost = (await makePost({ authorId: who.AUTHOR!.user.id, title: "Author's own post", status: "DRAFT" })).id;
   otherPost = (await makePost({ authorId: who.EDITOR!.user.id, title: "Editor's post", status: "DRAFT" })).id;
   otherRev = (await prisma.postRevision.findFirstOrThrow({ where: { postId: otherPost } })).id;
-  catId = (await prisma.category.create({ data: { name: "Cat", slug: "cat" } })).id;
-  tagId = (await prisma.tag.create({ data: { name: "Tag", slug: "tag" } })).id;
+  catId = (await makeCategory("Cat", "cat")).id;
+  tagId = (await makeTag("Tag", "tag")).id;
 });
 
 type Expect = Record<"ANON" | Role, number>;

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { url } from "../../src/web/urls.ts";
-import { createUser, csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
+import { createUser, csrfPost, makeCategory, makePost, makeTag, prisma, type Signed, signedIn } from "../support/fixtures.ts";
 import { login } from "../support/auth.ts";
 
 const app = buildApp();
@@ -73,7 +73,7 @@ describe("user form", () => {
 
 describe("category and tag forms", () => {
   it("a stale category form does not revert the description another editor just wrote", async () => {
-    const c = await prisma.category.create({ data: { name: "Databases", slug: "databases", description: "Old text" } });
+    const c = await makeCategory("Databases", "databases", "Old text");
     const path = url("admin:blog_category_change", { id: c.id });
     const a = await adminA.agent.get(path).expect(200);
     expect(versionIn(a.text)).toBe("1");
@@ -85,7 +85,7 @@ describe("category and tag forms", () => {
   });
 
   it("a stale tag form is refused the same way", async () => {
-    const t = await prisma.tag.create({ data: { name: "pg", slug: "pg" } });
+    const t = await makeTag("pg", "pg");
     const path = url("admin:blog_tag_change", { id: t.id });
     await csrfPost(adminB, path, { name: "PostgreSQL", slug: "postgresql", _version: "1" }, 303);
     const res = await csrfPost(adminA, path, { name: "pg-renamed", slug: "pg", _version: "1" }, 409);

@@ -7,7 +7,7 @@ import { prisma } from "../../src/db/index.ts";
 import { can } from "../../src/accounts/permissions.ts";
 import { createPost } from "../../src/authoring/service.ts";
 import { csrfFrom, login } from "../support/auth.ts";
-import { createUser } from "../support/fixtures.ts";
+import { createUser, makeCategory, makeTag } from "../support/fixtures.ts";
 import { FORM_BODY_LIMIT_BYTES } from "../../src/web/limits.ts";
 
 const app = buildApp();
@@ -54,8 +54,8 @@ describe("/write/ access", () => {
 
 describe("writing a post", () => {
   it("publishes: creates missing tags (slugified), renders Markdown, redirects to the post", async () => {
-    const cat = await prisma.category.create({ data: { name: "Django", slug: "django" } });
-    await prisma.tag.create({ data: { name: "Python", slug: "python" } });
+    const cat = await makeCategory("Django", "django");
+    await makeTag("Python", "python");
     const { user, agent } = await signedIn("AUTHOR");
     const res = await agent
       .post("/write/")

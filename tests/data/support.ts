@@ -8,7 +8,7 @@ import { dropDatabase, ensureDatabase } from "../../src/db/migrate.ts";
 import { createPost, deletePosts, updatePost } from "../../src/posts/service.ts";
 import { recordAction } from "../../src/audit/index.ts";
 import { pool, prisma } from "../../src/db/index.ts";
-import { createUser } from "../support/fixtures.ts";
+import { createUser, makeCategory, makeTag } from "../support/fixtures.ts";
 import { spawnProcess } from "../ops/support.ts";
 
 export interface CliResult {
@@ -88,11 +88,11 @@ export async function makeContent(): Promise<Content> {
   const bob = await createUser({ username: "Bob", role: "EDITOR" });
   await createUser({ username: "carol", role: "READER", isActive: false });
   await prisma.user.update({ where: { id: bob.user.id }, data: { lastLogin: new Date("2026-11-30T08:15:00.123Z"), bio: "Edits.\nTwo lines." } });
-  const news = await prisma.category.create({ data: { name: "News", slug: "news", description: "What's new — with ünïcode." } });
+  const news = await makeCategory("News", "news", "What's new — with ünïcode.");
   await recordAction({ userId: bob.user.id, action: "ADD", model: "blog.category", objectId: news.id, objectRepr: news.name, changes: { added: true } });
-  const sql = await prisma.tag.create({ data: { name: "SQL", slug: "sql" } });
-  const orm = await prisma.tag.create({ data: { name: "ORM", slug: "orm" } });
-  await prisma.tag.create({ data: { name: "Unused", slug: "unused" } });
+  const sql = await makeTag("SQL", "sql");
+  const orm = await makeTag("ORM", "orm");
+  await makeTag("Unused", "unused");
   const actor = { id: alice.user.id };
   const base = { body: "Some **bold** text and `code`.\n\n- one\n- two", authorId: alice.user.id, categoryId: news.id };
   const hello = await createPost({ ...base, title: "Hello", slug: "hello", status: "PUBLISHED", publish: new Date("2026-11-21T10:00:00.000Z"), tagIds: [sql.id, orm.id] }, actor);
