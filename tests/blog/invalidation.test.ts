@@ -8,6 +8,7 @@ import { invalidate } from "../../src/cache/index.ts";
 import { countPublished } from "../../src/blog/queries.ts";
 import { createUser, makePost } from "../support/fixtures.ts";
 import { writtenElsewhere } from "../cache/elsewhere.ts";
+import { until } from "../support/poll.ts";
 
 const url = process.env.TEST_DATABASE_URL!;
 const listeners: Listener[] = [];
@@ -22,12 +23,6 @@ async function listener(self?: string) {
   expect(await until(() => events.includes("connected"))).toBe(true);
   return events;
 }
-
-const until = async (check: () => boolean, ms = 5_000) => {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return check();
-};
 
 describe("cache invalidation across processes", () => {
   it("a NOTIFY from another process clears this process's cached counts", async () => {

@@ -14,6 +14,7 @@ import { createTemplateEnv } from "../../src/web/templates.ts";
 import { url } from "../../src/web/urls.ts";
 import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { writtenElsewhere } from "./elsewhere.ts";
+import { until } from "../support/poll.ts";
 
 const app = buildApp();
 const dbUrl = process.env.TEST_DATABASE_URL!;
@@ -30,12 +31,6 @@ const stat = (name: string): CacheStats => {
 
 /** A post written straight into the database (another process, psql): no invalidation here. */
 const elsewhere = (title: string) => writtenElsewhere({ title, authorId, categoryId });
-
-const until = async (check: () => boolean, ms = 5_000) => {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return check();
-};
 
 beforeAll(async () => {
   authorId = (await createUser({ role: "AUTHOR", username: "cacher", firstName: "Cache", lastName: "Writer" })).user.id;

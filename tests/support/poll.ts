@@ -1,0 +1,7 @@
+// Waiting for a condition instead of for time to pass: polls `check` every 20 ms until it holds or
+// `ms` have gone by, and returns whether it holds (assert on it: `expect(await until(...)).toBe(true)`).
+export async function until(check: () => boolean, ms = 5_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return check();
+}
