@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { pool } from "../db/index.ts";
 import { badRequest } from "../web/errors.ts";
-import { dayString, INT4_MAX, isoDay, parseIsoDay, searchText } from "../web/inputs.ts";
+import { dayString, isoDay, parseIsoDay, searchText, toId } from "../web/inputs.ts";
 import type { AdminUser } from "./auth.ts";
 import { compiled, resolveChoices, type Choice, type CompiledColumn, type ModelAdmin } from "./site.ts";
 
@@ -89,7 +89,9 @@ export async function parseChangeListQuery(m: ModelAdmin, user: AdminUser, query
       const v = one(query[f.param], f.param);
       if (v === undefined || v === "") continue;
       if (f.type === "int") {
-        filters.set(f.param, parseInt_(v, f.param, 1, INT4_MAX)!);
+        const id = toId(v); // the id primitive (src/web/inputs.ts): a positive int4
+        if (id === null) throw badRequest(`Invalid value for "${f.param}".`, { [f.param]: "Enter a valid id." });
+        filters.set(f.param, id);
       } else if (f.type === "bool") {
         if (v !== "1" && v !== "0") throw badRequest(`Invalid value for "${f.param}".`, { [f.param]: "Use 1 or 0." });
         filters.set(f.param, v === "1");

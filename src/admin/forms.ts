@@ -3,11 +3,10 @@
 import { z } from "zod";
 import type { AdminUser } from "./auth.ts";
 import { FORM_BODY_LIMIT_BYTES, tooLongMessage } from "../web/limits.ts";
-import { isId, isSlug, noNul, NUL_MESSAGE, SLUG_MESSAGE, SLUG_PATTERN } from "../web/inputs.ts";
+import { isId, isSlug, noNul, NUL_MESSAGE, SLUG_MESSAGE } from "../web/inputs.ts";
 import { resolveChoices, type FormField, type ModelAdmin } from "./site.ts";
 import { splitTagNames, tagNamesProblem } from "../posts/service.ts";
 
-export { SLUG_PATTERN as SLUG_RE }; // the slug primitive (src/web/inputs.ts), for models.ts until it imports isSlug
 const DATETIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
 
 export function visibleFields(m: ModelAdmin, user: AdminUser): FormField[] {

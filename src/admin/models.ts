@@ -28,10 +28,10 @@ import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedMode
 import { changedFields, recordAction, recordActions } from "../audit/index.ts";
 import { authorize, currentUser, type AdminUser } from "./auth.ts";
 import { auditModelOf, ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
-import { parseDatetimeLocal, SLUG_RE } from "./forms.ts";
+import { parseDatetimeLocal } from "./forms.ts";
 import { userPassword } from "./password.ts";
 import { editorContext } from "../autosave/editor.ts";
-import { idString } from "../web/inputs.ts";
+import { dayString, idString, isSlug } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 import { slugify } from "../blog/markdown.ts";
 import { postUrl } from "../blog/queries.ts";
@@ -193,10 +193,10 @@ async function slugCheck(req: Request, res: Response) {
   const r = slugCheckQuery.safeParse(req.query);
   if (!r.success) throw badRequest("Invalid slug check.", { slug: "Invalid input." });
   const { slug, publish, id } = r.data;
-  if (!SLUG_RE.test(slug)) return res.json({ ok: false, message: "Use lowercase letters, digits and hyphens." });
+  if (!isSlug(slug)) return res.json({ ok: false, message: "Use lowercase letters, digits and hyphens." });
   const when = (publish && parseDatetimeLocal(publish)) || new Date();
   const clash = await slugClash(prisma, slug, when, id);
-  const day = when.toISOString().slice(0, 10);
+  const day = dayString(when);
   // Another author's draft or scheduled post is not the asker's to know about: for someone who
   // cannot see every post, such a clash answers exactly like a free slug (issue 9, privacy).
   const seesAll = canAll(u, "post.view");
@@ -537,10 +537,11 @@ const userHooks = prismaHooks({
     return [`${n} post${n === 1 ? "" : "s"} written by them (deleted with their revisions)`];
   },
 });
-// An admin cannot lock themselves out from here (demote or deactivate their own account).
+// An admin cannot lock themselves out from here (demote or deactivate their own account): after the
+// change they must still be allowed to manage users (permissions.ts decides which roles are).
 const userUpdate = userHooks.update;
 userHooks.update = async (obj, data, user, version) => {
-  if (obj.id === user.id && (data.role !== "ADMIN" || data.isActive === false))
+  if (obj.id === user.id && (!rolesWith("user.change").includes(data.role as Role) || data.isActive === false))
     throw new FormErrors({ role: "You cannot remove your own admin role or deactivate yourself; ask another admin." });
   return userUpdate!(obj, data, user, version);
 };

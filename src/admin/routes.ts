@@ -2,8 +2,10 @@
 // admin:blog_post_add, admin:blog_post_change, admin:blog_post_delete, admin:blog_post_history ...).
 // Every route passes requireAdmin (login + admin.access); each view then asks the ModelAdmin's
 // has_*_permission for its action. The registrations are checked first (site.check(): Django's system
-// checks): a misnamed option stops start-up with the model and option named.
-import { Router, type NextFunction, type Request, type Response } from "express";
+// checks): a misnamed option stops start-up with the model and option named. Views are async and
+// mounted as they are: Express 5 forwards a rejected promise to the error handler.
+import { Router } from "express";
+import { isId } from "../web/inputs.ts";
 import { route, url } from "../web/urls.ts";
 import { requireAdmin } from "./auth.ts";
 import { cachesLink, cachesPage } from "./caches.ts";
@@ -12,46 +14,43 @@ import { keyOf, site } from "./site.ts";
 import * as v from "./views.ts";
 import { tagAutocomplete } from "./widgets.ts";
 
-type Handler = (req: Request, res: Response) => Promise<unknown> | unknown;
-const h = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => Promise.resolve(fn(req, res)).catch(next);
-
 site.check();
 
 export const adminRouter = Router();
 adminRouter.use("/admin", requireAdmin);
 
 adminRouter.get(route("admin:caches", "/admin/caches/"), cachesPage);
-adminRouter.get(route("admin:index", "/admin/"), cachesLink, h(v.index));
-adminRouter.post(route("admin:preview", "/admin/preview/"), h(v.preview));
-adminRouter.get(route("admin:autocomplete", "/admin/autocomplete/"), h(v.autocomplete));
-adminRouter.get(route("admin:tag_autocomplete", "/admin/autocomplete/tags/"), h(tagAutocomplete)); // the tag field's suggestions (widgets.ts)
+adminRouter.get(route("admin:index", "/admin/"), cachesLink, v.index);
+adminRouter.post(route("admin:preview", "/admin/preview/"), v.preview);
+adminRouter.get(route("admin:autocomplete", "/admin/autocomplete/"), v.autocomplete);
+adminRouter.get(route("admin:tag_autocomplete", "/admin/autocomplete/tags/"), tagAutocomplete); // the tag field's suggestions (widgets.ts)
 
 for (const m of site.all()) {
   // the model's own pages first (get_urls), then the generic ones
-  for (const u of m.urls ?? []) for (const method of u.methods) adminRouter[method](route(u.name, u.path), h(u.handler));
+  for (const u of m.urls ?? []) for (const method of u.methods) adminRouter[method](route(u.name, u.path), u.handler);
   const key = keyOf(m);
   const base = `/admin/${m.app}/${m.model}`;
   const list = route(`admin:${key}_changelist`, `${base}/`);
-  adminRouter.get(list, h(v.changeList(m)));
-  adminRouter.post(list, h(v.changeListPost(m)));
+  adminRouter.get(list, v.changeList(m));
+  adminRouter.post(list, v.changeListPost(m));
   // A read-only model (no create/update/remove hooks: the audit log) has only its change list.
   if (m.hooks.create) {
     const add = route(`admin:${key}_add`, `${base}/add/`);
-    adminRouter.get(add, h(v.addView(m)));
-    adminRouter.post(add, h(v.addView(m)));
+    adminRouter.get(add, v.addView(m));
+    adminRouter.post(add, v.addView(m));
   }
   if (!m.hooks.update) continue;
   const change = route(`admin:${key}_change`, `${base}/:id/change/`);
-  adminRouter.get(change, h(v.changeView(m)));
-  adminRouter.post(change, h(v.changeView(m)));
+  adminRouter.get(change, v.changeView(m));
+  adminRouter.post(change, v.changeView(m));
   if (m.hooks.remove) {
     const del = route(`admin:${key}_delete`, `${base}/:id/delete/`);
-    adminRouter.get(del, h(v.deleteView(m)));
-    adminRouter.post(del, h(v.deleteView(m)));
+    adminRouter.get(del, v.deleteView(m));
+    adminRouter.post(del, v.deleteView(m));
   }
-  adminRouter.get(route(`admin:${key}_history`, `${base}/:id/history/`), h(v.historyView(m)));
-  if (m.revisions) adminRouter.post(route(`admin:${key}_restore`, `${base}/:id/history/:rev/restore/`), h(v.restoreView(m)));
+  adminRouter.get(route(`admin:${key}_history`, `${base}/:id/history/`), v.historyView(m));
+  if (m.revisions) adminRouter.post(route(`admin:${key}_restore`, `${base}/:id/history/:rev/restore/`), v.restoreView(m));
   // Like Django: /admin/blog/post/5/ -> the change form. A redirect alias, deliberately unnamed:
   // nothing links to it (tests/ops/web.test.ts lists the routes without a name).
-  adminRouter.get(`${base}/:id/`, (req, res, next) => (/^[1-9]\d{0,9}$/.test(String(req.params.id)) ? res.redirect(301, url(`admin:${key}_change`, { id: String(req.params.id) })) : next()));
+  adminRouter.get(`${base}/:id/`, (req, res, next) => (isId(req.params.id) ? res.redirect(301, url(`admin:${key}_change`, { id: String(req.params.id) })) : next()));
 }

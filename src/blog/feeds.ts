@@ -128,8 +128,3 @@ export function buildFeed(kind: "rss" | "atom", channel: FeedChannel, categoryId
     return kind === "rss" ? renderRss(channel, posts) : renderAtom(channel, posts);
   });
 }
-
-/** Forget this process's built feeds (tests; writes clear them everywhere through invalidate()). */
-export function invalidateFeeds(): void {
-  caches.feeds.clear();
-}

@@ -9,8 +9,10 @@
 // "Published" everywhere means status = 'PUBLISHED' AND publish <= now(): a future publish time is
 // a scheduled post that simply becomes visible when its time comes, with no job involved.
 // Every statement here is a fixed text with parameters: prepared once per connection (src/db/prepared.ts).
+import { rolesWith } from "../accounts/permissions.ts";
 import { caches } from "../cache/index.ts";
 import { preparedQuery } from "../db/prepared.ts";
+import { isoDay } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 
 export interface PersonRef {
@@ -227,16 +229,6 @@ function learnCount(f: ListFilter, total: number): void {
   caches.counts.set(filterKey(f), total);
 }
 
-/**
- * Drops this process's cached reads (counts, deep-page anchors, similar posts, tag names). Writes
- * clear them everywhere through the cache module's invalidate(); this is the local reset tests use.
- */
-export function invalidateReaderCache(): void {
-  for (const c of [caches.counts, caches.anchors, caches.similar, caches.tagNames]) c.clear();
-}
-/** Older name of invalidateReaderCache(). */
-export const invalidateCounts = invalidateReaderCache;
-
 // ---- lists --------------------------------------------------------------------------------------
 
 /**
@@ -282,11 +274,6 @@ function anchorAt(f: ListFilter, offset: number): Promise<{ publish: string; id:
   });
 }
 
-/** The rows of one page, without counting. */
-export async function listPage(opts: { page: number; perPage: number } & ListFilter): Promise<PostCard[]> {
-  return fetchPage(opts, 0);
-}
-
 /** The page's rows plus up to `extra` rows after it. */
 async function fetchPage(opts: { page: number; perPage: number } & ListFilter, extra: number): Promise<PostCard[]> {
   let offset = (opts.page - 1) * opts.perPage;
@@ -326,18 +313,9 @@ export async function latestPublished(limit: number, opts: { categoryId?: number
 
 // ---- detail -------------------------------------------------------------------------------------
 
-/** A real calendar date as "YYYY-MM-DD", or null (2026-02-30, month 13, year 0...). */
-export function isoDate(d: { year: number; month: number; day: number }): string | null {
-  const { year, month, day } = d;
-  if (![year, month, day].every(Number.isInteger) || year < 1 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31) return null;
-  const t = new Date(Date.UTC(year, month - 1, day));
-  if (t.getUTCFullYear() !== year || t.getUTCMonth() !== month - 1 || t.getUTCDate() !== day) return null;
-  return `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
-}
-
 /** The published post at /blog/Y/M/D/slug/ (UTC date of publish), or null. Uses the (publishDate, slug) unique index. */
 export async function getPublishedPost(date: { year: number; month: number; day: number }, slug: string): Promise<PostDetail | null> {
-  const iso = isoDate(date);
+  const iso = isoDay(date.year, date.month, date.day);
   if (!iso) return null;
   const sql = `SELECT ${DETAIL_COLUMNS} FROM "Post" p ${CARD_JOINS}
     WHERE p."publishDate" = $1::date AND p.slug = $2 AND ${PUBLISHED}`;
@@ -366,7 +344,7 @@ export function similarPosts(postId: number, limit = 4): Promise<PostCard[]> {
 }
 
 /** The similar-posts query itself, uncached (see the window note above). */
-export async function similarPostsNow(postId: number, limit = 4): Promise<PostCard[]> {
+async function similarPostsNow(postId: number, limit = 4): Promise<PostCard[]> {
   const sql = (window: number) => `WITH recent AS (
       SELECT p.id, p.publish FROM "Post" p
        WHERE ${PUBLISHED} AND p.id <> $1
@@ -430,15 +408,17 @@ export async function tagHasPublishedPost(tagId: number): Promise<boolean> {
 }
 
 /**
- * A user whose archive is public: anyone with the AUTHOR/EDITOR/ADMIN role or with a published post.
+ * A user whose archive is public: anyone whose role may write posts (permissions.ts) or with a published post.
  * Readers' accounts are not exposed (no username enumeration through /blog/author/<name>/).
  */
+const WRITER_ROLES = rolesWith("post.create");
+
 export async function getAuthorByUsername(username: string): Promise<(PersonRef & { id: number; bio: string }) | null> {
   const { rows } = await preparedQuery<{ id: number; username: string; firstName: string; lastName: string; bio: string }>(
     `SELECT u.id, u.username, u."firstName", u."lastName", u.bio FROM "User" u
       WHERE u.username = $1
-        AND (u.role <> 'READER' OR EXISTS (SELECT 1 FROM "Post" p WHERE p."authorId" = u.id AND ${PUBLISHED}))`,
-    [username],
+        AND (u.role = ANY($2::"Role"[]) OR EXISTS (SELECT 1 FROM "Post" p WHERE p."authorId" = u.id AND ${PUBLISHED}))`,
+    [username, WRITER_ROLES],
   );
   const r = rows[0];
   return r ? { id: r.id, bio: r.bio, ...person(r) } : null;

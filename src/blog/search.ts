@@ -27,7 +27,7 @@ const FALLBACK_MAX_LENGTH = 100;
 export const MAX_TERMS = 10;
 const MAX_PHRASE_WORDS = 8;
 /** At most this many matches (the newest) are ranked and paged through; more are reported as "1,000+". */
-export const MAX_RANKED = 1_000;
+const MAX_RANKED = 1_000;
 /** PostgreSQL cancels a search statement after this long (the page then says so, status 503). */
 const SEARCH_TIMEOUT_MS = 3_000;
 
@@ -57,7 +57,7 @@ export interface SearchResult {
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 /** HTML-escapes `text`, then turns the ts_headline markers into <mark> tags (balanced, never nested). */
-export function highlightHtml(text: string): string {
+function highlightHtml(text: string): string {
   let out = "";
   let open = false;
   for (const ch of text) {

@@ -53,11 +53,6 @@ export function sitemapIndex(): Promise<string> {
   return caches.sitemapIndex.fetch("index", buildSitemapIndex);
 }
 
-/** Forget this process's cached index (tests; writes clear it everywhere through invalidate()). */
-export function invalidateSitemapIndex(): void {
-  caches.sitemapIndex.clear();
-}
-
 async function buildSitemapIndex(): Promise<string> {
   const chunks = await postChunks();
   const newest = chunks.reduce<Date | null>((m, c) => (!m || c.lastmod > m ? c.lastmod : m), null);

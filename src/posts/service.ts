@@ -15,6 +15,7 @@ import { changedFields, recordAction, recordActions } from "../audit/index.ts";
 import { invalidate } from "../cache/index.ts";
 import { pruneAutosave } from "../autosave/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion } from "../db/versioned.ts";
+import { dayString } from "../web/inputs.ts";
 
 /**
  * Every cache declared with the "posts" tag (counts, similar posts, feeds, sitemap index, the admin's
@@ -127,7 +128,7 @@ const words = (s: string) => s.trim().replace(/\s+/g, " ");
  * that is empty, or equal (up to white space) to the automatic excerpt of the previously stored body,
  * is automatic and follows the new body; anything else was written by hand and is kept.
  */
-export function excerptFor(submitted: string | undefined, body: string, before: Pick<Post, "body" | "excerpt"> | null): string {
+function excerptFor(submitted: string | undefined, body: string, before: Pick<Post, "body" | "excerpt"> | null): string {
   const auto = excerptFrom(body, 40);
   const written = (submitted ?? before?.excerpt ?? "").trim();
   const given = words(written);
@@ -140,18 +141,17 @@ export function excerptFor(submitted: string | undefined, body: string, before: 
 
 const TRACKED = ["title", "slug", "body", "excerpt", "metaDescription", "status", "publish", "authorId", "categoryId", "tagIds"];
 
-const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /** The post already using `slug` on the UTC day of `publish` (ignoring post `exceptId`), or null. */
 export function slugClash(tx: Tx, slug: string, publish: Date, exceptId?: number) {
   return tx.post.findFirst({
-    where: { slug, publishDate: new Date(`${utcDay(publish)}T00:00:00Z`), ...(exceptId ? { NOT: { id: exceptId } } : {}) },
+    where: { slug, publishDate: new Date(`${dayString(publish)}T00:00:00Z`), ...(exceptId ? { NOT: { id: exceptId } } : {}) },
     select: { id: true, authorId: true, status: true, publish: true },
   });
 }
 
 async function assertSlugFree(tx: Tx, slug: string, publish: Date, exceptId?: number): Promise<void> {
-  if (await slugClash(tx, slug, publish, exceptId)) throw new SlugTakenError(slug, utcDay(publish));
+  if (await slugClash(tx, slug, publish, exceptId)) throw new SlugTakenError(slug, dayString(publish));
 }
 
 /** Is `slug` free on the UTC day of `publish` (ignoring post `exceptId`)? Used by the admin's live check. */
@@ -329,7 +329,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
       return post;
     }).finally(afterPostWrite);
   } catch (e) {
-    if (uniqueViolation(e)) throw new SlugTakenError(data.slug, utcDay(data.publish));
+    if (uniqueViolation(e)) throw new SlugTakenError(data.slug, dayString(data.publish));
     throw e;
   }
 }
@@ -346,7 +346,7 @@ async function saveOver(tx: Tx, before: PostWithTags, expectedVersion: number, i
   try {
     await updateAtVersion(tx, "post", before.id, expectedVersion, data);
   } catch (e) {
-    if (uniqueViolation(e)) throw new SlugTakenError(data.slug, utcDay(data.publish)); // a post took the slug just now
+    if (uniqueViolation(e)) throw new SlugTakenError(data.slug, dayString(data.publish)); // a post took the slug just now
     if (!(e instanceof StaleVersionError)) throw e;
     const now = await withTags(tx, before.id);
     if (!now) throw new PostNotFoundError();

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, resolve } from "node:path";
 import type { RequestHandler } from "express";
 
-export const PUBLIC_DIR = resolve(import.meta.dirname, "../../public");
+const PUBLIC_DIR = resolve(import.meta.dirname, "../../public");
 const PREFIX = "/static/";
 
 const manifest = new Map<string, string>(); // "css/site.css" -> "/static/css/site.<hash>.css"
@@ -19,7 +19,7 @@ function walk(dir: string): string[] {
   });
 }
 
-export function buildManifest(): void {
+function buildManifest(): void {
   manifest.clear();
   files.clear();
   for (const abs of walk(PUBLIC_DIR)) {

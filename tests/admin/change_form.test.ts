@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
 import { csrfPost, makeCategory, makePost, makeTag, prisma, type Signed, signedIn } from "../support/fixtures.ts";
-import { invalidateFeeds } from "../../src/blog/feeds.ts";
+import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
 let editor: Signed;
@@ -269,7 +269,7 @@ describe("scheduled publishing", () => {
     const d2 = moved.publish.toISOString().slice(0, 10).split("-");
     // Feeds are rebuilt at most every FEED_TTL_MS (30 s, by design): a scheduled post reaches them
     // within that window. Let that window pass too.
-    invalidateFeeds();
+    await invalidate();
     const after = await reader();
     expect(after.list).toContain("Quokka scheduled announcement");
     expect((await editor.agent.get(`/blog/${d2[0]}/${d2[1]}/${d2[2]}/quokka-scheduled/`)).status).toBe(200);

@@ -2,9 +2,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
-import { invalidateCounts } from "../../src/blog/queries.ts";
 import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { canonical } from "../support/html.ts";
+import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
 const t0 = Date.UTC(2026, 4, 1, 8, 0, 0);
@@ -25,7 +25,7 @@ beforeAll(async () => {
   await makePost({ title: "Web one", authorId: other.id, categoryId: web.id, tagIds: [rust.id], publish: new Date(t0) });
   await makePost({ title: "Web draft", authorId: other.id, categoryId: web.id, tagIds: [rust.id], status: "DRAFT", publish: new Date(t0) });
   await makePost({ title: "Web future", authorId: other.id, categoryId: web.id, tagIds: [rust.id], publish: new Date(Date.now() + 86_400_000) });
-  invalidateCounts();
+  await invalidate();
 });
 
 describe("category archive", () => {

@@ -2,9 +2,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { buildApp } from "../../src/app.ts";
-import { invalidateFeeds } from "../../src/blog/feeds.ts";
 import { prisma } from "../../src/db/index.ts";
 import { createUser, hoursAgo, inHours, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
+import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", isArray: (name, jpath) => ["item", "entry", "category"].includes(name) || (name === "link" && String(jpath).startsWith("feed")) });
@@ -153,7 +153,7 @@ describe("per-category feeds", () => {
     await prisma.post.update({ where: { id: p.id }, data: { publish: hoursAgo(48) } });
     // Built feeds are reused for FEED_TTL_MS; the post appears once that has passed (here: cleared).
     expect(parse((await request(app).get(FEED).expect(200)).text).rss.channel.item ?? []).toEqual([]);
-    invalidateFeeds();
+    await invalidate();
     const doc = parse((await request(app).get(FEED).expect(200)).text);
     expect(doc.rss.channel.item.map((i: { title: string }) => i.title)).toEqual(["Due in feed"]);
   });

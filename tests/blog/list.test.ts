@@ -3,10 +3,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
-import { invalidateCounts } from "../../src/blog/queries.ts";
 import { deletePosts } from "../../src/posts/service.ts";
 import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { canonical, jsonLd } from "../support/html.ts";
+import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
 const TOTAL = 23; // 3 pages of 10
@@ -22,7 +22,7 @@ beforeAll(async () => {
   // Never listed: a draft, a scheduled post, and both at the newest dates.
   await makePost({ title: "Secret draft", authorId: author.id, status: "DRAFT", publish: new Date(base + 100 * 86_400_000) });
   await makePost({ title: "Scheduled future", authorId: author.id, publish: new Date(Date.now() + 86_400_000 * 30) });
-  invalidateCounts();
+  await invalidate();
 });
 
 const titles = (html: string) => [...html.matchAll(/class="post-card-title"><a href="[^"]*">([^<]*)</g)].map((m) => m[1]);

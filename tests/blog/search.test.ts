@@ -2,12 +2,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
-import { highlightHtml, MAX_RANKED, MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
+import { MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
 import { pool } from "../../src/db/client.ts";
 import { createUser, hoursAgo, inHours, makeCategory, makePost } from "../support/fixtures.ts";
 
 const app = buildApp();
 const SEARCH = "/blog/search/";
+/** The newest this many matches are ranked and paged through; more are reported as "More than 1,000 results". */
+const MAX_RANKED = 1_000;
 
 /** The result titles on a search page, in order (tags inside a title are dropped). */
 function resultTitles(html: string): string[] {
@@ -85,9 +87,16 @@ describe("search ranking and snippets", () => {
     }
   });
 
-  it("highlightHtml escapes everything but the markers and balances them", () => {
-    expect(highlightHtml('a <b>"x"</b> & \u0001hit\u0002 \u0001open')).toBe("a &lt;b&gt;&quot;x&quot;&lt;/b&gt; &amp; <mark>hit</mark> <mark>open</mark>");
-    expect(highlightHtml("\u0002stray")).toBe("stray");
+  it("escapes everything in a snippet but its <mark> tags, balanced even when the text holds the marker characters", async () => {
+    const author = await prisma.user.findUniqueOrThrow({ where: { username: "searcher" } });
+    await makePost({ title: "Marker trouble", body: '\u0002stray "x" & \u0001open tapir here', authorId: author.id });
+    const res = await request(app).get(SEARCH).query({ q: "tapir" }).expect(200);
+    expect(resultTitles(res.text)).toEqual(["Marker trouble"]);
+    const card = res.text.slice(res.text.indexOf('<p class="post-card-excerpt">'));
+    const snippet = card.slice(0, card.indexOf("</p>"));
+    expect(snippet).toContain("stray &quot;x&quot; &amp; open <mark>tapir</mark> here");
+    expect([snippet.split("<mark>").length, snippet.split("</mark>").length]).toEqual([2, 2]);
+    expect([snippet.includes("\u0001"), snippet.includes("\u0002")]).toEqual([false, false]);
   });
 
   it("falls back to similar titles for a typo and says so", async () => {

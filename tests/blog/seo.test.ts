@@ -3,9 +3,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
-import { invalidateCounts } from "../../src/blog/queries.ts";
 import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { canonical, jsonLd, metaContent } from "../support/html.ts";
+import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
 const pages: [string, string][] = [];
@@ -17,7 +17,7 @@ beforeAll(async () => {
   for (let i = 0; i < 12; i++) {
     await makePost({ title: `Findable post ${i}`, authorId: author.id, categoryId: cat.id, tagIds: [tag.id], publish: new Date(Date.UTC(2026, 5, 1 + i, 9)) });
   }
-  invalidateCounts();
+  await invalidate();
   pages.push(
     ["home", "/"],
     ["list", "/blog/"],

@@ -2,8 +2,9 @@
 // when that finds fewer than 4), so the cost does not grow with the table.
 import { beforeAll, describe, expect, it } from "vitest";
 import { pool } from "../../src/db/index.ts";
-import { invalidateReaderCache, similarPosts, similarPostsNow } from "../../src/blog/queries.ts";
+import { similarPosts } from "../../src/blog/queries.ts";
 import { createUser, makePost, makeTag } from "../support/fixtures.ts";
+import { invalidate } from "../../src/cache/index.ts";
 
 let target = 0;
 let rare = 0;
@@ -29,18 +30,18 @@ beforeAll(async () => {
   await makePost({ title: "Ancient rare", authorId: author.id, tagIds: [rareTag.id], publish: new Date("2020-01-01T00:00:00Z") });
   target = (await makePost({ title: "Target", authorId: author.id, tagIds: [common.id, other.id], publish: new Date("2026-02-01T00:00:00Z") })).id;
   rare = (await makePost({ title: "Rare target", authorId: author.id, tagIds: [rareTag.id], publish: new Date("2026-02-02T00:00:00Z") })).id;
-  invalidateReaderCache();
+  await invalidate();
 });
 
 describe("similar posts on a large table", () => {
   it("ranks within the newest 300 posts when they hold enough matches", async () => {
     // The newest 300 hold 30 "common" posts (Filler 10, 20, ...): shared = 1, newest first.
-    expect(titles(await similarPostsNow(target, 4))).toEqual(["Filler 10", "Filler 20", "Filler 30", "Filler 40"]);
+    expect(titles(await similarPosts(target, 4))).toEqual(["Filler 10", "Filler 20", "Filler 30", "Filler 40"]);
   });
 
   it("widens the window when the newest posts hold fewer than 4 matches", async () => {
     // "rare" is on two old posts only: the second window (3,000) finds both.
-    expect(titles(await similarPostsNow(rare, 4))).toEqual(["Old rare", "Ancient rare"]);
+    expect(titles(await similarPosts(rare, 4))).toEqual(["Old rare", "Ancient rare"]);
   });
 
   it("is cached per post until invalidated", async () => {
@@ -54,7 +55,7 @@ describe("similar posts on a large table", () => {
     expect(titles(first)).toEqual(["Cached kept", "Cached gone"]);
     await pool.query(`DELETE FROM "Post" WHERE title = 'Cached gone'`);
     expect(await similarPosts(post, 4)).toBe(first);
-    invalidateReaderCache();
+    await invalidate();
     expect(titles(await similarPosts(post, 4))).toEqual(["Cached kept"]);
   });
 });

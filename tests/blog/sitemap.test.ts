@@ -4,8 +4,9 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import { postUrl } from "../../src/blog/queries.ts";
-import { invalidateSitemapIndex, POSTS_PER_SITEMAP } from "../../src/blog/sitemap.ts";
+import { POSTS_PER_SITEMAP } from "../../src/blog/sitemap.ts";
 import { createUser, hoursAgo, inHours, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
+import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
 const SITE = "http://folio.test";
@@ -68,12 +69,12 @@ describe("sitemap index", () => {
     const before = (await request(app).get("/sitemap.xml").expect(200)).text;
     await prisma.post.create({ data: { id: 3 * POSTS_PER_SITEMAP + 1, title: "Fourth chunk", slug: "fourth-chunk", authorId: author.id, status: "PUBLISHED", publish: hoursAgo(1) } });
     expect((await request(app).get("/sitemap.xml").expect(200)).text).toBe(before);
-    invalidateSitemapIndex();
+    await invalidate();
     const after = (await request(app).get("/sitemap.xml").expect(200)).text;
     expect(after).toContain(`${SITE}/sitemap-posts-4.xml`);
     expect(after).not.toContain("sitemap-posts-3.xml");
     await prisma.post.delete({ where: { id: 3 * POSTS_PER_SITEMAP + 1 } });
-    invalidateSitemapIndex();
+    await invalidate();
   });
 });
 

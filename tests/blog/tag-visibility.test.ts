@@ -5,10 +5,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
-import { invalidateReaderCache, tagHasPublishedPost } from "../../src/blog/queries.ts";
-import { invalidateSitemapIndex } from "../../src/blog/sitemap.ts";
-import { invalidateFeeds } from "../../src/blog/feeds.ts";
+import { tagHasPublishedPost } from "../../src/blog/queries.ts";
 import { createUser, makePost, makeTag } from "../support/fixtures.ts";
+import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
 let ids: { draftOnly: number; scheduledOnly: number; mixed: number; shown: number };
@@ -23,8 +22,7 @@ beforeAll(async () => {
   await makePost({ title: "Secret scheduled", authorId: author.id, publish: new Date(Date.now() + 7 * 86_400_000), tagIds: [scheduledOnly.id, mixed.id] });
   await makePost({ title: "Public post", authorId: author.id, publish: new Date(Date.now() - 3_600_000), tagIds: [mixed.id, shown.id] });
   ids = { draftOnly: draftOnly.id, scheduledOnly: scheduledOnly.id, mixed: mixed.id, shown: shown.id };
-  invalidateReaderCache();
-  invalidateSitemapIndex();
+  await invalidate();
 });
 
 /** A 404 as the reader sees it, with the request's own path and id taken out. */
@@ -93,9 +91,7 @@ describe("publishing", () => {
     const draft = await makePost({ title: "Minutes draft", authorId: author.id, status: "DRAFT", tagIds: [tag.id] });
     expect((await request(app).get("/blog/tag/board-minutes/")).status).toBe(404);
     await prisma.post.update({ where: { id: draft.id }, data: { status: "PUBLISHED", publish: new Date(Date.now() - 60_000) } });
-    invalidateReaderCache();
-    invalidateSitemapIndex();
-    invalidateFeeds();
+    await invalidate();
     const res = await request(app).get("/blog/tag/board-minutes/").expect(200);
     expect(res.text).toContain("Minutes draft");
     expect((await request(app).get("/sitemap-pages.xml").expect(200)).text).toContain("/blog/tag/board-minutes/");
