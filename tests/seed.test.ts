@@ -2,22 +2,33 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import { connectDb, disconnectDb, pool, prisma } from "../src/db/index.ts";
 import { dropDatabase, ensureDatabase } from "../src/db/migrate.ts";
-import { ensureAdminAccount, seedDemoIfEmpty, seedPosts, mulberry32, DEMO_AUTHORS, DEMO_CATEGORIES, DEMO_TAGS } from "../src/blog/seed.ts";
+import { ensureAdminAccount, seedDemoIfEmpty, seedPosts } from "../src/blog/seed.ts";
 import { excerptFrom, renderMarkdown } from "../src/blog/markdown.ts";
 import { verifyPassword } from "../src/accounts/passwords.ts";
-import { parseSeedArgs } from "../src/cli/seed.ts";
+import { intArg } from "../src/cli/args.ts";
+import { spawnProcess } from "./ops/support.ts";
 
 const fileDbUrl = process.env.TEST_DATABASE_URL!;
+/** The demo's vocabulary (src/blog/seed.ts): its categories, tags and writers. */
+const DEMO = { categories: 6, tags: 15, authors: ["ada.okafor", "lukas.brandt", "mei.tanaka", "sofia.marin", "tom.achterberg"] };
 
-/** Runs `fn` against a second, fresh database cloned from the migrated template; reconnects to this file's database after. */
-async function inFreshDatabase<T>(fn: () => Promise<T>): Promise<T> {
+/** `npm run seed -- <args>` as a process, against `databaseUrl`. */
+async function seedCli(args: string[], databaseUrl = fileDbUrl): Promise<{ code: number | null; output: string }> {
+  const p = spawnProcess("src/cli/seed.ts", args, { DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" });
+  const { code } = await p.exited;
+  return { code, output: p.output() };
+}
+
+/** Runs `fn` (given its URL) against a second, fresh database cloned from the migrated template; reconnects to this file's database after. */
+async function inFreshDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const adminUrl = inject("pgAdminUrl");
   const name = `folio_test_seed_${randomBytes(4).toString("hex")}`;
   await ensureDatabase(adminUrl, name, inject("pgTemplate"));
   await disconnectDb();
-  connectDb(adminUrl.replace(/\/postgres(\?|$)/, `/${name}$1`), 3);
+  const url = adminUrl.replace(/\/postgres(\?|$)/, `/${name}$1`);
+  connectDb(url, 3);
   try {
-    return await fn();
+    return await fn(url);
   } finally {
     await disconnectDb();
     connectDb(fileDbUrl, 5);
@@ -37,12 +48,12 @@ describe("seedDemoIfEmpty", () => {
     await seedDemoIfEmpty((m) => logs.push(m));
     expect(logs.join("\n")).toMatch(/50 posts/);
     expect(await prisma.post.count()).toBe(50);
-    expect(await prisma.category.count()).toBe(DEMO_CATEGORIES.length);
-    expect(await prisma.tag.count()).toBe(DEMO_TAGS.length);
+    expect(await prisma.category.count()).toBe(DEMO.categories);
+    expect(await prisma.tag.count()).toBe(DEMO.tags);
     for (const c of await prisma.category.findMany()) expect(c.description.length).toBeGreaterThan(10);
 
-    const authors = await prisma.user.findMany({ where: { username: { in: DEMO_AUTHORS.map((a) => a.username) } } });
-    expect(authors).toHaveLength(DEMO_AUTHORS.length);
+    const authors = await prisma.user.findMany({ where: { username: { in: DEMO.authors } } });
+    expect(authors).toHaveLength(DEMO.authors.length);
     for (const a of authors) {
       expect(["AUTHOR", "EDITOR"]).toContain(a.role);
       expect(a.passwordHash).toBe(""); // cannot log in until an admin sets a password
@@ -105,13 +116,14 @@ describe("ensureAdminAccount", () => {
 });
 
 describe("seedPosts", () => {
-  it("is deterministic: the same seed gives the same posts in two databases", async () => {
+  it("is deterministic: the same seed gives the same posts in two databases (one seeded by npm run seed)", async () => {
     const a = await inFreshDatabase(async () => {
       await seedPosts({ posts: 500, seed: 7 });
       return snapshot();
     });
-    const b = await inFreshDatabase(async () => {
-      await seedPosts({ posts: 500, seed: 7 });
+    const b = await inFreshDatabase(async (url) => {
+      const r = await seedCli(["--posts=5_00", "--seed", "7", "--quiet"], url); // digit separators allowed
+      expect(r, r.output).toMatchObject({ code: 0, output: expect.stringContaining("seeded 500 posts (seed 7)") });
       return snapshot();
     });
     expect(a).toHaveLength(500);
@@ -152,8 +164,8 @@ describe("seedPosts", () => {
     expect(mix!.scheduled).toBeGreaterThanOrEqual(Math.round(2500 * 0.005));
     expect(mix!.published / total).toBeGreaterThan(0.93);
     expect(Date.now() - new Date(mix!.oldest).getTime()).toBeGreaterThan(4 * 365 * 86_400_000);
-    expect(mix!.cats).toBe(DEMO_CATEGORIES.length);
-    expect(mix!.authors).toBe(DEMO_AUTHORS.length);
+    expect(mix!.cats).toBe(DEMO.categories);
+    expect(mix!.authors).toBe(DEMO.authors.length);
     expect(mix!.nocat).toBeGreaterThan(0);
 
     // Bodies come from a pool, each rendered once, and match what renderMarkdown makes.
@@ -175,8 +187,8 @@ describe("seedPosts", () => {
     const { rows: suffixed } = await pool.query(`SELECT 1 FROM "Post" WHERE slug ~ '-[0-9]+$' LIMIT 1`);
     expect(suffixed).toHaveLength(1);
     // Taxonomy and authors were reused, not duplicated.
-    expect(await prisma.category.count()).toBe(DEMO_CATEGORIES.length);
-    expect(await prisma.tag.count()).toBe(DEMO_TAGS.length);
+    expect(await prisma.category.count()).toBe(DEMO.categories);
+    expect(await prisma.tag.count()).toBe(DEMO.tags);
   });
 
   it("rejects a bad count and does nothing for zero", async () => {
@@ -186,39 +198,30 @@ describe("seedPosts", () => {
   });
 });
 
-describe("mulberry32", () => {
-  it("is deterministic and in [0, 1)", () => {
-    const a = mulberry32(42);
-    const b = mulberry32(42);
-    const xs = Array.from({ length: 1000 }, () => a());
-    expect(xs).toEqual(Array.from({ length: 1000 }, () => b()));
-    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...xs)).toBeLessThan(1);
-    expect(new Set(xs).size).toBe(1000);
-  });
-});
-
 describe("npm run seed arguments", () => {
-  it("parses valid arguments", () => {
-    expect(parseSeedArgs(["--posts", "100000", "--seed", "7"])).toEqual({ posts: 100000, seed: 7, quiet: false, database: undefined });
-    expect(parseSeedArgs(["--posts=1_000"])).toMatchObject({ posts: 1000, seed: 42 });
-    expect(parseSeedArgs(["--posts", "5", "--database", "folio_bench"])).toMatchObject({ database: "folio_bench" });
-    expect(parseSeedArgs(["--help"])).toBe("help");
+  it("answers --help, and refuses bad arguments with the usage and status 2 before touching a database", async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /--posts is required/],
+      [["--posts", "1e5"], /--posts must be a whole number/],
+      [["--posts", "0"], /between 1 and/],
+      [["--posts", "10", "--database", 'x"; DROP DATABASE folio; --'], /identifier/],
+      [["--posts", "10", "--bogus"], /Unknown option/],
+      [["--posts", "10", "extra"], /positional/],
+    ];
+    const [help, ...refused] = await Promise.all([seedCli(["--help"]), ...cases.map(([argv]) => seedCli(argv, "postgresql://nobody@127.0.0.1:1/none"))]);
+    expect(help, help.output).toMatchObject({ code: 0, output: expect.stringContaining("usage: npm run seed") });
+    refused.forEach((r, i) => {
+      expect(r.code, r.output).toBe(2);
+      expect(r.output).toMatch(cases[i]![1]);
+      expect(r.output).toContain("usage: npm run seed");
+    });
   });
 
-  it.each([
-    [[], /--posts is required/],
-    [["--posts", "abc"], /whole number/],
-    [["--posts", "1e5"], /whole number/],
-    [["--posts", "-5"], /whole number|argument/],
-    [["--posts", "0"], /between 1 and/],
-    [["--posts", "99999999999999999999"], /between 1 and/],
-    [["--posts", "10", "--seed", "4294967296"], /between 0 and/],
-    [["--posts", "10", "--seed", "1; DROP TABLE"], /whole number/],
-    [["--posts", "10", "--database", "x\"; DROP DATABASE folio; --"], /identifier/],
-    [["--posts", "10", "--bogus"], /Unknown option/],
-    [["--posts", "10", "extra"], /positional/],
-  ])("rejects %j", (argv, message) => {
-    expect(() => parseSeedArgs(argv as string[])).toThrow(message);
+  it("reads numbers as whole numbers in range (the CLIs' intArg)", () => {
+    expect(intArg("posts", "1_000", 1, 5_000_000, undefined, { separators: true })).toBe(1000);
+    expect(intArg("seed", undefined, 0, 0xffffffff, 42)).toBe(42);
+    for (const [raw, message] of [["abc", /whole number/], ["-5", /whole number/], ["1; DROP TABLE", /whole number/], ["99999999999999999999", /between 1 and/]] as const)
+      expect(() => intArg("posts", raw, 1, 5_000_000), raw).toThrow(message);
+    expect(() => intArg("seed", "4294967296", 0, 0xffffffff)).toThrow(/between 0 and/);
   });
 });

@@ -10,6 +10,7 @@ import type pg from "pg";
 import { pool, prisma, Role } from "../db/index.ts";
 import { withClient } from "../db/client.ts";
 import { hashPassword } from "../accounts/passwords.ts";
+import { rolesWith } from "../accounts/permissions.ts";
 import { excerptFrom, renderMarkdown, slugify } from "./markdown.ts";
 
 /** Bumped whenever the generator's output changes (the bench reseeds a database made by another version). */
@@ -19,7 +20,7 @@ export const SEED_GENERATOR_VERSION = 2;
 // Deterministic randomness
 
 /** mulberry32: a tiny, fast, well-distributed 32-bit PRNG. Returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
+function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -56,7 +57,7 @@ class Rng {
 // ---------------------------------------------------------------------------------------------
 // The site's vocabulary: categories, tags, authors, topics
 
-export const DEMO_CATEGORIES = [
+const DEMO_CATEGORIES = [
   { slug: "tutorials", name: "Tutorials", description: "Step-by-step guides, from a first project to production." },
   { slug: "databases", name: "Databases", description: "PostgreSQL, indexes, query plans, migrations and data modelling." },
   { slug: "web-development", name: "Web Development", description: "Server-rendered apps, HTTP, templates, forms and the browser." },
@@ -65,7 +66,7 @@ export const DEMO_CATEGORIES = [
   { slug: "career", name: "Career & Culture", description: "Teams, learning, writing and working in software." },
 ] as const;
 
-export const DEMO_TAGS = [
+const DEMO_TAGS = [
   "python", "django", "javascript", "typescript", "node", "postgresql", "sql", "performance",
   "security", "testing", "docker", "css", "tutorial", "architecture", "career",
 ] as const;
@@ -76,7 +77,7 @@ const TAG_NAMES: Record<string, string> = {
   docker: "Docker", css: "CSS", tutorial: "Tutorial", architecture: "Architecture", career: "Career",
 };
 
-export const DEMO_AUTHORS = [
+const DEMO_AUTHORS = [
   { username: "ada.okafor", firstName: "Ada", lastName: "Okafor", role: Role.EDITOR, bio: "Editor. Writes about databases and the boring technology that keeps sites up." },
   { username: "lukas.brandt", firstName: "Lukas", lastName: "Brandt", role: Role.AUTHOR, bio: "Backend developer, Django since 1.4, TypeScript since it stopped hurting." },
   { username: "mei.tanaka", firstName: "Mei", lastName: "Tanaka", role: Role.AUTHOR, bio: "Front-end and accessibility. Believes in HTML first." },
@@ -274,7 +275,7 @@ async function ensureTaxonomy(client: pg.PoolClient | pg.Pool): Promise<Taxonomy
   let authors = users.rows.map((r) => r.id);
   if (!authors.length) {
     // Every demo username/email was taken by someone else: fall back to existing writers.
-    const any = await client.query<{ id: number }>(`SELECT id FROM "User" WHERE role <> 'READER' ORDER BY id LIMIT 10`);
+    const any = await client.query<{ id: number }>(`SELECT id FROM "User" WHERE role = ANY($1::"Role"[]) ORDER BY id LIMIT 10`, [rolesWith("post.create")]);
     authors = any.rows.map((r) => r.id);
   }
   if (!authors.length) throw new Error("seed: no author accounts available");

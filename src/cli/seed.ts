@@ -18,14 +18,14 @@ const USAGE = `usage: npm run seed -- --posts <1..5000000> [--seed <0..429496729
   --quiet     no progress bar
   --help      this text`;
 
-export interface SeedArgs {
+interface SeedArgs {
   posts: number;
   seed: number;
   quiet: boolean;
   database?: string;
 }
 
-export function parseSeedArgs(argv: string[]): SeedArgs | "help" {
+function parseSeedArgs(argv: string[]): SeedArgs | "help" {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -102,7 +102,4 @@ async function main() {
   process.exit(code);
 }
 
-// Run only as a script (the argument parser is importable for tests).
-if (import.meta.filename === process.argv[1] || process.argv[1]?.endsWith("/cli/seed.ts") || process.argv[1]?.endsWith("/cli/seed.js")) {
-  await main();
-}
+await main();
