@@ -79,7 +79,7 @@ export async function checkDeploy(env: NodeJS.ProcessEnv): Promise<Finding[]> {
   return findings;
 }
 
-export function formatFindings(findings: Finding[]): string {
+function formatFindings(findings: Finding[]): string {
   if (!findings.length) return "System check identified no issues (0 silenced).";
   const block = (level: Finding["level"], title: string) => {
     const list = findings.filter((f) => f.level === level);
