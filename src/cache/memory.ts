@@ -26,8 +26,17 @@ class MemoryStore<K extends Defined, V extends Defined> implements CacheStore<K,
   }
 
   set(key: K, value: V, opts?: { size?: number; keepTtl?: boolean }): void {
-    if (this.opts.maxBytes) this.lru.set(key, value, { size: Math.max(1, Math.ceil(opts?.size ?? 1)), noUpdateTTL: opts?.keepTtl ?? false });
-    else this.lru.set(key, value, opts?.keepTtl ? { noUpdateTTL: true } : undefined);
+    if (!this.opts.maxBytes) return void this.lru.set(key, value, opts?.keepTtl ? { noUpdateTTL: true } : undefined);
+    const size = Math.max(1, Math.ceil(opts?.size ?? 1));
+    if (opts?.keepTtl && this.lru.peek(key) === value) {
+      // A load weighed once it resolved: lru-cache re-weighs an entry only when its value changes, and
+      // this is the same promise. So it goes in again with its new size and the time it had left.
+      const left = this.lru.getRemainingTTL(key);
+      this.lru.delete(key);
+      this.lru.set(key, value, { size, ...(this.opts.ttlMs > 0 && Number.isFinite(left) && left > 0 ? { ttl: left } : {}) });
+      return;
+    }
+    this.lru.set(key, value, { size, noUpdateTTL: opts?.keepTtl ?? false });
   }
 
   delete(key: K): void {

@@ -7,13 +7,13 @@ import request from "supertest";
 import pg from "pg";
 import { buildApp } from "../../src/app.ts";
 import { cacheStats, caches, invalidate, type CacheStats } from "../../src/cache/index.ts";
-import { CHANNEL, listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
+import { listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
 import { countPublished, type PostCard } from "../../src/blog/queries.ts";
 import { installPostCardMemo } from "../../src/blog/cards.ts";
 import { createTemplateEnv } from "../../src/web/templates.ts";
 import { url } from "../../src/web/urls.ts";
 import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
-import { writtenElsewhere } from "./elsewhere.ts";
+import { CHANNEL, writtenElsewhere } from "./elsewhere.ts";
 import { until } from "../support/poll.ts";
 
 const app = buildApp();
@@ -110,6 +110,30 @@ describe("bounds", () => {
     expect(s.size).toBeGreaterThan(maxBytes / 2);
     expect(s.entries).toBeLessThan(60); // the oldest cards were dropped to make room
     expect(s.entries).toBeGreaterThan(10);
+  });
+});
+
+describe("loads weighed when they resolve", () => {
+  it("a byte-bounded loading cache counts each load's size and drops the oldest loads past its bound", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    caches.feeds.clear();
+    const maxBytes = (stat("blog.feeds").bound as { maxBytes: number }).maxBytes;
+    const xml = "x".repeat(1_000_000); // about 2 MB weighed each
+    for (let i = 0; i < 20; i++) await caches.feeds.fetch(`weighed-${i}`, () => Promise.resolve({ xml, lastModified: new Date() } as never));
+    const s = stat("blog.feeds");
+    expect(s.size).toBeLessThanOrEqual(maxBytes);
+    expect(s.size).toBeGreaterThan(maxBytes / 2); // each entry weighs its feed, not 1
+    expect(s.entries).toBeLessThan(20);
+    // re-weighing keeps the entry's time to live: the first one still expires 30 s after its load
+    let loads = 0;
+    const last = "weighed-19";
+    vi.setSystemTime(Date.now() + 29_000);
+    await caches.feeds.fetch(last, () => (loads++, Promise.resolve({ xml: "", lastModified: new Date() } as never)));
+    expect(loads).toBe(0);
+    vi.setSystemTime(Date.now() + 2_000);
+    await caches.feeds.fetch(last, () => (loads++, Promise.resolve({ xml: "", lastModified: new Date() } as never)));
+    expect(loads).toBe(1);
+    caches.feeds.clear();
   });
 });
 
