@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { pool } from "./client.ts";
 
-export const CHANNEL = "folio_invalidate";
+const CHANNEL = "folio_invalidate";
 /** This process's id in notifications, so a process ignores its own. */
 const SELF = randomUUID();
 

@@ -35,7 +35,7 @@ function smtpTransport(url: string) {
   return cached.transport;
 }
 
-export const mailDir = () => resolve(config.DATA_DIR, "mail");
+const mailDir = () => resolve(config.DATA_DIR, "mail");
 
 /** Sends one message. Resolves with the message id once the server (or the .eml file) has it. */
 export async function sendMail(msg: Message): Promise<{ messageId: string; file?: string }> {

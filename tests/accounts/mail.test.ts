@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
-import { mailDir, sendMail, setMailTransport } from "../../src/mail/index.ts";
+import { sendMail, setMailTransport } from "../../src/mail/index.ts";
 import { parseMessage } from "../support/smtp.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "folio-mail-"));
@@ -22,8 +22,7 @@ describe("mail without SMTP_URL", () => {
   it("writes an .eml file (readable only by the owner) with headers and body", async () => {
     const res = await sendMail({ to: "ann@example.test", subject: "Hello Ann", text: "Follow http://folio.test/accounts/reset/abc/ please." });
     expect(res.file).toBeDefined();
-    expect(res.file!.startsWith(mailDir())).toBe(true);
-    expect(mailDir()).toBe(join(dir, "mail"));
+    expect(res.file!.startsWith(join(dir, "mail") + "/")).toBe(true); // DATA_DIR/mail/
     const raw = readFileSync(res.file!, "utf8");
     const msg = parseMessage(raw, { from: "", to: [] });
     expect(msg.headers.to).toBe("ann@example.test");

@@ -3,11 +3,11 @@
 // "processes" here are two listeners with different ids.
 import { afterAll, describe, expect, it } from "vitest";
 import { pool } from "../../src/db/index.ts";
-import { CHANNEL, listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
+import { listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
 import { invalidate } from "../../src/cache/index.ts";
 import { countPublished } from "../../src/blog/queries.ts";
 import { createUser, makePost } from "../support/fixtures.ts";
-import { writtenElsewhere } from "../cache/elsewhere.ts";
+import { CHANNEL, writtenElsewhere } from "../cache/elsewhere.ts";
 import { until } from "../support/poll.ts";
 
 const url = process.env.TEST_DATABASE_URL!;

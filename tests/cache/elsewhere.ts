@@ -2,6 +2,9 @@
 // in this process (tests of what cached reads show until a NOTIFY, a TTL or a correction).
 import { prisma } from "../../src/db/index.ts";
 
+/** The NOTIFY channel every Folio process listens on (src/db/invalidation.ts): a wire name, kept stable across versions. */
+export const CHANNEL = "folio_invalidate";
+
 export async function writtenElsewhere(data: { title: string; authorId: number; publish?: Date; categoryId?: number | null }) {
   return prisma.post.create({
     data: {
