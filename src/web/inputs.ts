@@ -136,8 +136,11 @@ export function safeRedirect(next: unknown, fallback = "/", within = "/"): strin
     if (u.origin !== base) return fallback;
     const decoded = decodeURIComponent(u.pathname);
     if (decoded.startsWith("//") || decoded.includes("\\")) return fallback;
+    // "/admin/x/../../accounts/logout/" starts with `within` but a browser resolves it elsewhere: the
+    // resolved path must stay under `within` too, and it is what is returned.
+    if (!u.pathname.startsWith(within)) return fallback;
+    return u.pathname + u.search + u.hash;
   } catch {
     return fallback;
   }
-  return next;
 }

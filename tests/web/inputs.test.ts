@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
-import { createUser, makeCategory, makePost, signedIn, type Signed } from "../support/fixtures.ts";
+import { createUser, csrfPost, makeCategory, makePost, signedIn, type Signed } from "../support/fixtures.ts";
 
 const app = buildApp();
 let editor: Signed;
@@ -70,5 +70,15 @@ describe("the admin's date filters: YYYY-MM-DD of a real day", () => {
   it.each(["2023-02-29", "2024-02-30", "2024-13-01", "2024-2-29", "29/02/2024", "0000-01-01"])("publish__gte=%s is a 400 naming the field", async (day) => {
     const res = await editor.agent.get(`/admin/blog/post/?publish__gte=${encodeURIComponent(day)}`).expect(400);
     expect(res.text).toContain("must be a date like 2026-11-21");
+  });
+});
+
+describe("the admin's way back to the list (next=): a path under the list, as the browser resolves it", () => {
+  it("follows the list with its filters; refuses dot segments leaving it, other sites and encoded tricks", async () => {
+    const back = async (next: string) => (await csrfPost(editor, "/admin/blog/post/", { action: "publish", _selected_action: [], next }, 303)).headers.location as string;
+    expect(await back("/admin/blog/post/?status__exact=DRAFT")).toBe("/admin/blog/post/?status__exact=DRAFT");
+    for (const bad of ["/admin/blog/post/../../../accounts/logout/", "/admin/blog/post/%2e%2e/%2e%2e/", "//evil.example/", "/\\evil.example/", "https://evil.example/admin/blog/post/", "/accounts/logout/"]) {
+      expect(await back(bad), bad).toBe("/admin/blog/post/");
+    }
   });
 });
