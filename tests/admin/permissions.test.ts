@@ -63,6 +63,8 @@ function pages(): [string, string, Expect][] {
     ["admin:accounts_user_password", url("admin:accounts_user_password", { id: 1 }), ADMINS],
     // read-only: its change list only (authors see their own entries; tests/admin/auditlog.test.ts)
     ["admin:audit_auditlog_changelist", url("admin:audit_auditlog_changelist"), ALL_AUTHORS],
+    // the caches' hit/miss panel (ops.view; tests/cache/admin-page.test.ts)
+    ["admin:caches", url("admin:caches"), EDITORS],
   ];
 }
 
