@@ -21,7 +21,7 @@ const getDummyHash = () => (dummyHash ??= hashPassword(randomBytes(24).toString(
  * hash when the account is unknown), so timing does not reveal which usernames exist. Inactive
  * accounts fail like wrong passwords. A hash made with older parameters is re-made.
  */
-export async function authenticate(login: string, password: string): Promise<SessionUser | null> {
+async function authenticate(login: string, password: string): Promise<SessionUser | null> {
   const row = await findForLogin(login);
   // Unknown account or unusable hash (e.g. set-password-later accounts): still one full verification.
   const usable = !!row?.passwordHash.startsWith("$argon2");

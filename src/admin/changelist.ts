@@ -10,7 +10,7 @@ import type { AdminUser } from "./auth.ts";
 import { compiled, resolveChoices, type Choice, type CompiledColumn, type ModelAdmin } from "./site.ts";
 
 /** Counts above this are shown as "10,000+" (Django's show_full_result_count=False, made cheap). */
-export const COUNT_CAP = 10_000;
+const COUNT_CAP = 10_000;
 const MAX_PAGE = 100_000;
 /** Full-text matches ranked by relevance up to this many; more are listed newest first. */
 export const RANK_CAP = 1_000;
@@ -57,11 +57,11 @@ function parseInt_(v: string | undefined, name: string, min: number, max: number
   return r.data;
 }
 
-export function sortableColumns(m: ModelAdmin): CompiledColumn[] {
+function sortableColumns(m: ModelAdmin): CompiledColumn[] {
   return compiled(m).columns.filter((c) => c.sort);
 }
 
-export function visibleFilters(m: ModelAdmin, user: AdminUser) {
+function visibleFilters(m: ModelAdmin, user: AdminUser) {
   return compiled(m).filters.filter((f) => !f.visible || f.visible(user));
 }
 
@@ -154,7 +154,7 @@ export async function parseChangeListQuery(m: ModelAdmin, user: AdminUser, query
 }
 
 /** WHERE clause pieces + params for the current scope, filters, search and drill-down. */
-export function whereClause(m: ModelAdmin, user: AdminUser, p: ChangeListParams, opts: { skipDrill?: boolean } = {}) {
+function whereClause(m: ModelAdmin, user: AdminUser, p: ChangeListParams, opts: { skipDrill?: boolean } = {}) {
   const conds: string[] = [];
   const params: unknown[] = [];
   const bind = (v: unknown) => {

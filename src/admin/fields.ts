@@ -84,6 +84,3 @@ export function joinsSql(name: TableName): string {
     .map((r) => `${r.required ? "JOIN" : "LEFT JOIN"} "${tableOf(r.table).table}" ${r.alias} ON ${r.alias}.id = ${column(t.alias, r.fk)}`)
     .join(" ");
 }
-
-/** The SQL name of a table ("Post"), for the planner's row estimate. */
-export const tableNameOf = (name: TableName) => tableOf(name).table;

@@ -62,7 +62,7 @@ export interface AuditRow {
 }
 
 /** Newest entries, optionally only one user's (authors see their own recent actions). */
-export async function recentActions(limit = 10, userId?: number): Promise<AuditRow[]> {
+async function recentActions(limit = 10, userId?: number): Promise<AuditRow[]> {
   const rows = await prisma.auditLog.findMany({
     where: userId === undefined ? {} : { userId },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],

@@ -14,7 +14,7 @@ import type { Post } from "../db/index.ts";
 import { idString, isId, pathId, toId } from "../web/inputs.ts";
 import { AuthoringError, ConflictError, createPost, postForChange, SlugTakenError, updatePost, type WriteInput } from "./service.ts";
 
-export const BODY_MAX = POST_BODY_MAX; // one figure for the admin and this editor (src/web/limits.ts)
+const BODY_MAX = POST_BODY_MAX; // one figure for the admin and this editor (src/web/limits.ts)
 
 /**
  * The body: line breaks as the writer sees them (a browser sends each as CRLF, the textarea counts

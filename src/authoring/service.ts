@@ -26,7 +26,7 @@ export class AuthoringError extends Error {
 }
 
 /** A slug for `title` that is free on the UTC day of `publish`: "title", then "title-2", "title-3"... */
-export async function freeSlug(title: string, publish: Date, exceptId?: number): Promise<string> {
+async function freeSlug(title: string, publish: Date, exceptId?: number): Promise<string> {
   const base = slugify(title);
   for (let n = 1; n < 1000; n++) {
     const suffix = n === 1 ? "" : `-${n}`;

@@ -21,17 +21,17 @@ export interface AutosaveOffer {
 }
 
 /** Field names the editor sends (form field names: letters, digits, underscores). */
-export const FIELD_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,49}$/;
+const FIELD_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,49}$/;
 /** Form bookkeeping that is never autosaved (token, version, buttons). */
 const NOT_SAVED = new Set(["_csrf", "_version", "version", "_save", "_continue", "_addanother"]);
 /** At most this many fields, list items per field. */
-export const MAX_FIELDS = 40;
-export const MAX_LIST = 200;
+const MAX_FIELDS = 40;
+const MAX_LIST = 200;
 /** One field's text: a post's body at most (the longest field); all fields together: the form limit's characters. */
-export const FIELD_MAX = POST_BODY_MAX;
-export const TOTAL_MAX = Math.floor(FORM_BODY_LIMIT_BYTES / 9);
+const FIELD_MAX = POST_BODY_MAX;
+const TOTAL_MAX = Math.floor(FORM_BODY_LIMIT_BYTES / 9);
 
-export const slotFor = (postId: number | null): string => (postId === null ? "new" : `post:${postId}`);
+const slotFor = (postId: number | null): string => (postId === null ? "new" : `post:${postId}`);
 
 /** Field problems in `fields` (empty: fine). PostgreSQL's jsonb refuses NUL, so it is refused here (noNul). */
 export function checkFields(fields: unknown): { ok: true; fields: AutosaveFields } | { ok: false; message: string } {

@@ -15,7 +15,7 @@ import { macroLoader } from "../web/macros.ts";
 import type { PostCard } from "./queries.ts";
 
 /** True when `a` and `b` show the same card: every field partials/post_card.njk reads. */
-export function sameCard(a: PostCard, b: PostCard): boolean {
+function sameCard(a: PostCard, b: PostCard): boolean {
   if (a.id !== b.id || a.slug !== b.slug || a.title !== b.title || a.excerpt !== b.excerpt) return false;
   if (a.publish.getTime() !== b.publish.getTime()) return false;
   if (a.author.username !== b.author.username || a.author.fullName !== b.author.fullName) return false;

@@ -7,7 +7,7 @@ import { absolute } from "../web/urls.ts";
 import { latestPublished, postUrl, type PostDetail } from "./queries.ts";
 import { el, XML_DECLARATION, xmlEscape } from "./xml.ts";
 
-export const FEED_SIZE = 20;
+const FEED_SIZE = 20;
 
 export interface FeedChannel {
   title: string;
@@ -24,7 +24,7 @@ export interface Feed {
   lastModified: Date;
 }
 
-export async function feedPosts(categoryId?: number): Promise<PostDetail[]> {
+async function feedPosts(categoryId?: number): Promise<PostDetail[]> {
   return latestPublished(FEED_SIZE, categoryId === undefined ? {} : { categoryId });
 }
 
@@ -41,7 +41,7 @@ function lastModified(posts: PostDetail[]): Date {
 }
 
 /** Root-relative href/src in post HTML made absolute, so they work inside feed readers. */
-export function absolutizeHtml(html: string): string {
+function absolutizeHtml(html: string): string {
   return html.replace(/\b(href|src)="\/(?!\/)/g, (_m, attr: string) => `${attr}="${config.SITE_URL}/`);
 }
 
@@ -49,7 +49,7 @@ function summary(p: PostDetail): string {
   return p.excerpt || p.metaDescription;
 }
 
-export function renderRss(channel: FeedChannel, posts: PostDetail[]): Feed {
+function renderRss(channel: FeedChannel, posts: PostDetail[]): Feed {
   const updated = lastModified(posts);
   const items = posts.map((p) => {
     const link = absolute(postUrl(p));
@@ -83,7 +83,7 @@ export function renderRss(channel: FeedChannel, posts: PostDetail[]): Feed {
   return { xml, lastModified: updated };
 }
 
-export function renderAtom(channel: FeedChannel, posts: PostDetail[]): Feed {
+function renderAtom(channel: FeedChannel, posts: PostDetail[]): Feed {
   const updated = lastModified(posts);
   const entries = posts.map((p) => {
     const link = absolute(postUrl(p));

@@ -88,7 +88,7 @@ interface DetailRow extends CardRow {
   updatedAt: Date;
 }
 
-export function person(u: { username: string; firstName: string; lastName: string }): PersonRef {
+function person(u: { username: string; firstName: string; lastName: string }): PersonRef {
   const full = `${u.firstName} ${u.lastName}`.trim();
   return { username: u.username, firstName: u.firstName, lastName: u.lastName, fullName: full || u.username };
 }

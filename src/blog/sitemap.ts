@@ -34,7 +34,7 @@ function urlset(entries: UrlEntry[]): string {
 }
 
 /** The post chunks that hold at least one published post, with their newest change. */
-export async function postChunks(): Promise<{ n: number; lastmod: Date }[]> {
+async function postChunks(): Promise<{ n: number; lastmod: Date }[]> {
   const { rows } = await pool.query<{ n: number; lastmod: Date }>(
     `SELECT ((p.id - 1) / $1 + 1)::int AS n, max(${CHANGED}) AS lastmod
        FROM "Post" p WHERE ${PUBLISHED} GROUP BY 1 ORDER BY 1`,

@@ -55,7 +55,7 @@ export interface Scenario {
   prepare?: (ctx: BenchContext) => Promise<{ path: string; headers?: Record<string, string> } | string>;
 }
 
-export const SCENARIOS: Scenario[] = [
+const SCENARIOS: Scenario[] = [
   { name: "list", path: "/blog/" },
   { name: "list-p900", path: "/blog/?page=900" },
   {
@@ -108,7 +108,7 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only 
   --root DIR        build and run the server of another checkout (e.g. a git worktree of an older
                     commit, with node_modules linked) against the same databases: before/after runs`;
 
-export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
+function parseBenchArgs(argv: string[]): BenchArgs | "help" {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -164,7 +164,7 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 }
 
 /** RSS in kB of a process and all its descendants (cluster workers), from /proc. */
-export function treeRssKb(pid: number): number {
+function treeRssKb(pid: number): number {
   let total = 0;
   for (const p of processTree(pid)) {
     try {
@@ -180,7 +180,7 @@ export function treeRssKb(pid: number): number {
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** CPU time (user + system, ms) of a process and its descendants, from /proc. */
-export function treeCpuMs(pid: number): number {
+function treeCpuMs(pid: number): number {
   let total = 0;
   for (const p of processTree(pid)) total += cpuMs(p);
   return total;
@@ -314,7 +314,7 @@ async function openCluster(log: (m: string) => void): Promise<Cluster> {
 }
 
 /** folio_bench holds the default 10,000 posts; other sizes get their own database (kept between runs). */
-export function benchDatabaseName(posts: number): string {
+function benchDatabaseName(posts: number): string {
   return posts === 10_000 ? BENCH_DB : `${BENCH_DB}_${posts}`;
 }
 

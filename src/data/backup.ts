@@ -41,8 +41,8 @@ import { appliedMigrations } from "../db/migrate.ts";
 import { invalidateEverywhere } from "../db/invalidation.ts";
 import { checkKnownMigrations, DataError, isGzip, openPendingFile, readFailure, writeAll } from "./common.ts";
 
-export const BACKUP_FORMAT = "folio-backup";
-export const BACKUP_VERSION = 1;
+const BACKUP_FORMAT = "folio-backup";
+const BACKUP_VERSION = 1;
 
 /** Tables a backup leaves out: the express-session store and Prisma's migration history. */
 const LEFT_OUT = ["session", "_prisma_migrations"];
@@ -78,7 +78,7 @@ const ident = (s: string) => pg.escapeIdentifier(s);
  * The tables to back up, parents before the tables whose foreign keys reference them, each with its
  * stored (not generated) columns in order.
  */
-export async function listTables(db: pg.ClientBase): Promise<TableInfo[]> {
+async function listTables(db: pg.ClientBase): Promise<TableInfo[]> {
   const { rows: tables } = await db.query<{ name: string; columns: string[] }>(
     `SELECT c.relname AS name,
             array_agg(a.attname::text ORDER BY a.attnum) AS columns

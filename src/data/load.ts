@@ -166,7 +166,7 @@ export interface Dump {
 const MAX_LISTED = 12;
 
 /** One DataError listing `problems` (the first MAX_LISTED). */
-export function problemsError(intro: string, problems: string[]): DataError {
+function problemsError(intro: string, problems: string[]): DataError {
   const shown = problems.slice(0, MAX_LISTED).map((p) => `  - ${p}`);
   if (problems.length > MAX_LISTED) shown.push(`  ... and ${problems.length - MAX_LISTED} more`);
   return new DataError(`${intro}:\n${shown.join("\n")}`);

@@ -25,7 +25,7 @@ export let prisma!: PrismaClient;
  * with "timeout exceeded when trying to connect" (a 503). Without it, during an outage where
  * connecting hangs, requests would queue behind the pool for as long as the client waits.
  */
-export const CONNECT_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export function connectDb(url: string, max = 10): void {
   pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });

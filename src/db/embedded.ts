@@ -76,7 +76,7 @@ export function resolveDataDir(wanted: string): string {
 }
 
 export const CLUSTER_RECORD = "cluster.json";
-export const CLUSTER_OWNER = "cluster.pid";
+const CLUSTER_OWNER = "cluster.pid";
 
 /** Where a new cluster for DATA_DIR `home` goes: DATA_DIR/postgres, or (root, DATA_DIR out of the postgres user's reach) /var/lib/folio/<hash>/postgres. */
 export function newClusterDir(home: string): string {

@@ -38,7 +38,7 @@ export async function appliedMigrations(db: Pick<pg.ClientBase, "query">): Promi
 }
 
 /** Names of committed migrations not yet applied to the database at `url`. */
-export async function pendingMigrations(url: string): Promise<string[]> {
+async function pendingMigrations(url: string): Promise<string[]> {
   const committed = committedMigrations();
   const c = new pg.Client({ connectionString: url });
   await c.connect();

@@ -50,7 +50,7 @@ export interface PageRoute {
 
 const pageQuery = (n: number) => (n > 1 ? { page: n } : undefined);
 
-export function pageUrl(r: PageRoute, n: number): string {
+function pageUrl(r: PageRoute, n: number): string {
   return url(r.name, r.params, pageQuery(n));
 }
 
