@@ -27,7 +27,7 @@ extendTemplates((env, memoise) => {
 });
 
 /** A meta description: one line, at most ~160 characters, cut on a word. */
-export function metaDescription(...candidates: (string | null | undefined)[]): string {
+function metaDescription(...candidates: (string | null | undefined)[]): string {
   const text = (candidates.find((c) => c && c.trim()) ?? config.SITE_DESCRIPTION).replace(/\s+/g, " ").trim();
   if (text.length <= 160) return text;
   const cut = text.slice(0, 157);

@@ -2,7 +2,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
-import { metaDescription } from "../../src/blog/controller.ts";
 import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { canonical, jsonLd, metaContent, pathFor } from "../support/html.ts";
 
@@ -89,13 +88,16 @@ describe("post detail", () => {
     });
   });
 
-  it("cuts long meta descriptions on a word, one line, and falls back to the excerpt", async () => {
-    const long = `${"word ".repeat(60)}\n\nend`;
-    const d = metaDescription("", "  ", long);
-    expect(d.length).toBeLessThanOrEqual(161);
-    expect(d.endsWith("word…")).toBe(true);
+  it("cuts long meta descriptions on a word, one line, and falls back to the excerpt, then to the site's", async () => {
+    const when = new Date(t0 - 20 * day);
+    await makePost({ title: "Long description", slug: "long-description", metaDescription: `${"word ".repeat(59)}\n\nend`, authorId: main.authorId, publish: when });
+    await makePost({ title: "Nothing to describe", slug: "nothing-to-describe", body: "", authorId: main.authorId, publish: when });
+    const [d] = metaContent((await request(app).get(pathFor(when, "long-description")).expect(200)).text, "name", "description");
+    expect(d!.length).toBeLessThanOrEqual(161);
+    expect(d!.endsWith("word…")).toBe(true);
     expect(d).not.toMatch(/\s{2}|\n/);
-    expect(metaDescription(null, undefined)).toBe("A blog about building software, published with Folio.");
+    const empty = await request(app).get(pathFor(when, "nothing-to-describe")).expect(200);
+    expect(metaContent(empty.text, "name", "description")).toEqual(["A blog about building software, published with Folio."]);
     const res = await request(app).get(pathFor(new Date(t0 - 5 * day), "shares-three")).expect(200);
     expect(metaContent(res.text, "name", "description")).toEqual(["Body of Shares three."]);
   });
