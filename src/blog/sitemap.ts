@@ -11,7 +11,7 @@ import { absolute, absoluteUrl } from "../web/urls.ts";
 import { postUrl } from "./queries.ts";
 import { el, XML_DECLARATION } from "./xml.ts";
 
-export const POSTS_PER_SITEMAP = 10_000;
+const POSTS_PER_SITEMAP = 10_000;
 /** The sitemaps.org limit per file; the pages sitemap lists at most this many URLs. */
 const MAX_URLS = 50_000;
 const NS = "http://www.sitemaps.org/schemas/sitemap/0.9";

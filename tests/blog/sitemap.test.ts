@@ -4,11 +4,12 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import { postUrl } from "../../src/blog/queries.ts";
-import { POSTS_PER_SITEMAP } from "../../src/blog/sitemap.ts";
 import { createUser, hoursAgo, inHours, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
+/** Posts are listed in sitemaps of 10,000 ids each: ids 1-10000 in /sitemap-posts-1.xml, and so on. */
+const POSTS_PER_SITEMAP = 10_000;
 const SITE = "http://folio.test";
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", isArray: (name) => name === "url" || name === "sitemap" });
 
