@@ -255,12 +255,21 @@
     });
   }
 
-  // ---- tag field: chosen tags as removable chips, a combobox to find or add one. The text input of
-  // comma-separated names (what works without JS) stays the form's field, hidden, kept in step.
+  // ---- tag field: chosen tags as removable chips, a combobox to find or add one. What works without
+  // JS stays the form's fields, hidden and kept in step: a checkbox per existing tag (its id: an
+  // existing tag never travels by name) and the text input of new tag names, comma-separated.
   function initTags() {
     document.querySelectorAll(".tag-field").forEach(function (field) {
       var names = field.querySelector(".tag-names");
+      var idsName = names.getAttribute("data-ids-name");
       var url = field.getAttribute("data-tag-autocomplete");
+      var current = field.querySelector(".tag-current");
+      if (!current) {
+        current = document.createElement("ul");
+        current.className = "tag-current";
+        field.insertBefore(current, names);
+      }
+      current.hidden = true;
       var chips = document.createElement("ul");
       chips.className = "tag-chips";
       chips.setAttribute("aria-label", "Chosen tags");
@@ -282,33 +291,48 @@
       if (label) label.htmlFor = input.id;
       names.hidden = true;
       field.append(chips, input, list, status);
+      var lastResults = [];
 
-      function chosen() {
+      function boxes() {
+        return Array.prototype.slice.call(current.querySelectorAll('input[type="checkbox"]'));
+      }
+      function newNames() {
         return names.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
       }
-      function has(among, name) {
-        return among.some(function (n) { return n.toLowerCase() === name.toLowerCase(); });
+      /** The chips: existing tags ({id, name}) then new names ({name}). */
+      function chosen() {
+        return boxes().filter(function (b) { return b.checked; }).map(function (b) { return { id: b.value, name: b.getAttribute("data-tag-name") }; })
+          .concat(newNames().map(function (n) { return { name: n }; }));
       }
-      function setChosen(tags, said) {
-        names.value = tags.join(", ");
-        names.dispatchEvent(new Event("input", { bubbles: true })); // the autosave sees the change
+      function has(name) {
+        return chosen().some(function (t) { return t.name.toLowerCase() === name.toLowerCase(); });
+      }
+      function changed(el, said) {
+        el.dispatchEvent(new Event("input", { bubbles: true })); // the autosave sees the change
         render();
         if (said) status.textContent = said;
       }
       function render() {
         chips.textContent = "";
-        chosen().forEach(function (name) {
+        chosen().forEach(function (tag) {
           var li = document.createElement("li");
-          li.className = "tag-chip";
+          li.className = "tag-chip" + (tag.id ? "" : " tag-chip-new");
           var text = document.createElement("span");
-          text.textContent = name;
+          text.textContent = tag.name;
           var remove = document.createElement("button");
           remove.type = "button";
           remove.className = "tag-remove";
           remove.textContent = "×";
-          remove.setAttribute("aria-label", "Remove tag " + name);
+          remove.setAttribute("aria-label", "Remove tag " + tag.name);
           remove.addEventListener("click", function () {
-            setChosen(chosen().filter(function (n) { return n !== name; }), "Removed tag " + name + ".");
+            if (tag.id) {
+              var box = boxes().filter(function (b) { return b.value === tag.id; })[0];
+              if (box) box.checked = false;
+              changed(box || names, "Removed tag " + tag.name + ".");
+            } else {
+              names.value = newNames().filter(function (n) { return n !== tag.name; }).join(", ");
+              changed(names, "Removed tag " + tag.name + ".");
+            }
             input.focus();
           });
           li.append(text, remove);
@@ -316,46 +340,70 @@
         });
         chips.hidden = chips.children.length === 0;
       }
-      function add(name) {
+      /** An existing tag, by id: its checkbox ticked (made if the page had none). */
+      function addExisting(tag) {
+        input.value = "";
+        var box = boxes().filter(function (b) { return b.value === String(tag.id); })[0];
+        if (box && box.checked) return void (status.textContent = "Tag " + tag.name + " is already chosen.");
+        if (!box) {
+          var li = document.createElement("li");
+          box = document.createElement("input");
+          box.type = "checkbox";
+          box.name = idsName;
+          box.value = String(tag.id);
+          box.setAttribute("data-tag-name", tag.name);
+          box.setAttribute("data-checked-by-value", "");
+          li.appendChild(box);
+          current.appendChild(li);
+        }
+        box.checked = true;
+        changed(box, "Added tag " + tag.name + ".");
+      }
+      /** A name typed: the suggested tag of that very name if there is one, else a new tag (commas separate names). */
+      function addTyped(name) {
         name = name.replace(/,/g, " ").replace(/\s+/g, " ").trim();
         input.value = "";
         if (!name) return;
-        var now = chosen();
-        if (has(now, name)) return void (status.textContent = "Tag " + name + " is already chosen.");
-        setChosen(now.concat([name]), "Added tag " + name + ".");
+        var known = lastResults.filter(function (t) { return t.name.toLowerCase() === name.toLowerCase(); })[0];
+        if (known) return addExisting(known);
+        if (has(name)) return void (status.textContent = "Tag " + name + " is already chosen.");
+        names.value = newNames().concat([name]).join(", ");
+        changed(names, "Added new tag " + name + ".");
       }
       combobox(input, list, {
         suggest: function (term, done) {
           var typed = term.replace(/,/g, " ").trim();
           getJson(url, { term: typed }, function (results) {
+            lastResults = results;
             var now = chosen();
-            var found = results.filter(function (t) { return !has(now, t.name); }).map(function (t) { return { name: t.name, label: t.name }; });
+            var found = results.filter(function (t) { return !now.some(function (c) { return c.id === String(t.id); }); })
+              .map(function (t) { return { tag: t, label: t.name }; });
             var known = results.some(function (t) { return t.name.toLowerCase() === typed.toLowerCase(); });
-            if (typed && !known && !has(now, typed)) found.push({ name: typed, label: "New tag “" + typed + "”", isNew: true });
+            if (typed && !known && !has(typed)) found.push({ name: typed, label: "New tag “" + typed + "”", isNew: true });
             done(found);
           });
         },
-        onPick: function (item) { add(item.name); },
+        onPick: function (item) { if (item.tag) addExisting(item.tag); else addTyped(item.name); },
         onEnter: function (e) {
           if (!input.value.trim()) return; // an empty tag box: Enter submits the form as usual
           e.preventDefault();
-          add(input.value);
+          addTyped(input.value);
         },
         onKey: function (e) {
           if (e.key === ",") {
             e.preventDefault();
-            add(input.value);
+            addTyped(input.value);
           } else if (e.key === "Backspace" && input.value === "") {
-            var now = chosen();
-            if (now.length) setChosen(now.slice(0, -1), "Removed tag " + now[now.length - 1] + ".");
+            var last = chips.lastElementChild && chips.lastElementChild.querySelector(".tag-remove");
+            if (last) last.click(); // the last chip goes, as its × would take it
           }
         },
       });
       // a name typed but not yet added is kept when the form is saved
       var form = field.closest("form");
-      if (form) form.addEventListener("submit", function () { if (input.value.trim()) add(input.value); });
-      // an autosave restored into the form (editor.js fill()) changes the field: show its tags
-      names.addEventListener("change", render);
+      if (form) form.addEventListener("submit", function () { if (input.value.trim()) addTyped(input.value); });
+      // an autosave restored into the form (editor.js fill()) changes the fields: show its tags
+      field.addEventListener("change", function (e) { if (e.target !== input) render(); });
       render();
     });
   }

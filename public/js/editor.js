@@ -59,6 +59,9 @@
         if (el.tagName === "SELECT" && el.multiple) {
           var list = Array.isArray(value) ? value : [value];
           Array.prototype.forEach.call(el.options, function (o) { o.selected = list.indexOf(o.value) !== -1; });
+        } else if (el.type === "checkbox" && el.hasAttribute("data-checked-by-value")) {
+          // one of several checkboxes of a name (the tag field's tag ids): ticked if its value was
+          el.checked = (Array.isArray(value) ? value : [value]).indexOf(el.value) !== -1;
         } else if (el.type === "checkbox") {
           el.checked = value !== "" && value !== undefined;
         } else if (el.type !== "hidden" && el.type !== "submit" && el.type !== "button") {

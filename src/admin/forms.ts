@@ -5,7 +5,7 @@ import type { AdminUser } from "./auth.ts";
 import { FORM_BODY_LIMIT_BYTES, tooLongMessage } from "../web/limits.ts";
 import { isId, isSlug, noNul, NUL_MESSAGE, SLUG_MESSAGE } from "../web/inputs.ts";
 import { resolveChoices, type FormField, type ModelAdmin } from "./site.ts";
-import { splitTagNames, tagNamesProblem } from "../posts/service.ts";
+import { MAX_TAGS, splitTagNames, tagNamesProblem } from "../posts/service.ts";
 
 const DATETIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
 
@@ -17,6 +17,19 @@ export function visibleFields(m: ModelAdmin, user: AdminUser): FormField[] {
 export function hiddenFields(m: ModelAdmin, user: AdminUser): FormField[] {
   return m.form.fields.filter((f) => f.visible && !f.visible(user));
 }
+
+/**
+ * The tag field's value: the ids of existing tags (the chips / checkboxes, submitted as `tagIds`) and
+ * names typed for tags to add (`tags`, comma-separated). Existing tags travel by id, never by name, so
+ * saving a form unchanged keeps exactly the tags it showed, whatever their names.
+ */
+export interface TagsValue {
+  ids: number[];
+  names: string[];
+}
+/** The body key of a tag field's ids: "tags" -> "tagIds". */
+export const tagIdsKey = (f: Pick<FormField, "name">) => `${f.name.replace(/s$/, "")}Ids`;
+const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** "2026-11-21T09:30" (UTC) <-> Date. */
 export function toDatetimeLocal(d: unknown): string {
@@ -38,8 +51,10 @@ export function toFormValues(fields: FormField[], values: Record<string, unknown
   for (const f of fields) {
     const v = values[f.name];
     if (f.widget === "datetime") out[f.name] = toDatetimeLocal(v);
-    else if (f.widget === "tags") out[f.name] = Array.isArray(v) ? v.map(String).join(", ") : "";
-    else if (f.widget === "checkbox") out[f.name] = !!v;
+    else if (f.widget === "tags") {
+      const t = v as TagsValue | undefined;
+      out[f.name] = { ids: (t?.ids ?? []).map(String), names: (t?.names ?? []).join(", ") };
+    } else if (f.widget === "checkbox") out[f.name] = !!v;
     else out[f.name] = v === null || v === undefined ? "" : String(v);
   }
   return out;
@@ -51,6 +66,7 @@ export function keptFormValues(fields: FormField[], body: Record<string, unknown
   for (const f of fields) {
     const v = body[f.name];
     if (f.widget === "checkbox") out[f.name] = v !== undefined;
+    else if (f.widget === "tags") out[f.name] = { ids: asList(body[tagIdsKey(f)]).filter(isId).map(String), names: typeof v === "string" ? v.slice(0, FORM_BODY_LIMIT_BYTES) : "" };
     // Whole, as typed (the body parser bounds the size): a text over its limit comes back intact.
     else out[f.name] = typeof v === "string" ? v.slice(0, FORM_BODY_LIMIT_BYTES) : "";
   }
@@ -90,18 +106,31 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
       return n.transform((v) => (v ? Number(v) : null));
     }
     case "tags": {
-      // Tag names, comma-separated (the tag field without JavaScript, and what its combobox submits):
-      // a list of names, existing tags matched and new ones created by the posts service (tag.create).
-      return str
+      // { ids, names } (parseAdminForm gathers both keys, see TagsValue): the ids of the existing tags
+      // kept or picked, and names typed for tags to add, comma-separated (a name holds no comma):
+      // existing tags matched by name, new ones created by the posts service (tag.create).
+      const names = str
         .max(max, `At most ${max} characters.`)
         .refine(noNul, NUL_MESSAGE)
         .optional()
         .transform((v, ctx) => {
-          const names = [...new Set(splitTagNames(v ?? ""))];
-          const problem = tagNamesProblem(names);
+          const list = [...new Set(splitTagNames(v ?? ""))];
+          const problem = tagNamesProblem(list);
           if (problem) ctx.addIssue({ code: "custom", message: problem });
-          return names;
+          return list;
         });
+      const ids = z
+        .union([str, z.array(str)])
+        .optional()
+        .transform((v, ctx) => {
+          const list = asList(v) as string[];
+          if (!list.every(isId)) ctx.addIssue({ code: "custom", message: "Choose tags from the list." });
+          return [...new Set(list.map(Number))];
+        });
+      return z.object({ ids, names }).transform((t, ctx): TagsValue => {
+        if (t.ids.length + t.names.length > MAX_TAGS) ctx.addIssue({ code: "custom", message: `At most ${MAX_TAGS} tags.` });
+        return t;
+      });
     }
     case "datetime": {
       const s = str.trim().transform((v, ctx) => {
@@ -132,7 +161,10 @@ export async function parseAdminForm(
 ): Promise<{ ok: true; data: Record<string, unknown> } | { ok: false; errors: Record<string, string> }> {
   const shape: Record<string, z.ZodType> = {};
   for (const f of fields) shape[f.name] = await fieldSchema(f);
-  const r = await z.object(shape).safeParseAsync(body ?? {});
+  // a tag field's two keys (TagsValue) are one value
+  const input: Record<string, unknown> = { ...(body ?? {}) };
+  for (const f of fields) if (f.widget === "tags") input[f.name] = { ids: input[tagIdsKey(f)], names: input[f.name] };
+  const r = await z.object(shape).safeParseAsync(input);
   const sent = hidden.filter((f) => (body ?? {})[f.name] !== undefined);
   if (r.success && !sent.length) return { ok: true, data: r.data as Record<string, unknown> };
   const errors: Record<string, string> = {};

@@ -22,13 +22,14 @@ import {
   listRevisions,
   restoreRevision,
   slugClash,
+  TAG_COMMA_MESSAGE,
   type PostInput,
 } from "../posts/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
 import { changedFields, recordAction, recordActions } from "../audit/index.ts";
 import { authorize, currentUser, type AdminUser } from "./auth.ts";
 import { auditModelOf, ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
-import { parseDatetimeLocal } from "./forms.ts";
+import { parseDatetimeLocal, type TagsValue } from "./forms.ts";
 import { userPassword } from "./password.ts";
 import { editorContext } from "../autosave/editor.ts";
 import { dayString, idString, isSlug } from "../web/inputs.ts";
@@ -94,8 +95,10 @@ function postInput(data: Record<string, unknown>, fallbackAuthor: number): PostI
     // who may give a post to another author is the posts service's check (maySetPostField): a field the form hides is not in `data`
     authorId: typeof data.authorId === "number" ? data.authorId : fallbackAuthor,
     categoryId: data.categoryId === null || data.categoryId === undefined || data.categoryId === "" ? null : Number(data.categoryId),
-    // by name: existing tags matched, new ones created in the save's transaction if the user may (tag.create)
-    tagNames: (data.tags as string[] | undefined) ?? [],
+    // existing tags by id (inline edits, bulk actions and restores pass the stored ids unchanged); names
+    // only for tags typed to add: matched by name, new ones created in the save's transaction (tag.create)
+    tagIds: (data.tags as TagsValue | undefined)?.ids ?? [],
+    tagNames: (data.tags as TagsValue | undefined)?.names ?? [],
   };
 }
 
@@ -114,7 +117,7 @@ function mapPostErrors(e: unknown): never {
   if (e instanceof ConflictError) {
     const c = e.current;
     throw new ConflictErrors(
-      { title: c.title, slug: c.slug, body: c.body, excerpt: c.excerpt, metaDescription: c.metaDescription, status: c.status, publish: publishTimeSet(c) ? c.publish : null, authorId: c.authorId, categoryId: c.categoryId, tags: c.tagNames },
+      { title: c.title, slug: c.slug, body: c.body, excerpt: c.excerpt, metaDescription: c.metaDescription, status: c.status, publish: publishTimeSet(c) ? c.publish : null, authorId: c.authorId, categoryId: c.categoryId, tags: { ids: c.tagIds, names: [] } },
       c.version,
       e.message,
     );
@@ -132,7 +135,7 @@ const postHooks: ModelHooks = {
       authorId: p.authorId,
       version: p.version,
       // publish: empty (null) while the writer never set it, so that saving the form unchanged does not "choose" it
-      values: { title: p.title, slug: p.slug, authorId: p.authorId, categoryId: p.categoryId, tags: p.tagNames, body: p.body, excerpt: p.excerpt, metaDescription: p.metaDescription, status: p.status, publish: publishTimeSet(p) ? p.publish : null },
+      values: { title: p.title, slug: p.slug, authorId: p.authorId, categoryId: p.categoryId, tags: { ids: p.tagIds, names: [] } satisfies TagsValue, body: p.body, excerpt: p.excerpt, metaDescription: p.metaDescription, status: p.status, publish: publishTimeSet(p) ? p.publish : null },
       readOnly: { createdAt: p.createdAt, updatedAt: p.updatedAt, version: p.version, publishDate: p.publishDate, status: p.status, slug: p.slug },
     };
   },
@@ -309,7 +312,7 @@ site.register({
       { name: "slug", label: "Slug", widget: "slug", maxLength: 250, prepopulateFrom: "title", slugCheck: "admin:blog_post_slug_check", help: "The last part of the post's URL; unique per publish date. Left empty, it is made from the title." },
       { name: "authorId", label: "Author", widget: "fk", required: true, fk: { model: "accounts_user", picker: "autocomplete" }, visible: (u) => maySetPostField(u, "authorId", null) },
       { name: "categoryId", label: "Category", widget: "select", choices: categoryChoices },
-      { name: "tags", label: "Tags", widget: "tags", help: "Type to find a tag: arrow keys and Enter pick it, a name not yet used creates a new tag. Without the suggestions, type names separated by commas." },
+      { name: "tags", label: "Tags", widget: "tags", help: "Type to find a tag: arrow keys and Enter pick it, a name not yet used creates a new tag. Without the suggestions, untick a tag to take it off and type new tag names separated by commas (a tag name holds no comma)." },
       { name: "body", label: "Body", widget: "markdown", maxLength: POST_BODY_MAX, help: `Markdown, at most ${formatCount(POST_BODY_MAX)} characters. The preview is rendered by the server exactly as the site will show it.` },
       { name: "excerpt", label: "Excerpt", widget: "textarea", maxLength: 1000, help: EXCERPT_RULE },
       { name: "metaDescription", label: "Meta description", widget: "text", maxLength: 300, help: "For search engines and link previews." },
@@ -485,7 +488,10 @@ const tagHooks = prismaHooks({
   audit: "blog.tag",
   fields: ["name", "slug"],
   repr: (o) => String(o.name),
-  prepare: (d) => ({ ...d, slug: d.slug || slugify(String(d.name)) }),
+  prepare: (d) => {
+    if (String(d.name).includes(",")) throw new FormErrors({ name: TAG_COMMA_MESSAGE }); // /write/ separates tag names with commas
+    return { ...d, slug: d.slug || slugify(String(d.name)) };
+  },
   cascades: async (ids) => {
     const n = await prisma.postTag.count({ where: { tagId: { in: ids } } });
     return [`${n} tag link${n === 1 ? "" : "s"} on posts (the posts stay)`];

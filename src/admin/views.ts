@@ -17,8 +17,9 @@ import { idString, isId, pathId, safeRedirect, searchText, toId } from "../web/i
 import { renderMarkdown } from "../blog/markdown.ts";
 import { objectHistory, recentActionsFor } from "../audit/index.ts";
 import { currentUser, type AdminUser } from "./auth.ts";
+import { chosenTags, tagsText } from "./widgets.ts";
 import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
-import { hiddenFields, keptFormValues, parseAdminForm, toFormValues, visibleFields } from "./forms.ts";
+import { hiddenFields, keptFormValues, parseAdminForm, tagIdsKey, toFormValues, visibleFields } from "./forms.ts";
 import {
   auditModelOf,
   compiled,
@@ -377,6 +378,9 @@ async function formContext(m: ModelAdmin, u: AdminUser, obj: AdminObject | null,
       error: errors[f.name],
       fkLabel: f.fk && values[f.name] ? await fkLabel(f.fk.model, values[f.name]) : "",
       fkUrl: f.fk ? url("admin:autocomplete", {}, { model: f.fk.model }) : null,
+      // the tag field: its chosen tags (ids, with their names) as checkboxes / chips
+      chosenTags: f.widget === "tags" ? await chosenTags((values[f.name] as { ids?: string[] } | undefined)?.ids ?? []) : [],
+      idsName: f.widget === "tags" ? tagIdsKey(f) : null,
       // macros do not see the page's variables: what the widgets' JS needs travels with the field
       previewUrl: f.widget === "markdown" ? url("admin:preview") : null,
       slugCheckUrl: f.widget === "slug" && f.slugCheck ? url(f.slugCheck) : null,
@@ -476,9 +480,12 @@ export function changeView(m: ModelAdmin) {
       if (e instanceof FormErrors) return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, e.fields)) }, 400);
       if (e instanceof ConflictErrors) {
         const theirs = toFormValues(fields, e.theirs);
-        const diffs = fields
-          .filter((f) => JSON.stringify(theirs[f.name]) !== JSON.stringify(kept[f.name]))
-          .map((f) => ({ label: f.label, theirs: theirs[f.name], yours: kept[f.name], parts: typeof theirs[f.name] === "string" ? diffWords(String(theirs[f.name]), String(kept[f.name] ?? "")) : null }));
+        const changed = fields.filter((f) => JSON.stringify(theirs[f.name]) !== JSON.stringify(kept[f.name]));
+        // the tag field as text: tag names, not ids
+        const yours: Record<string, unknown> = { ...kept };
+        for (const f of changed.filter((f) => f.widget === "tags")) [theirs[f.name], yours[f.name]] = await Promise.all([tagsText(theirs[f.name] as never), tagsText(kept[f.name] as never)]);
+        const diffs = changed
+          .map((f) => ({ label: f.label, theirs: theirs[f.name], yours: yours[f.name], parts: typeof theirs[f.name] === "string" ? diffWords(String(theirs[f.name]), String(yours[f.name] ?? "")) : null }));
         // The form keeps YOUR text and now carries THEIR version: saving again is a deliberate overwrite.
         return render(req, res, "change_form.njk", { title, version: e.version, conflict: { message: e.message, diffs }, ...(await formContext(m, u, obj, kept, {})) }, 409);
       }

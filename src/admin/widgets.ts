@@ -8,7 +8,7 @@ import { z } from "zod";
 import { prisma } from "../db/index.ts";
 import { slugify } from "../blog/markdown.ts";
 import { badRequest, forbidden } from "../web/errors.ts";
-import { searchText } from "../web/inputs.ts";
+import { isId, searchText } from "../web/inputs.ts";
 import { canAll } from "../accounts/permissions.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { authorize, currentUser } from "./auth.ts";
@@ -41,4 +41,17 @@ export async function tagAutocomplete(req: Request, res: Response) {
     take: TAG_SUGGESTIONS,
   });
   res.json({ results: rows });
+}
+
+/** The tag field's chips: the tags with these ids (a form shown again keeps the ids it was sent), in name order. */
+export async function chosenTags(ids: readonly string[]): Promise<{ id: number; name: string }[]> {
+  const wanted = ids.filter(isId).map(Number);
+  if (!wanted.length) return [];
+  return prisma.tag.findMany({ where: { id: { in: wanted } }, select: { id: true, name: true }, orderBy: [{ name: "asc" }, { id: "asc" }] });
+}
+
+/** A tag field's value as one line of text (the edit-conflict table): the chosen tags' names, then the names typed. */
+export async function tagsText(v: { ids: string[]; names: string } | undefined): Promise<string> {
+  const names = (await chosenTags(v?.ids ?? [])).map((t) => t.name);
+  return [...names, ...(v?.names ? [v.names] : [])].join(", ");
 }

@@ -43,7 +43,7 @@ export interface PostInput {
   categoryId: number | null;
   /** Tags by id. With tagNames undefined too, an update keeps the post's tags. */
   tagIds?: number[];
-  /** Tags by name, as typed (the forms): existing tags matched by slug or name, missing ones created in the save's transaction (tag.create). */
+  /** Tags by name, as typed (the forms; added to tagIds): existing tags matched by name (or a real slug, see tagSlug), missing ones created in the save's transaction (tag.create). */
   tagNames?: string[];
 }
 
@@ -202,10 +202,14 @@ export async function getPostWithTags(id: number): Promise<PostWithTags | null> 
 export const MAX_TAGS = 20;
 export const TAG_NAME_MAX = 100;
 
-/** What is wrong with these tag names as a form's field (too many, too long), or null. */
+/** Why a tag name may not hold a comma: the writers' tag field (/write/, and the admin's without JavaScript) separates names with commas. */
+export const TAG_COMMA_MESSAGE = "A tag name may not contain a comma (commas separate tag names).";
+
+/** What is wrong with these tag names as a form's field (too many, too long, a comma inside one), or null. */
 export function tagNamesProblem(names: string[]): string | null {
   if (names.length > MAX_TAGS) return `At most ${MAX_TAGS} tags.`;
   if (names.some((n) => n.length > TAG_NAME_MAX)) return `Each tag has at most ${TAG_NAME_MAX} characters.`;
+  if (names.some((n) => n.includes(","))) return TAG_COMMA_MESSAGE;
   return null;
 }
 
@@ -213,48 +217,93 @@ export function tagNamesProblem(names: string[]): string | null {
 export const splitTagNames = (typed: string): string[] => typed.split(",").map((t) => t.trim()).filter(Boolean);
 
 /**
- * Tag ids for these names: existing tags matched by slug or (case aside) by name, missing ones created
- * in the caller's transaction, if `saver` may create tags (tag.create); otherwise a field error naming them.
+ * The slug that stands for a tag name, or null when slugify() would lose what tells it apart: a name
+ * with characters other than letters, digits, spaces and hyphens ("C++" would be "c"), or one that
+ * slugifies to nothing (every non-Latin name gets the same fallback). Only such a slug may match an
+ * existing tag by slug ("cafe" finds "Café"); the tag suggestions search by it too.
  */
-async function tagIdsForNames(tx: Tx, names: string[], saver: Saver): Promise<number[]> {
+export function tagSlug(name: string): string | null {
+  if (!/^[\p{L}\p{N}\s-]+$/u.test(name)) return null;
+  const slug = slugify(name).slice(0, TAG_NAME_MAX);
+  // slugify() answers its fallback for a name with nothing to keep: "x " + name then keeps only "x"
+  return slug && slugify(`x ${name}`) !== "x" ? slug : null;
+}
+
+/** The base of a new tag's slug: its real slug, else what slugify() keeps ("C++": "c"), else "tag" (a name with nothing to keep). */
+function newTagSlugBase(name: string): string {
+  const real = tagSlug(name);
+  if (real) return real;
+  return slugify(`x ${name}`) === "x" ? "tag" : slugify(name).slice(0, TAG_NAME_MAX - 4);
+}
+
+const tagKey = (name: string) => name.toLowerCase();
+
+/**
+ * Tag ids for these names. Names are trimmed and deduplicated case aside; each is matched to an
+ * existing tag by its exact name (case aside: an exact-case match first; several tags of that name:
+ * those already on the post, `current`, else the oldest), then by slug only where the name has a real
+ * slug (tagSlug). The others are new tags, created in the caller's transaction if `saver` may create
+ * tags (tag.create), otherwise a field error naming them. A new tag never merges into another one: its
+ * slug is its name's slug if free, else the first free one of slug-2, slug-3, ... ("C++" beside "C":
+ * c-2; a name slugify() keeps nothing of: tag, tag-2, ...). Never a silent loss: each name given
+ * is one of the post's tags after the save.
+ */
+async function tagIdsForNames(tx: Tx, names: string[], saver: Saver, current: number[] = []): Promise<number[]> {
   const wanted = new Map<string, string>();
   for (const raw of names) {
     const name = raw.trim().replace(/\s+/g, " ").slice(0, TAG_NAME_MAX);
-    if (!name) continue;
-    const slug = slugify(name).slice(0, TAG_NAME_MAX);
-    if (slug && !wanted.has(slug)) wanted.set(slug, name);
+    if (name && !wanted.has(tagKey(name))) wanted.set(tagKey(name), name);
   }
   if (!wanted.size) return [];
+  const slugs = [...wanted.values()].map(tagSlug).filter((s): s is string => !!s);
   const existing = await tx.tag.findMany({
-    where: { OR: [{ slug: { in: [...wanted.keys()] } }, ...[...wanted.values()].map((name) => ({ name: { equals: name, mode: "insensitive" as const } }))] },
+    where: { OR: [...(slugs.length ? [{ slug: { in: slugs } }] : []), ...[...wanted.values()].map((name) => ({ name: { equals: name, mode: "insensitive" as const } }))] },
     select: { id: true, slug: true, name: true },
+    orderBy: { id: "asc" },
   });
   const ids: number[] = [];
-  for (const [slug, name] of wanted) {
-    const found = existing.find((t) => t.name === name) ?? existing.find((t) => t.slug === slug) ?? existing.find((t) => t.name.toLowerCase() === name.toLowerCase());
-    if (found) {
-      ids.push(found.id);
-      wanted.delete(slug);
-    }
+  const missing: string[] = [];
+  for (const name of wanted.values()) {
+    const named = existing.filter((t) => tagKey(t.name) === tagKey(name));
+    const onPost = named.filter((t) => current.includes(t.id));
+    const slug = tagSlug(name);
+    const found = onPost.length ? onPost : named.length ? [named.find((t) => t.name === name) ?? named[0]!] : existing.filter((t) => slug !== null && t.slug === slug).slice(0, 1);
+    if (found.length) ids.push(...found.map((t) => t.id));
+    else missing.push(name);
   }
-  if (!wanted.size) return ids;
+  if (!missing.length) return ids;
   if (saver !== SYSTEM && !can(saver, "tag.create"))
-    throw new PostPermissionError("tags", `You may not create new tags (${[...wanted.values()].map((n) => `“${n}”`).join(", ")}); choose existing ones.`);
+    throw new PostPermissionError("tags", `You may not create new tags (${missing.map((n) => `“${n}”`).join(", ")}); choose existing ones.`);
   // Sorted: two saves creating the same new tags insert them in the same order, so neither waits on
   // a row the other holds while holding one it wants (a deadlock, 40P01).
-  const slugs = [...wanted.keys()].sort();
-  // Race-safe: concurrent writers creating the same tag both end up with the one row (ON CONFLICT DO NOTHING
-  // waits for the other transaction; if it rolls back, this one inserts).
-  await tx.tag.createMany({ data: slugs.map((slug) => ({ slug, name: wanted.get(slug)! })), skipDuplicates: true });
-  const rows = await tx.tag.findMany({ where: { slug: { in: slugs } }, select: { id: true } });
-  return [...ids, ...rows.map((r) => r.id)];
+  for (const name of missing.sort()) ids.push(await createTag(tx, name));
+  return ids;
+}
+
+/**
+ * Creates tag `name` under the first free slug of its base, base-2, base-3, ... and answers its id.
+ * Race-safe: ON CONFLICT DO NOTHING waits for a concurrent insert of the slug; if that one made a tag
+ * of the same name (case aside), it is this one too; if another name took the slug, the next is tried.
+ */
+async function createTag(tx: Tx, name: string): Promise<number> {
+  const base = newTagSlugBase(name);
+  const taken = new Set((await tx.tag.findMany({ where: { slug: { startsWith: base } }, select: { slug: true } })).map((t) => t.slug));
+  for (let n = 1; ; n++) {
+    const slug = n === 1 ? base : `${base.slice(0, TAG_NAME_MAX - String(n).length - 1)}-${n}`;
+    if (taken.has(slug)) continue;
+    await tx.tag.createMany({ data: [{ slug, name }], skipDuplicates: true });
+    const row = await tx.tag.findUnique({ where: { slug }, select: { id: true, name: true } });
+    if (row && tagKey(row.name) === tagKey(name)) return row.id;
+  }
 }
 
 /** The post's tag ids after the save: ids and names given, or (neither given) `keep`. */
 async function resolveTags(tx: Tx, input: PostInput, keep: number[], saver: Saver): Promise<number[]> {
   if (input.tagIds === undefined && input.tagNames === undefined) return keep;
-  const byName = input.tagNames ? await tagIdsForNames(tx, input.tagNames, saver) : [];
-  return [...new Set([...(input.tagIds ?? []), ...byName])].sort((a, b) => a - b);
+  const byName = input.tagNames ? await tagIdsForNames(tx, input.tagNames, saver, keep) : [];
+  // a tag deleted since the form was shown is off every post already: it is not put back
+  const byId = input.tagIds?.length ? (await tx.tag.findMany({ where: { id: { in: input.tagIds } }, select: { id: true } })).map((t) => t.id) : [];
+  return [...new Set([...byId, ...byName])].sort((a, b) => a - b);
 }
 
 // ---------------------------------------------------------------- who may save what (the declared rule)

@@ -1,0 +1,122 @@
+// A post's tags survive every admin path that does not mean to change them, whatever their names:
+// the change list's inline status edit, bulk actions and revision restores pass the stored tag ids;
+// the change form sends its chosen tags by id (checkboxes without JavaScript, chips with it) and only
+// tags typed to add by name. New names never merge into another tag (a clashing or empty slug gets a
+// unique one), and a tag name holds no comma (the /write/ field and the no-JS field separate names with them).
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app.ts";
+import { url } from "../../src/web/urls.ts";
+import { csrfPost, makePost, makeTag, prisma, signedIn, type Signed } from "../support/fixtures.ts";
+import { formBody, formValues } from "../support/html.ts";
+
+const app = buildApp();
+let editor: Signed;
+
+beforeAll(async () => {
+  editor = await signedIn(app, "EDITOR");
+});
+
+const tagsOf = async (postId: number) =>
+  (await prisma.postTag.findMany({ where: { postId }, select: { tagId: true }, orderBy: { tagId: "asc" } })).map((t) => t.tagId);
+const changeUrl = (id: number) => url("admin:blog_post_change", { id });
+const isPostForm = (a: Record<string, string>) => a.id === "blog_post_form";
+
+/** Opens the post's change form and saves it as shown (no JavaScript), with `over` changed. */
+async function saveAsShown(id: number, over: Record<string, string | string[]> = {}, status = 303) {
+  const page = await editor.agent.get(changeUrl(id)).expect(200);
+  const values = { ...formValues(page.text, isPostForm), _csrf: await editor.session.csrf(), ...over };
+  const res = await editor.agent.post(changeUrl(id)).type("form").send(formBody(values));
+  expect(res.status, res.text.slice(0, 400)).toBe(status);
+  return res;
+}
+
+describe("a post's tags through the admin", () => {
+  it("(a) an inline status edit, a bulk action and a restore keep C, C++, 日本 and 中文", async () => {
+    const tags = [await makeTag("C", "c"), await makeTag("C++", "cpp"), await makeTag("日本", "nihon"), await makeTag("中文", "zhongwen")];
+    const ids = tags.map((t) => t.id).sort((a, b) => a - b);
+    const p = await makePost({ authorId: editor.user.id, title: "Languages", status: "DRAFT", tagIds: ids });
+    const before = await prisma.tag.count();
+
+    await csrfPost(editor, url("admin:blog_post_changelist"), { _save: "1", [`form-${p.id}-status`]: "PUBLISHED", [`initial-form-${p.id}-status`]: "DRAFT", [`form-${p.id}-_version`]: "1" }, 303);
+    expect(await prisma.post.findUniqueOrThrow({ where: { id: p.id } })).toMatchObject({ status: "PUBLISHED", version: 2 });
+    expect(await tagsOf(p.id)).toEqual(ids);
+
+    await csrfPost(editor, url("admin:blog_post_changelist"), { action: "unpublish", post: "yes", _selected_action: [String(p.id)] }, 303);
+    expect(await prisma.post.findUniqueOrThrow({ where: { id: p.id } })).toMatchObject({ status: "DRAFT", version: 3 });
+    expect(await tagsOf(p.id)).toEqual(ids);
+
+    const first = await prisma.postRevision.findFirstOrThrow({ where: { postId: p.id }, orderBy: { id: "asc" } });
+    await csrfPost(editor, url("admin:blog_post_restore", { id: p.id, rev: first.id }), {}, 303);
+    expect((await prisma.post.findUniqueOrThrow({ where: { id: p.id } })).version).toBe(4);
+    expect(await tagsOf(p.id)).toEqual(ids);
+    // ... and the change form saved as shown
+    await saveAsShown(p.id);
+    expect(await tagsOf(p.id)).toEqual(ids);
+    expect(await prisma.tag.count()).toBe(before);
+  });
+
+  it("(b) a post tagged “Hello, world” saved unchanged in the change form keeps that tag and gains none", async () => {
+    const hello = await makeTag("Hello, world", "hello-world"); // made before names lost their commas
+    const p = await makePost({ authorId: editor.user.id, title: "Greeting", tagIds: [hello.id] });
+    const page = await editor.agent.get(changeUrl(p.id)).expect(200);
+    // without JavaScript: the chosen tag is a ticked checkbox carrying its id; the text field is for new names
+    expect(formValues(page.text, isPostForm)).toMatchObject({ tagIds: String(hello.id), tags: "" });
+    expect(page.text).toContain("Hello, world");
+    const before = await prisma.tag.count();
+    await saveAsShown(p.id, { title: "Greeting!" });
+    expect(await tagsOf(p.id)).toEqual([hello.id]);
+    expect(await prisma.tag.count()).toBe(before);
+    expect(await prisma.tag.findMany({ where: { name: { in: ["Hello", "world"] } } })).toEqual([]);
+  });
+
+  it("(c) of two tags named Go, a post tagged golang keeps golang (saved as shown, and with Go typed again)", async () => {
+    const go = await makeTag("Go", "go");
+    const golang = await makeTag("Go", "golang");
+    const p = await makePost({ authorId: editor.user.id, title: "Gophers", tagIds: [golang.id] });
+    await saveAsShown(p.id);
+    expect(await tagsOf(p.id)).toEqual([golang.id]);
+    // a name typed matches the tag of that name the post already has
+    await saveAsShown(p.id, { tags: "go" });
+    expect(await tagsOf(p.id)).toEqual([golang.id]);
+    // unticked (not sent), it is taken off; typed on a post without either, the older one is meant
+    await saveAsShown(p.id, { tagIds: [], tags: "" });
+    expect(await tagsOf(p.id)).toEqual([]);
+    await saveAsShown(p.id, { tags: "Go" });
+    expect(await tagsOf(p.id)).toEqual([go.id]);
+  });
+
+  it("new names: deduplicated case aside, matched by name, never merged into another tag by slug", async () => {
+    const c = await makeTag("Cee", "c-lang");
+    const plain = await makeTag("F plain", "f");
+    const cafe = await makeTag("Café", "cafe");
+    const p = await makePost({ authorId: editor.user.id, title: "Mixed", tagIds: [c.id] });
+    await saveAsShown(p.id, { tags: "F#, f#, cafe, 한국어, 日本語, cee" });
+    const after = await prisma.tag.findMany({ where: { posts: { some: { postId: p.id } } }, orderBy: { id: "asc" } });
+    const created = after.filter((t) => ![c.id, cafe.id].includes(t.id));
+    // "cee" is Cee (by name), "cafe" is Café (a real slug); F# is new beside "F plain" (slug f): f-2;
+    // the two names slugify() keeps nothing of get tag and tag-2 (new tags are made in name order)
+    expect(after.map((t) => t.id)).toEqual(expect.arrayContaining([c.id, cafe.id]));
+    expect(after.map((t) => t.id)).not.toContain(plain.id);
+    expect(created.map((t) => [t.name, t.slug])).toEqual([["F#", "f-2"], ["日本語", "tag"], ["한국어", "tag-2"]]);
+  });
+
+  it("a comma in a tag name is a field error in the Tag admin (add and change)", async () => {
+    const res = await csrfPost(editor, url("admin:blog_tag_add"), { name: "Hello, again", slug: "" }, 400);
+    expect(res.text).toContain("A tag name may not contain a comma");
+    expect(await prisma.tag.findFirst({ where: { name: "Hello, again" } })).toBeNull();
+    const t = await makeTag("Plain name", "plain-name");
+    const edit = await csrfPost(editor, url("admin:blog_tag_change", { id: t.id }), { name: "Plain, name", slug: "plain-name", _version: "1" }, 400);
+    expect(edit.text).toContain("A tag name may not contain a comma");
+    expect((await prisma.tag.findUniqueOrThrow({ where: { id: t.id } })).name).toBe("Plain name");
+  });
+
+  it("a tag id that is not an id is a field error; one of a deleted tag is not put back", async () => {
+    const p = await makePost({ authorId: editor.user.id, title: "Ids", status: "DRAFT" });
+    const bad = await saveAsShown(p.id, { tagIds: "abc" }, 400);
+    expect(bad.text).toContain("Choose tags from the list.");
+    const gone = await makeTag("Gone soon", "gone-soon");
+    await prisma.tag.delete({ where: { id: gone.id } });
+    await saveAsShown(p.id, { tagIds: String(gone.id) });
+    expect(await tagsOf(p.id)).toEqual([]);
+  });
+});
