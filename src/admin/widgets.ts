@@ -6,7 +6,7 @@
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { prisma } from "../db/index.ts";
-import { slugify } from "../blog/markdown.ts";
+import { tagSlug } from "../posts/service.ts";
 import { badRequest, forbidden } from "../web/errors.ts";
 import { isId, searchText } from "../web/inputs.ts";
 import { canAll } from "../accounts/permissions.ts";
@@ -27,9 +27,9 @@ export async function tagAutocomplete(req: Request, res: Response) {
   const r = tagQuery.safeParse(req.query);
   if (!r.success) throw badRequest("Invalid tag query.", { term: "Give the text once, at most 100 characters." });
   const term = searchText(r.data.term ?? ""); // a search box: NUL and control characters dropped
-  // the slug too ("cafe" finds "Café"), when slugify() only drops accents and turns spaces into hyphens:
-  // "c++" must not become "c" and find every tag beginning with c
-  const slug = /^[\p{L}\p{N}\s-]+$/u.test(term) ? slugify(term) : "";
+  // the slug too ("cafe" finds "Café"), when the text has a real one (tagSlug): "c++" must not become
+  // "c" and find every tag beginning with c, nor "日本" slugify()'s fallback
+  const slug = tagSlug(term) ?? "";
   const matching: Prisma.TagWhereInput = term ? { OR: [{ name: { startsWith: prefix(term), mode: "insensitive" } }, ...(slug ? [{ slug: { startsWith: prefix(slug) } }] : [])] } : {};
   const visible: Prisma.TagWhereInput = canAll(u, "post.view")
     ? {}

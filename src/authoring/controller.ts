@@ -42,12 +42,13 @@ const versionSchema = z.object({ version: text(10).pipe(idString("Missing versio
 
 const FIELDS = ["title", "category", "tags", "body", "status"];
 
-function toInput(d: z.output<typeof writeSchema>): WriteInput {
+/** `tagNames`: the post's own tags (see splitTagNames: one with a comma in its name stays one). */
+function toInput(d: z.output<typeof writeSchema>, tagNames: string[] = []): WriteInput {
   return {
     title: d.title,
     body: d.body,
     categoryId: d.category ? Number(d.category) : null,
-    tagNames: splitTagNames(d.tags),
+    tagNames: splitTagNames(d.tags, tagNames),
     status: d.status,
   };
 }
@@ -131,7 +132,7 @@ export const edit = async (req: Request, res: Response): Promise<void> => {
   const errors = { ...(form.ok ? {} : form.errors), ...(version.ok ? {} : version.errors), ...(await categoryError(values.category)) };
   if (!form.ok || !version.ok || Object.keys(errors).length) return render(req, res, { post, values, errors }, 400);
   try {
-    done(res, await updatePost(req.user!, post.id, version.data.version, toInput(form.data)));
+    done(res, await updatePost(req.user!, post.id, version.data.version, toInput(form.data, post.tagNames)));
   } catch (e) {
     if (e instanceof AuthoringError) return render(req, res, { post, values, errors: { [e.field]: e.message } }, 400);
     if (e instanceof SlugTakenError) return render(req, res, { post, values, errors: slugTaken(e) }, 400);

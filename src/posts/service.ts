@@ -213,8 +213,27 @@ export function tagNamesProblem(names: string[]): string | null {
   return null;
 }
 
-/** A field of tag names as typed: comma-separated, trimmed, empty ones dropped. */
-export const splitTagNames = (typed: string): string[] => typed.split(",").map((t) => t.trim()).filter(Boolean);
+/**
+ * A field of tag names as typed: comma-separated, trimmed, empty ones dropped. `known`: the post's own
+ * tag names; one of them with a comma in it (made before names lost their commas) stays one name when
+ * the field holds it as shown, so a post saved unchanged keeps it.
+ */
+export function splitTagNames(typed: string, known: readonly string[] = []): string[] {
+  const parts = typed.split(",").map((t) => t.trim());
+  const withCommas = known
+    .map((name) => ({ name, segs: name.split(",").map((t) => t.trim()) }))
+    .filter((k) => k.segs.length > 1)
+    .sort((a, b) => b.segs.length - a.segs.length); // the longest first
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const whole = withCommas.find((k) => k.segs.every((seg, j) => parts[i + j] === seg));
+    if (whole) {
+      out.push(whole.name);
+      i += whole.segs.length - 1;
+    } else if (parts[i]) out.push(parts[i]!);
+  }
+  return out;
+}
 
 /**
  * The slug that stands for a tag name, or null when slugify() would lose what tells it apart: a name
