@@ -299,10 +299,20 @@
       function newNames() {
         return names.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
       }
-      /** The chips: existing tags ({id, name}) then new names ({name}). */
+      // the chips in the order they were chosen (those the page came with first, as shown)
+      var order = [];
+      function key(tag) {
+        return tag.id ? "id:" + tag.id : "new:" + tag.name.toLowerCase();
+      }
+      function chose(tag) {
+        order = order.filter(function (k) { return k !== key(tag); }).concat([key(tag)]);
+      }
+      /** The chips: existing tags ({id, name}) and new names ({name}). */
       function chosen() {
-        return boxes().filter(function (b) { return b.checked; }).map(function (b) { return { id: b.value, name: b.getAttribute("data-tag-name") }; })
+        var all = boxes().filter(function (b) { return b.checked; }).map(function (b) { return { id: b.value, name: b.getAttribute("data-tag-name") }; })
           .concat(newNames().map(function (n) { return { name: n }; }));
+        all.forEach(function (t) { if (order.indexOf(key(t)) === -1) order.push(key(t)); });
+        return all.sort(function (a, b) { return order.indexOf(key(a)) - order.indexOf(key(b)); });
       }
       function has(name) {
         return chosen().some(function (t) { return t.name.toLowerCase() === name.toLowerCase(); });
@@ -357,6 +367,7 @@
           current.appendChild(li);
         }
         box.checked = true;
+        chose({ id: box.value });
         changed(box, "Added tag " + tag.name + ".");
       }
       /** A name typed: the suggested tag of that very name if there is one, else a new tag (commas separate names). */
@@ -368,6 +379,7 @@
         if (known) return addExisting(known);
         if (has(name)) return void (status.textContent = "Tag " + name + " is already chosen.");
         names.value = newNames().concat([name]).join(", ");
+        chose({ name: name });
         changed(names, "Added new tag " + name + ".");
       }
       combobox(input, list, {
