@@ -233,7 +233,7 @@ export class AdminSite {
 
   /** Django's system checks, run once at start-up (routes.ts): a misnamed option stops the app with its name. */
   check(): void {
-    const errors = this.all().flatMap(checkModelAdmin);
+    const errors = this.all().flatMap((m) => checkModelAdmin(m, this));
     if (errors.length) throw new AdminCheckError(errors);
   }
 }
@@ -244,8 +244,17 @@ export class AdminCheckError extends Error {
   }
 }
 
-/** Every option that names a field, checked against the model's field map (codes as in Django's admin checks). */
-export function checkModelAdmin(m: ModelAdmin): string[] {
+/** A choice or date filter's query parameter: its own, or the one made from its field. */
+const filterParam = (x: ListFilter) => x.param ?? (x.kind === "choice" ? `${x.field}__exact` : x.field);
+
+/** A stand-in user of each role, to ask the queryset hook which fields it names. */
+const ROLE_USERS: AdminUser[] = (["READER", "AUTHOR", "EDITOR", "ADMIN"] as const).map((role, i) => ({ id: i + 1, username: "", email: "", firstName: "", lastName: "", role, isActive: true }));
+
+/**
+ * Every option that names a field, checked against the model's field map (codes as in Django's admin
+ * checks); a form field's fk.model against the models registered on `registry`.
+ */
+export function checkModelAdmin(m: ModelAdmin, registry: Pick<AdminSite, "get"> = site): string[] {
   const name = `${m.app}.${m.model[0]!.toUpperCase()}${m.model.slice(1)}`;
   const model = TABLES[m.table] ? TABLES[m.table].table : null;
   if (!model) return [`admin.E001: ${name} table "${m.table}" is not in the admin's field map (src/admin/fields.ts)`];
@@ -268,6 +277,14 @@ export function checkModelAdmin(m: ModelAdmin): string[] {
     else if (c.sort && c.field === undefined) out.push(`admin.E108: ${name} list_display[${i}] "${n}" is sortable but names no field to sort by`);
   });
   m.list.filters.forEach((f, i) => field("admin.E116", `list_filter[${i}]`, f.field));
+  m.list.filters.forEach((f, i) => {
+    const param = filterParam(f);
+    const first = m.list.filters.findIndex((x) => filterParam(x) === param);
+    if (first !== i) out.push(`admin.E116: ${name} list_filter[${i}] parameter "${param}" is list_filter[${first}]'s too`);
+  });
+  // get_queryset: the fields it names for any role (a typo would otherwise fail only when the page is asked for)
+  const scoped = new Set(ROLE_USERS.flatMap((u) => Object.keys(m.queryset?.(u) ?? {})));
+  for (const f of scoped) field("admin.E000", "queryset", f);
   m.list.search?.fields.forEach((f, i) => field("admin.E126", `search_fields[${i}]`, f));
   if (m.list.search?.fullText) field("admin.E126", "search_fields full text", m.list.search.fullText.vector);
   field("admin.E033", "ordering", m.list.ordering.replace(/^-/, ""));
@@ -276,6 +293,11 @@ export function checkModelAdmin(m: ModelAdmin): string[] {
     if (!names.has(e)) out.push(`admin.E122: ${name} list_editable[${i}] "${e}" is not in list_display`);
     else if (m.form.fields.find((f) => f.name === e)?.widget !== "select") out.push(`admin.E122: ${name} list_editable[${i}] "${e}" is not a select field of the form`);
     if (!m.hooks.update) out.push(`admin.E122: ${name} list_editable[${i}] "${e}" on a model without change (hooks.update)`);
+  });
+  m.form.fields.forEach((f, i) => {
+    if (f.fk && !registry.get(f.fk.model)) out.push(`admin.E039: ${name} form field[${i}] "${f.name}" fk.model "${f.fk.model}" is not a registered model`);
+    if (f.prepopulateFrom !== undefined && !m.form.fields.some((x) => x.name === f.prepopulateFrom))
+      out.push(`admin.E030: ${name} form field[${i}] "${f.name}" prepopulateFrom "${f.prepopulateFrom}" is not a form field`);
   });
   (m.form.sidebar?.fields ?? []).forEach((f, i) => {
     if (!m.form.fields.some((x) => x.name === f)) out.push(`admin.E012: ${name} form sidebar[${i}] "${f}" is not a form field`);
@@ -328,7 +350,7 @@ export function compiled(m: ModelAdmin): Compiled {
     const sort = sortField ? fieldSql(m.table, sortField) : undefined;
     return { name: (c.name ?? c.field)!, label: c.label, sql: own, sort: sort?.sql, joined: !!sort?.joined, format: c.format, link: c.link };
   });
-  const filters = m.list.filters.map((x): CompiledFilter => ({ ...x, param: x.param ?? (x.kind === "choice" ? `${x.field}__exact` : x.field), sql: f(x.field) }));
+  const filters = m.list.filters.map((x): CompiledFilter => ({ ...x, param: filterParam(x), sql: f(x.field) }));
   const s = m.list.search;
   const dh = m.list.dateHierarchy;
   const c: Compiled = {

@@ -44,6 +44,22 @@ describe("admin system checks", () => {
     for (const [change, message] of cases) expect(checkModelAdmin(variant(post(), change))).toEqual([message]);
   });
 
+  it("names a misnamed queryset field, an fk to no registered model, a prepopulateFrom that is not a form field, a filter parameter used twice", () => {
+    const createdAt = post().list.filters.findIndex((f) => f.param === "created");
+    const cases: [(c: ModelAdmin) => void, string[]][] = [
+      // the queryset hook is asked for every role: a typo in the authors' scope is caught though editors see all
+      [(c) => (c.queryset = (u) => (u.role === "AUTHOR" ? { authorID: u.id } : null)), ['admin.E000: blog.Post queryset "authorID" is not a field of Post']],
+      [(c) => (c.form = { ...c.form, fields: c.form.fields.map((f) => (f.fk ? { ...f, fk: { ...f.fk, model: "accounts_users" } } : f)) }), ['admin.E039: blog.Post form field[2] "authorId" fk.model "accounts_users" is not a registered model']],
+      [(c) => (c.form = { ...c.form, fields: c.form.fields.map((f) => (f.name === "slug" ? { ...f, prepopulateFrom: "titel" } : f)) }), ['admin.E030: blog.Post form field[1] "slug" prepopulateFrom "titel" is not a form field']],
+      [(c) => c.list.filters.push({ field: "createdAt", param: "created", label: "Created again", kind: "date" }), [`admin.E116: blog.Post list_filter[${post().list.filters.length}] parameter "created" is list_filter[${createdAt}]'s too`]],
+    ];
+    for (const [change, messages] of cases) expect(checkModelAdmin(variant(post(), change))).toEqual(messages);
+    // the registry asked is the one checked: alone on a site, the post's author picker points nowhere
+    const s = new AdminSite();
+    s.register(post());
+    expect(() => s.check()).toThrow('admin.E039: blog.Post form field[2] "authorId" fk.model "accounts_user" is not a registered model');
+  });
+
   it("a read-only model may not link its rows to a change form it does not have", () => {
     const audit = site.get("audit_auditlog")!;
     const bad = variant(audit, (c) => (c.list.columns[4] = { field: "objectRepr", label: "Object", link: true }));
