@@ -60,6 +60,22 @@ export function toFormValues(fields: FormField[], values: Record<string, unknown
   return out;
 }
 
+/**
+ * Form values (toFormValues / keptFormValues) keyed as a browser submits them: a tag field as its two
+ * keys, the names typed and the ticked ids (one: a string, none: "", as public/js/editor.js serializes
+ * a form), so what the form shows compares with an autosave of it.
+ */
+export function submittedValues(fields: FormField[], values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...values };
+  for (const f of fields.filter((x) => x.widget === "tags")) {
+    const v = values[f.name] as { ids?: string[]; names?: string } | undefined;
+    const ids = v?.ids ?? [];
+    out[f.name] = v?.names ?? "";
+    out[tagIdsKey(f)] = ids.length === 1 ? ids[0] : ids.length ? ids : "";
+  }
+  return out;
+}
+
 /** The submitted strings, kept for redisplay after an error (never typed, never trusted). */
 export function keptFormValues(fields: FormField[], body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

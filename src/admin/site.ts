@@ -200,7 +200,7 @@ export interface ModelAdmin {
   initialData?: (user: AdminUser) => Record<string, unknown>;
   /** Extra buttons on the change form (the user's "Set password"). */
   objectLinks?: (obj: AdminObject, user: AdminUser) => { label: string; url: string }[];
-  /** Extra context for the change form's template (the post editor's autosave panel). */
+  /** Extra context for the change form's template (the post editor's autosave panel); `values` keyed as the form submits them (submittedValues). */
   formContext?: (user: AdminUser, obj: AdminObject | null, values: Record<string, unknown>, fresh: boolean) => Promise<Record<string, unknown>>;
   /** Objects with revisions: the history page lists them and may restore one (posts). */
   revisions?: {

@@ -19,7 +19,7 @@ import { objectHistory, recentActionsFor } from "../audit/index.ts";
 import { currentUser, type AdminUser } from "./auth.ts";
 import { chosenTags, tagsText } from "./widgets.ts";
 import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
-import { hiddenFields, keptFormValues, parseAdminForm, tagIdsKey, toFormValues, visibleFields } from "./forms.ts";
+import { hiddenFields, keptFormValues, parseAdminForm, submittedValues, tagIdsKey, toFormValues, visibleFields } from "./forms.ts";
 import {
   auditModelOf,
   compiled,
@@ -402,7 +402,8 @@ async function formContext(m: ModelAdmin, u: AdminUser, obj: AdminObject | null,
     objectLinks: obj && m.objectLinks ? m.objectLinks(obj, u) : [],
     previewUrl: url("admin:preview"),
     // the model's own context (posts: the editor's autosave; "fresh": not a form shown again with errors)
-    ...(m.formContext ? await m.formContext(u, obj, values, !Object.keys(errors).length) : {}),
+    // (the values keyed as the form submits them: what an autosave of it holds)
+    ...(m.formContext ? await m.formContext(u, obj, submittedValues(m.form.fields, values), !Object.keys(errors).length) : {}),
   };
 }
 

@@ -43,11 +43,12 @@ export async function tagAutocomplete(req: Request, res: Response) {
   res.json({ results: rows });
 }
 
-/** The tag field's chips: the tags with these ids (a form shown again keeps the ids it was sent), in name order. */
+/** The tag field's chips: the tags with these ids (a form shown again keeps the ids it was sent), in their order. */
 export async function chosenTags(ids: readonly string[]): Promise<{ id: number; name: string }[]> {
   const wanted = ids.filter(isId).map(Number);
   if (!wanted.length) return [];
-  return prisma.tag.findMany({ where: { id: { in: wanted } }, select: { id: true, name: true }, orderBy: [{ name: "asc" }, { id: "asc" }] });
+  const rows = await prisma.tag.findMany({ where: { id: { in: wanted } }, select: { id: true, name: true } });
+  return rows.sort((a, b) => wanted.indexOf(a.id) - wanted.indexOf(b.id));
 }
 
 /** A tag field's value as one line of text (the edit-conflict table): the chosen tags' names, then the names typed. */

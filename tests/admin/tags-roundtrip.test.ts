@@ -110,6 +110,21 @@ describe("a post's tags through the admin", () => {
     expect((await prisma.tag.findUniqueOrThrow({ where: { id: t.id } })).name).toBe("Plain name");
   });
 
+  it("an autosave of the change form with the tags as shown is not offered; one with a tag unticked is", async () => {
+    const [a, b] = [await makeTag("Autosaved A", "autosaved-a"), await makeTag("Autosaved B", "autosaved-b")];
+    const p = await makePost({ authorId: editor.user.id, title: "Autosaved", status: "DRAFT", tagIds: [a.id, b.id] });
+    const shown = formValues((await editor.agent.get(changeUrl(p.id)).expect(200)).text, isPostForm);
+    expect(shown.tagIds).toEqual([String(a.id), String(b.id)]);
+    const { _csrf: _, _version: __, ...fields } = shown;
+    const offered = async (typed: Record<string, unknown>) => {
+      const r = editor.agent.post("/autosave/").set("Accept", "application/json").set("Content-Type", "application/json").set("X-CSRF-Token", await editor.session.csrf());
+      await r.send(JSON.stringify({ post: p.id, baseVersion: 1, fields: typed })).expect(200);
+      return (await editor.agent.get(changeUrl(p.id)).expect(200)).text.includes("data-autosave-offer");
+    };
+    expect(await offered(fields)).toBe(false);
+    expect(await offered({ ...fields, tagIds: String(a.id) })).toBe(true);
+  });
+
   it("a tag id that is not an id is a field error; one of a deleted tag is not put back", async () => {
     const p = await makePost({ authorId: editor.user.id, title: "Ids", status: "DRAFT" });
     const bad = await saveAsShown(p.id, { tagIds: "abc" }, 400);
