@@ -2,11 +2,14 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 
-const bool = z
-  .enum(["true", "false", "1", "0", "yes", "no", "on", "off", ""])
-  .transform((v) => ["true", "1", "yes", "on"].includes(v));
+const bool = z.enum(["true", "false", "1", "0", "yes", "no", "on", "off", ""]).transform((v) => ["true", "1", "yes", "on"].includes(v));
 
-const csv = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+const csv = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -22,7 +25,10 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default(".data"),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
   /** Public base URL: used for canonical links, feeds, sitemaps and emailed links. Unset: http://localhost:<PORT> (see parseConfig). */
-  SITE_URL: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")).optional(),
+  SITE_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
   SITE_NAME: z.string().min(1).max(100).default("Folio"),
   SITE_DESCRIPTION: z.string().max(300).default("A blog about building software, published with Folio."),
   /** Host names accepted in production (comma-separated). */
@@ -31,13 +37,26 @@ const schema = z.object({
   TRUST_PROXY: z.string().default("false"),
   SESSION_SECRET: z.string().default("dev-insecure-secret-change-me"),
   /** Signed-in sessions end after this much inactivity (rolling). */
-  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(60 * 24 * 30).default(120),
+  SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(60 * 24 * 30)
+    .default(120),
   /** ... and at the latest this long after the login, active or not. */
-  SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(12),
+  SESSION_ABSOLUTE_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(12),
   SIGNUP_ENABLED: bool.default(true),
   /** Password for `npm run createsuperuser -- --no-input` (read only by that command). */
   SUPERUSER_PASSWORD: z.string().optional(),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL")
+    .optional(),
   MAIL_FROM: z.string().default("Folio <no-reply@localhost>"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Seed demo content into an empty database at start-up. */

@@ -235,10 +235,13 @@ async function supervise(n: number): Promise<void> {
     // A worker that keeps dying (e.g. the database is gone) is retried at most once a second, then
     // less often (10 s at most). Not unref()'d: with every worker dead, this timer (and the listening
     // socket) keep the primary alive to start new ones.
-    const timer = setTimeout(() => {
-      reforks.delete(timer);
-      if (!stopping) fork();
-    }, Math.min(1_000 * ++restarts, 10_000));
+    const timer = setTimeout(
+      () => {
+        reforks.delete(timer);
+        if (!stopping) fork();
+      },
+      Math.min(1_000 * ++restarts, 10_000),
+    );
     reforks.add(timer);
   });
 
@@ -310,7 +313,8 @@ function takeConnections(onStop: (signal: Signal) => void): { server: Server; ac
     const socket = handle instanceof net.Socket ? handle : undefined;
     const accepted = open && !!socket;
     tellPrimary({ folio: "ack", accepted });
-    if (!accepted) socket?.destroy(); // the primary still holds it and gives it to another worker
+    if (!accepted)
+      socket?.destroy(); // the primary still holds it and gives it to another worker
     else server.emit("connection", socket);
   });
   return {
@@ -423,7 +427,8 @@ async function serve(): Promise<void> {
     for (const res of pending) if (!res.headersSent) res.setHeader("Connection", "close");
     for (const [socket, state] of sockets) {
       if (state.busy > 0) continue; // closes after its response ("Connection: close")
-      if (state.served) socket.end(); // an idle keep-alive connection
+      if (state.served)
+        socket.end(); // an idle keep-alive connection
       else {
         const timer = setTimeout(() => state.busy === 0 && !state.served && socket.destroy(), FIRST_REQUEST_GRACE_MS);
         socket.once("close", () => clearTimeout(timer));
@@ -464,7 +469,8 @@ function failureMessage(err: unknown): string {
     const folio = owner && owner.pid !== process.pid ? ` (process ${owner.pid}, ${owner.what}, runs this DATA_DIR's database)` : "";
     return `port ${e.port ?? config.PORT} in use: another process listens on ${e.address ?? config.HOST}:${e.port ?? config.PORT}${folio}; stop it or set PORT to a free port`;
   }
-  if (e?.code === "EACCES" && e.syscall === "listen") return `port ${e.port ?? config.PORT}: permission denied (ports below 1024 need root); set PORT to 1024 or above`;
+  if (e?.code === "EACCES" && e.syscall === "listen")
+    return `port ${e.port ?? config.PORT}: permission denied (ports below 1024 need root); set PORT to 1024 or above`;
   return `start-up failed: ${err instanceof Error ? err.message : String(err)}`;
 }
 

@@ -51,7 +51,7 @@ describe("renderMarkdown", () => {
   });
 
   it("keeps http(s) images, drops relative, data: and javascript: images", () => {
-    const html = renderMarkdown("![ok](https://img.example/a.png \"T\") ![rel](/a.png) ![d](data:image/png;base64,AAAA) ![j](javascript:alert(1))");
+    const html = renderMarkdown('![ok](https://img.example/a.png "T") ![rel](/a.png) ![d](data:image/png;base64,AAAA) ![j](javascript:alert(1))');
     expect(html).toContain('<img src="https://img.example/a.png" alt="ok" title="T" />');
     expect(html.match(/<img/g)).toHaveLength(1);
     expect(html).not.toContain("data:");
@@ -121,7 +121,8 @@ describe("renderMarkdown", () => {
 
 describe("excerptFrom", () => {
   it("returns plain text without Markdown, HTML, code blocks or images", () => {
-    const md = "# Title\n\nHello **world** &amp; <b>friends</b>.\n\n```js\nsecret()\n```\n\n- one\n- two [link](http://x)\n\n![alt](http://x/y.png)\n\n<script>alert(1)</script>";
+    const md =
+      "# Title\n\nHello **world** &amp; <b>friends</b>.\n\n```js\nsecret()\n```\n\n- one\n- two [link](http://x)\n\n![alt](http://x/y.png)\n\n<script>alert(1)</script>";
     const ex = excerptFrom(md);
     expect(ex).toBe("Hello world & friends. one two link");
     expect(ex).not.toMatch(/[<>*#`[\]]/);

@@ -37,10 +37,14 @@ async function inFreshDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 const snapshot = () =>
-  pool.query(`SELECT p.title, p.slug, p."publishDate"::text AS d, p.status, p.publish, p.body, u.username, c.slug AS cat,
+  pool
+    .query(
+      `SELECT p.title, p.slug, p."publishDate"::text AS d, p.status, p.publish, p.body, u.username, c.slug AS cat,
                      (SELECT string_agg(t.slug, ',' ORDER BY t.slug) FROM "PostTag" pt JOIN "Tag" t ON t.id = pt."tagId" WHERE pt."postId" = p.id) AS tags
               FROM "Post" p JOIN "User" u ON u.id = p."authorId" LEFT JOIN "Category" c ON c.id = p."categoryId"
-              ORDER BY p.id`).then((r) => r.rows);
+              ORDER BY p.id`,
+    )
+    .then((r) => r.rows);
 
 describe("seedDemoIfEmpty", () => {
   it("creates a realistic demo on an empty database, once", async () => {
@@ -139,7 +143,14 @@ describe("seedPosts", () => {
     await seedDemoIfEmpty(() => {}); // the non-empty database this test needs, whether or not the demo test ran first
     const before = await prisma.post.count();
     const progress: number[] = [];
-    const { inserted } = await seedPosts({ posts: 2500, seed: 42, onProgress: (done, total) => { expect(total).toBe(2500); progress.push(done); } });
+    const { inserted } = await seedPosts({
+      posts: 2500,
+      seed: 42,
+      onProgress: (done, total) => {
+        expect(total).toBe(2500);
+        progress.push(done);
+      },
+    });
     expect(inserted).toBe(2500);
     expect(progress.at(-1)).toBe(2500);
     expect(await prisma.post.count()).toBe(before + 2500);
@@ -147,7 +158,19 @@ describe("seedPosts", () => {
     const { rows: dup } = await pool.query(`SELECT "publishDate", slug FROM "Post" GROUP BY 1, 2 HAVING count(*) > 1`);
     expect(dup).toHaveLength(0);
 
-    const { rows: [mix] } = await pool.query<{ drafts: number; scheduled: number; published: number; oldest: Date; untagged: number; maxtags: number; cats: number; authors: number; nocat: number }>(`
+    const {
+      rows: [mix],
+    } = await pool.query<{
+      drafts: number;
+      scheduled: number;
+      published: number;
+      oldest: Date;
+      untagged: number;
+      maxtags: number;
+      cats: number;
+      authors: number;
+      nocat: number;
+    }>(`
       SELECT count(*) FILTER (WHERE status = 'DRAFT') AS drafts,
              count(*) FILTER (WHERE status = 'PUBLISHED' AND publish > now()) AS scheduled,
              count(*) FILTER (WHERE status = 'PUBLISHED' AND publish <= now()) AS published,
@@ -178,7 +201,9 @@ describe("seedPosts", () => {
       expect(r.excerpt).toBe(excerptFrom(r.body));
     }
     // The search vector is generated for them too.
-    const { rows: [hits] } = await pool.query<{ n: number }>(`SELECT count(*) AS n FROM "Post" WHERE "searchVector" @@ websearch_to_tsquery('english', 'measure')`);
+    const {
+      rows: [hits],
+    } = await pool.query<{ n: number }>(`SELECT count(*) AS n FROM "Post" WHERE "searchVector" @@ websearch_to_tsquery('english', 'measure')`);
     expect(hits!.n).toBeGreaterThan(0);
 
     // Same seed again on the same database: no collisions, suffixed slugs.
@@ -220,7 +245,12 @@ describe("npm run seed arguments", () => {
   it("reads numbers as whole numbers in range (the CLIs' intArg)", () => {
     expect(intArg("posts", "1_000", 1, 5_000_000, undefined, { separators: true })).toBe(1000);
     expect(intArg("seed", undefined, 0, 0xffffffff, 42)).toBe(42);
-    for (const [raw, message] of [["abc", /whole number/], ["-5", /whole number/], ["1; DROP TABLE", /whole number/], ["99999999999999999999", /between 1 and/]] as const)
+    for (const [raw, message] of [
+      ["abc", /whole number/],
+      ["-5", /whole number/],
+      ["1; DROP TABLE", /whole number/],
+      ["99999999999999999999", /between 1 and/],
+    ] as const)
       expect(() => intArg("posts", raw, 1, 5_000_000), raw).toThrow(message);
     expect(() => intArg("seed", "4294967296", 0, 0xffffffff)).toThrow(/between 0 and/);
   });

@@ -9,7 +9,9 @@
     return function () {
       var args = arguments;
       clearTimeout(t);
-      t = setTimeout(function () { fn.apply(null, args); }, ms);
+      t = setTimeout(function () {
+        fn.apply(null, args);
+      }, ms);
     };
   }
 
@@ -38,11 +40,16 @@
         toggle.indeterminate = n > 0 && n < boxes.length;
       }
     }
-    boxes.forEach(function (b) { b.addEventListener("change", update); });
-    if (toggle) toggle.addEventListener("change", function () {
-      boxes.forEach(function (b) { b.checked = toggle.checked; });
-      update();
+    boxes.forEach(function (b) {
+      b.addEventListener("change", update);
     });
+    if (toggle)
+      toggle.addEventListener("change", function () {
+        boxes.forEach(function (b) {
+          b.checked = toggle.checked;
+        });
+        update();
+      });
     update();
   }
 
@@ -53,7 +60,9 @@
       var src = srcId && document.getElementById(srcId);
       if (!src) return;
       var touched = slug.value !== "";
-      slug.addEventListener("input", function () { touched = slug.value !== ""; });
+      slug.addEventListener("input", function () {
+        touched = slug.value !== "";
+      });
       src.addEventListener("input", function () {
         if (touched) return;
         slug.value = slugify(src.value);
@@ -81,13 +90,19 @@
     var status = document.getElementById(slug.id + "_status");
     var publish = document.getElementById("id_publish");
     var check = debounce(function () {
-      if (!slug.value) { status.textContent = ""; status.className = "slug-status"; return; }
+      if (!slug.value) {
+        status.textContent = "";
+        status.className = "slug-status";
+        return;
+      }
       var q = new URLSearchParams({ slug: slug.value });
       if (publish && publish.value) q.set("publish", publish.value);
       var id = slug.getAttribute("data-object-id");
       if (id) q.set("id", id);
       fetch(slug.getAttribute("data-slug-check") + "?" + q.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (r) {
+          return r.ok ? r.json() : null;
+        })
         .then(function (data) {
           if (!data) return;
           status.textContent = data.message;
@@ -95,7 +110,9 @@
         })
         .catch(function () {});
     }, 300);
-    ["input", "slugchange"].forEach(function (ev) { slug.addEventListener(ev, check); });
+    ["input", "slugchange"].forEach(function (ev) {
+      slug.addEventListener(ev, check);
+    });
     if (publish) publish.addEventListener("change", check);
   }
 
@@ -111,7 +128,9 @@
         var mine = ++seq;
         var body = new URLSearchParams({ body: src.value, _csrf: csrfToken(form) });
         fetch(url, { method: "POST", body: body, headers: { Accept: "application/json", "X-CSRF-Token": csrfToken(form) }, credentials: "same-origin" })
-          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (r) {
+            return r.ok ? r.json() : null;
+          })
           .then(function (data) {
             if (data && mine === seq) out.innerHTML = data.html; // server-sanitised HTML (sanitize-html allow-list)
           })
@@ -156,7 +175,9 @@
     }
     function setActive(i) {
       active = i;
-      Array.prototype.forEach.call(list.children, function (li, j) { li.setAttribute("aria-selected", j === i ? "true" : "false"); });
+      Array.prototype.forEach.call(list.children, function (li, j) {
+        li.setAttribute("aria-selected", j === i ? "true" : "false");
+      });
       var li = list.children[i];
       if (li) {
         input.setAttribute("aria-activedescendant", li.id);
@@ -178,8 +199,12 @@
         li.setAttribute("aria-selected", "false");
         li.textContent = item.label;
         if (item.isNew) li.className = "combobox-new";
-        li.addEventListener("mousedown", function (e) { e.preventDefault(); }); // keeps the focus in the input
-        li.addEventListener("click", function () { pick(i); });
+        li.addEventListener("mousedown", function (e) {
+          e.preventDefault();
+        }); // keeps the focus in the input
+        li.addEventListener("click", function () {
+          pick(i);
+        });
         list.appendChild(li);
       });
       if (!items.length) {
@@ -225,11 +250,19 @@
 
   function getJson(url, params, done) {
     var q = new URLSearchParams(url.split("?")[1] || "");
-    Object.keys(params).forEach(function (k) { q.set(k, params[k]); });
+    Object.keys(params).forEach(function (k) {
+      q.set(k, params[k]);
+    });
     fetch(url.split("?")[0] + "?" + q.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
-      .then(function (data) { done(data.results || []); })
-      .catch(function () { done([]); });
+      .then(function (r) {
+        return r.ok ? r.json() : { results: [] };
+      })
+      .then(function (data) {
+        done(data.results || []);
+      })
+      .catch(function () {
+        done([]);
+      });
   }
 
   // ---- author picker: the search box (a combobox) fills the raw id field
@@ -242,7 +275,11 @@
       combobox(search, picker.querySelector(".fk-results"), {
         suggest: function (term, done) {
           getJson(url, { term: term }, function (results) {
-            done(results.map(function (u) { return { id: u.id, text: u.text, label: u.text + (u.name ? " — " + u.name : "") }; }));
+            done(
+              results.map(function (u) {
+                return { id: u.id, text: u.text, label: u.text + (u.name ? " — " + u.name : "") };
+              }),
+            );
           });
         },
         onPick: function (item) {
@@ -278,7 +315,9 @@
       input.id = names.id + "_input";
       input.className = "vTextField tag-input";
       input.placeholder = "Type a tag…";
-      ["aria-describedby", "aria-invalid"].forEach(function (a) { if (names.hasAttribute(a)) input.setAttribute(a, names.getAttribute(a)); });
+      ["aria-describedby", "aria-invalid"].forEach(function (a) {
+        if (names.hasAttribute(a)) input.setAttribute(a, names.getAttribute(a));
+      });
       var list = document.createElement("ul");
       list.id = names.id + "_listbox";
       list.className = "fk-results tag-results";
@@ -297,7 +336,12 @@
         return Array.prototype.slice.call(current.querySelectorAll('input[type="checkbox"]'));
       }
       function newNames() {
-        return names.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+        return names.value
+          .split(",")
+          .map(function (s) {
+            return s.trim();
+          })
+          .filter(Boolean);
       }
       // the chips in the order they were chosen (those the page came with first, as shown)
       var order = [];
@@ -305,17 +349,37 @@
         return tag.id ? "id:" + tag.id : "new:" + tag.name.toLowerCase();
       }
       function chose(tag) {
-        order = order.filter(function (k) { return k !== key(tag); }).concat([key(tag)]);
+        order = order
+          .filter(function (k) {
+            return k !== key(tag);
+          })
+          .concat([key(tag)]);
       }
       /** The chips: existing tags ({id, name}) and new names ({name}). */
       function chosen() {
-        var all = boxes().filter(function (b) { return b.checked; }).map(function (b) { return { id: b.value, name: b.getAttribute("data-tag-name") }; })
-          .concat(newNames().map(function (n) { return { name: n }; }));
-        all.forEach(function (t) { if (order.indexOf(key(t)) === -1) order.push(key(t)); });
-        return all.sort(function (a, b) { return order.indexOf(key(a)) - order.indexOf(key(b)); });
+        var all = boxes()
+          .filter(function (b) {
+            return b.checked;
+          })
+          .map(function (b) {
+            return { id: b.value, name: b.getAttribute("data-tag-name") };
+          })
+          .concat(
+            newNames().map(function (n) {
+              return { name: n };
+            }),
+          );
+        all.forEach(function (t) {
+          if (order.indexOf(key(t)) === -1) order.push(key(t));
+        });
+        return all.sort(function (a, b) {
+          return order.indexOf(key(a)) - order.indexOf(key(b));
+        });
       }
       function has(name) {
-        return chosen().some(function (t) { return t.name.toLowerCase() === name.toLowerCase(); });
+        return chosen().some(function (t) {
+          return t.name.toLowerCase() === name.toLowerCase();
+        });
       }
       function changed(el, said) {
         el.dispatchEvent(new Event("input", { bubbles: true })); // the autosave sees the change
@@ -336,11 +400,17 @@
           remove.setAttribute("aria-label", "Remove tag " + tag.name);
           remove.addEventListener("click", function () {
             if (tag.id) {
-              var box = boxes().filter(function (b) { return b.value === tag.id; })[0];
+              var box = boxes().filter(function (b) {
+                return b.value === tag.id;
+              })[0];
               if (box) box.checked = false;
               changed(box || names, "Removed tag " + tag.name + ".");
             } else {
-              names.value = newNames().filter(function (n) { return n !== tag.name; }).join(", ");
+              names.value = newNames()
+                .filter(function (n) {
+                  return n !== tag.name;
+                })
+                .join(", ");
               changed(names, "Removed tag " + tag.name + ".");
             }
             input.focus();
@@ -353,7 +423,9 @@
       /** An existing tag, by id: its checkbox ticked (made if the page had none). */
       function addExisting(tag) {
         input.value = "";
-        var box = boxes().filter(function (b) { return b.value === String(tag.id); })[0];
+        var box = boxes().filter(function (b) {
+          return b.value === String(tag.id);
+        })[0];
         if (box && box.checked) return void (status.textContent = "Tag " + tag.name + " is already chosen.");
         if (!box) {
           var li = document.createElement("li");
@@ -375,7 +447,9 @@
         name = name.replace(/,/g, " ").replace(/\s+/g, " ").trim();
         input.value = "";
         if (!name) return;
-        var known = lastResults.filter(function (t) { return t.name.toLowerCase() === name.toLowerCase(); })[0];
+        var known = lastResults.filter(function (t) {
+          return t.name.toLowerCase() === name.toLowerCase();
+        })[0];
         if (known) return addExisting(known);
         if (has(name)) return void (status.textContent = "Tag " + name + " is already chosen.");
         names.value = newNames().concat([name]).join(", ");
@@ -388,14 +462,26 @@
           getJson(url, { term: typed }, function (results) {
             lastResults = results;
             var now = chosen();
-            var found = results.filter(function (t) { return !now.some(function (c) { return c.id === String(t.id); }); })
-              .map(function (t) { return { tag: t, label: t.name }; });
-            var known = results.some(function (t) { return t.name.toLowerCase() === typed.toLowerCase(); });
+            var found = results
+              .filter(function (t) {
+                return !now.some(function (c) {
+                  return c.id === String(t.id);
+                });
+              })
+              .map(function (t) {
+                return { tag: t, label: t.name };
+              });
+            var known = results.some(function (t) {
+              return t.name.toLowerCase() === typed.toLowerCase();
+            });
             if (typed && !known && !has(typed)) found.push({ name: typed, label: "New tag “" + typed + "”", isNew: true });
             done(found);
           });
         },
-        onPick: function (item) { if (item.tag) addExisting(item.tag); else addTyped(item.name); },
+        onPick: function (item) {
+          if (item.tag) addExisting(item.tag);
+          else addTyped(item.name);
+        },
         onEnter: function (e) {
           if (!input.value.trim()) return; // an empty tag box: Enter submits the form as usual
           e.preventDefault();
@@ -413,9 +499,14 @@
       });
       // a name typed but not yet added is kept when the form is saved
       var form = field.closest("form");
-      if (form) form.addEventListener("submit", function () { if (input.value.trim()) addTyped(input.value); });
+      if (form)
+        form.addEventListener("submit", function () {
+          if (input.value.trim()) addTyped(input.value);
+        });
       // an autosave restored into the form (editor.js fill()) changes the fields: show its tags
-      field.addEventListener("change", function (e) { if (e.target !== input) render(); });
+      field.addEventListener("change", function (e) {
+        if (e.target !== input) render();
+      });
       render();
     });
   }

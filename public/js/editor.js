@@ -38,7 +38,9 @@
   }
 
   function setToken(form, token) {
-    form.querySelectorAll('input[name="_csrf"]').forEach(function (i) { i.value = token; });
+    form.querySelectorAll('input[name="_csrf"]').forEach(function (i) {
+      i.value = token;
+    });
   }
 
   function tokenOf(form) {
@@ -58,7 +60,9 @@
       els.forEach(function (el) {
         if (el.tagName === "SELECT" && el.multiple) {
           var list = Array.isArray(value) ? value : [value];
-          Array.prototype.forEach.call(el.options, function (o) { o.selected = list.indexOf(o.value) !== -1; });
+          Array.prototype.forEach.call(el.options, function (o) {
+            o.selected = list.indexOf(o.value) !== -1;
+          });
         } else if (el.type === "checkbox" && el.hasAttribute("data-checked-by-value")) {
           // one of several checkboxes of a name (the tag field's tag ids): ticked if its value was
           el.checked = (Array.isArray(value) ? value : [value]).indexOf(el.value) !== -1;
@@ -74,7 +78,9 @@
   }
 
   function readJson(res) {
-    return res.json().catch(function () { return null; });
+    return res.json().catch(function () {
+      return null;
+    });
   }
 
   function Editor(form) {
@@ -92,7 +98,8 @@
     this.initial = JSON.stringify(serialize(form));
     this.lastAutosaved = this.initial;
     // A form shown again after a refused save (errors, conflict, expired session) holds unsaved text.
-    this.unsavedOnLoad = form.hasAttribute("data-unsaved") || !!document.querySelector(".errornote:not(.insecure-transport), .form-errors:not(.insecure-transport), .conflict");
+    this.unsavedOnLoad =
+      form.hasAttribute("data-unsaved") || !!document.querySelector(".errornote:not(.insecure-transport), .form-errors:not(.insecure-transport), .conflict");
     this.verified = false;
     this.submitting = false;
     this.timer = null;
@@ -113,9 +120,15 @@
   Editor.prototype.init = function () {
     var self = this;
     var form = this.form;
-    form.addEventListener("input", function () { self.schedule(); });
-    form.addEventListener("change", function () { self.schedule(); });
-    form.addEventListener("submit", function (e) { self.onSubmit(e); });
+    form.addEventListener("input", function () {
+      self.schedule();
+    });
+    form.addEventListener("change", function () {
+      self.schedule();
+    });
+    form.addEventListener("submit", function (e) {
+      self.onSubmit(e);
+    });
     window.addEventListener("beforeunload", function (e) {
       if (self.submitting || !self.dirty()) return;
       e.preventDefault();
@@ -132,18 +145,27 @@
     if (!offer) return;
     var data = offer.querySelector("[data-autosave-fields]");
     var fields;
-    try { fields = JSON.parse(data.textContent); } catch (e) { return; }
+    try {
+      fields = JSON.parse(data.textContent);
+    } catch (e) {
+      return;
+    }
     offer.hidden = false;
     offer.querySelector("[data-autosave-restore]").addEventListener("click", function () {
       fill(self.form, fields);
       // Saved against the version the autosave was made from: if the post was saved since, the
       // server answers with its conflict page (theirs and yours side by side), never a silent overwrite.
       var base = offer.getAttribute("data-base-version");
-      if (base) self.form.querySelectorAll('input[name="_version"], input[name="version"]').forEach(function (i) { i.value = base; });
+      if (base)
+        self.form.querySelectorAll('input[name="_version"], input[name="version"]').forEach(function (i) {
+          i.value = base;
+        });
       offer.hidden = true;
       self.say("The autosave was restored into the form. Save to keep it.", "info");
     });
-    offer.querySelector("[data-autosave-dismiss]").addEventListener("click", function () { offer.hidden = true; });
+    offer.querySelector("[data-autosave-dismiss]").addEventListener("click", function () {
+      offer.hidden = true;
+    });
   };
 
   // ---- limits (the figure the server enforces, from data-maxchars or maxlength)
@@ -166,7 +188,14 @@
         var n = ta.value.length;
         var over = n > max;
         // shown once the text is past 90% of the limit
-        note.textContent = n > max * 0.9 ? n.toLocaleString("en-US") + " of " + max.toLocaleString("en-US") + " characters" + (over ? ": " + (n - max).toLocaleString("en-US") + " too many" : "") : "";
+        note.textContent =
+          n > max * 0.9
+            ? n.toLocaleString("en-US") +
+              " of " +
+              max.toLocaleString("en-US") +
+              " characters" +
+              (over ? ": " + (n - max).toLocaleString("en-US") + " too many" : "")
+            : "";
         note.classList.toggle("char-count--over", over);
       }
       ta.addEventListener("input", update);
@@ -176,9 +205,16 @@
   };
 
   Editor.prototype.overLimit = function () {
-    var over = (this.limits || []).filter(function (l) { return l.el.value.length > l.max; })[0];
+    var over = (this.limits || []).filter(function (l) {
+      return l.el.value.length > l.max;
+    })[0];
     if (!over) return false;
-    over.note.textContent = "This text has " + over.el.value.length.toLocaleString("en-US") + " characters; at most " + over.max.toLocaleString("en-US") + " can be saved. Shorten it, then save: nothing was sent.";
+    over.note.textContent =
+      "This text has " +
+      over.el.value.length.toLocaleString("en-US") +
+      " characters; at most " +
+      over.max.toLocaleString("en-US") +
+      " can be saved. Shorten it, then save: nothing was sent.";
     over.note.classList.add("char-count--over");
     over.el.focus();
     return true;
@@ -242,8 +278,12 @@
   // ---- save: check the session first
   Editor.prototype.checkSession = function () {
     return fetch(this.sessionUrl, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
-      .then(function (res) { return res.ok ? res.json() : null; })
-      .catch(function () { return null; });
+      .then(function (res) {
+        return res.ok ? res.json() : null;
+      })
+      .catch(function () {
+        return null;
+      });
   };
 
   Editor.prototype.onSubmit = function (e) {
@@ -321,7 +361,9 @@
       d.close();
       self.say("Not saved yet: your text is still here. Press Save when you are ready to sign in.", "warn");
     });
-    d.querySelector("[data-signin-retry]").addEventListener("click", function () { self.afterSignIn(); });
+    d.querySelector("[data-signin-retry]").addEventListener("click", function () {
+      self.afterSignIn();
+    });
     this.dialog = d;
     return d;
   };
@@ -353,13 +395,20 @@
         return res.text().then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           var msg = doc.querySelector(".form-errors, .field-error, main h1 + p");
-          err.textContent = res.status === 429
-            ? "Too many sign-in attempts. " + (msg ? msg.textContent.trim() : "Try again later.")
-            : msg ? msg.textContent.trim() : "Signing in failed (" + res.status + ").";
+          err.textContent =
+            res.status === 429
+              ? "Too many sign-in attempts. " + (msg ? msg.textContent.trim() : "Try again later.")
+              : msg
+                ? msg.textContent.trim()
+                : "Signing in failed (" + res.status + ").";
         });
       })
-      .catch(function () { err.textContent = "The site cannot be reached right now. Your text is still here; try again in a moment."; })
-      .finally(function () { button.disabled = false; });
+      .catch(function () {
+        err.textContent = "The site cannot be reached right now. Your text is still here; try again in a moment.";
+      })
+      .finally(function () {
+        button.disabled = false;
+      });
   };
 
   Editor.prototype.afterSignIn = function () {
@@ -367,9 +416,19 @@
     var d = this.dialog;
     return this.checkSession().then(function (s) {
       var err = d.querySelector("[data-signin-error]");
-      if (!s) { err.textContent = "The site cannot be reached right now. Your text is still here; try again in a moment."; return; }
-      if (!s.signedIn) { self.pending.token = s.csrfToken; err.textContent = "You are not signed in yet: sign in above (or in the other tab) first."; return; }
-      if (self.userId && String(s.userId) !== self.userId) { self.openSignIn(s, self.pending.submitter); return; }
+      if (!s) {
+        err.textContent = "The site cannot be reached right now. Your text is still here; try again in a moment.";
+        return;
+      }
+      if (!s.signedIn) {
+        self.pending.token = s.csrfToken;
+        err.textContent = "You are not signed in yet: sign in above (or in the other tab) first.";
+        return;
+      }
+      if (self.userId && String(s.userId) !== self.userId) {
+        self.openSignIn(s, self.pending.submitter);
+        return;
+      }
       d.querySelector('input[name="password"]').value = "";
       if (d.open) d.close();
       self.send(s.csrfToken, self.pending.submitter);
@@ -377,6 +436,8 @@
   };
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form[data-editor]").forEach(function (form) { new Editor(form); });
+    document.querySelectorAll("form[data-editor]").forEach(function (form) {
+      new Editor(form);
+    });
   });
 })();

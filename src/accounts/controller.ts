@@ -178,9 +178,15 @@ export const passwordChange = async (req: Request, res: Response): Promise<void>
   const hash = await passwordHashOf(user.id);
   if (!hash || !(await verifyPassword(hash, form.data.old_password))) {
     await countAttempt([{ lane: LOGIN_LANES.userIp, key: keys.userIp }]);
-    return page(res, "accounts/password_change.njk", "Change password", {
-      errors: { old_password: "Your old password was entered incorrectly. Please enter it again." },
-    }, 400);
+    return page(
+      res,
+      "accounts/password_change.njk",
+      "Change password",
+      {
+        errors: { old_password: "Your old password was entered incorrectly. Please enter it again." },
+      },
+      400,
+    );
   }
   const errors = checkNewPassword(
     { password1: form.data.new_password1, password2: form.data.new_password2 },

@@ -72,7 +72,9 @@ export function deviceEntryFor(req: Request, userId: number): DeviceEntry | unde
  */
 export function rememberDevice(req: Request, res: Response, userId: number): string {
   const entry = makeEntry(userId);
-  const others = deviceEntries(req).filter((e) => e.userId !== userId).map((e) => e.raw);
+  const others = deviceEntries(req)
+    .filter((e) => e.userId !== userId)
+    .map((e) => e.raw);
   res.cookie(DEVICE_COOKIE, [entry, ...others].slice(0, MAX_ENTRIES).join("~"), {
     httpOnly: true,
     sameSite: "lax",

@@ -12,7 +12,10 @@ export class Prompter {
   private closed = false;
   readonly interactive: boolean;
 
-  constructor(input: NodeJS.ReadStream = process.stdin, private output: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    input: NodeJS.ReadStream = process.stdin,
+    private output: NodeJS.WriteStream = process.stderr,
+  ) {
     this.interactive = !!input.isTTY;
     const sink = new Writable({
       write: (chunk, _enc, cb) => {

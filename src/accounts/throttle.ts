@@ -60,7 +60,10 @@ function store() {
 
 /** Keys are hashed: bounded length whatever was typed, and no usernames in the table. */
 function laneKey(lane: Lane, ...parts: string[]): string {
-  const h = createHash("sha256").update(parts.map((p) => p.toLowerCase()).join("\u0000")).digest("hex").slice(0, 40);
+  const h = createHash("sha256")
+    .update(parts.map((p) => p.toLowerCase()).join("\u0000"))
+    .digest("hex")
+    .slice(0, 40);
   return `${lane.name}:${h}`;
 }
 

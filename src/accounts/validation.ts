@@ -33,8 +33,11 @@ export function text(max: number, opts: { required?: string; allowNewlines?: boo
           .string()
           .max(max, `Ensure this value has at most ${max} characters.`)
           .refine(noNul, NUL_MESSAGE)
-          // eslint-disable-next-line no-control-regex
-          .refine((s) => (opts.allowNewlines ? !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s) : !CONTROL_RE.test(s)), "Control characters are not allowed.")
+          .refine(
+            // eslint-disable-next-line no-control-regex
+            (s) => (opts.allowNewlines ? !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s) : !CONTROL_RE.test(s)),
+            "Control characters are not allowed.",
+          )
           .refine((s) => !opts.required || s.length > 0, opts.required ?? "This field is required."),
       ),
   );
@@ -63,10 +66,7 @@ export const emailField = text(EMAIL_MAX_LENGTH, { required: "Enter an e-mail ad
 export const nameField = text(NAME_MAX_LENGTH);
 
 /** Parses a form body with a zod object schema; field errors keyed by field name (first message each). */
-export function parseForm<T extends z.ZodType>(
-  schema: T,
-  body: unknown,
-): { ok: true; data: z.output<T> } | { ok: false; errors: FieldErrors } {
+export function parseForm<T extends z.ZodType>(schema: T, body: unknown): { ok: true; data: z.output<T> } | { ok: false; errors: FieldErrors } {
   const res = schema.safeParse(body && typeof body === "object" ? body : {});
   if (res.success) return { ok: true, data: res.data };
   const errors: FieldErrors = {};
@@ -93,27 +93,115 @@ export function keptValues(body: unknown, fields: string[], max = 2000): Record<
 // Common passwords (lower-case): the usual leaked-list leaders that pass a 12-character minimum, and
 // the stems people pad to reach it ("Password1234!" is "password" + padding).
 const COMMON_STEMS = [
-  "password", "passw0rd", "p@ssw0rd", "p@ssword", "qwerty", "qwertyuiop", "asdfghjkl", "zxcvbnm", "letmein", "iloveyou",
-  "welcome", "admin", "administrator", "monkey", "dragon", "football", "baseball", "basketball", "sunshine", "princess",
-  "trustno1", "superman", "batman", "master", "shadow", "michael", "jennifer", "hello", "freedom", "whatever",
-  "starwars", "changeme", "secret", "login", "abc", "abcdef", "qazwsx", "1q2w3e4r", "1qaz2wsx", "pokemon",
-  "charlie", "computer", "internet", "blink182", "liverpool", "chelsea", "arsenal", "soccer", "hockey", "mustang",
-  "access", "default", "guest", "root", "test", "folio", "blog", "correcthorsebatterystaple",
+  "password",
+  "passw0rd",
+  "p@ssw0rd",
+  "p@ssword",
+  "qwerty",
+  "qwertyuiop",
+  "asdfghjkl",
+  "zxcvbnm",
+  "letmein",
+  "iloveyou",
+  "welcome",
+  "admin",
+  "administrator",
+  "monkey",
+  "dragon",
+  "football",
+  "baseball",
+  "basketball",
+  "sunshine",
+  "princess",
+  "trustno1",
+  "superman",
+  "batman",
+  "master",
+  "shadow",
+  "michael",
+  "jennifer",
+  "hello",
+  "freedom",
+  "whatever",
+  "starwars",
+  "changeme",
+  "secret",
+  "login",
+  "abc",
+  "abcdef",
+  "qazwsx",
+  "1q2w3e4r",
+  "1qaz2wsx",
+  "pokemon",
+  "charlie",
+  "computer",
+  "internet",
+  "blink182",
+  "liverpool",
+  "chelsea",
+  "arsenal",
+  "soccer",
+  "hockey",
+  "mustang",
+  "access",
+  "default",
+  "guest",
+  "root",
+  "test",
+  "folio",
+  "blog",
+  "correcthorsebatterystaple",
 ];
 const COMMON_FULL = new Set([
-  "123456789012", "1234567890123", "12345678901234", "123456789abc", "1234567890qwerty", "qwertyuiop123",
-  "qwertyuiopasdf", "qwerty123456", "password1234", "password12345", "password123456", "passwordpassword",
-  "iloveyou1234", "letmein12345", "welcome12345", "abcdefghijkl", "abcdefghijklmnop", "abc123abc123", "aaaaaaaaaaaa",
-  "111111111111", "000000000000", "1q2w3e4r5t6y", "1qaz2wsx3edc", "zaq12wsxcde3", "administrator", "correcthorsebatterystaple",
-  "trustno1trustno1", "princess1234", "sunshine1234", "football1234", "baseball1234", "superman1234", "starwars1234",
-  "changemenow1", "changeme1234", "mypassword123", "thisismypassword", "letmeinplease", "welcomewelcome",
+  "123456789012",
+  "1234567890123",
+  "12345678901234",
+  "123456789abc",
+  "1234567890qwerty",
+  "qwertyuiop123",
+  "qwertyuiopasdf",
+  "qwerty123456",
+  "password1234",
+  "password12345",
+  "password123456",
+  "passwordpassword",
+  "iloveyou1234",
+  "letmein12345",
+  "welcome12345",
+  "abcdefghijkl",
+  "abcdefghijklmnop",
+  "abc123abc123",
+  "aaaaaaaaaaaa",
+  "111111111111",
+  "000000000000",
+  "1q2w3e4r5t6y",
+  "1qaz2wsx3edc",
+  "zaq12wsxcde3",
+  "administrator",
+  "correcthorsebatterystaple",
+  "trustno1trustno1",
+  "princess1234",
+  "sunshine1234",
+  "football1234",
+  "baseball1234",
+  "superman1234",
+  "starwars1234",
+  "changemenow1",
+  "changeme1234",
+  "mypassword123",
+  "thisismypassword",
+  "letmeinplease",
+  "welcomewelcome",
 ]);
 
 function isCommon(password: string): boolean {
   const p = password.toLowerCase();
   if (COMMON_FULL.has(p)) return true;
   // Strip padding (digits, symbols, repeats) and compare the stem.
-  const stem = p.replace(/[^a-z@0-9]+$/g, "").replace(/[0-9!@#$%^&*.?_-]+$/g, "").replace(/^[0-9!@#$%^&*.?_-]+/g, "");
+  const stem = p
+    .replace(/[^a-z@0-9]+$/g, "")
+    .replace(/[0-9!@#$%^&*.?_-]+$/g, "")
+    .replace(/^[0-9!@#$%^&*.?_-]+/g, "");
   if (COMMON_STEMS.includes(stem)) return true;
   // The same stem repeated ("qwertyqwerty").
   for (const s of COMMON_STEMS) if (s.length >= 4 && stem.length > 0 && stem.replaceAll(s, "") === "") return true;
@@ -141,8 +229,7 @@ const ATTRIBUTE_LABELS: Record<string, string> = { username: "username", email: 
 /** Django's password validators. Returns the messages (empty when the password is acceptable). */
 export function validatePassword(password: string, attrs: { username?: string; email?: string; firstName?: string; lastName?: string } = {}): string[] {
   const errors: string[] = [];
-  if (password.length < PASSWORD_MIN_LENGTH)
-    errors.push(`This password is too short. It must contain at least ${PASSWORD_MIN_LENGTH} characters.`);
+  if (password.length < PASSWORD_MIN_LENGTH) errors.push(`This password is too short. It must contain at least ${PASSWORD_MIN_LENGTH} characters.`);
   if (password.length > PASSWORD_MAX_LENGTH) errors.push(`This password is too long (at most ${PASSWORD_MAX_LENGTH} characters).`);
   const lower = password.toLowerCase();
   for (const [key, label] of Object.entries(ATTRIBUTE_LABELS)) {

@@ -38,8 +38,7 @@ const one = (v: unknown, name: string): string | undefined => {
 
 function parseDay(v: string, name: string): Date {
   const d = parseIsoDay(v);
-  if (!d)
-    throw badRequest(`"${name}" must be a date like 2026-11-21.`, { [name]: "Enter a valid date (YYYY-MM-DD)." });
+  if (!d) throw badRequest(`"${name}" must be a date like 2026-11-21.`, { [name]: "Enter a valid date (YYYY-MM-DD)." });
   return d;
 }
 
@@ -270,7 +269,11 @@ export interface DrillLink {
 }
 
 /** Date hierarchy (year -> month -> day): which periods have rows under the current filters. */
-export async function dateHierarchyLinks(m: ModelAdmin, user: AdminUser, p: ChangeListParams): Promise<{ back: DrillLink | null; links: DrillLink[]; current: string }> {
+export async function dateHierarchyLinks(
+  m: ModelAdmin,
+  user: AdminUser,
+  p: ChangeListParams,
+): Promise<{ back: DrillLink | null; links: DrillLink[]; current: string }> {
   const { dateHierarchy: dh, from } = compiled(m);
   if (!dh) return { back: null, links: [], current: "" };
   const base = { ...p.raw };
@@ -349,7 +352,10 @@ export async function filterViews(m: ModelAdmin, user: AdminUser, p: ChangeListP
         label: f.label,
         param: f.param,
         kind: "choice",
-        options: [{ label: "All", query: base, selected: cur === undefined }, ...choices.map((c) => ({ label: c.label, query: { ...base, [f.param]: c.value }, selected: cur === c.value }))],
+        options: [
+          { label: "All", query: base, selected: cur === undefined },
+          ...choices.map((c) => ({ label: c.label, query: { ...base, [f.param]: c.value }, selected: cur === c.value })),
+        ],
       });
     } else {
       delete base[`${f.param}__gte`];
@@ -359,7 +365,11 @@ export async function filterViews(m: ModelAdmin, user: AdminUser, p: ChangeListP
       const tomorrow = new Date(today.getTime() + 86_400_000);
       const opt = (label: string, gte: Date | null, lt: Date | null) => {
         const query = { ...base, ...(gte ? { [`${f.param}__gte`]: dayString(gte) } : {}), ...(lt ? { [`${f.param}__lt`]: dayString(lt) } : {}) };
-        return { label, query, selected: (p.raw[`${f.param}__gte`] ?? null) === (gte ? dayString(gte) : null) && (p.raw[`${f.param}__lt`] ?? null) === (lt ? dayString(lt) : null) };
+        return {
+          label,
+          query,
+          selected: (p.raw[`${f.param}__gte`] ?? null) === (gte ? dayString(gte) : null) && (p.raw[`${f.param}__lt`] ?? null) === (lt ? dayString(lt) : null),
+        };
       };
       out.push({
         label: f.label,

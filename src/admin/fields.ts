@@ -37,7 +37,13 @@ export const TABLES: Record<TableName, TableDef> = {
   Category: { table: "Category", alias: "c", columns: cols(Prisma.CategoryScalarFieldEnum) },
   Tag: { table: "Tag", alias: "t", columns: cols(Prisma.TagScalarFieldEnum) },
   User: { table: "User", alias: "u", columns: cols(Prisma.UserScalarFieldEnum) },
-  AuditLog: { table: "AuditLog", alias: "a", columns: cols(Prisma.AuditLogScalarFieldEnum), asText: ["changes"], relations: { user: { table: "User", alias: "u", fk: "userId" } } },
+  AuditLog: {
+    table: "AuditLog",
+    alias: "a",
+    columns: cols(Prisma.AuditLogScalarFieldEnum),
+    asText: ["changes"],
+    relations: { user: { table: "User", alias: "u", fk: "userId" } },
+  },
 };
 
 const tableOf = (name: TableName): TableDef => TABLES[name];

@@ -82,7 +82,8 @@ export function keptFormValues(fields: FormField[], body: Record<string, unknown
   for (const f of fields) {
     const v = body[f.name];
     if (f.widget === "checkbox") out[f.name] = v !== undefined;
-    else if (f.widget === "tags") out[f.name] = { ids: asList(body[tagIdsKey(f)]).filter(isId).map(String), names: typeof v === "string" ? v.slice(0, FORM_BODY_LIMIT_BYTES) : "" };
+    else if (f.widget === "tags")
+      out[f.name] = { ids: asList(body[tagIdsKey(f)]).filter(isId).map(String), names: typeof v === "string" ? v.slice(0, FORM_BODY_LIMIT_BYTES) : "" };
     // Whole, as typed (the body parser bounds the size): a text over its limit comes back intact.
     else out[f.name] = typeof v === "string" ? v.slice(0, FORM_BODY_LIMIT_BYTES) : "";
   }
@@ -108,7 +109,14 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
     }
     case "markdown": {
       // Counted as the writer sees it: a browser sends each line break as CRLF, the textarea counts one.
-      const s = str.transform((v) => v.replace(/\r\n/g, "\n")).pipe(z.string().refine(noNul, NUL_MESSAGE).max(max, { error: (iss) => tooLongMessage(max, String(iss.input ?? "").length) }));
+      const s = str
+        .transform((v) => v.replace(/\r\n/g, "\n"))
+        .pipe(
+          z
+            .string()
+            .refine(noNul, NUL_MESSAGE)
+            .max(max, { error: (iss) => tooLongMessage(max, String(iss.input ?? "").length) }),
+        );
       return f.required ? s.pipe(z.string().refine((v) => v.trim().length > 0, REQUIRED)) : s.optional().transform((v) => v ?? "");
     }
     case "select": {
@@ -162,7 +170,10 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
     }
     case "checkbox":
       // A browser sends an unticked checkbox not at all: missing is "unticked" (false), never "required".
-      return z.unknown().optional().transform((v) => v !== undefined && v !== "" && v !== "0");
+      return z
+        .unknown()
+        .optional()
+        .transform((v) => v !== undefined && v !== "" && v !== "0");
   }
 }
 

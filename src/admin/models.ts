@@ -54,12 +54,17 @@ const ROLE_CHOICES = [
 // Choice lists (categories, tags, authors) for filters and selects: cached for a few seconds per
 // process (admin.choices in src/cache/index.ts) and dropped on every write, so the change list does
 // not pay two queries per view.
-const cachedChoices = (key: "category" | "tag" | "author", load: () => Promise<{ value: string; label: string }[]>) => () => caches.adminChoices.fetch(key, load);
+const cachedChoices = (key: "category" | "tag" | "author", load: () => Promise<{ value: string; label: string }[]>) => () =>
+  caches.adminChoices.fetch(key, load);
 // categories/tags/authors show on posts: drop the reader caches too, in every process
 const afterWrite = () => void invalidate("taxonomy", "posts");
 
 const categoryChoices = cachedChoices("category", async () =>
-  (await prisma.category.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 })).map((c) => ({ value: String(c.id), label: c.name })));
+  (await prisma.category.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 })).map((c) => ({
+    value: String(c.id),
+    label: c.name,
+  })),
+);
 const authorChoices = cachedChoices("author", async () =>
   (
     await prisma.user.findMany({
@@ -68,14 +73,14 @@ const authorChoices = cachedChoices("author", async () =>
       orderBy: { username: "asc" },
       take: 200,
     })
-  ).map((u) => ({ value: String(u.id), label: u.username })));
+  ).map((u) => ({ value: String(u.id), label: u.username })),
+);
 
 function uniqueTarget(e: unknown): string[] | null {
   if (!(e instanceof Prisma.PrismaClientKnownRequestError) || e.code !== "P2002") return null;
-  const t = (e.meta?.target ?? (e.meta as { driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } })?.driverAdapterError?.cause?.constraint?.fields) as
-    | string[]
-    | string
-    | undefined;
+  const t = (e.meta?.target ??
+    (e.meta as { driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } })?.driverAdapterError?.cause?.constraint?.fields) as
+    string[] | string | undefined;
   return Array.isArray(t) ? t.map((x) => x.replace(/"/g, "")) : typeof t === "string" ? [t] : [];
 }
 
@@ -106,7 +111,8 @@ async function checkPostRefs(input: PostInput): Promise<void> {
   const errors: Record<string, string> = {};
   const author = await prisma.user.findUnique({ where: { id: input.authorId }, select: { role: true, isActive: true } });
   if (!author || !author.isActive || !rolesWith("post.create").includes(author.role)) errors.authorId = "Choose an active author, editor or admin.";
-  if (input.categoryId !== null && !(await prisma.category.findUnique({ where: { id: input.categoryId }, select: { id: true } }))) errors.categoryId = "Select a valid category.";
+  if (input.categoryId !== null && !(await prisma.category.findUnique({ where: { id: input.categoryId }, select: { id: true } })))
+    errors.categoryId = "Select a valid category.";
   if (Object.keys(errors).length) throw new FormErrors(errors);
 }
 
@@ -117,7 +123,18 @@ function mapPostErrors(e: unknown): never {
   if (e instanceof ConflictError) {
     const c = e.current;
     throw new ConflictErrors(
-      { title: c.title, slug: c.slug, body: c.body, excerpt: c.excerpt, metaDescription: c.metaDescription, status: c.status, publish: publishTimeSet(c) ? c.publish : null, authorId: c.authorId, categoryId: c.categoryId, tags: { ids: c.tagIds, names: [] } },
+      {
+        title: c.title,
+        slug: c.slug,
+        body: c.body,
+        excerpt: c.excerpt,
+        metaDescription: c.metaDescription,
+        status: c.status,
+        publish: publishTimeSet(c) ? c.publish : null,
+        authorId: c.authorId,
+        categoryId: c.categoryId,
+        tags: { ids: c.tagIds, names: [] },
+      },
       c.version,
       e.message,
     );
@@ -135,7 +152,18 @@ const postHooks: ModelHooks = {
       authorId: p.authorId,
       version: p.version,
       // publish: empty (null) while the writer never set it, so that saving the form unchanged does not "choose" it
-      values: { title: p.title, slug: p.slug, authorId: p.authorId, categoryId: p.categoryId, tags: { ids: p.tagIds, names: [] } satisfies TagsValue, body: p.body, excerpt: p.excerpt, metaDescription: p.metaDescription, status: p.status, publish: publishTimeSet(p) ? p.publish : null },
+      values: {
+        title: p.title,
+        slug: p.slug,
+        authorId: p.authorId,
+        categoryId: p.categoryId,
+        tags: { ids: p.tagIds, names: [] } satisfies TagsValue,
+        body: p.body,
+        excerpt: p.excerpt,
+        metaDescription: p.metaDescription,
+        status: p.status,
+        publish: publishTimeSet(p) ? p.publish : null,
+      },
       readOnly: { createdAt: p.createdAt, updatedAt: p.updatedAt, version: p.version, publishDate: p.publishDate, status: p.status, slug: p.slug },
     };
   },
@@ -162,7 +190,10 @@ const postHooks: ModelHooks = {
   },
   remove: (ids, user) => deletePosts(ids, user),
   async cascades(ids) {
-    const [revs, tags] = await Promise.all([prisma.postRevision.count({ where: { postId: { in: ids } } }), prisma.postTag.count({ where: { postId: { in: ids } } })]);
+    const [revs, tags] = await Promise.all([
+      prisma.postRevision.count({ where: { postId: { in: ids } } }),
+      prisma.postTag.count({ where: { postId: { in: ids } } }),
+    ]);
     return [`${revs} revision${revs === 1 ? "" : "s"}`, `${tags} tag link${tags === 1 ? "" : "s"}`];
   },
 };
@@ -177,7 +208,10 @@ const statusAction = (name: string, label: string, status: PostStatus, done: str
       ? "These posts will be published. A draft whose publish time was never set takes the current time; a time the writer chose stays (a future one stays scheduled)."
       : "These posts will be moved back to draft and leave the site.",
   async run(ids, user) {
-    const r = await setPostsStatus(ids.map((id) => ({ id, status })), user);
+    const r = await setPostsStatus(
+      ids.map((id) => ({ id, status })),
+      user,
+    );
     return { count: r.changed, refused: r.refused.map((x) => `“${x.title}”: ${x.reason}`) };
   },
 });
@@ -270,7 +304,13 @@ site.register({
       { name: "category", field: "category__name", label: "Category", sort: true },
       { field: "status", label: "Status", sort: true, format: "status" },
       // Computed: a draft whose time was never set shows none ("—"): it takes the moment it is published.
-      { name: "publish", label: "Publish", sql: `CASE WHEN p."publishPinned" OR p.status = 'PUBLISHED' THEN p.publish END`, sort: "publish", format: "datetime" },
+      {
+        name: "publish",
+        label: "Publish",
+        sql: `CASE WHEN p."publishPinned" OR p.status = 'PUBLISHED' THEN p.publish END`,
+        sort: "publish",
+        format: "datetime",
+      },
       { name: "updated", field: "updatedAt", label: "Updated", sort: true, format: "datetime" },
     ],
     filters: [
@@ -309,11 +349,37 @@ site.register({
     sidebar: { heading: "Publishing", fields: ["authorId", "categoryId", "tags", "status", "publish"] },
     fields: [
       { name: "title", label: "Title", widget: "text", required: true, maxLength: 250 },
-      { name: "slug", label: "Slug", widget: "slug", maxLength: 250, prepopulateFrom: "title", slugCheck: "admin:blog_post_slug_check", help: "The last part of the post's URL; unique per publish date. Left empty, it is made from the title." },
-      { name: "authorId", label: "Author", widget: "fk", required: true, fk: { model: "accounts_user", picker: "autocomplete" }, visible: (u) => maySetPostField(u, "authorId", null) },
+      {
+        name: "slug",
+        label: "Slug",
+        widget: "slug",
+        maxLength: 250,
+        prepopulateFrom: "title",
+        slugCheck: "admin:blog_post_slug_check",
+        help: "The last part of the post's URL; unique per publish date. Left empty, it is made from the title.",
+      },
+      {
+        name: "authorId",
+        label: "Author",
+        widget: "fk",
+        required: true,
+        fk: { model: "accounts_user", picker: "autocomplete" },
+        visible: (u) => maySetPostField(u, "authorId", null),
+      },
       { name: "categoryId", label: "Category", widget: "select", choices: categoryChoices },
-      { name: "tags", label: "Tags", widget: "tags", help: "Type to find a tag: arrow keys and Enter pick it, a name not yet used creates a new tag. Without the suggestions, untick a tag to take it off and type new tag names separated by commas (a tag name holds no comma)." },
-      { name: "body", label: "Body", widget: "markdown", maxLength: POST_BODY_MAX, help: `Markdown, at most ${formatCount(POST_BODY_MAX)} characters. The preview is rendered by the server exactly as the site will show it.` },
+      {
+        name: "tags",
+        label: "Tags",
+        widget: "tags",
+        help: "Type to find a tag: arrow keys and Enter pick it, a name not yet used creates a new tag. Without the suggestions, untick a tag to take it off and type new tag names separated by commas (a tag name holds no comma).",
+      },
+      {
+        name: "body",
+        label: "Body",
+        widget: "markdown",
+        maxLength: POST_BODY_MAX,
+        help: `Markdown, at most ${formatCount(POST_BODY_MAX)} characters. The preview is rendered by the server exactly as the site will show it.`,
+      },
       { name: "excerpt", label: "Excerpt", widget: "textarea", maxLength: 1000, help: EXCERPT_RULE },
       { name: "metaDescription", label: "Meta description", widget: "text", maxLength: 300, help: "For search engines and link previews." },
       { name: "status", label: "Status", widget: "select", required: true, choices: STATUS_CHOICES },
@@ -328,7 +394,15 @@ site.register({
   actions: [
     statusAction("publish", "Publish selected posts", "PUBLISHED", "published"),
     statusAction("unpublish", "Unpublish selected posts (back to draft)", "DRAFT", "unpublished"),
-    { name: "delete", label: "Delete selected posts", permission: "post.delete", done: "deleted", describe: "These posts, their revisions and tag links will be deleted. This cannot be undone.", danger: true, run: (ids, user) => deletePosts(ids, user) },
+    {
+      name: "delete",
+      label: "Delete selected posts",
+      permission: "post.delete",
+      done: "deleted",
+      describe: "These posts, their revisions and tag links will be deleted. This cannot be undone.",
+      danger: true,
+      run: (ids, user) => deletePosts(ids, user),
+    },
   ],
   hooks: postHooks,
 });
@@ -385,11 +459,16 @@ function prismaHooks(opts: {
     },
     async create(data, user) {
       try {
-        return await prisma.$transaction(async (tx) => {
-          const o = await (tx as unknown as Record<string, Delegate>)[opts.delegate]!.create({ data: pick(data) });
-          await recordAction({ userId: user.id, action: "ADD", model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o), changes: { added: true } }, tx);
-          return { id: Number(o.id), repr: opts.repr(o) };
-        }).finally(afterWrite);
+        return await prisma
+          .$transaction(async (tx) => {
+            const o = await (tx as unknown as Record<string, Delegate>)[opts.delegate]!.create({ data: pick(data) });
+            await recordAction(
+              { userId: user.id, action: "ADD", model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o), changes: { added: true } },
+              tx,
+            );
+            return { id: Number(o.id), repr: opts.repr(o) };
+          })
+          .finally(afterWrite);
       } catch (e) {
         return toErrors(e);
       }
@@ -397,13 +476,15 @@ function prismaHooks(opts: {
     async update(obj, data, user, version) {
       if (version === undefined) throw new FormErrors({ __all__: "The form is missing its version; reload the page." });
       try {
-        return await prisma.$transaction(async (tx) => {
-          const values = pick(data);
-          const o = await updateAtVersion(tx, opts.delegate, obj.id, version, values);
-          const changed = changedFields(obj.values, values, opts.fields);
-          await recordAction({ userId: user.id, action: "CHANGE", model: opts.audit, objectId: obj.id, objectRepr: opts.repr(o), changes: { changed } }, tx);
-          return { id: obj.id, repr: opts.repr(o) };
-        }).finally(afterWrite);
+        return await prisma
+          .$transaction(async (tx) => {
+            const values = pick(data);
+            const o = await updateAtVersion(tx, opts.delegate, obj.id, version, values);
+            const changed = changedFields(obj.values, values, opts.fields);
+            await recordAction({ userId: user.id, action: "CHANGE", model: opts.audit, objectId: obj.id, objectRepr: opts.repr(o), changes: { changed } }, tx);
+            return { id: obj.id, repr: opts.repr(o) };
+          })
+          .finally(afterWrite);
       } catch (e) {
         if (e instanceof StaleVersionError) {
           if (!e.current) throw new FormErrors({ __all__: `This ${opts.noun} was deleted meanwhile.` });
@@ -414,13 +495,18 @@ function prismaHooks(opts: {
       }
     },
     async remove(ids, user) {
-      return prisma.$transaction(async (tx) => {
-        const del = (tx as unknown as Record<string, Delegate>)[opts.delegate]!;
-        const objs = await del.findMany({ where: { id: { in: ids } } });
-        await del.deleteMany({ where: { id: { in: objs.map((o) => o.id) } } });
-        await recordActions(objs.map((o) => ({ userId: user.id, action: "DELETE" as const, model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o) })), tx);
-        return objs.length;
-      }).finally(afterWrite);
+      return prisma
+        .$transaction(async (tx) => {
+          const del = (tx as unknown as Record<string, Delegate>)[opts.delegate]!;
+          const objs = await del.findMany({ where: { id: { in: ids } } });
+          await del.deleteMany({ where: { id: { in: objs.map((o) => o.id) } } });
+          await recordActions(
+            objs.map((o) => ({ userId: user.id, action: "DELETE" as const, model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o) })),
+            tx,
+          );
+          return objs.length;
+        })
+        .finally(afterWrite);
     },
     cascades: opts.cascades,
   };
@@ -578,7 +664,17 @@ site.register({
     ],
     filters: [
       { field: "role", label: "Role", kind: "choice", choices: ROLE_CHOICES, type: "string" },
-      { field: "isActive", param: "is_active__exact", label: "Active", kind: "choice", choices: [{ value: "1", label: "Yes" }, { value: "0", label: "No" }], type: "bool" },
+      {
+        field: "isActive",
+        param: "is_active__exact",
+        label: "Active",
+        kind: "choice",
+        choices: [
+          { value: "1", label: "Yes" },
+          { value: "0", label: "No" },
+        ],
+        type: "bool",
+      },
       { field: "dateJoined", param: "joined", label: "Date joined", kind: "date" },
     ],
     search: { fields: ["username", "email", "firstName", "lastName"], help: "Search usernames, e-mail addresses and names." },
@@ -592,7 +688,14 @@ site.register({
       { name: "email", label: "E-mail", widget: "email", required: true, maxLength: 254 },
       { name: "firstName", label: "First name", widget: "text", maxLength: 150 },
       { name: "lastName", label: "Last name", widget: "text", maxLength: 150 },
-      { name: "role", label: "Role", widget: "select", required: true, choices: ROLE_CHOICES, help: "Authors write posts; editors manage all posts, categories and tags; admins also manage users." },
+      {
+        name: "role",
+        label: "Role",
+        widget: "select",
+        required: true,
+        choices: ROLE_CHOICES,
+        help: "Authors write posts; editors manage all posts, categories and tags; admins also manage users.",
+      },
       { name: "isActive", label: "Active", widget: "checkbox", help: "Unticked, the account cannot log in (safer than deleting it)." },
       { name: "bio", label: "Bio", widget: "textarea", maxLength: 2000 },
     ],
@@ -614,7 +717,15 @@ site.register({
       where: {
         role: { in: rolesWith("post.create") },
         isActive: true,
-        ...(term ? { OR: [{ username: { contains: term, mode: "insensitive" } }, { firstName: { contains: term, mode: "insensitive" } }, { lastName: { contains: term, mode: "insensitive" } }] } : {}),
+        ...(term
+          ? {
+              OR: [
+                { username: { contains: term, mode: "insensitive" } },
+                { firstName: { contains: term, mode: "insensitive" } },
+                { lastName: { contains: term, mode: "insensitive" } },
+              ],
+            }
+          : {}),
       },
       select: { id: true, username: true, firstName: true, lastName: true },
       orderBy: { username: "asc" },
@@ -656,7 +767,17 @@ site.register({
     filters: [
       { field: "user__id", label: "User", kind: "choice", choices: authorChoices, type: "int", visible: seesAllEntries },
       { field: "action", label: "Action", kind: "choice", choices: AUDIT_ACTIONS, type: "string" },
-      { field: "model", label: "Model", kind: "choice", type: "string", choices: async () => site.all().filter((m) => m.hooks.update).map((m) => ({ value: auditModelOf(m), label: m.verboseName })) },
+      {
+        field: "model",
+        label: "Model",
+        kind: "choice",
+        type: "string",
+        choices: async () =>
+          site
+            .all()
+            .filter((m) => m.hooks.update)
+            .map((m) => ({ value: auditModelOf(m), label: m.verboseName })),
+      },
     ],
     search: { fields: ["objectRepr", "changes"], help: "Search the objects' names and the changes." },
     ordering: "-createdAt",

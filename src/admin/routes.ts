@@ -52,5 +52,7 @@ for (const m of site.all()) {
   if (m.revisions) adminRouter.post(route(`admin:${key}_restore`, `${base}/:id/history/:rev/restore/`), v.restoreView(m));
   // Like Django: /admin/blog/post/5/ -> the change form. A redirect alias, deliberately unnamed:
   // nothing links to it (tests/ops/web.test.ts lists the routes without a name).
-  adminRouter.get(`${base}/:id/`, (req, res, next) => (isId(req.params.id) ? res.redirect(301, url(`admin:${key}_change`, { id: String(req.params.id) })) : next()));
+  adminRouter.get(`${base}/:id/`, (req, res, next) =>
+    isId(req.params.id) ? res.redirect(301, url(`admin:${key}_change`, { id: String(req.params.id) })) : next(),
+  );
 }

@@ -115,12 +115,19 @@ export interface SaveResult {
 
 /** Raised by hooks: field errors (400 with the form redisplayed) or a conflict (form with both versions). */
 export class FormErrors extends Error {
-  constructor(readonly fields: Record<string, string>, message = "Please correct the errors below.") {
+  constructor(
+    readonly fields: Record<string, string>,
+    message = "Please correct the errors below.",
+  ) {
     super(message);
   }
 }
 export class ConflictErrors extends Error {
-  constructor(readonly theirs: Record<string, unknown>, readonly version: number, message: string) {
+  constructor(
+    readonly theirs: Record<string, unknown>,
+    readonly version: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -248,7 +255,15 @@ export class AdminCheckError extends Error {
 const filterParam = (x: ListFilter) => x.param ?? (x.kind === "choice" ? `${x.field}__exact` : x.field);
 
 /** A stand-in user of each role, to ask the queryset hook which fields it names. */
-const ROLE_USERS: AdminUser[] = (["READER", "AUTHOR", "EDITOR", "ADMIN"] as const).map((role, i) => ({ id: i + 1, username: "", email: "", firstName: "", lastName: "", role, isActive: true }));
+const ROLE_USERS: AdminUser[] = (["READER", "AUTHOR", "EDITOR", "ADMIN"] as const).map((role, i) => ({
+  id: i + 1,
+  username: "",
+  email: "",
+  firstName: "",
+  lastName: "",
+  role,
+  isActive: true,
+}));
 
 /**
  * Every option that names a field, checked against the model's field map (codes as in Django's admin
@@ -291,7 +306,8 @@ export function checkModelAdmin(m: ModelAdmin, registry: Pick<AdminSite, "get"> 
   if (m.list.dateHierarchy !== undefined) field("admin.E127", "date_hierarchy", m.list.dateHierarchy);
   (m.list.editable ?? []).forEach((e, i) => {
     if (!names.has(e)) out.push(`admin.E122: ${name} list_editable[${i}] "${e}" is not in list_display`);
-    else if (m.form.fields.find((f) => f.name === e)?.widget !== "select") out.push(`admin.E122: ${name} list_editable[${i}] "${e}" is not a select field of the form`);
+    else if (m.form.fields.find((f) => f.name === e)?.widget !== "select")
+      out.push(`admin.E122: ${name} list_editable[${i}] "${e}" is not a select field of the form`);
     if (!m.hooks.update) out.push(`admin.E122: ${name} list_editable[${i}] "${e}" on a model without change (hooks.update)`);
   });
   m.form.fields.forEach((f, i) => {
@@ -363,7 +379,9 @@ export function compiled(m: ModelAdmin): Compiled {
     version: m.version ? f(m.version) : undefined,
     columns,
     filters,
-    search: s ? { fields: s.fields.map(f), fullText: s.fullText ? { vector: f(s.fullText.vector), config: s.fullText.config } : undefined, help: s.help } : undefined,
+    search: s
+      ? { fields: s.fields.map(f), fullText: s.fullText ? { vector: f(s.fullText.vector), config: s.fullText.config } : undefined, help: s.help }
+      : undefined,
     ordering: { sql: f(m.list.ordering.replace(/^-/, "")), desc: m.list.ordering.startsWith("-") },
     dateHierarchy: dh ? { param: dh, sql: f(dh) } : undefined,
     scope(user, start) {
@@ -382,12 +400,16 @@ export function compiled(m: ModelAdmin): Compiled {
 type PermObj = AdminObject | null;
 const action = (m: ModelAdmin, verb: string) => `${m.perm}.${verb}` as Action;
 
-export const hasViewPermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) => can(u, action(m, "view"), obj) && (m.hasViewPermission?.(u, obj) ?? true);
+export const hasViewPermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) =>
+  can(u, action(m, "view"), obj) && (m.hasViewPermission?.(u, obj) ?? true);
 export const hasAddPermission = (m: ModelAdmin, u: AdminUser) => !!m.hooks.create && can(u, action(m, "create")) && (m.hasAddPermission?.(u) ?? true);
-export const hasChangePermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) => !!m.hooks.update && can(u, action(m, "change"), obj) && (m.hasChangePermission?.(u, obj) ?? true);
-export const hasDeletePermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) => !!m.hooks.remove && can(u, action(m, "delete"), obj) && (m.hasDeletePermission?.(u, obj) ?? true);
+export const hasChangePermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) =>
+  !!m.hooks.update && can(u, action(m, "change"), obj) && (m.hasChangePermission?.(u, obj) ?? true);
+export const hasDeletePermission = (m: ModelAdmin, u: AdminUser, obj: PermObj = null) =>
+  !!m.hooks.remove && can(u, action(m, "delete"), obj) && (m.hasDeletePermission?.(u, obj) ?? true);
 /** May `u` set `field` of `obj` (list_editable, restoring a revision)? */
-export const mayEditField = (m: ModelAdmin, u: AdminUser, field: string, obj: PermObj) => hasChangePermission(m, u, obj) && (m.canEditField?.(u, field, obj) ?? true);
+export const mayEditField = (m: ModelAdmin, u: AdminUser, field: string, obj: PermObj) =>
+  hasChangePermission(m, u, obj) && (m.canEditField?.(u, field, obj) ?? true);
 
 export const keyOf = (m: ModelAdmin) => `${m.app}_${m.model}`;
 export const auditModelOf = (m: ModelAdmin) => `${m.app}.${m.model}`;

@@ -77,7 +77,12 @@ export function render(req: Request, res: Response, template: string, ctx: Recor
     if (err) return req.next?.(err);
     // Server-Timing (admin pages only): where the time went, visible in the browser's dev tools.
     const timing = { ...(res.locals.serverTiming as Record<string, number> | undefined), render: performance.now() - t };
-    res.setHeader("Server-Timing", Object.entries(timing).map(([k, v]) => `${k};dur=${v.toFixed(1)}`).join(", "));
+    res.setHeader(
+      "Server-Timing",
+      Object.entries(timing)
+        .map(([k, v]) => `${k};dur=${v.toFixed(1)}`)
+        .join(", "),
+    );
     res.send(html);
   });
 }
@@ -96,7 +101,11 @@ export async function index(req: Request, res: Response) {
   const recent = await recentActionsFor(u, 12);
   render(req, res, "index.njk", {
     title: "Site administration",
-    recent: recent.map((r) => ({ ...r, link: r.action === "DELETE" ? null : objectLink(r.model, r.objectId), modelName: site.get(r.model.replace(".", "_"))?.verboseName ?? r.model })),
+    recent: recent.map((r) => ({
+      ...r,
+      link: r.action === "DELETE" ? null : objectLink(r.model, r.objectId),
+      modelName: site.get(r.model.replace(".", "_"))?.verboseName ?? r.model,
+    })),
   });
 }
 
@@ -171,7 +180,14 @@ export function changeList(m: ModelAdmin) {
     res.locals.serverTiming = { db: t1 - t0, prep: t2 - t1 };
     render(req, res, "change_list.njk", {
       title: `${cap(m.verboseNamePlural)}`,
-      m: { key: keyOf(m), verboseName: m.verboseName, verboseNamePlural: m.verboseNamePlural, searchHelp: m.list.search?.help, hasSearch: !!m.list.search, fullText: !!m.list.search?.fullText },
+      m: {
+        key: keyOf(m),
+        verboseName: m.verboseName,
+        verboseNamePlural: m.verboseNamePlural,
+        searchHelp: m.list.search?.help,
+        hasSearch: !!m.list.search,
+        fullText: !!m.list.search?.fullText,
+      },
       headers,
       rows,
       result,
@@ -179,7 +195,11 @@ export function changeList(m: ModelAdmin) {
       prevUrl: result.page > 1 ? pageUrl(result.page - 1) : null,
       nextUrl: result.page < result.pages || (result.countKind !== "exact" && result.rows.length === result.perPage) ? pageUrl(result.page + 1) : null,
       filters,
-      drill: { ...drill, back: drill.back ? { label: drill.back.label, url: changeListUrl(m, drill.back.query) } : null, links: drill.links.map((l) => ({ label: l.label, url: changeListUrl(m, l.query) })) },
+      drill: {
+        ...drill,
+        back: drill.back ? { label: drill.back.label, url: changeListUrl(m, drill.back.query) } : null,
+        links: drill.links.map((l) => ({ label: l.label, url: changeListUrl(m, l.query) })),
+      },
       q: p.q,
       searchMode: p.searchMode,
       rankCap: RANK_CAP,
@@ -214,7 +234,13 @@ function formatCell(v: unknown, format: string | undefined, now: number): { text
     case "datetime":
     case "date": {
       const d = v instanceof Date ? v : new Date(String(v));
-      return { text: formatDate(d, "M j, Y"), kind: "date", iso: d.toISOString(), time: format === "datetime" ? formatDate(d, "H:i") : undefined, future: d.getTime() > now };
+      return {
+        text: formatDate(d, "M j, Y"),
+        kind: "date",
+        iso: d.toISOString(),
+        time: format === "datetime" ? formatDate(d, "H:i") : undefined,
+        future: d.getTime() > now,
+      };
     }
     case "status":
       // an enum's value as a badge: PUBLISHED -> "Published"
@@ -341,7 +367,11 @@ async function saveEditable(m: ModelAdmin, u: AdminUser, body: Record<string, un
       await m.hooks.update!(obj, { ...obj.values, ...wanted }, u, versions.get(o.id) ?? obj.version);
     } catch (e) {
       if (e instanceof ConflictErrors) {
-        flash(req, "error", `“${obj.repr}” was not saved: someone else changed it after this list was shown. Nothing was overwritten; the list below shows their version.`);
+        flash(
+          req,
+          "error",
+          `“${obj.repr}” was not saved: someone else changed it after this list was shown. Nothing was overwritten; the list below shows their version.`,
+        );
         continue;
       }
       if (e instanceof FormErrors) {
@@ -425,17 +455,23 @@ export function addView(m: ModelAdmin) {
     const fields = visibleFields(m, u);
     const defaults = m.initialData?.(u) ?? {};
     if (req.method === "GET") {
-      return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, toFormValues(fields, defaults), {})) });
+      return render(req, res, "change_form.njk", {
+        title: `Add ${m.verboseName}`,
+        adding: true,
+        ...(await formContext(m, u, null, toFormValues(fields, defaults), {})),
+      });
     }
     const body = (req.body ?? {}) as Record<string, unknown>;
     const parsed = await parseAdminForm(fields, body, hiddenFields(m, u));
     const kept = keptFormValues(fields, body);
-    if (!parsed.ok) return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, parsed.errors)) }, 400);
+    if (!parsed.ok)
+      return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, parsed.errors)) }, 400);
     try {
       const saved = await m.hooks.create!(parsed.data, u);
       return afterSave(m, req, res, body, saved, "added");
     } catch (e) {
-      if (e instanceof FormErrors) return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, e.fields)) }, 400);
+      if (e instanceof FormErrors)
+        return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, e.fields)) }, 400);
       throw e;
     }
   };
@@ -478,17 +514,29 @@ export function changeView(m: ModelAdmin) {
       const saved = await m.hooks.update!(obj, { ...obj.values, ...parsed.data }, u, versionRaw);
       return afterSave(m, req, res, body, saved, "changed");
     } catch (e) {
-      if (e instanceof FormErrors) return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, e.fields)) }, 400);
+      if (e instanceof FormErrors)
+        return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, e.fields)) }, 400);
       if (e instanceof ConflictErrors) {
         const theirs = toFormValues(fields, e.theirs);
         const changed = fields.filter((f) => JSON.stringify(theirs[f.name]) !== JSON.stringify(kept[f.name]));
         // the tag field as text: tag names, not ids
         const yours: Record<string, unknown> = { ...kept };
-        for (const f of changed.filter((f) => f.widget === "tags")) [theirs[f.name], yours[f.name]] = await Promise.all([tagsText(theirs[f.name] as never), tagsText(kept[f.name] as never)]);
-        const diffs = changed
-          .map((f) => ({ label: f.label, theirs: theirs[f.name], yours: yours[f.name], parts: typeof theirs[f.name] === "string" ? diffWords(String(theirs[f.name]), String(yours[f.name] ?? "")) : null }));
+        for (const f of changed.filter((f) => f.widget === "tags"))
+          [theirs[f.name], yours[f.name]] = await Promise.all([tagsText(theirs[f.name] as never), tagsText(kept[f.name] as never)]);
+        const diffs = changed.map((f) => ({
+          label: f.label,
+          theirs: theirs[f.name],
+          yours: yours[f.name],
+          parts: typeof theirs[f.name] === "string" ? diffWords(String(theirs[f.name]), String(yours[f.name] ?? "")) : null,
+        }));
         // The form keeps YOUR text and now carries THEIR version: saving again is a deliberate overwrite.
-        return render(req, res, "change_form.njk", { title, version: e.version, conflict: { message: e.message, diffs }, ...(await formContext(m, u, obj, kept, {})) }, 409);
+        return render(
+          req,
+          res,
+          "change_form.njk",
+          { title, version: e.version, conflict: { message: e.message, diffs }, ...(await formContext(m, u, obj, kept, {})) },
+          409,
+        );
       }
       throw e;
     }
@@ -561,7 +609,8 @@ export async function preview(req: Request, res: Response) {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const text = body.body;
   if (typeof text !== "string") throw badRequest("body: give the Markdown text once.", { body: "Required." });
-  if (text.length > POST_BODY_MAX) throw badRequest(`body: at most ${formatCount(POST_BODY_MAX)} characters.`, { body: tooLongMessage(POST_BODY_MAX, text.length) });
+  if (text.length > POST_BODY_MAX)
+    throw badRequest(`body: at most ${formatCount(POST_BODY_MAX)} characters.`, { body: tooLongMessage(POST_BODY_MAX, text.length) });
   res.json({ html: renderMarkdown(text) });
 }
 
@@ -578,7 +627,9 @@ export async function autocomplete(req: Request, res: Response) {
   const target = r.success ? site.get(r.data.model) : undefined;
   if (!r.success || !target?.autocomplete) throw badRequest("Invalid autocomplete query.");
   const key = keyOf(target);
-  const picks = site.all().some((m) => (hasAddPermission(m, u) || hasChangePermission(m, u)) && m.form.fields.some((f) => f.fk?.model === key && (!f.visible || f.visible(u))));
+  const picks = site
+    .all()
+    .some((m) => (hasAddPermission(m, u) || hasChangePermission(m, u)) && m.form.fields.some((f) => f.fk?.model === key && (!f.visible || f.visible(u))));
   if (!picks) throw forbidden();
   const term = searchText(r.data.term ?? ""); // a search box: NUL and control characters dropped
   res.json({ results: await target.autocomplete(term) });

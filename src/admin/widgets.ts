@@ -30,7 +30,9 @@ export async function tagAutocomplete(req: Request, res: Response) {
   // the slug too ("cafe" finds "Café"), when the text has a real one (tagSlug): "c++" must not become
   // "c" and find every tag beginning with c, nor "日本" slugify()'s fallback
   const slug = tagSlug(term) ?? "";
-  const matching: Prisma.TagWhereInput = term ? { OR: [{ name: { startsWith: prefix(term), mode: "insensitive" } }, ...(slug ? [{ slug: { startsWith: prefix(slug) } }] : [])] } : {};
+  const matching: Prisma.TagWhereInput = term
+    ? { OR: [{ name: { startsWith: prefix(term), mode: "insensitive" } }, ...(slug ? [{ slug: { startsWith: prefix(slug) } }] : [])] }
+    : {};
   const visible: Prisma.TagWhereInput = canAll(u, "post.view")
     ? {}
     : { posts: { some: { post: { OR: [{ status: "PUBLISHED", publish: { lte: new Date() } }, { authorId: u.id }] } } } };

@@ -120,7 +120,14 @@ export const editForm = async (req: Request, res: Response): Promise<void> => {
   const post = await postForChange(req.user!, idParam(req));
   await render(req, res, {
     post,
-    values: { title: post.title, category: post.categoryId ? String(post.categoryId) : "", tags: [...post.tagNames].sort((a, b) => a.localeCompare(b)).join(", "), body: post.body, status: post.status, version: String(post.version) },
+    values: {
+      title: post.title,
+      category: post.categoryId ? String(post.categoryId) : "",
+      tags: [...post.tagNames].sort((a, b) => a.localeCompare(b)).join(", "),
+      body: post.body,
+      status: post.status,
+      version: String(post.version),
+    },
   });
 };
 

@@ -20,7 +20,10 @@ export interface WriteInput {
 
 /** Field-level refusal (shown next to the field). */
 export class AuthoringError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -67,7 +70,16 @@ export async function createPost(actor: Actor, input: WriteInput): Promise<Post>
       // New tags are created in the post's transaction (a refused save leaves none behind).
       return await saving(
         posts.createPost(
-          { title: input.title, slug, body: input.body, status: input.status, publish: undefined, authorId: actor.id, categoryId: input.categoryId, tagNames: input.tagNames },
+          {
+            title: input.title,
+            slug,
+            body: input.body,
+            status: input.status,
+            publish: undefined,
+            authorId: actor.id,
+            categoryId: input.categoryId,
+            tagNames: input.tagNames,
+          },
           actor,
         ),
       );
@@ -94,14 +106,26 @@ export async function updatePost(actor: Actor, id: number, version: number, inpu
   // Publishing a draft whose time was never set moves it to today (publishTime()): its slug must be free there.
   const when = posts.publishTime(post, undefined, input.status).publish;
   const slug =
-    post.status === "DRAFT" && (input.title !== post.title || !(await posts.isSlugFree(post.slug, when, post.id))) ? await freeSlug(input.title, when, post.id) : post.slug;
+    post.status === "DRAFT" && (input.title !== post.title || !(await posts.isSlugFree(post.slug, when, post.id)))
+      ? await freeSlug(input.title, when, post.id)
+      : post.slug;
   // No publish or excerpt field here: both "as stored", so the service's rules apply (an automatic excerpt follows the body,
   // a hand-written one stays). New tags are created in the save's transaction.
   return saving(
     posts.updatePost(
       id,
       version,
-      { title: input.title, slug, body: input.body, status: input.status, publish: undefined, authorId: post.authorId, categoryId: input.categoryId, tagNames: input.tagNames, metaDescription: post.metaDescription },
+      {
+        title: input.title,
+        slug,
+        body: input.body,
+        status: input.status,
+        publish: undefined,
+        authorId: post.authorId,
+        categoryId: input.categoryId,
+        tagNames: input.tagNames,
+        metaDescription: post.metaDescription,
+      },
       actor,
     ),
   );

@@ -13,8 +13,14 @@ import { checkFields, saveAutosave } from "./service.ts";
 const id = z.number().refine(isId, "Enter a valid id.");
 
 const autosaveBody = z.object({
-  post: id.nullable().optional().transform((v) => v ?? null),
-  baseVersion: id.nullable().optional().transform((v) => v ?? null),
+  post: id
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
+  baseVersion: id
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
   fields: z.unknown(),
 });
 

@@ -19,11 +19,7 @@ import { authorParams, postDetailParams, slugParams } from "./schemas.ts";
 extendTemplates((env, memoise) => {
   env.addGlobal("post_url", q.postUrl);
   installPostCardMemo(env, memoise);
-  installMacroGlobals(
-    env,
-    { "partials/post_meta.njk": ["post_meta"], "partials/tags.njk": ["tag_list"], "partials/post_card.njk": ["post_card"] },
-    memoise,
-  );
+  installMacroGlobals(env, { "partials/post_meta.njk": ["post_meta"], "partials/tags.njk": ["tag_list"], "partials/post_card.njk": ["post_card"] }, memoise);
 });
 
 /** A meta description: one line, at most ~160 characters, cut on a word. */
@@ -177,7 +173,12 @@ export async function categoryList(_req: Request, res: Response): Promise<void> 
       mainEntity: {
         "@type": "ItemList",
         numberOfItems: categories.length,
-        itemListElement: categories.map((c, i) => ({ "@type": "ListItem", position: i + 1, name: c.name, url: absoluteUrl("blog:category_detail", { slug: c.slug }) })),
+        itemListElement: categories.map((c, i) => ({
+          "@type": "ListItem",
+          position: i + 1,
+          name: c.name,
+          url: absoluteUrl("blog:category_detail", { slug: c.slug }),
+        })),
       },
     },
   } satisfies PageMeta;

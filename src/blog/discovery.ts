@@ -142,7 +142,12 @@ function categoryFeed(kind: FeedKind) {
 // ---- sitemaps and robots.txt --------------------------------------------------------------------
 
 const XML_TYPE = "application/xml; charset=utf-8";
-const chunkParams = z.object({ n: z.string().regex(/^[1-9]\d{0,5}$/).transform(Number) });
+const chunkParams = z.object({
+  n: z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/)
+    .transform(Number),
+});
 
 async function sitemapIndexView(_req: Request, res: Response): Promise<void> {
   sendXml(res, XML_TYPE, await sitemapIndex());

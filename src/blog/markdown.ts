@@ -28,11 +28,38 @@ function isExternal(href: string): boolean {
 
 const SANITIZE: sanitizeHtml.IOptions = {
   allowedTags: [
-    "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr",
-    "ul", "ol", "li", "blockquote", "pre", "code", "kbd", "samp",
-    "em", "strong", "del", "s", "sup", "sub",
-    "a", "img",
-    "table", "thead", "tbody", "tfoot", "tr", "th", "td",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "p",
+    "br",
+    "hr",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "pre",
+    "code",
+    "kbd",
+    "samp",
+    "em",
+    "strong",
+    "del",
+    "s",
+    "sup",
+    "sub",
+    "a",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
     "input", // GFM task-list checkboxes only (see transformTags)
   ],
   allowedAttributes: {
@@ -164,7 +191,10 @@ export const SLUG_MAX = 250;
 /** URL slug: lowercase ASCII letters, digits and hyphens (non-Latin scripts transliterated), at most 250 chars, never empty. */
 export function slugify(title: string): string {
   let s = slugifyLib(String(title ?? ""), { lowercase: true, decamelize: false, separator: "-" });
-  s = s.replace(/[^a-z0-9-]+/g, "").replace(/-{2,}/g, "-").replace(/^-|-$/g, "");
+  s = s
+    .replace(/[^a-z0-9-]+/g, "")
+    .replace(/-{2,}/g, "-")
+    .replace(/^-|-$/g, "");
   if (s.length > SLUG_MAX) {
     // Cut at a word boundary when there is one.
     const cut = s.slice(0, SLUG_MAX);

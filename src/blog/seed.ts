@@ -67,22 +67,65 @@ const DEMO_CATEGORIES = [
 ] as const;
 
 const DEMO_TAGS = [
-  "python", "django", "javascript", "typescript", "node", "postgresql", "sql", "performance",
-  "security", "testing", "docker", "css", "tutorial", "architecture", "career",
+  "python",
+  "django",
+  "javascript",
+  "typescript",
+  "node",
+  "postgresql",
+  "sql",
+  "performance",
+  "security",
+  "testing",
+  "docker",
+  "css",
+  "tutorial",
+  "architecture",
+  "career",
 ] as const;
 
 const TAG_NAMES: Record<string, string> = {
-  python: "Python", django: "Django", javascript: "JavaScript", typescript: "TypeScript", node: "Node.js",
-  postgresql: "PostgreSQL", sql: "SQL", performance: "Performance", security: "Security", testing: "Testing",
-  docker: "Docker", css: "CSS", tutorial: "Tutorial", architecture: "Architecture", career: "Career",
+  python: "Python",
+  django: "Django",
+  javascript: "JavaScript",
+  typescript: "TypeScript",
+  node: "Node.js",
+  postgresql: "PostgreSQL",
+  sql: "SQL",
+  performance: "Performance",
+  security: "Security",
+  testing: "Testing",
+  docker: "Docker",
+  css: "CSS",
+  tutorial: "Tutorial",
+  architecture: "Architecture",
+  career: "Career",
 };
 
 const DEMO_AUTHORS = [
-  { username: "ada.okafor", firstName: "Ada", lastName: "Okafor", role: Role.EDITOR, bio: "Editor. Writes about databases and the boring technology that keeps sites up." },
-  { username: "lukas.brandt", firstName: "Lukas", lastName: "Brandt", role: Role.AUTHOR, bio: "Backend developer, Django since 1.4, TypeScript since it stopped hurting." },
+  {
+    username: "ada.okafor",
+    firstName: "Ada",
+    lastName: "Okafor",
+    role: Role.EDITOR,
+    bio: "Editor. Writes about databases and the boring technology that keeps sites up.",
+  },
+  {
+    username: "lukas.brandt",
+    firstName: "Lukas",
+    lastName: "Brandt",
+    role: Role.AUTHOR,
+    bio: "Backend developer, Django since 1.4, TypeScript since it stopped hurting.",
+  },
   { username: "mei.tanaka", firstName: "Mei", lastName: "Tanaka", role: Role.AUTHOR, bio: "Front-end and accessibility. Believes in HTML first." },
   { username: "sofia.marin", firstName: "Sofía", lastName: "Marín", role: Role.AUTHOR, bio: "Runs the platform team. Containers, logs and pager duty." },
-  { username: "tom.achterberg", firstName: "Tom", lastName: "Achterberg", role: Role.EDITOR, bio: "Writes about testing, code review and growing engineering teams." },
+  {
+    username: "tom.achterberg",
+    firstName: "Tom",
+    lastName: "Achterberg",
+    role: Role.EDITOR,
+    bio: "Writes about testing, code review and growing engineering teams.",
+  },
 ] as const;
 
 interface Topic {
@@ -95,36 +138,153 @@ interface Topic {
 }
 
 const TOPICS: Topic[] = [
-  { name: "PostgreSQL", category: "databases", tags: ["postgresql", "sql"], lang: "sql", docs: "https://www.postgresql.org/docs/current/",
-    code: ["CREATE INDEX CONCURRENTLY post_status_publish_idx\n  ON post (status, publish DESC);", "EXPLAIN (ANALYZE, BUFFERS)\nSELECT id, title FROM post\nWHERE status = 'PUBLISHED'\nORDER BY publish DESC\nLIMIT 10;", "SELECT date_trunc('month', publish) AS month, count(*)\nFROM post GROUP BY 1 ORDER BY 1 DESC;"] },
-  { name: "Django", category: "web-development", tags: ["python", "django"], lang: "python", docs: "https://docs.djangoproject.com/en/stable/",
-    code: ["class PublishedManager(models.Manager):\n    def get_queryset(self):\n        return super().get_queryset().filter(status=Post.Status.PUBLISHED)", "def post_list(request):\n    paginator = Paginator(Post.published.all(), 10)\n    posts = paginator.get_page(request.GET.get('page'))\n    return render(request, 'blog/post/list.html', {'posts': posts})"] },
-  { name: "TypeScript", category: "engineering", tags: ["typescript", "javascript"], lang: "ts", docs: "https://www.typescriptlang.org/docs/",
-    code: ["type Result<T> = { ok: true; value: T } | { ok: false; error: string };\n\nfunction parsePage(raw: unknown): Result<number> {\n  const n = Number(raw);\n  return Number.isInteger(n) && n > 0 ? { ok: true, value: n } : { ok: false, error: 'bad page' };\n}", "const statuses = ['DRAFT', 'PUBLISHED'] as const;\ntype Status = (typeof statuses)[number];"] },
-  { name: "Node.js", category: "web-development", tags: ["node", "javascript"], lang: "js", docs: "https://nodejs.org/docs/latest/api/",
-    code: ["import { createServer } from 'node:http';\n\ncreateServer((req, res) => {\n  res.writeHead(200, { 'content-type': 'text/plain' });\n  res.end('hello');\n}).listen(3000);", "process.on('SIGTERM', async () => {\n  await server.close();\n  await pool.end();\n  process.exit(0);\n});"] },
-  { name: "Docker", category: "devops", tags: ["docker"], lang: "dockerfile", docs: "https://docs.docker.com/",
-    code: ["FROM node:20-slim AS build\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\nRUN npm run build", "HEALTHCHECK --interval=30s CMD curl -fsS http://localhost:3000/readyz || exit 1"] },
-  { name: "CSS", category: "web-development", tags: ["css"], lang: "css", docs: "https://developer.mozilla.org/en-US/docs/Web/CSS",
-    code: [".post-list {\n  display: grid;\n  grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr));\n  gap: 1.5rem;\n}", ":focus-visible {\n  outline: 3px solid var(--accent);\n  outline-offset: 2px;\n}"] },
-  { name: "Python", category: "tutorials", tags: ["python"], lang: "python", docs: "https://docs.python.org/3/",
-    code: ["from itertools import batched\n\nfor chunk in batched(rows, 1000):\n    insert_many(chunk)", "@dataclass(frozen=True)\nclass Page:\n    number: int\n    size: int = 10"] },
-  { name: "web security", category: "engineering", tags: ["security"], lang: "http", docs: "https://owasp.org/www-project-application-security-verification-standard/",
-    code: ["Content-Security-Policy: default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'", "Set-Cookie: sid=...; HttpOnly; Secure; SameSite=Lax; Path=/"] },
-  { name: "automated testing", category: "engineering", tags: ["testing"], lang: "ts", docs: "https://vitest.dev/guide/",
-    code: ["it('returns 404 for a draft', async () => {\n  const res = await request(app).get(urlFor(draft));\n  expect(res.status).toBe(404);\n});", "beforeEach(async () => {\n  await db.query('TRUNCATE post CASCADE');\n});"] },
-  { name: "web performance", category: "engineering", tags: ["performance"], lang: "bash", docs: "https://developer.mozilla.org/en-US/docs/Web/Performance",
-    code: ["npx autocannon -c 16 -d 10 http://localhost:3000/blog/", "curl -s -o /dev/null -w '%{time_total}\\n' http://localhost:3000/blog/?page=900"] },
-  { name: "software architecture", category: "engineering", tags: ["architecture"], lang: "text", docs: "https://martinfowler.com/architecture/",
-    code: ["router -> controller -> service -> queries -> template", "blog/\n  routes.ts\n  controller.ts\n  queries.ts\n  views/"] },
-  { name: "engineering careers", category: "career", tags: ["career"], lang: "text", docs: "https://staffeng.com/guides/",
-    code: ["Monday: review\nTuesday: write\nWednesday: pair\nThursday: ship\nFriday: learn"] },
+  {
+    name: "PostgreSQL",
+    category: "databases",
+    tags: ["postgresql", "sql"],
+    lang: "sql",
+    docs: "https://www.postgresql.org/docs/current/",
+    code: [
+      "CREATE INDEX CONCURRENTLY post_status_publish_idx\n  ON post (status, publish DESC);",
+      "EXPLAIN (ANALYZE, BUFFERS)\nSELECT id, title FROM post\nWHERE status = 'PUBLISHED'\nORDER BY publish DESC\nLIMIT 10;",
+      "SELECT date_trunc('month', publish) AS month, count(*)\nFROM post GROUP BY 1 ORDER BY 1 DESC;",
+    ],
+  },
+  {
+    name: "Django",
+    category: "web-development",
+    tags: ["python", "django"],
+    lang: "python",
+    docs: "https://docs.djangoproject.com/en/stable/",
+    code: [
+      "class PublishedManager(models.Manager):\n    def get_queryset(self):\n        return super().get_queryset().filter(status=Post.Status.PUBLISHED)",
+      "def post_list(request):\n    paginator = Paginator(Post.published.all(), 10)\n    posts = paginator.get_page(request.GET.get('page'))\n    return render(request, 'blog/post/list.html', {'posts': posts})",
+    ],
+  },
+  {
+    name: "TypeScript",
+    category: "engineering",
+    tags: ["typescript", "javascript"],
+    lang: "ts",
+    docs: "https://www.typescriptlang.org/docs/",
+    code: [
+      "type Result<T> = { ok: true; value: T } | { ok: false; error: string };\n\nfunction parsePage(raw: unknown): Result<number> {\n  const n = Number(raw);\n  return Number.isInteger(n) && n > 0 ? { ok: true, value: n } : { ok: false, error: 'bad page' };\n}",
+      "const statuses = ['DRAFT', 'PUBLISHED'] as const;\ntype Status = (typeof statuses)[number];",
+    ],
+  },
+  {
+    name: "Node.js",
+    category: "web-development",
+    tags: ["node", "javascript"],
+    lang: "js",
+    docs: "https://nodejs.org/docs/latest/api/",
+    code: [
+      "import { createServer } from 'node:http';\n\ncreateServer((req, res) => {\n  res.writeHead(200, { 'content-type': 'text/plain' });\n  res.end('hello');\n}).listen(3000);",
+      "process.on('SIGTERM', async () => {\n  await server.close();\n  await pool.end();\n  process.exit(0);\n});",
+    ],
+  },
+  {
+    name: "Docker",
+    category: "devops",
+    tags: ["docker"],
+    lang: "dockerfile",
+    docs: "https://docs.docker.com/",
+    code: [
+      "FROM node:20-slim AS build\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\nRUN npm run build",
+      "HEALTHCHECK --interval=30s CMD curl -fsS http://localhost:3000/readyz || exit 1",
+    ],
+  },
+  {
+    name: "CSS",
+    category: "web-development",
+    tags: ["css"],
+    lang: "css",
+    docs: "https://developer.mozilla.org/en-US/docs/Web/CSS",
+    code: [
+      ".post-list {\n  display: grid;\n  grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr));\n  gap: 1.5rem;\n}",
+      ":focus-visible {\n  outline: 3px solid var(--accent);\n  outline-offset: 2px;\n}",
+    ],
+  },
+  {
+    name: "Python",
+    category: "tutorials",
+    tags: ["python"],
+    lang: "python",
+    docs: "https://docs.python.org/3/",
+    code: [
+      "from itertools import batched\n\nfor chunk in batched(rows, 1000):\n    insert_many(chunk)",
+      "@dataclass(frozen=True)\nclass Page:\n    number: int\n    size: int = 10",
+    ],
+  },
+  {
+    name: "web security",
+    category: "engineering",
+    tags: ["security"],
+    lang: "http",
+    docs: "https://owasp.org/www-project-application-security-verification-standard/",
+    code: [
+      "Content-Security-Policy: default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'",
+      "Set-Cookie: sid=...; HttpOnly; Secure; SameSite=Lax; Path=/",
+    ],
+  },
+  {
+    name: "automated testing",
+    category: "engineering",
+    tags: ["testing"],
+    lang: "ts",
+    docs: "https://vitest.dev/guide/",
+    code: [
+      "it('returns 404 for a draft', async () => {\n  const res = await request(app).get(urlFor(draft));\n  expect(res.status).toBe(404);\n});",
+      "beforeEach(async () => {\n  await db.query('TRUNCATE post CASCADE');\n});",
+    ],
+  },
+  {
+    name: "web performance",
+    category: "engineering",
+    tags: ["performance"],
+    lang: "bash",
+    docs: "https://developer.mozilla.org/en-US/docs/Web/Performance",
+    code: ["npx autocannon -c 16 -d 10 http://localhost:3000/blog/", "curl -s -o /dev/null -w '%{time_total}\\n' http://localhost:3000/blog/?page=900"],
+  },
+  {
+    name: "software architecture",
+    category: "engineering",
+    tags: ["architecture"],
+    lang: "text",
+    docs: "https://martinfowler.com/architecture/",
+    code: ["router -> controller -> service -> queries -> template", "blog/\n  routes.ts\n  controller.ts\n  queries.ts\n  views/"],
+  },
+  {
+    name: "engineering careers",
+    category: "career",
+    tags: ["career"],
+    lang: "text",
+    docs: "https://staffeng.com/guides/",
+    code: ["Monday: review\nTuesday: write\nWednesday: pair\nThursday: ship\nFriday: learn"],
+  },
 ];
 
 const ASPECTS = [
-  "indexes", "migrations", "connection pooling", "error handling", "pagination", "query planning", "deployment",
-  "memory usage", "caching", "logging", "background jobs", "rate limiting", "schema design", "build times",
-  "code review", "observability", "full-text search", "forms and validation", "configuration", "upgrades",
+  "indexes",
+  "migrations",
+  "connection pooling",
+  "error handling",
+  "pagination",
+  "query planning",
+  "deployment",
+  "memory usage",
+  "caching",
+  "logging",
+  "background jobs",
+  "rate limiting",
+  "schema design",
+  "build times",
+  "code review",
+  "observability",
+  "full-text search",
+  "forms and validation",
+  "configuration",
+  "upgrades",
 ];
 
 const TITLE_PATTERNS = [
@@ -149,7 +309,7 @@ const OPENINGS = [
   "This post collects what we learned about {aspect} while building a publishing platform on {topic}. None of it is new, but all of it was hard-won.",
   "If you have ever stared at a slow page and wondered where the time went, this one is for you: a walk through {aspect} in {topic}, with real numbers.",
   "{topic} makes the easy things easy. When it comes to {aspect}, you find out how it handles the hard ones.",
-  "A reader asked how we approach {aspect}. The short answer is \"carefully\"; the long answer is this post.",
+  'A reader asked how we approach {aspect}. The short answer is "carefully"; the long answer is this post.',
 ];
 
 const PARAGRAPHS = [
@@ -190,7 +350,18 @@ const QUOTES = [
   "Programs must be written for people to read, and only incidentally for machines to execute. — Harold Abelson",
 ];
 
-const HEADINGS = ["Background", "The problem", "What we tried", "Measuring it", "The fix", "Trade-offs", "In practice", "What's next", "Takeaways", "Further reading"];
+const HEADINGS = [
+  "Background",
+  "The problem",
+  "What we tried",
+  "Measuring it",
+  "The fix",
+  "Trade-offs",
+  "In practice",
+  "What's next",
+  "Takeaways",
+  "Further reading",
+];
 
 function fill(template: string, topic: string, aspect: string, rng: Rng): string {
   return template
@@ -221,14 +392,26 @@ function makeDoc(rng: Rng): Doc {
   headings.forEach((h, i) => {
     parts.push(`## ${h}`);
     for (const p of paragraphs.splice(0, rng.int(1, 2))) parts.push(f(p));
-    if (i === 0) parts.push(rng.sample(LIST_ITEMS, rng.int(3, 5)).map((x) => `- ${x}`).join("\n"));
+    if (i === 0)
+      parts.push(
+        rng
+          .sample(LIST_ITEMS, rng.int(3, 5))
+          .map((x) => `- ${x}`)
+          .join("\n"),
+      );
     if (i === 1) parts.push("```" + topic.lang + "\n" + rng.pick(topic.code) + "\n```");
     if (i === headings.length - 1) {
       parts.push(`See the [${topic.name} documentation](${topic.docs}) for the details, and our [archive](/blog/) for related posts.`);
       if (rng.chance(0.6)) parts.push(`> ${rng.pick(QUOTES)}`);
     }
   });
-  if (rng.chance(0.3)) parts.push(rng.sample(LIST_ITEMS, 3).map((x, i) => `${i + 1}. ${capitalise(x)}.`).join("\n"));
+  if (rng.chance(0.3))
+    parts.push(
+      rng
+        .sample(LIST_ITEMS, 3)
+        .map((x, i) => `${i + 1}. ${capitalise(x)}.`)
+        .join("\n"),
+    );
   return { topic, aspect, body: parts.join("\n\n") + "\n" };
 }
 
@@ -251,10 +434,10 @@ async function ensureTaxonomy(client: pg.PoolClient | pg.Pool): Promise<Taxonomy
      ON CONFLICT (slug) DO NOTHING`,
     [DEMO_CATEGORIES.map((c) => c.name), DEMO_CATEGORIES.map((c) => c.slug), DEMO_CATEGORIES.map((c) => c.description)],
   );
-  await client.query(
-    `INSERT INTO "Tag" (name, slug) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (slug) DO NOTHING`,
-    [DEMO_TAGS.map((t) => TAG_NAMES[t]!), [...DEMO_TAGS]],
-  );
+  await client.query(`INSERT INTO "Tag" (name, slug) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (slug) DO NOTHING`, [
+    DEMO_TAGS.map((t) => TAG_NAMES[t]!),
+    [...DEMO_TAGS],
+  ]);
   // Unusable password hash "": these accounts cannot log in until an admin sets a password.
   await client.query(
     `INSERT INTO "User" (username, email, "firstName", "lastName", role, bio, "passwordHash")
@@ -269,9 +452,13 @@ async function ensureTaxonomy(client: pg.PoolClient | pg.Pool): Promise<Taxonomy
       DEMO_AUTHORS.map((a) => a.bio),
     ],
   );
-  const cats = await client.query<{ id: number; slug: string }>(`SELECT id, slug FROM "Category" WHERE slug = ANY($1::text[])`, [DEMO_CATEGORIES.map((c) => c.slug)]);
+  const cats = await client.query<{ id: number; slug: string }>(`SELECT id, slug FROM "Category" WHERE slug = ANY($1::text[])`, [
+    DEMO_CATEGORIES.map((c) => c.slug),
+  ]);
   const tags = await client.query<{ id: number; slug: string }>(`SELECT id, slug FROM "Tag" WHERE slug = ANY($1::text[])`, [[...DEMO_TAGS]]);
-  const users = await client.query<{ id: number }>(`SELECT id FROM "User" WHERE username = ANY($1::text[]) ORDER BY username`, [DEMO_AUTHORS.map((a) => a.username)]);
+  const users = await client.query<{ id: number }>(`SELECT id FROM "User" WHERE username = ANY($1::text[]) ORDER BY username`, [
+    DEMO_AUTHORS.map((a) => a.username),
+  ]);
   let authors = users.rows.map((r) => r.id);
   if (!authors.length) {
     // Every demo username/email was taken by someone else: fall back to existing writers.
@@ -313,8 +500,16 @@ function dayKey(d: Date): string {
 
 interface Batch {
   cols: {
-    id: number[]; title: string[]; slug: string[]; author: number[]; category: (number | null)[];
-    body: number[]; status: string[]; publish: string[]; created: string[]; updated: string[];
+    id: number[];
+    title: string[];
+    slug: string[];
+    author: number[];
+    category: (number | null)[];
+    body: number[];
+    status: string[];
+    publish: string[];
+    created: string[];
+    updated: string[];
   };
   tagPost: number[];
   tagId: number[];
@@ -457,7 +652,10 @@ async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[
           await client.query("BEGIN");
           try {
             await client.query(INSERT_POSTS, [c.id, c.title, c.slug, c.author, c.category, c.body, c.status, c.publish, c.created, c.updated]);
-            await client.query(`INSERT INTO "PostTag" ("postId", "tagId") SELECT * FROM unnest($1::int[], $2::int[]) ON CONFLICT DO NOTHING`, [b.tagPost, b.tagId]);
+            await client.query(`INSERT INTO "PostTag" ("postId", "tagId") SELECT * FROM unnest($1::int[], $2::int[]) ON CONFLICT DO NOTHING`, [
+              b.tagPost,
+              b.tagId,
+            ]);
             await client.query("COMMIT");
           } catch (e) {
             next = plan.posts; // stop the other writer too

@@ -111,13 +111,5 @@ export async function pagesSitemap(): Promise<string> {
 }
 
 export function robotsTxt(): string {
-  return [
-    "User-agent: *",
-    "Allow: /",
-    "Disallow: /admin/",
-    "Disallow: /accounts/",
-    "",
-    `Sitemap: ${absoluteUrl("seo:sitemap")}`,
-    "",
-  ].join("\n");
+  return ["User-agent: *", "Allow: /", "Disallow: /admin/", "Disallow: /accounts/", "", `Sitemap: ${absoluteUrl("seo:sitemap")}`, ""].join("\n");
 }

@@ -66,7 +66,12 @@ abstract class Cache<K extends Defined, V, S extends Defined> {
 
   constructor(readonly spec: CacheSpec<V>) {
     const b = spec.bound;
-    this.store = backend.open<K, S>({ name: spec.name, ttlMs: spec.ttlMs, tags: spec.tags, ...("maxBytes" in b ? { maxBytes: b.maxBytes } : { maxEntries: b.maxEntries }) });
+    this.store = backend.open<K, S>({
+      name: spec.name,
+      ttlMs: spec.ttlMs,
+      tags: spec.tags,
+      ...("maxBytes" in b ? { maxBytes: b.maxBytes } : { maxEntries: b.maxEntries }),
+    });
     registry.push(this as unknown as AnyCache);
   }
 
@@ -165,7 +170,15 @@ class LoadingCache<K extends Defined, V> extends Cache<K, V, Promise<V>> {
 const OBJECT_BYTES = 64;
 const strBytes = (s: string | null | undefined) => (s ? s.length * 2 : 0);
 function cardBytes(c: PostCard): number {
-  let n = 6 * OBJECT_BYTES + strBytes(c.title) + strBytes(c.slug) + strBytes(c.excerpt) + strBytes(c.author.username) + strBytes(c.author.firstName) + strBytes(c.author.lastName) + strBytes(c.author.fullName);
+  let n =
+    6 * OBJECT_BYTES +
+    strBytes(c.title) +
+    strBytes(c.slug) +
+    strBytes(c.excerpt) +
+    strBytes(c.author.username) +
+    strBytes(c.author.firstName) +
+    strBytes(c.author.lastName) +
+    strBytes(c.author.fullName);
   if (c.category) n += OBJECT_BYTES + strBytes(c.category.name) + strBytes(c.category.slug);
   for (const t of c.tags) n += OBJECT_BYTES + strBytes(t.name) + strBytes(t.slug);
   return n;

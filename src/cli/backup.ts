@@ -22,7 +22,11 @@ interface Args {
   quiet: boolean;
 }
 
-const stamp = () => new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+const stamp = () =>
+  new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 
 function parse(argv: string[]): Args | "help" {
   const { values, positionals } = parseArgs({

@@ -130,9 +130,13 @@ function parseBenchArgs(argv: string[]): BenchArgs | "help" {
   if (values.help) return "help";
   let only: string[] | null = null;
   if (values.only !== undefined) {
-    only = values.only.split(",").map((s) => s.trim()).filter(Boolean);
+    only = values.only
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = only.filter((n) => !SCENARIOS.some((s) => s.name === n));
-    if (!only.length || unknown.length) throw new Error(`--only: unknown scenario(s) ${unknown.join(", ") || "(none given)"}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+    if (!only.length || unknown.length)
+      throw new Error(`--only: unknown scenario(s) ${unknown.join(", ") || "(none given)"}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
   }
   return {
     duration: intArg("duration", values.duration, 1, 600, 10),
@@ -153,7 +157,6 @@ function parseBenchArgs(argv: string[]): BenchArgs | "help" {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((done) => {
@@ -283,8 +286,19 @@ function printTable(rows: Measured[]): void {
   for (const r of rows) {
     const cells =
       r.status === "ok"
-        ? [r.name, String(r.posts ?? ""), r.reqPerSec!.toFixed(0), String(r.latencyP50), String(r.latencyP99), String(r.non2xx), String(r.errors! + r.timeouts!), r.peakRssMb!.toFixed(0),
-           r.serverCpuMsPerReq!.toFixed(2), r.dbCpuMsPerReq == null ? "n/a" : r.dbCpuMsPerReq.toFixed(2), r.path ?? ""]
+        ? [
+            r.name,
+            String(r.posts ?? ""),
+            r.reqPerSec!.toFixed(0),
+            String(r.latencyP50),
+            String(r.latencyP99),
+            String(r.non2xx),
+            String(r.errors! + r.timeouts!),
+            r.peakRssMb!.toFixed(0),
+            r.serverCpuMsPerReq!.toFixed(2),
+            r.dbCpuMsPerReq == null ? "n/a" : r.dbCpuMsPerReq.toFixed(2),
+            r.path ?? "",
+          ]
         : [r.name, String(r.posts ?? ""), "-", "-", "-", "-", "-", "-", "-", "-", `${r.status.toUpperCase()}: ${r.note ?? ""}`];
     console.log(cells.map((c, i) => pad(c, widths[i]!, i > 0 && i < last)).join("  "));
   }
@@ -418,8 +432,14 @@ async function main() {
     if (srv && srv.exitCode === null) {
       srv.kill("SIGTERM");
       await new Promise((r) => {
-        const t = setTimeout(() => { srv.kill("SIGKILL"); r(null); }, 15_000);
-        srv.once("exit", () => { clearTimeout(t); r(null); });
+        const t = setTimeout(() => {
+          srv.kill("SIGKILL");
+          r(null);
+        }, 15_000);
+        srv.once("exit", () => {
+          clearTimeout(t);
+          r(null);
+        });
       });
     }
   };
@@ -445,7 +465,9 @@ async function main() {
     }
     if (!existsSync(resolve(args.root, "dist/server.js"))) throw new Error(`${args.root}/dist/server.js is missing: run without --skip-build`);
     if (loadAtStart[0]! > os.cpus().length * 0.5)
-      log(`WARNING: load average ${loadAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs: other work competes with the benchmark; compare the CPU ms/req columns`);
+      log(
+        `WARNING: load average ${loadAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs: other work competes with the benchmark; compare the CPU ms/req columns`,
+      );
 
     for (const { posts, floor, scenarios: group } of groups.values()) {
       const entry = floor ? "dist/cli/bench-floor.js" : "dist/server.js";
@@ -558,11 +580,25 @@ async function main() {
     }
 
     printTable(results);
-    console.log(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; server idle RSS ${servers.map((x) => `${x.idleRssMb.toFixed(0)} MB (${x.posts} posts, ${x.workers} worker${x.workers === 1 ? "" : "s"})`).join(", ")}`);
+    console.log(
+      `load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}, at end ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(
+          " ",
+        )}; server idle RSS ${servers.map((x) => `${x.idleRssMb.toFixed(0)} MB (${x.posts} posts, ${x.workers} worker${x.workers === 1 ? "" : "s"})`).join(", ")}`,
+    );
     const out = {
       date: new Date().toISOString(),
       git: gitRevision(args.root),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryMb: Math.round(os.totalmem() / 2 ** 20), loadavgAtStart: loadAtStart, loadavgAtEnd: os.loadavg(), node: process.version },
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        memoryMb: Math.round(os.totalmem() / 2 ** 20),
+        loadavgAtStart: loadAtStart,
+        loadavgAtEnd: os.loadavg(),
+        node: process.version,
+      },
       settings: { ...args, database: config.DATABASE_URL ? "external" : "embedded" },
       servers,
       results,

@@ -36,16 +36,25 @@ export async function checkDeploy(env: NodeJS.ProcessEnv): Promise<Finding[]> {
   }
 
   if (env.NODE_ENV !== "production")
-    error("folio.E001", `NODE_ENV is ${JSON.stringify(env.NODE_ENV ?? "")}, not "production".`, "Development mode shows stack traces, reloads templates and skips HSTS and Secure cookies.");
+    error(
+      "folio.E001",
+      `NODE_ENV is ${JSON.stringify(env.NODE_ENV ?? "")}, not "production".`,
+      "Development mode shows stack traces, reloads templates and skips HSTS and Secure cookies.",
+    );
 
   const secret = cfg.SESSION_SECRET;
   if (!env.SESSION_SECRET || secret === DEFAULT_SESSION_SECRET)
-    error("folio.E002", "SESSION_SECRET is not set (the built-in development value is in use).", "Generate one: node -e \"console.log(require('crypto').randomBytes(48).toString('base64url'))\"");
+    error(
+      "folio.E002",
+      "SESSION_SECRET is not set (the built-in development value is in use).",
+      "Generate one: node -e \"console.log(require('crypto').randomBytes(48).toString('base64url'))\"",
+    );
   else if (secret.length < 32 || distinctChars(secret) < 10)
     error("folio.E003", "SESSION_SECRET is weak: it must be at least 32 random characters.", "Sessions signed with a guessable secret can be forged.");
 
   if (cfg.ALLOWED_HOSTS.length === 0) error("folio.E004", "ALLOWED_HOSTS is empty.", "List the host names the site answers to.");
-  else if (cfg.ALLOWED_HOSTS.includes("*")) error("folio.E005", 'ALLOWED_HOSTS contains "*": any Host header is accepted.', "Host header poisoning (e.g. in links) becomes possible.");
+  else if (cfg.ALLOWED_HOSTS.includes("*"))
+    error("folio.E005", 'ALLOWED_HOSTS contains "*": any Host header is accepted.', "Host header poisoning (e.g. in links) becomes possible.");
 
   let site: URL | undefined;
   try {
@@ -63,16 +72,30 @@ export async function checkDeploy(env: NodeJS.ProcessEnv): Promise<Finding[]> {
 
   const trust = cfg.TRUST_PROXY.trim().toLowerCase();
   if (site?.protocol === "https:" && (trust === "false" || trust === ""))
-    warn("folio.W002", "SITE_URL is https but TRUST_PROXY is off.", "If TLS ends at a reverse proxy, set TRUST_PROXY (e.g. 1): without it the app sees plain HTTP, does not send the Secure session cookie, and logs the proxy's address for every client.");
+    warn(
+      "folio.W002",
+      "SITE_URL is https but TRUST_PROXY is off.",
+      "If TLS ends at a reverse proxy, set TRUST_PROXY (e.g. 1): without it the app sees plain HTTP, does not send the Secure session cookie, and logs the proxy's address for every client.",
+    );
   if (trust === "true")
-    warn("folio.W003", 'TRUST_PROXY is "true": X-Forwarded-For is trusted from anyone.', "Clients can then forge their address (and dodge per-address throttling). Use the number of proxy hops (e.g. 1) or their addresses.");
+    warn(
+      "folio.W003",
+      'TRUST_PROXY is "true": X-Forwarded-For is trusted from anyone.',
+      "Clients can then forge their address (and dodge per-address throttling). Use the number of proxy hops (e.g. 1) or their addresses.",
+    );
 
   if (!cfg.SMTP_URL) error("folio.E007", "SMTP_URL is not set: e-mail (password resets) would only be written to files under DATA_DIR/mail.");
   else if (cfg.SMTP_URL.startsWith("smtp://") && !/^smtp:\/\/([^@/]*@)?(localhost|127\.0\.0\.1|\[::1\])(:\d+)?/.test(cfg.SMTP_URL))
-    warn("folio.W004", "SMTP_URL uses smtp:// to a remote server.", "Prefer smtps:// (or a server that offers STARTTLS): reset links travel in these messages.");
+    warn(
+      "folio.W004",
+      "SMTP_URL uses smtp:// to a remote server.",
+      "Prefer smtps:// (or a server that offers STARTTLS): reset links travel in these messages.",
+    );
 
-  if (cfg.SIGNUP_ENABLED) warn("folio.W005", "SIGNUP_ENABLED is on: anyone can create a (reader) account.", "Set SIGNUP_ENABLED=false if the site does not need public accounts.");
-  if (!cfg.DATABASE_URL) warn("folio.W006", "DATABASE_URL is not set: the embedded PostgreSQL would be used.", "Use a managed PostgreSQL with backups in production.");
+  if (cfg.SIGNUP_ENABLED)
+    warn("folio.W005", "SIGNUP_ENABLED is on: anyone can create a (reader) account.", "Set SIGNUP_ENABLED=false if the site does not need public accounts.");
+  if (!cfg.DATABASE_URL)
+    warn("folio.W006", "DATABASE_URL is not set: the embedded PostgreSQL would be used.", "Use a managed PostgreSQL with backups in production.");
   if (cfg.SEED_DEMO) warn("folio.W007", "SEED_DEMO is on: demo content is added to an empty database.");
   if (cfg.LOG_LEVEL === "debug" || cfg.LOG_LEVEL === "trace") warn("folio.W008", `LOG_LEVEL is ${cfg.LOG_LEVEL}: verbose logs may hold personal data.`);
   if (cfg.SESSION_ABSOLUTE_HOURS > 24 * 7) warn("folio.W009", `SESSION_ABSOLUTE_HOURS is ${cfg.SESSION_ABSOLUTE_HOURS}: sessions outlive a week.`);

@@ -13,7 +13,7 @@ import { Prompter } from "../accounts/prompt.ts";
 
 class CommandError extends Error {}
 
-const firstMessage = (r: z.ZodSafeParseResult<unknown>) => (r.success ? null : r.error.issues[0]?.message ?? "Invalid value.");
+const firstMessage = (r: z.ZodSafeParseResult<unknown>) => (r.success ? null : (r.error.issues[0]?.message ?? "Invalid value."));
 
 async function checkUsername(raw: string): Promise<string> {
   const r = usernameField.safeParse(raw);
@@ -36,7 +36,12 @@ function checkPassword(password: string, attrs: { username: string; email: strin
 }
 
 /** Asks until `check` accepts the answer (interactive), or fails at once (piped input ends). */
-async function askUntil<T>(p: Prompter, question: string, check: (answer: string) => Promise<T> | T, opts: { hidden?: boolean; fallback?: string } = {}): Promise<T> {
+async function askUntil<T>(
+  p: Prompter,
+  question: string,
+  check: (answer: string) => Promise<T> | T,
+  opts: { hidden?: boolean; fallback?: string } = {},
+): Promise<T> {
   for (;;) {
     let answer = await p.ask(question, opts);
     if (answer === null) throw new CommandError("Input ended; superuser creation skipped.");
@@ -77,7 +82,9 @@ async function main(): Promise<number> {
       try {
         const suggested = (() => {
           try {
-            return userInfo().username.toLowerCase().replace(/[^a-z0-9_.@+-]/g, "");
+            return userInfo()
+              .username.toLowerCase()
+              .replace(/[^a-z0-9_.@+-]/g, "");
           } catch {
             return "";
           }

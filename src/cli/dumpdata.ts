@@ -56,12 +56,18 @@ async function run(args: Args): Promise<void> {
       { withPasswords: args.withPasswords },
     );
     await file?.commit();
-    const what = Object.entries({ users: counts.users, categories: counts.categories, tags: counts.tags, posts: counts.posts, revisions: counts.revisions, "audit entries": counts.auditEntries })
+    const what = Object.entries({
+      users: counts.users,
+      categories: counts.categories,
+      tags: counts.tags,
+      posts: counts.posts,
+      revisions: counts.revisions,
+      "audit entries": counts.auditEntries,
+    })
       .map(([k, n]) => `${formatCount(n)} ${k}`)
       .join(", ");
     console.error(
-      `dumpdata: ${what}${args.withPasswords ? " (with password hashes)" : ""}` +
-        `${file ? ` written to ${args.output}` : ""} (${formatCount(bytes)} bytes)`,
+      `dumpdata: ${what}${args.withPasswords ? " (with password hashes)" : ""}` + `${file ? ` written to ${args.output}` : ""} (${formatCount(bytes)} bytes)`,
     );
   } finally {
     file?.abort();

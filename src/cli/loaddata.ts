@@ -37,7 +37,8 @@ function parse(argv: string[]): Args | "help" {
   if (values.help) return "help";
   const file = oneFile(positionals, "loaddata");
   const onConflict = values["on-conflict"];
-  if (onConflict !== "error" && onConflict !== "skip" && onConflict !== "replace") throw new UsageError(`--on-conflict must be error, skip or replace, got "${onConflict}"`);
+  if (onConflict !== "error" && onConflict !== "skip" && onConflict !== "replace")
+    throw new UsageError(`--on-conflict must be error, skip or replace, got "${onConflict}"`);
   return { file, onConflict };
 }
 
@@ -56,7 +57,11 @@ function prepare(args: Args): Promise<void> {
 
 function summary(r: LoadReport): string {
   const part = (name: string, m: LoadReport["users"]) => {
-    const extra = [m.unchanged && `${formatCount(m.unchanged)} already there`, m.replaced && `${formatCount(m.replaced)} replaced`, m.skipped && `${formatCount(m.skipped)} skipped`].filter(Boolean);
+    const extra = [
+      m.unchanged && `${formatCount(m.unchanged)} already there`,
+      m.replaced && `${formatCount(m.replaced)} replaced`,
+      m.skipped && `${formatCount(m.skipped)} skipped`,
+    ].filter(Boolean);
     return `${formatCount(m.added)} ${name} added${extra.length ? ` (${extra.join(", ")})` : ""}`;
   };
   return [

@@ -54,7 +54,9 @@ async function run(args: Args, db: { url: string }): Promise<void> {
     bar.stop();
   }
   const secs = (performance.now() - started) / 1000;
-  console.log(`restore: ${formatCount(result.rows)} rows of ${result.tables} tables restored from ${args.file} in ${secs.toFixed(1)} s (sessions cleared: everyone signs in again)`);
+  console.log(
+    `restore: ${formatCount(result.rows)} rows of ${result.tables} tables restored from ${args.file} in ${secs.toFixed(1)} s (sessions cleared: everyone signs in again)`,
+  );
 }
 
 await runCommand({ name: "restore", usage: USAGE, parse, prepare, run });

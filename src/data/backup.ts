@@ -56,9 +56,7 @@ const HEADER = z.object({
   database: z.string(),
   server: z.string(),
   migrations: z.array(z.string()),
-  tables: z
-    .array(z.object({ name: z.string().min(1).max(63), columns: z.array(z.string().min(1).max(63)).min(1), rows: z.number().int().min(0) }))
-    .min(1),
+  tables: z.array(z.object({ name: z.string().min(1).max(63), columns: z.array(z.string().min(1).max(63)).min(1), rows: z.number().int().min(0) })).min(1),
 });
 export type BackupHeader = z.infer<typeof HEADER>;
 
@@ -104,7 +102,13 @@ async function listTables(db: pg.ClientBase): Promise<TableInfo[]> {
   const placed = new Set<string>();
   while (ordered.length < tables.length) {
     const ready = tables.filter((t) => !placed.has(t.name) && [...parents.get(t.name)!].every((p) => placed.has(p) || !parents.has(p)));
-    if (!ready.length) throw new Error(`the foreign keys of ${tables.filter((t) => !placed.has(t.name)).map((t) => t.name).join(", ")} form a cycle`);
+    if (!ready.length)
+      throw new Error(
+        `the foreign keys of ${tables
+          .filter((t) => !placed.has(t.name))
+          .map((t) => t.name)
+          .join(", ")} form a cycle`,
+      );
     for (const t of ready) {
       ordered.push(t);
       placed.add(t.name);
@@ -136,7 +140,9 @@ export async function backup(url: string, path: string, opts: { progress?: Progr
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const tables = await listTables(client);
     const migrations = await appliedMigrations(client);
-    const { rows: about } = await client.query<{ database: string; server: string }>(`SELECT current_database() AS database, current_setting('server_version') AS server`);
+    const { rows: about } = await client.query<{ database: string; server: string }>(
+      `SELECT current_database() AS database, current_setting('server_version') AS server`,
+    );
     const counted: BackupHeader["tables"] = [];
     for (const t of tables) {
       const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${ident(t.name)}`);
@@ -210,8 +216,10 @@ class BackupReader {
       r = await this.lines.next();
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (err.code === "Z_BUF_ERROR" || /unexpected end/i.test(err.message)) throw new DataError(`${this.path} is truncated (the compressed data ends early): not a complete backup`);
-      if (err.code === "Z_DATA_ERROR") throw new DataError(`${this.path} is damaged (the compressed data is corrupt at line ${this.lineNo + 1}): ${err.message}`);
+      if (err.code === "Z_BUF_ERROR" || /unexpected end/i.test(err.message))
+        throw new DataError(`${this.path} is truncated (the compressed data ends early): not a complete backup`);
+      if (err.code === "Z_DATA_ERROR")
+        throw new DataError(`${this.path} is damaged (the compressed data is corrupt at line ${this.lineNo + 1}): ${err.message}`);
       throw readFailure(this.path, e);
     }
     if (r.done) return null;
@@ -234,11 +242,17 @@ class BackupReader {
     } catch {
       throw new DataError(`${this.path} is not a Folio backup (its first line is not the backup's header)`);
     }
-    if ((raw as { format?: unknown })?.format !== BACKUP_FORMAT) throw new DataError(`${this.path} is not a Folio backup (its first line is not the backup's header)`);
+    if ((raw as { format?: unknown })?.format !== BACKUP_FORMAT)
+      throw new DataError(`${this.path} is not a Folio backup (its first line is not the backup's header)`);
     const h = HEADER.safeParse(raw);
-    if (!h.success) throw new DataError(`${this.path}: the backup's header is damaged or edited (${h.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")})`);
+    if (!h.success)
+      throw new DataError(
+        `${this.path}: the backup's header is damaged or edited (${h.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")})`,
+      );
     if (h.data.version !== BACKUP_VERSION)
-      throw new DataError(`${this.path} is in backup format ${h.data.version}; this version of Folio reads format ${BACKUP_VERSION}${h.data.version > BACKUP_VERSION ? ": update Folio (git pull, npm ci) and try again" : ""}`);
+      throw new DataError(
+        `${this.path} is in backup format ${h.data.version}; this version of Folio reads format ${BACKUP_VERSION}${h.data.version > BACKUP_VERSION ? ": update Folio (git pull, npm ci) and try again" : ""}`,
+      );
     this.hashed(line);
     return h.data;
   }
@@ -305,7 +319,9 @@ function sniff(path: string): void {
   if (n === 0) throw new DataError(`${path} is empty: not a Folio backup`);
   if (isGzip(head.subarray(0, n))) return;
   if (/^\s*[{[]/.test(head.subarray(0, n).toString("utf8")))
-    throw new DataError(`${path} is not a Folio backup (it is not gzip-compressed; it looks like JSON: a dump from npm run dumpdata? Load that with npm run loaddata)`);
+    throw new DataError(
+      `${path} is not a Folio backup (it is not gzip-compressed; it looks like JSON: a dump from npm run dumpdata? Load that with npm run loaddata)`,
+    );
   throw new DataError(`${path} is not a Folio backup (it is not gzip-compressed)`);
 }
 
@@ -319,7 +335,10 @@ export async function verifyBackup(path: string): Promise<BackupHeader> {
   try {
     const header = await r.header();
     checkKnownMigrations(header.migrations, "backup");
-    for (const t of header.tables) for await (const _chunk of r.rows(t)) { /* read and counted */ }
+    for (const t of header.tables)
+      for await (const _chunk of r.rows(t)) {
+        /* read and counted */
+      }
     await r.end();
     return header;
   } finally {
@@ -350,7 +369,8 @@ export async function restore(url: string, path: string, opts: { force: boolean;
     const applied = await appliedMigrations(client);
     const missing = header.migrations.filter((m) => !applied.includes(m));
     const extra = applied.filter((m) => !header.migrations.includes(m));
-    if (missing.length) throw new DataError(`the database lacks migrations the backup has (${missing.join(", ")}): update Folio (git pull, npm ci) and try again`);
+    if (missing.length)
+      throw new DataError(`the database lacks migrations the backup has (${missing.join(", ")}): update Folio (git pull, npm ci) and try again`);
     if (extra.length)
       throw new DataError(
         `the backup comes from an older schema: it lacks migrations this database has (${extra.join(", ")}). ` +
@@ -375,7 +395,9 @@ export async function restore(url: string, path: string, opts: { force: boolean;
       if (rows[0]!.n > 0) filled.push(`${t.name}: ${rows[0]!.n}`);
     }
     if (filled.length && !opts.force)
-      throw new DataError(`the database is not empty (rows: ${filled.join(", ")}). Restoring replaces everything in it: add --force to do that (npm run restore -- FILE --force)`);
+      throw new DataError(
+        `the database is not empty (rows: ${filled.join(", ")}). Restoring replaces everything in it: add --force to do that (npm run restore -- FILE --force)`,
+      );
 
     await client.query(`TRUNCATE ${[...tables.map((t) => t.name), SESSION_TABLE].map(ident).join(", ")} RESTART IDENTITY`);
     // Indexes are built once after the rows are in, as pg_restore does, rather than row by row (the
@@ -427,8 +449,7 @@ export async function restore(url: string, path: string, opts: { force: boolean;
           AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL`,
       [tables.map((t) => t.name)],
     );
-    for (const s of serials)
-      await client.query(`SELECT setval($1, COALESCE((SELECT max(${ident(s.column)}) FROM ${ident(s.table)}), 0) + 1, false)`, [s.seq]);
+    for (const s of serials) await client.query(`SELECT setval($1, COALESCE((SELECT max(${ident(s.column)}) FROM ${ident(s.table)}), 0) + 1, false)`, [s.seq]);
 
     await client.query("COMMIT");
     began = false;
@@ -437,7 +458,13 @@ export async function restore(url: string, path: string, opts: { force: boolean;
     return { tables: header.tables.length, rows: total, header };
   } catch (e) {
     if (began) await client.query("ROLLBACK").catch(() => {});
-    if (e instanceof Error && !(e instanceof DataError) && "code" in e && typeof (e as { code: unknown }).code === "string" && /^[0-9A-Z]{5}$/.test((e as { code: string }).code))
+    if (
+      e instanceof Error &&
+      !(e instanceof DataError) &&
+      "code" in e &&
+      typeof (e as { code: unknown }).code === "string" &&
+      /^[0-9A-Z]{5}$/.test((e as { code: string }).code)
+    )
       throw new DataError(`PostgreSQL refused the backup's data (${e.message}); nothing was restored`);
     throw e;
   } finally {

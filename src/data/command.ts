@@ -11,7 +11,8 @@ export class UsageError extends Error {}
 
 /** The one file argument of `npm run <script> -- FILE`. */
 export function oneFile(positionals: string[], script: string): string {
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one file at a time, got ${positionals.length}` : `which file? (npm run ${script} -- FILE)`);
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length ? `one file at a time, got ${positionals.length}` : `which file? (npm run ${script} -- FILE)`);
   return positionals[0]!;
 }
 

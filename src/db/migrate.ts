@@ -26,7 +26,10 @@ const MIGRATIONS_DIR = resolve(import.meta.dirname, "../../prisma/migrations");
 
 /** Names of the migrations committed in prisma/migrations (the schema this code knows), oldest first. */
 export function committedMigrations(): string[] {
-  return readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  return readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
 }
 
 /** Names of the migrations applied to a database, oldest first (throws when it has no history table). */

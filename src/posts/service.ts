@@ -63,14 +63,20 @@ export interface PostActor {
 export class PostPermissionError extends Error {
   readonly status = 403;
   readonly expose = true;
-  constructor(readonly field: PostField | null, message: string) {
+  constructor(
+    readonly field: PostField | null,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 /** Raised when the slug is already used by another post on the same publish date. */
 export class SlugTakenError extends Error {
-  constructor(readonly slug: string, readonly day: string) {
+  constructor(
+    readonly slug: string,
+    readonly day: string,
+  ) {
     super(`The slug "${slug}" is already used by another post published on ${day}. Choose another slug or publish date.`);
   }
 }
@@ -97,7 +103,8 @@ export class PostNotFoundError extends Error {
 export const PUBLISH_RULE =
   "Left empty, a draft takes the moment it is published as its publish time. A time entered here stays as entered, past or future (a published post with a future time is scheduled). Emptying the time of a published post re-dates it to now.";
 /** The excerpt rule, as the forms state it next to the field. */
-export const EXCERPT_RULE = "Left empty (or as the automatic text), it follows the body on every save: its first 40 words. Text you write here stays until you clear it.";
+export const EXCERPT_RULE =
+  "Left empty (or as the automatic text), it follows the body on every save: its first 40 words. Text you write here stays until you clear it.";
 
 type StoredPublish = Pick<Post, "publish" | "publishPinned" | "status">;
 
@@ -114,7 +121,12 @@ export function publishTimeSet(p: StoredPublish): boolean {
  * - otherwise (none chosen, or null: the writer emptied the field): a post being published takes `now`;
  *   a draft keeps its placeholder time (its creation) and stays unpinned.
  */
-export function publishTime(before: StoredPublish | null, chosen: Date | null | undefined, status: PostStatus, now = new Date()): { publish: Date; publishPinned: boolean } {
+export function publishTime(
+  before: StoredPublish | null,
+  chosen: Date | null | undefined,
+  status: PostStatus,
+  now = new Date(),
+): { publish: Date; publishPinned: boolean } {
   if (chosen instanceof Date) return { publish: chosen, publishPinned: true };
   if (chosen === undefined && before && publishTimeSet(before)) return { publish: before.publish, publishPinned: true };
   if (status === "PUBLISHED") return { publish: now, publishPinned: true };
@@ -140,7 +152,6 @@ function excerptFor(submitted: string | undefined, body: string, before: Pick<Po
 // ---------------------------------------------------------------- the save path
 
 const TRACKED = ["title", "slug", "body", "excerpt", "metaDescription", "status", "publish", "authorId", "categoryId", "tagIds"];
-
 
 /** The post already using `slug` on the UTC day of `publish` (ignoring post `exceptId`), or null. */
 export function slugClash(tx: Tx, slug: string, publish: Date, exceptId?: number) {
@@ -276,7 +287,12 @@ async function tagIdsForNames(tx: Tx, names: string[], saver: Saver, current: nu
   if (!wanted.size) return [];
   const slugs = [...wanted.values()].map(tagSlug).filter((s): s is string => !!s);
   const existing = await tx.tag.findMany({
-    where: { OR: [...(slugs.length ? [{ slug: { in: slugs } }] : []), ...[...wanted.values()].map((name) => ({ name: { equals: name, mode: "insensitive" as const } }))] },
+    where: {
+      OR: [
+        ...(slugs.length ? [{ slug: { in: slugs } }] : []),
+        ...[...wanted.values()].map((name) => ({ name: { equals: name, mode: "insensitive" as const } })),
+      ],
+    },
     select: { id: true, slug: true, name: true },
     orderBy: { id: "asc" },
   });
@@ -286,7 +302,11 @@ async function tagIdsForNames(tx: Tx, names: string[], saver: Saver, current: nu
     const named = existing.filter((t) => tagKey(t.name) === tagKey(name));
     const onPost = named.filter((t) => current.includes(t.id));
     const slug = tagSlug(name);
-    const found = onPost.length ? onPost : named.length ? [named.find((t) => t.name === name) ?? named[0]!] : existing.filter((t) => slug !== null && t.slug === slug).slice(0, 1);
+    const found = onPost.length
+      ? onPost
+      : named.length
+        ? [named.find((t) => t.name === name) ?? named[0]!]
+        : existing.filter((t) => slug !== null && t.slug === slug).slice(0, 1);
     if (found.length) ids.push(...found.map((t) => t.id));
     else missing.push(name);
   }
@@ -384,18 +404,23 @@ async function revision(tx: Tx, post: Pick<Post, "id" | "title" | "body" | "exce
 export async function createPost(input: PostInput, actor: PostActor | null): Promise<Post> {
   const data = derived(input, null);
   try {
-    return await prisma.$transaction(async (tx) => {
-      const saver = await saverOf(tx, actor);
-      const tagIds = await resolveTags(tx, input, [], saver);
-      assertMaySave(saver, null, { ...data, publish: input.publish, tagIds });
-      await assertSlugFree(tx, data.slug, data.publish);
-      const post = await tx.post.create({ data });
-      if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: post.id, tagId })) });
-      await revision(tx, post, actor?.id ?? null);
-      await pruneAutosave(tx, actor?.id, post.id, true); // the writer's autosave is saved now (src/autosave)
-      await recordAction({ userId: actor?.id ?? null, action: "ADD", model: POST_MODEL, objectId: post.id, objectRepr: post.title, changes: { added: true } }, tx);
-      return post;
-    }).finally(afterPostWrite);
+    return await prisma
+      .$transaction(async (tx) => {
+        const saver = await saverOf(tx, actor);
+        const tagIds = await resolveTags(tx, input, [], saver);
+        assertMaySave(saver, null, { ...data, publish: input.publish, tagIds });
+        await assertSlugFree(tx, data.slug, data.publish);
+        const post = await tx.post.create({ data });
+        if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: post.id, tagId })) });
+        await revision(tx, post, actor?.id ?? null);
+        await pruneAutosave(tx, actor?.id, post.id, true); // the writer's autosave is saved now (src/autosave)
+        await recordAction(
+          { userId: actor?.id ?? null, action: "ADD", model: POST_MODEL, objectId: post.id, objectRepr: post.title, changes: { added: true } },
+          tx,
+        );
+        return post;
+      })
+      .finally(afterPostWrite);
   } catch (e) {
     if (uniqueViolation(e)) throw new SlugTakenError(data.slug, dayString(data.publish));
     throw e;
@@ -428,7 +453,14 @@ async function saveOver(tx: Tx, before: PostWithTags, expectedVersion: number, i
   const changed = changedFields(before, { ...data, tagIds }, TRACKED);
   await revision(tx, post, actor?.id ?? null);
   await recordAction(
-    { userId: actor?.id ?? null, action: "CHANGE", model: POST_MODEL, objectId: before.id, objectRepr: post.title, changes: { changed, ...(note ? { note } : {}) } },
+    {
+      userId: actor?.id ?? null,
+      action: "CHANGE",
+      model: POST_MODEL,
+      objectId: before.id,
+      objectRepr: post.title,
+      changes: { changed, ...(note ? { note } : {}) },
+    },
     tx,
   );
   return post;
@@ -439,26 +471,33 @@ async function saveOver(tx: Tx, before: PostWithTags, expectedVersion: number, i
  * Throws ConflictError with the stored post when someone saved in between, PostNotFoundError when gone.
  */
 export async function updatePost(id: number, expectedVersion: number, input: PostInput, actor: PostActor | null, note?: string): Promise<Post> {
-  return prisma.$transaction(async (tx) => {
-    const before = await withTags(tx, id);
-    if (!before) throw new PostNotFoundError();
-    const post = await saveOver(tx, before, expectedVersion, input, actor, note);
-    await pruneAutosave(tx, actor?.id, id); // the writer's autosave is saved now (src/autosave)
-    return post;
-  }).finally(afterPostWrite);
+  return prisma
+    .$transaction(async (tx) => {
+      const before = await withTags(tx, id);
+      if (!before) throw new PostNotFoundError();
+      const post = await saveOver(tx, before, expectedVersion, input, actor, note);
+      await pruneAutosave(tx, actor?.id, id); // the writer's autosave is saved now (src/autosave)
+      return post;
+    })
+    .finally(afterPostWrite);
 }
 
 export async function deletePosts(ids: number[], actor: PostActor | null): Promise<number> {
   if (ids.length === 0) return 0;
-  return prisma.$transaction(async (tx) => {
-    const saver = await saverOf(tx, actor);
-    const posts = await tx.post.findMany({ where: { id: { in: ids } }, select: { id: true, title: true, authorId: true } });
-    const refused = saver === SYSTEM ? undefined : posts.find((p) => !can(saver, "post.delete", p));
-    if (refused) throw new PostPermissionError(null, `You may not delete “${refused.title}”.`);
-    await tx.post.deleteMany({ where: { id: { in: posts.map((p) => p.id) } } });
-    await recordActions(posts.map((p) => ({ userId: actor?.id ?? null, action: "DELETE", model: POST_MODEL, objectId: p.id, objectRepr: p.title })), tx);
-    return posts.length;
-  }).finally(afterPostWrite);
+  return prisma
+    .$transaction(async (tx) => {
+      const saver = await saverOf(tx, actor);
+      const posts = await tx.post.findMany({ where: { id: { in: ids } }, select: { id: true, title: true, authorId: true } });
+      const refused = saver === SYSTEM ? undefined : posts.find((p) => !can(saver, "post.delete", p));
+      if (refused) throw new PostPermissionError(null, `You may not delete “${refused.title}”.`);
+      await tx.post.deleteMany({ where: { id: { in: posts.map((p) => p.id) } } });
+      await recordActions(
+        posts.map((p) => ({ userId: actor?.id ?? null, action: "DELETE", model: POST_MODEL, objectId: p.id, objectRepr: p.title })),
+        tx,
+      );
+      return posts.length;
+    })
+    .finally(afterPostWrite);
 }
 
 /** The stored post as a save input (nothing changed yet): what status-only paths start from. */

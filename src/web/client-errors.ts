@@ -23,8 +23,19 @@ export function answerClientErrors(server: Server, app: Express): void {
     let html = pages.get(a.status);
     if (!html) {
       html = new Promise<string>((resolve) => {
-        const context = { status: a.status, title: a.reason, message: a.message, fields: {}, user: null, currentPath: "", signupEnabled: config.SIGNUP_ENABLED, meta: {} };
-        app.render("error.njk", context, (err: Error | null, out?: string) => resolve(err || !out ? `<!doctype html><title>${a.status} ${a.reason}</title><h1>${a.reason}</h1>` : out));
+        const context = {
+          status: a.status,
+          title: a.reason,
+          message: a.message,
+          fields: {},
+          user: null,
+          currentPath: "",
+          signupEnabled: config.SIGNUP_ENABLED,
+          meta: {},
+        };
+        app.render("error.njk", context, (err: Error | null, out?: string) =>
+          resolve(err || !out ? `<!doctype html><title>${a.status} ${a.reason}</title><h1>${a.reason}</h1>` : out),
+        );
       });
       pages.set(a.status, html);
     }

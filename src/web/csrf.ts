@@ -94,9 +94,7 @@ export const csrfErrorHandler: ErrorRequestHandler = (err, req, res, next) => {
   req.log?.info({ path: req.path, reason }, "CSRF verification failed");
   res.status(403);
   if (wantsJson(req)) {
-    res.type("application/problem+json").send(
-      JSON.stringify({ status: 403, title: "Forbidden", detail: REASON_DETAIL[reason], reason }),
-    );
+    res.type("application/problem+json").send(JSON.stringify({ status: 403, title: "Forbidden", detail: REASON_DETAIL[reason], reason }));
     return;
   }
   if (renderKeptForm(req, res, reason)) return;

@@ -24,7 +24,15 @@ export const notFound = (message = "Page not found") => new HttpError(404, messa
 export const badRequest = (message = "Bad request", fields: Record<string, string> = {}) => new HttpError(400, message, fields);
 export const forbidden = (message = "You do not have permission to do that.") => new HttpError(403, message);
 
-const TITLES: Record<number, string> = { 400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed", 413: "Request too large", 500: "Server error", 503: "Service unavailable" };
+const TITLES: Record<number, string> = {
+  400: "Bad request",
+  403: "Forbidden",
+  404: "Page not found",
+  405: "Method not allowed",
+  413: "Request too large",
+  500: "Server error",
+  503: "Service unavailable",
+};
 
 /** The client prefers JSON to HTML (Accept): errors are answered as application/problem+json. */
 export function wantsJson(req: Parameters<RequestHandler>[0]): boolean {

@@ -43,12 +43,7 @@ export function pathId(v: unknown): number {
 }
 
 /** zod: a single form or query value that must be an id (surrounding spaces ignored) -> number; `message` otherwise. */
-export const idString = (message = "Enter a valid id.") =>
-  z
-    .string({ error: message })
-    .trim()
-    .refine(isId, message)
-    .transform(Number);
+export const idString = (message = "Enter a valid id.") => z.string({ error: message }).trim().refine(isId, message).transform(Number);
 
 /** The field message for text carrying a NUL character. */
 export const NUL_MESSAGE = "This field contains a character that is not allowed (a NUL byte).";
@@ -61,8 +56,13 @@ export const noNul = (s: string): boolean => !s.includes("\u0000");
  * newlines aside) become spaces, runs of white space one space, the ends trimmed.
  */
 export function searchText(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ").replace(/\s+/g, " ").trim();
+  return (
+    s
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ")
+      .replace(/\s+/g, " ")
+      .trim()
+  );
 }
 
 // --- slugs ---------------------------------------------------------------------------------------
@@ -108,9 +108,18 @@ export const dayString = (d: Date): string => d.toISOString().slice(0, 10);
  * numbers. Whether they name a real day is checked on the whole object: isRealDay.
  */
 export const DAY_PATH_PARTS = {
-  year: z.string().regex(/^\d{4}$/).transform(Number),
-  month: z.string().regex(/^\d{2}$/).transform(Number),
-  day: z.string().regex(/^\d{2}$/).transform(Number),
+  year: z
+    .string()
+    .regex(/^\d{4}$/)
+    .transform(Number),
+  month: z
+    .string()
+    .regex(/^\d{2}$/)
+    .transform(Number),
+  day: z
+    .string()
+    .regex(/^\d{2}$/)
+    .transform(Number),
 };
 
 export const isRealDay = (d: { year: number; month: number; day: number }): boolean => isoDay(d.year, d.month, d.day) !== null;

@@ -77,8 +77,17 @@ function keptFields(body: unknown) {
     if (!values.length) continue;
     const one = values.length === 1 ? values[0]! : null;
     if (one !== null && !HIDDEN.has(name) && (WRITTEN.test(name) || one.includes("\n") || one.length > 80)) {
-      const label = name.replace(/Id$/, "").replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
-      written.push({ name, label: label.charAt(0).toUpperCase() + label.slice(1), value: one, multiline: name === "body" || one.includes("\n") || one.length > 200 });
+      const label = name
+        .replace(/Id$/, "")
+        .replace(/[_-]+/g, " ")
+        .replace(/([a-z])([A-Z])/g, "$1 $2")
+        .toLowerCase();
+      written.push({
+        name,
+        label: label.charAt(0).toUpperCase() + label.slice(1),
+        value: one,
+        multiline: name === "body" || one.includes("\n") || one.length > 200,
+      });
     } else for (const v of values) other.push({ name, value: v });
   }
   return { written, other };

@@ -202,10 +202,10 @@ export function destroySession(req: Request, res: Response): Promise<void> {
 
 /** Deletes every stored session of a user, except `keepSid` when given. Returns how many ended. */
 export async function endUserSessions(userId: number, keepSid?: string): Promise<number> {
-  const res = await pool.query(
-    `DELETE FROM "session" WHERE (sess::jsonb -> 'passport' ->> 'user') = $1 AND ($2::text IS NULL OR sid <> $2)`,
-    [String(userId), keepSid ?? null],
-  );
+  const res = await pool.query(`DELETE FROM "session" WHERE (sess::jsonb -> 'passport' ->> 'user') = $1 AND ($2::text IS NULL OR sid <> $2)`, [
+    String(userId),
+    keepSid ?? null,
+  ]);
   return res.rowCount ?? 0;
 }
 

@@ -18,25 +18,44 @@ const pad = (n: number) => String(n).padStart(2, "0");
  * table of closures: the filter runs for every post card on every list page. */
 function datePart(d: Date, ch: string): string {
   switch (ch) {
-    case "d": return pad(d.getUTCDate());
-    case "j": return String(d.getUTCDate());
-    case "D": return DAYS[d.getUTCDay()]!.slice(0, 3);
-    case "l": return DAYS[d.getUTCDay()]!;
-    case "m": return pad(d.getUTCMonth() + 1);
-    case "n": return String(d.getUTCMonth() + 1);
-    case "M": return MONTHS[d.getUTCMonth()]!.slice(0, 3);
-    case "N": return MONTHS_AP[d.getUTCMonth()]!;
-    case "F": return MONTHS[d.getUTCMonth()]!;
-    case "Y": return String(d.getUTCFullYear());
-    case "y": return String(d.getUTCFullYear()).slice(-2);
-    case "H": return pad(d.getUTCHours());
-    case "G": return String(d.getUTCHours());
-    case "i": return pad(d.getUTCMinutes());
-    case "s": return pad(d.getUTCSeconds());
-    case "A": return d.getUTCHours() < 12 ? "AM" : "PM";
-    case "a": return d.getUTCHours() < 12 ? "a.m." : "p.m.";
-    case "c": return d.toISOString();
-    default: return ch;
+    case "d":
+      return pad(d.getUTCDate());
+    case "j":
+      return String(d.getUTCDate());
+    case "D":
+      return DAYS[d.getUTCDay()]!.slice(0, 3);
+    case "l":
+      return DAYS[d.getUTCDay()]!;
+    case "m":
+      return pad(d.getUTCMonth() + 1);
+    case "n":
+      return String(d.getUTCMonth() + 1);
+    case "M":
+      return MONTHS[d.getUTCMonth()]!.slice(0, 3);
+    case "N":
+      return MONTHS_AP[d.getUTCMonth()]!;
+    case "F":
+      return MONTHS[d.getUTCMonth()]!;
+    case "Y":
+      return String(d.getUTCFullYear());
+    case "y":
+      return String(d.getUTCFullYear()).slice(-2);
+    case "H":
+      return pad(d.getUTCHours());
+    case "G":
+      return String(d.getUTCHours());
+    case "i":
+      return pad(d.getUTCMinutes());
+    case "s":
+      return pad(d.getUTCSeconds());
+    case "A":
+      return d.getUTCHours() < 12 ? "AM" : "PM";
+    case "a":
+      return d.getUTCHours() < 12 ? "a.m." : "p.m.";
+    case "c":
+      return d.toISOString();
+    default:
+      return ch;
   }
 }
 
@@ -56,7 +75,10 @@ export function formatDate(value: Date | string | null | undefined, format = "F 
 
 /** Django's truncatewords: at most n words, "…" appended when cut. */
 export function truncateWords(value: unknown, n: number): string {
-  const words = String(value ?? "").trim().split(/\s+/).filter(Boolean);
+  const words = String(value ?? "")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
   return words.length <= n ? words.join(" ") : `${words.slice(0, n).join(" ")} …`;
 }
 

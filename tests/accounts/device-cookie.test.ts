@@ -30,8 +30,7 @@ function browser() {
   };
 }
 
-const deviceSetCookie = (res: request.Response) =>
-  ([] as string[]).concat(res.headers["set-cookie"] ?? []).find((c) => c.startsWith(`${DEVICE_COOKIE}=`));
+const deviceSetCookie = (res: request.Response) => ([] as string[]).concat(res.headers["set-cookie"] ?? []).find((c) => c.startsWith(`${DEVICE_COOKIE}=`));
 
 /** Blocks `username` the way a distributed attack does: one failure each from many addresses. */
 async function attack(username: string) {
@@ -91,7 +90,9 @@ describe("device cookies", () => {
     const { user, password } = await createUser();
     const mine = browser();
     const ok = await mine.login(user.username, password);
-    const value = deviceSetCookie(ok)!.split(";")[0]!.slice(DEVICE_COOKIE.length + 1);
+    const value = deviceSetCookie(ok)!
+      .split(";")[0]!
+      .slice(DEVICE_COOKIE.length + 1);
     await attack(user.username);
     const [id, issued, nonce, sig] = value.split(".");
     const altered = [
@@ -105,7 +106,10 @@ describe("device cookies", () => {
         .get("/accounts/login/")
         .set("X-Forwarded-For", newIp())
         .then(async (page) => {
-          const sid = ([] as string[]).concat(page.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]).join("; ");
+          const sid = ([] as string[])
+            .concat(page.headers["set-cookie"] ?? [])
+            .map((c) => c.split(";")[0])
+            .join("; ");
           return request(app)
             .post("/accounts/login/")
             .set("X-Forwarded-For", newIp())

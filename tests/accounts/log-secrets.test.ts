@@ -37,7 +37,11 @@ function browser() {
       return cookie;
     },
     async fetch(path: string, init: RequestInit = {}) {
-      const res = await fetch(base + path, { redirect: "manual", ...init, headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) } });
+      const res = await fetch(base + path, {
+        redirect: "manual",
+        ...init,
+        headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) },
+      });
       const set = res.headers.getSetCookie().find((c) => c.startsWith("folio.sid="));
       if (set) cookie = set.split(";")[0]!;
       return { status: res.status, text: await res.text(), headers: res.headers };
@@ -109,7 +113,10 @@ describe("the access log's URLs", () => {
     const post = "/blog/2026/11/21/a-rather-long-post-title-about-building-software-42/?page=3";
     const asked: [string, string][] = [
       [`/somewhere/${t}/else`, `/somewhere/${REDACTED}/else`],
-      [`/x/?api_key=k1&Access_Token=k2&sig=k3&q=hello&page=2&code=k4`, `/x/?api_key=${REDACTED}&Access_Token=${REDACTED}&sig=${REDACTED}&q=hello&page=2&code=${REDACTED}`],
+      [
+        `/x/?api_key=k1&Access_Token=k2&sig=k3&q=hello&page=2&code=k4`,
+        `/x/?api_key=${REDACTED}&Access_Token=${REDACTED}&sig=${REDACTED}&q=hello&page=2&code=${REDACTED}`,
+      ],
       [`/blog/search/?q=${t}`, `/blog/search/?q=${REDACTED}`],
       [post, post],
       ["/blog/search/?q=password+reset", "/blog/search/?q=password+reset"],

@@ -158,7 +158,11 @@ describe("login", () => {
     const agent = request.agent(app);
     const page = await agent.get(`/accounts/login/?next=${encodeURIComponent(next)}`).expect(200);
     expect(page.text).not.toContain("evil.com");
-    const res = await agent.post("/accounts/login/").type("form").send({ _csrf: csrfFrom(page.text), username: user.username, password, next }).expect(303);
+    const res = await agent
+      .post("/accounts/login/")
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text), username: user.username, password, next })
+      .expect(303);
     expect(res.headers.location).toBe("/");
   });
 
@@ -183,7 +187,11 @@ describe("logout", () => {
     expect(confirm.text).toContain('method="post"');
     await agent.get("/accounts/profile/").expect(200);
 
-    const out = await agent.post("/accounts/logout/").type("form").send({ _csrf: await s.csrf() }).expect(200);
+    const out = await agent
+      .post("/accounts/logout/")
+      .type("form")
+      .send({ _csrf: await s.csrf() })
+      .expect(200);
     expect(out.text).toContain("Logged out");
     expect(([] as string[]).concat(out.headers["set-cookie"] ?? []).join()).toMatch(/folio\.sid=;/);
     // Replaying the old cookie: anonymous again.
@@ -210,7 +218,11 @@ describe("CSRF", () => {
     await loginPage(agent);
     const missing = await agent.post("/accounts/login/").type("form").send({ username: user.username, password }).expect(403);
     expect(missing.text).toContain("CSRF verification failed");
-    const forged = await agent.post("/accounts/login/").type("form").send({ _csrf: "a".repeat(64), username: user.username, password }).expect(403);
+    const forged = await agent
+      .post("/accounts/login/")
+      .type("form")
+      .send({ _csrf: "a".repeat(64), username: user.username, password })
+      .expect(403);
     expect(forged.text).toContain("reload");
     // No session at all (cross-site form post with no cookie):
     const nosession = await request(app).post("/accounts/login/").type("form").send({ _csrf: "x", username: user.username, password }).expect(403);
@@ -221,7 +233,14 @@ describe("CSRF", () => {
     const { user, password } = await createUser();
     const agent = request.agent(app);
     await login(agent, user.username, password);
-    for (const path of ["/accounts/logout/", "/accounts/signup/", "/accounts/password/reset/", "/accounts/profile/", "/accounts/password/change/", "/accounts/profile/logout-everywhere/"]) {
+    for (const path of [
+      "/accounts/logout/",
+      "/accounts/signup/",
+      "/accounts/password/reset/",
+      "/accounts/profile/",
+      "/accounts/password/change/",
+      "/accounts/profile/logout-everywhere/",
+    ]) {
       const res = await agent.post(path).type("form").send({ email: "a@b.c", username: "x" });
       expect(res.status, path).toBe(403);
     }
@@ -233,7 +252,10 @@ describe("CSRF", () => {
     const { user, password } = await createUser();
     const agent = request.agent(app);
     const s = await login(agent, user.username, password);
-    await agent.post("/accounts/logout/").set("X-CSRF-Token", await s.csrf()).expect(200);
+    await agent
+      .post("/accounts/logout/")
+      .set("X-CSRF-Token", await s.csrf())
+      .expect(200);
   });
 
   it("a token as an array or an object is refused, not a crash", async () => {
@@ -241,7 +263,10 @@ describe("CSRF", () => {
     const { token } = await loginPage(agent);
     const res = await agent.post("/accounts/login/").type("form").send(`_csrf=${token}&_csrf=${token}&username=a&password=b`);
     expect(res.status).toBe(403);
-    const json = await agent.post("/accounts/login/").set("Content-Type", "application/json").send(JSON.stringify({ _csrf: token }));
+    const json = await agent
+      .post("/accounts/login/")
+      .set("Content-Type", "application/json")
+      .send(JSON.stringify({ _csrf: token }));
     expect(json.status).toBe(403);
   });
 });
@@ -266,7 +291,10 @@ describe("hostile input on the login form", () => {
   it("a body over the stated form limit (src/web/limits.ts) -> 413", async () => {
     const agent = request.agent(app);
     const { token } = await loginPage(agent);
-    const res = await agent.post("/accounts/login/").type("form").send({ _csrf: token, username: "a".repeat(FORM_BODY_LIMIT_BYTES), password: "x" });
+    const res = await agent
+      .post("/accounts/login/")
+      .type("form")
+      .send({ _csrf: token, username: "a".repeat(FORM_BODY_LIMIT_BYTES), password: "x" });
     expect(res.status).toBe(413);
   });
 

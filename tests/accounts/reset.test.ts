@@ -73,10 +73,18 @@ describe("password reset", () => {
     const form = await anon.get(path).expect(200);
     expect(form.headers["cache-control"]).toContain("no-store");
     // Weak password refused, error next to the field.
-    const weak = await anon.post(path).type("form").send({ _csrf: csrfFrom(form.text), new_password1: "password1234", new_password2: "password1234" }).expect(400);
+    const weak = await anon
+      .post(path)
+      .type("form")
+      .send({ _csrf: csrfFrom(form.text), new_password1: "password1234", new_password2: "password1234" })
+      .expect(400);
     expect(weak.text).toContain("This password is too common.");
     expect(weak.text).toMatch(/aria-invalid="true"/);
-    const done = await anon.post(path).type("form").send({ _csrf: csrfFrom(form.text), new_password1: NEW_PASSWORD, new_password2: NEW_PASSWORD }).expect(303);
+    const done = await anon
+      .post(path)
+      .type("form")
+      .send({ _csrf: csrfFrom(form.text), new_password1: NEW_PASSWORD, new_password2: NEW_PASSWORD })
+      .expect(303);
     expect(done.headers.location).toBe("/accounts/password/reset/complete/");
     // Not signed in by the reset.
     await anon.get("/accounts/profile/").expect(302);
@@ -87,7 +95,11 @@ describe("password reset", () => {
     // Single use.
     const again = await anon.get(path).expect(400);
     expect(again.text).toContain("invalid");
-    const reuse = await anon.post(path).type("form").send({ _csrf: csrfFrom(form.text), new_password1: "Another-Good-Pass-77", new_password2: "Another-Good-Pass-77" }).expect(400);
+    const reuse = await anon
+      .post(path)
+      .type("form")
+      .send({ _csrf: csrfFrom(form.text), new_password1: "Another-Good-Pass-77", new_password2: "Another-Good-Pass-77" })
+      .expect(400);
     expect(reuse.text).toContain("invalid");
     // Old password dead, new one works.
     const c = request.agent(app);
@@ -149,7 +161,13 @@ describe("password reset", () => {
   it("hostile input on the reset forms -> 400", async () => {
     const agent = request.agent(app);
     const token = await formToken(agent, "/accounts/password/reset/");
-    for (const body of [`_csrf=${token}&email=a@b.c&email=d@e.f`, `_csrf=${token}`, `_csrf=${token}&email=${"a".repeat(5000)}@x.y`, `_csrf=${token}&email=a%00@b.c`, `_csrf=${token}&email=not-an-email`]) {
+    for (const body of [
+      `_csrf=${token}&email=a@b.c&email=d@e.f`,
+      `_csrf=${token}`,
+      `_csrf=${token}&email=${"a".repeat(5000)}@x.y`,
+      `_csrf=${token}&email=a%00@b.c`,
+      `_csrf=${token}&email=not-an-email`,
+    ]) {
       const res = await agent.post("/accounts/password/reset/").type("form").send(body);
       expect(res.status, body.slice(0, 80)).toBe(400);
     }
@@ -167,14 +185,30 @@ describe("password change", () => {
 
     const page = await agent.get("/accounts/password/change/").expect(200);
     const token = csrfFrom(page.text);
-    const wrong = await agent.post("/accounts/password/change/").type("form").send({ _csrf: token, old_password: "nope", new_password1: NEW_PASSWORD, new_password2: NEW_PASSWORD }).expect(400);
+    const wrong = await agent
+      .post("/accounts/password/change/")
+      .type("form")
+      .send({ _csrf: token, old_password: "nope", new_password1: NEW_PASSWORD, new_password2: NEW_PASSWORD })
+      .expect(400);
     expect(wrong.text).toContain("Your old password was entered incorrectly");
-    const mismatch = await agent.post("/accounts/password/change/").type("form").send({ _csrf: token, old_password: password, new_password1: NEW_PASSWORD, new_password2: "different" }).expect(400);
+    const mismatch = await agent
+      .post("/accounts/password/change/")
+      .type("form")
+      .send({ _csrf: token, old_password: password, new_password1: NEW_PASSWORD, new_password2: "different" })
+      .expect(400);
     expect(mismatch.text).toContain("didn&#39;t match");
-    const similar = await agent.post("/accounts/password/change/").type("form").send({ _csrf: token, old_password: password, new_password1: "changer-changer", new_password2: "changer-changer" }).expect(400);
+    const similar = await agent
+      .post("/accounts/password/change/")
+      .type("form")
+      .send({ _csrf: token, old_password: password, new_password1: "changer-changer", new_password2: "changer-changer" })
+      .expect(400);
     expect(similar.text).toContain("too similar to the username");
 
-    const ok = await agent.post("/accounts/password/change/").type("form").send({ _csrf: token, old_password: password, new_password1: NEW_PASSWORD, new_password2: NEW_PASSWORD }).expect(303);
+    const ok = await agent
+      .post("/accounts/password/change/")
+      .type("form")
+      .send({ _csrf: token, old_password: password, new_password1: NEW_PASSWORD, new_password2: NEW_PASSWORD })
+      .expect(303);
     expect(sessionCookie(ok)).toBeDefined(); // regenerated
     expect(await sessionsOf(user.id)).toBe(1);
     await other.get("/accounts/profile/").expect(302);
@@ -196,7 +230,11 @@ describe("profile", () => {
     const agent = request.agent(app);
     const s = await login(agent, user.username, password);
     const xss = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
-    await agent.post("/accounts/profile/").type("form").send({ _csrf: await s.csrf(), first_name: xss, last_name: "O'Brien" }).expect(303);
+    await agent
+      .post("/accounts/profile/")
+      .type("form")
+      .send({ _csrf: await s.csrf(), first_name: xss, last_name: "O'Brien" })
+      .expect(303);
     const page = await agent.get("/accounts/profile/").expect(200);
     expect(page.text).not.toContain("<script>alert");
     expect(page.text).not.toContain("<img src=x");
@@ -204,11 +242,18 @@ describe("profile", () => {
     expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).firstName).toBe(xss);
 
     for (const body of [{ first_name: ["a", "b"] }, { first_name: "x".repeat(151) }, { last_name: "a\u0000b" }]) {
-      const res = await agent.post("/accounts/profile/").type("form").send({ _csrf: await s.csrf(), ...body });
+      const res = await agent
+        .post("/accounts/profile/")
+        .type("form")
+        .send({ _csrf: await s.csrf(), ...body });
       expect(res.status).toBe(400);
     }
 
-    const out = await agent.post("/accounts/profile/logout-everywhere/").type("form").send({ _csrf: await s.csrf() }).expect(200);
+    const out = await agent
+      .post("/accounts/profile/logout-everywhere/")
+      .type("form")
+      .send({ _csrf: await s.csrf() })
+      .expect(200);
     expect(out.text).toContain("every device");
     expect(await sessionsOf(user.id)).toBe(0);
     await agent.get("/accounts/profile/").expect(302);

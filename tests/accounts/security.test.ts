@@ -13,7 +13,12 @@ describe("security headers", () => {
   it("CSP is strict, plus nosniff, Referrer-Policy and framing protection", async () => {
     const res = await request(app).get("/accounts/login/").expect(200);
     const csp = res.headers["content-security-policy"] as string;
-    const directives = Object.fromEntries(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v.join(" ")]));
+    const directives = Object.fromEntries(
+      csp
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k, v.join(" ")]),
+    );
     expect(directives["default-src"]).toBe("'self'");
     expect(directives["script-src"]).toBe("'self'");
     expect(directives["style-src"]).toBe("'self'");
@@ -36,7 +41,14 @@ describe("security headers", () => {
     const agent = request.agent(app);
     await login(agent, user.username, password);
     const pages = ["/accounts/profile/", "/accounts/password/change/", "/accounts/logout/"];
-    const anon = ["/accounts/login/", "/accounts/signup/", "/accounts/signup/done/", "/accounts/password/reset/", "/accounts/password/reset/done/", "/accounts/password/reset/complete/"];
+    const anon = [
+      "/accounts/login/",
+      "/accounts/signup/",
+      "/accounts/signup/done/",
+      "/accounts/password/reset/",
+      "/accounts/password/reset/done/",
+      "/accounts/password/reset/complete/",
+    ];
     const bodies = [
       ...(await Promise.all(pages.map(async (p) => (await agent.get(p).expect(200)).text))),
       ...(await Promise.all(anon.map(async (p) => (await request(app).get(p).expect(200)).text))),

@@ -122,8 +122,14 @@ describe("timeouts", () => {
     await request(app).get("/accounts/profile/").set("Cookie", cookie).expect(200);
     const tampered = cookie.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
     await request(app).get("/accounts/profile/").set("Cookie", tampered).expect(302);
-    await request(app).get("/accounts/profile/").set("Cookie", `folio.sid=s%3A${sidOf(cookie)}.forged`).expect(302);
-    await request(app).get("/accounts/profile/").set("Cookie", `folio.sid=${sidOf(cookie)}`).expect(302); // unsigned
+    await request(app)
+      .get("/accounts/profile/")
+      .set("Cookie", `folio.sid=s%3A${sidOf(cookie)}.forged`)
+      .expect(302);
+    await request(app)
+      .get("/accounts/profile/")
+      .set("Cookie", `folio.sid=${sidOf(cookie)}`)
+      .expect(302); // unsigned
   });
 });
 
@@ -184,11 +190,13 @@ describe("a redirect waits for the session", () => {
     const slowSet = vi.spyOn(pool, "query").mockImplementation(slowQuery as never);
     const headersAt = (path: string, cookie?: string) =>
       new Promise<{ at: number; status: number; cookie?: string }>((resolve, reject) => {
-        http.get({ port, path, headers: cookie ? { cookie } : {} }, (res) => {
-          const at = Date.now();
-          res.resume();
-          resolve({ at, status: res.statusCode!, cookie: res.headers["set-cookie"]?.[0]?.split(";")[0] });
-        }).on("error", reject);
+        http
+          .get({ port, path, headers: cookie ? { cookie } : {} }, (res) => {
+            const at = Date.now();
+            res.resume();
+            resolve({ at, status: res.statusCode!, cookie: res.headers["set-cookie"]?.[0]?.split(";")[0] });
+          })
+          .on("error", reject);
       });
     try {
       // a new session (no cookie yet), then the same session again (cookie path)
@@ -201,7 +209,10 @@ describe("a redirect waits for the session", () => {
       expect(second.status).toBe(303);
       const last = stored.at(-1)!;
       expect(second.at).toBeGreaterThanOrEqual(last.at);
-      expect(last.flash).toEqual([{ level: "success", text: "saved 1" }, { level: "success", text: "saved 2" }]);
+      expect(last.flash).toEqual([
+        { level: "success", text: "saved 1" },
+        { level: "success", text: "saved 2" },
+      ]);
     } finally {
       slowSet.mockRestore();
       server.close();

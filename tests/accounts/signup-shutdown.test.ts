@@ -49,7 +49,10 @@ it("a sign-up answered just before SIGTERM is completed, its mail sent, before t
     server = await startServerProcess(testDatabaseEnv(dataDir, { SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }));
     const base = `http://127.0.0.1:${server.port}`;
     const form = await fetch(`${base}/accounts/signup/`);
-    const cookie = form.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const cookie = form.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
     const token = csrfFrom(await form.text());
     const password = "correct horse battery staple 9";
     const email = `late.${n}@example.test`;

@@ -185,10 +185,7 @@ describe("sign-up", () => {
 describe("password validators (shared with the CLI)", () => {
   it("accepts a decent passphrase and lists every problem of a bad one", () => {
     expect(validatePassword(GOOD, { username: "bob", email: "bob@example.test" })).toEqual([]);
-    expect(validatePassword("1234", {})).toEqual([
-      "This password is too short. It must contain at least 12 characters.",
-      "This password is entirely numeric.",
-    ]);
+    expect(validatePassword("1234", {})).toEqual(["This password is too short. It must contain at least 12 characters.", "This password is entirely numeric."]);
     expect(validatePassword("qwertyqwerty", {})).toContain("This password is too common.");
   });
 });

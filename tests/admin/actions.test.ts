@@ -24,7 +24,11 @@ describe("bulk actions", () => {
     const done = await csrfPost(editor, "/admin/blog/post/", { action: "publish", post: "yes", _selected_action: [String(a.id), String(b.id)] }, 303);
     expect(done.headers.location).toBe("/admin/blog/post/");
     const rows = await prisma.post.findMany({ where: { id: { in: [a.id, b.id, c.id] } }, orderBy: { id: "asc" } });
-    expect(rows.map((r) => [r.status, r.version])).toEqual([["PUBLISHED", 2], ["PUBLISHED", 2], ["DRAFT", 1]]);
+    expect(rows.map((r) => [r.status, r.version])).toEqual([
+      ["PUBLISHED", 2],
+      ["PUBLISHED", 2],
+      ["DRAFT", 1],
+    ]);
     expect(await prisma.postRevision.count({ where: { postId: a.id } })).toBe(2);
     expect(await prisma.auditLog.count({ where: { model: "blog.post", objectId: String(a.id), action: "CHANGE" } })).toBe(1);
     expect((await editor.agent.get("/admin/blog/post/").expect(200)).text).toContain("Successfully published 2 posts.");
@@ -48,7 +52,8 @@ describe("bulk actions", () => {
     expect((await editor.agent.get(String(r.headers.location)).expect(200)).text).toContain("Items must be selected");
     await csrfPost(editor, "/admin/blog/post/", { action: "drop_table", _selected_action: ["1"] }, 400);
     await csrfPost(editor, "/admin/blog/post/", { action: ["publish", "delete"], _selected_action: ["1"] }, 400);
-    for (const bad of ["abc", "-1", "1e30", "0", "99999999999", "1 OR 1=1"]) await csrfPost(editor, "/admin/blog/post/", { action: "publish", _selected_action: [bad] }, 400);
+    for (const bad of ["abc", "-1", "1e30", "0", "99999999999", "1 OR 1=1"])
+      await csrfPost(editor, "/admin/blog/post/", { action: "publish", _selected_action: [bad] }, 400);
     await csrfPost(editor, "/admin/blog/post/", { action: "publish", _selected_action: ["999999"] }, 404);
     const many = Array.from({ length: 1001 }, (_, i) => String(i + 1));
     const tooMany = await csrfPost(editor, "/admin/blog/post/", { action: "publish", _selected_action: many });
@@ -72,9 +77,27 @@ describe("list-editable status", () => {
     expect(list.text).toContain(`name="form-${a.id}-_version" value="1"`);
     expect(list.text).toContain(`name="initial-form-${a.id}-status" value="DRAFT"`);
     const v = (p: { id: number }) => ({ [`form-${p.id}-_version`]: "1", [`initial-form-${p.id}-status`]: "DRAFT" });
-    await csrfPost(editor, "/admin/blog/post/?q=Inline", { _save: "1", next: "/admin/blog/post/?q=Inline", [`form-${a.id}-status`]: "PUBLISHED", [`form-${b.id}-status`]: "PUBLISHED", [`form-${c.id}-status`]: "DRAFT", ...v(a), ...v(b), ...v(c) }, 303);
+    await csrfPost(
+      editor,
+      "/admin/blog/post/?q=Inline",
+      {
+        _save: "1",
+        next: "/admin/blog/post/?q=Inline",
+        [`form-${a.id}-status`]: "PUBLISHED",
+        [`form-${b.id}-status`]: "PUBLISHED",
+        [`form-${c.id}-status`]: "DRAFT",
+        ...v(a),
+        ...v(b),
+        ...v(c),
+      },
+      303,
+    );
     const rows = await prisma.post.findMany({ where: { id: { in: [a.id, b.id, c.id] } }, orderBy: { id: "asc" } });
-    expect(rows.map((r) => [r.status, r.version])).toEqual([["PUBLISHED", 2], ["PUBLISHED", 2], ["DRAFT", 1]]);
+    expect(rows.map((r) => [r.status, r.version])).toEqual([
+      ["PUBLISHED", 2],
+      ["PUBLISHED", 2],
+      ["DRAFT", 1],
+    ]);
     expect((await editor.agent.get("/admin/blog/post/?q=Inline").expect(200)).text).toContain("2 posts changed successfully.");
   });
 

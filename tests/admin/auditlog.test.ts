@@ -16,7 +16,8 @@ let entryId: number;
 
 /** The "Object" cells of the list, top to bottom. */
 const objects = (html: string) => [...html.matchAll(/class="field-objectRepr"[^>]*>([^<]*)</g)].map((m) => m[1]!.trim());
-const drillLinks = (html: string) => [...(/<nav class="date-hierarchy"[\s\S]*?<\/nav>/.exec(html)?.[0] ?? "").matchAll(/<a [^>]*>(?:‹ )?([^<]+)<\/a>/g)].map((m) => m[1]!);
+const drillLinks = (html: string) =>
+  [...(/<nav class="date-hierarchy"[\s\S]*?<\/nav>/.exec(html)?.[0] ?? "").matchAll(/<a [^>]*>(?:‹ )?([^<]+)<\/a>/g)].map((m) => m[1]!);
 
 async function entry(user: Signed, action: "ADD" | "CHANGE" | "DELETE", model: string, repr: string, changes: Record<string, unknown>, at: string) {
   await recordAction({ userId: user.user.id, action, model, objectId: 1, objectRepr: repr, changes });

@@ -58,7 +58,20 @@ describe("add", () => {
   });
 
   it("shows errors next to fields and keeps the input", async () => {
-    const res = await csrfPost(editor, "/admin/blog/post/add/", postForm({ title: "", body: "kept <body> text", slug: "Bad Slug!", status: "ARCHIVED", publish: "not a date", categoryId: "abc", tags: `fine, ${"x".repeat(101)}` }), 400);
+    const res = await csrfPost(
+      editor,
+      "/admin/blog/post/add/",
+      postForm({
+        title: "",
+        body: "kept <body> text",
+        slug: "Bad Slug!",
+        status: "ARCHIVED",
+        publish: "not a date",
+        categoryId: "abc",
+        tags: `fine, ${"x".repeat(101)}`,
+      }),
+      400,
+    );
     expect(res.text).toContain('id="id_title_error"');
     expect(res.text).toContain("This field is required.");
     expect(res.text).toContain("Use lowercase letters, digits and hyphens");
@@ -89,7 +102,11 @@ describe("add", () => {
   });
 
   it("needs the CSRF token", async () => {
-    await editor.agent.post("/admin/blog/post/add/").type("form").send(postForm({ title: "No token" })).expect(403);
+    await editor.agent
+      .post("/admin/blog/post/add/")
+      .type("form")
+      .send(postForm({ title: "No token" }))
+      .expect(403);
     expect(await prisma.post.count({ where: { title: "No token" } })).toBe(0);
   });
 });
@@ -216,13 +233,28 @@ describe("history and revisions", () => {
 
 describe("form endpoints", () => {
   it("previews Markdown as sanitised HTML (POST with CSRF)", async () => {
-    const res = await editor.agent.post("/admin/preview/").set("X-CSRF-Token", await editor.session.csrf()).type("form").send({ body: "**bold** <script>alert(1)</script> [x](javascript:alert(1))" }).expect(200);
+    const res = await editor.agent
+      .post("/admin/preview/")
+      .set("X-CSRF-Token", await editor.session.csrf())
+      .type("form")
+      .send({ body: "**bold** <script>alert(1)</script> [x](javascript:alert(1))" })
+      .expect(200);
     expect(res.body.html).toContain("<strong>bold</strong>");
     expect(res.body.html).not.toContain("<script");
     expect(res.body.html).not.toContain("javascript:");
     await editor.agent.post("/admin/preview/").type("form").send({ body: "x" }).expect(403);
-    await editor.agent.post("/admin/preview/").set("X-CSRF-Token", await editor.session.csrf()).type("form").send({ body: ["a", "b"] }).expect(400);
-    await editor.agent.post("/admin/preview/").set("X-CSRF-Token", await editor.session.csrf()).type("form").send({}).expect(400);
+    await editor.agent
+      .post("/admin/preview/")
+      .set("X-CSRF-Token", await editor.session.csrf())
+      .type("form")
+      .send({ body: ["a", "b"] })
+      .expect(400);
+    await editor.agent
+      .post("/admin/preview/")
+      .set("X-CSRF-Token", await editor.session.csrf())
+      .type("form")
+      .send({})
+      .expect(400);
   });
 
   it("autocompletes authors for editors only", async () => {
@@ -239,7 +271,12 @@ describe("scheduled publishing", () => {
   it("a PUBLISHED post with a future time is absent everywhere until its time, then present", async () => {
     const future = new Date(Date.now() + 3_600_000);
     const local = future.toISOString().slice(0, 16);
-    await csrfPost(editor, "/admin/blog/post/add/", postForm({ title: "Quokka scheduled announcement", slug: "quokka-scheduled", body: "Quokkas everywhere.", status: "PUBLISHED", publish: local }), 303);
+    await csrfPost(
+      editor,
+      "/admin/blog/post/add/",
+      postForm({ title: "Quokka scheduled announcement", slug: "quokka-scheduled", body: "Quokkas everywhere.", status: "PUBLISHED", publish: local }),
+      303,
+    );
     const post = await prisma.post.findFirstOrThrow({ where: { slug: "quokka-scheduled" } });
     const day = post.publish.toISOString().slice(0, 10).split("-");
     const detail = `/blog/${day[0]}/${day[1]}/${day[2]}/quokka-scheduled/`;

@@ -31,14 +31,23 @@ describe("admin system checks", () => {
 
   it("names each misnamed option: list_filter, search_fields, list_editable, ordering, date_hierarchy, a sort field", () => {
     const cases: [(c: ModelAdmin) => void, string][] = [
-      [(c) => (c.list.filters[1] = { field: "category__nmae", label: "Category", kind: "choice" }), 'admin.E116: blog.Post list_filter[1] "category__nmae" is not a field of Post'],
+      [
+        (c) => (c.list.filters[1] = { field: "category__nmae", label: "Category", kind: "choice" }),
+        'admin.E116: blog.Post list_filter[1] "category__nmae" is not a field of Post',
+      ],
       [(c) => (c.list.search = { fields: ["title", "bdy"], help: "" }), 'admin.E126: blog.Post search_fields[1] "bdy" is not a field of Post'],
       [(c) => (c.list.editable = ["statu"]), 'admin.E122: blog.Post list_editable[0] "statu" is not in list_display'],
       [(c) => (c.list.editable = ["title"]), 'admin.E122: blog.Post list_editable[0] "title" is not a select field of the form'],
       [(c) => (c.list.ordering = "-published"), 'admin.E033: blog.Post ordering "published" is not a field of Post'],
       [(c) => (c.list.dateHierarchy = "publsh"), 'admin.E127: blog.Post date_hierarchy "publsh" is not a field of Post'],
-      [(c) => (c.list.columns[0] = { field: "title", label: "Title", sort: "titel" }), 'admin.E108: blog.Post list_display[0] sort "titel" is not a field of Post'],
-      [(c) => (c.list.columns[1] = { name: "author", field: "author__usrname", label: "Author" }), 'admin.E108: blog.Post list_display[1] "author__usrname" is not a field of Post'],
+      [
+        (c) => (c.list.columns[0] = { field: "title", label: "Title", sort: "titel" }),
+        'admin.E108: blog.Post list_display[0] sort "titel" is not a field of Post',
+      ],
+      [
+        (c) => (c.list.columns[1] = { name: "author", field: "author__usrname", label: "Author" }),
+        'admin.E108: blog.Post list_display[1] "author__usrname" is not a field of Post',
+      ],
       [(c) => (c.repr = "name"), 'admin.E000: blog.Post repr "name" is not a field of Post'],
     ];
     for (const [change, message] of cases) expect(checkModelAdmin(variant(post(), change))).toEqual([message]);
@@ -49,9 +58,18 @@ describe("admin system checks", () => {
     const cases: [(c: ModelAdmin) => void, string[]][] = [
       // the queryset hook is asked for every role: a typo in the authors' scope is caught though editors see all
       [(c) => (c.queryset = (u) => (u.role === "AUTHOR" ? { authorID: u.id } : null)), ['admin.E000: blog.Post queryset "authorID" is not a field of Post']],
-      [(c) => (c.form = { ...c.form, fields: c.form.fields.map((f) => (f.fk ? { ...f, fk: { ...f.fk, model: "accounts_users" } } : f)) }), ['admin.E039: blog.Post form field[2] "authorId" fk.model "accounts_users" is not a registered model']],
-      [(c) => (c.form = { ...c.form, fields: c.form.fields.map((f) => (f.name === "slug" ? { ...f, prepopulateFrom: "titel" } : f)) }), ['admin.E030: blog.Post form field[1] "slug" prepopulateFrom "titel" is not a form field']],
-      [(c) => c.list.filters.push({ field: "createdAt", param: "created", label: "Created again", kind: "date" }), [`admin.E116: blog.Post list_filter[${post().list.filters.length}] parameter "created" is list_filter[${createdAt}]'s too`]],
+      [
+        (c) => (c.form = { ...c.form, fields: c.form.fields.map((f) => (f.fk ? { ...f, fk: { ...f.fk, model: "accounts_users" } } : f)) }),
+        ['admin.E039: blog.Post form field[2] "authorId" fk.model "accounts_users" is not a registered model'],
+      ],
+      [
+        (c) => (c.form = { ...c.form, fields: c.form.fields.map((f) => (f.name === "slug" ? { ...f, prepopulateFrom: "titel" } : f)) }),
+        ['admin.E030: blog.Post form field[1] "slug" prepopulateFrom "titel" is not a form field'],
+      ],
+      [
+        (c) => c.list.filters.push({ field: "createdAt", param: "created", label: "Created again", kind: "date" }),
+        [`admin.E116: blog.Post list_filter[${post().list.filters.length}] parameter "created" is list_filter[${createdAt}]'s too`],
+      ],
     ];
     for (const [change, messages] of cases) expect(checkModelAdmin(variant(post(), change))).toEqual(messages);
     // the registry asked is the one checked: alone on a site, the post's author picker points nowhere
@@ -63,7 +81,9 @@ describe("admin system checks", () => {
   it("a read-only model may not link its rows to a change form it does not have", () => {
     const audit = site.get("audit_auditlog")!;
     const bad = variant(audit, (c) => (c.list.columns[4] = { field: "objectRepr", label: "Object", link: true }));
-    expect(checkModelAdmin(bad)).toEqual(['admin.E111: audit.Auditlog list_display[4] "objectRepr" links to a change form the model does not have (hooks.update)']);
+    expect(checkModelAdmin(bad)).toEqual([
+      'admin.E111: audit.Auditlog list_display[4] "objectRepr" links to a change form the model does not have (hooks.update)',
+    ]);
   });
 });
 

@@ -58,7 +58,9 @@ describe("ModelAdmin hooks through the generic views", () => {
 
   it("autocomplete answers for a model that declares it, to those shown its picker", async () => {
     const res = await editor.agent.get(url("admin:autocomplete", {}, { model: "accounts_user", term: editor.user.username })).expect(200);
-    expect((res.body as { results: { id: number; text: string }[] }).results).toEqual([expect.objectContaining({ id: editor.user.id, text: editor.user.username })]);
+    expect((res.body as { results: { id: number; text: string }[] }).results).toEqual([
+      expect.objectContaining({ id: editor.user.id, text: editor.user.username }),
+    ]);
     await editor.agent.get(url("admin:autocomplete", {}, { model: "blog_category", term: "a" })).expect(400);
     await editor.agent.get(url("admin:autocomplete", {}, { model: "audit_auditlog", term: "a" })).expect(400);
   });

@@ -84,7 +84,8 @@ describe("every admin GET URL as every role", () => {
     const problems: string[] = [];
     for (const [name, path, want] of pages()) {
       const anon = await request(app).get(path);
-      if (anon.status !== want.ANON || !String(anon.headers.location).startsWith("/accounts/login/?next=")) problems.push(`${name} ${path} anon: ${anon.status} ${anon.headers.location}`);
+      if (anon.status !== want.ANON || !String(anon.headers.location).startsWith("/accounts/login/?next="))
+        problems.push(`${name} ${path} anon: ${anon.status} ${anon.headers.location}`);
       for (const r of roles) {
         const res = await who[r]!.agent.get(path);
         if (res.status !== want[r]) problems.push(`${name} ${path} ${r}: ${res.status} (want ${want[r]})`);
@@ -103,7 +104,13 @@ describe("POSTs are checked too", () => {
 
   it("readers get 403 on every POST", async () => {
     const r = who.READER!;
-    for (const path of [url("admin:blog_post_add"), url("admin:blog_post_changelist"), url("admin:preview"), url("admin:blog_post_change", { id: ownPost }), url("admin:blog_category_add")]) {
+    for (const path of [
+      url("admin:blog_post_add"),
+      url("admin:blog_post_changelist"),
+      url("admin:preview"),
+      url("admin:blog_post_change", { id: ownPost }),
+      url("admin:blog_category_add"),
+    ]) {
       await csrfPost(r, path, { title: "x", body: "x" }, 403);
     }
   });
@@ -150,16 +157,31 @@ describe("POSTs are checked too", () => {
     await csrfPost(who.EDITOR!, url("admin:accounts_user_password", { id: target }), { password1: "x", password2: "x" }, 403);
     const adm = who.ADMIN!;
     const u = await prisma.user.findUniqueOrThrow({ where: { id: target } });
-    await csrfPost(adm, url("admin:accounts_user_change", { id: target }), { username: u.username, email: u.email, role: "AUTHOR", isActive: "1", firstName: "", lastName: "", bio: "", _version: String(u.version) }, 303);
+    await csrfPost(
+      adm,
+      url("admin:accounts_user_change", { id: target }),
+      { username: u.username, email: u.email, role: "AUTHOR", isActive: "1", firstName: "", lastName: "", bio: "", _version: String(u.version) },
+      303,
+    );
     expect((await prisma.user.findUniqueOrThrow({ where: { id: target } })).role).toBe("AUTHOR");
     // inline role edit in the user list
-    await csrfPost(adm, url("admin:accounts_user_changelist"), { _save: "1", [`form-${target}-role`]: "EDITOR", [`form-${target}-_version`]: String(u.version + 1) }, 303);
+    await csrfPost(
+      adm,
+      url("admin:accounts_user_changelist"),
+      { _save: "1", [`form-${target}-role`]: "EDITOR", [`form-${target}-_version`]: String(u.version + 1) },
+      303,
+    );
     expect((await prisma.user.findUniqueOrThrow({ where: { id: target } })).role).toBe("EDITOR");
     // password: validated, then set
     const weak = await csrfPost(adm, url("admin:accounts_user_password", { id: target }), { password1: "short", password2: "short" }, 400);
     expect(weak.text).toContain("too short");
     const before = (await prisma.user.findUniqueOrThrow({ where: { id: target } })).passwordHash;
-    await csrfPost(adm, url("admin:accounts_user_password", { id: target }), { password1: "a-Much-Better-passphrase-42", password2: "a-Much-Better-passphrase-42" }, 303);
+    await csrfPost(
+      adm,
+      url("admin:accounts_user_password", { id: target }),
+      { password1: "a-Much-Better-passphrase-42", password2: "a-Much-Better-passphrase-42" },
+      303,
+    );
     expect((await prisma.user.findUniqueOrThrow({ where: { id: target } })).passwordHash).not.toBe(before);
     const link = await csrfPost(adm, url("admin:accounts_user_password", { id: target }), { _reset_link: "1" }, 200);
     expect(link.text).toMatch(/http:\/\/folio\.test\/accounts\/reset\/[A-Za-z0-9_-]{43}\//);
@@ -167,9 +189,19 @@ describe("POSTs are checked too", () => {
     expect(audit.map((a) => (a.changes as { changed: string[] }).changed)).toEqual([["role"], ["role"], ["password"], ["password reset link"]]);
     // an admin cannot demote or deactivate themselves
     const me = await prisma.user.findUniqueOrThrow({ where: { id: adm.user.id } });
-    const self = await csrfPost(adm, url("admin:accounts_user_change", { id: me.id }), { username: me.username, email: me.email, role: "READER", isActive: "1", _version: String(me.version) }, 400);
+    const self = await csrfPost(
+      adm,
+      url("admin:accounts_user_change", { id: me.id }),
+      { username: me.username, email: me.email, role: "READER", isActive: "1", _version: String(me.version) },
+      400,
+    );
     expect(self.text).toContain("You cannot remove your own admin role");
-    await csrfPost(adm, url("admin:accounts_user_change", { id: me.id }), { username: me.username, email: me.email, role: "ADMIN", _version: String(me.version) }, 400);
+    await csrfPost(
+      adm,
+      url("admin:accounts_user_change", { id: me.id }),
+      { username: me.username, email: me.email, role: "ADMIN", _version: String(me.version) },
+      400,
+    );
     expect((await prisma.user.findUniqueOrThrow({ where: { id: me.id } })).role).toBe("ADMIN");
     // an admin cannot delete their own account from the admin
     await adm.agent.get(url("admin:accounts_user_delete", { id: adm.user.id })).expect(403);

@@ -37,7 +37,12 @@ describe("a post's tags through the admin", () => {
     const p = await makePost({ authorId: editor.user.id, title: "Languages", status: "DRAFT", tagIds: ids });
     const before = await prisma.tag.count();
 
-    await csrfPost(editor, url("admin:blog_post_changelist"), { _save: "1", [`form-${p.id}-status`]: "PUBLISHED", [`initial-form-${p.id}-status`]: "DRAFT", [`form-${p.id}-_version`]: "1" }, 303);
+    await csrfPost(
+      editor,
+      url("admin:blog_post_changelist"),
+      { _save: "1", [`form-${p.id}-status`]: "PUBLISHED", [`initial-form-${p.id}-status`]: "DRAFT", [`form-${p.id}-_version`]: "1" },
+      303,
+    );
     expect(await prisma.post.findUniqueOrThrow({ where: { id: p.id } })).toMatchObject({ status: "PUBLISHED", version: 2 });
     expect(await tagsOf(p.id)).toEqual(ids);
 
@@ -97,7 +102,11 @@ describe("a post's tags through the admin", () => {
     // the two names slugify() keeps nothing of get tag and tag-2 (new tags are made in name order)
     expect(after.map((t) => t.id)).toEqual(expect.arrayContaining([c.id, cafe.id]));
     expect(after.map((t) => t.id)).not.toContain(plain.id);
-    expect(created.map((t) => [t.name, t.slug])).toEqual([["F#", "f-2"], ["日本語", "tag"], ["한국어", "tag-2"]]);
+    expect(created.map((t) => [t.name, t.slug])).toEqual([
+      ["F#", "f-2"],
+      ["日本語", "tag"],
+      ["한국어", "tag-2"],
+    ]);
   });
 
   it("a comma in a tag name is a field error in the Tag admin (add and change)", async () => {
@@ -117,7 +126,11 @@ describe("a post's tags through the admin", () => {
     expect(shown.tagIds).toEqual([String(a.id), String(b.id)]);
     const { _csrf: _, _version: __, ...fields } = shown;
     const offered = async (typed: Record<string, unknown>) => {
-      const r = editor.agent.post("/autosave/").set("Accept", "application/json").set("Content-Type", "application/json").set("X-CSRF-Token", await editor.session.csrf());
+      const r = editor.agent
+        .post("/autosave/")
+        .set("Accept", "application/json")
+        .set("Content-Type", "application/json")
+        .set("X-CSRF-Token", await editor.session.csrf());
       await r.send(JSON.stringify({ post: p.id, baseVersion: 1, fields: typed })).expect(200);
       return (await editor.agent.get(changeUrl(p.id)).expect(200)).text.includes("data-autosave-offer");
     };

@@ -23,7 +23,10 @@ const versionIn = (html: string) => /name="_version" value="(\d+)"/.exec(html)?.
 async function userForm(s: Signed, id: number) {
   const page = await s.agent.get(url("admin:accounts_user_change", { id })).expect(200);
   const u = await prisma.user.findUniqueOrThrow({ where: { id } });
-  return { version: versionIn(page.text), fields: { username: u.username, email: u.email, firstName: u.firstName, lastName: u.lastName, role: u.role, bio: u.bio } };
+  return {
+    version: versionIn(page.text),
+    fields: { username: u.username, email: u.email, firstName: u.firstName, lastName: u.lastName, role: u.role, bio: u.bio },
+  };
 }
 
 describe("user form", () => {
@@ -32,11 +35,21 @@ describe("user form", () => {
     const a = await userForm(adminA, user.id); // admin A opens the form
     expect(a.version).toBe("1");
     const b = await userForm(adminB, user.id); // admin B opens it too, demotes the user and saves
-    await csrfPost(adminB, url("admin:accounts_user_change", { id: user.id }), { ...b.fields, role: "READER", isActive: "1", bio: "Demoted by B", _version: b.version }, 303);
+    await csrfPost(
+      adminB,
+      url("admin:accounts_user_change", { id: user.id }),
+      { ...b.fields, role: "READER", isActive: "1", bio: "Demoted by B", _version: b.version },
+      303,
+    );
     expect(await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ role: "READER", bio: "Demoted by B", version: 2 });
 
     // A saves the form opened before: refused with the conflict page
-    const res = await csrfPost(adminA, url("admin:accounts_user_change", { id: user.id }), { ...a.fields, role: "EDITOR", isActive: "1", firstName: "Typed by A", _version: a.version }, 409);
+    const res = await csrfPost(
+      adminA,
+      url("admin:accounts_user_change", { id: user.id }),
+      { ...a.fields, role: "EDITOR", isActive: "1", firstName: "Typed by A", _version: a.version },
+      409,
+    );
     expect(res.text).toContain("Edit conflict");
     expect(res.text).toContain("Someone else saved this user while you were editing it. Nothing was overwritten");
     expect(res.text).toContain("Demoted by B"); // their version, in the comparison
@@ -46,7 +59,12 @@ describe("user form", () => {
     expect(await prisma.auditLog.count({ where: { model: "accounts.user", objectId: String(user.id), userId: adminA.user.id } })).toBe(0);
 
     // A saves again from the conflict page (version 2): now it is a deliberate choice, and it is saved
-    await csrfPost(adminA, url("admin:accounts_user_change", { id: user.id }), { ...a.fields, role: "AUTHOR", isActive: "1", firstName: "Typed by A", bio: "Demoted by B", _version: "2" }, 303);
+    await csrfPost(
+      adminA,
+      url("admin:accounts_user_change", { id: user.id }),
+      { ...a.fields, role: "AUTHOR", isActive: "1", firstName: "Typed by A", bio: "Demoted by B", _version: "2" },
+      303,
+    );
     expect(await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ role: "AUTHOR", firstName: "Typed by A", version: 3 });
   });
 
@@ -55,7 +73,11 @@ describe("user form", () => {
     const a = await userForm(adminA, user.id);
     const agent = request.agent(app);
     const session = await login(agent, user.username, password);
-    await agent.post(url("accounts:profile")).type("form").send({ _csrf: await session.csrf(), first_name: "New", last_name: "Name" }).expect(303);
+    await agent
+      .post(url("accounts:profile"))
+      .type("form")
+      .send({ _csrf: await session.csrf(), first_name: "New", last_name: "Name" })
+      .expect(303);
     expect(await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ firstName: "New", version: 2 });
     await csrfPost(adminA, url("admin:accounts_user_change", { id: user.id }), { ...a.fields, isActive: "1", _version: a.version }, 409);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).firstName).toBe("New");
@@ -65,7 +87,12 @@ describe("user form", () => {
     const { user } = await createUser({ role: "AUTHOR" });
     const a = await userForm(adminA, user.id);
     for (const v of [undefined, "", "0", "abc", "-1", "1e3", "2147483648", "9999999999", "99999999999"]) {
-      await csrfPost(adminA, url("admin:accounts_user_change", { id: user.id }), { ...a.fields, role: "ADMIN", isActive: "1", ...(v === undefined ? {} : { _version: v }) }, 400);
+      await csrfPost(
+        adminA,
+        url("admin:accounts_user_change", { id: user.id }),
+        { ...a.fields, role: "ADMIN", isActive: "1", ...(v === undefined ? {} : { _version: v }) },
+        400,
+      );
     }
     expect(await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ role: "AUTHOR", version: 1 });
   });
@@ -115,9 +142,17 @@ describe("list-editable rows", () => {
     const page = await adminA.agent.get(String(res.headers.location)).expect(200);
     expect(page.text).toContain(`“${x.username}” was not saved: someone else changed it after this list was shown.`);
     expect(page.text).toContain("No changes to save.");
-    expect((await prisma.user.findMany({ where: { id: { in: [x.id, y.id] } }, orderBy: { id: "asc" } })).map((u) => [u.role, u.version])).toEqual([["EDITOR", 2], ["EDITOR", 2]]);
+    expect((await prisma.user.findMany({ where: { id: { in: [x.id, y.id] } }, orderBy: { id: "asc" } })).map((u) => [u.role, u.version])).toEqual([
+      ["EDITOR", 2],
+      ["EDITOR", 2],
+    ]);
     // with the current version, A's change is saved
-    await csrfPost(adminA, url("admin:accounts_user_changelist"), { _save: "1", [`form-${x.id}-role`]: "READER", [`initial-form-${x.id}-role`]: "EDITOR", [`form-${x.id}-_version`]: "2" }, 303);
+    await csrfPost(
+      adminA,
+      url("admin:accounts_user_changelist"),
+      { _save: "1", [`form-${x.id}-role`]: "READER", [`initial-form-${x.id}-role`]: "EDITOR", [`form-${x.id}-_version`]: "2" },
+      303,
+    );
     expect(await prisma.user.findUniqueOrThrow({ where: { id: x.id } })).toMatchObject({ role: "READER", version: 3 });
   });
 
@@ -133,7 +168,12 @@ describe("list-editable rows", () => {
   it("posts' inline status edit is checked the same way", async () => {
     const p = await makePost({ authorId: adminA.user.id, title: "Inline stale", status: "DRAFT" });
     await prisma.post.update({ where: { id: p.id }, data: { title: "Inline stale (edited)", version: 2 } }); // another save meanwhile
-    const res = await csrfPost(adminA, url("admin:blog_post_changelist"), { _save: "1", [`form-${p.id}-status`]: "PUBLISHED", [`initial-form-${p.id}-status`]: "DRAFT", [`form-${p.id}-_version`]: "1" }, 303);
+    const res = await csrfPost(
+      adminA,
+      url("admin:blog_post_changelist"),
+      { _save: "1", [`form-${p.id}-status`]: "PUBLISHED", [`initial-form-${p.id}-status`]: "DRAFT", [`form-${p.id}-_version`]: "1" },
+      303,
+    );
     expect((await adminA.agent.get(String(res.headers.location)).expect(200)).text).toContain("was not saved: someone else changed it");
     expect(await prisma.post.findUniqueOrThrow({ where: { id: p.id } })).toMatchObject({ status: "DRAFT", version: 2 });
   });
@@ -148,7 +188,17 @@ describe("bulk actions", () => {
     const res = await csrfPost(
       adminA,
       url("admin:blog_post_change", { id: p.id }),
-      { title: "Opened then published", slug: p.slug, authorId: String(adminA.user.id), body: p.body, excerpt: "", metaDescription: "", status: "DRAFT", publish: "", _version: "1" },
+      {
+        title: "Opened then published",
+        slug: p.slug,
+        authorId: String(adminA.user.id),
+        body: p.body,
+        excerpt: "",
+        metaDescription: "",
+        status: "DRAFT",
+        publish: "",
+        _version: "1",
+      },
       409,
     );
     expect(res.text).toContain("Edit conflict");

@@ -22,7 +22,10 @@ async function saveAsShown(id: number, over: Record<string, string> = {}) {
   const path = `/write/${id}/edit/`;
   const page = await author.agent.get(path).expect(200);
   const values = formValues(page.text, isWriteForm);
-  const res = await author.agent.post(path).type("form").send(formBody({ ...values, ...over }));
+  const res = await author.agent
+    .post(path)
+    .type("form")
+    .send(formBody({ ...values, ...over }));
   expect(res.status, res.text.slice(0, 400)).toBe(303);
   return values;
 }

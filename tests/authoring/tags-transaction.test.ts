@@ -17,13 +17,23 @@ describe("tags created by a failed save are not left behind", () => {
     const { user, password } = await createUser({ role: "AUTHOR" });
     const agent = request.agent(app);
     await login(agent, user.username, password);
-    const created = await agent.post("/write/").type("form").send({ _csrf: csrfFrom((await agent.get("/write/").expect(200)).text), title: "Tagged post", body: "Text.", tags: "kept", status: "DRAFT" });
+    const created = await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: csrfFrom((await agent.get("/write/").expect(200)).text), title: "Tagged post", body: "Text.", tags: "kept", status: "DRAFT" });
     expect(created.status).toBe(303);
     const post = await prisma.post.findFirstOrThrow({ where: { authorId: user.id } });
     const form = await agent.get(`/write/${post.id}/edit/`).expect(200);
     // another tab saves first
-    await agent.post(`/write/${post.id}/edit/`).type("form").send({ _csrf: csrfFrom(form.text), title: "Tagged post", body: "Newer.", tags: "kept", status: "DRAFT", version: "1" }).expect(303);
-    const stale = await agent.post(`/write/${post.id}/edit/`).type("form").send({ _csrf: csrfFrom(form.text), title: "Tagged post", body: "Older tab.", tags: "kept, orphan-from-stale-save", status: "DRAFT", version: "1" });
+    await agent
+      .post(`/write/${post.id}/edit/`)
+      .type("form")
+      .send({ _csrf: csrfFrom(form.text), title: "Tagged post", body: "Newer.", tags: "kept", status: "DRAFT", version: "1" })
+      .expect(303);
+    const stale = await agent
+      .post(`/write/${post.id}/edit/`)
+      .type("form")
+      .send({ _csrf: csrfFrom(form.text), title: "Tagged post", body: "Older tab.", tags: "kept, orphan-from-stale-save", status: "DRAFT", version: "1" });
     expect(stale.status).toBe(409);
     expect(await tagCount("orphan-from-stale-save")).toBe(0);
     expect(await tagCount("kept")).toBe(1);
@@ -32,15 +42,38 @@ describe("tags created by a failed save are not left behind", () => {
   it("a save refused for a taken slug (create and update) creates none of its new tags", async () => {
     const { user } = await createUser({ role: "AUTHOR" });
     const day = new Date("2026-06-01T10:00:00Z");
-    await posts.createPost({ title: "Slug owner", slug: "taken-slug", body: "x", status: "PUBLISHED", publish: day, authorId: user.id, categoryId: null }, user);
+    await posts.createPost(
+      { title: "Slug owner", slug: "taken-slug", body: "x", status: "PUBLISHED", publish: day, authorId: user.id, categoryId: null },
+      user,
+    );
     await expect(
-      posts.createPost({ title: "Clash", slug: "taken-slug", body: "x", status: "PUBLISHED", publish: day, authorId: user.id, categoryId: null, tagNames: ["orphan-on-create"] }, user),
+      posts.createPost(
+        {
+          title: "Clash",
+          slug: "taken-slug",
+          body: "x",
+          status: "PUBLISHED",
+          publish: day,
+          authorId: user.id,
+          categoryId: null,
+          tagNames: ["orphan-on-create"],
+        },
+        user,
+      ),
     ).rejects.toBeInstanceOf(posts.SlugTakenError);
     expect(await tagCount("orphan-on-create")).toBe(0);
 
-    const other = await posts.createPost({ title: "Other", slug: "other", body: "x", status: "DRAFT", publish: day, authorId: user.id, categoryId: null }, user);
+    const other = await posts.createPost(
+      { title: "Other", slug: "other", body: "x", status: "DRAFT", publish: day, authorId: user.id, categoryId: null },
+      user,
+    );
     await expect(
-      posts.updatePost(other.id, other.version, { title: "Other", slug: "taken-slug", body: "x", status: "DRAFT", publish: day, authorId: user.id, categoryId: null, tagNames: ["orphan-on-update"] }, user),
+      posts.updatePost(
+        other.id,
+        other.version,
+        { title: "Other", slug: "taken-slug", body: "x", status: "DRAFT", publish: day, authorId: user.id, categoryId: null, tagNames: ["orphan-on-update"] },
+        user,
+      ),
     ).rejects.toBeInstanceOf(posts.SlugTakenError);
     expect(await tagCount("orphan-on-update")).toBe(0);
     expect((await prisma.post.findUniqueOrThrow({ where: { id: other.id } })).version).toBe(1);
@@ -50,7 +83,10 @@ describe("tags created by a failed save are not left behind", () => {
     const { user } = await createUser({ role: "AUTHOR" });
     // the category does not exist: the INSERT of the post fails after the tags were inserted
     await expect(
-      posts.createPost({ title: "Fails late", body: "x", status: "DRAFT", authorId: user.id, categoryId: 2_000_000_000, tagNames: ["orphan-on-failure"] }, user),
+      posts.createPost(
+        { title: "Fails late", body: "x", status: "DRAFT", authorId: user.id, categoryId: 2_000_000_000, tagNames: ["orphan-on-failure"] },
+        user,
+      ),
     ).rejects.toThrow();
     expect(await tagCount("orphan-on-failure")).toBe(0);
     expect(await prisma.post.count({ where: { title: "Fails late" } })).toBe(0);
@@ -58,7 +94,8 @@ describe("tags created by a failed save are not left behind", () => {
 
   it("two saves creating the same new tag at once share one tag", async () => {
     const { user } = await createUser({ role: "AUTHOR" });
-    const save = (title: string) => posts.createPost({ title, body: "x", status: "DRAFT", authorId: user.id, categoryId: null, tagNames: ["Brand New", "brand new"] }, user);
+    const save = (title: string) =>
+      posts.createPost({ title, body: "x", status: "DRAFT", authorId: user.id, categoryId: null, tagNames: ["Brand New", "brand new"] }, user);
     const [a, b] = await Promise.all([save("Racer A"), save("Racer B")]);
     const tag = await prisma.tag.findUniqueOrThrow({ where: { slug: "brand-new" } });
     expect(tag.name).toBe("Brand New");

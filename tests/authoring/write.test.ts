@@ -30,7 +30,11 @@ describe("/write/ access", () => {
     const { user, password } = await createUser({ role: "AUTHOR" });
     const agent = request.agent(app);
     const page = await agent.get(res.headers.location as string).expect(200);
-    const after = await agent.post("/accounts/login/").type("form").send({ _csrf: csrfFrom(page.text), username: user.username, password, next: "/write/" }).expect(303);
+    const after = await agent
+      .post("/accounts/login/")
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text), username: user.username, password, next: "/write/" })
+      .expect(303);
     expect(after.headers.location).toBe("/write/");
     const form = await agent.get("/write/").expect(200);
     expect(form.text).not.toContain("aria-invalid");
@@ -40,7 +44,11 @@ describe("/write/ access", () => {
   it("refuses readers (403) and anonymous POSTs", async () => {
     const { agent, session } = await signedIn("READER");
     await agent.get("/write/").expect(403);
-    await agent.post("/write/").type("form").send({ _csrf: await session.csrf(), title: "x", body: "y" }).expect(403);
+    await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: await session.csrf(), title: "x", body: "y" })
+      .expect(403);
     await request(app).post("/write/").type("form").send({ title: "x", body: "y" }).expect(403);
   });
 
@@ -60,7 +68,14 @@ describe("writing a post", () => {
     const res = await agent
       .post("/write/")
       .type("form")
-      .send({ _csrf: await writeToken(agent), title: "Hello World", category: String(cat.id), tags: "python, Web Dev , ,web dev", body: "Some **bold** text.\n\n- one\n- two", status: "PUBLISHED" })
+      .send({
+        _csrf: await writeToken(agent),
+        title: "Hello World",
+        category: String(cat.id),
+        tags: "python, Web Dev , ,web dev",
+        body: "Some **bold** text.\n\n- one\n- two",
+        status: "PUBLISHED",
+      })
       .expect(303);
     const post = await prisma.post.findFirstOrThrow({ where: { title: "Hello World" }, include: { tags: { include: { tag: true } } } });
     expect(post.authorId).toBe(user.id);
@@ -86,7 +101,11 @@ describe("writing a post", () => {
 
   it("saves a draft and shows the 'saved as draft' page (to its author only)", async () => {
     const { agent } = await signedIn("AUTHOR");
-    const res = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: "Draft one", body: "wip", status: "DRAFT" }).expect(303);
+    const res = await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: await writeToken(agent), title: "Draft one", body: "wip", status: "DRAFT" })
+      .expect(303);
     expect(res.headers.location as string).toMatch(/^\/write\/saved\/\d+\/$/);
     const page = await agent.get(res.headers.location as string).expect(200);
     expect(page.text).toContain("Draft saved");
@@ -100,13 +119,21 @@ describe("writing a post", () => {
   it("validation errors next to fields, input kept, titles with XSS escaped", async () => {
     const { agent } = await signedIn("AUTHOR");
     const xss = `<script>alert("t")</script>`;
-    const res = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: xss, category: "999999", tags: "a", body: "", status: "PUBLISHED" }).expect(400);
+    const res = await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: await writeToken(agent), title: xss, category: "999999", tags: "a", body: "", status: "PUBLISHED" })
+      .expect(400);
     expect(res.text).toContain("Write the post&#39;s text.");
     expect(res.text).toContain("Select a valid choice");
     expect(res.text).not.toContain("<script>alert");
     expect(res.text).toContain('value="&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;"');
     // Published post with an XSS title: escaped on the post page and the draft page.
-    const ok = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: xss, body: "hi", status: "DRAFT" }).expect(303);
+    const ok = await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: await writeToken(agent), title: xss, body: "hi", status: "DRAFT" })
+      .expect(303);
     const draft = await agent.get(ok.headers.location as string).expect(200);
     expect(draft.text).not.toContain("<script>alert");
     expect(draft.text).toContain("&lt;script&gt;");
@@ -122,14 +149,20 @@ describe("writing a post", () => {
     ["too many tags", (t: string) => `_csrf=${t}&title=a&body=x&tags=${Array.from({ length: 30 }, (_, i) => `t${i}`).join(",")}`],
   ])("hostile input (%s) -> 400, nothing saved", async (_l, body) => {
     const { agent, user } = await signedIn("AUTHOR");
-    const res = await agent.post("/write/").type("form").send(body(await writeToken(agent)));
+    const res = await agent
+      .post("/write/")
+      .type("form")
+      .send(body(await writeToken(agent)));
     expect(res.status).toBe(400);
     expect(await prisma.post.count({ where: { authorId: user.id } })).toBe(0);
   });
 
   it("malformed percent-encoding is taken literally (no 500)", async () => {
     const { agent } = await signedIn("AUTHOR");
-    const res = await agent.post("/write/").type("form").send(`_csrf=${await writeToken(agent)}&title=%E0%A4%A&body=%ZZ&status=DRAFT`);
+    const res = await agent
+      .post("/write/")
+      .type("form")
+      .send(`_csrf=${await writeToken(agent)}&title=%E0%A4%A&body=%ZZ&status=DRAFT`);
     expect(res.status).toBe(303);
     expect(await prisma.post.count({ where: { title: "%E0%A4%A", body: "%ZZ" } })).toBe(1);
   });
@@ -137,13 +170,20 @@ describe("writing a post", () => {
   it("a long body is kept in full when another field has an error", async () => {
     const { agent } = await signedIn("AUTHOR");
     const body = "word ".repeat(10_000).trim();
-    const res = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: "", body }).expect(400);
+    const res = await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: await writeToken(agent), title: "", body })
+      .expect(400);
     expect(res.text).toContain(`${body}</textarea>`);
   });
 
   it("a form over the parser's limit (src/web/limits.ts) -> 413", async () => {
     const { agent, user } = await signedIn("AUTHOR");
-    const res = await agent.post("/write/").type("form").send({ _csrf: await writeToken(agent), title: "big", body: "x".repeat(FORM_BODY_LIMIT_BYTES + 1) });
+    const res = await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: await writeToken(agent), title: "big", body: "x".repeat(FORM_BODY_LIMIT_BYTES + 1) });
     expect(res.status).toBe(413);
     expect(await prisma.post.count({ where: { authorId: user.id } })).toBe(0);
   });
@@ -172,26 +212,41 @@ describe("object-level permissions", () => {
 
   it("an author cannot open or change another author's post (404), the owner and editors can", async () => {
     const owner = await signedIn("AUTHOR");
-    const created = await owner.agent.post("/write/").type("form").send({ _csrf: await writeToken(owner.agent), title: "Mine", body: "original", status: "PUBLISHED" }).expect(303);
+    const created = await owner.agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: await writeToken(owner.agent), title: "Mine", body: "original", status: "PUBLISHED" })
+      .expect(303);
     const post = await prisma.post.findFirstOrThrow({ where: { authorId: owner.user.id } });
     expect(created.headers.location).toContain("/mine/");
     const editPath = `/write/${post.id}/edit/`;
 
     const intruder = await signedIn("AUTHOR");
     await intruder.agent.get(editPath).expect(404);
-    await intruder.agent.post(editPath).type("form").send({ _csrf: await intruder.session.csrf(), title: "Hacked", body: "pwned", version: "1", status: "PUBLISHED" }).expect(404);
+    await intruder.agent
+      .post(editPath)
+      .type("form")
+      .send({ _csrf: await intruder.session.csrf(), title: "Hacked", body: "pwned", version: "1", status: "PUBLISHED" })
+      .expect(404);
     expect((await prisma.post.findUniqueOrThrow({ where: { id: post.id } })).title).toBe("Mine");
 
     // The owner edits (version check included).
     const form = await owner.agent.get(editPath).expect(200);
     expect(form.text).toContain('name="version" value="1"');
-    await owner.agent.post(editPath).type("form").send({ _csrf: csrfFrom(form.text), title: "Mine, edited", body: "changed", version: "1", status: "PUBLISHED" }).expect(303);
+    await owner.agent
+      .post(editPath)
+      .type("form")
+      .send({ _csrf: csrfFrom(form.text), title: "Mine, edited", body: "changed", version: "1", status: "PUBLISHED" })
+      .expect(303);
     const after = await prisma.post.findUniqueOrThrow({ where: { id: post.id } });
     expect(after.title).toBe("Mine, edited");
     expect(after.slug).toBe("mine"); // a published post keeps its URL
     expect(after.version).toBe(2);
     // A stale version is a conflict, not an overwrite.
-    const stale = await owner.agent.post(editPath).type("form").send({ _csrf: csrfFrom(form.text), title: "Stale", body: "old tab", version: "1", status: "PUBLISHED" });
+    const stale = await owner.agent
+      .post(editPath)
+      .type("form")
+      .send({ _csrf: csrfFrom(form.text), title: "Stale", body: "old tab", version: "1", status: "PUBLISHED" });
     expect(stale.status).toBe(409);
     expect((await prisma.post.findUniqueOrThrow({ where: { id: post.id } })).title).toBe("Mine, edited");
 

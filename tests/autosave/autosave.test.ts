@@ -22,7 +22,10 @@ async function signedIn(role: "READER" | "AUTHOR" | "EDITOR" | "ADMIN") {
 let n = 0;
 async function postBy(authorId: number, status: "DRAFT" | "PUBLISHED" = "PUBLISHED") {
   n++;
-  return createPost({ title: `Post ${n}`, body: `The saved body ${n}.`, status, publish: new Date(Date.UTC(2026, 9, n, 9)), authorId, categoryId: null }, { id: authorId });
+  return createPost(
+    { title: `Post ${n}`, body: `The saved body ${n}.`, status, publish: new Date(Date.UTC(2026, 9, n, 9)), authorId, categoryId: null },
+    { id: authorId },
+  );
 }
 
 function autosave(agent: AgentT, token: string | null, payload: unknown) {
@@ -37,7 +40,11 @@ describe("POST /autosave/", () => {
   it("stores the typed fields in the writer's slot for the post, changing nothing readers see", async () => {
     const { user, agent, session } = await signedIn("AUTHOR");
     const post = await postBy(user.id);
-    const res = await autosave(agent, await session.csrf(), { post: post.id, baseVersion: post.version, fields: { title: "Typed title", body: "Typed *body*", tags: "a, b" } }).expect(200);
+    const res = await autosave(agent, await session.csrf(), {
+      post: post.id,
+      baseVersion: post.version,
+      fields: { title: "Typed title", body: "Typed *body*", tags: "a, b" },
+    }).expect(200);
     expect(res.body.ok).toBe(true);
     expect(res.headers["cache-control"]).toContain("no-store");
     const row = await prisma.autosave.findUniqueOrThrow({ where: { userId_slot: { userId: user.id, slot: `post:${post.id}` } } });
@@ -104,8 +111,20 @@ describe("POST /autosave/", () => {
     const totalOver = Object.fromEntries(Array.from({ length: 2 }, (_, i) => [`f${i}`, "x".repeat(199_000)]));
     await autosave(agent, t, { post: null, fields: totalOver }).expect(400);
     // malformed JSON and a body over the byte limit: 400 / 413, never a 500
-    await agent.post("/autosave/").set("X-CSRF-Token", t).set("Content-Type", "application/json").set("Accept", "application/json").send("{not json").expect(400);
-    await agent.post("/autosave/").set("X-CSRF-Token", t).set("Content-Type", "application/json").set("Accept", "application/json").send(JSON.stringify({ fields: { body: "é".repeat(1_000_000) } })).expect(413);
+    await agent
+      .post("/autosave/")
+      .set("X-CSRF-Token", t)
+      .set("Content-Type", "application/json")
+      .set("Accept", "application/json")
+      .send("{not json")
+      .expect(400);
+    await agent
+      .post("/autosave/")
+      .set("X-CSRF-Token", t)
+      .set("Content-Type", "application/json")
+      .set("Accept", "application/json")
+      .send(JSON.stringify({ fields: { body: "é".repeat(1_000_000) } }))
+      .expect(413);
   });
 });
 
@@ -115,7 +134,11 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     const post = await postBy(user.id, "DRAFT");
     const edit = `/write/${post.id}/edit/`;
     expect((await agent.get(edit).expect(200)).text).not.toContain("data-autosave-offer");
-    await autosave(agent, await session.csrf(), { post: post.id, baseVersion: post.version, fields: { title: post.title, body: "Words typed before the tab closed." } }).expect(200);
+    await autosave(agent, await session.csrf(), {
+      post: post.id,
+      baseVersion: post.version,
+      fields: { title: post.title, body: "Words typed before the tab closed." },
+    }).expect(200);
     const page = (await agent.get(edit).expect(200)).text;
     expect(page).toContain(OFFER);
     expect(page).toContain("Words typed before the tab closed.");
@@ -130,7 +153,11 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     // saving the post prunes the writer's autosave
     await autosave(agent, await session.csrf(), { post: post.id, fields: { title: post.title, body: "Newest words" } }).expect(200);
     const form = (await agent.get(edit).expect(200)).text;
-    await agent.post(edit).type("form").send({ _csrf: csrfFrom(form), version: String(post.version), title: post.title, body: "Newest words", status: "DRAFT", category: "", tags: "" }).expect(303);
+    await agent
+      .post(edit)
+      .type("form")
+      .send({ _csrf: csrfFrom(form), version: String(post.version), title: post.title, body: "Newest words", status: "DRAFT", category: "", tags: "" })
+      .expect(303);
     expect(await prisma.autosave.count({ where: { userId: user.id, slot: `post:${post.id}` } })).toBe(0);
     expect((await agent.get(edit).expect(200)).text).not.toContain("data-autosave-offer");
   });
@@ -140,8 +167,16 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     const author = await signedIn("AUTHOR");
     const post = await postBy(author.user.id, "DRAFT");
     const change = `/admin/blog/post/${post.id}/change/`;
-    await autosave(editor.agent, await editor.session.csrf(), { post: post.id, baseVersion: post.version, fields: { title: "Editor's title", body: "Editor's unsaved words", tagIds: [] } }).expect(200);
-    await autosave(author.agent, await author.session.csrf(), { post: post.id, baseVersion: post.version, fields: { title: post.title, body: "Author's unsaved words" } }).expect(200);
+    await autosave(editor.agent, await editor.session.csrf(), {
+      post: post.id,
+      baseVersion: post.version,
+      fields: { title: "Editor's title", body: "Editor's unsaved words", tagIds: [] },
+    }).expect(200);
+    await autosave(author.agent, await author.session.csrf(), {
+      post: post.id,
+      baseVersion: post.version,
+      fields: { title: post.title, body: "Author's unsaved words" },
+    }).expect(200);
     const page = (await editor.agent.get(change).expect(200)).text;
     expect(page).toContain(OFFER);
     expect(page).toContain('"body":"Editor\'s unsaved words"'); // the autosave's fields, for the restore button
@@ -151,8 +186,23 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     // the editor saves through the admin: their autosave goes, the author's stays
     const form = (await editor.agent.get(change).expect(200)).text;
     const version = /name="_version" value="(\d+)"/.exec(form)![1]!;
-    await editor.agent.post(change).type("form")
-      .send({ _csrf: csrfFrom(form), _version: version, title: "Editor's title", slug: post.slug, authorId: String(author.user.id), categoryId: "", body: "Editor's unsaved words", excerpt: "", metaDescription: "", status: "DRAFT", publish: "", _save: "1" })
+    await editor.agent
+      .post(change)
+      .type("form")
+      .send({
+        _csrf: csrfFrom(form),
+        _version: version,
+        title: "Editor's title",
+        slug: post.slug,
+        authorId: String(author.user.id),
+        categoryId: "",
+        body: "Editor's unsaved words",
+        excerpt: "",
+        metaDescription: "",
+        status: "DRAFT",
+        publish: "",
+        _save: "1",
+      })
       .expect(303);
     const rows = await prisma.autosave.findMany({ where: { postId: post.id } });
     expect(rows.map((r) => r.userId)).toEqual([author.user.id]);
@@ -164,7 +214,11 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     const page = (await agent.get("/write/").expect(200)).text;
     expect(page).toContain("There is an autosave of a post you had not saved yet.");
     expect((await agent.get("/admin/blog/post/add/").expect(200)).text).toContain("There is an autosave of a post you had not saved yet.");
-    await agent.post("/write/").type("form").send({ _csrf: csrfFrom(page), title: "Half-written", body: "A post I had not saved", status: "DRAFT", category: "", tags: "" }).expect(303);
+    await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: csrfFrom(page), title: "Half-written", body: "A post I had not saved", status: "DRAFT", category: "", tags: "" })
+      .expect(303);
     expect(await prisma.autosave.count({ where: { userId: user.id } })).toBe(0);
   });
 
@@ -175,7 +229,11 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     const edit = `/write/${post.id}/edit/`;
     const form = (await agent.get(edit).expect(200)).text;
     // a stale version: the conflict page, nothing saved, the autosave still there
-    await agent.post(edit).type("form").send({ _csrf: csrfFrom(form), version: String(post.version + 5), title: post.title, body: "Kept words", status: "DRAFT", category: "", tags: "" }).expect(409);
+    await agent
+      .post(edit)
+      .type("form")
+      .send({ _csrf: csrfFrom(form), version: String(post.version + 5), title: post.title, body: "Kept words", status: "DRAFT", category: "", tags: "" })
+      .expect(409);
     expect(await prisma.autosave.count({ where: { userId: user.id, slot: `post:${post.id}` } })).toBe(1);
   });
 });

@@ -20,7 +20,13 @@ beforeAll(async () => {
   const c = await makeTag("C", "c");
   const rust = await makeTag("Rust", "rust");
   for (let i = 0; i < 12; i++) {
-    await makePost({ title: `Kernel ${i}`, authorId: linus.id, categoryId: kernel.id, tagIds: i % 2 ? [c.id] : [c.id, rust.id], publish: new Date(t0 + i * 3_600_000) });
+    await makePost({
+      title: `Kernel ${i}`,
+      authorId: linus.id,
+      categoryId: kernel.id,
+      tagIds: i % 2 ? [c.id] : [c.id, rust.id],
+      publish: new Date(t0 + i * 3_600_000),
+    });
   }
   await makePost({ title: "Web one", authorId: other.id, categoryId: web.id, tagIds: [rust.id], publish: new Date(t0) });
   await makePost({ title: "Web draft", authorId: other.id, categoryId: web.id, tagIds: [rust.id], status: "DRAFT", publish: new Date(t0) });
@@ -85,7 +91,9 @@ describe("author archive", () => {
   it("does not expose readers' accounts or unknown names", async () => {
     await request(app).get("/blog/author/quietreader/").expect(404);
     await request(app).get("/blog/author/nobody/").expect(404);
-    await request(app).get(`/blog/author/${"a".repeat(151)}/`).expect(404);
+    await request(app)
+      .get(`/blog/author/${"a".repeat(151)}/`)
+      .expect(404);
   });
 });
 
@@ -102,7 +110,12 @@ describe("category list", () => {
 
 describe("hostile URLs", () => {
   it("answers 5,000-character paths with the site's 404", async () => {
-    for (const path of [`/blog/${"a".repeat(5000)}/`, `/blog/category/${"a".repeat(5000)}/`, `/blog/2026/01/01/${"a".repeat(5000)}/`, `/blog/tag/${"%E0".repeat(1700)}/`]) {
+    for (const path of [
+      `/blog/${"a".repeat(5000)}/`,
+      `/blog/category/${"a".repeat(5000)}/`,
+      `/blog/2026/01/01/${"a".repeat(5000)}/`,
+      `/blog/tag/${"%E0".repeat(1700)}/`,
+    ]) {
       const res = await request(app).get(path);
       expect([400, 404]).toContain(res.status);
       expect(res.text).toContain('class="error-page"');

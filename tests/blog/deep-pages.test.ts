@@ -69,7 +69,9 @@ describe("deep pages", () => {
     const res = await request(app).get("/blog/?page=last").expect(200);
     const m = /Page (\d+) of (\d+)/.exec(res.text);
     expect(m?.[1]).toBe(m?.[2]);
-    await request(app).get(`/blog/?page=${Number(m![2]) + 1}`).expect(404);
+    await request(app)
+      .get(`/blog/?page=${Number(m![2]) + 1}`)
+      .expect(404);
     const p60 = await request(app).get("/blog/?page=60").expect(200);
     expect(p60.text).toContain(`>${(await naive(60))[0]}</a>`);
   });

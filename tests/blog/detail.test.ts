@@ -39,7 +39,16 @@ beforeAll(async () => {
   await makePost({ title: "Tomorrow", slug: "tomorrow", authorId: grace.id, publish: new Date(Date.now() + day) });
   const evilCat = await makeCategory("<script>alert('c')</script>", "evil");
   const evilTag = await makeTag("<img src=x onerror=alert(1)>", "evil-tag");
-  await makePost({ title: "<script>alert('t')</script>", slug: "evil", authorId: grace.id, categoryId: evilCat.id, tagIds: [evilTag.id], publish: new Date(t0), excerpt: "</script><script>alert(2)</script>", body: "Sanitised body." });
+  await makePost({
+    title: "<script>alert('t')</script>",
+    slug: "evil",
+    authorId: grace.id,
+    categoryId: evilCat.id,
+    tagIds: [evilTag.id],
+    publish: new Date(t0),
+    excerpt: "</script><script>alert(2)</script>",
+    body: "Sanitised body.",
+  });
 });
 
 describe("post detail", () => {
@@ -90,7 +99,13 @@ describe("post detail", () => {
 
   it("cuts long meta descriptions on a word, one line, and falls back to the excerpt, then to the site's", async () => {
     const when = new Date(t0 - 20 * day);
-    await makePost({ title: "Long description", slug: "long-description", metaDescription: `${"word ".repeat(59)}\n\nend`, authorId: main.authorId, publish: when });
+    await makePost({
+      title: "Long description",
+      slug: "long-description",
+      metaDescription: `${"word ".repeat(59)}\n\nend`,
+      authorId: main.authorId,
+      publish: when,
+    });
     await makePost({ title: "Nothing to describe", slug: "nothing-to-describe", body: "", authorId: main.authorId, publish: when });
     const [d] = metaContent((await request(app).get(pathFor(when, "long-description")).expect(200)).text, "name", "description");
     expect(d!.length).toBeLessThanOrEqual(161);
@@ -98,12 +113,16 @@ describe("post detail", () => {
     expect(d).not.toMatch(/\s{2}|\n/);
     const empty = await request(app).get(pathFor(when, "nothing-to-describe")).expect(200);
     expect(metaContent(empty.text, "name", "description")).toEqual(["A blog about building software, published with Folio."]);
-    const res = await request(app).get(pathFor(new Date(t0 - 5 * day), "shares-three")).expect(200);
+    const res = await request(app)
+      .get(pathFor(new Date(t0 - 5 * day), "shares-three"))
+      .expect(200);
     expect(metaContent(res.text, "name", "description")).toEqual(["Body of Shares three."]);
   });
 
   it("escapes hostile titles, categories and tags (HTML and JSON-LD)", async () => {
-    const res = await request(app).get(pathFor(new Date(t0), "evil")).expect(200);
+    const res = await request(app)
+      .get(pathFor(new Date(t0), "evil"))
+      .expect(200);
     expect(res.text).not.toContain("<script>alert");
     expect(res.text).not.toContain("<img src=x");
     expect(res.text).toContain("&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;");

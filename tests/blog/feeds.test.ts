@@ -7,7 +7,11 @@ import { createUser, hoursAgo, inHours, makeCategory, makePost, makeTag } from "
 import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", isArray: (name, jpath) => ["item", "entry", "category"].includes(name) || (name === "link" && String(jpath).startsWith("feed")) });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@",
+  isArray: (name, jpath) => ["item", "entry", "category"].includes(name) || (name === "link" && String(jpath).startsWith("feed")),
+});
 const SITE = "http://folio.test";
 
 /** Parses a feed after checking it is well-formed XML. */
@@ -35,7 +39,14 @@ beforeAll(async () => {
     });
   }
   // Special characters in a title, odd control characters in the body.
-  await makePost({ title: `Ampersands & <angles> "quotes" ]]> 'apostrophes'`, body: "Control \u0001\u0008 chars \uFFFE here", excerpt: "x < y & z", authorId: author.id, categoryId: python.id, publish: hoursAgo(0.5) });
+  await makePost({
+    title: `Ampersands & <angles> "quotes" ]]> 'apostrophes'`,
+    body: "Control \u0001\u0008 chars \uFFFE here",
+    excerpt: "x < y & z",
+    authorId: author.id,
+    categoryId: python.id,
+    publish: hoursAgo(0.5),
+  });
   // Never in feeds.
   await makePost({ title: "Draft in feed", status: "DRAFT", authorId: author.id, categoryId: python.id, publish: hoursAgo(0.1) });
   await makePost({ title: "Scheduled in feed", authorId: author.id, categoryId: python.id, publish: inHours(2) });

@@ -17,7 +17,13 @@ beforeAll(async () => {
   const cat = await makeCategory("Databases");
   const tag = await makeTag("SQL");
   for (let i = 0; i < TOTAL; i++) {
-    await makePost({ title: `Post number ${String(i).padStart(2, "0")}`, authorId: author.id, categoryId: cat.id, tagIds: [tag.id], publish: new Date(base + i * 86_400_000) });
+    await makePost({
+      title: `Post number ${String(i).padStart(2, "0")}`,
+      authorId: author.id,
+      categoryId: cat.id,
+      tagIds: [tag.id],
+      publish: new Date(base + i * 86_400_000),
+    });
   }
   // Never listed: a draft, a scheduled post, and both at the newest dates.
   await makePost({ title: "Secret draft", authorId: author.id, status: "DRAFT", publish: new Date(base + 100 * 86_400_000) });
@@ -79,13 +85,13 @@ describe("post list", () => {
     expect(canonical((await request(app).get("/").expect(200)).text)).toBe("http://folio.test/blog/");
   });
 
-  it('accepts page=last like Django', async () => {
+  it("accepts page=last like Django", async () => {
     const res = await request(app).get("/blog/?page=last").expect(200);
     expect(res.text).toContain("Page 3 of 3");
     expect(titles(res.text)).toHaveLength(3);
   });
 
-  it.each(["4", "0", "-1", "1.5", "1e20", "100000000000000000000", "abc", "", " 1", "0x2", "1;DROP TABLE \"Post\"", "%E0%A4%A", "<script>"])(
+  it.each(["4", "0", "-1", "1.5", "1e20", "100000000000000000000", "abc", "", " 1", "0x2", '1;DROP TABLE "Post"', "%E0%A4%A", "<script>"])(
     "answers ?page=%s with the site's 404",
     async (value) => {
       const res = await request(app).get(`/blog/?page=${encodeURIComponent(value)}`);
@@ -123,7 +129,10 @@ describe("post list", () => {
     const res = await request(app).get("/blog/").expect(200);
     const ld = jsonLd(res.text)[0] as Record<string, unknown>[];
     expect(ld.map((x) => x["@type"])).toEqual(["WebSite", "Blog"]);
-    expect(ld[0]).toMatchObject({ url: "http://folio.test/", potentialAction: { target: { urlTemplate: "http://folio.test/blog/search/?q={search_term_string}" } } });
+    expect(ld[0]).toMatchObject({
+      url: "http://folio.test/",
+      potentialAction: { target: { urlTemplate: "http://folio.test/blog/search/?q={search_term_string}" } },
+    });
     const blog = ld[1] as { blogPost: { headline: string; url: string }[] };
     expect(blog.blogPost[0]).toMatchObject({ headline: "Post number 22", url: "http://folio.test/blog/2026/01/23/post-number-22/" });
   });

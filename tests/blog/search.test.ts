@@ -20,8 +20,19 @@ beforeAll(async () => {
   const author = (await createUser({ role: "AUTHOR", username: "searcher", firstName: "Ada", lastName: "Lovelace" })).user;
   const cat = await makeCategory("Databases", "databases");
   // Ranking: the body-only match is newer, so only rank can put the title match first.
-  await makePost({ title: "PostgreSQL full-text search in practice", body: "Ranking and dictionaries explained.", authorId: author.id, categoryId: cat.id, publish: hoursAgo(48) });
-  await makePost({ title: "Notes from a conference", body: "One talk mentioned postgresql briefly among many other topics.", authorId: author.id, publish: hoursAgo(2) });
+  await makePost({
+    title: "PostgreSQL full-text search in practice",
+    body: "Ranking and dictionaries explained.",
+    authorId: author.id,
+    categoryId: cat.id,
+    publish: hoursAgo(48),
+  });
+  await makePost({
+    title: "Notes from a conference",
+    body: "One talk mentioned postgresql briefly among many other topics.",
+    authorId: author.id,
+    publish: hoursAgo(2),
+  });
   // Snippet escaping: raw HTML in the Markdown source.
   await makePost({
     title: "Escaping lessons",
@@ -120,7 +131,10 @@ describe("only published posts are searchable", () => {
     for (const q of ["zebracorn", "zebracorn scheduled", "zebracorm", "Zebracorn draft secrets"]) {
       const res = await request(app).get(SEARCH).query({ q }).expect(200);
       const titles = resultTitles(res.text);
-      expect(titles.filter((t) => t.startsWith("Zebracorn")), q).toEqual([]);
+      expect(
+        titles.filter((t) => t.startsWith("Zebracorn")),
+        q,
+      ).toEqual([]);
     }
   });
 
@@ -166,18 +180,42 @@ describe("empty, too long and hostile queries", () => {
   });
 
   it("refuses 1,000+ characters with a 400 page and a clear message (500 characters are fine)", async () => {
-    const long = await request(app).get(SEARCH).query({ q: "a".repeat(1000) }).expect(400);
+    const long = await request(app)
+      .get(SEARCH)
+      .query({ q: "a".repeat(1000) })
+      .expect(400);
     expect(long.text).toContain("Search terms can be at most 500 characters long");
     expect(long.text).toContain('name="q"');
-    expect((await request(app).get(SEARCH).query({ q: "walrus ".repeat(71).slice(0, 500) }).expect(200)).text).toContain("walrus walrus walrus");
-    await request(app).get(SEARCH).query({ q: "x".repeat(5_000) }).expect(400);
+    expect(
+      (
+        await request(app)
+          .get(SEARCH)
+          .query({ q: "walrus ".repeat(71).slice(0, 500) })
+          .expect(200)
+      ).text,
+    ).toContain("walrus walrus walrus");
+    await request(app)
+      .get(SEARCH)
+      .query({ q: "x".repeat(5_000) })
+      .expect(400);
     // Multi-byte characters count as one each.
-    expect((await request(app).get(SEARCH).query({ q: "é".repeat(500) }).expect(200)).text).toContain("é".repeat(500));
+    expect(
+      (
+        await request(app)
+          .get(SEARCH)
+          .query({ q: "é".repeat(500) })
+          .expect(200)
+      ).text,
+    ).toContain("é".repeat(500));
     // Percent-encoded: 1,500 euro signs are 13,500 characters of URL, 1,500 of query.
-    const euros = await request(app).get(`${SEARCH}?q=${"%E2%82%AC".repeat(1500)}`).expect(400);
+    const euros = await request(app)
+      .get(`${SEARCH}?q=${"%E2%82%AC".repeat(1500)}`)
+      .expect(400);
     expect(euros.text).toContain("Search terms can be at most 500 characters long");
     // ...and malformed in the middle of a long one: still a clear answer.
-    await request(app).get(`${SEARCH}?q=${"%E2%82%AC".repeat(600)}%E2%82${"a".repeat(100)}`).expect(400);
+    await request(app)
+      .get(`${SEARCH}?q=${"%E2%82%AC".repeat(600)}%E2%82${"a".repeat(100)}`)
+      .expect(400);
   });
 
   it("answers cleanly to malformed percent-encoding, arrays, NUL bytes and tsquery syntax", async () => {
@@ -237,13 +275,22 @@ describe("query normalisation (keeps hostile queries cheap)", () => {
   });
 
   it("answers long repetitive and negation-only queries quickly, saying what it did", async () => {
-    const repeated = await request(app).get(SEARCH).query({ q: "walrus facts ".repeat(38).trim() }).expect(200);
+    const repeated = await request(app)
+      .get(SEARCH)
+      .query({ q: "walrus facts ".repeat(38).trim() })
+      .expect(200);
     expect(resultTitles(repeated.text)).toHaveLength(10);
-    const many = await request(app).get(SEARCH).query({ q: `walrus ${Array.from({ length: 20 }, (_, i) => `-w${i}`).join(" ")}` }).expect(200);
+    const many = await request(app)
+      .get(SEARCH)
+      .query({ q: `walrus ${Array.from({ length: 20 }, (_, i) => `-w${i}`).join(" ")}` })
+      .expect(200);
     expect(many.text).toContain(`Only the first ${MAX_TERMS} different words or phrases`);
     expect(resultTitles(many.text)).toHaveLength(10);
     const started = Date.now();
-    const neg = await request(app).get(SEARCH).query({ q: "-walrus ".repeat(62).trim() }).expect(200);
+    const neg = await request(app)
+      .get(SEARCH)
+      .query({ q: "-walrus ".repeat(62).trim() })
+      .expect(200);
     expect(neg.text).toContain("Add at least one word to look for");
     expect(resultTitles(neg.text)).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -286,9 +333,15 @@ describe("search for a word in very many posts", () => {
     expect(first.text).toContain(`page 1 of ${MAX_RANKED / 10}`);
     // The old title match is outside the ranked window: it does not outrank the newer body matches.
     expect(resultTitles(first.text)).not.toContain("The okapi, a very old post");
-    const last = await request(app).get(SEARCH).query({ q: "okapi", page: String(MAX_RANKED / 10) }).expect(200);
+    const last = await request(app)
+      .get(SEARCH)
+      .query({ q: "okapi", page: String(MAX_RANKED / 10) })
+      .expect(200);
     expect(resultTitles(last.text)).toHaveLength(10);
-    await request(app).get(SEARCH).query({ q: "okapi", page: String(MAX_RANKED / 10 + 1) }).expect(404);
+    await request(app)
+      .get(SEARCH)
+      .query({ q: "okapi", page: String(MAX_RANKED / 10 + 1) })
+      .expect(404);
     const direct = await searchPosts("okapi", 1);
     expect(direct).toMatchObject({ mode: "fulltext", total: MAX_RANKED, capped: true });
   });

@@ -58,9 +58,14 @@ describe("SEO metadata on every reader page", () => {
   });
 
   it("describes the category index as a list of its categories, and search as a results page", async () => {
-    const index = jsonLd((await request(app).get("/blog/categories/").expect(200)).text)[0] as { "@type": string; mainEntity: { itemListElement: { name: string; url: string }[] } };
+    const index = jsonLd((await request(app).get("/blog/categories/").expect(200)).text)[0] as {
+      "@type": string;
+      mainEntity: { itemListElement: { name: string; url: string }[] };
+    };
     expect(index["@type"]).toBe("CollectionPage");
-    expect(index.mainEntity.itemListElement).toContainEqual(expect.objectContaining({ name: "Search engines", url: "http://folio.test/blog/category/search-engines/" }));
+    expect(index.mainEntity.itemListElement).toContainEqual(
+      expect.objectContaining({ name: "Search engines", url: "http://folio.test/blog/category/search-engines/" }),
+    );
     const search = jsonLd((await request(app).get("/blog/search/?q=findable").expect(200)).text)[0] as { "@type": string };
     expect(search["@type"]).toBe("SearchResultsPage");
   });

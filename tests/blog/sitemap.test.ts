@@ -30,7 +30,10 @@ beforeAll(async () => {
   const hidden = await makeCategory("Only drafts", "only-drafts");
   const tag = await makeTag("Visible tag", "visible-tag");
   const hiddenTag = await makeTag("Hidden tag", "hidden-tag");
-  for (let i = 0; i < 5; i++) published.push(await makePost({ title: `Mapped ${i}`, authorId: author.id, categoryId: live.id, tagIds: [tag.id], publish: hoursAgo(i + 1), updatedAt: hoursAgo(0.5) }));
+  for (let i = 0; i < 5; i++)
+    published.push(
+      await makePost({ title: `Mapped ${i}`, authorId: author.id, categoryId: live.id, tagIds: [tag.id], publish: hoursAgo(i + 1), updatedAt: hoursAgo(0.5) }),
+    );
   await makePost({ title: "Mapped draft", status: "DRAFT", authorId: lurker.id, categoryId: hidden.id, tagIds: [hiddenTag.id] });
   scheduledId = (await makePost({ title: "Mapped scheduled", authorId: lurker.id, categoryId: hidden.id, tagIds: [hiddenTag.id], publish: inHours(3) })).id;
   // A post whose id falls in the second chunk (keyset ranges on the id), and a draft in the third.
@@ -68,7 +71,9 @@ describe("sitemap index", () => {
   it("is cached briefly, and rebuilt after invalidation with new chunks", async () => {
     const author = await prisma.user.findUniqueOrThrow({ where: { username: "mapper" } });
     const before = (await request(app).get("/sitemap.xml").expect(200)).text;
-    await prisma.post.create({ data: { id: 3 * POSTS_PER_SITEMAP + 1, title: "Fourth chunk", slug: "fourth-chunk", authorId: author.id, status: "PUBLISHED", publish: hoursAgo(1) } });
+    await prisma.post.create({
+      data: { id: 3 * POSTS_PER_SITEMAP + 1, title: "Fourth chunk", slug: "fourth-chunk", authorId: author.id, status: "PUBLISHED", publish: hoursAgo(1) },
+    });
     expect((await request(app).get("/sitemap.xml").expect(200)).text).toBe(before);
     await invalidate();
     const after = (await request(app).get("/sitemap.xml").expect(200)).text;

@@ -15,7 +15,13 @@ const at = (h: number) => new Date(`${DAY}T${String(h).padStart(2, "0")}:00:00Z`
 beforeAll(async () => {
   [author, other, editor] = await Promise.all([signedIn(app, "AUTHOR"), signedIn(app, "AUTHOR"), signedIn(app, "EDITOR")]);
   await makePost({ authorId: other.user.id, title: "Their draft", slug: "their-draft", status: "DRAFT", publish: at(9) });
-  await makePost({ authorId: other.user.id, title: "Their scheduled", slug: "their-scheduled", status: "PUBLISHED", publish: new Date(Date.now() + 30 * 86_400_000) });
+  await makePost({
+    authorId: other.user.id,
+    title: "Their scheduled",
+    slug: "their-scheduled",
+    status: "PUBLISHED",
+    publish: new Date(Date.now() + 30 * 86_400_000),
+  });
   await makePost({ authorId: other.user.id, title: "Their published", slug: "their-published", status: "PUBLISHED", publish: at(8) });
   await makePost({ authorId: author.user.id, title: "My draft", slug: "my-draft", status: "DRAFT", publish: at(7) });
 });

@@ -32,7 +32,10 @@ async function notFoundPage(path: string) {
 }
 
 describe("a tag without a published post", () => {
-  it.each([["drafts only", "acquisition-plans"], ["scheduled posts only", "launch-day"]])("(%s) answers exactly as an unknown tag, on any page", async (_label, slug) => {
+  it.each([
+    ["drafts only", "acquisition-plans"],
+    ["scheduled posts only", "launch-day"],
+  ])("(%s) answers exactly as an unknown tag, on any page", async (_label, slug) => {
     for (const query of ["", "?page=2", "?page=last", "?page=99"]) {
       const hidden = await notFoundPage(`/blog/tag/${slug}/${query}`);
       const unknown = await notFoundPage(`/blog/tag/no-such-tag-at-all/${query}`);

@@ -9,7 +9,10 @@ export async function writtenElsewhere(data: { title: string; authorId: number; 
   return prisma.post.create({
     data: {
       title: data.title,
-      slug: data.title.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, ""),
+      slug: data.title
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, ""),
       authorId: data.authorId,
       categoryId: data.categoryId ?? null,
       publish: data.publish ?? new Date(Date.now() - 60_000),

@@ -26,7 +26,15 @@ let before: Record<string, string[]>;
 beforeAll(async () => {
   content = await makeContent();
   // Rows in the tables dumpdata leaves out, which a backup keeps.
-  await prisma.autosave.create({ data: { userId: content.users.alice.id, postId: content.posts.draft, slot: `post:${content.posts.draft}`, fields: { title: "typed", body: "not saved yet" }, baseVersion: 1 } });
+  await prisma.autosave.create({
+    data: {
+      userId: content.users.alice.id,
+      postId: content.posts.draft,
+      slot: `post:${content.posts.draft}`,
+      fields: { title: "typed", body: "not saved yet" },
+      baseVersion: 1,
+    },
+  });
   await prisma.passwordResetToken.create({ data: { userId: content.users.bob.id, tokenHash: "a".repeat(64), expiresAt: new Date("2026-12-31T00:00:00Z") } });
   await pool.query(`INSERT INTO rate_limit (key, points, expire) VALUES ('login:test', 3, 9007199254740991)`);
   // A signed-in session (a session row), which a backup leaves out and a restore ends.
@@ -44,11 +52,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Every index of the public schema, as its definition. */
 const indexes = (url: string) =>
-  withClient(url, async (c) => (await c.query<{ d: string }>(`SELECT indexdef AS d FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`)).rows.map((r) => r.d));
+  withClient(url, async (c) =>
+    (await c.query<{ d: string }>(`SELECT indexdef AS d FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`)).rows.map((r) => r.d),
+  );
 
 /** The backup's lines, edited by `edit`, written back as `name` (with a correct checksum when `rehash`). */
 function editBackup(name: string, edit: (lines: string[]) => void, rehash: boolean): string {
-  const lines = gunzipSync(readFileSync(file("site.gz"))).toString("utf8").split("\n");
+  const lines = gunzipSync(readFileSync(file("site.gz")))
+    .toString("utf8")
+    .split("\n");
   expect(lines.pop()).toBe(""); // the file ends with a newline
   const trailer = lines.pop()!;
   edit(lines);
@@ -69,16 +81,23 @@ function rowOf(lines: string[], table: string, text: string): number {
 }
 
 function editHeader(name: string, change: (h: { migrations: string[]; tables: { name: string; rows: number }[] }) => void): string {
-  return editBackup(name, (lines) => {
-    const h = JSON.parse(lines[0]!);
-    change(h);
-    lines[0] = JSON.stringify(h);
-  }, true);
+  return editBackup(
+    name,
+    (lines) => {
+      const h = JSON.parse(lines[0]!);
+      change(h);
+      lines[0] = JSON.stringify(h);
+    },
+    true,
+  );
 }
 
 describe("backup and restore", () => {
   it("the file holds every table but the sessions, the applied migrations, row counts and a checksum", () => {
-    const lines = gunzipSync(readFileSync(file("site.gz"))).toString("utf8").trimEnd().split("\n");
+    const lines = gunzipSync(readFileSync(file("site.gz")))
+      .toString("utf8")
+      .trimEnd()
+      .split("\n");
     const header = JSON.parse(lines[0]!);
     expect(header).toMatchObject({ format: "folio-backup", version: 1, database: expect.stringMatching(/^folio_test_/) });
     expect(header.migrations.length).toBeGreaterThanOrEqual(3);
@@ -95,7 +114,10 @@ describe("backup and restore", () => {
 
   it("backup, change, restore: the change is gone; a non-empty database needs --force", async () => {
     // Change things after the backup.
-    const extra = await createPost({ title: "Written after the backup", body: "x", status: "PUBLISHED", publish: new Date(), authorId: content.users.alice.id, categoryId: null }, null);
+    const extra = await createPost(
+      { title: "Written after the backup", body: "x", status: "PUBLISHED", publish: new Date(), authorId: content.users.alice.id, categoryId: null },
+      null,
+    );
     await prisma.category.update({ where: { slug: "news" }, data: { description: "Changed after the backup", version: { increment: 1 } } });
     await prisma.user.delete({ where: { username: "carol" } });
     const indexesBefore = await indexes(source());
@@ -149,21 +171,58 @@ describe("backup and restore", () => {
 });
 
 badFiles("restore", [
-  ["a truncated backup", () => {
-    const whole = readFileSync(file("site.gz"));
-    writeFileSync(file("cut.gz"), whole.subarray(0, Math.floor(whole.length / 2)));
-    return file("cut.gz");
-  }, "cut.gz is truncated"],
-  ["a row edited by hand", () => editBackup("edited.gz", (l) => {
-    const i = rowOf(l, "Post", "Hello, world");
-    l[i] = l[i]!.replace("Hello, world", "Hello, w0rld");
-  }, false), "edited.gz is damaged or edited: its content does not match its checksum"],
-  ["a row removed (checksum made to match)", () => editBackup("fewer.gz", (l) => l.splice(rowOf(l, "Post", "Hello, world"), 1), true), "fewer.gz is damaged or edited: table Post has 3 rows, its header says 4"],
-  ["a backup from a newer schema", () => editHeader("newer.gz", (h) => h.migrations.push("20991231000000_from_the_future")), "this backup comes from a newer version of Folio: its database had a migration this version does not know (20991231000000_from_the_future)"],
-  ["a backup from an older schema", () => editHeader("older.gz", (h) => h.migrations.pop()), "the backup comes from an older schema: it lacks migrations this database has"],
-  ["a header naming a table the database lacks", () => editHeader("table.gz", (h) => (h.tables.find((t) => t.name === "rate_limit")!.name = "rate_limits")), "table rate_limits is in the backup, not in the database"],
-  ["a dump from dumpdata", () => (writeFileSync(file("dump.json"), '{"format":"folio-dumpdata"}'), file("dump.json")), "dump.json is not a Folio backup (it is not gzip-compressed; it looks like JSON: a dump from npm run dumpdata? Load that with npm run loaddata)"],
-  ["a gzip file of something else", () => (writeFileSync(file("other.gz"), gzipSync("hello\nworld\n")), file("other.gz")), "other.gz is not a Folio backup (its first line is not the backup's header)"],
+  [
+    "a truncated backup",
+    () => {
+      const whole = readFileSync(file("site.gz"));
+      writeFileSync(file("cut.gz"), whole.subarray(0, Math.floor(whole.length / 2)));
+      return file("cut.gz");
+    },
+    "cut.gz is truncated",
+  ],
+  [
+    "a row edited by hand",
+    () =>
+      editBackup(
+        "edited.gz",
+        (l) => {
+          const i = rowOf(l, "Post", "Hello, world");
+          l[i] = l[i]!.replace("Hello, world", "Hello, w0rld");
+        },
+        false,
+      ),
+    "edited.gz is damaged or edited: its content does not match its checksum",
+  ],
+  [
+    "a row removed (checksum made to match)",
+    () => editBackup("fewer.gz", (l) => l.splice(rowOf(l, "Post", "Hello, world"), 1), true),
+    "fewer.gz is damaged or edited: table Post has 3 rows, its header says 4",
+  ],
+  [
+    "a backup from a newer schema",
+    () => editHeader("newer.gz", (h) => h.migrations.push("20991231000000_from_the_future")),
+    "this backup comes from a newer version of Folio: its database had a migration this version does not know (20991231000000_from_the_future)",
+  ],
+  [
+    "a backup from an older schema",
+    () => editHeader("older.gz", (h) => h.migrations.pop()),
+    "the backup comes from an older schema: it lacks migrations this database has",
+  ],
+  [
+    "a header naming a table the database lacks",
+    () => editHeader("table.gz", (h) => (h.tables.find((t) => t.name === "rate_limit")!.name = "rate_limits")),
+    "table rate_limits is in the backup, not in the database",
+  ],
+  [
+    "a dump from dumpdata",
+    () => (writeFileSync(file("dump.json"), '{"format":"folio-dumpdata"}'), file("dump.json")),
+    "dump.json is not a Folio backup (it is not gzip-compressed; it looks like JSON: a dump from npm run dumpdata? Load that with npm run loaddata)",
+  ],
+  [
+    "a gzip file of something else",
+    () => (writeFileSync(file("other.gz"), gzipSync("hello\nworld\n")), file("other.gz")),
+    "other.gz is not a Folio backup (its first line is not the backup's header)",
+  ],
   ["a text file", () => (writeFileSync(file("notes.txt"), "notes\n"), file("notes.txt")), "notes.txt is not a Folio backup (it is not gzip-compressed)"],
   ["an empty file", () => (writeFileSync(file("empty.gz"), ""), file("empty.gz")), "empty.gz is empty: not a Folio backup"],
   ["a file that does not exist", () => file("nowhere.gz"), "nowhere.gz: no such file"],

@@ -42,7 +42,9 @@ describe("dumpdata", () => {
     const d = parse(dumpText);
     expect(d.format).toBe("folio-dumpdata");
     expect(d.version).toBe(1);
-    expect(d.migrations).toEqual((await prisma.$queryRawUnsafe<{ m: string }[]>(`SELECT migration_name AS m FROM _prisma_migrations ORDER BY 1`)).map((r) => r.m));
+    expect(d.migrations).toEqual(
+      (await prisma.$queryRawUnsafe<{ m: string }[]>(`SELECT migration_name AS m FROM _prisma_migrations ORDER BY 1`)).map((r) => r.m),
+    );
     const models = d.objects.map((o) => o.model);
     expect(models.filter((m) => m === "accounts.user")).toHaveLength(3);
     expect(new Set(models)).toEqual(new Set(["accounts.user", "blog.category", "blog.tag", "blog.post", "blog.postrevision", "admin.auditlog"]));
@@ -51,17 +53,30 @@ describe("dumpdata", () => {
     expect(d.objects.every((o) => !("pk" in o))).toBe(true);
 
     const hello = d.objects.find((o) => o.model === "blog.post" && o.fields.title === "Hello, world")!.fields;
-    expect(hello).toMatchObject({ publish: "2026-11-21T10:00:00.000Z", slug: "hello", author: "alice", category: "news", tags: ["orm", "sql"], status: "PUBLISHED" });
+    expect(hello).toMatchObject({
+      publish: "2026-11-21T10:00:00.000Z",
+      slug: "hello",
+      author: "alice",
+      category: "news",
+      tags: ["orm", "sql"],
+      status: "PUBLISHED",
+    });
     expect(hello).not.toHaveProperty("bodyHtml");
     // Posts in publish order; revisions name their post by [date, slug] and their user by name.
     expect(d.objects.filter((o) => o.model === "blog.post").map((o) => o.fields.title)).toEqual(["A draft", "Hello, world", "Hello again", "Later"]);
     const revs = d.objects.filter((o) => o.model === "blog.postrevision" && (o.fields.post as string[])[0] === "2026-11-21");
-    expect(revs.map((o) => [o.fields.title, o.fields.user])).toEqual([["Hello", "alice"], ["Hello, world", "Bob"]]);
+    expect(revs.map((o) => [o.fields.title, o.fields.user])).toEqual([
+      ["Hello", "alice"],
+      ["Hello, world", "Bob"],
+    ]);
     // Audit entries name their object by key while it exists; a deleted post's entries by null.
     const audit = d.objects.filter((o) => o.model === "admin.auditlog").map((o) => o.fields);
     expect(audit.find((a) => a.model === "blog.category")).toMatchObject({ object: "news", user: "Bob" });
     expect(audit.find((a) => a.model === "accounts.user")).toMatchObject({ object: "alice" });
-    expect(audit.filter((a) => a.objectRepr === "Gone soon").map((a) => [a.action, a.object])).toEqual([["ADD", null], ["DELETE", null]]);
+    expect(audit.filter((a) => a.objectRepr === "Gone soon").map((a) => [a.action, a.object])).toEqual([
+      ["ADD", null],
+      ["DELETE", null],
+    ]);
     expect(audit.find((a) => a.model === "blog.comment")).toMatchObject({ objectId: "7" });
     expect(audit.find((a) => a.model === "blog.post" && a.action === "CHANGE")).toMatchObject({ object: ["2026-11-21", "hello"] });
   });
@@ -78,9 +93,7 @@ describe("loaddata", () => {
     const db = await freshDatabase();
     try {
       const load = await cli("loaddata", [file("site.json")], { DATABASE_URL: db.url });
-      expect(load.output).toContain(
-        "loaddata: 3 users added, 1 categories added, 3 tags added, 4 posts added, 5 revisions added, 11 audit entries added",
-      );
+      expect(load.output).toContain("loaddata: 3 users added, 1 categories added, 3 tags added, 4 posts added, 5 revisions added, 11 audit entries added");
       expect(load.output).toContain("3 new users have no password");
       expect(load.code).toBe(0);
       const again = await cli("dumpdata", ["--output", file("again.json")], { DATABASE_URL: db.url });
@@ -88,8 +101,14 @@ describe("loaddata", () => {
       expect(readFileSync(file("again.json"), "utf8")).toBe(dumpText);
 
       // What the site derives is there: rendered HTML, the URL's date, the search vector.
-      const post = await withClient(db.url, async (c) =>
-        (await c.query(`SELECT "bodyHtml", "publishDate"::text AS day, "searchVector" IS NOT NULL AS searchable, "passwordHash" FROM "Post" JOIN "User" u ON u.id = "authorId" WHERE title = 'Hello, world'`)).rows[0],
+      const post = await withClient(
+        db.url,
+        async (c) =>
+          (
+            await c.query(
+              `SELECT "bodyHtml", "publishDate"::text AS day, "searchVector" IS NOT NULL AS searchable, "passwordHash" FROM "Post" JOIN "User" u ON u.id = "authorId" WHERE title = 'Hello, world'`,
+            )
+          ).rows[0],
       );
       expect(post).toMatchObject({ day: "2026-11-21", searchable: true, passwordHash: "" });
       expect(post.bodyHtml).toContain("<strong>bold</strong>");
@@ -116,7 +135,10 @@ describe("loaddata", () => {
       const load = await cli("loaddata", [file("with-pw.json")], { DATABASE_URL: db.url });
       expect(load.code).toBe(0);
       expect(load.output).not.toContain("no password");
-      const hash = await withClient(db.url, async (c) => (await c.query(`SELECT "passwordHash" FROM "User" WHERE username = 'alice'`)).rows[0].passwordHash as string);
+      const hash = await withClient(
+        db.url,
+        async (c) => (await c.query(`SELECT "passwordHash" FROM "User" WHERE username = 'alice'`)).rows[0].passwordHash as string,
+      );
       expect(await verifyPassword(hash, content.users.alice.password)).toBe(true);
     } finally {
       await db.drop();
@@ -188,12 +210,24 @@ const edited = (name: string, edit: (d: DumpJson) => void) => () => {
 const post = (d: DumpJson, title: string) => d.objects.find((o) => o.model === "blog.post" && o.fields.title === title)!;
 
 badFiles("loaddata", [
-  ["a truncated dump", () => (writeFileSync(file("cut.json"), dumpText.slice(0, dumpText.length / 2)), file("cut.json")), "is not valid JSON (it ends too early: a truncated file?)"],
+  [
+    "a truncated dump",
+    () => (writeFileSync(file("cut.json"), dumpText.slice(0, dumpText.length / 2)), file("cut.json")),
+    "is not valid JSON (it ends too early: a truncated file?)",
+  ],
   ["an empty file", () => (writeFileSync(file("empty.json"), ""), file("empty.json")), "empty.json is empty: not a Folio dump"],
   ["a file that does not exist", () => file("nowhere.json"), "nowhere.json: no such file"],
   ["a text file", () => (writeFileSync(file("notes.txt"), "just some notes\n"), file("notes.txt")), "notes.txt is not valid JSON"],
-  ["JSON that is not a dump", () => (writeFileSync(file("list.json"), "[1, 2, 3]"), file("list.json")), 'list.json is not a Folio dump (it has no "format": "folio-dumpdata"'],
-  ["a gzip file (a backup)", () => (writeFileSync(file("b.gz"), gzipSync("x")), file("b.gz")), "b.gz is gzip-compressed, not a dump: a backup made by npm run backup? Restore it with npm run restore."],
+  [
+    "JSON that is not a dump",
+    () => (writeFileSync(file("list.json"), "[1, 2, 3]"), file("list.json")),
+    'list.json is not a Folio dump (it has no "format": "folio-dumpdata"',
+  ],
+  [
+    "a gzip file (a backup)",
+    () => (writeFileSync(file("b.gz"), gzipSync("x")), file("b.gz")),
+    "b.gz is gzip-compressed, not a dump: a backup made by npm run backup? Restore it with npm run restore.",
+  ],
   [
     "a dump from a newer schema",
     edited("newer.json", (d) => d.migrations.push("20991231000000_from_the_future")),
@@ -201,15 +235,35 @@ badFiles("loaddata", [
   ],
   ["a newer dump format", edited("format2.json", (d) => (d.version = 2)), "is in dump format 2; this version of Folio reads format 1: update Folio"],
   ["an unknown model", edited("model.json", (d) => d.objects.push({ model: "blog.comment", fields: {} })), 'unknown model "blog.comment"'],
-  ["an invalid status", edited("status.json", (d) => (post(d, "Later").fields.status = "LIVE")), 'objects[10] (blog.post 2027/01/05/later): status: Invalid option: expected one of "DRAFT"|"PUBLISHED"'],
-  ["a title over 250 characters", edited("long.json", (d) => (post(d, "Later").fields.title = "x".repeat(251))), "(blog.post 2027/01/05/later): title: Too big"],
-  ["a NUL character", edited("nul.json", (d) => (post(d, "Later").fields.body = "a\u0000b")), "body: This field contains a character that is not allowed (a NUL byte)."],
+  [
+    "an invalid status",
+    edited("status.json", (d) => (post(d, "Later").fields.status = "LIVE")),
+    'objects[10] (blog.post 2027/01/05/later): status: Invalid option: expected one of "DRAFT"|"PUBLISHED"',
+  ],
+  [
+    "a title over 250 characters",
+    edited("long.json", (d) => (post(d, "Later").fields.title = "x".repeat(251))),
+    "(blog.post 2027/01/05/later): title: Too big",
+  ],
+  [
+    "a NUL character",
+    edited("nul.json", (d) => (post(d, "Later").fields.body = "a\u0000b")),
+    "body: This field contains a character that is not allowed (a NUL byte).",
+  ],
   ["a slug that is not one", edited("slug.json", (d) => (post(d, "Later").fields.slug = "Not A Slug")), "slug: must be a slug"],
   ["a misspelt field", edited("field.json", (d) => (post(d, "Later").fields.titel = "typo")), 'Unrecognized key: "titel"'],
   ["a bad date", edited("date.json", (d) => (post(d, "Later").fields.publish = "yesterday")), "publish: must be a date and time like 2026-11-21T10:00:00.000Z"],
   ["a post twice", edited("twice.json", (d) => d.objects.push(post(d, "Later"))), "post 2027/01/05/later is also objects[10]"],
-  ["a tag that is nowhere", edited("tag.json", (d) => (post(d, "Later").fields.tags = ["nope"])), "post 2027/01/05/later: tag nope is neither in the dump nor in the database"],
-  ["an author who is nowhere", edited("author.json", (d) => (post(d, "Later").fields.author = "mallory")), "post 2027/01/05/later: author mallory is neither in the dump nor in the database"],
+  [
+    "a tag that is nowhere",
+    edited("tag.json", (d) => (post(d, "Later").fields.tags = ["nope"])),
+    "post 2027/01/05/later: tag nope is neither in the dump nor in the database",
+  ],
+  [
+    "an author who is nowhere",
+    edited("author.json", (d) => (post(d, "Later").fields.author = "mallory")),
+    "post 2027/01/05/later: author mallory is neither in the dump nor in the database",
+  ],
 ]);
 
 it("a bad command line gets the usage text and exit status 2", async () => {

@@ -95,14 +95,35 @@ export async function makeContent(): Promise<Content> {
   await makeTag("Unused", "unused");
   const actor = { id: alice.user.id };
   const base = { body: "Some **bold** text and `code`.\n\n- one\n- two", authorId: alice.user.id, categoryId: news.id };
-  const hello = await createPost({ ...base, title: "Hello", slug: "hello", status: "PUBLISHED", publish: new Date("2026-11-21T10:00:00.000Z"), tagIds: [sql.id, orm.id] }, actor);
-  const helloAgain = await createPost({ ...base, title: "Hello again", slug: "hello", status: "PUBLISHED", publish: new Date("2026-11-22T09:30:00.000Z"), tagIds: [sql.id] }, actor);
+  const hello = await createPost(
+    { ...base, title: "Hello", slug: "hello", status: "PUBLISHED", publish: new Date("2026-11-21T10:00:00.000Z"), tagIds: [sql.id, orm.id] },
+    actor,
+  );
+  const helloAgain = await createPost(
+    { ...base, title: "Hello again", slug: "hello", status: "PUBLISHED", publish: new Date("2026-11-22T09:30:00.000Z"), tagIds: [sql.id] },
+    actor,
+  );
   const draft = await createPost({ ...base, title: "A draft", status: "DRAFT", publish: new Date("2026-10-01T12:00:00.000Z"), categoryId: null }, actor);
-  const scheduled = await createPost({ ...base, title: "Later", status: "PUBLISHED", publish: new Date("2027-01-05T07:00:00.000Z"), excerpt: "Hand-written excerpt." }, actor);
-  await updatePost(hello.id, hello.version, { ...base, title: "Hello, world", slug: "hello", status: "PUBLISHED", publish: hello.publish, tagIds: [sql.id, orm.id] }, { id: bob.user.id });
+  const scheduled = await createPost(
+    { ...base, title: "Later", status: "PUBLISHED", publish: new Date("2027-01-05T07:00:00.000Z"), excerpt: "Hand-written excerpt." },
+    actor,
+  );
+  await updatePost(
+    hello.id,
+    hello.version,
+    { ...base, title: "Hello, world", slug: "hello", status: "PUBLISHED", publish: hello.publish, tagIds: [sql.id, orm.id] },
+    { id: bob.user.id },
+  );
   const gone = await createPost({ ...base, title: "Gone soon", status: "DRAFT", publish: new Date("2026-11-01T00:00:00.000Z") }, actor);
   await deletePosts([gone.id], { id: bob.user.id });
-  await recordAction({ userId: bob.user.id, action: "CHANGE", model: "accounts.user", objectId: alice.user.id, objectRepr: "alice", changes: { changed: ["role"] } });
+  await recordAction({
+    userId: bob.user.id,
+    action: "CHANGE",
+    model: "accounts.user",
+    objectId: alice.user.id,
+    objectRepr: "alice",
+    changes: { changed: ["role"] },
+  });
   await recordAction({ userId: null, action: "DELETE", model: "blog.comment", objectId: "7", objectRepr: "A comment", changes: {} });
   // Times with microseconds, as PostgreSQL's now() writes them (a dump keeps milliseconds).
   await pool.query(
@@ -129,12 +150,16 @@ export function badFiles(script: string, cases: [what: string, make: () => strin
     });
     afterAll(() => db.drop());
 
-    it.each(cases)("%s", async (_what, make, message) => {
-      const r = await cli(script, [make()], { DATABASE_URL: db.url });
-      expect(r.output).toContain(message);
-      expect(r.code).toBe(1);
-      expect(r.output).not.toMatch(/\bat .*\.ts:\d+/); // a message, not a stack trace
-      expect(Object.values(await rowCounts(db.url)).every((n) => n === 0)).toBe(true);
-    }, 60_000);
+    it.each(cases)(
+      "%s",
+      async (_what, make, message) => {
+        const r = await cli(script, [make()], { DATABASE_URL: db.url });
+        expect(r.output).toContain(message);
+        expect(r.code).toBe(1);
+        expect(r.output).not.toMatch(/\bat .*\.ts:\d+/); // a message, not a stack trace
+        expect(Object.values(await rowCounts(db.url)).every((n) => n === 0)).toBe(true);
+      },
+      60_000,
+    );
   });
 }

@@ -22,7 +22,12 @@ beforeAll(async () => {
   password = u.password;
   const cat = await prisma.category.create({ data: { name: "Engineering", slug: "engineering" } });
   const mk = async (title: string, status: "DRAFT" | "PUBLISHED", day: number) =>
-    (ids[title] = (await createPost({ title, body: `Body of ${title}.`, status, publish: new Date(Date.UTC(2026, 9, day, 9)), authorId: editor.id, categoryId: cat.id }, { id: editor.id })).id);
+    (ids[title] = (
+      await createPost(
+        { title, body: `Body of ${title}.`, status, publish: new Date(Date.UTC(2026, 9, day, 9)), authorId: editor.id, categoryId: cat.id },
+        { id: editor.id },
+      )
+    ).id);
   await mk("Published already", "PUBLISHED", 1);
   await mk("Draft to schedule", "DRAFT", 2);
   await mk("Draft alpha", "DRAFT", 3);

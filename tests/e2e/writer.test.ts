@@ -130,7 +130,10 @@ describe("the author's editor", { timeout: 180_000 }, () => {
 
 describe("the admin's change form", { timeout: 180_000 }, () => {
   it("after the session expired: Save, sign in in a second tab, save from the dialog", async () => {
-    const post = await createPost({ title: "Admin post", body: "Saved body.", status: "DRAFT", publish: new Date(Date.UTC(2026, 9, 5, 9)), authorId: editor.id, categoryId: null }, { id: editor.id });
+    const post = await createPost(
+      { title: "Admin post", body: "Saved body.", status: "DRAFT", publish: new Date(Date.UTC(2026, 9, 5, 9)), authorId: editor.id, categoryId: null },
+      { id: editor.id },
+    );
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await newPage(context);
     const change = `/admin/blog/post/${post.id}/change/`;
@@ -155,7 +158,10 @@ describe("the admin's change form", { timeout: 180_000 }, () => {
   });
 
   it("asks before leaving unsaved changes, offers the newer autosave on reopening, and does not ask after saving", async () => {
-    const post = await createPost({ title: "Autosave me", body: "The stored text.", status: "DRAFT", publish: new Date(Date.UTC(2026, 9, 6, 9)), authorId: editor.id, categoryId: null }, { id: editor.id });
+    const post = await createPost(
+      { title: "Autosave me", body: "The stored text.", status: "DRAFT", publish: new Date(Date.UTC(2026, 9, 6, 9)), authorId: editor.id, categoryId: null },
+      { id: editor.id },
+    );
     const page = await newPage();
     const change = `${server.baseUrl}/admin/blog/post/${post.id}/change/`;
     await signIn(page, editor, `/admin/blog/post/${post.id}/change/`);
@@ -201,12 +207,20 @@ describe("the admin's change form", { timeout: 180_000 }, () => {
 
 describe("an autosave made from an older version", { timeout: 180_000 }, () => {
   it("restoring it and saving shows the conflict page (their save and the restored text), never a silent overwrite", async () => {
-    const post = await createPost({ title: "Two writers", body: "Version one.", status: "DRAFT", publish: new Date(Date.UTC(2026, 9, 7, 9)), authorId: editor.id, categoryId: null }, { id: editor.id });
+    const post = await createPost(
+      { title: "Two writers", body: "Version one.", status: "DRAFT", publish: new Date(Date.UTC(2026, 9, 7, 9)), authorId: editor.id, categoryId: null },
+      { id: editor.id },
+    );
     const page = await newPage();
     await signIn(page, editor, `/admin/blog/post/${post.id}/change/`);
     // someone else (another editor: an author may not change an editor's post) saves while this form is open (version 2)...
     const other = (await createUser({ role: "EDITOR" })).user;
-    await updatePost(post.id, post.version, { title: "Two writers", body: "Their version two.", status: "DRAFT", authorId: editor.id, categoryId: null }, { id: other.id });
+    await updatePost(
+      post.id,
+      post.version,
+      { title: "Two writers", body: "Their version two.", status: "DRAFT", authorId: editor.id, categoryId: null },
+      { id: other.id },
+    );
     // ...then this writer types (autosaved from version 1) and the tab goes away
     await page.fill("#id_body", "My words from version one.");
     await page.waitForFunction(() => /Autosaved at/.test(document.querySelector("[data-autosave-status]")?.textContent ?? ""));

@@ -32,7 +32,25 @@ describe("src/web/inputs.ts", () => {
   it("an id is a positive integer that fits PostgreSQL's integer", () => {
     expect(toId("1")).toBe(1);
     expect(toId(String(INT4_MAX))).toBe(INT4_MAX);
-    for (const bad of ["2147483648", "9999999999", "99999999999999999999", "0", "-1", "01", "1.5", "1e3", " 1", "１", "", "a\u0000", undefined, null, ["1"], 2 ** 31, 1.5])
+    for (const bad of [
+      "2147483648",
+      "9999999999",
+      "99999999999999999999",
+      "0",
+      "-1",
+      "01",
+      "1.5",
+      "1e3",
+      " 1",
+      "１",
+      "",
+      "a\u0000",
+      undefined,
+      null,
+      ["1"],
+      2 ** 31,
+      1.5,
+    ])
       expect(toId(bad), JSON.stringify(bad)).toBeNull();
     expect(() => pathId("2147483648")).toThrow(HttpError);
     try {
@@ -89,7 +107,13 @@ describe("NUL in a search box: dropped, the words around it searched", () => {
   });
 
   it("the reader's search", async () => {
-    expect((await request(app).get(`${url("blog:search")}?q=walrus%00`).expect(200)).text).toContain('name="q"');
+    expect(
+      (
+        await request(app)
+          .get(`${url("blog:search")}?q=walrus%00`)
+          .expect(200)
+      ).text,
+    ).toContain('name="q"');
   });
 });
 
@@ -114,7 +138,11 @@ describe("ids beyond PostgreSQL's integer", () => {
     const add = url("admin:blog_post_add");
     const { entries } = await formOn(editor, add);
     const before = await prisma.post.count();
-    for (const [field, value] of [["authorId", "2147483648"], ["authorId", "9999999999"], ["categoryId", "2147483648"]] as const) {
+    for (const [field, value] of [
+      ["authorId", "2147483648"],
+      ["authorId", "9999999999"],
+      ["categoryId", "2147483648"],
+    ] as const) {
       const res = await post(editor, add, set(set(set(entries, "title", "Typed title"), "body", "Typed body text."), field, value));
       expect(res.status, `${field}=${value}`).toBe(400);
       expect(res.text).toContain("Typed body text.");
@@ -168,7 +196,11 @@ describe("the admin user form's Active checkbox", () => {
     expect(again.form.controls.find((c) => c.name === "isActive")!.checked).toBe(false);
     const agent = request.agent(app);
     const page = await agent.get("/accounts/login/").expect(200);
-    await agent.post("/accounts/login/").type("form").send({ _csrf: csrfFrom(page.text), username: user.username, password }).expect(400);
+    await agent
+      .post("/accounts/login/")
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text), username: user.username, password })
+      .expect(400);
     // ticked again
     expect(again.entries.some(([k]) => k === "isActive")).toBe(false);
     await post(admin, change, [...again.entries, ["isActive", box.value || "on"]]).then((r) => expect(r.status).toBe(303));
@@ -186,7 +218,11 @@ describe("the admin user form's Active checkbox", () => {
 
     const self = url("admin:accounts_user_change", { id: admin.user.id });
     const mine = await formOn(admin, self);
-    const res = await post(admin, self, mine.entries.filter(([k]) => k !== "isActive"));
+    const res = await post(
+      admin,
+      self,
+      mine.entries.filter(([k]) => k !== "isActive"),
+    );
     expect(res.status).toBe(400);
     expect(res.text).toContain("You cannot remove your own admin role or deactivate yourself");
     expect((await prisma.user.findUniqueOrThrow({ where: { id: admin.user.id } })).isActive).toBe(true);
@@ -215,7 +251,9 @@ describe("the author's editor: a slug another author takes while the draft is be
       const response = pending.then((r) => r); // start the request now
       await vi.waitFor(
         async () => {
-          const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`, [pid]);
+          const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`, [
+            pid,
+          ]);
           expect(rows.length).toBeGreaterThan(0);
         },
         { timeout: 20_000, interval: 20 },
@@ -232,7 +270,11 @@ describe("the author's editor: a slug another author takes while the draft is be
       // The re-shown form saves as it is: the post takes the next free address.
       const again = parsePage(res.text, edit).forms.find((f) => f.method === "post" && f.action === edit)!;
       await post(author, edit, defaultEntries(again)).then((r) => expect(r.status).toBe(303));
-      expect(await prisma.post.findUniqueOrThrow({ where: { id: draft.id } })).toMatchObject({ title: "Taken soon", slug: "taken-soon-2", body: "Words typed while the other author was saving." });
+      expect(await prisma.post.findUniqueOrThrow({ where: { id: draft.id } })).toMatchObject({
+        title: "Taken soon",
+        slug: "taken-soon-2",
+        body: "Words typed while the other author was saving.",
+      });
     } finally {
       await blocker.query("ROLLBACK").catch(() => {});
       blocker.release();

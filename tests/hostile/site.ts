@@ -116,7 +116,11 @@ export function parsePage(html: string, pageUrl: string): ParsedPage {
           }
         }
         if (tag === "form") {
-          form = { method: (attrs.method ?? "get").toLowerCase() === "post" ? "post" : "get", action: sitePath(attrs.action ?? "", pageUrl) ?? pageUrl, controls: [] };
+          form = {
+            method: (attrs.method ?? "get").toLowerCase() === "post" ? "post" : "get",
+            action: sitePath(attrs.action ?? "", pageUrl) ?? pageUrl,
+            controls: [],
+          };
           return;
         }
         if (!form || !["input", "select", "textarea", "button", "option"].includes(tag)) return;
@@ -238,10 +242,13 @@ export function matchRoute(routes: NamedRoute[], path: string): RouteMatch | nul
 export function queryOf(path: string): [string, string][] {
   const q = path.split("?")[1];
   if (!q) return [];
-  return q.split("&").filter(Boolean).map((kv) => {
-    const i = kv.indexOf("=");
-    return i < 0 ? [kv, ""] : [kv.slice(0, i), kv.slice(i + 1)];
-  });
+  return q
+    .split("&")
+    .filter(Boolean)
+    .map((kv) => {
+      const i = kv.indexOf("=");
+      return i < 0 ? [kv, ""] : [kv.slice(0, i), kv.slice(i + 1)];
+    });
 }
 
 /** Parameter names the site's scripts send to its JSON endpoints (URLSearchParams({...}) keys, .set("name", ...)). */
@@ -278,9 +285,14 @@ let tables: Awaited<ReturnType<typeof contentTables>> | undefined;
 /** One fingerprint of every content table (sessions and throttle counters aside). */
 export async function digest(): Promise<string> {
   tables ??= await contentTables();
-  const sql = tables.map((t) => `SELECT '${t.name}' AS t, md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) AS h FROM public."${t.name}" x`).join(" UNION ALL ");
+  const sql = tables
+    .map((t) => `SELECT '${t.name}' AS t, md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) AS h FROM public."${t.name}" x`)
+    .join(" UNION ALL ");
   const { rows } = await pool.query<{ t: string; h: string }>(sql);
-  return rows.map((r) => `${r.t}:${r.h}`).sort().join(" ");
+  return rows
+    .map((r) => `${r.t}:${r.h}`)
+    .sort()
+    .join(" ");
 }
 
 /**
@@ -294,7 +306,10 @@ export async function takeSnapshot(): Promise<void> {
   for (const t of tables) await pool.query(`CREATE TABLE hostile_snapshot."${t.name}" AS SELECT ${t.cols.join(", ")} FROM public."${t.name}"`);
   await pool.query(`CREATE TABLE hostile_snapshot.writes (n bigint NOT NULL); INSERT INTO hostile_snapshot.writes VALUES (0);
     CREATE FUNCTION hostile_snapshot.count_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE hostile_snapshot.writes SET n = n + 1; RETURN NULL; END $$`);
-  for (const t of tables) await pool.query(`CREATE TRIGGER hostile_count_write AFTER INSERT OR UPDATE OR DELETE ON public."${t.name}" FOR EACH ROW EXECUTE FUNCTION hostile_snapshot.count_write()`);
+  for (const t of tables)
+    await pool.query(
+      `CREATE TRIGGER hostile_count_write AFTER INSERT OR UPDATE OR DELETE ON public."${t.name}" FOR EACH ROW EXECUTE FUNCTION hostile_snapshot.count_write()`,
+    );
 }
 
 /** Rows written to the content tables since the snapshot was taken or last restored. */
@@ -311,9 +326,12 @@ export async function restoreSnapshot(): Promise<void> {
     await c.query("BEGIN");
     await c.query("SET LOCAL session_replication_role = replica"); // foreign keys are re-satisfied by the copy
     for (const t of tables) await c.query(`DELETE FROM public."${t.name}"`);
-    for (const t of tables) await c.query(`INSERT INTO public."${t.name}" (${t.cols.join(", ")}) SELECT ${t.cols.join(", ")} FROM hostile_snapshot."${t.name}"`);
+    for (const t of tables)
+      await c.query(`INSERT INTO public."${t.name}" (${t.cols.join(", ")}) SELECT ${t.cols.join(", ")} FROM hostile_snapshot."${t.name}"`);
     for (const t of tables.filter((x) => x.serial))
-      await c.query(`SELECT setval(pg_get_serial_sequence('public."${t.name}"', '${t.serial}'), coalesce((SELECT max("${t.serial}") FROM public."${t.name}"), 0) + 1, false)`);
+      await c.query(
+        `SELECT setval(pg_get_serial_sequence('public."${t.name}"', '${t.serial}'), coalesce((SELECT max("${t.serial}") FROM public."${t.name}"), 0) + 1, false)`,
+      );
     await c.query(`DELETE FROM rate_limit`);
     await c.query(`UPDATE hostile_snapshot.writes SET n = 0`);
     await c.query("COMMIT");

@@ -117,14 +117,24 @@ async function settle(a: Actor): Promise<void> {
 }
 
 /** Sends one request and records what breaks the promise. A string body goes as a form, an object as JSON (with the token in its header). */
-async function send(a: Actor, method: "GET" | "POST", url: string, body: string | object | null, label: string, expect404 = false): Promise<{ status: number; text: string; html: boolean }> {
+async function send(
+  a: Actor,
+  method: "GET" | "POST",
+  url: string,
+  body: string | object | null,
+  label: string,
+  expect404 = false,
+): Promise<{ status: number; text: string; html: boolean }> {
   sent++;
   const req =
     method === "GET"
       ? a.agent.get(url)
       : typeof body === "object" && body !== null
         ? a.agent.post(url).set("X-CSRF-Token", a.token).type("json").send(JSON.stringify(body))
-        : a.agent.post(url).type("form").send(body ?? `_csrf=${encodeURIComponent(a.token)}`);
+        : a.agent
+            .post(url)
+            .type("form")
+            .send(body ?? `_csrf=${encodeURIComponent(a.token)}`);
   const res = await req.set("Accept", "text/html").redirects(0);
   const where = `${a.who} ${method} ${url.length > 140 ? `${url.slice(0, 140)}…(${url.length})` : url} [${label}]`;
   if (res.status >= 500) findings.push(`${where} -> ${res.status}`);
@@ -233,8 +243,27 @@ beforeAll(async () => {
   const category = await makeCategory();
   const tag = await makeTag();
   await makePost({ authorId: author.id, title: "An author's draft", categoryId: category.id, tagIds: [tag.id], status: "DRAFT" });
-  const published = await makePost({ authorId: author.id, title: "An author's published post", status: "PUBLISHED", publish: new Date(Date.now() - 86_400_000), categoryId: category.id });
-  await updatePost(published.id, published.version, { title: published.title, body: `${published.body}\n\nEdited.`, status: "PUBLISHED", publish: published.publish, authorId: author.id, categoryId: category.id, tagIds: [tag.id] }, { id: author.id });
+  const published = await makePost({
+    authorId: author.id,
+    title: "An author's published post",
+    status: "PUBLISHED",
+    publish: new Date(Date.now() - 86_400_000),
+    categoryId: category.id,
+  });
+  await updatePost(
+    published.id,
+    published.version,
+    {
+      title: published.title,
+      body: `${published.body}\n\nEdited.`,
+      status: "PUBLISHED",
+      publish: published.publish,
+      authorId: author.id,
+      categoryId: category.id,
+      tagIds: [tag.id],
+    },
+    { id: author.id },
+  );
   // The one page no link leads to: the e-mailed password-reset link.
   const reader = await prisma.user.findUniqueOrThrow({ where: { username: actors.get("READER")!.username! } });
   const resetLink = `/accounts/reset/${await issueResetToken(reader.id)}/`;
@@ -275,13 +304,14 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
     // reach needs a fixture (a link, or an extra entry such as the e-mailed reset link above).
     const unexercised = routes.filter((r) => !reach.has(r.pattern) && !scriptEndpoints.has(r.pattern)).map((r) => r.pattern);
     expect(unexercised).toEqual([]);
-    for (const area of ["/blog/", "/accounts/", "/write/", "/admin/"]) expect([...actions].some((p) => p?.startsWith(area)) || area === "/blog/", area).toBe(true);
+    for (const area of ["/blog/", "/accounts/", "/write/", "/admin/"])
+      expect([...actions].some((p) => p?.startsWith(area)) || area === "/blog/", area).toBe(true);
   });
 
   it("path parameters: hostile values never answer 5xx; an out-of-range id is a 404", async () => {
     for (const r of routes.filter((x) => x.params.length)) {
       const base = samples.get(r.pattern)?.[0];
-      const m = base ? (r.test(base.split("?")[0]!) || null) : null;
+      const m = base ? r.test(base.split("?")[0]!) || null : null;
       const params: Record<string, string> = m ? { ...(m.params as Record<string, string>) } : Object.fromEntries(r.params.map((p) => [p, "1"]));
       for (const p of r.params) {
         const numeric = /^\d+$/.test(params[p] ?? "");
@@ -320,7 +350,14 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
         const a = actors.get(who)!;
         // The methods the endpoint answers (a method it does not have is the site's 404).
         const get = (await a.agent.get(sample).redirects(0)).status !== 404;
-        const posts = (await a.agent.post(sample.split("?")[0]!).type("form").send(`_csrf=${encodeURIComponent(a.token)}`).redirects(0)).status !== 404;
+        const posts =
+          (
+            await a.agent
+              .post(sample.split("?")[0]!)
+              .type("form")
+              .send(`_csrf=${encodeURIComponent(a.token)}`)
+              .redirects(0)
+          ).status !== 404;
         await settle(a);
         for (const name of names) {
           for (const h of HOSTILE) {
@@ -332,7 +369,8 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
             const text = decoded(h.raw);
             const values: unknown[] = [text, Object.fromEntries([...fieldNames].map((f) => [f, text]))];
             if (/^-?[\d.e]+$/.test(text) && Number.isFinite(Number(text))) values.push(Number(text));
-            for (const v of values) await send(a, "POST", url.split("?")[0]!, { [name]: v }, `JSON ${name} = ${typeof v === "object" ? "{every field}" : typeof v} ${h.label}`);
+            for (const v of values)
+              await send(a, "POST", url.split("?")[0]!, { [name]: v }, `JSON ${name} = ${typeof v === "object" ? "{every field}" : typeof v} ${h.label}`);
           }
         }
       }
@@ -347,7 +385,12 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
       html: () => Promise<string>;
       forms: Form[];
     }
-    const sources: Source[] = pages.map((p) => ({ who: p.who, label: p.url, forms: p.forms, html: async () => (await actors.get(p.who)!.agent.get(p.url).redirects(0)).text }));
+    const sources: Source[] = pages.map((p) => ({
+      who: p.who,
+      label: p.url,
+      forms: p.forms,
+      html: async () => (await actors.get(p.who)!.agent.get(p.url).redirects(0)).text,
+    }));
     const done = new Set<string>();
     const shapesOf = (f: Form) => [...new Set(f.controls.map((c) => shapeOf(c.name)))].filter((x) => x !== "_csrf").sort();
     const keyOf = (f: Form) => `${matchRoute(routes, f.action)?.pattern}|${shapesOf(f).join(",")}`;
@@ -376,11 +419,14 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
         for (const h of HOSTILE) out.push({ label: `${name} = ${h.label}`, body: `${encodeEntries(others)}&${encodeURIComponent(name)}=${h.raw}` });
         out.push({ label: `${name} given twice`, body: encodeEntries([...entries, [name, own[0]?.[1] === "1" ? "2" : "1"]]) });
         if (/\d/.test(name))
-          for (const id of OUT_OF_RANGE_IDS) out.push({ label: `field name with id ${id}`, body: encodeEntries([...others, [name.replace(/\d+/, id), own[0]?.[1] ?? "1"]]) });
+          for (const id of OUT_OF_RANGE_IDS)
+            out.push({ label: `field name with id ${id}`, body: encodeEntries([...others, [name.replace(/\d+/, id), own[0]?.[1] ?? "1"]]) });
       }
       for (const h of HOSTILE.filter((x) => /NUL|id |5000|malformed/.test(x.label))) {
         const all = entries.map(([k, v]) =>
-          k === "_csrf" || form.controls.some((c) => c.name === k && (c.type === "submit" || c.type === "hidden")) ? `${encodeURIComponent(k)}=${encodeURIComponent(v)}` : `${encodeURIComponent(k)}=${h.raw}`,
+          k === "_csrf" || form.controls.some((c) => c.name === k && (c.type === "submit" || c.type === "hidden"))
+            ? `${encodeURIComponent(k)}=${encodeURIComponent(v)}`
+            : `${encodeURIComponent(k)}=${h.raw}`,
         );
         out.push({ label: `every field = ${h.label}`, body: all.join("&") });
       }
@@ -414,7 +460,15 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
               forms: next,
               html: async () => {
                 const again = parsePage(await src.html(), src.label).forms.find((x) => keyOf(x) === formKey);
-                return again ? (await a.agent.post(again.action).type("form").send(encodeEntries(filled(again))).redirects(0)).text : "";
+                return again
+                  ? (
+                      await a.agent
+                        .post(again.action)
+                        .type("form")
+                        .send(encodeEntries(filled(again)))
+                        .redirects(0)
+                    ).text
+                  : "";
               },
             });
         }
@@ -431,7 +485,9 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
         }
       }
     }
-    console.log(`forms swept: ${done.size} (${[...done].filter((k) => !pages.some((p) => p.forms.some((f) => keyOf(f) === k))).length} shown only in answers to a submission)`);
+    console.log(
+      `forms swept: ${done.size} (${[...done].filter((k) => !pages.some((p) => p.forms.some((f) => keyOf(f) === k))).length} shown only in answers to a submission)`,
+    );
     expect(done.size).toBeGreaterThan(20);
   }, 1_800_000);
 
@@ -461,4 +517,3 @@ describe("hostile-input sweep (generated from the routes, the pages' forms and t
     expect(csrfRefused).toBe(0);
   });
 });
-

@@ -70,7 +70,9 @@ describe("locateCluster", () => {
     writeFileSync(join(h, CLUSTER_RECORD), JSON.stringify({ path: "/nowhere/folio/postgres" }));
     for (let i = 0; i < 2; i++) {
       expect(() => locateCluster(h)).toThrow(StartupError);
-      expect(() => locateCluster(h)).toThrow(`the embedded PostgreSQL cluster recorded in ${join(h, CLUSTER_RECORD)} is at /nowhere/folio/postgres, but it does not exist`);
+      expect(() => locateCluster(h)).toThrow(
+        `the embedded PostgreSQL cluster recorded in ${join(h, CLUSTER_RECORD)} is at /nowhere/folio/postgres, but it does not exist`,
+      );
     }
     mkdirSync(join(h, "elsewhere"));
     writeFileSync(join(h, "elsewhere", "notes.txt"), "x");
@@ -98,39 +100,51 @@ describe("locateCluster", () => {
   });
 
   const asRoot = process.getuid?.() === 0;
-  it(asRoot ? "as root: a checkout under a 0700 folder gets its cluster in /var/lib/folio/<hash> (not /var/tmp, which is cleaned)" : "as a normal user: always DATA_DIR/postgres", () => {
-    const h = home(0o700);
-    const dir = newClusterDir(h);
-    if (!asRoot) {
-      expect(dir).toBe(join(h, "postgres"));
-      expect(knownPlaces(h)).toEqual([join(h, "postgres")]);
-      return;
-    }
-    expect(dir).toMatch(/^\/var\/lib\/folio\/[0-9a-f]{12}\/postgres$/);
-    expect(locateCluster(h)).toEqual({ dir, fresh: true });
-    // A reachable DATA_DIR keeps its cluster inside, even as root.
-    const open = home(0o755);
-    expect(newClusterDir(open)).toBe(join(open, "postgres"));
-  });
+  it(
+    asRoot
+      ? "as root: a checkout under a 0700 folder gets its cluster in /var/lib/folio/<hash> (not /var/tmp, which is cleaned)"
+      : "as a normal user: always DATA_DIR/postgres",
+    () => {
+      const h = home(0o700);
+      const dir = newClusterDir(h);
+      if (!asRoot) {
+        expect(dir).toBe(join(h, "postgres"));
+        expect(knownPlaces(h)).toEqual([join(h, "postgres")]);
+        return;
+      }
+      expect(dir).toMatch(/^\/var\/lib\/folio\/[0-9a-f]{12}\/postgres$/);
+      expect(locateCluster(h)).toEqual({ dir, fresh: true });
+      // A reachable DATA_DIR keeps its cluster inside, even as root.
+      const open = home(0o755);
+      expect(newClusterDir(open)).toBe(join(open, "postgres"));
+    },
+  );
 
-  it(asRoot ? "as root: the clusters the old fallback made (DATA_DIR/postgres and /var/tmp/folio-<hash>) are both kept; the last one started is used and the other named" : "as a normal user: only DATA_DIR/postgres is looked at", () => {
-    const h = home();
-    if (!asRoot) {
-      expect(knownPlaces(h)).toEqual([join(h, "postgres")]);
-      return;
-    }
-    const [inside, varTmp] = knownPlaces(h);
-    expect(varTmp).toMatch(/^\/var\/tmp\/folio-[0-9a-f]{12}\/postgres$/);
-    roots.push(dirname(varTmp!));
-    fakeCluster(inside!, new Date("2026-11-01T10:00:00Z"));
-    fakeCluster(varTmp!, new Date("2026-11-20T10:00:00Z"));
-    const m = messages();
-    expect(locateCluster(h, m.log)).toEqual({ dir: varTmp, fresh: false });
-    expect(m.lines.join("\n")).toContain(`using ${varTmp} (the last one started); ${inside} is kept as it is. To use another, put its path in ${join(h, CLUSTER_RECORD)}`);
-    expect(recordedClusterDir(h)).toBe(varTmp);
-    expect(readFileSync(join(inside!, "PG_VERSION"), "utf8")).toBe("18\n");
-    // Recorded: a later start of the other one does not move it back.
-    utimesSync(join(inside!, "postmaster.opts"), new Date(), new Date());
-    expect(locateCluster(h).dir).toBe(varTmp);
-  });
+  it(
+    asRoot
+      ? "as root: the clusters the old fallback made (DATA_DIR/postgres and /var/tmp/folio-<hash>) are both kept; the last one started is used and the other named"
+      : "as a normal user: only DATA_DIR/postgres is looked at",
+    () => {
+      const h = home();
+      if (!asRoot) {
+        expect(knownPlaces(h)).toEqual([join(h, "postgres")]);
+        return;
+      }
+      const [inside, varTmp] = knownPlaces(h);
+      expect(varTmp).toMatch(/^\/var\/tmp\/folio-[0-9a-f]{12}\/postgres$/);
+      roots.push(dirname(varTmp!));
+      fakeCluster(inside!, new Date("2026-11-01T10:00:00Z"));
+      fakeCluster(varTmp!, new Date("2026-11-20T10:00:00Z"));
+      const m = messages();
+      expect(locateCluster(h, m.log)).toEqual({ dir: varTmp, fresh: false });
+      expect(m.lines.join("\n")).toContain(
+        `using ${varTmp} (the last one started); ${inside} is kept as it is. To use another, put its path in ${join(h, CLUSTER_RECORD)}`,
+      );
+      expect(recordedClusterDir(h)).toBe(varTmp);
+      expect(readFileSync(join(inside!, "PG_VERSION"), "utf8")).toBe("18\n");
+      // Recorded: a later start of the other one does not move it back.
+      utimesSync(join(inside!, "postmaster.opts"), new Date(), new Date());
+      expect(locateCluster(h).dir).toBe(varTmp);
+    },
+  );
 });

@@ -13,7 +13,12 @@ afterAll(() => {
 });
 
 const workerPids = (proc: ServerProcess) =>
-  new Set(proc.logs().filter((l) => String(l.msg ?? "").startsWith("Folio is serving")).map((l) => Number(l.pid)));
+  new Set(
+    proc
+      .logs()
+      .filter((l) => String(l.msg ?? "").startsWith("Folio is serving"))
+      .map((l) => Number(l.pid)),
+  );
 
 /** Each worker logs "Folio is serving" itself, possibly just after the primary's "2 workers serving". */
 function untilWorkers(proc: ServerProcess, n: number, ms = 30_000): Promise<Set<number>> {
@@ -90,37 +95,44 @@ describe("cluster mode (WEB_CONCURRENCY=2), and the SIGTERM drain in both modes"
     expect((await proc.exited).code).toBe(0);
   }, 120_000);
 
-  it.each([2, 1])("SIGTERM: every connection accepted before the signal gets its full response, none reset (WEB_CONCURRENCY=%i)", async (workers) => {
-    const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: String(workers), SEED_DEMO: "true" }));
-    started.push(proc);
-    await untilWorkers(proc, workers);
-    expect((await request(proc.port, "/blog/")).status).toBe(200);
-    // 20 requests on 20 new connections; the signal as soon as all of them are connected (while
-    // most still wait in the primary to be handed to a busy worker).
-    let connected = 0;
-    let allConnected!: () => void;
-    const ready = new Promise<void>((done) => (allConnected = done));
-    const results = Array.from(
-      { length: 20 },
-      (_, i) =>
-        new Promise<{ status: number; complete: boolean; error?: string }>((done) => {
-          const req = http.get({ host: "127.0.0.1", port: proc.port, path: `/blog/?page=${(i % 5) + 1}`, headers: { host: "folio.test", accept: "text/html" }, agent: false }, (res) => {
-            let body = "";
-            res.setEncoding("latin1");
-            res.on("data", (c: string) => (body += c));
-            res.on("end", () => done({ status: res.statusCode ?? 0, complete: res.complete && body.length > 0 }));
-            res.on("error", (e: NodeJS.ErrnoException) => done({ status: res.statusCode ?? 0, complete: false, error: e.code ?? e.message }));
-          });
-          req.on("socket", (sock) => sock.once("connect", () => ++connected === 20 && allConnected()));
-          req.on("error", (e: NodeJS.ErrnoException) => done({ status: 0, complete: false, error: e.code ?? e.message }));
-        }),
-    );
-    await ready;
-    proc.kill("SIGTERM");
-    const got = await Promise.all(results);
-    expect(got, proc.output().slice(-6000)).toEqual(Array.from({ length: 20 }, () => ({ status: 200, complete: true })));
-    expect((await proc.exited).code).toBe(0);
-  }, 120_000);
+  it.each([2, 1])(
+    "SIGTERM: every connection accepted before the signal gets its full response, none reset (WEB_CONCURRENCY=%i)",
+    async (workers) => {
+      const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: String(workers), SEED_DEMO: "true" }));
+      started.push(proc);
+      await untilWorkers(proc, workers);
+      expect((await request(proc.port, "/blog/")).status).toBe(200);
+      // 20 requests on 20 new connections; the signal as soon as all of them are connected (while
+      // most still wait in the primary to be handed to a busy worker).
+      let connected = 0;
+      let allConnected!: () => void;
+      const ready = new Promise<void>((done) => (allConnected = done));
+      const results = Array.from(
+        { length: 20 },
+        (_, i) =>
+          new Promise<{ status: number; complete: boolean; error?: string }>((done) => {
+            const req = http.get(
+              { host: "127.0.0.1", port: proc.port, path: `/blog/?page=${(i % 5) + 1}`, headers: { host: "folio.test", accept: "text/html" }, agent: false },
+              (res) => {
+                let body = "";
+                res.setEncoding("latin1");
+                res.on("data", (c: string) => (body += c));
+                res.on("end", () => done({ status: res.statusCode ?? 0, complete: res.complete && body.length > 0 }));
+                res.on("error", (e: NodeJS.ErrnoException) => done({ status: res.statusCode ?? 0, complete: false, error: e.code ?? e.message }));
+              },
+            );
+            req.on("socket", (sock) => sock.once("connect", () => ++connected === 20 && allConnected()));
+            req.on("error", (e: NodeJS.ErrnoException) => done({ status: 0, complete: false, error: e.code ?? e.message }));
+          }),
+      );
+      await ready;
+      proc.kill("SIGTERM");
+      const got = await Promise.all(results);
+      expect(got, proc.output().slice(-6000)).toEqual(Array.from({ length: 20 }, () => ({ status: 200, complete: true })));
+      expect((await proc.exited).code).toBe(0);
+    },
+    120_000,
+  );
 
   it("a signal sent to a worker stops the whole server in order (Ctrl-C signals every process of the group)", async () => {
     const proc = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2" }));

@@ -151,7 +151,13 @@ describe("a database restart while requests are in flight", () => {
           await record("save", async () => {
             const form = await editor.send("GET", "/admin/blog/category/add/");
             if (form.status !== 200) return form;
-            return editor.send("POST", "/admin/blog/category/add/", { _csrf: Client.csrf(form.body), name: `Outage ${++n} ${Date.now()}`, slug: "", description: "Saved during a restart test.", _save: "1" });
+            return editor.send("POST", "/admin/blog/category/add/", {
+              _csrf: Client.csrf(form.body),
+              name: `Outage ${++n} ${Date.now()}`,
+              slug: "",
+              description: "Saved during a restart test.",
+              _save: "1",
+            });
           });
         }
       })(),
@@ -199,5 +205,10 @@ describe("a database restart while requests are in flight", () => {
 
 /** Processes that logged "Folio is serving" (the workers). */
 function servingPids(proc: ServerProcess): Set<number> {
-  return new Set(proc.logs().filter((l) => String(l.msg ?? "").startsWith("Folio is serving")).map((l) => Number(l.pid)));
+  return new Set(
+    proc
+      .logs()
+      .filter((l) => String(l.msg ?? "").startsWith("Folio is serving"))
+      .map((l) => Number(l.pid)),
+  );
 }

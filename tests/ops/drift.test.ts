@@ -11,11 +11,17 @@ const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as 
 
 /** db:check's prisma command (after `tsx src/cli/with-db.ts`) with another schema file. */
 function driftCheck(schema: string): Promise<{ code: number; out: string }> {
-  const args = script.replace(/^tsx src\/cli\/with-db\.ts prisma /, "").split(" ").map((a) => (a === "prisma/schema.prisma" ? schema : a));
+  const args = script
+    .replace(/^tsx src\/cli\/with-db\.ts prisma /, "")
+    .split(" ")
+    .map((a) => (a === "prisma/schema.prisma" ? schema : a));
   expect(args).toContain("--exit-code");
   return new Promise((done) => {
-    execFile(join(ROOT, "node_modules/.bin/prisma"), args, { cwd: ROOT, env: { ...process.env, DATABASE_URL: process.env.TEST_DATABASE_URL } }, (err, stdout, stderr) =>
-      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    execFile(
+      join(ROOT, "node_modules/.bin/prisma"),
+      args,
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: process.env.TEST_DATABASE_URL } },
+      (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
     );
   });
 }

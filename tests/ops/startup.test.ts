@@ -148,7 +148,9 @@ describe("start-up failures and the embedded PostgreSQL", () => {
     for (let i = 0; i < 2; i++) {
       const proc = spawnServer(embeddedEnv(dir, taken));
       expect((await proc.exited).code).toBe(1);
-      expect(fatal(proc)).toBe(`port ${taken} in use (EMBEDDED_PG_PORT): another process listens on 127.0.0.1:${taken}; stop it or set EMBEDDED_PG_PORT to a free port`);
+      expect(fatal(proc)).toBe(
+        `port ${taken} in use (EMBEDDED_PG_PORT): another process listens on 127.0.0.1:${taken}; stop it or set EMBEDDED_PG_PORT to a free port`,
+      );
       expect(proc.output()).not.toMatch(/initialising embedded PostgreSQL/);
       expect(existsSync(join(dir, "cluster.json"))).toBe(false);
       expect(existsSync(join(dir, "cluster.pid"))).toBe(false);

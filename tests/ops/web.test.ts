@@ -40,7 +40,14 @@ describe("static files", () => {
   });
 
   it("answer a stale or missing hash, the unhashed name and traversal attempts with the site's 404", async () => {
-    for (const path of ["/static/css/site.0123456789.css", "/static/css/site.css", "/static/css/nope.abcdef0123.css", "/static/../package.json", "/static/%2e%2e/package.json", "/static/css/%ff.css"]) {
+    for (const path of [
+      "/static/css/site.0123456789.css",
+      "/static/css/site.css",
+      "/static/css/nope.abcdef0123.css",
+      "/static/../package.json",
+      "/static/%2e%2e/package.json",
+      "/static/css/%ff.css",
+    ]) {
       const res = await request(app).get(path).set("Accept", "text/html");
       expect(res.status, path).toBe(404);
       expect(res.headers["cache-control"] ?? "").not.toContain("immutable");
@@ -84,7 +91,7 @@ describe("named routes", () => {
     buildApp(); // registers everything
     type Layer = { route?: { path: string } };
     const paths = [healthRouter, blogRouter, discoveryRouter, accountsRouter, authoringRouter, adminRouter].flatMap((r) =>
-      ((r as unknown as { stack: Layer[] }).stack).flatMap((l) => (l.route ? [l.route.path] : [])),
+      (r as unknown as { stack: Layer[] }).stack.flatMap((l) => (l.route ? [l.route.path] : [])),
     );
     expect(paths.length).toBeGreaterThan(50);
     const named = routePaths();
@@ -199,6 +206,9 @@ describe("allowedHosts()", () => {
     });
   }
   it("lets /healthz through whatever the Host", async () => {
-    await request(hostApp(["folio.test"])).get("/healthz").set("Host", "10.1.2.3").expect(200);
+    await request(hostApp(["folio.test"]))
+      .get("/healthz")
+      .set("Host", "10.1.2.3")
+      .expect(200);
   });
 });

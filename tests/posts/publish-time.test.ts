@@ -48,7 +48,19 @@ async function expectPublishedNow(id: number, fn: () => Promise<unknown>) {
 const stored = async (id: number) => prisma.post.findUniqueOrThrow({ where: { id } });
 
 function changeForm(p: { id: number; title: string; slug: string; body: string; authorId: number; version: number }, over: Record<string, unknown> = {}) {
-  return { title: p.title, slug: p.slug, authorId: String(p.authorId), categoryId: "", body: p.body, excerpt: "", metaDescription: "", status: "DRAFT", publish: "", _version: String(p.version), ...over };
+  return {
+    title: p.title,
+    slug: p.slug,
+    authorId: String(p.authorId),
+    categoryId: "",
+    body: p.body,
+    excerpt: "",
+    metaDescription: "",
+    status: "DRAFT",
+    publish: "",
+    _version: String(p.version),
+    ...over,
+  };
 }
 
 describe("the rule (publishTime)", () => {
@@ -64,7 +76,14 @@ describe("the rule (publishTime)", () => {
     ["a chosen future time stays (scheduled)", draft, new Date("2027-01-01T00:00:00Z"), "PUBLISHED", new Date("2027-01-01T00:00:00Z"), true],
     ["a pinned draft published on a path without the field keeps its time", { ...draft, publishPinned: true }, undefined, "PUBLISHED", OCTOBER, true],
     ["a published post (even one never pinned) keeps its time", { ...draft, status: "PUBLISHED" as const }, undefined, "DRAFT", OCTOBER, true],
-    ["emptying the field of a published post re-dates it to now", { ...draft, status: "PUBLISHED" as const, publishPinned: true }, null, "PUBLISHED", now, true],
+    [
+      "emptying the field of a published post re-dates it to now",
+      { ...draft, status: "PUBLISHED" as const, publishPinned: true },
+      null,
+      "PUBLISHED",
+      now,
+      true,
+    ],
   ] as const)("%s", (_label, before, chosen, status, publish, pinned) => {
     expect(publishTime(before, chosen, status, now)).toEqual({ publish, publishPinned: pinned });
   });
@@ -76,7 +95,12 @@ describe("admin change form", () => {
     expect(add.text).toContain(escaped(PUBLISH_RULE));
     expect(add.text).toMatch(/<input type="datetime-local" id="id_publish" name="publish" value=""/);
     expect(add.text).toContain("Not set: the post takes the moment it is published.");
-    await csrfPost(editor, url("admin:blog_post_add"), { title: "Added as draft", slug: "", authorId: String(editor.user.id), body: "Text.", excerpt: "", metaDescription: "", status: "DRAFT", publish: "" }, 303);
+    await csrfPost(
+      editor,
+      url("admin:blog_post_add"),
+      { title: "Added as draft", slug: "", authorId: String(editor.user.id), body: "Text.", excerpt: "", metaDescription: "", status: "DRAFT", publish: "" },
+      303,
+    );
     const p = await prisma.post.findFirstOrThrow({ where: { title: "Added as draft" } });
     expect(p.publishPinned).toBe(false);
     // the change form shows it empty too, and saving it unchanged keeps it unset
@@ -88,10 +112,12 @@ describe("admin change form", () => {
 
   it("publishing a draft from October whose time was never set gives it the moment of publishing (and today's URL)", async () => {
     const p = await octoberDraft("Old October draft");
-    const after = await expectPublishedNow(p.id, () => csrfPost(editor, url("admin:blog_post_change", { id: p.id }), changeForm(p, { status: "PUBLISHED" }), 303));
+    const after = await expectPublishedNow(p.id, () =>
+      csrfPost(editor, url("admin:blog_post_change", { id: p.id }), changeForm(p, { status: "PUBLISHED" }), 303),
+    );
     const d = after.publish;
     const path = `/blog/${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${after.slug}/`;
-    expect((await request(app).get(path).expect(200)).text).toContain("<h1 class=\"post-title\">Old October draft</h1>");
+    expect((await request(app).get(path).expect(200)).text).toContain('<h1 class="post-title">Old October draft</h1>');
     // the form now shows the time it got
     const form = await editor.agent.get(url("admin:blog_post_change", { id: p.id })).expect(200);
     expect(form.text).toContain(`name="publish" value="${d.toISOString().slice(0, 16)}"`);
@@ -104,7 +130,12 @@ describe("admin change form", () => {
     const form = await editor.agent.get(url("admin:blog_post_change", { id: past.id })).expect(200);
     expect(form.text).toContain('name="publish" value="2026-10-05T09:00"');
     // published with the pre-filled value sent back unchanged: the chosen time stays
-    await csrfPost(editor, url("admin:blog_post_change", { id: past.id }), changeForm(past, { status: "PUBLISHED", publish: "2026-10-05T09:00", _version: "2" }), 303);
+    await csrfPost(
+      editor,
+      url("admin:blog_post_change", { id: past.id }),
+      changeForm(past, { status: "PUBLISHED", publish: "2026-10-05T09:00", _version: "2" }),
+      303,
+    );
     expect((await stored(past.id)).publish.toISOString()).toBe("2026-10-05T09:00:00.000Z");
 
     const future = await octoberDraft("Scheduled for later");
@@ -124,7 +155,10 @@ describe("admin bulk publish", () => {
     const confirm = await csrfPost(editor, url("admin:blog_post_changelist"), { action: "publish", _selected_action: ids }, 200);
     expect(confirm.text).toContain("A draft whose publish time was never set takes the current time; a time the writer chose stays");
     let res: Awaited<ReturnType<typeof csrfPost>> | undefined;
-    await expectPublishedNow(unset.id, async () => (res = await csrfPost(editor, url("admin:blog_post_changelist"), { action: "publish", post: "yes", _selected_action: ids }, 303)));
+    await expectPublishedNow(
+      unset.id,
+      async () => (res = await csrfPost(editor, url("admin:blog_post_changelist"), { action: "publish", post: "yes", _selected_action: ids }, 303)),
+    );
     expect(await stored(past.id)).toMatchObject({ status: "PUBLISHED", publish: new Date("2026-10-07T07:00:00Z") });
     expect(await stored(future.id)).toMatchObject({ status: "PUBLISHED", publish: new Date("2031-05-05T05:00:00Z") });
     expect(await stored(clash.id)).toMatchObject({ status: "DRAFT", publish: OCTOBER, publishPinned: false, version: 1 });
@@ -149,12 +183,18 @@ describe("admin inline status edit", () => {
 describe("the author's editor", () => {
   async function write(body: Record<string, string>) {
     const page = await author.agent.get("/write/").expect(200);
-    return author.agent.post("/write/").type("form").send({ _csrf: csrfFrom(page.text), category: "", tags: "", ...body });
+    return author.agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text), category: "", tags: "", ...body });
   }
   async function edit(id: number, body: Record<string, string>) {
     const page = await author.agent.get(`/write/${id}/edit/`).expect(200);
     const version = /name="version" value="(\d+)"/.exec(page.text)![1]!;
-    return author.agent.post(`/write/${id}/edit/`).type("form").send({ _csrf: csrfFrom(page.text), category: "", tags: "", version, ...body });
+    return author.agent
+      .post(`/write/${id}/edit/`)
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text), category: "", tags: "", version, ...body });
   }
 
   it("states the rule next to the status; a draft written in October and published now gets now and today's URL", async () => {
@@ -168,7 +208,9 @@ describe("the author's editor", () => {
     const after = await expectPublishedNow(p.id, async () => (res = await edit(p.id, { title: p.title, body: "Final text.", status: "PUBLISHED" })));
     expect(res!.status).toBe(303);
     const d = after.publish;
-    expect(res!.headers.location).toBe(`/blog/${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${after.slug}/`);
+    expect(res!.headers.location).toBe(
+      `/blog/${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${after.slug}/`,
+    );
   });
 
   it("a time set in the admin stays when the author publishes", async () => {
@@ -189,7 +231,21 @@ describe("excerpt", () => {
   it("admin: the rule is stated; an automatic excerpt follows the body on every save, a hand-written one stays until cleared", async () => {
     const add = await editor.agent.get(url("admin:blog_post_add")).expect(200);
     expect(add.text).toContain(escaped(EXCERPT_RULE));
-    await csrfPost(editor, url("admin:blog_post_add"), { title: "Excerpt post", slug: "", authorId: String(editor.user.id), body: "First body text.", excerpt: "", metaDescription: "", status: "DRAFT", publish: "" }, 303);
+    await csrfPost(
+      editor,
+      url("admin:blog_post_add"),
+      {
+        title: "Excerpt post",
+        slug: "",
+        authorId: String(editor.user.id),
+        body: "First body text.",
+        excerpt: "",
+        metaDescription: "",
+        status: "DRAFT",
+        publish: "",
+      },
+      303,
+    );
     let p = await prisma.post.findFirstOrThrow({ where: { title: "Excerpt post" } });
     expect(p.excerpt).toBe("First body text.");
     // the form shows the automatic excerpt; sent back as shown with a new body, it follows the body
@@ -219,12 +275,20 @@ describe("excerpt", () => {
   it("bulk and inline status changes and the author's editor keep the same rule", async () => {
     const auto = await makePost({ authorId: author.user.id, title: "Auto excerpt", body: "Alpha words here.", status: "DRAFT" });
     const page = await author.agent.get(`/write/${auto.id}/edit/`).expect(200);
-    await author.agent.post(`/write/${auto.id}/edit/`).type("form").send({ _csrf: csrfFrom(page.text), title: auto.title, category: "", tags: "", body: "Beta words now.", status: "DRAFT", version: "1" }).expect(303);
+    await author.agent
+      .post(`/write/${auto.id}/edit/`)
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text), title: auto.title, category: "", tags: "", body: "Beta words now.", status: "DRAFT", version: "1" })
+      .expect(303);
     expect((await stored(auto.id)).excerpt).toBe(excerptFrom("Beta words now.", 40));
     const hand = await makePost({ authorId: author.user.id, title: "Hand excerpt", body: "Gamma.", status: "DRAFT" });
     await prisma.post.update({ where: { id: hand.id }, data: { excerpt: "By hand." } });
     const page2 = await author.agent.get(`/write/${hand.id}/edit/`).expect(200);
-    await author.agent.post(`/write/${hand.id}/edit/`).type("form").send({ _csrf: csrfFrom(page2.text), title: hand.title, category: "", tags: "", body: "Delta.", status: "DRAFT", version: "1" }).expect(303);
+    await author.agent
+      .post(`/write/${hand.id}/edit/`)
+      .type("form")
+      .send({ _csrf: csrfFrom(page2.text), title: hand.title, category: "", tags: "", body: "Delta.", status: "DRAFT", version: "1" })
+      .expect(303);
     expect((await stored(hand.id)).excerpt).toBe("By hand.");
     await csrfPost(editor, url("admin:blog_post_changelist"), { action: "publish", post: "yes", _selected_action: [String(hand.id)] }, 303);
     expect(await stored(hand.id)).toMatchObject({ status: "PUBLISHED", excerpt: "By hand." });

@@ -58,8 +58,7 @@ export async function startServer(): Promise<TestServer> {
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}: browser tests need it. Install it with ` +
-        "`apt-get install -y chromium` (Debian), then run the tests again.",
+      `Chromium not found at ${CHROMIUM_PATH}: browser tests need it. Install it with ` + "`apt-get install -y chromium` (Debian), then run the tests again.",
     );
   }
   // playwright-core gives every launch a fresh temporary --user-data-dir and removes it on close.

@@ -12,7 +12,6 @@ import { freePort } from "../../src/db/net.ts";
 
 const TEMPLATE = `folio_test_template_${process.pid}`;
 
-
 export default async function setup(project: TestProject) {
   let adminUrl: string;
   let stop = async () => {};

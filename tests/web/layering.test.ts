@@ -27,7 +27,11 @@ function localImports(file: string): string[] {
   return importedFiles
     .map((f) => f.fileName)
     .filter((name) => name.startsWith("."))
-    .map((name) => relative(ROOT, resolve(dirname(file), name)).split("\\").join("/"));
+    .map((name) =>
+      relative(ROOT, resolve(dirname(file), name))
+        .split("\\")
+        .join("/"),
+    );
 }
 
 const graph = new Map(sourceFiles(SRC).map((f) => [relative(ROOT, f).split("\\").join("/"), localImports(f)]));
@@ -54,7 +58,7 @@ describe("layering", () => {
   });
 
   it("a rule catches a violation (a feature import in src/web would be named)", () => {
-    const probe = "import { postUrl } from \"../blog/queries.ts\";\nexport type { X } from './x.ts';\nawait import(\"../admin/views.ts\");";
+    const probe = 'import { postUrl } from "../blog/queries.ts";\nexport type { X } from \'./x.ts\';\nawait import("../admin/views.ts");';
     const found = ts.preProcessFile(probe, true, true).importedFiles.map((f) => f.fileName);
     expect(found).toEqual(["../blog/queries.ts", "./x.ts", "../admin/views.ts"]);
   });

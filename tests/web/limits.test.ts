@@ -37,11 +37,19 @@ describe("a post's body: 200,000 characters in both editors", () => {
     const write = await agent.get("/write/").expect(200);
     expect(write.text).toContain("At most 200,000 characters.");
     expect(write.text).toContain('data-maxchars="200000"');
-    await agent.post("/write/").type("form").send({ _csrf: csrfFrom(write.text), title: "Long one", body, status: "DRAFT", category: "", tags: "" }).expect(303);
+    await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: csrfFrom(write.text), title: "Long one", body, status: "DRAFT", category: "", tags: "" })
+      .expect(303);
     expect((await prisma.post.findFirstOrThrow({ where: { title: "Long one" } })).body).toBe(body);
     const add = await agent.get("/admin/blog/post/add/").expect(200);
     expect(add.text).toContain("Markdown, at most 200,000 characters.");
-    await agent.post("/admin/blog/post/add/").type("form").send({ _csrf: csrfFrom(add.text), ...adminPost({ title: "Long two", body, authorId: String(user.id) }) }).expect(303);
+    await agent
+      .post("/admin/blog/post/add/")
+      .type("form")
+      .send({ _csrf: csrfFrom(add.text), ...adminPost({ title: "Long two", body, authorId: String(user.id) }) })
+      .expect(303);
     expect((await prisma.post.findFirstOrThrow({ where: { title: "Long two" } })).body).toBe(body);
   });
 
@@ -49,39 +57,69 @@ describe("a post's body: 200,000 characters in both editors", () => {
     const { agent } = await signedIn("AUTHOR");
     const page = await agent.get("/write/").expect(200);
     const body = "€".repeat(POST_BODY_MAX);
-    await agent.post("/write/").type("form").send({ _csrf: csrfFrom(page.text), title: "Euros", body, status: "DRAFT", category: "", tags: "" }).expect(303);
+    await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text), title: "Euros", body, status: "DRAFT", category: "", tags: "" })
+      .expect(303);
     expect((await prisma.post.findFirstOrThrow({ where: { title: "Euros" } })).body).toHaveLength(POST_BODY_MAX);
     // 199,000 characters + 1,000 line breaks = 200,000 as typed, 201,000 as sent (CRLF)
     const lines = Array.from({ length: 1000 }, () => "y".repeat(199)).join("\r\n") + "\r\n";
     expect(lines.replace(/\r\n/g, "\n")).toHaveLength(POST_BODY_MAX);
     const form = await agent.get("/write/").expect(200);
-    await agent.post("/write/").type("form").send({ _csrf: csrfFrom(form.text), title: "Lines", body: lines, status: "DRAFT", category: "", tags: "" }).expect(303);
+    await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: csrfFrom(form.text), title: "Lines", body: lines, status: "DRAFT", category: "", tags: "" })
+      .expect(303);
     const { user: ed, agent: editor } = await signedIn("EDITOR");
     const add = await editor.get("/admin/blog/post/add/").expect(200);
-    await editor.post("/admin/blog/post/add/").type("form").send({ _csrf: csrfFrom(add.text), ...adminPost({ title: "Lines admin", body: lines, authorId: String(ed.id) }) }).expect(303);
+    await editor
+      .post("/admin/blog/post/add/")
+      .type("form")
+      .send({ _csrf: csrfFrom(add.text), ...adminPost({ title: "Lines admin", body: lines, authorId: String(ed.id) }) })
+      .expect(303);
   });
 
   it("200,001 characters: 400 with a field message naming the limit, the whole text kept in the form, nothing saved", async () => {
     const body = "z".repeat(POST_BODY_MAX) + "!";
     const { user, agent } = await signedIn("EDITOR");
     const write = await agent.get("/write/").expect(200);
-    const w = await agent.post("/write/").type("form").send({ _csrf: csrfFrom(write.text), title: "Over", body, status: "DRAFT", category: "", tags: "" }).expect(400);
+    const w = await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: csrfFrom(write.text), title: "Over", body, status: "DRAFT", category: "", tags: "" })
+      .expect(400);
     expect(w.text).toContain("This field may hold at most 200,000 characters; it has 200,001.");
     expect(w.text).toContain(`${body}</textarea>`);
     const add = await agent.get("/admin/blog/post/add/").expect(200);
-    const a = await agent.post("/admin/blog/post/add/").type("form").send({ _csrf: csrfFrom(add.text), ...adminPost({ title: "Over admin", body, authorId: String(user.id) }) }).expect(400);
+    const a = await agent
+      .post("/admin/blog/post/add/")
+      .type("form")
+      .send({ _csrf: csrfFrom(add.text), ...adminPost({ title: "Over admin", body, authorId: String(user.id) }) })
+      .expect(400);
     expect(a.text).toContain("This field may hold at most 200,000 characters; it has 200,001.");
     expect(a.text).toContain(`${body}</textarea>`);
     expect(await prisma.post.count({ where: { title: { in: ["Over", "Over admin"] } } })).toBe(0);
     // the admin's preview states the same figure
-    const p = await agent.post("/admin/preview/").set("Accept", "application/json").set("X-CSRF-Token", csrfFrom(add.text)).type("form").send({ body }).expect(400);
+    const p = await agent
+      .post("/admin/preview/")
+      .set("Accept", "application/json")
+      .set("X-CSRF-Token", csrfFrom(add.text))
+      .type("form")
+      .send({ body })
+      .expect(400);
     expect(p.body.errors.body).toContain("200,000");
   });
 
   it("a request over the parser's limit (derived from the field limits) gets a 413 naming both figures", async () => {
     expect(FORM_BODY_LIMIT_BYTES).toBe(1_890_000);
     const { agent, session } = await signedIn("AUTHOR");
-    const res = await agent.post("/write/").type("form").send({ _csrf: await session.csrf(), title: "Huge", body: "€".repeat(220_000), status: "DRAFT" }).expect(413);
+    const res = await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: await session.csrf(), title: "Huge", body: "€".repeat(220_000), status: "DRAFT" })
+      .expect(413);
     expect(res.text).toContain("larger than the 1.9 MB this site accepts");
     expect(res.text).toContain("A post&#39;s body may hold 200,000 characters");
   });
@@ -117,16 +155,30 @@ describe("a save refused because the session ended keeps the text", () => {
     // the kept form carries a fresh token of the (new) session: after signing in, Save works
     const keptToken = csrfFrom(res.text);
     await agent.post(LOGIN_PATH).type("form").send({ _csrf: keptToken, username: user.username, password }).expect(303);
-    const again = await agent.post("/write/").set("Sec-Fetch-Site", "same-origin").type("form").send({ _csrf: keptToken, title: "Kept title", body: "Kept <b>body</b>\nline two", status: "DRAFT", category: "", tags: "" }).expect(403);
+    const again = await agent
+      .post("/write/")
+      .set("Sec-Fetch-Site", "same-origin")
+      .type("form")
+      .send({ _csrf: keptToken, title: "Kept title", body: "Kept <b>body</b>\nline two", status: "DRAFT", category: "", tags: "" })
+      .expect(403);
     expect(again.text).toContain("earlier session"); // the token rotated at login...
-    await agent.post("/write/").type("form").send({ _csrf: csrfFrom(again.text), title: "Kept title", body: "Kept <b>body</b>\nline two", status: "DRAFT", category: "", tags: "" }).expect(303);
+    await agent
+      .post("/write/")
+      .type("form")
+      .send({ _csrf: csrfFrom(again.text), title: "Kept title", body: "Kept <b>body</b>\nline two", status: "DRAFT", category: "", tags: "" })
+      .expect(303);
     expect((await prisma.post.findFirstOrThrow({ where: { title: "Kept title" } })).body).toBe("Kept <b>body</b>\nline two");
   });
 
   it("a form with a password (sign-in) gets the plain refusal page: passwords are never echoed", async () => {
     const agent = request.agent(app);
     await agent.get(LOGIN_PATH).expect(200);
-    const res = await agent.post(LOGIN_PATH).set("Sec-Fetch-Site", "same-origin").type("form").send({ _csrf: "stale", username: "someone", password: "never echoed" }).expect(403);
+    const res = await agent
+      .post(LOGIN_PATH)
+      .set("Sec-Fetch-Site", "same-origin")
+      .type("form")
+      .send({ _csrf: "stale", username: "someone", password: "never echoed" })
+      .expect(403);
     expect(res.text).toContain("CSRF verification failed");
     expect(res.text).not.toContain("never echoed");
     expect(res.text).not.toContain("someone");
@@ -145,10 +197,20 @@ describe("a save refused because the session ended keeps the text", () => {
   it("a signed-out session with a valid token (the login check refuses) keeps the text too", async () => {
     const agent = request.agent(app);
     const token = csrfFrom((await agent.get(LOGIN_PATH).expect(200)).text);
-    const res = await agent.post("/write/").set("Sec-Fetch-Site", "same-origin").type("form").send({ _csrf: token, title: "Anon", body: "Anon body" }).expect(403);
+    const res = await agent
+      .post("/write/")
+      .set("Sec-Fetch-Site", "same-origin")
+      .type("form")
+      .send({ _csrf: token, title: "Anon", body: "Anon body" })
+      .expect(403);
     expect(res.text).toContain("You are not signed in any more");
     expect(res.text).toContain("Anon body</textarea>");
-    const admin = await agent.post("/admin/blog/post/add/").set("Sec-Fetch-Site", "same-origin").type("form").send({ _csrf: token, title: "Anon admin", body: "Admin body" }).expect(403);
+    const admin = await agent
+      .post("/admin/blog/post/add/")
+      .set("Sec-Fetch-Site", "same-origin")
+      .type("form")
+      .send({ _csrf: token, title: "Anon admin", body: "Admin body" })
+      .expect(403);
     expect(admin.text).toContain("Admin body</textarea>");
     // JSON clients still get problem+json
     await agent.post("/write/").set("Accept", "application/json").type("form").send({ _csrf: token, title: "x" }).expect(403);
