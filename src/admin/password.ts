@@ -30,16 +30,11 @@ export async function userPassword(req: Request, res: Response) {
   if (req.method === "GET") return render(req, res, "user_password.njk", { ...ctx, errors: {} });
 
   const body = (req.body ?? {}) as Record<string, unknown>;
+  const audit = (what: string) =>
+    recordAction({ userId: u.id, action: "CHANGE", model: "accounts.user", objectId: id, objectRepr: target!.username, changes: { changed: [what] } });
   if (body._reset_link !== undefined) {
     const token = await issueResetToken(id);
-    await recordAction({
-      userId: u.id,
-      action: "CHANGE",
-      model: "accounts.user",
-      objectId: id,
-      objectRepr: target!.username,
-      changes: { changed: ["password reset link"] },
-    });
+    await audit("password reset link");
     return render(req, res, "user_password.njk", { ...ctx, errors: {}, resetLink: absoluteUrl("accounts:password_reset_confirm", { token }) });
   }
   const p1 = typeof body.password1 === "string" ? body.password1 : "";
@@ -48,14 +43,7 @@ export async function userPassword(req: Request, res: Response) {
   if (Object.keys(errors).length) return render(req, res, "user_password.njk", { ...ctx, errors }, 400);
   await setPassword(id, p1);
   if (id !== u.id) await endUserSessions(id);
-  await recordAction({
-    userId: u.id,
-    action: "CHANGE",
-    model: "accounts.user",
-    objectId: id,
-    objectRepr: target!.username,
-    changes: { changed: ["password"] },
-  });
+  await audit("password");
   flash(req, "success", `Password changed for “${target!.username}”.`);
   res.redirect(303, url("admin:accounts_user_change", { id }));
 }
