@@ -26,7 +26,7 @@ import {
   type PostInput,
 } from "../posts/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
-import { changedFields, recordAction, recordActions } from "../audit/index.ts";
+import { changedFields, changeMessage, recordAction, recordActions } from "../audit/index.ts";
 import { authorize, currentUser, type AdminUser } from "./auth.ts";
 import { auditModelOf, ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { parseDatetimeLocal, type TagsValue } from "./forms.ts";
@@ -759,10 +759,10 @@ site.register({
     columns: [
       { field: "createdAt", label: "Time", sort: true, format: "datetime" },
       { name: "user", field: "user__username", label: "User", sort: true },
-      { field: "action", label: "Action", sort: true },
+      { field: "action", label: "Action", sort: true, display: (v) => AUDIT_ACTIONS.find((a) => a.value === v)?.label ?? String(v) },
       { field: "model", label: "Model", sort: true },
       { field: "objectRepr", label: "Object" },
-      { field: "changes", label: "Changes" },
+      { field: "changes", label: "Change message", display: (v, row) => changeMessage(row.action, v) },
     ],
     filters: [
       { field: "user__id", label: "User", kind: "choice", choices: authorChoices, type: "int", visible: seesAllEntries },

@@ -60,6 +60,8 @@ export interface ListColumn {
   format?: CellFormat;
   /** The cell links to the change form (list_display_links). */
   link?: boolean;
+  /** The cell's text from its value and the row's other cells (Django's list_display callables). */
+  display?: (value: unknown, row: Record<string, unknown>) => string;
 }
 
 /** list_filter: a choice or date filter on a field ("status", "category__id", "createdAt"). */
@@ -332,6 +334,7 @@ export interface CompiledColumn {
   joined: boolean;
   format?: CellFormat;
   link?: boolean;
+  display?: ListColumn["display"];
 }
 export interface CompiledFilter extends ListFilter {
   param: string;
@@ -364,7 +367,16 @@ export function compiled(m: ModelAdmin): Compiled {
     const own = c.sql ?? f(c.field!);
     const sortField = c.sort === true ? c.field : c.sort;
     const sort = sortField ? fieldSql(m.table, sortField) : undefined;
-    return { name: (c.name ?? c.field)!, label: c.label, sql: own, sort: sort?.sql, joined: !!sort?.joined, format: c.format, link: c.link };
+    return {
+      name: (c.name ?? c.field)!,
+      label: c.label,
+      sql: own,
+      sort: sort?.sql,
+      joined: !!sort?.joined,
+      format: c.format,
+      link: c.link,
+      display: c.display,
+    };
   });
   const filters = m.list.filters.map((x): CompiledFilter => ({ ...x, param: filterParam(x), sql: f(x.field) }));
   const s = m.list.search;

@@ -163,7 +163,7 @@ export function changeList(m: ModelAdmin) {
         version: mayEdit ? r.version : null,
         cols: compiled(m).columns.map((c) => {
           const v = r.cells[c.name];
-          const cell: Record<string, unknown> = { name: c.name, label: c.label, ...formatCell(v, c.format, now) };
+          const cell: Record<string, unknown> = { name: c.name, label: c.label, ...formatCell(c.display ? c.display(v, r.cells) : v, c.format, now) };
           if (c.link && changeUrl) cell.link = changeUrl;
           if (mayEditCol.has(c.name)) {
             cell.options = (editChoices[c.name] ?? []).map((o) => ({ ...o, selected: o.value === String(v) }));

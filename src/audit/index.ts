@@ -50,6 +50,25 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
   return fields.filter((f) => f in after && norm(before[f]) !== norm(after[f]));
 }
 
+/** `changes` as the change list reads it (json as text). */
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+/** An entry in words, as the admin shows it (Django's LogEntry.get_change_message): "Changed title and body. First edit". */
+export function changeMessage(action: unknown, changes: unknown): string {
+  if (action === "ADD") return "Added.";
+  if (action === "DELETE") return "Deleted.";
+  const c = (typeof changes === "string" ? parsed(changes) : (changes ?? {})) as { changed?: unknown; note?: unknown };
+  const fields = Array.isArray(c.changed) ? c.changed.map(String) : [];
+  const what = fields.length === 0 ? "nothing" : fields.length === 1 ? fields[0] : `${fields.slice(0, -1).join(", ")} and ${fields[fields.length - 1]}`;
+  return `Changed ${what}.${typeof c.note === "string" && c.note ? ` ${c.note}` : ""}`;
+}
+
 export interface AuditRow {
   id: number;
   action: AuditAction;
@@ -59,6 +78,8 @@ export interface AuditRow {
   changes: unknown;
   createdAt: Date;
   username: string | null;
+  /** changeMessage() of the entry. */
+  message: string;
 }
 
 /** Newest entries, optionally only one user's (authors see their own recent actions). */
@@ -69,7 +90,7 @@ async function recentActions(limit = 10, userId?: number): Promise<AuditRow[]> {
     take: limit,
     include: { user: { select: { username: true } } },
   });
-  return rows.map((r) => ({ ...r, username: r.user?.username ?? null }));
+  return rows.map((r) => ({ ...r, username: r.user?.username ?? null, message: changeMessage(r.action, r.changes) }));
 }
 
 /** The recent actions `user` may see: everyone's for editors and admins, their own for authors (RULES.auditlog). */
@@ -84,5 +105,5 @@ export async function objectHistory(model: string, objectId: string | number, li
     take: limit,
     include: { user: { select: { username: true } } },
   });
-  return rows.map((r) => ({ ...r, username: r.user?.username ?? null }));
+  return rows.map((r) => ({ ...r, username: r.user?.username ?? null, message: changeMessage(r.action, r.changes) }));
 }

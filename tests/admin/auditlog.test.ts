@@ -45,6 +45,11 @@ describe("audit log admin", () => {
     expect(objects(res.text)).toEqual(["Databases", "Beta gone", "Alpha note", "Alpha note"]);
     expect(res.text).toContain("4 audit log entries");
     expect(res.text).toContain(`<td class="field-user" data-label="User">${author.user.username}</td>`);
+    // each entry in words, as Django's LogEntry admin shows it, not as stored JSON
+    expect(res.text).toMatch(/<td class="field-changes" data-label="Change message">\s*Changed slug\.\s*<\/td>/);
+    expect(res.text).toMatch(/<td class="field-changes" data-label="Change message">\s*Added\.\s*<\/td>/);
+    expect(res.text).toMatch(/<td class="field-action" data-label="Action">\s*Deletion\s*<\/td>/);
+    expect(res.text).not.toContain("{&quot;");
     expect(res.text).not.toContain("Add audit log entry");
     expect(res.text).not.toContain('class="row-link"');
     expect(res.text).not.toContain("/admin/audit/auditlog/add/");
