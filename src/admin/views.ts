@@ -409,7 +409,7 @@ async function formContext(m: ModelAdmin, u: AdminUser, obj: AdminObject | null,
       fkLabel: f.fk && values[f.name] ? await fkLabel(f.fk.model, values[f.name]) : "",
       fkUrl: f.fk ? url("admin:autocomplete", {}, { model: f.fk.model }) : null,
       // the tag field: its chosen tags (ids, with their names) as checkboxes / chips
-      chosenTags: f.widget === "tags" ? await chosenTags((values[f.name] as { ids?: string[] } | undefined)?.ids ?? []) : [],
+      chosenTags: f.widget === "tags" ? await chosenTags((values[f.name] as { ids?: string[] } | undefined)?.ids ?? [], u) : [],
       idsName: f.widget === "tags" ? tagIdsKey(f) : null,
       // macros do not see the page's variables: what the widgets' JS needs travels with the field
       previewUrl: f.widget === "markdown" ? url("admin:preview") : null,
@@ -522,7 +522,7 @@ export function changeView(m: ModelAdmin) {
         // the tag field as text: tag names, not ids
         const yours: Record<string, unknown> = { ...kept };
         for (const f of changed.filter((f) => f.widget === "tags"))
-          [theirs[f.name], yours[f.name]] = await Promise.all([tagsText(theirs[f.name] as never), tagsText(kept[f.name] as never)]);
+          [theirs[f.name], yours[f.name]] = await Promise.all([tagsText(theirs[f.name] as never, u), tagsText(kept[f.name] as never, u)]);
         const diffs = changed.map((f) => ({
           label: f.label,
           theirs: theirs[f.name],

@@ -9,7 +9,7 @@ import { prisma } from "../db/index.ts";
 import { tagSlug } from "../posts/service.ts";
 import { badRequest, forbidden } from "../web/errors.ts";
 import { isId, searchText } from "../web/inputs.ts";
-import { canAll } from "../accounts/permissions.ts";
+import { canAll, type Actor } from "../accounts/permissions.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { authorize, currentUser } from "./auth.ts";
 
@@ -19,6 +19,11 @@ const tagQuery = z.object({ term: z.string().max(100).optional() });
 
 /** A LIKE prefix pattern matching `s` literally (Prisma's startsWith leaves % and _ as wildcards). */
 const prefix = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** The tags `user` may learn the names of: all for those who see every post; else those on a live post or on their own posts. */
+function visibleTags(user: Actor): Prisma.TagWhereInput {
+  return canAll(user, "post.view") ? {} : { posts: { some: { post: { OR: [{ status: "PUBLISHED", publish: { lte: new Date() } }, { authorId: user.id }] } } } };
+}
 
 export async function tagAutocomplete(req: Request, res: Response) {
   const u = currentUser(req);
@@ -33,11 +38,8 @@ export async function tagAutocomplete(req: Request, res: Response) {
   const matching: Prisma.TagWhereInput = term
     ? { OR: [{ name: { startsWith: prefix(term), mode: "insensitive" } }, ...(slug ? [{ slug: { startsWith: prefix(slug) } }] : [])] }
     : {};
-  const visible: Prisma.TagWhereInput = canAll(u, "post.view")
-    ? {}
-    : { posts: { some: { post: { OR: [{ status: "PUBLISHED", publish: { lte: new Date() } }, { authorId: u.id }] } } } };
   const rows = await prisma.tag.findMany({
-    where: { AND: [matching, visible] },
+    where: { AND: [matching, visibleTags(u)] },
     select: { id: true, name: true, slug: true },
     orderBy: { name: "asc" },
     take: TAG_SUGGESTIONS,
@@ -45,16 +47,23 @@ export async function tagAutocomplete(req: Request, res: Response) {
   res.json({ results: rows });
 }
 
-/** The tag field's chips: the tags with these ids (a form shown again keeps the ids it was sent), in their order. */
-export async function chosenTags(ids: readonly string[]): Promise<{ id: number; name: string }[]> {
-  const wanted = ids.filter(isId).map(Number);
+/** Ids a form shown again looks up, at most (a tag field holds 20; the rest of a hostile list is not looked up). */
+const CHOSEN_MAX = 100;
+
+/**
+ * The tag field's chips: the tags with these ids (a form shown again keeps the ids it was sent), in
+ * their order; only those `user` may learn the names of (visibleTags): sending ids must not reveal
+ * a tag used only on another author's draft.
+ */
+export async function chosenTags(ids: readonly string[], user: Actor): Promise<{ id: number; name: string }[]> {
+  const wanted = ids.filter(isId).map(Number).slice(0, CHOSEN_MAX);
   if (!wanted.length) return [];
-  const rows = await prisma.tag.findMany({ where: { id: { in: wanted } }, select: { id: true, name: true } });
+  const rows = await prisma.tag.findMany({ where: { AND: [{ id: { in: wanted } }, visibleTags(user)] }, select: { id: true, name: true } });
   return rows.sort((a, b) => wanted.indexOf(a.id) - wanted.indexOf(b.id));
 }
 
 /** A tag field's value as one line of text (the edit-conflict table): the chosen tags' names, then the names typed. */
-export async function tagsText(v: { ids: string[]; names: string } | undefined): Promise<string> {
-  const names = (await chosenTags(v?.ids ?? [])).map((t) => t.name);
+export async function tagsText(v: { ids: string[]; names: string } | undefined, user: Actor): Promise<string> {
+  const names = (await chosenTags(v?.ids ?? [], user)).map((t) => t.name);
   return [...names, ...(v?.names ? [v.names] : [])].join(", ");
 }

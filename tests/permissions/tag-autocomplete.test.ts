@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
 import { url } from "../../src/web/urls.ts";
 import { TAG_SUGGESTIONS } from "../../src/admin/widgets.ts";
-import { makePost, makeTag, prisma, signedIn, type Signed } from "../support/fixtures.ts";
+import { csrfPost, makePost, makeTag, prisma, signedIn, type Signed } from "../support/fixtures.ts";
 
 const app = buildApp();
 const path = (term?: string) => url("admin:tag_autocomplete", {}, term === undefined ? {} : { term });
@@ -72,6 +72,30 @@ describe("tag suggestions", () => {
     const editor = await signedIn(app, "EDITOR");
     const res = await editor.agent.get(path("zeta")).expect(200);
     expect((res.body as { results: { name: string }[] }).results.map((r) => r.name)).toEqual(["Zeta launch", "Zeta merger", "Zeta notes"]);
+  });
+
+  it("a form shown again with its errors names only tags the author may know: sent ids of another's draft tags are not looked up", async () => {
+    const other = await signedIn(app, "AUTHOR");
+    const secret = await makeTag("Quiet acquisition", "quiet-acquisition");
+    await makePost({ authorId: other.user.id, status: "DRAFT", tagIds: [secret.id] });
+    const mine = await makePost({ authorId: author.user.id, status: "DRAFT", title: "Mine" });
+    const shown = await csrfPost(
+      author,
+      url("admin:blog_post_change", { id: mine.id }),
+      { title: "", body: "x", status: "DRAFT", _version: "1", tagIds: [String(secret.id)] },
+      400,
+    );
+    expect(shown.text).toContain("This field is required.");
+    expect(shown.text).not.toContain("Quiet acquisition");
+    const editor = await signedIn(app, "EDITOR");
+    const theirs = await makePost({ authorId: editor.user.id, status: "DRAFT", title: "Editor's" });
+    const seen = await csrfPost(
+      editor,
+      url("admin:blog_post_change", { id: theirs.id }),
+      { title: "", body: "x", status: "DRAFT", _version: "1", tagIds: [String(secret.id)] },
+      400,
+    );
+    expect(seen.text).toContain("Quiet acquisition"); // editors see every post, and so every tag
   });
 
   it("answers a bad query with 400, never a 500", async () => {
