@@ -247,30 +247,44 @@ export function splitTagNames(typed: string, known: readonly string[] = []): str
 }
 
 /**
- * The slug that stands for a tag name, or null when slugify() would lose what tells it apart: a name
- * with characters other than letters, digits, spaces and hyphens ("C++" would be "c"), or one that
- * slugifies to nothing (every non-Latin name gets the same fallback). Only such a slug may match an
- * existing tag by slug ("cafe" finds "Café"); the tag suggestions search by it too.
+ * The slug that stands for a tag name, or null when slugify() would lose what tells it apart: it may
+ * drop only accents, case and white space, so the name, accents aside, holds only Latin letters,
+ * digits, spaces and hyphens ("C++" would be "c", "中文 Go" would be "go"), and it must not slugify to
+ * nothing (every non-Latin name gets the same fallback). Only such a slug may match an existing tag
+ * by slug ("cafe" finds "Café"); the tag suggestions search by it too.
  */
 export function tagSlug(name: string): string | null {
-  if (!/^[\p{L}\p{N}\s-]+$/u.test(name)) return null;
-  const slug = slugify(name).slice(0, TAG_NAME_MAX);
+  if (!/^[A-Za-z0-9\s-]+$/.test(name.normalize("NFD").replace(/\p{M}/gu, ""))) return null;
+  const slug = slugCut(slugify(name), TAG_NAME_MAX);
   // slugify() answers its fallback for a name with nothing to keep: "x " + name then keeps only "x"
   return slug && slugify(`x ${name}`) !== "x" ? slug : null;
 }
+
+/** A slug cut to `max` characters, with no hyphen left at its end (the slug pattern). */
+const slugCut = (slug: string, max: number) => slug.slice(0, max).replace(/-+$/, "");
 
 /** The base of a new tag's slug: its real slug, else what slugify() keeps ("C++": "c"), else "tag" (a name with nothing to keep). */
 function newTagSlugBase(name: string): string {
   const real = tagSlug(name);
   if (real) return real;
-  return slugify(`x ${name}`) === "x" ? "tag" : slugify(name).slice(0, TAG_NAME_MAX - 4);
+  return slugify(`x ${name}`) === "x" ? "tag" : slugCut(slugify(name), TAG_NAME_MAX - 4);
 }
 
-const tagKey = (name: string) => name.toLowerCase();
+/** A tag name as compared: runs of white space squeezed (the Tag admin trims only the ends), case aside. */
+const tagKey = (name: string) => name.trim().replace(/\s+/g, " ").toLowerCase();
+
+/** Tags whose names may be `name` once squeezed (tagKey narrows them): its first and last words at the ends. */
+function nameLike(name: string) {
+  const words = name.split(" ");
+  if (words.length === 1) return { name: { equals: name, mode: "insensitive" as const } };
+  return {
+    AND: [{ name: { startsWith: words[0]!, mode: "insensitive" as const } }, { name: { endsWith: words.at(-1)!, mode: "insensitive" as const } }],
+  };
+}
 
 /**
  * Tag ids for these names. Names are trimmed and deduplicated case aside; each is matched to an
- * existing tag by its exact name (case aside: an exact-case match first; several tags of that name:
+ * existing tag by its exact name (white space squeezed, tagKey; case aside: an exact-case match first; several tags of that name:
  * those already on the post, `current`, else the oldest), then by slug only where the name has a real
  * slug (tagSlug). The others are new tags, created in the caller's transaction if `saver` may create
  * tags (tag.create), otherwise a field error naming them. A new tag never merges into another one: its
@@ -288,10 +302,7 @@ async function tagIdsForNames(tx: Tx, names: string[], saver: Saver, current: nu
   const slugs = [...wanted.values()].map(tagSlug).filter((s): s is string => !!s);
   const existing = await tx.tag.findMany({
     where: {
-      OR: [
-        ...(slugs.length ? [{ slug: { in: slugs } }] : []),
-        ...[...wanted.values()].map((name) => ({ name: { equals: name, mode: "insensitive" as const } })),
-      ],
+      OR: [...(slugs.length ? [{ slug: { in: slugs } }] : []), ...[...wanted.values()].map(nameLike)],
     },
     select: { id: true, slug: true, name: true },
     orderBy: { id: "asc" },
@@ -305,7 +316,7 @@ async function tagIdsForNames(tx: Tx, names: string[], saver: Saver, current: nu
     const found = onPost.length
       ? onPost
       : named.length
-        ? [named.find((t) => t.name === name) ?? named[0]!]
+        ? [named.find((t) => t.name.replace(/\s+/g, " ") === name) ?? named[0]!]
         : existing.filter((t) => slug !== null && t.slug === slug).slice(0, 1);
     if (found.length) ids.push(...found.map((t) => t.id));
     else missing.push(name);
@@ -321,15 +332,20 @@ async function tagIdsForNames(tx: Tx, names: string[], saver: Saver, current: nu
 
 /**
  * Creates tag `name` under the first free slug of its base, base-2, base-3, ... and answers its id.
- * Race-safe: ON CONFLICT DO NOTHING waits for a concurrent insert of the slug; if that one made a tag
- * of the same name (case aside), it is this one too; if another name took the slug, the next is tried.
+ * Race-safe: a slug in use by a tag of the same name (tagKey), one a concurrent save committed since
+ * the names were looked up, is that tag; ON CONFLICT DO NOTHING waits for a concurrent insert of the
+ * slug, then the same holds; if another name took the slug, the next is tried.
  */
 async function createTag(tx: Tx, name: string): Promise<number> {
   const base = newTagSlugBase(name);
-  const taken = new Set((await tx.tag.findMany({ where: { slug: { startsWith: base } }, select: { slug: true } })).map((t) => t.slug));
+  const taken = new Map(
+    (await tx.tag.findMany({ where: { slug: { startsWith: base } }, select: { id: true, slug: true, name: true } })).map((t) => [t.slug, t]),
+  );
   for (let n = 1; ; n++) {
-    const slug = n === 1 ? base : `${base.slice(0, TAG_NAME_MAX - String(n).length - 1)}-${n}`;
-    if (taken.has(slug)) continue;
+    const slug = n === 1 ? base : `${slugCut(base, TAG_NAME_MAX - String(n).length - 1)}-${n}`;
+    const user = taken.get(slug);
+    if (user && tagKey(user.name) === tagKey(name)) return user.id;
+    if (user) continue;
     await tx.tag.createMany({ data: [{ slug, name }], skipDuplicates: true });
     const row = await tx.tag.findUnique({ where: { slug }, select: { id: true, name: true } });
     if (row && tagKey(row.name) === tagKey(name)) return row.id;

@@ -3,8 +3,10 @@
 // the change form sends its chosen tags by id (checkboxes without JavaScript, chips with it) and only
 // tags typed to add by name. New names never merge into another tag (a clashing or empty slug gets a
 // unique one), and a tag name holds no comma (the /write/ field and the no-JS field separate names with them).
+import request from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
+import * as posts from "../../src/posts/service.ts";
 import { url } from "../../src/web/urls.ts";
 import { csrfPost, makePost, makeTag, prisma, signedIn, type Signed } from "../support/fixtures.ts";
 import { formBody, formValues } from "../support/html.ts";
@@ -146,5 +148,60 @@ describe("a post's tags through the admin", () => {
     await prisma.tag.delete({ where: { id: gone.id } });
     await saveAsShown(p.id, { tagIds: String(gone.id) });
     expect(await tagsOf(p.id)).toEqual([]);
+  });
+
+  describe("new tag names", () => {
+    const create = (title: string, tagNames: string[], status: "DRAFT" | "PUBLISHED" = "DRAFT") =>
+      posts.createPost({ title, body: "Text.", status, authorId: editor.user.id, categoryId: null, tagNames }, editor.user);
+    const tagsNamed = (name: string) => prisma.tag.findMany({ where: { name: { equals: name, mode: "insensitive" } } });
+
+    it("concurrent saves naming the same new tag end with one tag, on all posts", async () => {
+      const saved = await Promise.all([create("Zebra 1", ["Zebra"]), create("Zebra 2", ["zebra"]), create("Zebra 3", ["Zebra"])]);
+      const zebras = await tagsNamed("zebra");
+      expect(zebras.map((t) => t.slug)).toEqual(["zebra"]);
+      for (const p of saved) expect(await tagsOf(p.id)).toEqual([zebras[0]!.id]);
+    });
+
+    it("a name slugify() keeps only part of (中文 Rust) is a new tag, not Rust; Crème is still found as creme", async () => {
+      const rust = await makeTag("Rust", "rust");
+      const creme = await makeTag("Creme", "creme");
+      const p = await create("Mixed scripts", ["中文 Rust", "Crème"]);
+      const mixed = await prisma.tag.findFirstOrThrow({ where: { name: "中文 Rust" } });
+      expect(mixed.id).not.toBe(rust.id);
+      expect(mixed.slug).toBe("rust-2");
+      expect(await tagsOf(p.id)).toEqual([creme.id, mixed.id].sort((a, b) => a - b));
+      expect(await tagsNamed("Crème")).toEqual([]);
+    });
+
+    it("a tag named with two spaces in a row survives an unchanged /write/ save", async () => {
+      const primer = await makeTag("C++  Primer", "cpp-primer"); // the Tag admin trims only the ends
+      const p = await makePost({ authorId: editor.user.id, title: "Primer", status: "DRAFT", tagIds: [primer.id] });
+      const before = await prisma.tag.count();
+      const path = `/write/${p.id}/edit/`;
+      const values = formValues((await editor.agent.get(path).expect(200)).text, (a) => a.class === "form");
+      expect(values.tags).toContain("Primer");
+      const res = await editor.agent.post(path).type("form").send(formBody(values));
+      expect(res.status, res.text.slice(0, 400)).toBe(303);
+      expect((await prisma.post.findUniqueOrThrow({ where: { id: p.id } })).version).toBe(2);
+      expect(await tagsOf(p.id)).toEqual([primer.id]);
+      expect(await prisma.tag.count()).toBe(before);
+    });
+
+    it("a long name cut at the length limit gets a slug without a trailing hyphen, and its tag page", async () => {
+      const slugPattern = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+      for (const name of ["x".repeat(95) + " y!", "ä".repeat(49) + "a bcd"]) {
+        const p = await create(`Long cut ${name.length}`, [name], "PUBLISHED");
+        const tag = await prisma.tag.findFirstOrThrow({ where: { name } });
+        expect(tag.slug).toMatch(slugPattern);
+        expect(await tagsOf(p.id)).toEqual([tag.id]);
+        await request(app)
+          .get(url("blog:tag_detail", { slug: tag.slug }))
+          .expect(200);
+      }
+      // a second name cut to the same slug gets slug-2, also matching the pattern
+      const again = await create("Long again", ["x".repeat(95) + " z!"]);
+      const [second] = await prisma.tag.findMany({ where: { posts: { some: { postId: again.id } } } });
+      expect(second!.slug).toBe(`${"x".repeat(95)}-2`);
+    });
   });
 });
