@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AdminUser } from "./auth.ts";
 import { FORM_BODY_LIMIT_BYTES, tooLongMessage } from "../web/limits.ts";
 import { isId, isSlug, noNul, NUL_MESSAGE, SLUG_MESSAGE } from "../web/inputs.ts";
-import { resolveChoices, type FormField, type ModelAdmin } from "./site.ts";
+import { resolveChoices, tagIdsKey, type FormField, type ModelAdmin } from "./site.ts";
 import { MAX_TAGS, splitTagNames, tagNamesProblem } from "../posts/service.ts";
 
 const DATETIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
@@ -27,8 +27,6 @@ export interface TagsValue {
   ids: number[];
   names: string[];
 }
-/** The body key of a tag field's ids: "tags" -> "tagIds". */
-export const tagIdsKey = (f: Pick<FormField, "name">) => `${f.name.replace(/s$/, "")}Ids`;
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** "2026-11-21T09:30" (UTC) <-> Date. */

@@ -28,7 +28,7 @@ import {
 import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
 import { changedFields, changeMessage, recordAction, recordActions } from "../audit/index.ts";
 import { authorize, currentUser, type AdminUser } from "./auth.ts";
-import { auditModelOf, ConflictErrors, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
+import { auditModelOf, ConflictErrors, fieldLabelOf, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { parseDatetimeLocal, type TagsValue } from "./forms.ts";
 import { userPassword } from "./password.ts";
 import { editorContext } from "../autosave/editor.ts";
@@ -762,7 +762,11 @@ site.register({
       { field: "action", label: "Action", sort: true, display: (v) => AUDIT_ACTIONS.find((a) => a.value === v)?.label ?? String(v) },
       { field: "model", label: "Model", sort: true },
       { field: "objectRepr", label: "Object" },
-      { field: "changes", label: "Change message", display: (v, row) => changeMessage(row.action, v) },
+      {
+        field: "changes",
+        label: "Change message",
+        display: (v, row) => changeMessage(row.action, v, fieldLabelOf(site.get(String(row.model).replace(".", "_")))),
+      },
     ],
     filters: [
       { field: "user__id", label: "User", kind: "choice", choices: authorChoices, type: "int", visible: seesAllEntries },

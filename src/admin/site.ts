@@ -426,6 +426,13 @@ export const mayEditField = (m: ModelAdmin, u: AdminUser, field: string, obj: Pe
 export const keyOf = (m: ModelAdmin) => `${m.app}_${m.model}`;
 export const auditModelOf = (m: ModelAdmin) => `${m.app}.${m.model}`;
 
+/** The body key of a tag field's ids: "tags" -> "tagIds". */
+export const tagIdsKey = (f: Pick<FormField, "name">) => `${f.name.replace(/s$/, "")}Ids`;
+
+/** A field of the model as its form labels it, in running text ("tagIds" -> "tags"); unknown names as they are. */
+export const fieldLabelOf = (m: ModelAdmin | undefined) => (field: string) =>
+  m?.form.fields.find((f) => f.name === field || (f.widget === "tags" && tagIdsKey(f) === field))?.label.toLowerCase() ?? field;
+
 export async function resolveChoices(c: Choices | undefined): Promise<Choice[]> {
   if (!c) return [];
   return typeof c === "function" ? c() : c;

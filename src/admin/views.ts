@@ -15,13 +15,15 @@ import { flash, takeFlash } from "../web/session.ts";
 import { formatCount, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
 import { idString, isId, pathId, safeRedirect, searchText, toId } from "../web/inputs.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
-import { objectHistory, recentActionsFor } from "../audit/index.ts";
+import { changeMessage, objectHistory, recentActionsFor } from "../audit/index.ts";
 import { currentUser, type AdminUser } from "./auth.ts";
 import { chosenTags, tagsText } from "./widgets.ts";
 import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
-import { hiddenFields, keptFormValues, parseAdminForm, submittedValues, tagIdsKey, toFormValues, visibleFields } from "./forms.ts";
+import { hiddenFields, keptFormValues, parseAdminForm, submittedValues, toFormValues, visibleFields } from "./forms.ts";
 import {
   auditModelOf,
+  fieldLabelOf,
+  tagIdsKey,
   compiled,
   ConflictErrors,
   FormErrors,
@@ -569,7 +571,7 @@ export function historyView(m: ModelAdmin) {
   return async (req: Request, res: Response) => {
     const u = user(req);
     const obj = await loadObject(m, u, req.params.id, "view");
-    const entries = await objectHistory(auditModelOf(m), obj.id);
+    const entries = (await objectHistory(auditModelOf(m), obj.id)).map((e) => ({ ...e, message: changeMessage(e.action, e.changes, fieldLabelOf(m)) }));
     const revs = m.revisions ? await m.revisions.list(obj.id, obj.values) : [];
     const revisions = revs.map((r) => ({ ...r, restoreUrl: url(`admin:${keyOf(m)}_restore`, { id: obj.id, rev: r.id }) }));
     render(req, res, "object_history.njk", {

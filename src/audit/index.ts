@@ -59,12 +59,15 @@ function parsed(text: string): unknown {
   }
 }
 
-/** An entry in words, as the admin shows it (Django's LogEntry.get_change_message): "Changed title and body. First edit". */
-export function changeMessage(action: unknown, changes: unknown): string {
+/**
+ * An entry in words, as the admin shows it (Django's LogEntry.get_change_message): "Changed title and
+ * body. First edit". `label` names a field as the model's form does ("tagIds" -> "tags").
+ */
+export function changeMessage(action: unknown, changes: unknown, label: (field: string) => string = (f) => f): string {
   if (action === "ADD") return "Added.";
   if (action === "DELETE") return "Deleted.";
   const c = (typeof changes === "string" ? parsed(changes) : (changes ?? {})) as { changed?: unknown; note?: unknown };
-  const fields = Array.isArray(c.changed) ? c.changed.map(String) : [];
+  const fields = Array.isArray(c.changed) ? c.changed.map((f) => label(String(f))) : [];
   const what = fields.length === 0 ? "nothing" : fields.length === 1 ? fields[0] : `${fields.slice(0, -1).join(", ")} and ${fields[fields.length - 1]}`;
   return `Changed ${what}.${typeof c.note === "string" && c.note ? ` ${c.note}` : ""}`;
 }

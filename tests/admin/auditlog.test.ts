@@ -50,6 +50,15 @@ describe("audit log admin", () => {
     expect(res.text).toMatch(/<td class="field-changes" data-label="Change message">\s*Added\.\s*<\/td>/);
     expect(res.text).toMatch(/<td class="field-action" data-label="Action">\s*Deletion\s*<\/td>/);
     expect(res.text).not.toContain("{&quot;");
+    // fields named as the model's form labels them, in running text
+    expect(res.text).toMatch(/data-label="Change message">\s*Changed title\.\s*</);
+  });
+
+  it("names changed fields by their form labels (tagIds: tags, categoryId: category)", async () => {
+    const id = await entry(editor, "CHANGE", "blog.post", "Labelled", { changed: ["title", "tagIds", "categoryId"] }, "2023-01-01T10:00:00Z");
+    const res = await editor.agent.get(`${LIST}?q=Labelled`).expect(200);
+    expect(res.text).toMatch(/Changed title, tags and category\./);
+    await prisma.auditLog.delete({ where: { id } });
     expect(res.text).not.toContain("Add audit log entry");
     expect(res.text).not.toContain('class="row-link"');
     expect(res.text).not.toContain("/admin/audit/auditlog/add/");
