@@ -242,6 +242,33 @@ describe("npm run seed arguments", () => {
     });
   });
 
+  it("refuses --seed and --posts past their limits, naming the option, and creates nothing", async () => {
+    const counts = () =>
+      pool
+        .query(
+          `SELECT (SELECT count(*) FROM "Post") AS posts, (SELECT count(*) FROM "User") AS users, (SELECT count(*) FROM "Tag") AS tags,
+                  (SELECT count(*) FROM "Category") AS categories, (SELECT array_agg(datname ORDER BY datname) FROM pg_database) AS databases`,
+        )
+        .then((r) => r.rows[0]);
+    const before = await counts();
+    const cases: [string[], RegExp][] = [
+      [["--posts", "10", "--seed", "4294967296"], /--seed must be between 0 and 4294967295, got 4294967296/],
+      [["--posts", "99999999999999999999"], /--posts must be between 1 and 5000000, got 99999999999999999999/],
+      // A valid --database name is accepted: the refusal that follows is about --seed, not the name.
+      [["--database", "folio_seed_ok", "--posts", "10", "--seed", "4294967296"], /--seed must be between 0 and 4294967295/],
+    ];
+    // Against this file's real database: the arguments are refused before anything is written to it.
+    const results = await Promise.all(cases.map(([argv]) => seedCli(argv)));
+    results.forEach((r, i) => {
+      expect(r.code, r.output).toBe(2);
+      expect(r.output).toMatch(cases[i]![1]);
+      expect(r.output).toContain("usage: npm run seed");
+      expect(r.output).not.toMatch(/identifier|seeded/);
+    });
+    expect(await counts()).toEqual(before);
+    expect(before!.databases).not.toContain("folio_seed_ok");
+  });
+
   it("reads numbers as whole numbers in range (the CLIs' intArg)", () => {
     expect(intArg("posts", "1_000", 1, 5_000_000, undefined, { separators: true })).toBe(1000);
     expect(intArg("seed", undefined, 0, 0xffffffff, 42)).toBe(42);

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
+import { prisma } from "../../src/db/index.ts";
 import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { canonical, jsonLd, metaContent, pathFor } from "../support/html.ts";
 
@@ -117,6 +118,29 @@ describe("post detail", () => {
       .get(pathFor(new Date(t0 - 5 * day), "shares-three"))
       .expect(200);
     expect(metaContent(res.text, "name", "description")).toEqual(["Body of Shares three."]);
+  });
+
+  it("gives a post whose meta description is empty or only white space its excerpt as the meta description", async () => {
+    const when = new Date(t0 - 21 * day);
+    const cases = [
+      { slug: "no-meta-description", metaDescription: "", excerpt: "The excerpt stands in for an empty description." },
+      { slug: "blank-meta-description", metaDescription: " \n\t  ", excerpt: "The excerpt stands in for a blank one." },
+    ];
+    for (const c of cases) {
+      const post = await makePost({
+        title: c.slug,
+        slug: c.slug,
+        excerpt: c.excerpt,
+        body: "A body that is not the excerpt.",
+        authorId: main.authorId,
+        publish: when,
+      });
+      // Stored exactly so, whatever the editor's form would have trimmed.
+      await prisma.post.update({ where: { id: post.id }, data: { metaDescription: c.metaDescription } });
+      const res = await request(app).get(pathFor(when, c.slug)).expect(200);
+      expect(metaContent(res.text, "name", "description"), c.slug).toEqual([c.excerpt]);
+      expect(metaContent(res.text, "property", "og:description"), c.slug).toEqual([c.excerpt]);
+    }
   });
 
   it("escapes hostile titles, categories and tags (HTML and JSON-LD)", async () => {

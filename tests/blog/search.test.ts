@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
+import { Parser } from "htmlparser2";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import { MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
@@ -14,6 +15,30 @@ const MAX_RANKED = 1_000;
 /** The result titles on a search page, in order (tags inside a title are dropped). */
 function resultTitles(html: string): string[] {
   return [...html.matchAll(/<h2 class="post-card-title"><a [^>]*>(.*?)<\/a><\/h2>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, ""));
+}
+
+/** How a parser reads the page's <mark> tags: every one opened must be closed by its own </mark>, never implied or nested. */
+function markBalance(html: string): { opened: number; closedExplicitly: number; unclosedOrStray: number } {
+  const out = { opened: 0, closedExplicitly: 0, unclosedOrStray: 0 };
+  let depth = 0;
+  const parser = new Parser({
+    onopentag(tag) {
+      if (tag !== "mark") return;
+      if (depth > 0) out.unclosedOrStray++;
+      depth++;
+      out.opened++;
+    },
+    onclosetag(tag, isImplied) {
+      if (tag !== "mark") return;
+      if (isImplied) out.unclosedOrStray++;
+      else out.closedExplicitly++;
+      depth--;
+    },
+  });
+  parser.write(html);
+  parser.end();
+  if (depth !== 0) out.unclosedOrStray++;
+  return out;
 }
 
 beforeAll(async () => {
@@ -108,6 +133,27 @@ describe("search ranking and snippets", () => {
     expect(snippet).toContain("stray &quot;x&quot; &amp; open <mark>tapir</mark> here");
     expect([snippet.split("<mark>").length, snippet.split("</mark>").length]).toEqual([2, 2]);
     expect([snippet.includes("\u0001"), snippet.includes("\u0002")]).toEqual([false, false]);
+  });
+
+  it("closes a highlight the snippet leaves open: a marked word cut by a dropped Markdown link target", async () => {
+    // PostgreSQL's parser reads `h.com/okapi](u` as one URL (host "h.com", path "/okapi](u", ended by
+    // the quote), so ts_headline marks the path across the link's "](": the snippet's Markdown clean-up
+    // drops the link target "(u…)" with the path's closing marker, leaving its opening marker unclosed.
+    const author = await prisma.user.findUniqueOrThrow({ where: { username: "searcher" } });
+    await makePost({
+      title: "Cut highlight",
+      body: 'Intro words [see h.com/okapi](u"v) then the rest of the story goes on with many more plain words after it.',
+      authorId: author.id,
+    });
+    const res = await request(app).get(SEARCH).query({ q: '"h.com/okapi](u"' }).expect(200);
+    expect(resultTitles(res.text)).toEqual(["Cut highlight"]);
+    const card = res.text.slice(res.text.indexOf('<p class="post-card-excerpt">'));
+    const snippet = card.slice(0, card.indexOf("</p>") + "</p>".length);
+    // The opening marker survives (the highlight starts in the link text); its closing one was dropped.
+    expect(snippet).toContain("see <mark>h.com</mark><mark>/okapi then the rest");
+    expect(snippet).toMatch(/<\/mark><\/p>$/);
+    for (const html of [snippet, res.text]) expect(html.split("<mark>").length).toBe(html.split("</mark>").length);
+    expect(markBalance(res.text)).toEqual({ opened: 2, closedExplicitly: 2, unclosedOrStray: 0 });
   });
 
   it("falls back to similar titles for a typo and says so", async () => {
