@@ -16,6 +16,7 @@ import { authoringRouter } from "./authoring/routes.ts";
 import { discoveryRouter } from "./blog/discovery.ts";
 import { adminRouter } from "./admin/routes.ts";
 import { autosaveRouter } from "./autosave/routes.ts";
+import { buildApiRouter } from "./api/router.ts";
 
 /**
  * Runs `router` only for paths under `prefix` ("/admin/": also "/admin", any letter case, as Express
@@ -49,6 +50,8 @@ export function buildApp(): express.Express {
   app.use((req, res, next) => (req.headers["accept-encoding"] ? gzip(req, res, next) : next()));
   app.use(serveStatic); // /static/<hashed name>, immutable
   app.use(healthRouter); // /healthz, /readyz
+  // The REST API: its own authentication (bearer token or session + CSRF), JSON bodies and problem+json errors.
+  app.use(under("/api/", buildApiRouter()));
   app.use(requestLocals); // per-request template context (current path, SEO defaults)
   app.use(authPipeline()); // form bodies, session (only with a cookie), req.user, CSRF check on unsafe methods
   // Feature routers keep their full paths (so route names reverse whole) but are only entered for

@@ -1,4 +1,5 @@
 // Every setting, parsed and validated once. Nothing else reads process.env.
+import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 
@@ -67,10 +68,43 @@ const schema = z.object({
    * CPU. Unset: "auto" in production (Node runs JavaScript on one core per process), 1 otherwise.
    */
   WEB_CONCURRENCY: z.union([z.literal("auto"), z.coerce.number().int().min(1).max(64)]).optional(),
+  /**
+   * The API's JWT signing keys (HS256): comma-separated `kid:secret` pairs. The first signs new tokens;
+   * every listed key verifies, so a key can be rotated in (list it second, then first) and out without
+   * signing anyone out. Unset: one key derived from SESSION_SECRET (refused in production).
+   */
+  JWT_KEYS: z
+    .string()
+    .transform((v, ctx) => {
+      const keys: { kid: string; secret: string }[] = [];
+      for (const part of v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const i = part.indexOf(":");
+        const kid = part.slice(0, i);
+        if (i < 1 || !/^[A-Za-z0-9._-]{1,64}$/.test(kid)) {
+          ctx.addIssue({ code: "custom", message: "each key must be kid:secret, kid of letters, digits, '.', '_' or '-'" });
+          return z.NEVER;
+        }
+        keys.push({ kid, secret: part.slice(i + 1) });
+      }
+      return keys;
+    })
+    .optional(),
+  /** Requests per minute per client address on the API (anonymous or not). */
+  API_RATE_LIMIT_IP: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Requests per minute per signed-in user (token or session) on the API. */
+  API_RATE_LIMIT_USER: z.coerce.number().int().min(1).max(1_000_000).default(1200),
 });
 
 /** The settings after parsing: WEB_CONCURRENCY resolved to a number, SITE_URL to its default. */
-export type Config = Omit<z.infer<typeof schema>, "WEB_CONCURRENCY" | "SITE_URL"> & { WEB_CONCURRENCY: number; SITE_URL: string };
+export type Config = Omit<z.infer<typeof schema>, "WEB_CONCURRENCY" | "SITE_URL" | "JWT_KEYS"> & {
+  WEB_CONCURRENCY: number;
+  SITE_URL: string;
+  /** At least one; the first signs. */
+  JWT_KEYS: { kid: string; secret: string }[];
+};
 
 export const DEFAULT_SESSION_SECRET = "dev-insecure-secret-change-me";
 
@@ -82,15 +116,25 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  const { WEB_CONCURRENCY, SITE_URL, ...rest } = result.data;
+  const { WEB_CONCURRENCY, SITE_URL, JWT_KEYS, ...rest } = result.data;
   const workers = WEB_CONCURRENCY ?? (rest.NODE_ENV === "production" ? "auto" : 1);
   // Unset SITE_URL follows PORT (PORT=3101: links to http://localhost:3101); PORT=0 (any free port) keeps :3000.
   const siteUrl = SITE_URL ?? `http://localhost:${rest.PORT || 3000}`;
-  const cfg: Config = { ...rest, SITE_URL: siteUrl, WEB_CONCURRENCY: workers === "auto" ? Math.min(availableParallelism(), 64) : workers };
+  const jwtKeys = JWT_KEYS?.length
+    ? JWT_KEYS
+    : [{ kid: "dev", secret: createHash("sha256").update(`folio-jwt\u0000${rest.SESSION_SECRET}`).digest("base64url") }];
+  const cfg: Config = {
+    ...rest,
+    SITE_URL: siteUrl,
+    WEB_CONCURRENCY: workers === "auto" ? Math.min(availableParallelism(), 64) : workers,
+    JWT_KEYS: jwtKeys,
+  };
   if (cfg.NODE_ENV === "production") {
     const problems: string[] = [];
     if (cfg.SESSION_SECRET === DEFAULT_SESSION_SECRET || cfg.SESSION_SECRET.length < 32)
       problems.push("  SESSION_SECRET: must be set to a random value of at least 32 characters in production");
+    if (!JWT_KEYS?.length) problems.push("  JWT_KEYS: must be set in production (kid:secret, a random secret of at least 32 characters)");
+    else if (JWT_KEYS.some((k) => k.secret.length < 32)) problems.push("  JWT_KEYS: every secret must be at least 32 characters");
     if (problems.length) throw new ConfigError(`Unsafe production configuration:\n${problems.join("\n")}`);
   }
   return cfg;

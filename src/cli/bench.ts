@@ -487,6 +487,7 @@ async function main() {
         HOST: "127.0.0.1",
         SITE_URL: "http://localhost:3000",
         SESSION_SECRET: randomBytes(36).toString("base64url"), // 48 characters
+        JWT_KEYS: `bench:${randomBytes(36).toString("base64url")}`,
         ALLOWED_HOSTS: "localhost,127.0.0.1",
         LOG_LEVEL: "warn",
         SEED_DEMO: "false",

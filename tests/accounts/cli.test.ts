@@ -159,6 +159,7 @@ describe("check:deploy", () => {
   const safe = {
     NODE_ENV: "production",
     SESSION_SECRET: "Zq8x0rVbK2mW9tLs4YhNc7PdE1aUf6Jg3RiOeXvB5kT",
+    JWT_KEYS: "k1:Hq3vN8pX2mR7tL0sY5wB9cF4jK6gD1aE",
     SITE_URL: "https://blog.example.com",
     ALLOWED_HOSTS: "blog.example.com",
     TRUST_PROXY: "1",

@@ -66,7 +66,7 @@ describe("production settings", () => {
   it("start-up refuses the default or a short SESSION_SECRET", () => {
     expect(() => parseConfig({ NODE_ENV: "production" })).toThrow(ConfigError);
     expect(() => parseConfig({ NODE_ENV: "production", SESSION_SECRET: "short-secret" })).toThrow(/SESSION_SECRET/);
-    expect(parseConfig({ NODE_ENV: "production", SESSION_SECRET: "k".repeat(40) }).NODE_ENV).toBe("production");
+    expect(parseConfig({ NODE_ENV: "production", SESSION_SECRET: "k".repeat(40), JWT_KEYS: `a:${"j".repeat(40)}` }).NODE_ENV).toBe("production");
   });
 
   it("HSTS, Secure __Host- cookie, upgrade-insecure-requests and the Host check", async () => {
@@ -75,6 +75,7 @@ describe("production settings", () => {
     Object.assign(process.env, {
       NODE_ENV: "production",
       SESSION_SECRET: "p".repeat(48),
+      JWT_KEYS: `k1:${"q".repeat(48)}`,
       SITE_URL: "https://folio.test",
       ALLOWED_HOSTS: "folio.test",
       TRUST_PROXY: "1",

@@ -64,7 +64,7 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ NODE_ENV: "production" })).toThrow(/SESSION_SECRET: /);
     expect(() => parseConfig({ NODE_ENV: "production", SESSION_SECRET: DEFAULT_SESSION_SECRET })).toThrow(/SESSION_SECRET: /);
     expect(() => parseConfig({ NODE_ENV: "production", SESSION_SECRET: "short" })).toThrow(/SESSION_SECRET: /);
-    expect(parseConfig({ NODE_ENV: "production", SESSION_SECRET: "k".repeat(32) }).NODE_ENV).toBe("production");
+    expect(parseConfig({ NODE_ENV: "production", SESSION_SECRET: "k".repeat(32), JWT_KEYS: `a:${"j".repeat(32)}` }).NODE_ENV).toBe("production");
   });
 });
 

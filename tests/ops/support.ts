@@ -123,6 +123,7 @@ export function productionEnv(databaseUrl: string, extra: Record<string, string>
     NODE_ENV: "production",
     DATABASE_URL: databaseUrl,
     SESSION_SECRET: randomBytes(36).toString("base64url"),
+    JWT_KEYS: `t1:${randomBytes(36).toString("base64url")}`,
     SITE_URL: "http://folio.test",
     ALLOWED_HOSTS: "folio.test",
     HOST: "127.0.0.1",
