@@ -13,6 +13,7 @@ import { POST_BODY_MAX } from "../web/limits.ts";
 import { API_PREFIX, expressPath, type Endpoint, type Frame, type Reply } from "./endpoint.ts";
 import { ApiProblem, fieldErrors, problemFrom, problems, sendProblem } from "./problem.ts";
 import { apiAuthentication, viaOf } from "./auth.ts";
+import { apiRateLimit } from "./ratelimit.ts";
 import { ENDPOINTS } from "./index.ts";
 import { openApiDocument } from "./openapi.ts";
 
@@ -105,6 +106,7 @@ function handlerFor(e: Endpoint): RequestHandler {
 export function buildApiRouter(): Router {
   const r = Router({ strict: false });
   r.use(apiAuthentication);
+  r.use(apiRateLimit); // per IP and per user; after authentication, and counting failed ones too
   r.use(readBody);
 
   r.get(route("api:openapi", `${API_PREFIX}/openapi.json`), (_req, res) => {
