@@ -55,19 +55,37 @@ export interface Scenario {
   prepare?: (ctx: BenchContext) => Promise<{ path: string; headers?: Record<string, string> } | string>;
 }
 
+/** A real published post's page: the first post link on the list page (so the URL is the app's own). */
+async function firstPostPage(ctx: BenchContext): Promise<{ path: string; day: string; slug: string } | string> {
+  const res = await ctx.get("/blog/");
+  const m = res.text.match(/href="(\/blog\/(\d{4}\/\d{2}\/\d{2})\/([a-z0-9-]+)\/)"/);
+  return m ? { path: m[1]!, day: m[2]!, slug: m[3]! } : "no post link found on /blog/";
+}
+
+const SEARCH_WORD = "measure";
+
 const SCENARIOS: Scenario[] = [
   { name: "list", path: "/blog/" },
   { name: "list-p900", path: "/blog/?page=900" },
   {
     name: "detail",
-    // A real published post: the first post link on the list page (so the URL is the app's own).
     prepare: async (ctx) => {
-      const res = await ctx.get("/blog/");
-      const m = res.text.match(/href="(\/blog\/\d{4}\/\d{2}\/\d{2}\/[a-z0-9-]+\/)"/);
-      return m ? { path: m[1]! } : "no post link found on /blog/";
+      const post = await firstPostPage(ctx);
+      return typeof post === "string" ? post : { path: post.path };
     },
   },
-  { name: "search", path: "/blog/search/?q=measure" },
+  { name: "search", path: `/blog/search/?q=${SEARCH_WORD}` },
+  // The REST API's mirrors of list, detail and search (the same page size, post and word), anonymous;
+  // they should cost no more server CPU per request than the pages (issue 12).
+  { name: "api-list", path: "/api/v1/posts" },
+  {
+    name: "api-detail",
+    prepare: async (ctx) => {
+      const post = await firstPostPage(ctx);
+      return typeof post === "string" ? post : { path: `/api/v1/posts/${post.day}/${post.slug}` };
+    },
+  },
+  { name: "api-search", path: `/api/v1/posts?search=${SEARCH_WORD}` },
   { name: "feed-rss", path: "/blog/feed/rss/" },
   // Not Folio: bare Express + pg (one prepared query, a fixed 16 KB page) on the same machine, the
   // floor the reader pages' latency sits on (see src/cli/bench-floor.ts).
@@ -492,6 +510,10 @@ async function main() {
         LOG_LEVEL: "warn",
         SEED_DEMO: "false",
         TRUST_PROXY: "loopback", // scenarios that sign in say X-Forwarded-Proto: https (the session cookie is Secure)
+        // Every request comes from 127.0.0.1: the API's per-address limit (600/min by default) would answer
+        // 429s within a second. The limiter still counts every request (its cost is measured), it never refuses.
+        API_RATE_LIMIT_IP: "1000000",
+        API_RATE_LIMIT_USER: "1000000",
         ...(args.workers ? { WEB_CONCURRENCY: String(args.workers) } : {}),
       };
       log(`starting node ${entry} on ${baseUrl} (database ${db.name}${args.root === ROOT ? "" : `, from ${args.root}`})`);
