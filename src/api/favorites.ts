@@ -1,3 +1,93 @@
-import type { Endpoint } from "./endpoint.ts";
+// Favorites, the seed's custom DRF action: POST / DELETE /posts/{id}/favorite and GET /me/favorites.
+// Any signed-in user (readers too) may favorite a post they can read as published; the feature's
+// queries and writes are src/favorites/service.ts.
+//
+// Both writes are idempotent and answer 200 with the state after the call ({favorited, favorites}),
+// whether or not it changed anything: a client retrying after a lost answer sees the same response.
+import { z } from "zod";
+import { config } from "../config.ts";
+import { favorite, FavoriteTargetMissing, listFavorites, unfavorite } from "../favorites/service.ts";
+import { idString } from "../web/inputs.ts";
+import { absoluteUrl } from "../web/urls.ts";
+import { endpoint, type Endpoint } from "./endpoint.ts";
+import { LIST_FIELDS, pageParam, pageSizeParam, toResource } from "./posts-resource.ts";
+import { problems } from "./problem.ts";
+import { pageOf, Post } from "./schemas.ts";
 
-export const endpoints: Endpoint[] = [];
+export const FavoriteState = z
+  .object({
+    favorited: z.boolean().meta({ description: "Whether the post is now one of your favorites." }),
+    favorites: z.number().int().meta({ description: "How many users have favorited the post." }),
+  })
+  .meta({ id: "FavoriteState" });
+
+const postParams = z.object({ id: idString().meta({ description: "The post's id." }) });
+const favoritesQuery = z.strictObject({ page: pageParam.optional(), pageSize: pageSizeParam.optional() });
+const CARD = new Set(LIST_FIELDS);
+
+async function write(fn: typeof favorite, userId: number, postId: number) {
+  try {
+    return { body: await fn(userId, postId) };
+  } catch (e) {
+    if (e instanceof FavoriteTargetMissing) throw problems.notFound(e.message);
+    throw e;
+  }
+}
+
+const favoritePost = endpoint({
+  operationId: "favoritePost",
+  method: "post",
+  path: "/posts/{id}/favorite",
+  summary: "Add a post to your favorites",
+  description: "Idempotent: favoriting a post again changes nothing and gives the same answer. Only published posts can be favorited (404 otherwise).",
+  tags: ["favorites"],
+  auth: "user",
+  params: postParams,
+  responses: { 200: { description: "The post is one of your favorites.", schema: FavoriteState } },
+  errors: [403, 404], // 403: a session caller without its CSRF token
+  handle: ({ user, params }) => write(favorite, user!.id, params.id),
+});
+
+const unfavoritePost = endpoint({
+  operationId: "unfavoritePost",
+  method: "delete",
+  path: "/posts/{id}/favorite",
+  summary: "Remove a post from your favorites",
+  description: "Idempotent: removing a post that is not a favorite changes nothing. Only published posts are answered (404 otherwise).",
+  tags: ["favorites"],
+  auth: "user",
+  params: postParams,
+  responses: { 200: { description: "The post is not one of your favorites.", schema: FavoriteState } },
+  errors: [403, 404], // 403: a session caller without its CSRF token
+  handle: ({ user, params }) => write(unfavorite, user!.id, params.id),
+});
+
+const listMyFavorites = endpoint({
+  operationId: "listMyFavorites",
+  method: "get",
+  path: "/me/favorites",
+  summary: "Your favorite posts",
+  description: "Page-number pages of the published posts you favorited, the most recently favorited first. A page past the last one is a 404.",
+  tags: ["favorites"],
+  auth: "user",
+  query: favoritesQuery,
+  responses: { 200: { description: "A page of your favorites.", schema: pageOf(Post, "FavoritePage") } },
+  errors: [404],
+  async handle({ user, query }) {
+    const page = query.page ?? 1;
+    const perPage = query.pageSize ?? config.POSTS_PER_PAGE;
+    const { posts, total } = await listFavorites(user!.id, { page, perPage });
+    if (page > 1 && posts.length === 0) throw problems.notFound("Invalid page: there are fewer favorites.");
+    const link = (n: number) => absoluteUrl("api:listMyFavorites", {}, { page: n, pageSize: query.pageSize });
+    return {
+      body: {
+        count: total,
+        next: page * perPage < total ? link(page + 1) : null,
+        previous: page > 1 ? link(page - 1) : null,
+        results: posts.map((p) => toResource(p, CARD, false)),
+      },
+    };
+  },
+});
+
+export const endpoints: Endpoint[] = [favoritePost, unfavoritePost, listMyFavorites];
