@@ -251,7 +251,7 @@ async function cursorList(user: Caller, pq: PostListQuery, token: string, raw: R
   const first = posts[0];
   const last = posts.at(-1);
   const given = from.after ?? from.before;
-  let next: string | null = null;
+  let next: string | null;
   let previous: string | null = null;
   if (from.before) {
     previous = more && first ? link({ publish: first.publishKey, id: first.id }, "p") : null;
