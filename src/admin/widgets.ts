@@ -21,7 +21,7 @@ const tagQuery = z.object({ term: z.string().max(100).optional() });
 const prefix = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** The tags `user` may learn the names of: all for those who see every post; else those on a live post or on their own posts. */
-function visibleTags(user: Actor): Prisma.TagWhereInput {
+export function visibleTags(user: Actor): Prisma.TagWhereInput {
   return canAll(user, "post.view") ? {} : { posts: { some: { post: { OR: [{ status: "PUBLISHED", publish: { lte: new Date() } }, { authorId: user.id }] } } } };
 }
 
