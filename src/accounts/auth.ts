@@ -6,6 +6,8 @@ import passport from "passport";
 import { Strategy as LocalStrategy } from "passport-local";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { findForLogin, findSessionUser, recordLogin, type SessionUser } from "./users.ts";
+import { deviceEntries, deviceEntryFor } from "./device.ts";
+import { blockedFor, countAttempt, deviceLane, LOGIN_LANES, loginKeys, resetLane, type LaneEntry } from "./throttle.ts";
 import { destroySession } from "../web/session.ts";
 import { rotateCsrfToken } from "../web/csrf.ts";
 
@@ -59,13 +61,61 @@ export { passport };
 const initialize = passport.initialize();
 
 /** Runs the local strategy on this request's body: the user, or null with passport's message. */
-export function runLocalStrategy(req: Request, res: Response): Promise<SessionUser | null> {
+function runLocalStrategy(req: Request, res: Response): Promise<SessionUser | null> {
   return new Promise((resolve, reject) => {
     passport.authenticate("local", { session: false }, (err: unknown, user: SessionUser | false) => {
       if (err) reject(err);
       else resolve(user || null);
     })(req, res, (err: unknown) => reject(err));
   });
+}
+
+/**
+ * The lanes a login attempt is checked and counted in. A browser holding a valid device cookie for
+ * the account named (src/accounts/device.ts) is judged by that cookie's own lane only, so failures
+ * from elsewhere that block the username do not lock it out; once that lane is blocked itself, the
+ * browser is treated like any other (OWASP's device cookie protocol).
+ */
+async function loginLanes(req: Request, login: string): Promise<{ lanes: LaneEntry[]; device: boolean }> {
+  const keys = loginKeys(login, req.ip ?? "unknown");
+  const untrusted = {
+    lanes: [
+      { lane: LOGIN_LANES.userIp, key: keys.userIp },
+      { lane: LOGIN_LANES.user, key: keys.user },
+      { lane: LOGIN_LANES.ip, key: keys.ip },
+    ],
+    device: false,
+  };
+  if (deviceEntries(req).length === 0) return untrusted;
+  const account = await findForLogin(login);
+  const entry = account ? deviceEntryFor(req, account.id) : undefined;
+  if (!entry) return untrusted;
+  const lane = deviceLane(entry.nonce);
+  return (await blockedFor([lane.key])) > 0 ? untrusted : { lanes: [lane], device: true };
+}
+
+/** A throttled login attempt: the account, or why not (`retryAfter` > 0: throttled, seconds to wait; 0: LOGIN_FAILED). */
+export type LoginAttempt = { user: SessionUser } | { user: null; retryAfter: number };
+
+/**
+ * One login attempt with `login` (username or e-mail) and the password in req.body, as the login form
+ * and the API's POST /auth/token both make it (the same lanes, so failures through either count
+ * toward both): refused while a lane is blocked, checked by the local strategy (one argon2
+ * verification whatever the account), counted in each lane on failure, the username+IP lane (and the
+ * device lane) reset on success. Starts no session: the caller does what a success means to it.
+ */
+export async function throttledLogin(req: Request, res: Response, login: string): Promise<LoginAttempt> {
+  const { lanes, device } = await loginLanes(req, login);
+  const wait = await blockedFor(lanes.map((l) => l.key));
+  if (wait > 0) return { user: null, retryAfter: wait };
+  const user = await runLocalStrategy(req, res);
+  if (!user) {
+    await countAttempt(lanes);
+    return { user: null, retryAfter: 0 };
+  }
+  await resetLane(loginKeys(login, req.ip ?? "unknown").userIp);
+  if (device) await resetLane(lanes[0]!.key);
+  return { user };
 }
 
 /**

@@ -8,14 +8,15 @@ import { notFound } from "../web/errors.ts";
 import { afterResponse } from "../web/after-response.ts";
 import { safeRedirect } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
-import { endUserSessions, flash, takeFlash } from "../web/session.ts";
-import { LOGIN_FAILED, endSession, runLocalStrategy, startSession } from "./auth.ts";
+import { flash, takeFlash } from "../web/session.ts";
+import { LOGIN_FAILED, endSession, startSession, throttledLogin } from "./auth.ts";
 import { verifyPassword } from "./passwords.ts";
 import { checkResetToken, completePasswordReset, requestPasswordReset } from "./reset.ts";
-import { deviceEntries, deviceEntryFor, rememberDevice } from "./device.ts";
+import { signOutEverywhere } from "./signout.ts";
+import { rememberDevice } from "./device.ts";
 import { completeSignupLater } from "./signup.ts";
-import { blockedFor, countAttempt, deviceLane, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, resetLane, signupKeys, type LaneEntry } from "./throttle.ts";
-import { findForLogin, passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
+import { blockedFor, countAttempt, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, signupKeys } from "./throttle.ts";
+import { passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
 import {
   checkNewPassword,
   emailField,
@@ -53,47 +54,18 @@ export const loginForm = (req: Request, res: Response): void => {
   page(res, "accounts/login.njk", "Log in", { values: { username: "" }, errors: {}, next, messages: takeFlash(req) });
 };
 
-/**
- * The lanes a login attempt is checked and counted in. A browser holding a valid device cookie for
- * the account named (src/accounts/device.ts) is judged by that cookie's own lane only, so failures
- * from elsewhere that block the username do not lock it out; once that lane is blocked itself, the
- * browser is treated like any other (OWASP's device cookie protocol).
- */
-async function loginLanes(req: Request, login: string): Promise<{ lanes: LaneEntry[]; device: boolean }> {
-  const keys = loginKeys(login, ip(req));
-  const untrusted = {
-    lanes: [
-      { lane: LOGIN_LANES.userIp, key: keys.userIp },
-      { lane: LOGIN_LANES.user, key: keys.user },
-      { lane: LOGIN_LANES.ip, key: keys.ip },
-    ],
-    device: false,
-  };
-  if (deviceEntries(req).length === 0) return untrusted;
-  const account = await findForLogin(login);
-  const entry = account ? deviceEntryFor(req, account.id) : undefined;
-  if (!entry) return untrusted;
-  const lane = deviceLane(entry.nonce);
-  return (await blockedFor([lane.key])) > 0 ? untrusted : { lanes: [lane], device: true };
-}
-
 export const login = async (req: Request, res: Response): Promise<void> => {
   const next = safeRedirect((req.body as Record<string, unknown>)?.next ?? req.query.next, "");
   const values = keptValues(req.body, ["username"]);
   const form = parseForm(loginSchema, req.body);
   if (!form.ok) return page(res, "accounts/login.njk", "Log in", { values, errors: form.errors, next }, 400);
 
-  const { lanes, device } = await loginLanes(req, form.data.username);
-  const wait = await blockedFor(lanes.map((l) => l.key));
-  if (wait > 0) return throttled(res, wait);
-
-  const user = await runLocalStrategy(req, res);
-  if (!user) {
-    await countAttempt(lanes);
+  const attempt = await throttledLogin(req, res, form.data.username);
+  if (attempt.user === null) {
+    if (attempt.retryAfter > 0) return throttled(res, attempt.retryAfter);
     return page(res, "accounts/login.njk", "Log in", { values, errors: { __all__: LOGIN_FAILED }, next }, 400);
   }
-  await resetLane(loginKeys(form.data.username, ip(req)).userIp);
-  if (device) await resetLane(lanes[0]!.key);
+  const { user } = attempt;
   rememberDevice(req, res, user.id);
   await startSession(req, res, user);
   res.redirect(303, next || url("blog:home"));
@@ -199,8 +171,8 @@ export const passwordChange = async (req: Request, res: Response): Promise<void>
   if (Object.keys(errors).length) return page(res, "accounts/password_change.njk", "Change password", { errors }, 400);
 
   await setPassword(user.id, form.data.new_password1);
-  // Every other session of this account ends; this one continues under a new id.
-  await endUserSessions(user.id, req.sessionID);
+  // Every other session of this account ends (and its API refresh tokens); this one continues under a new id.
+  await signOutEverywhere(user.id, req.sessionID);
   await startSession(req, res, user);
   flash(req, "success", "Your password was changed. You were signed out everywhere else.");
   res.redirect(303, url("accounts:profile"));
@@ -296,7 +268,7 @@ export const profileUpdate = async (req: Request, res: Response): Promise<void> 
 };
 
 export const logoutEverywhere = async (req: Request, res: Response): Promise<void> => {
-  await endUserSessions(req.user!.id);
+  await signOutEverywhere(req.user!.id);
   await endSession(req, res);
   page(res, "accounts/logged_out.njk", "Logged out", { everywhere: true });
 };

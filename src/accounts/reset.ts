@@ -2,15 +2,16 @@
 //  - The token is 32 random bytes (base64url) and exists only in the e-mailed link; the table keeps
 //    its sha256. It works once, for RESET_TOKEN_TTL_MS, and asking again voids the earlier ones.
 //  - The link is built from SITE_URL and the named route (never from the request's Host header).
-//  - Setting the new password ends every session of the account and does not sign anyone in.
+//  - Setting the new password ends every session of the account (and its API refresh tokens) and does
+//    not sign anyone in.
 import { createHash, randomBytes } from "node:crypto";
 import { prisma } from "../db/index.ts";
 import { withClient } from "../db/client.ts";
 import { absoluteUrl } from "../web/urls.ts";
-import { endUserSessions } from "../web/session.ts";
 import { sendMail } from "../mail/index.ts";
 import { config } from "../config.ts";
 import { hashPassword } from "./passwords.ts";
+import { signOutEverywhere } from "./signout.ts";
 
 const RESET_TOKEN_TTL_MS = 60 * 60 * 1000;
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
@@ -72,7 +73,7 @@ export async function checkResetToken(token: string): Promise<{ id: number; user
 
 /**
  * Consumes the token and sets the password, atomically (two concurrent uses: one wins). Ends all the
- * user's sessions. Returns false when the token was not valid any more.
+ * user's sessions and API refresh tokens. Returns false when the token was not valid any more.
  */
 export async function completePasswordReset(token: string, password: string): Promise<boolean> {
   if (!TOKEN_RE.test(token)) return false;
@@ -100,6 +101,6 @@ export async function completePasswordReset(token: string, password: string): Pr
     }
   });
   if (userId === undefined) return false;
-  await endUserSessions(userId);
+  await signOutEverywhere(userId);
   return true;
 }

@@ -5,6 +5,7 @@ import { diffLines, diffWords } from "diff";
 import { z } from "zod";
 import { prisma, Prisma } from "../db/index.ts";
 import { can, canAll, maySetPostField, rolesWith } from "../accounts/permissions.ts";
+import { signOutEverywhere } from "../accounts/signout.ts";
 import { PostStatus, Role } from "../generated/prisma/client.ts";
 import {
   ConflictError,
@@ -635,7 +636,10 @@ const userUpdate = userHooks.update;
 userHooks.update = async (obj, data, user, version) => {
   if (obj.id === user.id && (!rolesWith("user.change").includes(data.role as Role) || data.isActive === false))
     throw new FormErrors({ role: "You cannot remove your own admin role or deactivate yourself; ask another admin." });
-  return userUpdate!(obj, data, user, version);
+  const saved = await userUpdate!(obj, data, user, version);
+  // A deactivated account is signed out everywhere: its sessions and API refresh tokens end.
+  if (data.isActive === false) await signOutEverywhere(obj.id);
+  return saved;
 };
 const userRemove = userHooks.remove;
 userHooks.remove = async (ids, user) => {

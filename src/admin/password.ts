@@ -3,7 +3,8 @@
 import type { Request, Response } from "express";
 import { prisma } from "../db/index.ts";
 import { absoluteUrl, url } from "../web/urls.ts";
-import { flash, endUserSessions } from "../web/session.ts";
+import { flash } from "../web/session.ts";
+import { signOutEverywhere } from "../accounts/signout.ts";
 import { checkNewPassword } from "../accounts/validation.ts";
 import { setPassword } from "../accounts/users.ts";
 import { issueResetToken } from "../accounts/reset.ts";
@@ -42,7 +43,8 @@ export async function userPassword(req: Request, res: Response) {
   const errors = p1 ? checkNewPassword({ password1: p1, password2: p2 }, target!) : { password1: "This field is required." };
   if (Object.keys(errors).length) return render(req, res, "user_password.njk", { ...ctx, errors }, 400);
   await setPassword(id, p1);
-  if (id !== u.id) await endUserSessions(id);
+  // The user is signed out everywhere (sessions, API refresh tokens); an admin setting their own keeps this session.
+  await signOutEverywhere(id, id === u.id ? req.sessionID : undefined);
   await audit("password");
   flash(req, "success", `Password changed for “${target!.username}”.`);
   res.redirect(303, url("admin:accounts_user_change", { id }));

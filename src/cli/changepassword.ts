@@ -1,13 +1,13 @@
 // npm run changepassword -- <username>
 // Sets a user's password (asked twice, without echo; same validators as sign-up) and ends all of
-// that user's sessions.
+// that user's sessions and API refresh tokens.
 import { parseArgs } from "node:util";
 import { openDatabase, StartupError } from "../db/setup.ts";
 import { disconnectDb, pool } from "../db/index.ts";
 import { setPassword } from "../accounts/users.ts";
 import { validatePassword } from "../accounts/validation.ts";
 import { Prompter } from "../accounts/prompt.ts";
-import { endUserSessions } from "../web/session.ts";
+import { signOutEverywhere } from "../accounts/signout.ts";
 
 class CommandError extends Error {}
 const MAX_TRIES = 3;
@@ -41,7 +41,7 @@ async function main(): Promise<number> {
         continue;
       }
       await setPassword(user.id, pw);
-      const ended = await endUserSessions(user.id);
+      const ended = await signOutEverywhere(user.id);
       console.log(`Password changed successfully for user '${user.username}'${ended ? ` (${ended} session${ended === 1 ? "" : "s"} ended)` : ""}.`);
       return 0;
     }

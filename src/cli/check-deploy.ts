@@ -2,7 +2,7 @@
 // use (environment + .env) and reports the ones that are unsafe for production. Exits 1 when there
 // is at least one error, 0 when there are only warnings (or nothing).
 //
-// config.ts itself refuses to start a production process with a weak SESSION_SECRET; this command
+// config.ts itself refuses to start a production process with a weak SESSION_SECRET (or JWT_KEYS); this command
 // must report that problem (with the others) instead of stopping at it, so it parses the settings
 // itself with parseConfig, loaded while NODE_ENV is temporarily not "production".
 import { pathToFileURL } from "node:url";
@@ -51,6 +51,23 @@ export async function checkDeploy(env: NodeJS.ProcessEnv): Promise<Finding[]> {
     );
   else if (secret.length < 32 || distinctChars(secret) < 10)
     error("folio.E003", "SESSION_SECRET is weak: it must be at least 32 random characters.", "Sessions signed with a guessable secret can be forged.");
+
+  // JWT_KEYS unset: config.ts derives a "dev" key from SESSION_SECRET (and refuses to start in production).
+  const jwtKeys = env.JWT_KEYS?.split(",").some((part) => part.trim()) ? cfg.JWT_KEYS : [];
+  const makeKey = "node -e \"console.log('k1:' + require('crypto').randomBytes(48).toString('base64url'))\"";
+  if (!jwtKeys.length)
+    error("folio.E008", "JWT_KEYS is not set (the API's tokens would be signed with a key derived from SESSION_SECRET).", `Generate one: ${makeKey}`);
+  else {
+    const weak = jwtKeys.filter((k) => k.secret.length < 32 || distinctChars(k.secret) < 10).map((k) => k.kid);
+    if (weak.length)
+      error(
+        "folio.E009",
+        `JWT_KEYS is weak: the secret of ${weak.map((k) => JSON.stringify(k)).join(", ")} must be at least 32 random characters.`,
+        "API access tokens signed with a guessable secret can be forged for any user.",
+      );
+    if (jwtKeys.some((k) => k.secret === secret))
+      warn("folio.W010", "A JWT_KEYS secret is the SESSION_SECRET.", "Use a separate secret for each purpose, so rotating one does not expose the other.");
+  }
 
   if (cfg.ALLOWED_HOSTS.length === 0) error("folio.E004", "ALLOWED_HOSTS is empty.", "List the host names the site answers to.");
   else if (cfg.ALLOWED_HOSTS.includes("*"))

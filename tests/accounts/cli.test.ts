@@ -188,6 +188,12 @@ describe("check:deploy", () => {
     [{ TRUST_PROXY: "true" }, "folio.W003"],
     [{ SIGNUP_ENABLED: "true" }, "folio.W005"],
     [{ ALLOWED_HOSTS: "other.example.com" }, "folio.W001"],
+    [{ JWT_KEYS: undefined }, "folio.E008"],
+    [{ JWT_KEYS: " , " }, "folio.E008"],
+    [{ JWT_KEYS: "k1:short" }, "folio.E009"],
+    [{ JWT_KEYS: `k1:${"a".repeat(40)}` }, "folio.E009"],
+    [{ JWT_KEYS: "k2:Hq3vN8pX2mR7tL0sY5wB9cF4jK6gD1aE,k1:tooshort" }, "folio.E009"],
+    [{ JWT_KEYS: "k1:Zq8x0rVbK2mW9tLs4YhNc7PdE1aUf6Jg3RiOeXvB5kT" }, "folio.W010"],
   ])("%o -> %s", async (change, id) => {
     const env = { ...safe, ...change } as Record<string, string>;
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete env[k];
@@ -201,6 +207,12 @@ describe("check:deploy", () => {
     const bad = await run("check-deploy.ts", [], { env: { ...safe, SESSION_SECRET: "short" } });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("(folio.E003)");
+    const noJwt = await run("check-deploy.ts", [], { env: { ...safe, JWT_KEYS: "" } });
+    expect(noJwt.code).toBe(1);
+    expect(noJwt.stderr).toContain("(folio.E008) JWT_KEYS is not set");
+    const weakJwt = await run("check-deploy.ts", [], { env: { ...safe, JWT_KEYS: "old:tooshort" } });
+    expect(weakJwt.code).toBe(1);
+    expect(weakJwt.stderr).toContain('(folio.E009) JWT_KEYS is weak: the secret of "old" must be at least 32 random characters.');
     const warnOnly = await run("check-deploy.ts", [], { env: { ...safe, SIGNUP_ENABLED: "true" } });
     expect(warnOnly.code).toBe(0);
     expect(warnOnly.stdout).toContain("(folio.W005)");

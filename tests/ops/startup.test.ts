@@ -66,6 +66,28 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ NODE_ENV: "production", SESSION_SECRET: "short" })).toThrow(/SESSION_SECRET: /);
     expect(parseConfig({ NODE_ENV: "production", SESSION_SECRET: "k".repeat(32), JWT_KEYS: `a:${"j".repeat(32)}` }).NODE_ENV).toBe("production");
   });
+
+  it("refuses production without JWT_KEYS or with a short JWT secret; the first key signs, all verify", () => {
+    const secret = "k".repeat(32);
+    expect(() => parseConfig({ NODE_ENV: "production", SESSION_SECRET: secret })).toThrow(/JWT_KEYS: must be set in production/);
+    expect(() => parseConfig({ NODE_ENV: "production", SESSION_SECRET: secret, JWT_KEYS: " , " })).toThrow(/JWT_KEYS: must be set in production/);
+    expect(() => parseConfig({ NODE_ENV: "production", SESSION_SECRET: secret, JWT_KEYS: `a:${"j".repeat(32)},b:short` })).toThrow(
+      /JWT_KEYS: every secret must be at least 32 characters/,
+    );
+    expect(() => parseConfig({ JWT_KEYS: "no-colon" })).toThrow(/JWT_KEYS: each key must be kid:secret/);
+    expect(() => parseConfig({ JWT_KEYS: "bad kid:secret" })).toThrow(/JWT_KEYS: /);
+    const c = parseConfig({ NODE_ENV: "production", SESSION_SECRET: secret, JWT_KEYS: ` new:${"n".repeat(32)} , old:${"o".repeat(32)}` });
+    expect(c.JWT_KEYS).toEqual([
+      { kid: "new", secret: "n".repeat(32) },
+      { kid: "old", secret: "o".repeat(32) },
+    ]);
+    // Outside production, unset: one "dev" key derived from SESSION_SECRET (never the secret itself).
+    const dev = parseConfig({ SESSION_SECRET: secret }).JWT_KEYS;
+    expect(dev).toHaveLength(1);
+    expect(dev[0]!.kid).toBe("dev");
+    expect(dev[0]!.secret).not.toBe(secret);
+    expect(dev[0]!.secret.length).toBeGreaterThanOrEqual(32);
+  });
 });
 
 describe("the server process refuses to start on bad settings", () => {
@@ -74,6 +96,7 @@ describe("the server process refuses to start on bad settings", () => {
     ["DATABASE_URL", { DATABASE_URL: "mysql://x" }],
     ["SITE_URL", { SITE_URL: "ftp://example.com" }],
     ["SESSION_SECRET", { NODE_ENV: "production", SESSION_SECRET: DEFAULT_SESSION_SECRET }],
+    ["JWT_KEYS", { NODE_ENV: "production", SESSION_SECRET: "Zq8x0rVbK2mW9tLs4YhNc7PdE1aUf6Jg3RiOeXvB5kT", JWT_KEYS: "" }],
   ];
   for (const [name, env] of cases) {
     it(`exits 1 naming ${name}, without a stack trace`, async () => {
