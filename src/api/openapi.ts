@@ -41,7 +41,7 @@ function operation(e: Endpoint): ZodOpenApiOperationObject {
   }
   if (e.method === "get") responses["304"] = { description: "Not modified (If-None-Match matched the ETag)." };
   const errors = new Set<number>([...(e.errors ?? [])]);
-  if (e.params || e.query || e.body) errors.add(400);
+  errors.add(400); // every operation: an unknown query parameter, or a body where none is taken (src/api/router.ts parsePart)
   errors.add(401); // a bad bearer token is refused on every operation
   if (e.params) errors.add(404);
   if (e.body) [413, 415].forEach((s) => errors.add(s));
