@@ -32,8 +32,8 @@ export interface PostListQuery {
   withText: boolean;
 }
 
-/** A post as the API shows it: the reader's card plus the writer's columns. */
-export interface PostRecord extends PostCard {
+/** The writer's columns a record adds to the reader's card. */
+interface WriterColumns {
   status: "DRAFT" | "PUBLISHED";
   authorId: number;
   metaDescription: string;
@@ -44,15 +44,10 @@ export interface PostRecord extends PostCard {
   bodyHtml?: string;
 }
 
-interface RecordRow extends CardRow {
-  status: "DRAFT" | "PUBLISHED";
-  authorId: number;
-  metaDescription: string;
-  createdAt: Date;
-  updatedAt: Date;
-  version: number;
-  body?: string;
-  bodyHtml?: string;
+/** A post as the API shows it: the reader's card plus the writer's columns. */
+export interface PostRecord extends PostCard, WriterColumns {}
+
+interface RecordRow extends CardRow, WriterColumns {
   /** The keyset position of the row: publish in UTC with microseconds (a JS Date keeps only milliseconds). */
   publishKey: string;
 }
