@@ -1,6 +1,23 @@
-// Users: the caller's own account (`me`) and, for admins, everyone's.
+// Users: the caller's own account (`me`: read, and change their names) and, for admins (user.view /
+// user.change), everyone's. Password hashes are never read here. An admin's change is saved through
+// the admin's own save path (src/api/model-saves.ts: audit entry, version check, and the guard that an
+// admin cannot demote or deactivate themself, and a deactivated account signed out everywhere:
+// signOutEverywhere, src/accounts/signout.ts, called by that save).
 import { z } from "zod";
+import { can } from "../accounts/permissions.ts";
+import { updateNames, type SessionUser } from "../accounts/users.ts";
+import { nameField } from "../accounts/validation.ts";
+import { prisma, type Prisma } from "../db/index.ts";
+import { FormErrors } from "../admin/site.ts";
+import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint } from "./endpoint.ts";
+import { requireVersion, saveProblem, savesOf } from "./model-saves.ts";
+import { pageParam, pageSizeParam } from "./posts-resource.ts";
+import { pageOf } from "./schemas.ts";
+import { problems } from "./problem.ts";
+
+const ROLES = ["READER", "AUTHOR", "EDITOR", "ADMIN"] as const;
+const RoleName = z.enum(ROLES).meta({ id: "Role", description: "READER < AUTHOR < EDITOR < ADMIN (who may do what: README, permissions)." });
 
 export const Me = z
   .object({
@@ -9,9 +26,75 @@ export const Me = z
     email: z.string(),
     firstName: z.string(),
     lastName: z.string(),
-    role: z.enum(["READER", "AUTHOR", "EDITOR", "ADMIN"]),
+    role: RoleName,
   })
   .meta({ id: "Me" });
+
+const dateTime = () => z.iso.datetime({ offset: true });
+
+export const User = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    email: z.string(),
+    firstName: z.string(),
+    lastName: z.string(),
+    role: RoleName,
+    isActive: z.boolean().meta({ description: "An inactive account cannot sign in." }),
+    dateJoined: dateTime(),
+    lastLogin: dateTime().nullable(),
+    version: z.number().int().meta({ description: "Bumped on every save; the ETag. Send it back in If-Match to change the user." }),
+  })
+  .meta({ id: "User" });
+
+const USER_SELECT = {
+  id: true,
+  username: true,
+  email: true,
+  firstName: true,
+  lastName: true,
+  role: true,
+  isActive: true,
+  dateJoined: true,
+  lastLogin: true,
+  version: true,
+} satisfies Prisma.UserSelect;
+
+type UserRow = Prisma.UserGetPayload<{ select: typeof USER_SELECT }>;
+
+const userResource = (u: UserRow): z.infer<typeof User> => ({
+  id: u.id,
+  username: u.username,
+  email: u.email,
+  firstName: u.firstName,
+  lastName: u.lastName,
+  role: u.role,
+  isActive: u.isActive,
+  dateJoined: u.dateJoined.toISOString(),
+  lastLogin: u.lastLogin ? u.lastLogin.toISOString() : null,
+  version: u.version,
+});
+
+const meResource = ({ id, username, email, firstName, lastName, role }: SessionUser) => ({ id, username, email, firstName, lastName, role });
+
+const findUser = (where: { username: string } | { id: number }) => prisma.user.findUnique({ where, select: USER_SELECT });
+
+/** `action` per the rule, or 403 (user.view and user.change: admins). */
+function allow(user: SessionUser, action: "user.view" | "user.change"): void {
+  if (!can(user, action)) throw problems.forbidden("Only admins may see and change other users' accounts.");
+}
+
+const usernameParams = z.object({
+  username: z
+    .string()
+    .min(1)
+    .max(150)
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\u0000-\u001f\u007f]+$/)
+    .meta({ description: "The username." }),
+});
+
+// ------------------------------------------------------------------------------ me
 
 const getMe = endpoint({
   operationId: "getMe",
@@ -22,9 +105,119 @@ const getMe = endpoint({
   auth: "user",
   responses: { 200: { description: "Your account.", schema: Me } },
   handle({ user }) {
-    const { id, username, email, firstName, lastName, role } = user!;
-    return { body: { id, username, email, firstName, lastName, role } };
+    return { body: meResource(user!) };
   },
 });
 
-export const endpoints: Endpoint[] = [getMe];
+const updateMe = endpoint({
+  operationId: "updateMe",
+  method: "patch",
+  path: "/me",
+  summary: "Change your names",
+  description: "Your first and last name (each at most 150 characters; a field left out keeps its value). Other fields are changed by an admin.",
+  tags: ["users"],
+  auth: "user",
+  body: z.strictObject({ firstName: nameField.optional(), lastName: nameField.optional() }).meta({ id: "MeChange" }),
+  responses: { 200: { description: "Your account as saved.", schema: Me } },
+  errors: [403], // a session caller without its CSRF token
+  async handle({ user, body }) {
+    const u = user!;
+    const firstName = body.firstName ?? u.firstName;
+    const lastName = body.lastName ?? u.lastName;
+    await updateNames(u.id, firstName, lastName);
+    return { body: meResource({ ...u, firstName, lastName }) };
+  },
+});
+
+// ------------------------------------------------------------------------------ admins
+
+const listUsers = endpoint({
+  operationId: "listUsers",
+  method: "get",
+  path: "/users",
+  summary: "Users",
+  description: "Admins only. Every account, by username, a page at a time.",
+  tags: ["users"],
+  auth: "user",
+  query: z.strictObject({ page: pageParam.optional(), pageSize: pageSizeParam.optional() }),
+  responses: { 200: { description: "A page of users.", schema: pageOf(User, "UserPage") } },
+  errors: [403, 404],
+  async handle({ user, query }) {
+    allow(user!, "user.view");
+    const page = query.page ?? 1;
+    const perPage = query.pageSize ?? 50;
+    const [count, rows] = await prisma.$transaction([
+      prisma.user.count(),
+      prisma.user.findMany({ select: USER_SELECT, orderBy: [{ username: "asc" }, { id: "asc" }], skip: (page - 1) * perPage, take: perPage }),
+    ]);
+    if (page > 1 && rows.length === 0) throw problems.notFound("Invalid page: there are fewer users.");
+    const link = (n: number) => absoluteUrl("api:listUsers", {}, { page: n, pageSize: query.pageSize });
+    return {
+      body: {
+        count,
+        next: page * perPage < count ? link(page + 1) : null,
+        previous: page > 1 ? link(page - 1) : null,
+        results: rows.map(userResource),
+      },
+    };
+  },
+});
+
+const getUser = endpoint({
+  operationId: "getUser",
+  method: "get",
+  path: "/users/{username}",
+  summary: "One user",
+  description: "Admins only.",
+  tags: ["users"],
+  auth: "user",
+  params: usernameParams,
+  responses: { 200: { description: "The account.", schema: User, headers: { ETag: "The account's version." } } },
+  errors: [403, 404],
+  async handle({ user, params }) {
+    allow(user!, "user.view");
+    const u = await findUser({ username: params.username });
+    if (!u) throw problems.notFound("No such user.");
+    return { body: userResource(u), etag: String(u.version) };
+  },
+});
+
+const updateUser = endpoint({
+  operationId: "updateUser",
+  method: "patch",
+  path: "/users/{username}",
+  summary: "Change a user",
+  description:
+    'Admins only: role, active flag and names. Send If-Match: "<version>": 428 without it, 412 (with the current account) when it changed since. ' +
+    "An admin cannot remove their own admin role or deactivate themself (400). A deactivated account is signed out everywhere (its sessions end; its tokens stop working).",
+  tags: ["users"],
+  auth: "user",
+  params: usernameParams,
+  body: z
+    .strictObject({ role: RoleName.optional(), isActive: z.boolean().optional(), firstName: nameField.optional(), lastName: nameField.optional() })
+    .meta({ id: "UserChange" }),
+  responses: { 200: { description: "The account as saved.", schema: User, headers: { ETag: "Its new version." } } },
+  errors: [403, 404, 412, 428],
+  async handle({ user, params, body, req }) {
+    allow(user!, "user.change");
+    const u = await findUser({ username: params.username });
+    if (!u) throw problems.notFound("No such user.");
+    const version = requireVersion(req, u);
+    const saves = savesOf("accounts_user");
+    const obj = await saves.load(u.id);
+    if (!obj) throw problems.notFound("No such user.");
+    const current = async () => {
+      const now = await findUser({ id: u.id });
+      return now && userResource(now);
+    };
+    await saves.update(obj, { ...obj.values, ...body }, user!, version).catch((e: unknown) => {
+      // the guard names "role"; when only the active flag was sent, its message belongs to that field
+      if (e instanceof FormErrors && e.fields.role && body.role === undefined) return saveProblem(new FormErrors({ isActive: e.fields.role }), current);
+      return saveProblem(e, current);
+    });
+    const now = (await current())!;
+    return { body: now, etag: String(now.version) };
+  },
+});
+
+export const endpoints: Endpoint[] = [getMe, updateMe, listUsers, getUser, updateUser];
