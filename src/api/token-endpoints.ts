@@ -52,6 +52,7 @@ const obtainToken = endpoint({
     "Throttled like the login form (shared limits): 429 with Retry-After. Wrong credentials or an inactive account: 401, one message for all.",
   tags: ["auth"],
   auth: "public",
+  errors: [403], // a signed-in session cookie without X-CSRF-Token
   body: z.strictObject({
     username: z
       .string()
@@ -88,6 +89,7 @@ const refreshToken = endpoint({
     "A refresh token sent a second time (a copy) revokes its whole family: every later token of that login is refused too.",
   tags: ["auth"],
   auth: "public",
+  errors: [403], // a signed-in session cookie without X-CSRF-Token
   body: RefreshBody,
   responses: { 200: { description: "The new tokens.", schema: TokenPair } },
   async handle({ req, body }) {
@@ -108,6 +110,7 @@ const revokeToken = endpoint({
   description: "Revokes the refresh token's family (every refresh token of that login). Idempotent.",
   tags: ["auth"],
   auth: "public",
+  errors: [403], // a signed-in session cookie without X-CSRF-Token
   body: RefreshBody,
   responses: { 204: { description: "Revoked (or already revoked)." } },
   async handle({ body }) {
@@ -124,6 +127,7 @@ const verifyToken = endpoint({
   description: "200 when the API would accept this access or refresh token now; 401 otherwise.",
   tags: ["auth"],
   auth: "public",
+  errors: [403], // a signed-in session cookie without X-CSRF-Token
   body: z.strictObject({ token: jwtString("token") }),
   responses: { 200: { description: "The token is valid.", schema: TokenVerification } },
   async handle({ body }) {
