@@ -8,6 +8,7 @@
 // Cards are built exactly as the reader's (CARD_COLUMNS, CARD_JOINS, toCard, tag names from the cache),
 // and a page's ids come first from an index ("deferred join"), then only those ids are joined.
 import { pool } from "../db/index.ts";
+import { preparedQuery } from "../db/prepared.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard } from "../blog/queries.ts";
 
 export type StatusFilter = "published" | "draft" | "scheduled" | "all";
@@ -198,10 +199,13 @@ export async function cursorPage(
   return { posts: page, more };
 }
 
+// The fixed statements below (details, posts by id) are prepared once per connection (src/db/prepared.ts);
+// the list statements vary with the filters and keyset, and are planned for their values each time.
+
 /** Posts by id (any status: the caller decides what may be shown), as a map. */
 export async function postsByIds(ids: readonly number[], withText: boolean): Promise<Map<number, PostRecord>> {
   if (!ids.length) return new Map();
-  const { rows } = await pool.query<RecordRow>(`SELECT ${recordColumns(withText)} FROM "Post" p ${CARD_JOINS} WHERE p.id = ANY ($1::int[])`, [[...ids]]);
+  const { rows } = await preparedQuery<RecordRow>(`SELECT ${recordColumns(withText)} FROM "Post" p ${CARD_JOINS} WHERE p.id = ANY ($1::int[])`, [[...ids]]);
   return new Map((await records(rows)).map((r) => [r.id, r]));
 }
 
@@ -209,8 +213,8 @@ export async function postsByIds(ids: readonly number[], withText: boolean): Pro
 export async function getPostRecord(where: { id: number } | { day: string; slug: string }): Promise<PostRecord | null> {
   const { rows } =
     "id" in where
-      ? await pool.query<RecordRow>(`SELECT ${recordColumns(true)} FROM "Post" p ${CARD_JOINS} WHERE p.id = $1`, [where.id])
-      : await pool.query<RecordRow>(`SELECT ${recordColumns(true)} FROM "Post" p ${CARD_JOINS} WHERE p."publishDate" = $1::date AND p.slug = $2`, [
+      ? await preparedQuery<RecordRow>(`SELECT ${recordColumns(true)} FROM "Post" p ${CARD_JOINS} WHERE p.id = $1`, [where.id])
+      : await preparedQuery<RecordRow>(`SELECT ${recordColumns(true)} FROM "Post" p ${CARD_JOINS} WHERE p."publishDate" = $1::date AND p.slug = $2`, [
           where.day,
           where.slug,
         ]);

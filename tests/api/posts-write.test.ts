@@ -9,7 +9,7 @@ import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { signAccessToken } from "../../src/api/tokens.ts";
 import type { SessionUser } from "../../src/accounts/users.ts";
-import { createUser, hoursAgo, makeCategory, makePost, makeTag, prisma } from "../support/fixtures.ts";
+import { createUser, hoursAgo, makeCategory, makePost, makeTag, prisma, signedIn } from "../support/fixtures.ts";
 import { expectContract } from "./support/contract.ts";
 
 const app = buildApp();
@@ -271,5 +271,31 @@ describe("revisions", () => {
     await call("post", `/posts/${id}/revisions/2147483648/restore`, alice, { status: 404 });
     // a published post's revisions: readers may see the post but not change it
     await call("get", `/posts/${elsewhere.id}/revisions`, reader, { status: 403 });
+  });
+});
+
+describe("the browser's session", () => {
+  it("authenticates API writes as the pages do: the session's CSRF token is required on unsafe methods", async () => {
+    const s = await signedIn(app, "AUTHOR");
+    const created = await s.agent
+      .post("/api/v1/posts")
+      .set("X-CSRF-Token", await s.session.csrf())
+      .send({ title: "From the session" });
+    expect(created.status, created.text).toBe(201);
+    expectContract(created);
+    const id = created.body.id as number;
+    const noToken = await s.agent.patch(`/api/v1/posts/${id}`).set("If-Match", created.headers.etag!).send({ title: "Forged" });
+    expect(noToken.status).toBe(403);
+    expectContract(noToken);
+    const ok = await s.agent
+      .patch(`/api/v1/posts/${id}`)
+      .set("X-CSRF-Token", await s.session.csrf())
+      .set("If-Match", created.headers.etag!)
+      .send({ title: "Changed" });
+    expect(ok.status, ok.text).toBe(200);
+    expectContract(ok);
+    expect((await prisma.post.findUniqueOrThrow({ where: { id } })).title).toBe("Changed");
+    const read = await s.agent.get(`/api/v1/posts/${id}`);
+    expect(read.body).toMatchObject({ title: "Changed", status: "draft", author: { username: s.user.username } });
   });
 });
