@@ -16,6 +16,7 @@ import { apiAuthentication, viaOf } from "./auth.ts";
 import { apiRateLimit } from "./ratelimit.ts";
 import { ENDPOINTS } from "./index.ts";
 import { openApiDocument } from "./openapi.ts";
+import { DOCS_PATH, docsPage } from "./docs.ts";
 
 /**
  * JSON bodies up to this size. A post's body may hold POST_BODY_MAX characters; JSON escapes at most
@@ -113,6 +114,7 @@ export function buildApiRouter(): Router {
     res.setHeader("Cache-Control", "public, max-age=300");
     res.type("application/json").send(openApiDocument().json);
   });
+  r.get(DOCS_PATH, docsPage); // the readable reference (src/api/docs.ts)
 
   const byPath = new Map<string, Set<string>>();
   for (const e of ENDPOINTS) {

@@ -202,6 +202,7 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
         ],
         ["search without results", "/blog/search/?q=zzyzxnothing", { check: async (p) => expect(await p.locator("article.post-card").count()).toBe(0) }],
         ["search form", "/blog/search/"],
+        ["API reference", "/api/v1/docs/", { check: async (p) => expect(await p.locator("article.api-op").count()).toBeGreaterThan(0) }],
         ["not found", "/blog/no-such-page/here/", { status: 404 }],
       ]),
     );
