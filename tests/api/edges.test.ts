@@ -112,6 +112,21 @@ describe("request bodies", () => {
     expect((await prisma.post.findUniqueOrThrow({ where: { id: postId } })).title).toBe("Edge cases");
   });
 
+  it("POST /auth/token: real credentials sent as a form, or with an extra field, issue nothing", async () => {
+    const { user, password } = await createUser();
+    const form = expectContract(await request(app).post("/api/v1/auth/token").type("form").send({ username: user.username, password }));
+    expectProblem(form, 415, "/api/v1/auth/token");
+    const extra = expectContract(await request(app).post("/api/v1/auth/token").send({ username: user.username, password, grant_type: "password" }));
+    expect(expectProblem(extra, 400, "/api/v1/auth/token").errors).toEqual({ grant_type: "Unknown field." });
+    const cut = expectContract(await request(app).post("/api/v1/auth/token").type("json").send(`{"username":"${user.username}","password":`));
+    expectProblem(cut, 400, "/api/v1/auth/token");
+    expect(await prisma.apiRefreshToken.count({ where: { userId: user.id } })).toBe(0);
+    // the same credentials as JSON do work (the refusals above were about the form of the request)
+    const ok = expectContract(await request(app).post("/api/v1/auth/token").send({ username: user.username, password }).expect(200));
+    expect(ok.body.access).toEqual(expect.any(String));
+    expect(await prisma.apiRefreshToken.count({ where: { userId: user.id } })).toBe(1);
+  });
+
   it("a JSON type with +json and a charset of UTF-8 is JSON", async () => {
     const res = expectContract(
       await request(app)
