@@ -87,10 +87,12 @@ describe("createsuperuser", () => {
 });
 
 describe("changepassword", () => {
-  it("sets the password (validated, asked twice) and ends the user's sessions", async () => {
+  it("sets the password (validated, asked twice) and ends the user's sessions and API refresh tokens", async () => {
     const { user, password } = await createUser({ username: "Changeme" });
-    const agent = request.agent(buildApp());
+    const app = buildApp();
+    const agent = request.agent(app);
     await login(agent, user.username, password);
+    const tokens = await request(app).post("/api/v1/auth/token").send({ username: user.username, password }).expect(200);
     const r = await run("changepassword.ts", ["changeme"], { input: `weak\nweak\n${GOOD}\nnope\n${GOOD}\n${GOOD}\n` });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("too short");
@@ -101,6 +103,8 @@ describe("changepassword", () => {
     const { rowCount } = await pool.query(`SELECT 1 FROM "session" WHERE (sess::jsonb -> 'passport' ->> 'user') = $1`, [String(user.id)]);
     expect(rowCount).toBe(0);
     await agent.get("/accounts/profile/").expect(302);
+    await request(app).post("/api/v1/auth/refresh").send({ refresh: tokens.body.refresh }).expect(401);
+    expect(await prisma.apiRefreshToken.count({ where: { userId: user.id, revokedAt: null } })).toBe(0);
   });
 
   it("unknown user / no argument / three failures -> exit 1", async () => {
