@@ -37,6 +37,7 @@ import {
   type PostInput,
 } from "../posts/service.ts";
 import { DAY_PATH_PARTS, isId, isoDay, isRealDay, searchText } from "../web/inputs.ts";
+import { RETRY_AFTER_SECONDS } from "../web/errors.ts";
 import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint, type Reply } from "./endpoint.ts";
 import { ApiProblem, problems } from "./problem.ts";
@@ -217,7 +218,8 @@ async function searchList(
   try {
     result = await searchPosts(query, page, size);
   } catch (e) {
-    if (e instanceof SearchTimeoutError) throw new ApiProblem(503, "That search took too long. Try fewer or more specific words.", {}, { "Retry-After": "5" });
+    if (e instanceof SearchTimeoutError)
+      throw new ApiProblem(503, "That search took too long. Try fewer or more specific words.", {}, { "Retry-After": String(RETRY_AFTER_SECONDS) });
     throw e;
   }
   const extra = cardOnly(fields)
