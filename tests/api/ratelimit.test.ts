@@ -32,6 +32,13 @@ const newIp = () => `198.51.100.${ipCounter++}`;
 const OPENAPI = "/api/v1/openapi.json";
 const ME = "/api/v1/me";
 
+/** GET /api/v1/me from `ip`, with a fresh access token of `user`. */
+const meAs = (user: Parameters<typeof signAccessToken>[0], ip: string) =>
+  request(app)
+    .get(ME)
+    .set("X-Forwarded-For", ip)
+    .set("Authorization", `Bearer ${signAccessToken(user)}`);
+
 /** The RateLimit header as { policy, r, t } (draft syntax: "policy";r=N;t=S). */
 function rateLimit(res: request.Response): { policy: string; r: number; t: number } {
   const m = /^"(ip|user)";r=(\d+);t=(\d+)$/.exec(String(res.headers["ratelimit"]));
@@ -107,13 +114,7 @@ describe("per client address", () => {
     expectTooMany(await request(app).get(ME).set("X-Forwarded-For", ip).set("Authorization", "Bearer guess.number.six"), /from your address/);
     // and a valid token from that address is over the address's limit as well
     const { user } = await createUser();
-    expectTooMany(
-      await request(app)
-        .get(ME)
-        .set("X-Forwarded-For", ip)
-        .set("Authorization", `Bearer ${signAccessToken(user)}`),
-      /from your address/,
-    );
+    expectTooMany(await meAs(user, ip), /from your address/);
   });
 
   it("an IPv6 client counts as its /64 network", async () => {
@@ -135,33 +136,19 @@ describe("per user", () => {
     const { user } = await createUser({ role: "AUTHOR" });
     const ips = [newIp(), newIp(), newIp(), newIp()];
     for (let i = 1; i <= USER_LIMIT; i++) {
-      const res = await request(app)
-        .get(ME)
-        .set("X-Forwarded-For", ips[i - 1]!)
-        .set("Authorization", `Bearer ${signAccessToken(user)}`)
-        .expect(200);
+      const res = await meAs(user, ips[i - 1]!).expect(200);
       expect(res.body.id).toBe(user.id);
       expect(res.headers["ratelimit-policy"]).toBe(`"ip";q=${IP_LIMIT};w=60, "user";q=${USER_LIMIT};w=60`);
       // the user's lane is the most restrictive (each address has IP_LIMIT - 1 left)
       expect(rateLimit(res)).toMatchObject({ policy: "user", r: USER_LIMIT - i });
     }
     // a fresh token, a fresh address: the same user, over its limit
-    expectTooMany(
-      await request(app)
-        .get(ME)
-        .set("X-Forwarded-For", ips[3]!)
-        .set("Authorization", `Bearer ${signAccessToken(user)}`),
-      /for your account/,
-    );
+    expectTooMany(await meAs(user, ips[3]!), /for your account/);
     // an anonymous client at that address, and another user there, go on
     const anon = await request(app).get(OPENAPI).set("X-Forwarded-For", ips[3]!).expect(200);
     expect(rateLimit(anon)).toMatchObject({ policy: "ip", r: IP_LIMIT - 2 });
     const { user: other } = await createUser();
-    const res = await request(app)
-      .get(ME)
-      .set("X-Forwarded-For", ips[3]!)
-      .set("Authorization", `Bearer ${signAccessToken(other)}`)
-      .expect(200);
+    const res = await meAs(other, ips[3]!).expect(200);
     expect(res.body.id).toBe(other.id);
     expect(rateLimit(res)).toMatchObject({ policy: "user", r: USER_LIMIT - 1 });
   });
@@ -184,18 +171,8 @@ describe("per user", () => {
     const ip = newIp();
     for (let i = 0; i < IP_LIMIT - 1; i++) await request(app).get(OPENAPI).set("X-Forwarded-For", ip).expect(200);
     const { user } = await createUser();
-    const res = await request(app)
-      .get(ME)
-      .set("X-Forwarded-For", ip)
-      .set("Authorization", `Bearer ${signAccessToken(user)}`)
-      .expect(200);
+    const res = await meAs(user, ip).expect(200);
     expect(rateLimit(res)).toMatchObject({ policy: "ip", r: 0 });
-    expectTooMany(
-      await request(app)
-        .get(ME)
-        .set("X-Forwarded-For", ip)
-        .set("Authorization", `Bearer ${signAccessToken(user)}`),
-      /from your address/,
-    );
+    expectTooMany(await meAs(user, ip), /from your address/);
   });
 });
