@@ -256,7 +256,7 @@ class Reader {
     if (nullable) return this.fields(nullable, prefix, depth, seen);
     if (schema.allOf) return schema.allOf.flatMap((part) => this.fields(part, prefix, depth, seen));
     if (schema.items && (schema.type === "array" || (Array.isArray(schema.type) && schema.type.includes("array"))))
-      return this.fields(schema.items, `${prefix}[].`, depth, seen);
+      return this.fields(schema.items, `${prefix.replace(/\.$/, "")}[].`, depth, seen); // tags[].slug
     if (!schema.properties) return [];
     const required = new Set(schema.required ?? []);
     const rows: FieldRow[] = [];

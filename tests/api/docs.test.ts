@@ -133,6 +133,7 @@ describe("docsView: the page's reading of an OpenAPI document", () => {
             id: { type: "integer", minimum: -9007199254740991, maximum: 9007199254740991 },
             owner: { anyOf: [{ $ref: "#/components/schemas/Owner" }, { type: "null" }] },
             parts: { type: "array", items: { $ref: "#/components/schemas/Thing" } },
+            owners: { type: "array", items: { $ref: "#/components/schemas/Owner" } },
             labels: { type: "object", additionalProperties: { type: "string" } },
             title: { type: "string", minLength: 1, maxLength: 200, default: "Untitled" },
           },
@@ -167,6 +168,8 @@ describe("docsView: the page's reading of an OpenAPI document", () => {
       ["owner", "<Owner> or null", false, ""],
       ["owner.username", "string", true, ""],
       ["parts", "array of <Thing>", false, ""],
+      ["owners", "array of <Owner>", false, ""],
+      ["owners[].username", "string", true, ""],
       ["labels", "map of string", false, ""],
       ["title", "string", false, '1 to 200 characters. Default: "Untitled".'],
     ]);
