@@ -8,6 +8,7 @@ import { config } from "../../src/config.ts";
 import { signAccessToken } from "../../src/api/tokens.ts";
 import { clientKey } from "../../src/api/ratelimit.ts";
 import { createUser, signedIn } from "../support/fixtures.ts";
+import { expectContract } from "./support/contract.ts";
 
 const saved = { ip: config.API_RATE_LIMIT_IP, user: config.API_RATE_LIMIT_USER, proxy: config.TRUST_PROXY };
 config.TRUST_PROXY = "true";
@@ -51,6 +52,8 @@ function expectTooMany(res: request.Response, who: RegExp) {
   expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({ type: "https://folio.dev/problems/rate-limited", title: "Too many requests", status: 429, errors: {} });
   expect(res.body.detail).toMatch(who);
+  // an operation documents its 429 (the OpenAPI document's common responses)
+  if (res.req.path.startsWith(ME)) expectContract(res);
   expect(res.body.instance).toBe(res.req.path.split("?")[0]);
   const retryAfter = res.headers["retry-after"];
   expect(retryAfter).toMatch(/^\d+$/);
