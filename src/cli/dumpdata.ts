@@ -1,5 +1,5 @@
 // npm run dumpdata [-- --output site.json] [--with-passwords]
-// Writes the site's content (users, categories, tags, posts with their tags, revisions, the audit log)
+// Writes the site's content (users, categories, tags, posts with their tags, revisions, favorites, the audit log)
 // as JSON: the format is described in src/data/dump.ts; npm run loaddata reads it back.
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
@@ -10,7 +10,7 @@ import { formatCount } from "../web/limits.ts";
 
 const USAGE = `usage: npm run dumpdata [-- --output FILE] [--with-passwords]
 
-Writes all content as JSON (users, categories, tags, posts with their tags, revisions, audit log),
+Writes all content as JSON (users, categories, tags, posts with their tags, revisions, favorites, audit log),
 to FILE or to standard output (then use npm run -s, so npm's own lines stay out of it).
 
   --output, -o FILE   write FILE (created or replaced once the dump is complete)
@@ -62,6 +62,7 @@ async function run(args: Args): Promise<void> {
       tags: counts.tags,
       posts: counts.posts,
       revisions: counts.revisions,
+      favorites: counts.favorites,
       "audit entries": counts.auditEntries,
     })
       .map(([k, n]) => `${formatCount(n)} ${k}`)

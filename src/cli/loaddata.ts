@@ -70,6 +70,7 @@ function summary(r: LoadReport): string {
     part("tags", r.tags),
     part("posts", r.posts),
     part("revisions", r.revisions),
+    part("favorites", r.favorites),
     part("audit entries", r.auditEntries),
   ].join(", ");
 }

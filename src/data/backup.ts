@@ -5,8 +5,9 @@
 // backup goes over the same pg driver as the app, and works the same on the embedded cluster and on
 // an external server.
 //
-// What: every table of the public schema except the sessions ("session": sign-ins are not data, and
-// a restored database must not keep sessions naming other users) and Prisma's migration history
+// What: every table of the public schema except the sign-ins (the sessions, "session", and the API's
+// refresh tokens, "ApiRefreshToken": sign-ins are not data, and a restored database must not keep
+// sign-ins naming other users) and Prisma's migration history
 // (the list of applied migrations is recorded instead, and a restore checks the target has exactly
 // those). Generated columns (the post's publish date and search vector) are left for PostgreSQL to
 // compute again.
@@ -26,7 +27,7 @@
 //
 // Restore: the whole file is checked first (without touching the database); then, in one
 // transaction: the target's migrations and tables must match the backup's, a target with any rows
-// is refused unless --force, every table (and the sessions) is emptied, the rows are copied in with
+// is refused unless --force, every table (and the sign-ins) is emptied, the rows are copied in with
 // COPY ... FROM STDIN, each serial column's sequence is set past its largest value, and the digest is
 // checked again before COMMIT. Anything wrong rolls the whole transaction back.
 import { createHash } from "node:crypto";
@@ -44,9 +45,13 @@ import { checkKnownMigrations, DataError, isGzip, openPendingFile, readFailure, 
 const BACKUP_FORMAT = "folio-backup";
 const BACKUP_VERSION = 1;
 
-/** Tables a backup leaves out: the express-session store and Prisma's migration history. */
-const LEFT_OUT = ["session", "_prisma_migrations"];
-const SESSION_TABLE = "session";
+/**
+ * Sign-ins, which a backup leaves out and a restore empties (everyone signs in again): the
+ * express-session store and the API's refresh tokens (src/api/tokens.ts).
+ */
+const SIGN_IN_TABLES = ["session", "ApiRefreshToken"];
+/** Tables a backup leaves out: the sign-ins and Prisma's migration history. */
+const LEFT_OUT = [...SIGN_IN_TABLES, "_prisma_migrations"];
 const END = "\\.";
 
 const HEADER = z.object({
@@ -399,7 +404,7 @@ export async function restore(url: string, path: string, opts: { force: boolean;
         `the database is not empty (rows: ${filled.join(", ")}). Restoring replaces everything in it: add --force to do that (npm run restore -- FILE --force)`,
       );
 
-    await client.query(`TRUNCATE ${[...tables.map((t) => t.name), SESSION_TABLE].map(ident).join(", ")} RESTART IDENTITY`);
+    await client.query(`TRUNCATE ${[...tables.map((t) => t.name), ...SIGN_IN_TABLES].map(ident).join(", ")} RESTART IDENTITY`);
     // Indexes are built once after the rows are in, as pg_restore does, rather than row by row (the
     // posts' full-text and trigram indexes made a 100,000-post restore several times slower). Those
     // behind primary keys and foreign-key targets stay. Same names and definitions: the schema is

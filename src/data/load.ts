@@ -15,6 +15,9 @@
 //     with the dump's (its version moves past both, so a form opened before the load is refused).
 // A user whose e-mail address belongs to another account, and a reference to a user, category, tag or
 // post that is neither in the dump nor in the database, are errors whatever the option.
+// A favorite is matched by its pair (username, post key): missing -> added; there with the same time ->
+// unchanged; another time -> a conflict like the others (skip keeps the database's, replace takes the
+// dump's time). A favorite of a skipped post is still added (the post is there, under the same key).
 // Revisions and audit entries have no natural key: one identical to a row already there (same post,
 // time, content) is not added again. Users loaded without a password hash cannot sign in until they
 // reset their password.
@@ -29,6 +32,7 @@ import { INT4_MAX, NUL_MESSAGE, noNul, SLUG_PATTERN, toId } from "../web/inputs.
 import { checkKnownMigrations, DataError, isGzip } from "./common.ts";
 import {
   AUDIT_SELECT,
+  favoriteFields,
   FORMAT,
   FORMAT_VERSION,
   KEYED_AUDIT_MODELS,
@@ -49,6 +53,7 @@ import {
   userFields,
   type AuditData,
   type CategoryData,
+  type FavoriteData,
   type KeyMaps,
   type PostData,
   type PostKey,
@@ -117,6 +122,7 @@ const SCHEMAS = {
     status: z.enum(PostStatus),
     createdAt: date,
   }),
+  [MODEL.favorite]: z.strictObject({ user: username, post: postKeySchema, createdAt: date }),
   [MODEL.audit]: z
     .strictObject({
       user: username.nullable(),
@@ -163,6 +169,7 @@ export interface Dump {
   tags: Entry<TagData>[];
   posts: Entry<PostData>[];
   revisions: Entry<RevisionData>[];
+  favorites: Entry<FavoriteData>[];
   audit: Entry<AuditData>[];
 }
 
@@ -256,7 +263,7 @@ export function parseDump(bytes: Buffer, name: string): Dump {
     );
   checkKnownMigrations(top.data.migrations, "dump");
 
-  const dump: Dump = { migrations: top.data.migrations, users: [], categories: [], tags: [], posts: [], revisions: [], audit: [] };
+  const dump: Dump = { migrations: top.data.migrations, users: [], categories: [], tags: [], posts: [], revisions: [], favorites: [], audit: [] };
   const problems: string[] = [];
   objects.forEach((o, at) => {
     objects[at] = null; // the checked copy below is what is kept
@@ -292,6 +299,9 @@ export function parseDump(bytes: Buffer, name: string): Dump {
         break;
       case MODEL.revision:
         dump.revisions.push({ at, data });
+        break;
+      case MODEL.favorite:
+        dump.favorites.push({ at, data });
         break;
       case MODEL.audit:
         dump.audit.push({ at, data });
@@ -332,6 +342,11 @@ export function parseDump(bytes: Buffer, name: string): Dump {
     (p) => postLabel(postKey(p.publish, p.slug)),
     (p) => `post ${postLabel(postKey(p.publish, p.slug))}`,
   );
+  once(
+    dump.favorites,
+    (f) => `${f.user.toLowerCase()} ${postLabel(f.post)}`,
+    (f) => `the favorite of ${f.user} for post ${postLabel(f.post)}`,
+  );
   if (problems.length) throw problemsError(`${name} has ${problems.length === 1 ? "a problem" : `${problems.length} problems`}; nothing was loaded`, problems);
   return dump;
 }
@@ -345,7 +360,9 @@ export interface ModelReport {
   skipped: number;
 }
 
-export type LoadReport = Record<"users" | "categories" | "tags" | "posts" | "revisions" | "auditEntries", ModelReport> & { usersWithoutPassword: number };
+export type LoadReport = Record<"users" | "categories" | "tags" | "posts" | "revisions" | "favorites" | "auditEntries", ModelReport> & {
+  usersWithoutPassword: number;
+};
 
 const BATCH = 500;
 const newReport = (): ModelReport => ({ added: 0, unchanged: 0, replaced: 0, skipped: 0 });
@@ -388,6 +405,7 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
     tags: newReport(),
     posts: newReport(),
     revisions: newReport(),
+    favorites: newReport(),
     auditEntries: newReport(),
     usersWithoutPassword: 0,
   };
@@ -451,7 +469,13 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
 
       // ---- posts
       const postIdByKey = new Map<string, number>();
-      for (const slugs of chunks([...new Set(dump.posts.map((e) => e.data.slug).concat(dump.revisions.map((e) => e.data.post[1])))], BATCH))
+      const referencedSlugs = dump.posts
+        .map((e) => e.data.slug)
+        .concat(
+          dump.revisions.map((e) => e.data.post[1]),
+          dump.favorites.map((e) => e.data.post[1]),
+        );
+      for (const slugs of chunks([...new Set(referencedSlugs)], BATCH))
         for (const p of await tx.post.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true, publish: true } }))
           postIdByKey.set(keyString(postKey(p.publish, p.slug)), p.id);
       const dumpKeys = dump.posts.map((e) => postKey(e.data.publish, e.data.slug));
@@ -484,8 +508,33 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         if (!dumpPosts.has(k) && !postIdByKey.has(k)) errors.push(`objects[${e.at}] (blog.postrevision): ${pkLabel(e.data.post)} ${nowhere}`);
         if (e.data.user !== null && !hasUser(e.data.user)) errors.push(`objects[${e.at}] (blog.postrevision): user ${e.data.user} ${nowhere}`);
       }
+      for (const e of dump.favorites) {
+        const k = keyString(e.data.post);
+        if (!dumpPosts.has(k) && !postIdByKey.has(k)) errors.push(`objects[${e.at}] (${MODEL.favorite}): ${pkLabel(e.data.post)} ${nowhere}`);
+        if (!hasUser(e.data.user)) errors.push(`objects[${e.at}] (${MODEL.favorite}): user ${e.data.user} ${nowhere}`);
+      }
       for (const e of dump.audit)
         if (e.data.user !== null && !hasUser(e.data.user)) errors.push(`objects[${e.at}] (admin.auditlog): user ${e.data.user} ${nowhere}`);
+
+      // ---- favorites: one already there (its user and post are, then) is unchanged or a conflict on its time
+      const existingFavorites = new Map<string, Date>();
+      const favoriteIds = dump.favorites.map((e) => {
+        const u = userIdByLower.get(e.data.user.toLowerCase());
+        const p = postIdByKey.get(keyString(e.data.post));
+        return u === undefined || p === undefined ? null : { userId: u, postId: p };
+      });
+      const knownPairs = favoriteIds.filter((k): k is { userId: number; postId: number } => k !== null);
+      for (const batch of chunks(knownPairs, BATCH))
+        for (const f of await tx.favorite.findMany({ where: { OR: batch }, select: { userId: true, postId: true, createdAt: true } }))
+          existingFavorites.set(`${f.userId} ${f.postId}`, f.createdAt);
+      const favoritePlans = dump.favorites.map((e, i): "add" | "unchanged" | "skip" | { userId: number; postId: number } => {
+        const ids = favoriteIds[i];
+        const there = ids ? existingFavorites.get(`${ids.userId} ${ids.postId}`) : undefined;
+        if (!ids || there === undefined) return "add";
+        if (JSON.stringify(favoriteFields({ ...e.data, createdAt: there })) === JSON.stringify(favoriteFields(e.data))) return "unchanged";
+        if (opts.onConflict === "error") conflicts.push(`the favorite of ${e.data.user} for ${pkLabel(e.data.post)} exists with different values (createdAt)`);
+        return opts.onConflict === "replace" ? ids : "skip";
+      });
 
       if (errors.length)
         throw problemsError(`the dump cannot be loaded (${errors.length === 1 ? "a problem" : `${errors.length} problems`}); nothing was loaded`, errors);
@@ -591,6 +640,22 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         });
       }
       report.revisions.added = newRevisions.length;
+
+      // ---- favorites: those planned as new, with the ids of their users and posts (known by now)
+      const newFavorites = dump.favorites
+        .filter((_, i) => favoritePlans[i] === "add")
+        .map((e) => ({ userId: userId.get(e.data.user.toLowerCase())!, postId: postIdByKey.get(keyString(e.data.post))!, createdAt: e.data.createdAt }));
+      for (const batch of chunks(newFavorites, BATCH)) await tx.favorite.createMany({ data: batch });
+      report.favorites.added = newFavorites.length;
+      for (const [i, e] of dump.favorites.entries()) {
+        const p = favoritePlans[i]!;
+        if (p === "unchanged") report.favorites.unchanged++;
+        else if (p === "skip") report.favorites.skipped++;
+        else if (p !== "add") {
+          await tx.favorite.update({ where: { userId_postId: p }, data: { createdAt: e.data.createdAt } });
+          report.favorites.replaced++;
+        }
+      }
 
       // ---- audit log: entries not there yet (same time and content), objects named by key resolved to ids
       const auditKeys: KeyMaps = { ...names, posts: postKeyById };

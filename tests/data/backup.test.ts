@@ -1,5 +1,5 @@
 // npm run backup / restore as real processes: backup, change, restore, the change is gone (every row
-// of every table as it was, sequences past the restored ids, sessions cleared); restore onto a fresh
+// of every table as it was, sequences past the restored ids, sign-ins (sessions, API refresh tokens) cleared); restore onto a fresh
 // database and onto a fresh embedded cluster; a non-empty database only with --force; bad files
 // (truncated, edited, newer or older schema, not a backup) refused with exit 1 and nothing written.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -40,10 +40,16 @@ beforeAll(async () => {
   // A signed-in session (a session row), which a backup leaves out and a restore ends.
   await login(request.agent(buildApp()), "alice", content.users.alice.password);
   expect(Number((await pool.query(`SELECT count(*) AS n FROM session`)).rows[0].n)).toBeGreaterThan(0);
+  // An API refresh token: a sign-in too, left out and ended like the sessions.
+  await pool.query(
+    `INSERT INTO "ApiRefreshToken" (id, "familyId", "userId", "expiresAt") VALUES (gen_random_uuid(), gen_random_uuid(), $1, now() + interval '7 days')`,
+    [content.users.alice.id],
+  );
   before = await snapshot(source());
+  expect(before.Favorite).toHaveLength(3); // content, which the backup keeps
 
   const r = await cli("backup", ["--output", file("site.gz")]);
-  expect(r.output).toMatch(/backup: [\d,]+ rows of 10 tables written to .*site\.gz \([\d,]+ bytes, gzip\) in [\d.]+ s/);
+  expect(r.output).toMatch(/backup: [\d,]+ rows of 11 tables written to .*site\.gz \([\d,]+ bytes, gzip\) in [\d.]+ s/);
   expect(r.output).toContain("backup: Post ("); // the progress line names each table as it goes
   expect(r.code).toBe(0);
 }, 120_000);
@@ -93,7 +99,7 @@ function editHeader(name: string, change: (h: { migrations: string[]; tables: { 
 }
 
 describe("backup and restore", () => {
-  it("the file holds every table but the sessions, the applied migrations, row counts and a checksum", () => {
+  it("the file holds every table but the sign-ins (sessions, API refresh tokens), the applied migrations, row counts and a checksum", () => {
     const lines = gunzipSync(readFileSync(file("site.gz")))
       .toString("utf8")
       .trimEnd()
@@ -104,6 +110,8 @@ describe("backup and restore", () => {
     const names = header.tables.map((t: { name: string }) => t.name);
     expect([...names].sort()).toEqual(Object.keys(before).sort());
     expect(names).not.toContain("session");
+    expect(names).not.toContain("ApiRefreshToken");
+    expect(names.indexOf("Post")).toBeLessThan(names.indexOf("Favorite"));
     expect(names.indexOf("User")).toBeLessThan(names.indexOf("Post")); // parents first
     expect(names.indexOf("Post")).toBeLessThan(names.indexOf("PostTag"));
     const post = header.tables.find((t: { name: string }) => t.name === "Post");
@@ -131,13 +139,14 @@ describe("backup and restore", () => {
     expect(await snapshot(source())).toEqual(changed); // nothing written
 
     const r = await cli("restore", [file("site.gz"), "--force"]);
-    expect(r.output).toMatch(/restore: [\d,]+ rows of 10 tables restored from .*site\.gz/);
+    expect(r.output).toMatch(/restore: [\d,]+ rows of 11 tables restored from .*site\.gz/);
     expect(r.output).toContain("restore: Post ("); // progress
     expect(r.code).toBe(0);
     expect(await snapshot(source())).toEqual(before); // every row of every table, as backed up
     expect(await indexes(source())).toEqual(indexesBefore); // dropped for the copy, built again: the same schema
     expect(await prisma.post.count({ where: { id: extra.id } })).toBe(0);
     expect(Number((await pool.query(`SELECT count(*) AS n FROM session`)).rows[0].n)).toBe(0); // everyone signs in again
+    expect(Number((await pool.query(`SELECT count(*) AS n FROM "ApiRefreshToken"`)).rows[0].n)).toBe(0); // API clients too
 
     // The sequences are past the restored ids: new rows get new ids.
     const next = await prisma.post.create({ data: { title: "After the restore", slug: "after-the-restore", authorId: content.users.alice.id } });
@@ -160,7 +169,7 @@ describe("backup and restore", () => {
     const dataDir = join(dir, "embedded");
     const env = embeddedEnv(dataDir, await freePort());
     const r = await cli("restore", [file("site.gz"), "--quiet"], env);
-    expect(r.output).toContain("rows of 10 tables restored");
+    expect(r.output).toContain("rows of 11 tables restored");
     expect(r.code).toBe(0);
     const there = await cli("dumpdata", ["--output", file("embedded.json")], env);
     expect(there.code).toBe(0);

@@ -30,7 +30,7 @@ const writeDump = (name: string, d: DumpJson) => {
 beforeAll(async () => {
   content = await makeContent();
   const r = await cli("dumpdata", ["--output", file("site.json")]);
-  expect(r.output).toContain("dumpdata: 3 users, 1 categories, 3 tags, 4 posts, 5 revisions, 11 audit entries written to");
+  expect(r.output).toContain("dumpdata: 3 users, 1 categories, 3 tags, 4 posts, 5 revisions, 3 favorites, 11 audit entries written to");
   expect(r.code).toBe(0);
   dumpText = readFileSync(file("site.json"), "utf8");
 }, 120_000);
@@ -47,7 +47,9 @@ describe("dumpdata", () => {
     );
     const models = d.objects.map((o) => o.model);
     expect(models.filter((m) => m === "accounts.user")).toHaveLength(3);
-    expect(new Set(models)).toEqual(new Set(["accounts.user", "blog.category", "blog.tag", "blog.post", "blog.postrevision", "admin.auditlog"]));
+    expect(new Set(models)).toEqual(
+      new Set(["accounts.user", "blog.category", "blog.tag", "blog.post", "blog.postrevision", "favorites.favorite", "admin.auditlog"]),
+    );
     expect(dumpText).not.toContain("passwordHash");
     expect(dumpText).not.toContain("$argon2");
     expect(d.objects.every((o) => !("pk" in o))).toBe(true);
@@ -68,6 +70,12 @@ describe("dumpdata", () => {
     expect(revs.map((o) => [o.fields.title, o.fields.user])).toEqual([
       ["Hello", "alice"],
       ["Hello, world", "Bob"],
+    ]);
+    // Favorites name their user and post by key, oldest first (times to the millisecond).
+    expect(d.objects.filter((o) => o.model === "favorites.favorite").map((o) => o.fields)).toEqual([
+      { user: "Bob", post: ["2026-11-21", "hello"], createdAt: "2026-11-26T08:00:00.000Z" },
+      { user: "Bob", post: ["2026-11-22", "hello"], createdAt: "2026-11-26T08:01:00.000Z" },
+      { user: "carol", post: ["2026-11-21", "hello"], createdAt: "2026-11-26T09:00:00.000Z" },
     ]);
     // Audit entries name their object by key while it exists; a deleted post's entries by null.
     const audit = d.objects.filter((o) => o.model === "admin.auditlog").map((o) => o.fields);
@@ -93,7 +101,9 @@ describe("loaddata", () => {
     const db = await freshDatabase();
     try {
       const load = await cli("loaddata", [file("site.json")], { DATABASE_URL: db.url });
-      expect(load.output).toContain("loaddata: 3 users added, 1 categories added, 3 tags added, 4 posts added, 5 revisions added, 11 audit entries added");
+      expect(load.output).toContain(
+        "loaddata: 3 users added, 1 categories added, 3 tags added, 4 posts added, 5 revisions added, 3 favorites added, 11 audit entries added",
+      );
       expect(load.output).toContain("3 new users have no password");
       expect(load.code).toBe(0);
       const again = await cli("dumpdata", ["--output", file("again.json")], { DATABASE_URL: db.url });
@@ -118,6 +128,22 @@ describe("loaddata", () => {
       expect(twice.code).toBe(0);
       expect(twice.output).toContain("0 posts added (4 already there)");
       expect(twice.output).toContain("0 revisions added (5 already there)");
+      expect(twice.output).toContain("0 favorites added (3 already there)");
+      // the favorites name the same users and posts there
+      const favs = await withClient(
+        db.url,
+        async (c) =>
+          (
+            await c.query(
+              `SELECT u.username, p.title FROM "Favorite" f JOIN "User" u ON u.id = f."userId" JOIN "Post" p ON p.id = f."postId" ORDER BY f."createdAt"`,
+            )
+          ).rows,
+      );
+      expect(favs).toEqual([
+        { username: "Bob", title: "Hello, world" },
+        { username: "Bob", title: "Hello again" },
+        { username: "carol", title: "Hello, world" },
+      ]);
       expect(await rowCounts(db.url)).toEqual(before);
     } finally {
       await db.drop();
@@ -150,6 +176,7 @@ describe("loaddata", () => {
     expect(same.code).toBe(0);
     expect(same.output).toContain("0 users added (3 already there)");
     expect(same.output).toContain("0 audit entries added (11 already there)");
+    expect(same.output).toContain("0 favorites added (3 already there)");
 
     // The database moves on: a post is edited, a tag deleted. The dump still has the tag.
     await prisma.post.update({ where: { id: content.posts.hello }, data: { title: "Edited since the dump", version: { increment: 1 } } });
@@ -185,6 +212,36 @@ describe("loaddata", () => {
       expect(load.output).toContain("4 posts added");
       expect((await cli("dumpdata", ["-o", file("pretty-again.json")], { DATABASE_URL: db.url })).code).toBe(0);
       expect(readFileSync(file("pretty-again.json"), "utf8")).toBe(dumpText);
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
+
+  it("favorites: a missing one is added again, one with another time is a conflict (skip keeps it, replace takes the dump's)", async () => {
+    const db = await freshDatabase();
+    try {
+      expect((await cli("loaddata", [file("site.json")], { DATABASE_URL: db.url })).code).toBe(0);
+      const time = (sql: string) =>
+        withClient(db.url, async (c) => {
+          await c.query(sql);
+          return (await c.query(`SELECT f."createdAt" AS t FROM "Favorite" f JOIN "User" u ON u.id = f."userId" WHERE u.username = 'carol'`)).rows[0]?.t as
+            Date | undefined;
+        });
+      await time(`DELETE FROM "Favorite" f USING "User" u WHERE u.id = f."userId" AND u.username = 'carol'`);
+      const back = await cli("loaddata", [file("site.json")], { DATABASE_URL: db.url });
+      expect(back.output).toContain("1 favorites added (2 already there)");
+      expect((await time("SELECT 1"))?.toISOString()).toBe("2026-11-26T09:00:00.000Z");
+
+      await time(`UPDATE "Favorite" f SET "createdAt" = '2026-12-01 00:00:00+00' FROM "User" u WHERE u.id = f."userId" AND u.username = 'carol'`);
+      const refused = await cli("loaddata", [file("site.json")], { DATABASE_URL: db.url });
+      expect(refused.code).toBe(1);
+      expect(refused.output).toContain("the favorite of carol for post 2026/11/21/hello exists with different values (createdAt)");
+      const skip = await cli("loaddata", [file("site.json"), "--on-conflict=skip"], { DATABASE_URL: db.url });
+      expect(skip.output).toContain("0 favorites added (2 already there, 1 skipped)");
+      expect((await time("SELECT 1"))?.toISOString()).toBe("2026-12-01T00:00:00.000Z");
+      const replace = await cli("loaddata", [file("site.json"), "--on-conflict=replace"], { DATABASE_URL: db.url });
+      expect(replace.output).toContain("0 favorites added (2 already there, 1 replaced)");
+      expect((await time("SELECT 1"))?.toISOString()).toBe("2026-11-26T09:00:00.000Z");
     } finally {
       await db.drop();
     }
@@ -258,6 +315,23 @@ badFiles("loaddata", [
     "a tag that is nowhere",
     edited("tag.json", (d) => (post(d, "Later").fields.tags = ["nope"])),
     "post 2027/01/05/later: tag nope is neither in the dump nor in the database",
+  ],
+  [
+    "a favorite of a post that is nowhere",
+    edited("fav-post.json", (d) =>
+      d.objects.push({ model: "favorites.favorite", fields: { user: "alice", post: ["2026-01-01", "nope"], createdAt: "2026-11-26T08:00:00.000Z" } }),
+    ),
+    "(favorites.favorite): post 2026/01/01/nope is neither in the dump nor in the database",
+  ],
+  [
+    "a favorite twice",
+    edited("fav-twice.json", (d) => d.objects.push(d.objects.find((o) => o.model === "favorites.favorite")!)),
+    "the favorite of Bob for post 2026/11/21/hello is also objects[",
+  ],
+  [
+    "a favorite with a bad post key",
+    edited("fav-key.json", (d) => (d.objects.find((o) => o.model === "favorites.favorite")!.fields.post = ["2026-13-01", "hello"])),
+    "(favorites.favorite): post",
   ],
   [
     "an author who is nowhere",

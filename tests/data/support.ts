@@ -7,6 +7,7 @@ import pg from "pg";
 import { dropDatabase, ensureDatabase } from "../../src/db/migrate.ts";
 import { createPost, deletePosts, updatePost } from "../../src/posts/service.ts";
 import { recordAction } from "../../src/audit/index.ts";
+import { favorite } from "../../src/favorites/service.ts";
 import { pool, prisma } from "../../src/db/index.ts";
 import { createUser, makeCategory, makeTag } from "../support/fixtures.ts";
 import { spawnProcess } from "../ops/support.ts";
@@ -47,9 +48,9 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
 }
 
 const TABLES_SQL = `SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = 'public' AND c.relkind = 'r' AND relname NOT IN ('_prisma_migrations', 'session') ORDER BY relname`;
+  WHERE n.nspname = 'public' AND c.relkind = 'r' AND relname NOT IN ('_prisma_migrations', 'session', 'ApiRefreshToken') ORDER BY relname`;
 
-/** Every row of every table (sessions and migration history aside), as sorted JSON per table: what a backup must restore. */
+/** Every row of every table (sign-ins: sessions and API refresh tokens, and migration history aside), as sorted JSON per table: what a backup must restore. */
 export function snapshot(url: string): Promise<Record<string, string[]>> {
   return withClient(url, async (c) => {
     const out: Record<string, string[]> = {};
@@ -61,7 +62,7 @@ export function snapshot(url: string): Promise<Record<string, string[]>> {
   });
 }
 
-/** Rows per table (sessions aside). */
+/** Rows per table (sign-ins aside). */
 export function rowCounts(url: string): Promise<Record<string, number>> {
   return withClient(url, async (c) => {
     const out: Record<string, number> = {};
@@ -80,13 +81,14 @@ export interface Content {
 /**
  * A small site with every kind of row a dump holds, made through the app's services: users of
  * several roles (one inactive, one with a last login), a category, tags (one unused), published,
- * draft and scheduled posts (two with the same slug on different days), revisions from an edit, audit
- * entries (for posts, a deleted post, a category, a user, and a model without a natural key).
+ * draft and scheduled posts (two with the same slug on different days), revisions from an edit,
+ * favorites (of the two posts with the same slug, one by an inactive user), audit entries (for posts, a
+ * deleted post, a category, a user, and a model without a natural key).
  */
 export async function makeContent(): Promise<Content> {
   const alice = await createUser({ username: "alice", role: "AUTHOR", firstName: "Alice", lastName: "Liddell" });
   const bob = await createUser({ username: "Bob", role: "EDITOR" });
-  await createUser({ username: "carol", role: "READER", isActive: false });
+  const carol = await createUser({ username: "carol", role: "READER" });
   await prisma.user.update({ where: { id: bob.user.id }, data: { lastLogin: new Date("2026-11-30T08:15:00.123Z"), bio: "Edits.\nTwo lines." } });
   const news = await makeCategory("News", "news", "What's new — with ünïcode.");
   await recordAction({ userId: bob.user.id, action: "ADD", model: "blog.category", objectId: news.id, objectRepr: news.name, changes: { added: true } });
@@ -131,6 +133,15 @@ export async function makeContent(): Promise<Content> {
     [bob.user.id, String(sql.id)],
   );
   await pool.query(`UPDATE "PostRevision" SET "createdAt" = '2026-11-21 10:00:00.999999+00' WHERE "postId" = $1 AND title = 'Hello'`, [hello.id]);
+  // Favorites through the favorites service (published posts only), then set apart in time (with microseconds).
+  await favorite(bob.user.id, hello.id);
+  await favorite(bob.user.id, helloAgain.id);
+  await favorite(carol.user.id, hello.id);
+  await pool.query(
+    `UPDATE "Favorite" SET "createdAt" = timestamptz '2026-11-26 08:00:00.000123+00' + ("userId" = $1)::int * interval '1 hour' + ("postId" = $2)::int * interval '1 minute'`,
+    [carol.user.id, helloAgain.id],
+  );
+  await prisma.user.update({ where: { id: carol.user.id }, data: { isActive: false } });
   return {
     users: { alice: { id: alice.user.id, password: alice.password }, bob: { id: bob.user.id, password: bob.password } },
     posts: { hello: hello.id, draft: draft.id, scheduled: scheduled.id, helloAgain: helloAgain.id },
