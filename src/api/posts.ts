@@ -36,7 +36,7 @@ import {
   updatePost,
   type PostInput,
 } from "../posts/service.ts";
-import { DAY_PATH_PARTS, isId, isoDay, isRealDay, searchText } from "../web/inputs.ts";
+import { DAY_PATH_PARTS, INT4_MAX, isId, isoDay, isRealDay, searchText } from "../web/inputs.ts";
 import { RETRY_AFTER_SECONDS } from "../web/errors.ts";
 import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint, type Reply } from "./endpoint.ts";
@@ -245,7 +245,7 @@ async function cursorList(user: Caller, pq: PostListQuery, token: string, raw: R
     // a position later than now (a forged cursor) is brought back to now, so no scheduled post shows.
     const now = Date.now();
     if (c.dir === "n" && pq.status === "published" && Date.parse(c.publish) >= now)
-      at = { publish: new Date(now - 1).toISOString().replace("Z", "000Z"), id: 2_147_483_647 };
+      at = { publish: new Date(now - 1).toISOString().replace("Z", "000Z"), id: INT4_MAX };
     from = c.dir === "n" ? { after: at } : { before: at };
   }
   const { posts, more } = await cursorPage(pq, size, from);
