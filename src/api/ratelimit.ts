@@ -94,10 +94,13 @@ async function count(req: Request, res: Response): Promise<ApiProblem | null> {
   // The most restrictive: fewest requests left, then the longest wait.
   const left = (c: Counted) => Math.max(0, c.quota - c.res.consumedPoints);
   const worst = counted.reduce((a, b) => (left(b) < left(a) || (left(b) === left(a) && b.res.msBeforeNext > a.res.msBeforeNext) ? b : a));
-  res.setHeader("RateLimit", `"${worst.policy}";r=${left(worst)};t=${seconds(worst.res.msBeforeNext)}`);
+  const reset = seconds(worst.res.msBeforeNext);
+  res.setHeader("RateLimit", `"${worst.policy}";r=${left(worst)};t=${reset}`);
   const over = counted.filter((c) => c.over);
   if (!over.length) return null;
-  const wait = seconds(Math.max(...over.map((c) => c.res.msBeforeNext)));
+  // Over a limit, the most restrictive lane has none left, and the client must wait for the latest
+  // reset among the exhausted lanes: exactly that lane's t.
+  const wait = reset;
   const who = over.some((c) => c.policy === "user") ? "for your account" : "from your address";
   return new ApiProblem(429, `Too many requests ${who}: try again in ${wait} seconds.`, {}, { "Retry-After": String(wait) });
 }
