@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
 import { openApiDocument } from "../../src/api/openapi.ts";
 import { createUser, makePost, prisma } from "../support/fixtures.ts";
+import { contractErrors } from "./support/contract.ts";
 
 const run = promisify(execFile);
 const README = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
@@ -34,6 +35,8 @@ const curlExamples = (section: string): string[] =>
 interface Answer {
   status: number;
   headers: Record<string, string>;
+  /** The body as sent, and parsed as JSON (or the text when it is not JSON). */
+  text: string;
   body: unknown;
 }
 
@@ -56,7 +59,7 @@ function parseAnswer(out: string): Answer {
     } catch {
       // not JSON: kept as text for the failure message
     }
-    return { status: Number(head[1]), headers, body };
+    return { status: Number(head[1]), headers, text: rest, body };
   }
 }
 
@@ -99,11 +102,18 @@ describe("the README's API examples", () => {
     const { port } = server.address() as AddressInfo;
     // What the README has the reader set first; the others come from answers, as the README says.
     const vars: Record<string, string> = { FOLIO: `http://127.0.0.1:${port}`, FOLIO_USER: user.username, FOLIO_PASSWORD: password };
+    let seen = requests.length;
     for (const example of examples) {
       // Only PATH from this environment: no proxy settings, no curlrc; -u: a variable the README
       // never told the reader to set fails the example.
       const { stdout } = await run("bash", ["-euo", "pipefail", "-c", example], { env: { PATH: process.env.PATH, HOME: home, ...vars }, timeout: 30_000 });
       const answer = parseAnswer(stdout);
+      const sent = requests.slice(seen);
+      seen = requests.length;
+      expect(sent.length, `${example}\n-> one request per example`).toBe(1);
+      // The answer keeps the OpenAPI contract, as every API answer in the tests does.
+      const { method, url } = sent[0]!;
+      expect(contractErrors({ method, path: url, status: answer.status, contentType: answer.headers["content-type"], body: answer.text }), example).toEqual([]);
       expect(answer.status, `${example}\n-> ${JSON.stringify(answer)}`).toBeGreaterThanOrEqual(200);
       expect(answer.status, `${example}\n-> ${JSON.stringify(answer)}`).toBeLessThan(300);
       // "Keep them as TOKEN (access) and REFRESH (refresh)"; "keep the post's id as POST_ID and the ETag as ETAG".
