@@ -6,12 +6,13 @@
 //  - HS256 only (an allow-list: "none", RS256, HS384/HS512... are refused before any key is chosen),
 //    keys from JWT_KEYS (src/config.ts): the first signs, each verifies; the token's `kid` header picks
 //    the key (required), so keys rotate without signing anyone out.
-//  - `iss` (SITE_URL), `aud` ("folio-api"), `exp` (required), `nbf` and `iat` are set and checked;
+//  - `iss` (SITE_URL), `aud` ("folio-api"), `exp` (required) and `nbf` are set and checked (`iat` set);
 //    `token_type` keeps an access token and a refresh token from standing in for each other; `sub` is
 //    the user's id and the account is read as stored (a deactivated or deleted user's token is refused).
-//  - Access tokens carry `email` and `role` (informational: permissions use the account as stored).
-//    Refresh tokens carry `jti` (= ApiRefreshToken.id, the row that says whether it is still usable)
-//    and `fam` (its family). Access tokens are not stored: they live out their 5 minutes.
+//  - Both carry the custom claims `email` and `role` (simplejwt's get_token claims; informational:
+//    permissions use the account as stored, and a rotation signs them afresh from it). Refresh tokens
+//    carry `jti` (= ApiRefreshToken.id, the row that says whether it is still usable) and `fam` (its
+//    family). Access tokens are not stored: they live out their 5 minutes.
 import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { pool, withClient } from "../db/client.ts";
@@ -99,8 +100,11 @@ function sign(claims: Record<string, unknown>, userId: number, expiresIn?: numbe
   });
 }
 
+/** What a token says about its user (`email` and `role` are informational claims, as of signing). */
+type TokenUser = Pick<SessionUser, "id" | "email" | "role">;
+
 /** A signed access token for `user` (5 minutes). */
-export function signAccessToken(user: Pick<SessionUser, "id" | "email" | "role">): string {
+export function signAccessToken(user: TokenUser): string {
   return sign({ token_type: "access", email: user.email, role: user.role, jti: randomUUID() }, user.id, ACCESS_TOKEN_SECONDS);
 }
 
@@ -116,14 +120,14 @@ export interface TokenPair {
 type Query = (text: string, values: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
 
 /** Stores a new refresh token of `familyId` (its row is what makes it usable) and signs it. */
-async function newRefreshToken(query: Query, userId: number, familyId: string): Promise<string> {
+async function newRefreshToken(query: Query, user: TokenUser, familyId: string): Promise<string> {
   const jti = randomUUID();
   const exp = Math.floor(Date.now() / 1000) + REFRESH_TOKEN_SECONDS;
-  await query(`INSERT INTO "ApiRefreshToken" (id, "familyId", "userId", "expiresAt") VALUES ($1, $2, $3, $4)`, [jti, familyId, userId, new Date(exp * 1000)]);
-  return sign({ token_type: "refresh", jti, fam: familyId, exp }, userId);
+  await query(`INSERT INTO "ApiRefreshToken" (id, "familyId", "userId", "expiresAt") VALUES ($1, $2, $3, $4)`, [jti, familyId, user.id, new Date(exp * 1000)]);
+  return sign({ token_type: "refresh", email: user.email, role: user.role, jti, fam: familyId, exp }, user.id);
 }
 
-const pair = (user: Pick<SessionUser, "id" | "email" | "role">, refresh: string): TokenPair => ({
+const pair = (user: TokenUser, refresh: string): TokenPair => ({
   access: signAccessToken(user),
   refresh,
   tokenType: "Bearer",
@@ -131,10 +135,10 @@ const pair = (user: Pick<SessionUser, "id" | "email" | "role">, refresh: string)
 });
 
 /** A new token pair for `user` after a login (POST /auth/token): a new refresh family. */
-export async function issueTokenPair(user: Pick<SessionUser, "id" | "email" | "role">): Promise<TokenPair> {
+export async function issueTokenPair(user: TokenUser): Promise<TokenPair> {
   // The user's expired rows go now (bounded by the user's own tokens; expired ones verify nowhere).
   await pool.query(`DELETE FROM "ApiRefreshToken" WHERE "userId" = $1 AND "expiresAt" < now()`, [user.id]);
-  return pair(user, await newRefreshToken((t, v) => pool.query(t, v), user.id, randomUUID()));
+  return pair(user, await newRefreshToken((t, v) => pool.query(t, v), user, randomUUID()));
 }
 
 export type Rotation = { ok: true; tokens: TokenPair; userId: number } | { ok: false; reason: "invalid" | "reused"; userId?: number };
@@ -142,8 +146,9 @@ export type Rotation = { ok: true; tokens: TokenPair; userId: number } | { ok: f
 /**
  * Exchanges a refresh token for a new pair of the same family, atomically: the token is marked used by
  * a conditional UPDATE (unused, unrevoked, unexpired), so of two concurrent exchanges only one
- * succeeds. A token that was already used revokes its whole family ("reused"); a forged, expired,
- * revoked or unknown token, or one whose user is inactive or gone, is "invalid".
+ * succeeds (the other is then a reuse, as a copy would be). A token that was already used revokes
+ * its whole family ("reused"); a forged, expired, revoked or unknown token, or one whose user is
+ * inactive or gone, is "invalid" (an inactive user's family is revoked too).
  */
 export async function rotateRefreshToken(raw: string): Promise<Rotation> {
   const claims = verifyToken(raw, "refresh");
@@ -171,7 +176,7 @@ export async function rotateRefreshToken(raw: string): Promise<Rotation> {
         await client.query("COMMIT");
         return { ok: false, reason: !user && (revoked.rowCount ?? 0) > 0 ? "reused" : "invalid", userId: claims.userId };
       }
-      const refresh = await newRefreshToken(query, user.id, claims.family);
+      const refresh = await newRefreshToken(query, user, claims.family);
       await client.query("COMMIT");
       return { ok: true, tokens: pair(user, refresh), userId: user.id };
     } catch (e) {

@@ -94,7 +94,7 @@ describe("the token flow", () => {
     expect((access.exp as number) - (access.iat as number)).toBe(300);
     expect(jwt.decode(first.access, { complete: true })!.header).toMatchObject({ alg: "HS256", kid: config.JWT_KEYS[0]!.kid });
     const r1 = claims(first.refresh);
-    expect(r1).toMatchObject({ token_type: "refresh", sub: String(user.id) });
+    expect(r1).toMatchObject({ token_type: "refresh", sub: String(user.id), email: user.email, role: "AUTHOR", iss: config.SITE_URL, aud: "folio-api" });
     expect((r1.exp as number) - (r1.iat as number)).toBe(7 * 24 * 3600);
 
     const mine = expectContract(await me(first.access).expect(200));
