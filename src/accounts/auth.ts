@@ -1,5 +1,6 @@
 // Authentication: passport's local strategy (username or e-mail, case-insensitive, + password),
-// the session (de)serialisation of the user, and login/logout helpers that get the session right.
+// the session (de)serialisation of the user, the throttled login attempt (one for the login form and the
+// API's POST /auth/token), and login/logout helpers that get the session right.
 import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import passport from "passport";
