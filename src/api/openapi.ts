@@ -44,6 +44,7 @@ function operation(e: Endpoint): ZodOpenApiOperationObject {
   errors.add(400); // every operation: an unknown query parameter, or a body where none is taken (src/api/router.ts parsePart)
   errors.add(401); // a bad bearer token is refused on every operation
   if (e.params) errors.add(404);
+  if (e.method !== "get") errors.add(403); // a signed-in session's unsafe request without its CSRF token (src/api/auth.ts)
   [413, 415].forEach((s) => errors.add(s)); // every operation: a body is read (and its type and size checked) before routing (router.ts readBody)
   for (const s of [...errors].sort()) responses[String(s) as `4${string}`] = problemResponse(ERROR_TEXT[s] ?? "Error.");
   for (const [s, text] of Object.entries(COMMON_ERRORS)) responses[s as `4${string}`] = problemResponse(text);
