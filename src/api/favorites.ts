@@ -25,41 +25,46 @@ const postParams = z.object({ id: idString().meta({ description: "The post's id.
 const favoritesQuery = z.strictObject({ page: pageParam.optional(), pageSize: pageSizeParam.optional() });
 const CARD = new Set(LIST_FIELDS);
 
-async function write(fn: typeof favorite, userId: number, postId: number) {
-  try {
-    return { body: await fn(userId, postId) };
-  } catch (e) {
-    if (e instanceof FavoriteTargetMissing) throw problems.notFound(e.message);
-    throw e;
-  }
+/** POST or DELETE /posts/{id}/favorite: the same declaration around favorite() or unfavorite(). */
+function favoriteAction(a: { method: "post" | "delete"; operationId: string; summary: string; description: string; answer: string; fn: typeof favorite }) {
+  return endpoint({
+    operationId: a.operationId,
+    method: a.method,
+    path: "/posts/{id}/favorite",
+    summary: a.summary,
+    description: a.description,
+    tags: ["favorites"],
+    auth: "user",
+    params: postParams,
+    responses: { 200: { description: a.answer, schema: FavoriteState } },
+    errors: [403, 404], // 403: a session caller without its CSRF token
+    async handle({ user, params }) {
+      try {
+        return { body: await a.fn(user!.id, params.id) };
+      } catch (e) {
+        if (e instanceof FavoriteTargetMissing) throw problems.notFound(e.message);
+        throw e;
+      }
+    },
+  });
 }
 
-const favoritePost = endpoint({
-  operationId: "favoritePost",
+const favoritePost = favoriteAction({
   method: "post",
-  path: "/posts/{id}/favorite",
+  operationId: "favoritePost",
   summary: "Add a post to your favorites",
   description: "Idempotent: favoriting a post again changes nothing and gives the same answer. Only published posts can be favorited (404 otherwise).",
-  tags: ["favorites"],
-  auth: "user",
-  params: postParams,
-  responses: { 200: { description: "The post is one of your favorites.", schema: FavoriteState } },
-  errors: [403, 404], // 403: a session caller without its CSRF token
-  handle: ({ user, params }) => write(favorite, user!.id, params.id),
+  answer: "The post is one of your favorites.",
+  fn: favorite,
 });
 
-const unfavoritePost = endpoint({
-  operationId: "unfavoritePost",
+const unfavoritePost = favoriteAction({
   method: "delete",
-  path: "/posts/{id}/favorite",
+  operationId: "unfavoritePost",
   summary: "Remove a post from your favorites",
   description: "Idempotent: removing a post that is not a favorite changes nothing. Only published posts are answered (404 otherwise).",
-  tags: ["favorites"],
-  auth: "user",
-  params: postParams,
-  responses: { 200: { description: "The post is not one of your favorites.", schema: FavoriteState } },
-  errors: [403, 404], // 403: a session caller without its CSRF token
-  handle: ({ user, params }) => write(unfavorite, user!.id, params.id),
+  answer: "The post is not one of your favorites.",
+  fn: unfavorite,
 });
 
 const listMyFavorites = endpoint({

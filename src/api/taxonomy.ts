@@ -102,9 +102,116 @@ function allow(user: SessionUser, action: Parameters<typeof can>[1]): void {
   if (!can(user, action)) throw problems.forbidden();
 }
 
-// ------------------------------------------------------------------------------ categories
+// ------------------------------------------------------------------------------ detail and writes
+// The same five operations for both models, from one description of each.
 
-const categories = savesOf("blog_category");
+type Resource = { slug: string; name: string; version: number };
+type Found = { id: number; resource: Resource } | null;
+
+interface Model {
+  /** "category": operation ids (getCategory), messages, the rule's actions (category.change). */
+  noun: "category" | "tag";
+  /** "categories": the path and the OpenAPI tag. */
+  plural: "categories" | "tags";
+  schema: z.ZodType;
+  create: z.ZodType;
+  change: z.ZodType;
+  createText: string;
+  deleteText: string;
+  saves: ReturnType<typeof savesOf>;
+  /** The object as `user` may see it ("all": as stored), or null. */
+  read(where: { slug: string } | { id: number }, user: SessionUser | null | "all"): Promise<Found>;
+  /** A create body as the admin form's values (a slug left out is made from the name). */
+  values(body: Record<string, unknown>): Record<string, unknown>;
+}
+
+const title = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+
+function detailAndWrites(m: Model): Endpoint[] {
+  const Noun = title(m.noun);
+  const path = `/${m.plural}/{slug}`;
+  const found = async (slug: string, user: SessionUser | null): Promise<NonNullable<Found>> => {
+    const o = await m.read({ slug }, user);
+    if (!o) throw problems.notFound(`No such ${m.noun}.`);
+    return o;
+  };
+  const common = { tags: [m.plural], params: slugParams };
+  return [
+    endpoint({
+      ...common,
+      operationId: `get${Noun}`,
+      method: "get",
+      path,
+      summary: `One ${m.noun}`,
+      auth: "public",
+      responses: { 200: { description: `The ${m.noun}.`, schema: m.schema, headers: { ETag: `The ${m.noun}'s version.` } } },
+      errors: [404],
+      async handle({ params, user }) {
+        const o = await found(params.slug, user);
+        return { body: o.resource, etag: String(o.resource.version) };
+      },
+    }),
+    endpoint({
+      operationId: `create${Noun}`,
+      method: "post",
+      path: `/${m.plural}`,
+      summary: `Create a ${m.noun}`,
+      description: m.createText,
+      tags: [m.plural],
+      auth: "user",
+      body: m.create,
+      responses: { 201: { description: `The new ${m.noun}.`, schema: m.schema, headers: { Location: `The ${m.noun}'s URL.`, ETag: "Its version." } } },
+      errors: [403],
+      async handle({ user, body }) {
+        allow(user!, `${m.noun}.create`);
+        const saved = await m.saves.create(m.values(body as Record<string, unknown>), user!).catch((e: unknown) => saveProblem(e, async () => null));
+        // the creator sees it whatever their role (a new tag is on no post yet): it is theirs to know
+        const o = (await m.read({ id: saved.id }, "all"))!;
+        return { status: 201, body: o.resource, etag: String(o.resource.version), headers: { Location: url(`api:get${Noun}`, { slug: o.resource.slug }) } };
+      },
+    }),
+    endpoint({
+      ...common,
+      operationId: `update${Noun}`,
+      method: "patch",
+      path,
+      summary: `Change a ${m.noun}`,
+      description: `Editors and admins. Send If-Match: "<version>" (the ETag read): 428 without it, 412 (with the current ${m.noun}) when it changed since.`,
+      auth: "user",
+      body: m.change,
+      responses: { 200: { description: `The ${m.noun} as saved.`, schema: m.schema, headers: { ETag: "Its new version." } } },
+      errors: [403, 404, 412, 428],
+      async handle({ user, params, body, req }) {
+        const o = await found(params.slug, user);
+        allow(user!, `${m.noun}.change`);
+        const version = requireVersion(req, o.resource);
+        const obj = await m.saves.load(o.id);
+        if (!obj) throw problems.notFound(`No such ${m.noun}.`);
+        const current = async () => (await m.read({ id: o.id }, user))?.resource ?? null;
+        await m.saves.update(obj, { ...obj.values, ...(body as object) }, user!, version).catch((e: unknown) => saveProblem(e, current));
+        const now = (await current())!;
+        return { body: now, etag: String(now.version) };
+      },
+    }),
+    endpoint({
+      ...common,
+      operationId: `delete${Noun}`,
+      method: "delete",
+      path,
+      summary: `Delete a ${m.noun}`,
+      description: m.deleteText,
+      auth: "user",
+      responses: { 204: { description: "Deleted." } },
+      errors: [403, 404],
+      async handle({ user, params }) {
+        const o = await found(params.slug, user);
+        allow(user!, `${m.noun}.delete`);
+        await m.saves.remove([o.id], user!);
+        return { status: 204 };
+      },
+    }),
+  ];
+}
 
 const listCategories = endpoint({
   operationId: "listCategories",
@@ -122,94 +229,6 @@ const listCategories = endpoint({
   },
 });
 
-const getCategory = endpoint({
-  operationId: "getCategory",
-  method: "get",
-  path: "/categories/{slug}",
-  summary: "One category",
-  tags: ["categories"],
-  auth: "public",
-  params: slugParams,
-  responses: { 200: { description: "The category.", schema: Category, headers: { ETag: "The category's version." } } },
-  errors: [404],
-  async handle({ params }) {
-    const c = await category({ slug: params.slug });
-    if (!c) throw problems.notFound("No such category.");
-    return { body: c.resource, etag: String(c.resource.version) };
-  },
-});
-
-const createCategory = endpoint({
-  operationId: "createCategory",
-  method: "post",
-  path: "/categories",
-  summary: "Create a category",
-  description: "Editors and admins. A slug already used is a 400 on `slug`.",
-  tags: ["categories"],
-  auth: "user",
-  body: CategoryCreate,
-  responses: { 201: { description: "The new category.", schema: Category, headers: { Location: "The category's URL.", ETag: "Its version." } } },
-  errors: [403],
-  async handle({ user, body }) {
-    allow(user!, "category.create");
-    const saved = await categories
-      .create({ name: body.name, slug: body.slug ?? "", description: body.description ?? "" }, user!)
-      .catch((e: unknown) => saveProblem(e, async () => null));
-    const c = (await category({ id: saved.id }))!;
-    return { status: 201, body: c.resource, etag: String(c.resource.version), headers: { Location: url("api:getCategory", { slug: c.resource.slug }) } };
-  },
-});
-
-const updateCategory = endpoint({
-  operationId: "updateCategory",
-  method: "patch",
-  path: "/categories/{slug}",
-  summary: "Change a category",
-  description: 'Editors and admins. Send If-Match: "<version>" (the ETag read): 428 without it, 412 (with the current category) when it changed since.',
-  tags: ["categories"],
-  auth: "user",
-  params: slugParams,
-  body: CategoryChange,
-  responses: { 200: { description: "The category as saved.", schema: Category, headers: { ETag: "Its new version." } } },
-  errors: [403, 404, 412, 428],
-  async handle({ user, params, body, req }) {
-    const c = await category({ slug: params.slug });
-    if (!c) throw problems.notFound("No such category.");
-    allow(user!, "category.change");
-    const version = requireVersion(req, c.resource);
-    const obj = await categories.load(c.id);
-    if (!obj) throw problems.notFound("No such category.");
-    const current = async () => (await category({ id: c.id }))?.resource ?? null;
-    await categories.update(obj, { ...obj.values, ...body }, user!, version).catch((e: unknown) => saveProblem(e, current));
-    const now = (await current())!;
-    return { body: now, etag: String(now.version) };
-  },
-});
-
-const deleteCategory = endpoint({
-  operationId: "deleteCategory",
-  method: "delete",
-  path: "/categories/{slug}",
-  summary: "Delete a category",
-  description: "Editors and admins. Its posts stay, without a category.",
-  tags: ["categories"],
-  auth: "user",
-  params: slugParams,
-  responses: { 204: { description: "Deleted." } },
-  errors: [403, 404],
-  async handle({ user, params }) {
-    const c = await category({ slug: params.slug });
-    if (!c) throw problems.notFound("No such category.");
-    allow(user!, "category.delete");
-    await categories.remove([c.id], user!);
-    return { status: 204 };
-  },
-});
-
-// ------------------------------------------------------------------------------ tags
-
-const tags = savesOf("blog_tag");
-
 const listTags = endpoint({
   operationId: "listTags",
   method: "get",
@@ -226,99 +245,32 @@ const listTags = endpoint({
   },
 });
 
-const getTag = endpoint({
-  operationId: "getTag",
-  method: "get",
-  path: "/tags/{slug}",
-  summary: "One tag",
-  tags: ["tags"],
-  auth: "public",
-  params: slugParams,
-  responses: { 200: { description: "The tag.", schema: Tag, headers: { ETag: "The tag's version." } } },
-  errors: [404],
-  async handle({ params, user }) {
-    const t = await tag({ slug: params.slug }, user);
-    if (!t) throw problems.notFound("No such tag.");
-    return { body: t.resource, etag: String(t.resource.version) };
-  },
-});
-
-const createTag = endpoint({
-  operationId: "createTag",
-  method: "post",
-  path: "/tags",
-  summary: "Create a tag",
-  description:
-    "Authors, editors and admins (tag.create: an author may create tags for their posts). A name holds no comma; a slug already used is a 400 on `slug`.",
-  tags: ["tags"],
-  auth: "user",
-  body: TagCreate,
-  responses: { 201: { description: "The new tag.", schema: Tag, headers: { Location: "The tag's URL.", ETag: "Its version." } } },
-  errors: [403],
-  async handle({ user, body }) {
-    allow(user!, "tag.create");
-    const saved = await tags.create({ name: body.name, slug: body.slug ?? "" }, user!).catch((e: unknown) => saveProblem(e, async () => null));
-    // the creator sees it whatever their role: it is theirs to know, though no post carries it yet
-    const t = (await tag({ id: saved.id }, "all"))!;
-    return { status: 201, body: t.resource, etag: String(t.resource.version), headers: { Location: url("api:getTag", { slug: t.resource.slug }) } };
-  },
-});
-
-const updateTag = endpoint({
-  operationId: "updateTag",
-  method: "patch",
-  path: "/tags/{slug}",
-  summary: "Change a tag",
-  description: 'Editors and admins. Send If-Match: "<version>" (the ETag read): 428 without it, 412 (with the current tag) when it changed since.',
-  tags: ["tags"],
-  auth: "user",
-  params: slugParams,
-  body: TagChange,
-  responses: { 200: { description: "The tag as saved.", schema: Tag, headers: { ETag: "Its new version." } } },
-  errors: [403, 404, 412, 428],
-  async handle({ user, params, body, req }) {
-    const t = await tag({ slug: params.slug }, user);
-    if (!t) throw problems.notFound("No such tag.");
-    allow(user!, "tag.change");
-    const version = requireVersion(req, t.resource);
-    const obj = await tags.load(t.id);
-    if (!obj) throw problems.notFound("No such tag.");
-    const current = async () => (await tag({ id: t.id }, user))?.resource ?? null;
-    await tags.update(obj, { ...obj.values, ...body }, user!, version).catch((e: unknown) => saveProblem(e, current));
-    const now = (await current())!;
-    return { body: now, etag: String(now.version) };
-  },
-});
-
-const deleteTag = endpoint({
-  operationId: "deleteTag",
-  method: "delete",
-  path: "/tags/{slug}",
-  summary: "Delete a tag",
-  description: "Editors and admins. The tag is taken off its posts (the posts stay).",
-  tags: ["tags"],
-  auth: "user",
-  params: slugParams,
-  responses: { 204: { description: "Deleted." } },
-  errors: [403, 404],
-  async handle({ user, params }) {
-    const t = await tag({ slug: params.slug }, user);
-    if (!t) throw problems.notFound("No such tag.");
-    allow(user!, "tag.delete");
-    await tags.remove([t.id], user!);
-    return { status: 204 };
-  },
-});
-
 export const endpoints: Endpoint[] = [
   listCategories,
-  getCategory,
-  createCategory,
-  updateCategory,
-  deleteCategory,
+  ...detailAndWrites({
+    noun: "category",
+    plural: "categories",
+    schema: Category,
+    create: CategoryCreate,
+    change: CategoryChange,
+    createText: "Editors and admins. A slug already used is a 400 on `slug`.",
+    deleteText: "Editors and admins. Its posts stay, without a category.",
+    saves: savesOf("blog_category"),
+    read: (where) => category(where),
+    values: (b) => ({ name: b.name, slug: b.slug ?? "", description: b.description ?? "" }),
+  }),
   listTags,
-  getTag,
-  createTag,
-  updateTag,
-  deleteTag,
+  ...detailAndWrites({
+    noun: "tag",
+    plural: "tags",
+    schema: Tag,
+    create: TagCreate,
+    change: TagChange,
+    createText:
+      "Authors, editors and admins (tag.create: an author may create tags for their posts). A name holds no comma; a slug already used is a 400 on `slug`.",
+    deleteText: "Editors and admins. The tag is taken off its posts (the posts stay).",
+    saves: savesOf("blog_tag"),
+    read: tag,
+    values: (b) => ({ name: b.name, slug: b.slug ?? "" }),
+  }),
 ];

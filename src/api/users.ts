@@ -32,20 +32,12 @@ export const Me = z
 
 const dateTime = () => z.iso.datetime({ offset: true });
 
-export const User = z
-  .object({
-    id: z.number().int(),
-    username: z.string(),
-    email: z.string(),
-    firstName: z.string(),
-    lastName: z.string(),
-    role: RoleName,
-    isActive: z.boolean().meta({ description: "An inactive account cannot sign in." }),
-    dateJoined: dateTime(),
-    lastLogin: dateTime().nullable(),
-    version: z.number().int().meta({ description: "Bumped on every save; the ETag. Send it back in If-Match to change the user." }),
-  })
-  .meta({ id: "User" });
+export const User = Me.extend({
+  isActive: z.boolean().meta({ description: "An inactive account cannot sign in." }),
+  dateJoined: dateTime(),
+  lastLogin: dateTime().nullable(),
+  version: z.number().int().meta({ description: "Bumped on every save; the ETag. Send it back in If-Match to change the user." }),
+}).meta({ id: "User" });
 
 const USER_SELECT = {
   id: true,
@@ -62,18 +54,8 @@ const USER_SELECT = {
 
 type UserRow = Prisma.UserGetPayload<{ select: typeof USER_SELECT }>;
 
-const userResource = (u: UserRow): z.infer<typeof User> => ({
-  id: u.id,
-  username: u.username,
-  email: u.email,
-  firstName: u.firstName,
-  lastName: u.lastName,
-  role: u.role,
-  isActive: u.isActive,
-  dateJoined: u.dateJoined.toISOString(),
-  lastLogin: u.lastLogin ? u.lastLogin.toISOString() : null,
-  version: u.version,
-});
+/** The selected columns are the resource's fields: only the times change form. */
+const userResource = (u: UserRow): z.infer<typeof User> => ({ ...u, dateJoined: u.dateJoined.toISOString(), lastLogin: u.lastLogin?.toISOString() ?? null });
 
 const meResource = ({ id, username, email, firstName, lastName, role }: SessionUser) => ({ id, username, email, firstName, lastName, role });
 
