@@ -37,7 +37,7 @@ function favoriteAction(a: { method: "post" | "delete"; operationId: string; sum
     auth: "user",
     params: postParams,
     responses: { 200: { description: a.answer, schema: FavoriteState } },
-    errors: [403, 404], // 403: a session caller without its CSRF token
+    errors: [404],
     async handle({ user, params }) {
       try {
         return { body: await a.fn(user!.id, params.id) };
