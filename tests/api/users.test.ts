@@ -104,6 +104,7 @@ describe("users (admins)", () => {
       lastLogin: null,
     });
     await api("get", `/users?page=${total + 1}&pageSize=1`, admin, { status: 404 });
+    await api("get", "/users?page=999999999&pageSize=100", admin, { status: 404 });
     for (const q of ["?page=0", "?pageSize=1000", "?page=x", "?role=ADMIN", "?page=1&page=2"]) await api("get", `/users${q}`, admin, { status: 400 });
   });
 
