@@ -8,6 +8,7 @@
 //   const author = api.as(user);                       // a fresh access token on every request
 //   const { data, response } = await author.GET("/api/v1/me");
 //   const anon = api.anonymous;
+//   const same = api.withToken(access);                // a token from POST /api/v1/auth/token, sent as is
 //   await api.close();                                 // afterAll
 //
 // api.checked(method, path, init) is a plain fetch with the same check (for requests the typed client
@@ -42,6 +43,8 @@ export interface Api {
   /** A client that authenticates as `user` (a new access token per request), or anonymous for null. */
   as(user: TokenUser | null): ApiClient;
   anonymous: ApiClient;
+  /** A client that sends this access token as is (one obtained from POST /api/v1/auth/token). */
+  withToken(access: string): ApiClient;
   /** A signed access token for `user` (signAccessToken from src/api/tokens.ts). */
   tokenFor(user: TokenUser): string;
   /** fetch(baseUrl + path) with the contract check; throws ContractViolation when broken. */
@@ -69,12 +72,12 @@ export async function startApi(): Promise<Api> {
       return undefined;
     },
   };
-  const make = (user: TokenUser | null): ApiClient => {
+  const make = (user: TokenUser | null | string): ApiClient => {
     const client = createClient<paths>({ baseUrl });
     if (user)
       client.use({
         onRequest({ request }) {
-          request.headers.set("Authorization", `Bearer ${signAccessToken(user)}`);
+          request.headers.set("Authorization", `Bearer ${typeof user === "string" ? user : signAccessToken(user)}`);
           return request;
         },
       });
@@ -87,6 +90,7 @@ export async function startApi(): Promise<Api> {
     server,
     as: make,
     anonymous: make(null),
+    withToken: (access) => make(access),
     tokenFor: (user) => signAccessToken(user),
     async checked(method, path, init = {}) {
       const res = await fetch(baseUrl + path, { method, headers: init.headers, body: init.body, redirect: "manual" });
