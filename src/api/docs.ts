@@ -273,15 +273,18 @@ function join(parts: TypePart[][], sep: string): TypePart[] {
   return parts.flatMap((p, i) => (i === 0 ? p : [sep, ...p]));
 }
 
-/** Who may call an operation, in words, from its security requirements and its possible refusals. */
+/**
+ * Who may call an operation, in words, from its security requirements. (A 403 in its responses says
+ * nothing more: every unsafe operation may refuse a session without its CSRF token. The role rule is
+ * the operation's description's to state.)
+ */
 function accessOf(method: string, op: Operation): string {
   const anonymous = (op.security ?? []).some((req) => Object.keys(req).length === 0);
-  const base = !anonymous
-    ? "Signed-in users only (a bearer access token, or Folio's session cookie with X-CSRF-Token on unsafe methods); anonymous callers get 401."
-    : method === "get"
-      ? "Anyone, without authentication. A signed-in caller is recognised and sees what their role allows (a writer's own drafts, for instance)."
-      : "Anyone, without authentication.";
-  return op.responses?.["403"] ? `${base} Refused with 403 where the role rule or the object's owner does not allow it.` : base;
+  if (!anonymous)
+    return "Signed-in users (a bearer access token, or Folio's session cookie with X-CSRF-Token on unsafe methods), as the role rule allows; anonymous callers get 401.";
+  return method === "get"
+    ? "Anyone, without authentication. A signed-in caller is recognised and sees what their role allows (a writer's own drafts, for instance)."
+    : "Anyone, without authentication.";
 }
 
 function firstJson(content: Record<string, MediaType> | undefined): { mediaType: string; schema: Schema } | null {
