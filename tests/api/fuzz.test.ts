@@ -17,6 +17,7 @@ import type { SessionUser } from "../../src/accounts/users.ts";
 import { startApi, type Api } from "./support/client.ts";
 import { fuzzed, hostileArbitrary, schemaArbitrary, type SchemaContext } from "./support/arbitrary.ts";
 import { apiDocument, operations, type Operation } from "./support/document.ts";
+import { HOSTILE_SEGMENTS } from "../hostile/site.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 const RUNS = 10;
@@ -173,6 +174,10 @@ function requestOf(o: Operation): fc.Arbitrary<Generated> {
   type Mutation = { kind: string; index?: number; value?: unknown };
   const mutations: fc.Arbitrary<Mutation>[] = [fc.constant({ kind: "none" })];
   pathParams.forEach((p, index) => mutations.push(hostileArbitrary(p.schema ?? {}, ctx).map((value) => ({ kind: `path ${p.name}`, index, value }))));
+  // and the site sweep's segments, sent as they are (malformed escapes, invalid UTF-8, an encoded slash...)
+  pathParams.forEach((p, index) =>
+    mutations.push(fc.constantFrom(...HOSTILE_SEGMENTS).map((h) => ({ kind: `raw path ${p.name}: ${h.label}`, index, value: h.raw }))),
+  );
   queryParams.forEach((p, index) => mutations.push(fuzzed(p.schema ?? {}, ctx).map((value) => ({ kind: `query ${p.name}`, index, value }))));
   if (queryParams.length) mutations.push(fc.nat(queryParams.length - 1).map((index) => ({ kind: "repeated query parameter", index })));
   mutations.push(fc.constantFrom("unknown", "__proto__", "page[]", "constructor").map((value) => ({ kind: "unknown query parameter", value })));
@@ -199,7 +204,7 @@ function requestOf(o: Operation): fc.Arbitrary<Generated> {
       const q: (string | undefined)[] = [...query];
       let b: Generated["body"] = body;
       const extra: [string, string][] = [];
-      if (mutation.kind.startsWith("path ")) values[mutation.index!] = mutation.value;
+      if (mutation.kind.startsWith("path ") || mutation.kind.startsWith("raw path ")) values[mutation.index!] = mutation.value;
       else if (mutation.kind.startsWith("query ")) q[mutation.index!] = text(mutation.value);
       else if (mutation.kind === "repeated query parameter") {
         const p = queryParams[mutation.index!]!;
@@ -207,7 +212,8 @@ function requestOf(o: Operation): fc.Arbitrary<Generated> {
         extra.push([p.name, q[mutation.index!]!]);
       } else if (mutation.kind === "unknown query parameter") extra.push([String(mutation.value), "1"]);
       else if (mutation.kind !== "none") b = mutation.value as Generated["body"];
-      const path = pathParams.reduce((acc, p, i) => acc.replace(`{${p.name}}`, segment(values[i])), o.path);
+      const raw = mutation.kind.startsWith("raw path ") ? mutation.index : undefined;
+      const path = pathParams.reduce((acc, p, i) => acc.replace(`{${p.name}}`, i === raw ? String(values[i]) : segment(values[i])), o.path);
       const pairs: [string, string][] = [];
       queryParams.forEach((p, i) => q[i] !== undefined && pairs.push([p.name, q[i]!]));
       return { path, query: [...pairs, ...extra], body: b, headers, ifMatchCurrent, mutation: mutation.kind };
