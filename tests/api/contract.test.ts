@@ -6,15 +6,13 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
-import type { Router } from "express";
 import { createConfig, lintFromString } from "@redocly/openapi-core";
 import { buildApp } from "../../src/app.ts";
-import { buildApiRouter } from "../../src/api/router.ts";
 import { API_PREFIX } from "../../src/api/endpoint.ts";
 import { createUser, makeCategory, makeTag } from "../support/fixtures.ts";
 import { startApi, type Api } from "./support/client.ts";
 import { contract, expectContract } from "./support/contract.ts";
-import { apiDocument, operations, type JsonSchema } from "./support/document.ts";
+import { apiDocument, expressRoute, operations, servedRoutes, type JsonSchema } from "./support/document.ts";
 import { generateTypes, TYPES_FILE } from "./support/types.ts";
 
 const doc = apiDocument();
@@ -101,13 +99,8 @@ describe("the OpenAPI document", () => {
   });
 
   it("lists exactly the operations the API router serves, and the server serves this document", async () => {
-    const served = new Set<string>();
-    const stack = (buildApiRouter() as Router & { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack;
-    for (const layer of stack) {
-      if (!layer.route) continue;
-      for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== "_all") served.add(`${m.toUpperCase()} ${layer.route.path}`);
-    }
-    const documented = new Set(ops.map((o) => `${o.method.toUpperCase()} ${o.path.replace(/\{([A-Za-z0-9_]+)\}/g, ":$1")}`));
+    const served = servedRoutes();
+    const documented = new Set(ops.map(expressRoute));
     expect([...served].filter((r) => !documented.has(r) && !NOT_OPERATIONS.has(r)).sort(), "served but not documented").toEqual([]);
     expect([...documented].filter((r) => !served.has(r)).sort(), "documented but not served").toEqual([]);
 
@@ -256,6 +249,10 @@ describe("a journey through the generated client", () => {
     expect(c.errors({ method: "GET", path: "/api/v1/me", status: 200, contentType: "application/json", body: '{"id":1}' }).join()).toMatch(/required/);
     expect(c.errors({ method: "GET", path: "/api/v1/nowhere", status: 200, contentType: "application/json", body: "{}" })[0]).toMatch(/expected a 404/);
     expect(c.errors({ method: "GET", path: "/api/v1/me", status: 304, contentType: null, body: "" })).toEqual([]);
+    const problem = { type: "https://folio.dev/problems/not-found", title: "Not found", status: 404, detail: "x", errors: {} };
+    expect(c.errors({ method: "GET", path: "/api/v1/me", status: 401, contentType: "application/problem+json", body: JSON.stringify(problem) })[0]).toMatch(
+      /status 404 is not the response's 401/,
+    );
   });
 
   it("expectContract checks a supertest response", async () => {

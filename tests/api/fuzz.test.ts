@@ -16,8 +16,8 @@ import { createUser, makeCategory, makePost, makeTag, prisma } from "../support/
 import type { SessionUser } from "../../src/accounts/users.ts";
 import { startApi, type Api } from "./support/client.ts";
 import { fuzzed, hostileArbitrary, schemaArbitrary, type SchemaContext } from "./support/arbitrary.ts";
-import { apiDocument, operations, type Operation } from "./support/document.ts";
-import { HOSTILE_SEGMENTS } from "../hostile/site.ts";
+import { apiDocument, operations, servedNonOperations, type Operation } from "./support/document.ts";
+import { HOSTILE, HOSTILE_SEGMENTS } from "../hostile/site.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 const RUNS = 10;
@@ -271,5 +271,28 @@ describe("every operation, fuzzed from the document", () => {
       onlyRefused.map((o) => o.operationId),
       summary.join("\n"),
     ).toEqual([]);
+  });
+
+  it("the routes beside the operations (the document, its documentation page): hostile queries, bodies and methods never answer 5xx", async () => {
+    const routes = servedNonOperations(doc);
+    expect(routes.length).toBeGreaterThan(0);
+    const problems: string[] = [];
+    for (const route of routes) {
+      const path = route.split(" ")[1]!;
+      expect(path, "a route beside the operations with a parameter: give it values here").not.toMatch(/:/);
+      for (const who of WHO) {
+        const user = users.get(who) ?? null;
+        const auth: Record<string, string> = user ? { Authorization: `Bearer ${api.tokenFor(user)}` } : {};
+        for (const h of HOSTILE) {
+          for (const method of ["GET", "POST", "DELETE"]) {
+            const body = method === "POST" ? { body: "{}", headers: { ...auth, "Content-Type": "application/json" } } : { headers: auth };
+            const res = await fetch(`${api.baseUrl}${path}?q=${h.raw}&${h.raw}=1`, { method, redirect: "manual", ...body });
+            await res.arrayBuffer();
+            if (res.status >= 500) problems.push(`${who} ${method} ${path} with ${h.label}: ${res.status}`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });

@@ -101,7 +101,7 @@ export class Contract {
     const problemBody = (status: number) => {
       if (isHead) return;
       if (ct !== PROBLEM_TYPE) errs.push(`${status}: content type ${ct || "(none)"}, expected ${PROBLEM_TYPE}`);
-      else errs.push(...this.bodyErrors({ $ref: `${COMPONENT_REF}Problem` }, r.body));
+      else errs.push(...this.bodyErrors({ $ref: `${COMPONENT_REF}Problem` }, r.body, status));
     };
     if (!op) {
       if (method === "OPTIONS" && templates.length) {
@@ -124,12 +124,13 @@ export class Contract {
     } else if (!media.includes(ct)) {
       errs.push(`content type ${ct || "(none)"}, documented: ${media.join(", ")}`);
     } else {
-      errs.push(...this.bodyErrors(spec.content![ct]!.schema ?? {}, r.body));
+      errs.push(...this.bodyErrors(spec.content![ct]!.schema ?? {}, r.body, ct === PROBLEM_TYPE ? r.status : undefined));
     }
     return errs.map((e) => `${where}: ${e}`);
   }
 
-  private bodyErrors(schema: JsonSchema, body: unknown): string[] {
+  /** `problemStatus`: the body is a problem document, whose `status` must be the response's (RFC 9457). */
+  private bodyErrors(schema: JsonSchema, body: unknown, problemStatus?: number): string[] {
     let value: unknown = body;
     if (typeof body === "string") {
       try {
@@ -138,7 +139,10 @@ export class Contract {
         return [`the body is not JSON: ${body.slice(0, 200)}`];
       }
     }
-    return this.schemaErrors(schema, value).map((e) => `body ${e}`);
+    const errs = this.schemaErrors(schema, value).map((e) => `body ${e}`);
+    const status = (value as { status?: unknown } | null)?.status;
+    if (problemStatus !== undefined && status !== problemStatus) errs.push(`the problem's status ${String(status)} is not the response's ${problemStatus}`);
+    return errs;
   }
 }
 

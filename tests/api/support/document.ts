@@ -1,7 +1,9 @@
 // The API's OpenAPI document as the tests read it: built in-process from the operations' declarations
 // (src/api/openapi.ts, no database needed), as plain JSON (exactly what GET /api/v1/openapi.json
 // serves), and its operations listed, so every helper here covers an operation the day it is declared.
+import type { Router } from "express";
 import { openApiDocument } from "../../../src/api/openapi.ts";
+import { buildApiRouter } from "../../../src/api/router.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonSchema = { [k: string]: Json };
@@ -81,4 +83,24 @@ export function templatesFor(doc: OpenApiDoc, path: string): string[] {
   return Object.keys(doc.paths)
     .filter((t) => templateRegExp(t).test(path))
     .sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0));
+}
+
+/** The routes the API router serves, as "GET /api/v1/posts/:id" (Express paths; its 405/OPTIONS catch-alls left out). */
+export function servedRoutes(): Set<string> {
+  const served = new Set<string>();
+  const stack = (buildApiRouter() as Router & { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack;
+  for (const layer of stack) {
+    if (!layer.route) continue;
+    for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== "_all") served.add(`${m.toUpperCase()} ${layer.route.path}`);
+  }
+  return served;
+}
+
+/** An operation's path as Express routes it ("/api/v1/posts/{id}" -> "/api/v1/posts/:id"). */
+export const expressRoute = (o: Operation): string => `${o.method.toUpperCase()} ${o.path.replace(/\{([A-Za-z0-9_]+)\}/g, ":$1")}`;
+
+/** Routes the API router serves that are not operations of the document (the document itself, its documentation page). */
+export function servedNonOperations(doc: OpenApiDoc = apiDocument()): string[] {
+  const documented = new Set(operations(doc).map(expressRoute));
+  return [...servedRoutes()].filter((r) => !documented.has(r)).sort();
 }
