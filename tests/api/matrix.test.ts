@@ -63,6 +63,12 @@ async function refreshToken(): Promise<string> {
   return (res.json as { refresh: string }).refresh;
 }
 
+/** A PATCH of a fresh post's title, with the post's current ETag. */
+const patchPost = (make: typeof published) => async (): Promise<Req> => {
+  const path = `/api/v1/posts/${(await make()).id}`;
+  return { method: "PATCH", path, body: { title: `Changed ${++n}` }, ifMatchFrom: path };
+};
+
 //                                                                    anon reader own  other editor admin
 const MATRIX: Row[] = [
   // tokens: public (the credentials or token in the body decide)
@@ -119,19 +125,13 @@ const MATRIX: Row[] = [
     operationId: "updatePost",
     on: "published",
     expect: [401, 403, A, 403, A, A],
-    request: async () => {
-      const path = `/api/v1/posts/${(await published()).id}`;
-      return { method: "PATCH", path, body: { title: `Changed ${++n}` }, ifMatchFrom: path };
-    },
+    request: patchPost(published),
   },
   {
     operationId: "updatePost",
     on: "draft",
     expect: [401, 404, A, 404, A, A],
-    request: async () => {
-      const path = `/api/v1/posts/${(await draft()).id}`;
-      return { method: "PATCH", path, body: { title: `Changed ${++n}` }, ifMatchFrom: path };
-    },
+    request: patchPost(draft),
   },
   { operationId: "deletePost", expect: [401, 403, A, 403, A, A], request: async () => ({ method: "DELETE", path: `/api/v1/posts/${(await published()).id}` }) },
   {
