@@ -6,7 +6,7 @@
 // and every response keeps the contract (status documented, content type, body valid; support/contract.ts).
 // Nothing here names an operation: one declared tomorrow is fuzzed by this file without an edit.
 //
-// Bounded: RUNS requests per operation and caller, from a fixed seed (FUZZ_SEED=<n> to explore another);
+// Bounded: RUNS requests per operation and caller (FUZZ_RUNS=<n> for more), from a fixed seed (FUZZ_SEED=<n> to explore another);
 // a failure prints the seed, the counterexample and the path to replay it.
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -20,7 +20,7 @@ import { apiDocument, operations, servedNonOperations, type Operation } from "./
 import { HOSTILE, HOSTILE_SEGMENTS } from "../hostile/site.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
-const RUNS = 10;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 10);
 /** Node refuses request heads over 16 KiB before the app sees them (431): generated URLs stay below. */
 const MAX_URL = 12_000;
 
