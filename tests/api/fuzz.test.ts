@@ -37,10 +37,12 @@ const ctx: SchemaContext = {
   },
 };
 
-type Who = "anonymous" | "author" | "admin";
-const WHO: Who[] = ["anonymous", "author", "admin"];
+/** The callers: bearer access tokens, and an editor signed in by the site's session cookie (CSRF token in X-CSRF-Token, left out now and then). */
+type Who = "anonymous" | "author" | "admin" | "editor (session)";
+const WHO: Who[] = ["anonymous", "author", "admin", "editor (session)"];
 
 let api: Api;
+let session: { cookie: string; csrf: string };
 const users = new Map<Who, SessionUser | null>();
 /** Real values for path parameters, by name, so generated requests also reach existing things. */
 const known: Record<string, string[]> = {};
@@ -54,6 +56,8 @@ beforeAll(async () => {
   const { user: admin } = await createUser({ role: "ADMIN" });
   const { user: other } = await createUser({ role: "AUTHOR", username: "other-author" });
   const { user: victim } = await createUser({ role: "READER", username: "victim.reader" });
+  const { user: editor, password } = await createUser({ role: "EDITOR" });
+  session = await api.session(editor.username, password);
   users.set("anonymous", null).set("author", author).set("admin", admin);
   owners = { author: author.id, other: other.id };
   known.username = [victim.username, other.username];
@@ -130,6 +134,8 @@ interface Generated {
   ifMatchCurrent: boolean;
   /** What was made hostile (the counterexample names it). */
   mutation: string;
+  /** A session caller sends its CSRF token. */
+  csrf: boolean;
 }
 
 const RAW_BODIES = [
@@ -198,8 +204,9 @@ function requestOf(o: Operation): fc.Arbitrary<Generated> {
       mutation: fc.oneof({ weight: mutations.length, arbitrary: fc.constant({ kind: "none" } as Mutation) }, ...mutations),
       headers,
       ifMatchCurrent: fc.boolean(),
+      csrf: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
     })
-    .map(({ segments, query, body, mutation, headers, ifMatchCurrent }) => {
+    .map(({ segments, query, body, mutation, headers, ifMatchCurrent, csrf }) => {
       const values: unknown[] = [...segments];
       const q: (string | undefined)[] = [...query];
       let b: Generated["body"] = body;
@@ -216,7 +223,7 @@ function requestOf(o: Operation): fc.Arbitrary<Generated> {
       const path = pathParams.reduce((acc, p, i) => acc.replace(`{${p.name}}`, i === raw ? String(values[i]) : segment(values[i])), o.path);
       const pairs: [string, string][] = [];
       queryParams.forEach((p, i) => q[i] !== undefined && pairs.push([p.name, q[i]!]));
-      return { path, query: [...pairs, ...extra], body: b, headers, ifMatchCurrent, mutation: mutation.kind };
+      return { path, query: [...pairs, ...extra], body: b, headers, ifMatchCurrent, mutation: mutation.kind, csrf };
     });
 }
 
@@ -234,6 +241,11 @@ function urlOf(g: Generated): string {
 }
 
 describe("every operation, fuzzed from the document", () => {
+  it("fuzzes a session caller that is signed in (its cookie authenticates API calls)", async () => {
+    const me = await api.checked("GET", "/api/v1/me", { headers: { Cookie: session.cookie } });
+    expect(me.json).toMatchObject({ role: "EDITOR" });
+  });
+
   it("covers every operation the document has", () => {
     expect(ops.length).toBeGreaterThan(0);
     expect(new Set(ops.map((o) => o.operationId)).size).toBe(ops.length);
@@ -248,8 +260,14 @@ describe("every operation, fuzzed from the document", () => {
             const headers: Record<string, string> = { ...g.headers };
             if (g.body) headers["Content-Type"] = g.body.contentType;
             if (user) headers.Authorization = `Bearer ${api.tokenFor(user)}`;
+            if (who === "editor (session)") {
+              headers.Cookie = session.cookie;
+              if (g.csrf) headers["X-CSRF-Token"] = session.csrf; // now and then without it: a 403 problem on unsafe methods
+            }
             if (g.ifMatchCurrent && o.method !== "get" && hasGet.has(o.path)) {
-              const current = await api.checked("GET", g.path, { headers: user ? { Authorization: headers.Authorization! } : {} });
+              const current = await api.checked("GET", g.path, {
+                headers: user ? { Authorization: headers.Authorization! } : headers.Cookie ? { Cookie: headers.Cookie } : {},
+              });
               const tag = current.headers.get("etag");
               if (tag) headers["If-Match"] = tag;
             }
@@ -282,7 +300,11 @@ describe("every operation, fuzzed from the document", () => {
       expect(path, "a route beside the operations with a parameter: give it values here").not.toMatch(/:/);
       for (const who of WHO) {
         const user = users.get(who) ?? null;
-        const auth: Record<string, string> = user ? { Authorization: `Bearer ${api.tokenFor(user)}` } : {};
+        const auth: Record<string, string> = user
+          ? { Authorization: `Bearer ${api.tokenFor(user)}` }
+          : who === "editor (session)"
+            ? { Cookie: session.cookie, "X-CSRF-Token": session.csrf }
+            : {};
         for (const h of HOSTILE) {
           for (const method of ["GET", "POST", "DELETE"]) {
             const body = method === "POST" ? { body: "{}", headers: { ...auth, "Content-Type": "application/json" } } : { headers: auth };

@@ -20,6 +20,7 @@ import { buildApp } from "../../../src/app.ts";
 import { signAccessToken } from "../../../src/api/tokens.ts";
 import type { SessionUser } from "../../../src/accounts/users.ts";
 import type { paths } from "../openapi.d.ts";
+import { csrfFrom, LOGIN_PATH, PROFILE_PATH } from "../../support/auth.ts";
 import { contract } from "./contract.ts";
 
 export type ApiClient = Client<paths>;
@@ -45,6 +46,11 @@ export interface Api {
   anonymous: ApiClient;
   /** A client that sends this access token as is (one obtained from POST /api/v1/auth/token). */
   withToken(access: string): ApiClient;
+  /**
+   * Signs in through the site's login form (as a browser would) and returns the session cookie and its
+   * CSRF token: the API's other authentication (Cookie, plus X-CSRF-Token on unsafe methods).
+   */
+  session(username: string, password: string): Promise<{ cookie: string; csrf: string }>;
   /** A signed access token for `user` (signAccessToken from src/api/tokens.ts). */
   tokenFor(user: TokenUser): string;
   /** fetch(baseUrl + path) with the contract check; throws ContractViolation when broken. */
@@ -92,6 +98,25 @@ export async function startApi(): Promise<Api> {
     anonymous: make(null),
     withToken: (access) => make(access),
     tokenFor: (user) => signAccessToken(user),
+    async session(username, password) {
+      const cookieOf = (res: Response, fallback: string) =>
+        res.headers
+          .getSetCookie()
+          .map((c) => c.split(";")[0]!)
+          .find((c) => /^(__Host-)?folio\.sid=/.test(c)) ?? fallback;
+      const page = await fetch(`${baseUrl}${LOGIN_PATH}`);
+      let cookie = cookieOf(page, "");
+      const signIn = await fetch(`${baseUrl}${LOGIN_PATH}`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: csrfFrom(await page.text()), username, password }).toString(),
+      });
+      if (signIn.status !== 303) throw new Error(`sign-in of ${username} failed: ${signIn.status}`);
+      cookie = cookieOf(signIn, cookie);
+      const profile = await fetch(`${baseUrl}${PROFILE_PATH}`, { headers: { Cookie: cookie } });
+      return { cookie, csrf: csrfFrom(await profile.text()) };
+    },
     async checked(method, path, init = {}) {
       const res = await fetch(baseUrl + path, { method, headers: init.headers, body: init.body, redirect: "manual" });
       const text = await res.text();
