@@ -77,6 +77,19 @@ describe("GET /api/v1/docs/", () => {
     expect(reference(res.text)).toBe(reference(anonymous));
   });
 
+  it("ignores what a query string says (nothing of it on the page); other methods get the API's 404 problem, never a 500", async () => {
+    const hostile = "<script>alert(1)</script>";
+    const res = await request(app)
+      .get(`${DOCS}?q=${encodeURIComponent(hostile)}&page=99999999999999999999&fields[]=x`)
+      .expect(200);
+    expect(res.text).not.toContain(hostile);
+    expect(res.text).not.toContain("99999999999999999999");
+    await request(app).head(DOCS).expect(200);
+    const post = await request(app).post(DOCS).send({ a: 1 });
+    expect(post.status).toBe(404);
+    expect(post.headers["content-type"]).toMatch(/^application\/problem\+json/);
+  });
+
   it("is linked from the site's footer", async () => {
     const home = await request(app).get("/").expect(200);
     expect(home.text).toContain(`<a href="${DOCS}">API</a>`);
