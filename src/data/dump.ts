@@ -46,7 +46,8 @@ export const postKey = (publish: Date, slug: string): PostKey => [iso(publish).s
 export const postLabel = (k: PostKey) => `${k[0].replaceAll("-", "/")}/${k[1]}`;
 
 /** A user as dumped: the row without its id; the password hash only with --with-passwords. */
-export type UserData = Omit<User, "id" | "passwordHash"> & { passwordHash?: string };
+// signedOutAt is sign-in state (like sessions), not content: neither dumped nor loaded.
+export type UserData = Omit<User, "id" | "passwordHash" | "signedOutAt"> & { passwordHash?: string };
 export type CategoryData = Omit<Category, "id">;
 export type TagData = Omit<Tag, "id">;
 
