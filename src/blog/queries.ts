@@ -14,6 +14,7 @@ import { caches } from "../cache/index.ts";
 import { preparedQuery } from "../db/prepared.ts";
 import { isoDay } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
+import { LIVE_SQL } from "../posts/visibility.ts";
 
 export interface PersonRef {
   username: string;
@@ -44,7 +45,7 @@ export interface ListFilter {
   authorId?: number;
 }
 
-const PUBLISHED = `p.status = 'PUBLISHED' AND p.publish <= now()`;
+const PUBLISHED = LIVE_SQL; // src/posts/visibility.ts
 
 /**
  * A LIMIT/OFFSET written into the SQL text instead of a $n parameter. With a parameter, PostgreSQL

@@ -10,6 +10,7 @@
 // HTML-escaped and only the markers become <mark> tags (highlightHtml).
 import { withClient } from "../db/client.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard, type TagNames } from "./queries.ts";
+import { LIVE_SQL } from "../posts/visibility.ts";
 
 export const SEARCH_PER_PAGE = 10;
 /** Longest accepted query, in characters: longer ones get a message, not a search. */
@@ -131,7 +132,7 @@ interface HitRow extends Omit<CardRow, "id"> {
   bodyStart: string;
 }
 
-const PUBLISHED = `p.status = 'PUBLISHED' AND p.publish <= now()`;
+const PUBLISHED = LIVE_SQL; // src/posts/visibility.ts
 
 // The page's rows with everything a result card shows. `matches` (id, rank) is defined by the caller.
 // ts_headline is costly, so it runs only on the page's rows; the count comes with them (LEFT JOIN

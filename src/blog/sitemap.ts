@@ -10,12 +10,13 @@ import { pool } from "../db/client.ts";
 import { absolute, absoluteUrl } from "../web/urls.ts";
 import { postUrl } from "./queries.ts";
 import { el, XML_DECLARATION } from "./xml.ts";
+import { LIVE_SQL } from "../posts/visibility.ts";
 
 const POSTS_PER_SITEMAP = 10_000;
 /** The sitemaps.org limit per file; the pages sitemap lists at most this many URLs. */
 const MAX_URLS = 50_000;
 const NS = "http://www.sitemaps.org/schemas/sitemap/0.9";
-const PUBLISHED = `p.status = 'PUBLISHED' AND p.publish <= now()`;
+const PUBLISHED = LIVE_SQL; // src/posts/visibility.ts
 /** A post's last visible change: a scheduled post "changes" when it appears. */
 const CHANGED = `GREATEST(p."updatedAt", p.publish)`;
 
