@@ -87,6 +87,11 @@ const schema = z.object({
           ctx.addIssue({ code: "custom", message: "each key must be kid:secret, kid of letters, digits, '.', '_' or '-'" });
           return z.NEVER;
         }
+        if (keys.some((k) => k.kid === kid)) {
+          // two secrets under one kid: which one verifies a token would depend on the order
+          ctx.addIssue({ code: "custom", message: `kid "${kid}" is listed twice (each key needs its own kid)` });
+          return z.NEVER;
+        }
         keys.push({ kid, secret: part.slice(i + 1) });
       }
       return keys;
@@ -135,6 +140,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       problems.push("  SESSION_SECRET: must be set to a random value of at least 32 characters in production");
     if (!JWT_KEYS?.length) problems.push("  JWT_KEYS: must be set in production (kid:secret, a random secret of at least 32 characters)");
     else if (JWT_KEYS.some((k) => k.secret.length < 32)) problems.push("  JWT_KEYS: every secret must be at least 32 characters");
+    // one leaked secret would then both forge sessions and mint API tokens (check-deploy's W010)
+    if (JWT_KEYS?.some((k) => k.secret === cfg.SESSION_SECRET)) problems.push("  JWT_KEYS: a JWT secret must not be the SESSION_SECRET");
     if (problems.length) throw new ConfigError(`Unsafe production configuration:\n${problems.join("\n")}`);
   }
   return cfg;

@@ -88,6 +88,16 @@ describe("parseConfig", () => {
     expect(dev[0]!.secret).not.toBe(secret);
     expect(dev[0]!.secret.length).toBeGreaterThanOrEqual(32);
   });
+
+  it("refuses a kid listed twice (naming it), and in production a JWT secret equal to SESSION_SECRET", () => {
+    const secret = "s".repeat(32);
+    expect(() => parseConfig({ JWT_KEYS: `a:${"j".repeat(32)},b:${"k".repeat(32)},a:${"l".repeat(32)}` })).toThrow(/JWT_KEYS: kid "a" is listed twice/);
+    expect(() => parseConfig({ NODE_ENV: "production", SESSION_SECRET: secret, JWT_KEYS: `new:${"n".repeat(32)},old:${secret}` })).toThrow(
+      /JWT_KEYS: a JWT secret must not be the SESSION_SECRET/,
+    );
+    // outside production the same reuse is only check-deploy's warning (W010), not a refusal
+    expect(parseConfig({ SESSION_SECRET: secret, JWT_KEYS: `a:${secret}` }).JWT_KEYS).toEqual([{ kid: "a", secret }]);
+  });
 });
 
 describe("the server process refuses to start on bad settings", () => {
