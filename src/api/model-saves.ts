@@ -7,7 +7,7 @@ import type { Request } from "express";
 import { site } from "../admin/models.ts";
 import { ConflictErrors, FormErrors, type ModelHooks } from "../admin/site.ts";
 import { ApiProblem, problems } from "./problem.ts";
-import { ifMatch } from "./posts-resource.ts";
+import { versionMatches as ifMatch } from "./preconditions.ts";
 
 /** The registered hooks of an admin model ("blog_category"): checked once, at start-up. */
 export function savesOf(key: "blog_category" | "blog_tag" | "accounts_user"): Required<Pick<ModelHooks, "load" | "create" | "update" | "remove">> {
