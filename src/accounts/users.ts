@@ -29,6 +29,17 @@ export async function findSessionUser(id: number): Promise<SessionUser | null> {
   return rows[0] ?? null;
 }
 
+/**
+ * The session user an API access token names, with when they were last signed out everywhere
+ * (src/accounts/signout.ts; tokens issued before it are refused): the same one query.
+ */
+export async function findTokenUser(id: number): Promise<{ user: SessionUser; signedOutAt: Date | null } | null> {
+  const { rows } = await pool.query<SessionUser & { signedOutAt: Date | null }>(`SELECT ${SESSION_COLUMNS}, "signedOutAt" FROM "User" WHERE id = $1`, [id]);
+  if (!rows[0]) return null;
+  const { signedOutAt, ...user } = rows[0];
+  return { user, signedOutAt };
+}
+
 /** The account a login name designates: its username or its e-mail address, case-insensitively. */
 export async function findForLogin(login: string): Promise<(SessionUser & { passwordHash: string }) | null> {
   const name = login.trim();
@@ -40,6 +51,15 @@ export async function findForLogin(login: string): Promise<(SessionUser & { pass
     [name],
   );
   return rows[0] ?? null;
+}
+
+/** The id of the account named exactly `username`, when its role is one of `roles` (any role when left out). */
+export async function userIdByUsername(username: string, roles?: readonly Role[]): Promise<number | null> {
+  const { rows } = await pool.query<{ id: number }>(`SELECT id FROM "User" WHERE username = $1 AND ($2::"Role"[] IS NULL OR role = ANY ($2::"Role"[]))`, [
+    username,
+    roles ?? null,
+  ]);
+  return rows[0]?.id ?? null;
 }
 
 export async function usernameTaken(username: string, exceptId?: number): Promise<boolean> {

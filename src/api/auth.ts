@@ -1,7 +1,7 @@
 // Who is calling the API (DRF's authentication classes, in order):
 //  1. An Authorization header: it must be `Bearer <access token>`, a JWT checked by passport-jwt's
-//     strategy below (src/api/tokens.ts: HS256 only, a known kid, signature, iss, aud, exp, nbf,
-//     token_type "access", the account active as stored). Anything else in that header (another
+//     strategy below (src/api/tokens.ts: HS256 only, a known kid, signature, iss, aud, exp, nbf (30 s
+//     leeway), token_type "access", the account active as stored and not signed out everywhere since iat). Anything else in that header (another
 //     scheme, no token, a bad or expired token) is a 401 with WWW-Authenticate, never silently
 //     anonymous; the session cookie is then ignored (a bearer token plus a cookie: the token's user).
 //  2. Folio's session cookie (the site's own pages calling the API): the same session as the pages,
@@ -32,7 +32,9 @@ passport.use(
         const secret = verificationKey(raw);
         done(secret ? null : new Error("no key for this token"), secret);
       },
+      // passport-jwt passes algorithms, issuer and audience to jsonwebtoken itself, anything else (the clock leeway) through jsonWebTokenOptions
       ...verifyOptions(),
+      jsonWebTokenOptions: { clockTolerance: verifyOptions().clockTolerance },
       ignoreExpiration: false,
     },
     (payload: unknown, done: (err: unknown, user?: SessionUser | false) => void) => {

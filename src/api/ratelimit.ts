@@ -1,9 +1,11 @@
 // API rate limits: every request under /api/ counts against its client address (policy "ip",
 // API_RATE_LIMIT_IP per minute) and, when the caller is authenticated (bearer token or session),
 // against that user too (policy "user", API_RATE_LIMIT_USER per minute, whatever address it comes
-// from). Mounted in src/api/router.ts right after authentication (so the user is known); a request
-// whose authentication failed (401 for a bad token, 403 for a bad CSRF token) still counts against its
-// address, so guessing tokens is limited like anything else.
+// from). Two middlewares, mounted in src/api/router.ts around authentication: the address's lane
+// BEFORE it (a request over that limit is refused without the database being read: no token user, no
+// session; so guessing tokens is limited like anything else), the user's lane AFTER it (the user must be
+// known). A request whose authentication then fails (401 bad token, 403 bad CSRF token of a signed-in
+// session) has counted against its address, and against the session's user when there is one.
 //
 // Headers, after the IETF draft "RateLimit header fields for HTTP" (draft-ietf-httpapi-ratelimit-headers,
 // revisions 11-12: Structured Field Lists whose items are Strings naming the policy), on every API answer:
@@ -54,13 +56,22 @@ function limiterFor(policy: Policy, quota: number): RateLimiterMemory {
  */
 export function clientKey(ip: string | undefined): string {
   if (!ip) return "unknown";
-  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (v4) return v4[1]!;
   if (!ip.includes(":")) return ip.slice(0, 64);
-  const [head = "", tail] = ip.split("%")[0]!.toLowerCase().split("::", 2);
+  // a dotted quad at the end (::ffff:192.0.2.7) is the last two groups
+  const addr = ip
+    .split("%")[0]!
+    .toLowerCase()
+    .replace(/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, (_m, a: string, b: string, c: string, d: string) => {
+      const group = (x: string, y: string) => ((Number(x) << 8) + Number(y)).toString(16);
+      return `${group(a, b)}:${group(c, d)}`;
+    });
+  const [head = "", tail] = addr.split("::", 2);
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  // IPv4-mapped (::ffff:0:0/96, in either notation): the IPv4 address, not the one /64 they all share
+  const n = groups.map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN));
+  if (n.length === 8 && n.slice(0, 5).every((x) => x === 0) && n[5] === 0xffff) return [n[6]! >> 8, n[6]! & 255, n[7]! >> 8, n[7]! & 255].join(".");
   return `${groups
     .slice(0, 4)
     .map((g) => g.replace(/^0+(?=.)/, ""))
@@ -85,11 +96,8 @@ async function consume(policy: Policy, quota: number, key: string): Promise<Coun
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
-/** Counts the request in its lanes, sets the RateLimit headers; a 429 problem when a limit is exceeded. */
-async function count(req: Request, res: Response): Promise<ApiProblem | null> {
-  const lanes = [consume("ip", config.API_RATE_LIMIT_IP, clientKey(req.ip))];
-  if (req.user) lanes.push(consume("user", config.API_RATE_LIMIT_USER, String(req.user.id)));
-  const counted = await Promise.all(lanes);
+/** Sets the RateLimit headers from the lanes counted; a 429 problem when one of them is exceeded. */
+function report(res: Response, counted: Counted[]): ApiProblem | null {
   res.setHeader("RateLimit-Policy", counted.map((c) => `"${c.policy}";q=${c.quota};w=${WINDOW_SECONDS}`).join(", "));
   // The most restrictive: fewest requests left, then the longest wait.
   const left = (c: Counted) => Math.max(0, c.quota - c.res.consumedPoints);
@@ -105,17 +113,40 @@ async function count(req: Request, res: Response): Promise<ApiProblem | null> {
   return new ApiProblem(429, `Too many requests ${who}: try again in ${wait} seconds.`, {}, { "Retry-After": String(wait) });
 }
 
-const countRequest: RequestHandler = (req, res, next) => {
-  count(req, res).then((problem) => (problem ? sendProblem(req, res, problem) : next()), next);
+const ADDRESS_LANE = Symbol("folio.api.addressLane");
+type WithLane = Request & { [ADDRESS_LANE]?: Counted };
+
+/** The address's lane, before authentication: over its limit, a 429 and nothing else is done. */
+const countAddress: RequestHandler = (req, res, next) => {
+  consume("ip", config.API_RATE_LIMIT_IP, clientKey(req.ip)).then((lane) => {
+    (req as WithLane)[ADDRESS_LANE] = lane;
+    const problem = report(res, [lane]);
+    if (problem) sendProblem(req, res, problem);
+    else next();
+  }, next);
 };
 
-/** A request whose authentication failed counts too; over the limit, the 429 takes the error's place. */
-const countFailedRequest: ErrorRequestHandler = (err, req, res, next) => {
-  count(req, res).then(
+/** The user's lane (when authentication found one), reported with the address's: null, or the 429. */
+async function countUser(req: Request, res: Response): Promise<ApiProblem | null> {
+  const address = (req as WithLane)[ADDRESS_LANE];
+  if (!req.user || !address) return null;
+  return report(res, [address, await consume("user", config.API_RATE_LIMIT_USER, String(req.user.id))]);
+}
+
+const countUserRequest: RequestHandler = (req, res, next) => {
+  countUser(req, res).then((problem) => (problem ? sendProblem(req, res, problem) : next()), next);
+};
+
+/** A signed-in session whose CSRF check failed counts against its user too; over the limit, the 429 takes the error's place. */
+const countFailedUserRequest: ErrorRequestHandler = (err, req, res, next) => {
+  countUser(req, res).then(
     (problem) => next(problem ?? err),
     () => next(err),
   );
 };
 
-/** Mount right after apiAuthentication: r.use(apiRateLimit). */
-export const apiRateLimit: [RequestHandler, ErrorRequestHandler] = [countRequest, countFailedRequest];
+/** Mount BEFORE apiAuthentication: r.use(apiRateLimitByAddress). */
+export const apiRateLimitByAddress: RequestHandler = countAddress;
+
+/** Mount right after apiAuthentication: r.use(apiRateLimitByUser). */
+export const apiRateLimitByUser: [RequestHandler, ErrorRequestHandler] = [countUserRequest, countFailedUserRequest];

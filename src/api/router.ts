@@ -1,6 +1,6 @@
 // The API's request path, once for every declared operation (src/api/endpoint.ts):
-//   authentication (bearer access token, or Folio's session cookie with CSRF on unsafe methods)
-//   -> rate limits -> JSON body (415 for another type, 413 over API_BODY_LIMIT_BYTES)
+//   the address's rate limit -> authentication (bearer access token, or Folio's session cookie with
+//   CSRF on unsafe methods) -> the user's rate limit -> JSON body (415 for another type, 413 over API_BODY_LIMIT_BYTES)
 //   -> path, query and body parsed by the operation's zod schemas (400 with per-field messages;
 //      unknown query parameters and body fields refused) -> handle() -> JSON with an ETag (304 when
 //      If-None-Match matches) -> any error as problem+json (src/api/problem.ts).
@@ -13,7 +13,7 @@ import { POST_BODY_MAX } from "../web/limits.ts";
 import { API_PREFIX, expressPath, type Endpoint, type Frame, type Reply } from "./endpoint.ts";
 import { ApiProblem, fieldErrors, problemFrom, problems, sendProblem } from "./problem.ts";
 import { apiAuthentication, viaOf } from "./auth.ts";
-import { apiRateLimit } from "./ratelimit.ts";
+import { apiRateLimitByAddress, apiRateLimitByUser } from "./ratelimit.ts";
 import { ENDPOINTS } from "./index.ts";
 import { openApiDocument } from "./openapi.ts";
 import { DOCS_PATH, docsPage } from "./docs.ts";
@@ -106,8 +106,9 @@ function handlerFor(e: Endpoint): RequestHandler {
 
 export function buildApiRouter(): Router {
   const r = Router({ strict: false });
+  r.use(apiRateLimitByAddress); // before authentication: over the address's limit, a 429 without reading the database
   r.use(apiAuthentication);
-  r.use(apiRateLimit); // per IP and per user; after authentication, and counting failed ones too
+  r.use(apiRateLimitByUser); // the user is known now (failed authentications counted too)
   r.use(readBody);
 
   r.get(route("api:openapi", `${API_PREFIX}/openapi.json`), (_req, res) => {

@@ -9,6 +9,14 @@
 //  - `iss` (SITE_URL), `aud` ("folio-api"), `exp` (required) and `nbf` are set and checked (`iat` set);
 //    `token_type` keeps an access token and a refresh token from standing in for each other; `sub` is
 //    the user's id and the account is read as stored (a deactivated or deleted user's token is refused).
+//    exp and nbf are checked with CLOCK_TOLERANCE_SECONDS of leeway (machines' clocks drift apart).
+//  - "Sign out everywhere" (src/accounts/signout.ts: password change or reset, deactivation) sets
+//    User.signedOutAt, truncated to the second; an access token whose `iat` (whole seconds) is before it
+//    is refused at once, read in the same query as the account (ASVS V3.3). A token issued in that same
+//    second, before or after the sign-out, is accepted (a login right after a password change must
+//    work; iat cannot tell them apart). Refresh tokens of earlier logins are revoked by family there.
+//  - No refresh grace period: reuse detection is strict (simplejwt's blacklist), so a client that
+//    retries an exchange whose answer it lost has used its token and must log in again.
 //  - Both carry the custom claims `email` and `role` (simplejwt's get_token claims; informational:
 //    permissions use the account as stored, and a rotation signs them afresh from it). Refresh tokens
 //    carry `jti` (= ApiRefreshToken.id, the row that says whether it is still usable) and `fam` (its
@@ -16,13 +24,15 @@
 import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { pool, withClient } from "../db/client.ts";
-import { findSessionUser, type SessionUser } from "../accounts/users.ts";
+import { findTokenUser, type SessionUser } from "../accounts/users.ts";
 import { config } from "../config.ts";
 
 export const JWT_ALGORITHM = "HS256" as const;
 export const JWT_AUDIENCE = "folio-api";
 export const ACCESS_TOKEN_SECONDS = 5 * 60;
 export const REFRESH_TOKEN_SECONDS = 7 * 24 * 3600;
+/** Leeway on exp and nbf for clock skew between the machine that signed a token and the one verifying it. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 export type TokenType = "access" | "refresh";
 
@@ -39,8 +49,8 @@ export function verificationKey(raw: string): string | undefined {
   return header?.alg === JWT_ALGORITHM ? keyFor(header.kid) : undefined;
 }
 
-/** What jsonwebtoken checks besides the signature: the one algorithm, the issuer, the audience, exp and nbf. */
-export const verifyOptions = () => ({ algorithms: [JWT_ALGORITHM], issuer: jwtIssuer(), audience: JWT_AUDIENCE });
+/** What jsonwebtoken checks besides the signature: the one algorithm, the issuer, the audience, exp and nbf (with leeway). */
+export const verifyOptions = () => ({ algorithms: [JWT_ALGORITHM], issuer: jwtIssuer(), audience: JWT_AUDIENCE, clockTolerance: CLOCK_TOLERANCE_SECONDS });
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SUB_RE = /^[1-9]\d{0,9}$/;
@@ -52,6 +62,8 @@ export interface TokenClaims {
   jti: string;
   /** Seconds since the epoch. */
   exp: number;
+  /** Issued at, seconds since the epoch. */
+  iat: number;
   /** A refresh token's family. */
   family: string;
 }
@@ -63,11 +75,19 @@ export interface TokenClaims {
 export function claimsOf(payload: unknown, type: TokenType): TokenClaims | null {
   if (!payload || typeof payload !== "object") return null;
   const p = payload as Record<string, unknown>;
-  if (p.token_type !== type || typeof p.exp !== "number" || typeof p.sub !== "string" || !SUB_RE.test(p.sub) || typeof p.jti !== "string") return null;
+  if (
+    p.token_type !== type ||
+    typeof p.exp !== "number" ||
+    typeof p.iat !== "number" ||
+    typeof p.sub !== "string" ||
+    !SUB_RE.test(p.sub) ||
+    typeof p.jti !== "string"
+  )
+    return null;
   const userId = Number(p.sub);
   if (userId > MAX_INT4) return null;
   if (type === "refresh" && (!UUID_RE.test(p.jti) || typeof p.fam !== "string" || !UUID_RE.test(p.fam))) return null;
-  return { type, userId, jti: p.jti, exp: p.exp, family: type === "refresh" ? (p.fam as string) : "" };
+  return { type, userId, jti: p.jti, exp: p.exp, iat: p.iat, family: type === "refresh" ? (p.fam as string) : "" };
 }
 
 /** Verifies a raw token of `type` (key, algorithm, signature, iss, aud, exp, nbf, claims): its claims, or null. */
@@ -81,10 +101,16 @@ function verifyToken(raw: string, type: TokenType, opts: { ignoreExpiration?: bo
   }
 }
 
-/** The account a verified token names, if it still exists and is active (as stored now). */
+/**
+ * The account a verified token names, if it still exists, is active (as stored now) and was not signed
+ * out everywhere after the token was issued (one query).
+ */
 export async function activeUserOf(claims: TokenClaims): Promise<SessionUser | null> {
-  const user = await findSessionUser(claims.userId);
-  return user?.isActive ? user : null;
+  const found = await findTokenUser(claims.userId);
+  if (!found?.user.isActive) return null;
+  // signedOutAt is stored truncated to the second: a token of that second (iat) still counts
+  if (found.signedOutAt && claims.iat * 1000 < found.signedOutAt.getTime()) return null;
+  return found.user;
 }
 
 function sign(claims: Record<string, unknown>, userId: number, expiresIn?: number): string {
@@ -119,6 +145,24 @@ export interface TokenPair {
 
 type Query = (text: string, values: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
 
+/** Expired rows deleted per login (any user's: bounded, oldest first through the expiresAt index). */
+export const REFRESH_SWEEP_BATCH = 100;
+
+/**
+ * Deletes up to REFRESH_SWEEP_BATCH expired refresh-token rows (an expired token verifies nowhere, and
+ * its family's other rows still say what they need to). Run on each login, so the table shrinks as fast
+ * as logins fill it. The recurring purge belongs to the background jobs of issue 13 (with the
+ * session and reset-token pruning); this sweep then stays as a cheap bound.
+ */
+export async function sweepExpiredRefreshTokens(): Promise<number> {
+  const r = await pool.query(
+    `DELETE FROM "ApiRefreshToken" WHERE id IN (
+       SELECT id FROM "ApiRefreshToken" WHERE "expiresAt" < now() ORDER BY "expiresAt" LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+    [REFRESH_SWEEP_BATCH],
+  );
+  return r.rowCount ?? 0;
+}
+
 /** Stores a new refresh token of `familyId` (its row is what makes it usable) and signs it. */
 async function newRefreshToken(query: Query, user: TokenUser, familyId: string): Promise<string> {
   const jti = randomUUID();
@@ -136,8 +180,7 @@ const pair = (user: TokenUser, refresh: string): TokenPair => ({
 
 /** A new token pair for `user` after a login (POST /auth/token): a new refresh family. */
 export async function issueTokenPair(user: TokenUser): Promise<TokenPair> {
-  // The user's expired rows go now (bounded by the user's own tokens; expired ones verify nowhere).
-  await pool.query(`DELETE FROM "ApiRefreshToken" WHERE "userId" = $1 AND "expiresAt" < now()`, [user.id]);
+  await sweepExpiredRefreshTokens();
   return pair(user, await newRefreshToken((t, v) => pool.query(t, v), user, randomUUID()));
 }
 

@@ -12,7 +12,7 @@ import { pool, prisma } from "../../src/db/index.ts";
 import { LOGIN_FAILED } from "../../src/accounts/auth.ts";
 import { LOGIN_LANES } from "../../src/accounts/throttle.ts";
 import { issueResetToken } from "../../src/accounts/reset.ts";
-import { rotateRefreshToken } from "../../src/api/tokens.ts";
+import { REFRESH_SWEEP_BATCH, rotateRefreshToken } from "../../src/api/tokens.ts";
 import type { SessionUser } from "../../src/accounts/users.ts";
 import type { Role } from "../../src/generated/prisma/client.ts";
 import { csrfFrom, login } from "../support/auth.ts";
@@ -53,6 +53,17 @@ async function tokensFor(username: string, password: string): Promise<Pair> {
 const refresh = async (token: string) => expectContract(await post("/auth/refresh", { refresh: token }));
 const me = (access: string) => request(app).get(`${API}/me`).set("Authorization", `Bearer ${access}`);
 const claims = (token: string) => jwt.decode(token) as Record<string, unknown>;
+
+/**
+ * The same access token as issued `seconds` earlier (re-signed with the signing key). A sign-out
+ * everywhere refuses tokens of earlier seconds only (iat is in whole seconds: a login in the sign-out's
+ * own second must work), and a test runs within one second: this is the token of a second before.
+ */
+function issuedEarlier(access: string, seconds = 1): string {
+  const { iat, nbf, exp, ...rest } = claims(access) as Record<string, unknown> & { iat: number; nbf: number; exp: number };
+  const key = config.JWT_KEYS[0]!;
+  return jwt.sign({ ...rest, iat: iat - seconds, nbf: nbf - seconds, exp: exp - seconds }, key.secret, { algorithm: "HS256", keyid: key.kid });
+}
 
 async function familyRows(refreshToken: string) {
   const fam = claims(refreshToken).fam as string;
@@ -202,6 +213,27 @@ describe("the token flow", () => {
     expect((await refresh(again.refresh)).status).toBe(200);
   });
 
+  it("a login sweeps expired refresh-token rows, any user's, a bounded batch at a time; unexpired rows stay", async () => {
+    const { user: other, password: otherPassword } = await createUser();
+    const live = await tokensFor(other.username, otherPassword);
+    const n = REFRESH_SWEEP_BATCH + 20;
+    await pool.query(
+      `INSERT INTO "ApiRefreshToken" (id, "familyId", "userId", "expiresAt")
+       SELECT gen_random_uuid(), gen_random_uuid(), $1, now() - interval '1 day' - g * interval '1 second' FROM generate_series(1, $2) g`,
+      [other.id, n],
+    );
+    const expired = async () => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "ApiRefreshToken" WHERE "expiresAt" < now()`)).rows[0]!.n;
+    const before = await expired();
+    expect(before).toBeGreaterThanOrEqual(n);
+    const { user, password } = await createUser();
+    await tokensFor(user.username, password); // another user's login
+    expect(await expired()).toBe(before - REFRESH_SWEEP_BATCH);
+    await tokensFor(user.username, password);
+    expect(await expired()).toBe(Math.max(0, before - 2 * REFRESH_SWEEP_BATCH));
+    expect(await familyRows(live.refresh)).toHaveLength(1);
+    expect((await refresh(live.refresh)).status).toBe(200);
+  });
+
   it("verify: 200 with the type and expiry of a usable token, 401 for a used, revoked or bad one", async () => {
     const { user, password } = await createUser();
     const pair = await tokensFor(user.username, password);
@@ -334,9 +366,31 @@ describe("the session cookie (Folio's own pages) and CSRF", () => {
   });
 });
 
-describe("signing out everywhere revokes the API's refresh tokens", () => {
+describe("signing out everywhere revokes the API's refresh tokens and access tokens", () => {
   async function loginTwice(username: string, password: string) {
     return [await tokensFor(username, password), await tokensFor(username, password)];
+  }
+
+  /** The access tokens of `pairs`, as of a second before now: accepted until the sign-out. */
+  async function accessBefore(pairs: Pair[]) {
+    const tokens = pairs.map((p) => issuedEarlier(p.access));
+    for (const t of tokens) await me(t).expect(200);
+    return tokens;
+  }
+
+  /** Refused at once (401), by /auth/verify too. */
+  async function expectAccessRefused(tokens: string[]) {
+    for (const t of tokens) {
+      expect401(await me(t), "The access token is invalid or expired.");
+      expect401(expectContract(await post("/auth/verify", { token: t })));
+    }
+  }
+
+  /** A login right after the sign-out (most likely in its same second) gets an access token that works. */
+  async function expectNewLoginWorks(username: string, password: string) {
+    const fresh = await tokensFor(username, password);
+    expect((await me(fresh.access).expect(200)).body.username).toBe(username);
+    await me((await refresh(fresh.refresh)).body.access).expect(200);
   }
 
   async function expectRevoked(pairs: Pair[]) {
@@ -349,6 +403,7 @@ describe("signing out everywhere revokes the API's refresh tokens", () => {
   it("a password change on the account page (this session continues)", async () => {
     const { user, password } = await createUser();
     const pairs = await loginTwice(user.username, password);
+    const old = await accessBefore(pairs);
     const { agent, session } = await browserOf("READER", { user, password });
     await agent
       .post("/accounts/password/change/")
@@ -356,13 +411,15 @@ describe("signing out everywhere revokes the API's refresh tokens", () => {
       .send({ _csrf: await session.csrf(), old_password: password, new_password1: NEW_PASSWORD, new_password2: NEW_PASSWORD })
       .expect(303);
     await expectRevoked(pairs);
+    await expectAccessRefused(old);
     await agent.get(`${API}/me`).expect(200);
-    expect((await obtain(user.username, NEW_PASSWORD)).status).toBe(200);
+    await expectNewLoginWorks(user.username, NEW_PASSWORD);
   });
 
   it("a password reset by e-mail link", async () => {
     const { user, password } = await createUser();
     const pairs = await loginTwice(user.username, password);
+    const old = await accessBefore(pairs);
     const token = await issueResetToken(user.id);
     const agent = request.agent(app);
     const page = await agent.get(`/accounts/reset/${token}/`).expect(200);
@@ -372,16 +429,24 @@ describe("signing out everywhere revokes the API's refresh tokens", () => {
       .send({ _csrf: csrfFrom(page.text), new_password1: NEW_PASSWORD, new_password2: NEW_PASSWORD })
       .expect(303);
     await expectRevoked(pairs);
+    await expectAccessRefused(old);
+    await expectNewLoginWorks(user.username, NEW_PASSWORD);
   });
 
   it("an admin setting the password, and an admin deactivating the account", async () => {
     const admin = await signedIn(app, "ADMIN");
     const { user, password } = await createUser({ role: "AUTHOR" });
     const before = await loginTwice(user.username, password);
+    const oldBefore = await accessBefore(before);
     await csrfPost(admin, `/admin/accounts/user/${user.id}/password/`, { password1: NEW_PASSWORD, password2: NEW_PASSWORD }, 303);
     await expectRevoked(before);
+    await expectAccessRefused(oldBefore);
+    // that change as if made 10 s ago, so that tokens of the second before now (below) postdate it
+    await pool.query(`UPDATE "User" SET "signedOutAt" = "signedOutAt" - interval '10 seconds' WHERE id = $1`, [user.id]);
 
     const after = await loginTwice(user.username, NEW_PASSWORD);
+    await me(after[0]!.access).expect(200); // the login right after the change
+    const oldAfter = await accessBefore(after);
     const u = await prisma.user.findUniqueOrThrow({ where: { id: user.id } });
     // the change form without the "active" box ticked
     await csrfPost(
@@ -393,12 +458,18 @@ describe("signing out everywhere revokes the API's refresh tokens", () => {
     expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).isActive).toBe(false);
     await expectRevoked(after);
     expect401(await me(after[0]!.access));
+    // reactivated: the tokens issued before the deactivation stay refused; a new login works
+    await prisma.user.update({ where: { id: user.id }, data: { isActive: true } });
+    await expectAccessRefused(oldAfter);
+    await expectNewLoginWorks(user.username, NEW_PASSWORD);
   });
 
   it("the profile's 'log out everywhere'", async () => {
     const s = await browserOf("READER");
     const pairs = await loginTwice(s.user.username, s.password);
+    const old = await accessBefore(pairs);
     await csrfPost(s, "/accounts/profile/logout-everywhere/", {}, 200);
     await expectRevoked(pairs);
+    await expectAccessRefused(old);
   });
 });

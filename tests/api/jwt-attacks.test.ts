@@ -149,6 +149,45 @@ describe("claims", () => {
     await expectRefused(hmacToken(goodHeader(), accessClaims(user, { exp: String(t + 300) }), signingKey().secret));
   });
 
+  it("clock leeway of 30 s on nbf and exp: 10 s off passes, 60 s off is refused", async () => {
+    const t = now();
+    const good = async (over: Record<string, unknown>) =>
+      expect((await me(hmacToken(goodHeader(), accessClaims(user, over), signingKey().secret))).status).toBe(200);
+    await good({ iat: t + 10, nbf: t + 10, exp: t + 310 }); // signed on a machine whose clock is 10 s ahead
+    await good({ iat: t - 310, nbf: t - 310, exp: t - 10 }); // expired 10 s ago by our clock
+    await expectRefused(hmacToken(goodHeader(), accessClaims(user, { iat: t + 60, nbf: t + 60, exp: t + 360 }), signingKey().secret));
+    await expectRefused(hmacToken(goodHeader(), accessClaims(user, { iat: t - 360, nbf: t - 360, exp: t - 60 }), signingKey().secret));
+  });
+
+  it("no iat: refused (it is what a sign-out everywhere is compared with)", async () => {
+    await expectRefused(hmacToken(goodHeader(), accessClaims(user, { iat: undefined }), signingKey().secret));
+    await expectRefused(hmacToken(goodHeader(), accessClaims(user, { iat: String(now()) }), signingKey().secret));
+  });
+
+  it("signed out everywhere at second T: a token issued at T or later passes, one of T - 1 is refused (also by /auth/verify)", async () => {
+    const { user: u } = await createUser();
+    const t = now();
+    await prisma.user.update({ where: { id: u.id }, data: { signedOutAt: new Date(t * 1000) } });
+    const at = (iat: number) => hmacToken(goodHeader(), accessClaims(u, { iat, nbf: iat, exp: iat + 300 }), signingKey().secret);
+    expect((await me(at(t))).status).toBe(200);
+    expect((await me(at(t + 1))).status).toBe(200);
+    await expectRefused(at(t - 1));
+    expect(
+      (
+        await request(app)
+          .post(`${API}/auth/verify`)
+          .send({ token: at(t - 1) })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await request(app)
+          .post(`${API}/auth/verify`)
+          .send({ token: at(t) })
+      ).status,
+    ).toBe(200);
+  });
+
   it("wrong or missing audience and issuer", async () => {
     for (const over of [
       { aud: "another-api" },

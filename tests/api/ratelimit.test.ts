@@ -7,6 +7,7 @@ import request from "supertest";
 import { config } from "../../src/config.ts";
 import { signAccessToken } from "../../src/api/tokens.ts";
 import { clientKey } from "../../src/api/ratelimit.ts";
+import { prisma } from "../../src/db/index.ts";
 import { createUser, signedIn } from "../support/fixtures.ts";
 import { expectContract } from "./support/contract.ts";
 
@@ -53,8 +54,9 @@ function expectTooMany(res: request.Response, who: RegExp) {
   expect(res.body).toMatchObject({ type: "https://folio.dev/problems/rate-limited", title: "Too many requests", status: 429, errors: {} });
   expect(res.body.detail).toMatch(who);
   // an operation documents its 429 (the OpenAPI document's common responses)
-  if (res.req.path.startsWith(ME)) expectContract(res);
-  expect(res.body.instance).toBe(res.req.path.split("?")[0]);
+  const path = (res as unknown as { req: { path: string } }).req.path; // superagent's request, untyped by @types/supertest
+  if (path.startsWith(ME)) expectContract(res);
+  expect(res.body.instance).toBe(path.split("?")[0]);
   const retryAfter = res.headers["retry-after"];
   expect(retryAfter).toMatch(/^\d+$/);
   expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
@@ -120,6 +122,27 @@ describe("per client address", () => {
     expectTooMany(await meAs(user, ip), /from your address/);
   });
 
+  it("IPv4-mapped IPv6 addresses count as their IPv4 address, in either notation", async () => {
+    const a = await request(app).get(OPENAPI).set("X-Forwarded-For", "198.51.100.200").expect(200);
+    const b = await request(app).get(OPENAPI).set("X-Forwarded-For", "::ffff:c633:64c8").expect(200); // 198.51.100.200
+    const c = await request(app).get(OPENAPI).set("X-Forwarded-For", "::ffff:198.51.100.200").expect(200);
+    const other = await request(app).get(OPENAPI).set("X-Forwarded-For", "::ffff:c633:64c9").expect(200); // .201
+    expect([rateLimit(a).r, rateLimit(b).r, rateLimit(c).r, rateLimit(other).r]).toEqual([IP_LIMIT - 1, IP_LIMIT - 2, IP_LIMIT - 3, IP_LIMIT - 1]);
+  });
+
+  it("over the address's limit, a bearer token is not even verified (no database read): a deleted user's token gets 429, not 401", async () => {
+    const ip = newIp();
+    const { user } = await createUser();
+    await prisma.user.delete({ where: { id: user.id } });
+    // under the limit the token is verified (and refused: its user is gone)
+    expect((await meAs(user, ip).expect(401)).headers["www-authenticate"]).toMatch(/^Bearer/);
+    for (let i = 2; i <= IP_LIMIT; i++) await request(app).get(OPENAPI).set("X-Forwarded-For", ip).expect(200);
+    const res = await meAs(user, ip);
+    expectTooMany(res, /from your address/);
+    expect(res.headers["www-authenticate"]).toBeUndefined();
+    expect(res.headers["ratelimit-policy"]).toBe(`"ip";q=${IP_LIMIT};w=60`);
+  });
+
   it("an IPv6 client counts as its /64 network", async () => {
     const a = await request(app).get(OPENAPI).set("X-Forwarded-For", "2001:db8:a:1::1").expect(200);
     const b = await request(app).get(OPENAPI).set("X-Forwarded-For", "2001:db8:a:1:ffff:ffff:ffff:2").expect(200);
@@ -129,6 +152,12 @@ describe("per client address", () => {
     expect(clientKey("::1")).toBe("0:0:0:0::/64");
     expect(clientKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
     expect(clientKey("::ffff:192.0.2.7")).toBe("192.0.2.7");
+    // IPv4-mapped in hex (and spelled out): the IPv4 address, not one /64 shared by every IPv4 client
+    expect(clientKey("::ffff:c000:207")).toBe("192.0.2.7");
+    expect(clientKey("::FFFF:C000:0207")).toBe("192.0.2.7");
+    expect(clientKey("0:0:0:0:0:ffff:c000:208")).toBe("192.0.2.8");
+    expect(clientKey("0000:0000:0000:0000:0000:ffff:192.0.2.9")).toBe("192.0.2.9");
+    expect(clientKey("::ffff:0:c000:207")).toBe("0:0:0:0::/64"); // not IPv4-mapped (::ffff:0:0:0/96)
     expect(clientKey("192.0.2.7")).toBe("192.0.2.7");
     expect(clientKey(undefined)).toBe("unknown");
   });
