@@ -3,9 +3,9 @@
 import type { Request, Response } from "express";
 import { diffLines, diffWords } from "diff";
 import { z } from "zod";
-import { prisma, Prisma } from "../db/index.ts";
+import { prisma } from "../db/index.ts";
 import { can, canAll, maySetPostField, rolesWith } from "../accounts/permissions.ts";
-import { signOutEverywhere } from "../accounts/signout.ts";
+import { createUser, deleteUsers, updateUser } from "../accounts/service.ts";
 import { PostStatus, Role } from "../generated/prisma/client.ts";
 import {
   ConflictError,
@@ -23,11 +23,12 @@ import {
   listRevisions,
   restoreRevision,
   slugClash,
-  TAG_COMMA_MESSAGE,
   type PostInput,
 } from "../posts/service.ts";
-import { conflictMessage, StaleVersionError, updateAtVersion, type VersionedModel } from "../db/versioned.ts";
-import { changedFields, changeMessage, recordAction, recordActions } from "../audit/index.ts";
+import { conflictMessage, type VersionedModel } from "../db/versioned.ts";
+import { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
+import { createCategory, createTag, deleteCategories, deleteTags, updateCategory, updateTag } from "../taxonomy/service.ts";
+import { changeMessage } from "../audit/index.ts";
 import { authorize, currentUser, type AdminUser } from "./auth.ts";
 import { auditModelOf, ConflictErrors, fieldLabelOf, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { parseDatetimeLocal, type TagsValue } from "./forms.ts";
@@ -37,7 +38,7 @@ import { dayString, idString, isSlug } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 import { slugify } from "../blog/markdown.ts";
 import { postUrl } from "../blog/queries.ts";
-import { caches, invalidate } from "../cache/index.ts";
+import { caches } from "../cache/index.ts";
 import { badRequest, forbidden, notFound } from "../web/errors.ts";
 import { formatCount, POST_BODY_MAX } from "../web/limits.ts";
 
@@ -57,8 +58,6 @@ const ROLE_CHOICES = [
 // not pay two queries per view.
 const cachedChoices = (key: "category" | "tag" | "author", load: () => Promise<{ value: string; label: string }[]>) => () =>
   caches.adminChoices.fetch(key, load);
-// categories/tags/authors show on posts: drop the reader caches too, in every process
-const afterWrite = () => void invalidate("taxonomy", "posts");
 
 const categoryChoices = cachedChoices("category", async () =>
   (await prisma.category.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" }, take: 500 })).map((c) => ({
@@ -76,14 +75,6 @@ const authorChoices = cachedChoices("author", async () =>
     })
   ).map((u) => ({ value: String(u.id), label: u.username })),
 );
-
-function uniqueTarget(e: unknown): string[] | null {
-  if (!(e instanceof Prisma.PrismaClientKnownRequestError) || e.code !== "P2002") return null;
-  const t = (e.meta?.target ??
-    (e.meta as { driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } })?.driverAdapterError?.cause?.constraint?.fields) as
-    string[] | string | undefined;
-  return Array.isArray(t) ? t.map((x) => x.replace(/"/g, "")) : typeof t === "string" ? [t] : [];
-}
 
 // ---------------------------------------------------------------- Post
 
@@ -408,47 +399,41 @@ site.register({
   hooks: postHooks,
 });
 
-// ---------------------------------------------------------------- Generic Prisma-backed hooks
+// ---------------------------------------------------------------- Hooks over a feature's saves
 
-type Delegate = {
-  findUnique(a: unknown): Promise<Record<string, unknown> | null>;
-  findMany(a: unknown): Promise<Record<string, unknown>[]>;
-  create(a: unknown): Promise<Record<string, unknown>>;
-  deleteMany(a: unknown): Promise<{ count: number }>;
-};
+type Delegate = { findUnique(a: unknown): Promise<Record<string, unknown> | null> };
 
 /**
- * Hooks for a plain model: load/create/update/delete through its Prisma delegate, with audit entries.
- * Every such model has a `version` column: a change is saved only over the version its form was made
- * from (the one version check, src/db/versioned.ts, as for posts), else the form's conflict page.
+ * Hooks for a plain model: the feature's save functions (src/taxonomy/service.ts,
+ * src/accounts/service.ts: the one save path, which the API calls too), their typed errors shown as
+ * the form's: field errors on the fields, a stale version as the conflict page, a deleted object as
+ * the form's error. Only load() (the form's values) is the admin's own.
  */
-function prismaHooks(opts: {
+function savesHooks(opts: {
   delegate: Exclude<VersionedModel, "post">;
   /** "category": for the conflict message. */
   noun: string;
-  audit: string;
   fields: string[];
   readOnly?: string[];
   repr: (o: Record<string, unknown>) => string;
   cascades?: (ids: number[]) => Promise<string[]>;
-  prepare?: (data: Record<string, unknown>) => Record<string, unknown>;
+  create: (data: Record<string, unknown>, user: AdminUser) => Promise<{ id: number; repr: string }>;
+  update: (id: number, version: number, data: Record<string, unknown>, user: AdminUser) => Promise<{ id: number; repr: string }>;
+  remove: (ids: number[], user: AdminUser) => Promise<number>;
 }): ModelHooks {
-  const d = () => (prisma as unknown as Record<string, Delegate>)[opts.delegate]!;
-  const toErrors = (e: unknown): never => {
-    const target = uniqueTarget(e);
-    if (target) {
-      const field = opts.fields.find((f) => target.includes(f)) ?? "__all__";
-      throw new FormErrors({ [field]: "This value is already used; choose another." });
+  const asForm = (e: unknown): never => {
+    if (e instanceof FieldErrors) throw new FormErrors(e.fields);
+    if (e instanceof NotFoundError) throw new FormErrors({ __all__: `This ${opts.noun} was deleted meanwhile.` });
+    if (e instanceof StaleVersionError && e.current) {
+      const now = e.current;
+      throw new ConflictErrors(Object.fromEntries(opts.fields.map((f) => [f, now[f]])), Number(now.version), conflictMessage(opts.noun));
     }
     throw e;
   };
-  const pick = (data: Record<string, unknown>) => {
-    const p = opts.prepare ? opts.prepare(data) : data;
-    return Object.fromEntries(opts.fields.filter((f) => f in p).map((f) => [f, p[f]]));
-  };
+  const saved = ({ id, repr }: { id: number; repr: string }) => ({ id, repr });
   return {
     async load(id) {
-      const o = await d().findUnique({ where: { id } });
+      const o = await (prisma as unknown as Record<string, Delegate>)[opts.delegate]!.findUnique({ where: { id } });
       if (!o) return null;
       return {
         id,
@@ -458,57 +443,12 @@ function prismaHooks(opts: {
         readOnly: Object.fromEntries((opts.readOnly ?? []).map((f) => [f, o[f]])),
       } satisfies AdminObject;
     },
-    async create(data, user) {
-      try {
-        return await prisma
-          .$transaction(async (tx) => {
-            const o = await (tx as unknown as Record<string, Delegate>)[opts.delegate]!.create({ data: pick(data) });
-            await recordAction(
-              { userId: user.id, action: "ADD", model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o), changes: { added: true } },
-              tx,
-            );
-            return { id: Number(o.id), repr: opts.repr(o) };
-          })
-          .finally(afterWrite);
-      } catch (e) {
-        return toErrors(e);
-      }
-    },
-    async update(obj, data, user, version) {
+    create: (data, user) => opts.create(data, user).then(saved, asForm),
+    update(obj, data, user, version) {
       if (version === undefined) throw new FormErrors({ __all__: "The form is missing its version; reload the page." });
-      try {
-        return await prisma
-          .$transaction(async (tx) => {
-            const values = pick(data);
-            const o = await updateAtVersion(tx, opts.delegate, obj.id, version, values);
-            const changed = changedFields(obj.values, values, opts.fields);
-            await recordAction({ userId: user.id, action: "CHANGE", model: opts.audit, objectId: obj.id, objectRepr: opts.repr(o), changes: { changed } }, tx);
-            return { id: obj.id, repr: opts.repr(o) };
-          })
-          .finally(afterWrite);
-      } catch (e) {
-        if (e instanceof StaleVersionError) {
-          if (!e.current) throw new FormErrors({ __all__: `This ${opts.noun} was deleted meanwhile.` });
-          const now = e.current;
-          throw new ConflictErrors(Object.fromEntries(opts.fields.map((f) => [f, now[f]])), Number(now.version), conflictMessage(opts.noun));
-        }
-        return toErrors(e);
-      }
+      return opts.update(obj.id, version, data, user).then(saved, asForm);
     },
-    async remove(ids, user) {
-      return prisma
-        .$transaction(async (tx) => {
-          const del = (tx as unknown as Record<string, Delegate>)[opts.delegate]!;
-          const objs = await del.findMany({ where: { id: { in: ids } } });
-          await del.deleteMany({ where: { id: { in: objs.map((o) => o.id) } } });
-          await recordActions(
-            objs.map((o) => ({ userId: user.id, action: "DELETE" as const, model: opts.audit, objectId: Number(o.id), objectRepr: opts.repr(o) })),
-            tx,
-          );
-          return objs.length;
-        })
-        .finally(afterWrite);
-    },
+    remove: (ids, user) => opts.remove(ids, user),
     cascades: opts.cascades,
   };
 }
@@ -525,13 +465,14 @@ const deleteAction = (plural: string, describe: string, permission: BulkAction["
 
 // ---------------------------------------------------------------- Category and Tag
 
-const categoryHooks = prismaHooks({
+const categoryHooks = savesHooks({
   delegate: "category",
   noun: "category",
-  audit: "blog.category",
   fields: ["name", "slug", "description"],
   repr: (o) => String(o.name),
-  prepare: (d) => ({ ...d, slug: d.slug || slugify(String(d.name)) }),
+  create: (d, user) => createCategory({ name: String(d.name), slug: String(d.slug ?? ""), description: String(d.description ?? "") }, user),
+  update: (id, version, d, user) => updateCategory(id, version, d, user),
+  remove: deleteCategories,
   cascades: async (ids) => {
     const n = await prisma.post.count({ where: { categoryId: { in: ids } } });
     return [`${n} post${n === 1 ? "" : "s"} will lose their category (the posts stay)`];
@@ -569,16 +510,14 @@ site.register({
   hooks: categoryHooks,
 });
 
-const tagHooks = prismaHooks({
+const tagHooks = savesHooks({
   delegate: "tag",
   noun: "tag",
-  audit: "blog.tag",
   fields: ["name", "slug"],
   repr: (o) => String(o.name),
-  prepare: (d) => {
-    if (String(d.name).includes(",")) throw new FormErrors({ name: TAG_COMMA_MESSAGE }); // /write/ separates tag names with commas
-    return { ...d, slug: d.slug || slugify(String(d.name)) };
-  },
+  create: (d, user) => createTag({ name: String(d.name), slug: String(d.slug ?? "") }, user),
+  update: (id, version, d, user) => updateTag(id, version, d, user),
+  remove: deleteTags,
   cascades: async (ids) => {
     const n = await prisma.postTag.count({ where: { tagId: { in: ids } } });
     return [`${n} tag link${n === 1 ? "" : "s"} on posts (the posts stay)`];
@@ -617,35 +556,21 @@ site.register({
 
 // ---------------------------------------------------------------- User
 
-const userHooks = prismaHooks({
+const userHooks = savesHooks({
   delegate: "user",
   noun: "user",
-  audit: "accounts.user",
   fields: ["username", "email", "firstName", "lastName", "role", "isActive", "bio"],
   readOnly: ["dateJoined", "lastLogin"],
   repr: (o) => String(o.username),
-  prepare: (d) => ({ ...d, email: typeof d.email === "string" ? d.email.toLowerCase() : d.email }),
   cascades: async (ids) => {
     const n = await prisma.post.count({ where: { authorId: { in: ids } } });
     return [`${n} post${n === 1 ? "" : "s"} written by them (deleted with their revisions)`];
   },
+  // the account rules (no self-lockout, signed out everywhere on deactivation) are the service's
+  create: createUser,
+  update: (id, version, d, user) => updateUser(id, version, d, user),
+  remove: deleteUsers,
 });
-// An admin cannot lock themselves out from here (demote or deactivate their own account): after the
-// change they must still be allowed to manage users (permissions.ts decides which roles are).
-const userUpdate = userHooks.update;
-userHooks.update = async (obj, data, user, version) => {
-  if (obj.id === user.id && (!rolesWith("user.change").includes(data.role as Role) || data.isActive === false))
-    throw new FormErrors({ role: "You cannot remove your own admin role or deactivate yourself; ask another admin." });
-  const saved = await userUpdate!(obj, data, user, version);
-  // A deactivated account is signed out everywhere: its sessions and API refresh tokens end.
-  if (data.isActive === false) await signOutEverywhere(obj.id);
-  return saved;
-};
-const userRemove = userHooks.remove;
-userHooks.remove = async (ids, user) => {
-  if (ids.includes(user.id)) throw forbidden("You cannot delete your own account here.");
-  return userRemove!(ids, user);
-};
 
 site.register({
   app: "accounts",

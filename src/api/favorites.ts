@@ -8,9 +8,9 @@ import { z } from "zod";
 import { config } from "../config.ts";
 import { favorite, FavoriteTargetMissing, listFavorites, unfavorite } from "../favorites/service.ts";
 import { idString } from "../web/inputs.ts";
-import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint } from "./endpoint.ts";
-import { LIST_FIELDS, pageParam, pageSizeParam, toResource } from "./posts-resource.ts";
+import { pageEnvelope, pageLink, pageQuery } from "./paging.ts";
+import { LIST_FIELDS, toResource } from "./posts-resource.ts";
 import { problems } from "./problem.ts";
 import { pageOf, Post } from "./schemas.ts";
 
@@ -22,7 +22,6 @@ export const FavoriteState = z
   .meta({ id: "FavoriteState" });
 
 const postParams = z.object({ id: idString().meta({ description: "The post's id." }) });
-const favoritesQuery = z.strictObject({ page: pageParam.optional(), pageSize: pageSizeParam.optional() });
 const CARD = new Set(LIST_FIELDS);
 
 /** POST or DELETE /posts/{id}/favorite: the same declaration around favorite() or unfavorite(). */
@@ -75,23 +74,15 @@ const listMyFavorites = endpoint({
   description: "Page-number pages of the published posts you favorited, the most recently favorited first. A page past the last one is a 404.",
   tags: ["favorites"],
   auth: "user",
-  query: favoritesQuery,
+  query: pageQuery("Posts", config.POSTS_PER_PAGE),
   responses: { 200: { description: "A page of your favorites.", schema: pageOf(Post, "FavoritePage") } },
   errors: [404],
   async handle({ user, query }) {
     const page = query.page ?? 1;
-    const perPage = query.pageSize ?? config.POSTS_PER_PAGE;
-    const { posts, total } = await listFavorites(user!.id, { page, perPage });
-    if (page > 1 && posts.length === 0) throw problems.notFound("Invalid page: there are fewer favorites.");
-    const link = (n: number) => absoluteUrl("api:listMyFavorites", {}, { page: n, pageSize: query.pageSize });
-    return {
-      body: {
-        count: total,
-        next: page * perPage < total ? link(page + 1) : null,
-        previous: page > 1 ? link(page - 1) : null,
-        results: posts.map((p) => toResource(p, CARD, false)),
-      },
-    };
+    const size = query.page_size ?? config.POSTS_PER_PAGE;
+    const { posts, total } = await listFavorites(user!.id, { page, perPage: size });
+    const results = posts.map((p) => toResource(p, CARD, false));
+    return { body: pageEnvelope({ count: total, page, size, results, noun: "favorites", link: pageLink("api:listMyFavorites", query) }) };
   },
 });
 

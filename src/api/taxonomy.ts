@@ -1,25 +1,33 @@
 // Categories and tags: public reads with their published post counts; writes by the declared rule
 // (category.create/change/delete and tag.change/delete: editors; tag.create: authors too, as when they
-// name a new tag on their post), saved through the admin's one save path (src/api/model-saves.ts).
-// A change needs If-Match with the version read (428 without it, 412 when stale, with the current one).
+// name a new tag on their post), saved through the feature's one save path (src/taxonomy/service.ts),
+// which the admin calls too. A change needs If-Match with the ETag read (428 without it, 412 when
+// stale, with the current one); a DELETE honours it when sent. The lists are cached (api.categories,
+// api.tags in src/cache/index.ts: dropped on every post or taxonomy write); tags come in pages.
 //
 // Which tags a caller may learn about is the tag field's rule (visibleTags, src/admin/widgets.ts):
 // anonymous callers and readers see tags on a live (published) post, authors those and the tags on
 // their own posts, editors every tag. A tag they may not see is a 404, as on the site.
 import { z } from "zod";
 import { prisma } from "../db/index.ts";
-import { can, type Actor } from "../accounts/permissions.ts";
+import { preparedQuery } from "../db/prepared.ts";
+import { can, canAll, type Actor } from "../accounts/permissions.ts";
 import type { SessionUser } from "../accounts/users.ts";
 import { text } from "../accounts/validation.ts";
 import { categoriesWithCounts } from "../blog/queries.ts";
 import { visibleTags } from "../admin/widgets.ts";
+import { caches } from "../cache/index.ts";
+import { LIVE_SQL } from "../posts/visibility.ts";
+import type { Saved, Saver } from "../db/saves.ts";
+import { createCategory, createTag, deleteCategories, deleteTags, updateCategory, updateTag } from "../taxonomy/service.ts";
 import { slugString } from "../web/inputs.ts";
-import { absoluteUrl, url } from "../web/urls.ts";
+import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint } from "./endpoint.ts";
-import { requireVersion, saveProblem, savesOf } from "./model-saves.ts";
+import { pageEnvelope, pageLink, pageQuery } from "./paging.ts";
+import { pageOf } from "./schemas.ts";
+import { preconditionFailed, requireVersion, versionMatches, versionTag } from "./preconditions.ts";
 import { problems } from "./problem.ts";
-
-const LIVE = () => ({ status: "PUBLISHED" as const, publish: { lte: new Date() } });
+import { saving } from "./saves.ts";
 
 // ------------------------------------------------------------------------------ schemas
 
@@ -44,8 +52,10 @@ export const Tag = z
   })
   .meta({ id: "Tag" });
 
-const listOf = <T extends z.ZodType>(item: T, id: string) =>
-  z.object({ count: z.number().int(), results: z.array(item) }).meta({ id, description: "Every item, in name order (one page: there are few)." });
+const CategoryList = z
+  .object({ count: z.number().int(), results: z.array(Category) })
+  .meta({ id: "CategoryList", description: "Every category, in name order (one page: there are few)." });
+const TAGS_PER_PAGE = 100;
 
 const NAME_MAX = 100;
 const slugParams = z.object({ slug: slugString(NAME_MAX).meta({ description: "The slug." }) });
@@ -64,37 +74,46 @@ const TagChange = z.strictObject({ name: name().optional(), slug: slugField().op
 
 const categoryUrl = (slug: string) => absoluteUrl("blog:category_detail", { slug });
 
+// Published ("live": src/posts/visibility.ts) posts per category and per tag, for the given ids.
+const CATEGORY_COUNTS = `SELECT p."categoryId" AS id, count(*)::int AS n FROM "Post" p WHERE p."categoryId" = ANY($1::int[]) AND ${LIVE_SQL} GROUP BY 1`;
+const TAG_COUNTS = `SELECT pt."tagId" AS id, count(*)::int AS n
+  FROM "PostTag" pt JOIN "Post" p ON p.id = pt."postId" WHERE pt."tagId" = ANY($1::int[]) AND ${LIVE_SQL} GROUP BY 1`;
+
+async function liveCounts(sql: string, ids: number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await preparedQuery<{ id: number; n: number }>(sql, [ids]);
+  return new Map(rows.map((r) => [r.id, r.n]));
+}
+
 async function category(where: { slug: string } | { id: number }) {
-  const c = await prisma.category.findUnique({
-    where,
-    select: { id: true, name: true, slug: true, description: true, version: true, _count: { select: { posts: { where: LIVE() } } } },
-  });
+  const c = await prisma.category.findUnique({ where, select: { id: true, name: true, slug: true, description: true, version: true } });
   if (!c) return null;
-  return {
-    id: c.id,
-    resource: { slug: c.slug, name: c.name, description: c.description, posts: c._count.posts, url: categoryUrl(c.slug), version: c.version },
-  };
+  const posts = (await liveCounts(CATEGORY_COUNTS, [c.id])).get(c.id) ?? 0;
+  return { id: c.id, resource: { slug: c.slug, name: c.name, description: c.description, posts, url: categoryUrl(c.slug), version: c.version } };
 }
 
 /** The tags `user` may learn about (anonymous: as a reader with no posts); "all": no restriction (the tag's own creator). */
 const tagsVisibleTo = (user: SessionUser | null | "all") =>
   user === "all" ? {} : visibleTags(user ?? ({ id: 0, role: "READER", isActive: false } satisfies Actor));
 
-const TAG_SELECT = (now: ReturnType<typeof LIVE>) =>
-  ({ id: true, name: true, slug: true, version: true, _count: { select: { posts: { where: { post: now } } } } }) as const;
+/** Callers who see the same tags share cached pages: anonymous callers, those who see every tag, and each other signed-in user. */
+const visibilityClass = (user: SessionUser | null) => (user === null ? "public" : canAll(user, "post.view") ? "all" : `user:${user.id}`);
 
-const tagResource = (t: { name: string; slug: string; version: number; _count: { posts: number } }) => ({
+const TAG_SELECT = { id: true, name: true, slug: true, version: true } as const;
+
+const tagResource = (t: { name: string; slug: string; version: number; posts: number }) => ({
   slug: t.slug,
   name: t.name,
-  posts: t._count.posts,
-  url: t._count.posts > 0 ? absoluteUrl("blog:tag_detail", { slug: t.slug }) : null,
+  posts: t.posts,
+  url: t.posts > 0 ? absoluteUrl("blog:tag_detail", { slug: t.slug }) : null,
   version: t.version,
 });
 
 async function tag(where: { slug: string } | { id: number }, user: SessionUser | null | "all") {
   const key = "slug" in where ? { slug: where.slug } : { id: where.id };
-  const t = await prisma.tag.findFirst({ where: { AND: [key, tagsVisibleTo(user)] }, select: TAG_SELECT(LIVE()) });
-  return t ? { id: t.id, resource: tagResource(t) } : null;
+  const t = await prisma.tag.findFirst({ where: { AND: [key, tagsVisibleTo(user)] }, select: TAG_SELECT });
+  if (!t) return null;
+  return { id: t.id, resource: tagResource({ ...t, posts: (await liveCounts(TAG_COUNTS, [t.id])).get(t.id) ?? 0 }) };
 }
 
 /** `action` per the rule, or 403 (asked once the object is known to exist: categories and visible tags are public, so a 403 reveals nothing). */
@@ -118,14 +137,20 @@ interface Model {
   change: z.ZodType;
   createText: string;
   deleteText: string;
-  saves: ReturnType<typeof savesOf>;
+  /** The feature's saves (src/taxonomy/service.ts). */
+  saves: {
+    create(body: { name: string }, actor: Saver): Promise<Saved>;
+    update(id: number, version: number, body: object, actor: Saver): Promise<Saved>;
+    remove(ids: number[], actor: Saver, version?: number): Promise<number>;
+  };
   /** The object as `user` may see it ("all": as stored), or null. */
   read(where: { slug: string } | { id: number }, user: SessionUser | null | "all"): Promise<Found>;
-  /** A create body as the admin form's values (a slug left out is made from the name). */
-  values(body: Record<string, unknown>): Record<string, unknown>;
 }
 
 const title = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+
+/** The ETag of a category or tag: its version and the bytes (its post count changes without a new version). */
+const etagOf = (r: Resource) => versionTag(r.version, r);
 
 function detailAndWrites(m: Model): Endpoint[] {
   const Noun = title(m.noun);
@@ -135,6 +160,7 @@ function detailAndWrites(m: Model): Endpoint[] {
     if (!o) throw problems.notFound(`No such ${m.noun}.`);
     return o;
   };
+  const current = (id: number, user: SessionUser | null) => async () => (await m.read({ id }, user))?.resource ?? null;
   const common = { tags: [m.plural], params: slugParams };
   return [
     endpoint({
@@ -144,11 +170,13 @@ function detailAndWrites(m: Model): Endpoint[] {
       path,
       summary: `One ${m.noun}`,
       auth: "public",
-      responses: { 200: { description: `The ${m.noun}.`, schema: m.schema, headers: { ETag: `The ${m.noun}'s version.` } } },
+      responses: {
+        200: { description: `The ${m.noun}.`, schema: m.schema, headers: { ETag: `The ${m.noun}'s version and representation ("<version>-<hash>").` } },
+      },
       errors: [404],
       async handle({ params, user }) {
         const o = await found(params.slug, user);
-        return { body: o.resource, etag: String(o.resource.version) };
+        return { body: o.resource, etag: etagOf(o.resource) };
       },
     }),
     endpoint({
@@ -160,14 +188,16 @@ function detailAndWrites(m: Model): Endpoint[] {
       tags: [m.plural],
       auth: "user",
       body: m.create,
-      responses: { 201: { description: `The new ${m.noun}.`, schema: m.schema, headers: { Location: `The ${m.noun}'s URL.`, ETag: "Its version." } } },
+      responses: {
+        201: { description: `The new ${m.noun}.`, schema: m.schema, headers: { Location: `The ${m.noun}'s URL (absolute).`, ETag: "Its version." } },
+      },
       errors: [403],
       async handle({ user, body }) {
         allow(user!, `${m.noun}.create`);
-        const saved = await m.saves.create(m.values(body as Record<string, unknown>), user!).catch((e: unknown) => saveProblem(e, async () => null));
+        const saved = await saving(m.saves.create(body as { name: string }, user!), m.noun, async () => null);
         // the creator sees it whatever their role (a new tag is on no post yet): it is theirs to know
         const o = (await m.read({ id: saved.id }, "all"))!;
-        return { status: 201, body: o.resource, etag: String(o.resource.version), headers: { Location: url(`api:get${Noun}`, { slug: o.resource.slug }) } };
+        return { status: 201, body: o.resource, etag: etagOf(o.resource), headers: { Location: absoluteUrl(`api:get${Noun}`, { slug: o.resource.slug }) } };
       },
     }),
     endpoint({
@@ -176,7 +206,7 @@ function detailAndWrites(m: Model): Endpoint[] {
       method: "patch",
       path,
       summary: `Change a ${m.noun}`,
-      description: `Editors and admins. Send If-Match: "<version>" (the ETag read): 428 without it, 412 (with the current ${m.noun}) when it changed since.`,
+      description: `Editors and admins. Send If-Match with the ETag read (its leading version counts): 428 without it, 412 (with the current ${m.noun}) when it changed since.`,
       auth: "user",
       body: m.change,
       responses: { 200: { description: `The ${m.noun} as saved.`, schema: m.schema, headers: { ETag: "Its new version." } } },
@@ -185,12 +215,9 @@ function detailAndWrites(m: Model): Endpoint[] {
         const o = await found(params.slug, user);
         allow(user!, `${m.noun}.change`);
         const version = requireVersion(req, o.resource);
-        const obj = await m.saves.load(o.id);
-        if (!obj) throw problems.notFound(`No such ${m.noun}.`);
-        const current = async () => (await m.read({ id: o.id }, user))?.resource ?? null;
-        await m.saves.update(obj, { ...obj.values, ...(body as object) }, user!, version).catch((e: unknown) => saveProblem(e, current));
-        const now = (await current())!;
-        return { body: now, etag: String(now.version) };
+        await saving(m.saves.update(o.id, version, body as object, user!), m.noun, current(o.id, user));
+        const now = (await current(o.id, user)())!;
+        return { body: now, etag: etagOf(now) };
       },
     }),
     endpoint({
@@ -199,14 +226,17 @@ function detailAndWrites(m: Model): Endpoint[] {
       method: "delete",
       path,
       summary: `Delete a ${m.noun}`,
-      description: m.deleteText,
+      description: `${m.deleteText} If-Match is honoured when sent (its leading version counts; 412 with \`current\` when stale).`,
       auth: "user",
       responses: { 204: { description: "Deleted." } },
-      errors: [403, 404],
-      async handle({ user, params }) {
+      errors: [403, 404, 412],
+      async handle({ user, params, req }) {
         const o = await found(params.slug, user);
         allow(user!, `${m.noun}.delete`);
-        await m.saves.remove([o.id], user!);
+        const h = req.headers["if-match"];
+        if (h !== undefined && !versionMatches(h, o.resource.version, true)) throw preconditionFailed(o.resource);
+        const version = h === undefined || h.trim() === "*" ? undefined : o.resource.version;
+        await saving(m.saves.remove([o.id], user!, version), m.noun, current(o.id, user));
         return { status: 204 };
       },
     }),
@@ -221,9 +251,9 @@ const listCategories = endpoint({
   description: "Every category with its number of published posts, in name order.",
   tags: ["categories"],
   auth: "public",
-  responses: { 200: { description: "The categories.", schema: listOf(Category, "CategoryList") } },
+  responses: { 200: { description: "The categories.", schema: CategoryList } },
   async handle() {
-    const rows = await categoriesWithCounts();
+    const rows = await caches.apiCategories.fetch("all", categoriesWithCounts);
     const results = rows.map((c) => ({ slug: c.slug, name: c.name, description: c.description, posts: c.count, url: categoryUrl(c.slug) }));
     return { body: { count: results.length, results } };
   },
@@ -235,13 +265,28 @@ const listTags = endpoint({
   path: "/tags",
   summary: "Tags",
   description:
-    "The tags you may see, in name order, with their published post counts: anonymous callers and readers see tags on a published post; authors also those on their own posts; editors every tag.",
+    "The tags you may see, in name order, a page at a time, with their published post counts: anonymous callers and readers see tags on a published post; authors also those on their own posts; editors every tag. A page past the last is a 404.",
   tags: ["tags"],
   auth: "public",
-  responses: { 200: { description: "The tags.", schema: listOf(Tag, "TagList") } },
-  async handle({ user }) {
-    const rows = await prisma.tag.findMany({ where: tagsVisibleTo(user), select: TAG_SELECT(LIVE()), orderBy: [{ name: "asc" }, { id: "asc" }] });
-    return { body: { count: rows.length, results: rows.map(tagResource) } };
+  query: pageQuery("Tags", TAGS_PER_PAGE),
+  responses: { 200: { description: "A page of tags.", schema: pageOf(Tag, "TagPage") } },
+  errors: [404],
+  async handle({ user, query }) {
+    const page = query.page ?? 1;
+    const size = query.page_size ?? TAGS_PER_PAGE;
+    const { count, rows } = await caches.apiTags.fetch(`${visibilityClass(user)}|${page}|${size}`, async () => {
+      const where = tagsVisibleTo(user);
+      const [count, tags] = await prisma.$transaction([
+        prisma.tag.count({ where }),
+        prisma.tag.findMany({ where, select: TAG_SELECT, orderBy: [{ name: "asc" }, { id: "asc" }], skip: (page - 1) * size, take: size }),
+      ]);
+      const posts = await liveCounts(
+        TAG_COUNTS,
+        tags.map((t) => t.id),
+      );
+      return { count, rows: tags.map((t) => ({ name: t.name, slug: t.slug, version: t.version, posts: posts.get(t.id) ?? 0 })) };
+    });
+    return { body: pageEnvelope({ count, page, size, results: rows.map(tagResource), noun: "tags", link: pageLink("api:listTags", query) }) };
   },
 });
 
@@ -255,9 +300,8 @@ export const endpoints: Endpoint[] = [
     change: CategoryChange,
     createText: "Editors and admins. A slug already used is a 400 on `slug`.",
     deleteText: "Editors and admins. Its posts stay, without a category.",
-    saves: savesOf("blog_category"),
+    saves: { create: createCategory, update: updateCategory, remove: deleteCategories },
     read: (where) => category(where),
-    values: (b) => ({ name: b.name, slug: b.slug ?? "", description: b.description ?? "" }),
   }),
   listTags,
   ...detailAndWrites({
@@ -269,8 +313,7 @@ export const endpoints: Endpoint[] = [
     createText:
       "Authors, editors and admins (tag.create: an author may create tags for their posts). A name holds no comma; a slug already used is a 400 on `slug`.",
     deleteText: "Editors and admins. The tag is taken off its posts (the posts stay).",
-    saves: savesOf("blog_tag"),
+    saves: { create: createTag, update: updateTag, remove: deleteTags },
     read: tag,
-    values: (b) => ({ name: b.name, slug: b.slug ?? "" }),
   }),
 ];

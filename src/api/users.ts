@@ -1,20 +1,21 @@
 // Users: the caller's own account (`me`: read, and change their names) and, for admins (user.view /
-// user.change), everyone's. Password hashes are never read here. An admin's change is saved through
-// the admin's own save path (src/api/model-saves.ts: audit entry, version check, and the guard that an
-// admin cannot demote or deactivate themself, and a deactivated account signed out everywhere:
-// signOutEverywhere, src/accounts/signout.ts, called by that save).
+// user.change), everyone's. Password hashes are never read here. Every change, PATCH /me too, is saved
+// through the one user save (src/accounts/service.ts, which the admin calls too: audit entry, version
+// check, the guard that an admin cannot demote or deactivate themself, and a deactivated account
+// signed out everywhere).
 import { z } from "zod";
 import { can } from "../accounts/permissions.ts";
-import { updateNames, type SessionUser } from "../accounts/users.ts";
+import { StaleVersionError, updateUser as saveUser } from "../accounts/service.ts";
+import type { SessionUser } from "../accounts/users.ts";
 import { nameField } from "../accounts/validation.ts";
 import { prisma, type Prisma } from "../db/index.ts";
-import { FormErrors } from "../admin/site.ts";
-import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint } from "./endpoint.ts";
-import { requireVersion, saveProblem, savesOf } from "./model-saves.ts";
-import { pageParam, pageSizeParam } from "./posts-resource.ts";
+import { pageEnvelope, pageLink, pageQuery } from "./paging.ts";
+import { usernameParam } from "./posts-resource.ts";
+import { requireVersion, versionTag } from "./preconditions.ts";
 import { pageOf } from "./schemas.ts";
-import { problems } from "./problem.ts";
+import { ApiProblem, problems } from "./problem.ts";
+import { saving } from "./saves.ts";
 
 const ROLES = ["READER", "AUTHOR", "EDITOR", "ADMIN"] as const;
 const RoleName = z.enum(ROLES).meta({ id: "Role", description: "READER < AUTHOR < EDITOR < ADMIN (who may do what: README, permissions)." });
@@ -66,15 +67,15 @@ function allow(user: SessionUser, action: "user.view" | "user.change"): void {
   if (!can(user, action)) throw problems.forbidden("Only admins may see and change other users' accounts.");
 }
 
-const usernameParams = z.object({
-  username: z
-    .string()
-    .min(1)
-    .max(150)
-    // eslint-disable-next-line no-control-regex
-    .regex(/^[^\u0000-\u001f\u007f]+$/)
-    .meta({ description: "The username." }),
-});
+const usernameParams = z.object({ username: usernameParam.meta({ description: "The username." }) });
+
+const USERS_PER_PAGE = 50;
+
+/** The account as stored now, or null. */
+const currentUser = (id: number) => async () => {
+  const now = await findUser({ id });
+  return now && userResource(now);
+};
 
 // ------------------------------------------------------------------------------ me
 
@@ -101,11 +102,19 @@ const updateMe = endpoint({
   auth: "user",
   body: z.strictObject({ firstName: nameField.optional(), lastName: nameField.optional() }).meta({ id: "MeChange" }),
   responses: { 200: { description: "Your account as saved.", schema: Me } },
+  errors: [409],
   async handle({ user, body }) {
     const u = user!;
     const firstName = body.firstName ?? u.firstName;
     const lastName = body.lastName ?? u.lastName;
-    await updateNames(u.id, firstName, lastName);
+    // the account as loaded for this request: saved over the version read now (no If-Match: it is your own)
+    const stored = await findUser({ id: u.id });
+    if (!stored) throw problems.notFound("Your account was deleted.");
+    const save = saveUser(u.id, stored.version, { firstName, lastName }, u).catch((e: unknown) => {
+      if (e instanceof StaleVersionError) throw new ApiProblem(409, "Your account was changed at the same moment; send your change again.");
+      throw e;
+    });
+    await saving(save, "user", async () => null);
     return { body: meResource({ ...u, firstName, lastName }) };
   },
 });
@@ -120,27 +129,18 @@ const listUsers = endpoint({
   description: "Admins only. Every account, by username, a page at a time.",
   tags: ["users"],
   auth: "user",
-  query: z.strictObject({ page: pageParam.optional(), pageSize: pageSizeParam.optional() }),
+  query: pageQuery("Users", USERS_PER_PAGE),
   responses: { 200: { description: "A page of users.", schema: pageOf(User, "UserPage") } },
   errors: [403, 404],
   async handle({ user, query }) {
     allow(user!, "user.view");
     const page = query.page ?? 1;
-    const perPage = query.pageSize ?? 50;
+    const size = query.page_size ?? USERS_PER_PAGE;
     const [count, rows] = await prisma.$transaction([
       prisma.user.count(),
-      prisma.user.findMany({ select: USER_SELECT, orderBy: [{ username: "asc" }, { id: "asc" }], skip: (page - 1) * perPage, take: perPage }),
+      prisma.user.findMany({ select: USER_SELECT, orderBy: [{ username: "asc" }, { id: "asc" }], skip: (page - 1) * size, take: size }),
     ]);
-    if (page > 1 && rows.length === 0) throw problems.notFound("Invalid page: there are fewer users.");
-    const link = (n: number) => absoluteUrl("api:listUsers", {}, { page: n, pageSize: query.pageSize });
-    return {
-      body: {
-        count,
-        next: page * perPage < count ? link(page + 1) : null,
-        previous: page > 1 ? link(page - 1) : null,
-        results: rows.map(userResource),
-      },
-    };
+    return { body: pageEnvelope({ count, page, size, results: rows.map(userResource), noun: "users", link: pageLink("api:listUsers", query) }) };
   },
 });
 
@@ -159,7 +159,8 @@ const getUser = endpoint({
     allow(user!, "user.view");
     const u = await findUser({ username: params.username });
     if (!u) throw problems.notFound("No such user.");
-    return { body: userResource(u), etag: String(u.version) };
+    const body = userResource(u);
+    return { body, etag: versionTag(body.version, body) };
   },
 });
 
@@ -169,7 +170,7 @@ const updateUser = endpoint({
   path: "/users/{username}",
   summary: "Change a user",
   description:
-    'Admins only: role, active flag and names. Send If-Match: "<version>": 428 without it, 412 (with the current account) when it changed since. ' +
+    "Admins only: role, active flag and names. Send If-Match with the ETag read (its leading version counts): 428 without it, 412 (with the current account) when it changed since. " +
     "An admin cannot remove their own admin role or deactivate themself (400). A deactivated account is signed out everywhere (its sessions end; its tokens stop working).",
   tags: ["users"],
   auth: "user",
@@ -183,21 +184,10 @@ const updateUser = endpoint({
     allow(user!, "user.change");
     const u = await findUser({ username: params.username });
     if (!u) throw problems.notFound("No such user.");
-    const version = requireVersion(req, u);
-    const saves = savesOf("accounts_user");
-    const obj = await saves.load(u.id);
-    if (!obj) throw problems.notFound("No such user.");
-    const current = async () => {
-      const now = await findUser({ id: u.id });
-      return now && userResource(now);
-    };
-    await saves.update(obj, { ...obj.values, ...body }, user!, version).catch((e: unknown) => {
-      // the guard names "role"; when only the active flag was sent, its message belongs to that field
-      if (e instanceof FormErrors && e.fields.role && body.role === undefined) return saveProblem(new FormErrors({ isActive: e.fields.role }), current);
-      return saveProblem(e, current);
-    });
-    const now = (await current())!;
-    return { body: now, etag: String(now.version) };
+    const version = requireVersion(req, userResource(u));
+    await saving(saveUser(u.id, version, body, user!), "user", currentUser(u.id));
+    const now = (await currentUser(u.id)())!;
+    return { body: now, etag: versionTag(now.version, now) };
   },
 });
 

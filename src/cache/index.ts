@@ -188,6 +188,16 @@ function cardBytes(c: PostCard): number {
 const MB = 1024 * 1024;
 type Filter = string;
 type Anchor = { publish: string; id: number } | null;
+interface ApiCategoryRow {
+  name: string;
+  slug: string;
+  description: string;
+  count: number;
+}
+interface ApiTagPage {
+  count: number;
+  rows: { name: string; slug: string; version: number; posts: number }[];
+}
 interface Choice {
   value: string;
   label: string;
@@ -257,6 +267,22 @@ export const caches = {
     why: "entries: three lists, each capped by its query (500 categories, 2,000 tags: ≈ 0.2 MB)",
     ttlMs: 5_000,
     tags: ["posts", "taxonomy"], // a post write may create tags by name
+  }),
+  apiCategories: new LoadingCache<"all", ApiCategoryRow[]>({
+    name: "api.categories",
+    holds: "GET /api/v1/categories: every category with its published post count",
+    bound: { maxEntries: 1 },
+    why: "entries: one list (categories are few: a few KB)",
+    ttlMs: 5_000,
+    tags: ["posts", "taxonomy"],
+  }),
+  apiTags: new LoadingCache<string, ApiTagPage>({
+    name: "api.tags",
+    holds: "GET /api/v1/tags pages with published post counts, per visibility class (public, all, one author's) and page",
+    bound: { maxEntries: 2_000 },
+    why: "entries: a page is at most 100 short tags (≈ 10 KB; 20 MB at most)",
+    ttlMs: 5_000,
+    tags: ["posts", "taxonomy"],
   }),
   urls: new MemoCache<string, string>({
     name: "web.reversed-urls",

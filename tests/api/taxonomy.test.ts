@@ -11,7 +11,7 @@ import { signAccessToken } from "../../src/api/tokens.ts";
 import type { SessionUser } from "../../src/accounts/users.ts";
 import { createUser, hoursAgo, inHours, makeCategory, makePost, makeTag, signedIn } from "../support/fixtures.ts";
 import { expectContract } from "./support/contract.ts";
-import { caller, sessionWrite } from "./support/calls.ts";
+import { caller, expectVersionTag, sessionWrite } from "./support/calls.ts";
 
 const app = buildApp();
 type Who = SessionUser | null;
@@ -49,11 +49,11 @@ describe("reading categories", () => {
     ]);
   });
 
-  it("one category, with its version as a strong ETag; a matching If-None-Match is a 304", async () => {
+  it("one category, with its version (and a hash of its representation) as a strong ETag; a matching If-None-Match is a 304", async () => {
     const res = await api("get", "/categories/news", null, { status: 200 });
     expect(res.body).toMatchObject({ slug: "news", name: "News", posts: 2, version: 1 });
-    expect(res.headers.etag).toBe('"1"');
-    const again = await request(app).get("/api/v1/categories/news").set("If-None-Match", '"1"');
+    expectVersionTag(res, 1);
+    const again = await request(app).get("/api/v1/categories/news").set("If-None-Match", res.headers.etag);
     expect(again.status).toBe(304);
   });
 
@@ -86,7 +86,42 @@ describe("reading tags", () => {
     const res = await api("get", "/tags", editor, { status: 200 });
     expect(slugs(res)).toEqual(["live", "others-draft", "own-draft", "unused"]);
     const one = await api("get", "/tags/unused", editor, { status: 200 });
-    expect(one.headers.etag).toBe('"1"');
+    expectVersionTag(one, 1);
+  });
+
+  it("tags come in pages (page, page_size: DRF's envelope with absolute links); a page past the last is a 404", async () => {
+    const first = await api("get", "/tags?page_size=3", editor, { status: 200 });
+    expect(first.body).toMatchObject({ count: 4, previous: null, next: "http://folio.test/api/v1/tags?page=2&page_size=3" });
+    expect(slugs(first)).toEqual(["live", "others-draft", "own-draft"]);
+    const second = await api("get", "/tags?page=2&page_size=3", editor, { status: 200 });
+    expect(second.body).toMatchObject({ count: 4, next: null, previous: "http://folio.test/api/v1/tags?page_size=3" });
+    expect(slugs(second)).toEqual(["unused"]);
+    await api("get", "/tags?page=3&page_size=3", editor, { status: 404 });
+    await api("get", "/tags?page=999999999&page_size=100", editor, { status: 404 });
+    // per caller still: the anonymous page of the same size is their own
+    expect((await api("get", "/tags?page_size=3", null, { status: 200 })).body).toMatchObject({ count: 1, next: null });
+    for (const q of ["?page=0", "?page_size=101", "?pageSize=2", "?page=1&page=2"]) await api("get", `/tags${q}`, null, { status: 400 });
+  });
+
+  it("the cached lists follow writes: a new tag, a renamed category, a post published or deleted", async () => {
+    const before = await api("get", "/tags", null, { status: 200 });
+    await api("get", "/categories", null, { status: 200 }); // cached now
+    const cat = await makeCategory("Cached", "cached");
+    // a write through the one save path drops the caches in every process
+    await api("post", "/tags", editor, { body: { name: "Through the API" }, status: 201 });
+    expect(slugs(await api("get", "/tags", editor, { status: 200 }))).toContain("through-the-api");
+    const fresh = await makeTag("Fresh", "fresh");
+    const post = await makePost({ authorId: author.id, categoryId: cat.id, tagIds: [fresh.id] }); // published: the post service drops "posts"
+    const changed = await api("patch", "/categories/cached", editor, { body: { name: "Cached again" }, ifMatch: '"1"', status: 200 });
+    expect(changed.body.posts).toBe(1);
+    const cats = await api("get", "/categories", null, { status: 200 });
+    expect(cats.body.results.find((c: { slug: string }) => c.slug === "cached")).toMatchObject({ name: "Cached again", posts: 1 });
+    const withFresh = await api("get", "/tags", null, { status: 200 });
+    expect(slugs(withFresh)).toEqual([...slugs(before), "fresh"].sort());
+    expect(withFresh.body.results.find((t: { slug: string }) => t.slug === "fresh")).toMatchObject({ posts: 1 });
+    await api("delete", `/posts/${post.id}`, editor, { status: 204 });
+    expect(slugs(await api("get", "/tags", null, { status: 200 }))).toEqual(slugs(before));
+    expect((await api("get", "/categories", null, { status: 200 })).body.results.find((c: { slug: string }) => c.slug === "cached").posts).toBe(0);
   });
 });
 
@@ -116,8 +151,8 @@ describe("writing categories", () => {
       url: `http://folio.test/blog/category/${slug}/`,
       version: 1,
     });
-    expect(created.headers.location).toBe(`/api/v1/categories/${slug}`);
-    expect(created.headers.etag).toBe('"1"');
+    expect(created.headers.location).toBe(`http://folio.test/api/v1/categories/${slug}`);
+    expectVersionTag(created, 1);
     const audit = await pool.query(`SELECT action FROM "AuditLog" WHERE model = 'blog.category' AND "objectRepr" = $1 AND "userId" = $2`, [
       `Café ${role}`,
       w.id,
@@ -130,11 +165,19 @@ describe("writing categories", () => {
     await api("patch", `/categories/${slug}`, w, { body: { name: "Renamed" }, ifMatch: 'W/"1"', status: 412 });
     const changed = await api("patch", `/categories/${slug}`, w, { body: { name: "Renamed", slug: `renamed-${role}` }, ifMatch: '"1"', status: 200 });
     expect(changed.body).toMatchObject({ slug: `renamed-${role}`, name: "Renamed", description: "Line one\nline two", version: 2 });
-    expect(changed.headers.etag).toBe('"2"');
+    expectVersionTag(changed, 2);
     // the version read before the change is now stale
     await api("patch", `/categories/renamed-${role}`, w, { body: { description: "" }, ifMatch: '"1"', status: 412 });
 
-    await api("delete", `/categories/renamed-${role}`, w, { status: 204 });
+    // DELETE honours If-Match when sent: a stale one is a 412 with the current category, the ETag read deletes
+    const staleDelete = await api("delete", `/categories/renamed-${role}`, w, { ifMatch: created.headers.etag, status: 412 });
+    expect(staleDelete.body.current).toMatchObject({ slug: `renamed-${role}`, version: 2 });
+    await api("delete", `/categories/renamed-${role}`, w, { ifMatch: changed.headers.etag, status: 204 });
+    const deletes = await pool.query(
+      `SELECT 1 FROM "AuditLog" WHERE model = 'blog.category' AND action = 'DELETE' AND "objectRepr" = 'Renamed' AND "userId" = $1`,
+      [w.id],
+    );
+    expect(deletes.rowCount).toBe(1);
     await api("get", `/categories/renamed-${role}`, null, { status: 404 });
     await api("delete", `/categories/renamed-${role}`, w, { status: 404 });
   });
@@ -209,7 +252,7 @@ describe("writing tags", () => {
   it("an author may create a tag (tag.create), not change or delete one (403)", async () => {
     const res = await api("post", "/tags", author, { body: { name: "Authored" }, status: 201 });
     expect(res.body).toEqual({ slug: "authored", name: "Authored", posts: 0, url: null, version: 1 });
-    expect(res.headers.location).toBe("/api/v1/tags/authored");
+    expect(res.headers.location).toBe("http://folio.test/api/v1/tags/authored");
     await api("patch", "/tags/live", author, { body: { name: "Mine" }, ifMatch: '"1"', status: 403 });
     await api("delete", "/tags/live", author, { status: 403 });
     // a tag the author cannot see is a 404 before any permission question
@@ -226,7 +269,8 @@ describe("writing tags", () => {
     expect(stale.body.current).toMatchObject({ slug: `t-${role}`, version: 1 });
     const ok = await api("patch", `/tags/t-${role}`, w, { body: { name: "New name" }, ifMatch: '"1"', status: 200 });
     expect(ok.body).toMatchObject({ slug: `t-${role}`, name: "New name", posts: 1, version: 2 });
-    await api("delete", `/tags/t-${role}`, w, { status: 204 });
+    await api("delete", `/tags/t-${role}`, w, { ifMatch: '"1"', status: 412 });
+    await api("delete", `/tags/t-${role}`, w, { ifMatch: ok.headers.etag, status: 204 });
     expect((await pool.query(`SELECT 1 FROM "PostTag" WHERE "postId" = $1`, [p.id])).rowCount).toBe(0);
     expect((await pool.query(`SELECT 1 FROM "Post" WHERE id = $1`, [p.id])).rowCount).toBe(1);
   });

@@ -32,6 +32,11 @@ export function caller(app: Express) {
   };
 }
 
+/** The strong ETag of a versioned resource: "<version>-<hash of the representation>" (src/api/preconditions.ts versionTag). */
+export function expectVersionTag(res: { headers: Record<string, string> }, version: number): void {
+  expect(res.headers.etag).toMatch(new RegExp(`^"${version}-[0-9a-f]{12}"$`));
+}
+
 /** The write without the CSRF token (403), then with it: the second response. */
 export async function sessionWrite(s: Signed, method: "post" | "patch" | "put" | "delete", path: string, body?: object) {
   const send = (r: ReturnType<Signed["agent"]["post"]>) => (body === undefined ? r : r.send(body));

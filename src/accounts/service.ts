@@ -1,0 +1,51 @@
+// THE save path for user accounts' profile fields (the admin's user form and actions and the API call
+// these): the versioned save of src/db/saves.ts (audit entry, version check, unique username and
+// e-mail), plus the account rules: an admin cannot lock themself out (demote or deactivate their own
+// account: after the change they must still be allowed to manage users), nor delete their own account,
+// and a deactivated account is signed out everywhere (its sessions and API refresh tokens end).
+import type { Role } from "../generated/prisma/client.ts";
+import { forbidden } from "../web/errors.ts";
+import { FieldErrors, versionedSaves, type Saved, type Saver } from "../db/saves.ts";
+import { rolesWith } from "./permissions.ts";
+import { signOutEverywhere } from "./signout.ts";
+
+export { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
+
+const users = versionedSaves({
+  model: "user",
+  audit: "accounts.user",
+  fields: ["username", "email", "firstName", "lastName", "role", "isActive", "bio"],
+  repr: (o) => String(o.username),
+  prepare: (d) => ({ ...d, email: typeof d.email === "string" ? d.email.toLowerCase() : d.email }),
+});
+
+export interface UserChange {
+  username?: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  role?: Role;
+  isActive?: boolean;
+  bio?: string;
+}
+
+export const SELF_LOCKOUT_MESSAGE = "You cannot remove your own admin role or deactivate yourself; ask another admin.";
+
+/** Changes the fields given (others keep their values), saved only over `expectedVersion`. */
+export async function updateUser(id: number, expectedVersion: number, change: UserChange, actor: Saver): Promise<Saved> {
+  const demotes = change.role !== undefined && !rolesWith("user.change").includes(change.role);
+  if (id === actor.id && (demotes || change.isActive === false))
+    throw new FieldErrors({ [change.role !== undefined ? "role" : "isActive"]: SELF_LOCKOUT_MESSAGE });
+  const saved = await users.update(id, expectedVersion, change as Record<string, unknown>, actor);
+  if (change.isActive === false) await signOutEverywhere(id);
+  return saved;
+}
+
+/** Deletes the accounts (with the posts they wrote); never the actor's own. */
+export async function deleteUsers(ids: number[], actor: Saver): Promise<number> {
+  if (ids.includes(actor.id)) throw forbidden("You cannot delete your own account here.");
+  return users.remove(ids, actor);
+}
+
+/** An account made from the admin's form (the password is set apart: src/admin/password.ts). */
+export const createUser = (data: Record<string, unknown>, actor: Saver): Promise<Saved> => users.create(data, actor);
