@@ -20,7 +20,7 @@
 //  - Both carry the custom claims `email` and `role` (simplejwt's get_token claims; informational:
 //    permissions use the account as stored, and a rotation signs them afresh from it). Refresh tokens
 //    carry `jti` (= ApiRefreshToken.id, the row that says whether it is still usable) and `fam` (its
-//    family). Access tokens are not stored: they live out their 5 minutes, unless revoked wholesale (below).
+//    family). Access tokens are not stored: they live out their 5 minutes, unless signed out everywhere (above).
 import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { pool, withClient } from "../db/client.ts";
