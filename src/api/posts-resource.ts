@@ -1,16 +1,16 @@
 // The Post resource as the API shows and takes it: the resource built from a post (sparse
 // fieldsets, `body` only for those who may change the post), the list's query parameters, the opaque
-// cursor, If-Match, and the writable fields turned into a save of src/posts/service.ts.
+// cursor, and the writable fields turned into a save of src/posts/service.ts.
 import { z } from "zod";
 import { can, type Actor } from "../accounts/permissions.ts";
 import type { SessionUser } from "../accounts/users.ts";
 import { postUrl, type PostCard } from "../blog/queries.ts";
 import type { PostRecord } from "../posts/queries.ts";
+import { isLive } from "../posts/visibility.ts";
 import { tagNamesProblem, TAG_NAME_MAX, MAX_TAGS, TAG_COMMA_MESSAGE } from "../posts/service.ts";
 import { INT4_MAX, noNul, NUL_MESSAGE, parseIsoDay, slugString } from "../web/inputs.ts";
 import { POST_BODY_MAX } from "../web/limits.ts";
 import { absolute } from "../web/urls.ts";
-import { ApiProblem } from "./problem.ts";
 import { POST_FIELD_NAMES, type PostResource } from "./schemas.ts";
 
 export type PostField = keyof PostResource;
@@ -24,9 +24,6 @@ export const needsText = (fields: ReadonlySet<PostField>): boolean => fields.has
 
 /** May `user` see `post`'s Markdown and change it? The one rule (can), as the pages ask it. */
 export const mayChange = (user: Actor | null, post: { authorId: number }): boolean => can(user, "post.change", post);
-
-/** A published post whose time has come (the reader sees it). */
-export const isLive = (p: { status?: string; publish: Date }, now: Date): boolean => (p.status ?? "PUBLISHED") === "PUBLISHED" && p.publish <= now;
 
 /**
  * The resource for `p` with the fields of `fields` (id always). `p` is a reader's card (a live post) or
@@ -54,7 +51,7 @@ export function toResource(p: PostCard & Partial<PostRecord>, fields: ReadonlySe
         out.publish = p.publish.toISOString();
         break;
       case "url":
-        out.url = isLive(p, now) ? absolute(postUrl(p)) : null;
+        out.url = isLive({ status, publish: p.publish }, now) ? absolute(postUrl(p)) : null;
         break;
       case "body":
         if (withBody && p.body !== undefined) out.body = p.body;
@@ -134,7 +131,7 @@ export const instantParam = (description: string) =>
     })
     .meta({ description });
 
-/** A page number: 1 to 999,999,999 (a page past the end is a 404). */
+/** A page number: 1 to 999,999,999 (a page past the end is a 404; a list may bound how deep a number goes). */
 export const pageParam = z
   .string()
   .regex(/^[1-9]\d{0,8}$/, "A page number: a whole number from 1.")
@@ -191,34 +188,6 @@ export function decodeCursor(token: string): Cursor | null {
   }
   const r = cursorShape.safeParse(raw);
   return r.success ? { dir: r.data.d, publish: r.data.t, id: r.data.i } : null;
-}
-
-// ---------------------------------------------------------------- If-Match
-
-/**
- * Does If-Match name `version` (strong comparison, RFC 9110 13.1.1: W/ tags never match)? `star`:
- * whether "*" counts (any current version).
- */
-export function ifMatch(header: string | undefined, version: number, star: boolean): boolean {
-  if (header === undefined) return false;
-  return header.split(",").some((t) => (t.trim() === "*" && star) || t.trim() === `"${version}"`);
-}
-
-export function preconditionRequired(): ApiProblem {
-  return new ApiProblem(
-    428,
-    'Send the version you are changing in If-Match (the ETag of GET /posts/{id}, e.g. If-Match: "3"), so a concurrent change is not overwritten.',
-  );
-}
-
-export function preconditionFailed(current: PostResource): ApiProblem {
-  return new ApiProblem(
-    412,
-    `The post changed since you loaded it (it is now at version ${current.version}). Merge your changes into \`current\` and send them again with If-Match: "${current.version}".`,
-    {},
-    { ETag: `"${current.version}"` },
-    { current },
-  );
 }
 
 // ---------------------------------------------------------------- writable fields

@@ -18,10 +18,12 @@
 //    post's tags; If-Match with the version is required (428), "*" is not a version.
 //  - DELETE and restore: If-Match honoured when sent.
 import { z } from "zod";
-import { can, canAll, maySetPostField, rolesWith } from "../accounts/permissions.ts";
+import { can, canAll, maySetPostField, rolesWith, type Action } from "../accounts/permissions.ts";
+import { userIdByUsername } from "../accounts/users.ts";
+import { visibleTags } from "../admin/widgets.ts";
 import { config } from "../config.ts";
-import { pool } from "../db/index.ts";
-import { countPublished, getAuthorByUsername, getCategoryBySlug, getTagBySlug, listPublished, type ListFilter } from "../blog/queries.ts";
+import { prisma } from "../db/index.ts";
+import { countPublished, getAuthorByUsername, getCategoryBySlug, listPublished, type ListFilter } from "../blog/queries.ts";
 import { MAX_QUERY_LENGTH, normalizeQuery, searchPosts, SearchTimeoutError } from "../blog/search.ts";
 import { cursorPage, getPostRecord, listPosts, postsByIds, type Keyset, type PostListQuery, type PostRecord, type StatusFilter } from "../posts/queries.ts";
 import {
@@ -36,10 +38,12 @@ import {
   updatePost,
   type PostInput,
 } from "../posts/service.ts";
+import { isLive } from "../posts/visibility.ts";
 import { DAY_PATH_PARTS, INT4_MAX, isId, isoDay, isRealDay, searchText } from "../web/inputs.ts";
 import { RETRY_AFTER_SECONDS } from "../web/errors.ts";
 import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint, type Reply } from "./endpoint.ts";
+import { preconditionFailed, requireVersion, versionMatches, versionTag } from "./preconditions.ts";
 import { ApiProblem, problems } from "./problem.ts";
 import {
   ALL_FIELDS,
@@ -48,17 +52,13 @@ import {
   decodeCursor,
   encodeCursor,
   fieldsParam,
-  ifMatch,
   instantParam,
-  isLive,
   LIST_FIELDS,
   mayChange,
   needsText,
   pageParam,
   pageSizeParam,
   postWriteShape,
-  preconditionFailed,
-  preconditionRequired,
   slugParam,
   toResource,
   usernameParam,
@@ -66,9 +66,10 @@ import {
   type PostField,
   type PostWrite,
 } from "./posts-resource.ts";
-import { cursorPageOf, pageOf, Post, type PostResource } from "./schemas.ts";
+import { cursorPageOf, pageOf, Post, POST_FIELD_NAMES, type PostResource } from "./schemas.ts";
 
 const TAGS = ["posts"];
+const ETAG_DOC = '"<version>-<hash of the JSON sent>": 304 on If-None-Match only for the same bytes; If-Match compares its leading version.';
 
 export const PostPage = pageOf(Post, "PostPage");
 export const PostCursorPage = cursorPageOf(Post, "PostCursorPage");
@@ -100,16 +101,23 @@ async function visibleRecord(user: Caller, where: { id: number } | { day: string
 const fullResource = (user: Caller, rec: PostRecord, fields: ReadonlySet<PostField> = ALL_FIELDS): PostResource =>
   toResource(rec, fields, mayChange(user, rec));
 
-const detailReply = (user: Caller, rec: PostRecord, fields?: ReadonlySet<PostField>): Reply => ({
-  body: fullResource(user, rec, fields),
-  etag: String(rec.version),
-});
+/** A post's answer: the resource with the strong ETag "<version>-<hash of these bytes>" (preconditions.ts). */
+function detailReply(user: Caller, rec: PostRecord, fields?: ReadonlySet<PostField>): Reply {
+  const body = fullResource(user, rec, fields);
+  return { body, etag: versionTag(rec.version, body) };
+}
 
-/** The stored post's resource for a 412 (what the caller may see of it). */
-async function currentOf(user: Caller, id: number): Promise<PostResource> {
+/** The 412 for `rec`: the post as stored, as the caller may see it, with the ETag GET /posts/{id} gives it. */
+function stale(user: Caller, rec: PostRecord): ApiProblem {
+  const body = fullResource(user, rec);
+  return preconditionFailed(rec, body, versionTag(rec.version, body));
+}
+
+/** The 412 for a save refused as stale (the post as stored now). */
+async function staleNow(user: Caller, id: number): Promise<ApiProblem> {
   const rec = await getPostRecord({ id });
-  if (!rec) throw problems.notFound("No such post.");
-  return fullResource(user, rec);
+  if (!rec) return problems.notFound("No such post.");
+  return stale(user, rec);
 }
 
 /** The service's permission refusal with the API's field names. */
@@ -121,6 +129,11 @@ function refused(e: PostPermissionError): ApiProblem {
 // ---------------------------------------------------------------- list
 
 const ORDERINGS = ["-publish", "publish", "title", "-title"] as const;
+
+/** How deep page numbers go ((page - 1) * page_size); deeper is the cursor's (keyset) job, for every ordering. */
+const MAX_OFFSET = 10_000;
+/** The largest page that may carry body or html (each up to POST_BODY_MAX). */
+const TEXT_PAGE_SIZE = 20;
 
 const listQuery = z.strictObject({
   status: z
@@ -140,8 +153,12 @@ const listQuery = z.strictObject({
       description: `Full-text search with the site's ranking (published posts, rank order, at most ${MAX_QUERY_LENGTH} characters). Pages by number; not combined with filters, ordering or cursor.`,
     }),
   ordering: z.enum(ORDERINGS).optional().meta({ description: "-publish (default), publish, title, -title. Search results come in rank order." }),
-  fields: fieldsParam.optional(),
-  page: pageParam.optional(),
+  fields: fieldsParam.optional().meta({
+    description: `Sparse fieldset: a comma list of Post fields (${POST_FIELD_NAMES.join(", ")}); \`id\` is always included. body or html only with page_size up to ${TEXT_PAGE_SIZE}.`,
+  }),
+  page: pageParam.optional().meta({
+    description: `Page number (from 1). A page past the end is a 404. Page numbers reach the first ${MAX_OFFSET.toLocaleString("en")} rows ((page - 1) * page_size at most ${MAX_OFFSET}; 400 beyond): go deeper with cursor.`,
+  }),
   page_size: pageSizeParam.optional(),
   cursor: z
     .string()
@@ -158,25 +175,30 @@ const NOT_WITH_SEARCH = ["status", "category", "tag", "author", "published_after
 
 /** An author for the `author` filter: editors may name any writer; others only a public author (no username probing). */
 async function authorIdFor(user: Caller, username: string): Promise<number | null> {
-  if (canAll(user, "post.view")) {
-    const { rows } = await pool.query<{ id: number }>(`SELECT id FROM "User" WHERE username = $1`, [username]);
-    return rows[0]?.id ?? null;
-  }
+  if (canAll(user, "post.view")) return userIdByUsername(username);
   return (await getAuthorByUsername(username))?.id ?? null;
 }
 
+/** A tag for the `tag` filter, when `user` may learn of it: GET /tags/{slug}'s rule (visibleTags); another is unknown. */
+async function tagIdFor(user: Caller, slug: string): Promise<number | null> {
+  const actor = user ?? { id: 0, role: "READER" as const, isActive: false };
+  return (await prisma.tag.findFirst({ where: { AND: [{ slug }, visibleTags(actor)] }, select: { id: true } }))?.id ?? null;
+}
+
 async function filterIds(user: Caller, q: ListQuery): Promise<ListFilter> {
-  const [category, tag, authorId] = await Promise.all([
+  // categories are public (GET /categories/{slug} answers any); tags and authors only as their own
+  // operations reveal them, so a filter never tells more than those
+  const [category, tagId, authorId] = await Promise.all([
     q.category ? getCategoryBySlug(q.category) : null,
-    q.tag ? getTagBySlug(q.tag) : null,
+    q.tag ? tagIdFor(user, q.tag) : null,
     q.author ? authorIdFor(user, q.author) : null,
   ]);
   const errors: Record<string, string> = {};
   if (q.category && !category) errors["query.category"] = "No such category.";
-  if (q.tag && !tag) errors["query.tag"] = "No such tag.";
+  if (q.tag && !tagId) errors["query.tag"] = "No such tag.";
   if (q.author && !authorId) errors["query.author"] = "No such author.";
   if (Object.keys(errors).length) throw problems.badRequest("The query names something that does not exist.", errors);
-  return { categoryId: category?.id, tagId: tag?.id, authorId: authorId ?? undefined };
+  return { categoryId: category?.id, tagId: tagId ?? undefined, authorId: authorId ?? undefined };
 }
 
 /** Absolute link to the list with `change` applied to the request's own query. */
@@ -286,6 +308,12 @@ const listPostsOp = endpoint({
     const fields = q.fields ?? new Set(LIST_FIELDS);
     const size = q.page_size ?? config.POSTS_PER_PAGE;
     const page = q.page ?? 1;
+    if ((page - 1) * size > MAX_OFFSET)
+      throw refuse("page", `Page numbers reach the first ${MAX_OFFSET} posts ((page - 1) * page_size at most ${MAX_OFFSET}). Use cursor to go deeper.`);
+    if (needsText(fields) && size > TEXT_PAGE_SIZE) {
+      const message = `A list with body or html in fields takes page_size ${TEXT_PAGE_SIZE} at most.`;
+      throw problems.badRequest(message, { "query.fields": message, "query.page_size": message });
+    }
     if (q.search !== undefined && q.search.trim() !== "") return searchList(user, q, raw, fields, page, size);
 
     const status: StatusFilter = q.status ?? "published";
@@ -345,12 +373,12 @@ const getPostOp = endpoint({
   path: "/posts/{id}",
   summary: "One post",
   description:
-    "A published post for everyone; a draft or scheduled post only for those who may view it (404 otherwise). `body` (Markdown) only for callers who may change the post. Strong ETag: the version (304 on If-None-Match).",
+    'A published post for everyone; a draft or scheduled post only for those who may view it (404 otherwise). `body` (Markdown) only for callers who may change the post. Strong ETag "<version>-<hash>" of the bytes sent (304 on If-None-Match only for the same bytes); send it back in If-Match to change the post.',
   tags: TAGS,
   auth: "public",
   params: idPath,
   query: detailQuery,
-  responses: { 200: { description: "The post.", schema: Post, headers: { ETag: "The post's version." } } },
+  responses: { 200: { description: "The post.", schema: Post, headers: { ETag: ETAG_DOC } } },
   errors: [404],
   async handle({ user, params, query }) {
     return detailReply(user, await visibleRecord(user, { id: params.id }), query.fields);
@@ -367,7 +395,7 @@ const getPostByDateOp = endpoint({
   auth: "public",
   params: z.object({ ...DAY_PATH_PARTS, slug: slugParam("The post's slug.") }).refine(isRealDay),
   query: detailQuery,
-  responses: { 200: { description: "The post.", schema: Post, headers: { ETag: "The post's version." } } },
+  responses: { 200: { description: "The post.", schema: Post, headers: { ETag: ETAG_DOC } } },
   errors: [404],
   async handle({ user, params, query }) {
     const day = isoDay(params.year, params.month, params.day)!;
@@ -395,11 +423,8 @@ async function refsOf(user: Caller, b: PostWrite, post: { authorId: number } | n
       // whether the name exists is not told to someone who may not give posts away
       throw problems.forbidden("You may not give this post to another author.", { author: "You may not give this post to another author." });
     } else {
-      const { rows } = await pool.query<{ id: number }>(`SELECT id FROM "User" WHERE username = $1 AND role = ANY ($2::"Role"[])`, [
-        b.author,
-        rolesWith("post.create"),
-      ]);
-      if (rows[0]) out.authorId = rows[0].id;
+      const id = await userIdByUsername(b.author, rolesWith("post.create"));
+      if (id !== null) out.authorId = id;
       else errors.author = "No such author (a user who may write posts).";
     }
   }
@@ -416,7 +441,7 @@ async function saving<T>(user: Caller, id: number | null, save: () => Promise<T>
     return await save();
   } catch (e) {
     if (e instanceof PostPermissionError) throw refused(e);
-    if (e instanceof ConflictError && id !== null) throw preconditionFailed(await currentOf(user, id));
+    if (e instanceof ConflictError && id !== null) throw await staleNow(user, id);
     if (e instanceof PostNotFoundError) throw problems.notFound("No such post.");
     throw e;
   }
@@ -436,7 +461,7 @@ const createPostOp = endpoint({
   tags: TAGS,
   auth: "user",
   body: createBody,
-  responses: { 201: { description: "The new post.", schema: Post, headers: { Location: "The post's API URL.", ETag: "Its version." } } },
+  responses: { 201: { description: "The new post.", schema: Post, headers: { Location: "The post's API URL.", ETag: ETAG_DOC } } },
   errors: [403],
   async handle({ user, body: b }) {
     const refs = await refsOf(user, b, null);
@@ -453,8 +478,8 @@ const createPostOp = endpoint({
       tagNames: b.tags,
     };
     const post = await saving(user, null, () => createPost(input, { id: user!.id }));
-    const rec = (await getPostRecord({ id: post.id }))!;
-    return { status: 201, body: fullResource(user, rec), etag: String(rec.version), headers: { Location: absoluteUrl("api:getPost", { id: post.id }) } };
+    const reply = detailReply(user, (await getPostRecord({ id: post.id }))!);
+    return { ...reply, status: 201, headers: { Location: absoluteUrl("api:getPost", { id: post.id }) } };
   },
 });
 
@@ -466,20 +491,19 @@ const updatePostOp = endpoint({
   path: "/posts/{id}",
   summary: "Change a post",
   description:
-    'Only the fields sent change (the slug does not follow a new title; `tags` replaces the post\'s tags). If-Match with the version is required: missing 428, stale 412 with `current`, the post as stored. "*" is not a version.',
+    'Only the fields sent change (the slug does not follow a new title; `tags` replaces the post\'s tags). If-Match with the ETag you read (its leading version counts) is required: missing 428, stale 412 with `current`, the post as stored. "*" is not a version. A caller who may not change the post gets 403 (404 for a post they may not see) whatever If-Match says.',
   tags: TAGS,
   auth: "user",
   params: idPath,
   body: patchBody,
-  responses: { 200: { description: "The post as saved.", schema: Post, headers: { ETag: "Its new version." } } },
+  responses: { 200: { description: "The post as saved.", schema: Post, headers: { ETag: ETAG_DOC } } },
   errors: writeErrors,
   async handle({ user, params, body: b, req }) {
-    const before = await getPostWithTags(params.id);
-    if (!before || !visible(user, before)) throw problems.notFound("No such post.");
+    const rec = await permittedRecord(user, params.id, "post.change");
     if (Object.keys(b).length === 0) throw problems.badRequest("Send at least one field to change.");
-    const header = req.headers["if-match"];
-    if (header === undefined || header.trim() === "*") throw preconditionRequired();
-    if (!ifMatch(header, before.version, false)) throw preconditionFailed(await currentOf(user, before.id));
+    const version = requireVersion(req, rec, (r) => fullResource(user, r));
+    const before = await getPostWithTags(rec.id);
+    if (!before) throw problems.notFound("No such post.");
     const refs = await refsOf(user, b, before);
     const input: PostInput = {
       title: b.title ?? before.title,
@@ -493,14 +517,29 @@ const updatePostOp = endpoint({
       categoryId: refs.categoryId === undefined ? before.categoryId : refs.categoryId,
       tagNames: b.tags,
     };
-    await saving(user, before.id, () => updatePost(before.id, before.version, input, { id: user!.id }));
+    await saving(user, before.id, () => updatePost(before.id, version, input, { id: user!.id }));
     return detailReply(user, (await getPostRecord({ id: before.id }))!);
   },
 });
 
-/** The If-Match of a DELETE or restore: honoured when sent ("*": any version). */
-async function checkOptionalIfMatch(user: Caller, header: string | undefined, post: { id: number; version: number }): Promise<void> {
-  if (header !== undefined && !ifMatch(header, post.version, true)) throw preconditionFailed(await currentOf(user, post.id));
+/**
+ * The stored post for a write: visible to `user` (404 otherwise) and theirs to `action` (403), checked
+ * before any If-Match, so a caller who may not change a post never learns of its versions.
+ */
+async function permittedRecord(user: Caller, id: number, action: Action): Promise<PostRecord> {
+  const rec = await visibleRecord(user, { id });
+  if (!can(user, action, rec)) throw problems.forbidden(action === "post.delete" ? "You cannot delete this post." : "You cannot change this post.");
+  return rec;
+}
+
+/**
+ * The If-Match of a DELETE or restore, honoured when sent: the version the save must find (undefined
+ * when none was sent, or "*": any version); another version is a 412 with the post as stored.
+ */
+function optionalVersion(user: Caller, header: string | undefined, rec: PostRecord): number | undefined {
+  if (header === undefined) return undefined;
+  if (!versionMatches(header, rec.version, true)) throw stale(user, rec);
+  return header.trim() === "*" ? undefined : rec.version;
 }
 
 const deletePostOp = endpoint({
@@ -508,30 +547,22 @@ const deletePostOp = endpoint({
   method: "delete",
   path: "/posts/{id}",
   summary: "Delete a post",
-  description: "Deletes the post with its revisions. If-Match is honoured when sent (412 with `current` when stale).",
+  description:
+    "Deletes the post with its revisions. If-Match is honoured when sent (its leading version counts; 412 with `current` when stale, also when the post changes meanwhile). Permission first: 403/404 whatever If-Match says.",
   tags: TAGS,
   auth: "user",
   params: idPath,
   responses: { 204: { description: "Deleted." } },
   errors: [403, 404, 412],
   async handle({ user, params, req }) {
-    const before = await getPostWithTags(params.id);
-    if (!before || !visible(user, before)) throw problems.notFound("No such post.");
-    await checkOptionalIfMatch(user, req.headers["if-match"], before);
-    await saving(user, before.id, () => deletePosts([before.id], { id: user!.id }));
+    const rec = await permittedRecord(user, params.id, "post.delete");
+    const version = optionalVersion(user, req.headers["if-match"], rec);
+    await saving(user, rec.id, () => deletePosts([rec.id], { id: user!.id }, version));
     return { status: 204 };
   },
 });
 
 // ---------------------------------------------------------------- revisions
-
-/** The post for a revisions operation: visible (else 404) and the caller's to change (else 403). */
-async function changeablePost(user: Caller, id: number) {
-  const post = await getPostWithTags(id);
-  if (!post || !visible(user, post)) throw problems.notFound("No such post.");
-  if (!mayChange(user, post)) throw problems.forbidden("You cannot change this post.");
-  return post;
-}
 
 const listRevisionsOp = endpoint({
   operationId: "listPostRevisions",
@@ -545,7 +576,7 @@ const listRevisionsOp = endpoint({
   responses: { 200: { description: "The revisions.", schema: z.object({ results: z.array(Revision) }).meta({ id: "PostRevisionList" }) } },
   errors: [403, 404],
   async handle({ user, params }) {
-    const post = await changeablePost(user, params.id);
+    const post = await permittedRecord(user, params.id, "post.change");
     const revisions = await listRevisions(post.id);
     return {
       body: {
@@ -568,17 +599,18 @@ const restoreRevisionOp = endpoint({
   method: "post",
   path: "/posts/{id}/revisions/{revisionId}/restore",
   summary: "Restore a revision",
-  description: "Puts the revision's title, body, excerpt and status back on the post: a normal save (a new version and revision). If-Match honoured when sent.",
+  description:
+    "Puts the revision's title, body, excerpt and status back on the post: a normal save (a new version and revision). If-Match honoured when sent (its leading version counts; 412 when stale). Permission first: 403/404 whatever If-Match says.",
   tags: TAGS,
   auth: "user",
   params: z.object({ id: idParam, revisionId: z.string().refine(isId).transform(Number).meta({ description: "The revision's id." }) }),
-  responses: { 200: { description: "The post as restored.", schema: Post, headers: { ETag: "Its new version." } } },
+  responses: { 200: { description: "The post as restored.", schema: Post, headers: { ETag: ETAG_DOC } } },
   errors: [403, 404, 412],
   async handle({ user, params, req }) {
-    const post = await changeablePost(user, params.id);
-    await checkOptionalIfMatch(user, req.headers["if-match"], post);
+    const post = await permittedRecord(user, params.id, "post.change");
+    const version = optionalVersion(user, req.headers["if-match"], post);
     try {
-      await saving(user, post.id, () => restoreRevision(post.id, params.revisionId, { id: user!.id }));
+      await saving(user, post.id, () => restoreRevision(post.id, params.revisionId, { id: user!.id }, version));
     } catch (e) {
       if (e instanceof ApiProblem && e.status === 404) throw problems.notFound("No such revision of this post.");
       throw e;

@@ -38,7 +38,10 @@ export const Post = z
     tags: z.array(TagRef).optional(),
     createdAt: dateTime().optional(),
     updatedAt: dateTime().optional(),
-    version: z.number().int().optional().meta({ description: "Bumped on every save; the ETag. Send it back in If-Match to update." }),
+    version: z.number().int().optional().meta({
+      description:
+        'Bumped on every save. The ETag is "<version>-<hash of the JSON sent>" (304 only for the same bytes); If-Match compares its leading version, so send back the ETag you got (or "<version>") to update.',
+    }),
   })
   .meta({ id: "Post" });
 export type PostResource = z.infer<typeof Post>;

@@ -3,13 +3,12 @@
 // count, a user's page of favorites). The API (src/api/favorites.ts) is its only caller so far.
 //
 // Only a post readers can see counts: status PUBLISHED with a publish time reached (the blog's
-// "published", src/blog/queries.ts). A draft or scheduled post cannot be favorited (it "does not
+// "published", src/posts/visibility.ts: LIVE_SQL). A draft or scheduled post cannot be favorited (it "does not
 // exist" for that question, even for its author), and a favorite whose post later leaves the site
 // stays stored but is not listed (it shows again if the post comes back).
 import { preparedQuery } from "../db/prepared.ts";
+import { LIVE_SQL } from "../posts/visibility.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard } from "../blog/queries.ts";
-
-const PUBLISHED = `p.status = 'PUBLISHED' AND p.publish <= now()`;
 
 /** A post id that is not a published post (never created, deleted, draft, scheduled). */
 export class FavoriteTargetMissing extends Error {
@@ -39,14 +38,14 @@ async function change(sql: string, userId: number, postId: number, favorited: bo
 }
 
 const FAVORITE_SQL = `
-  WITH target AS (SELECT p.id FROM "Post" p WHERE p.id = $2 AND ${PUBLISHED}),
+  WITH target AS (SELECT p.id FROM "Post" p WHERE p.id = $2 AND ${LIVE_SQL}),
        ins AS (INSERT INTO "Favorite" ("userId", "postId") SELECT $1, id FROM target ON CONFLICT DO NOTHING RETURNING 1)
   SELECT (SELECT count(*) FROM "Favorite" f WHERE f."postId" = t.id)::int AS n,
          (SELECT count(*) FROM ins)::int AS changed
     FROM target t`;
 
 const UNFAVORITE_SQL = `
-  WITH target AS (SELECT p.id FROM "Post" p WHERE p.id = $2 AND ${PUBLISHED}),
+  WITH target AS (SELECT p.id FROM "Post" p WHERE p.id = $2 AND ${LIVE_SQL}),
        del AS (DELETE FROM "Favorite" f USING target t WHERE f."userId" = $1 AND f."postId" = t.id RETURNING 1)
   SELECT (SELECT count(*) FROM "Favorite" f WHERE f."postId" = t.id)::int AS n,
          (SELECT count(*) FROM del)::int AS changed
@@ -80,7 +79,7 @@ export async function listFavorites(userId: number, opts: { page: number; perPag
   const { rows } = await preparedQuery<CardRow & { favoritedAt: Date; total: number }>(
     `SELECT ${CARD_COLUMNS}, f."createdAt" AS "favoritedAt", count(*) OVER () AS total
        FROM "Favorite" f JOIN "Post" p ON p.id = f."postId" ${CARD_JOINS}
-      WHERE f."userId" = $1 AND ${PUBLISHED}
+      WHERE f."userId" = $1 AND ${LIVE_SQL}
       ORDER BY f."createdAt" DESC, f."postId" DESC
       LIMIT $2 OFFSET $3`,
     [userId, opts.perPage, offset],
@@ -88,7 +87,7 @@ export async function listFavorites(userId: number, opts: { page: number; perPag
   let total = rows[0]?.total;
   if (total === undefined) {
     const c = await preparedQuery<{ n: number }>(
-      `SELECT count(*) AS n FROM "Favorite" f JOIN "Post" p ON p.id = f."postId" WHERE f."userId" = $1 AND ${PUBLISHED}`,
+      `SELECT count(*) AS n FROM "Favorite" f JOIN "Post" p ON p.id = f."postId" WHERE f."userId" = $1 AND ${LIVE_SQL}`,
       [userId],
     );
     total = c.rows[0]?.n ?? 0;

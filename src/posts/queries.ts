@@ -10,6 +10,7 @@
 import { pool } from "../db/index.ts";
 import { preparedQuery } from "../db/prepared.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard } from "../blog/queries.ts";
+import { LIVE_SQL } from "./visibility.ts";
 
 export type StatusFilter = "published" | "draft" | "scheduled" | "all";
 export type Ordering = "-publish" | "publish" | "title" | "-title";
@@ -76,8 +77,6 @@ async function records(rows: RecordRow[]): Promise<(PostRecord & { publishKey: s
   });
 }
 
-const LIVE = `(p.status = 'PUBLISHED' AND p.publish <= now())`;
-
 /** WHERE (over alias p) and FROM for a list query; parameters appended to `params`. */
 function whereOf(q: PostListQuery, params: unknown[], seekingPublished = false): { where: string; from: string } {
   const conds: string[] = [];
@@ -86,7 +85,7 @@ function whereOf(q: PostListQuery, params: unknown[], seekingPublished = false):
     case "published":
       // Seeking forward from a keyset position no later than now (see cursorPage), "publish <= now()" is
       // implied, and left out so the index scan starts at the position instead of at now().
-      conds.push(seekingPublished ? `p.status = 'PUBLISHED'` : LIVE);
+      conds.push(seekingPublished ? `p.status = 'PUBLISHED'` : LIVE_SQL);
       break;
     case "scheduled":
       conds.push(`p.status = 'PUBLISHED' AND p.publish > now()`);
@@ -97,7 +96,7 @@ function whereOf(q: PostListQuery, params: unknown[], seekingPublished = false):
       if (q.ownerOnly !== null) conds.push(own());
       break;
     case "all":
-      if (q.ownerOnly !== null) conds.push(`(${LIVE} OR ${own()})`);
+      if (q.ownerOnly !== null) conds.push(`(${LIVE_SQL} OR ${own()})`);
       break;
   }
   let from = `"Post" p`;

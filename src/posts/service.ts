@@ -498,15 +498,26 @@ export async function updatePost(id: number, expectedVersion: number, input: Pos
     .finally(afterPostWrite);
 }
 
-export async function deletePosts(ids: number[], actor: PostActor | null): Promise<number> {
+/**
+ * Deletes posts (with their revisions). `expectedVersion` (one id only): delete it only at that version,
+ * checked in the DELETE itself; at another version it is a ConflictError with the post as stored.
+ */
+export async function deletePosts(ids: number[], actor: PostActor | null, expectedVersion?: number): Promise<number> {
   if (ids.length === 0) return 0;
+  if (expectedVersion !== undefined && ids.length !== 1) throw new Error("deletePosts: an expected version is for one post");
   return prisma
     .$transaction(async (tx) => {
       const saver = await saverOf(tx, actor);
       const posts = await tx.post.findMany({ where: { id: { in: ids } }, select: { id: true, title: true, authorId: true } });
       const refused = saver === SYSTEM ? undefined : posts.find((p) => !can(saver, "post.delete", p));
       if (refused) throw new PostPermissionError(null, `You may not delete “${refused.title}”.`);
-      await tx.post.deleteMany({ where: { id: { in: posts.map((p) => p.id) } } });
+      const versioned = expectedVersion === undefined ? {} : { version: expectedVersion };
+      const { count } = await tx.post.deleteMany({ where: { id: { in: posts.map((p) => p.id) }, ...versioned } });
+      if (count < posts.length) {
+        const current = await withTags(tx, posts[0]!.id);
+        if (!current) throw new PostNotFoundError();
+        throw new ConflictError(current);
+      }
       await recordActions(
         posts.map((p) => ({ userId: actor?.id ?? null, action: "DELETE", model: POST_MODEL, objectId: p.id, objectRepr: p.title })),
         tx,
@@ -582,13 +593,17 @@ export async function listRevisions(postId: number) {
 }
 
 /** Restores a revision's title/body/excerpt/status onto the post: itself a normal save, so a new revision. */
-export async function restoreRevision(postId: number, revisionId: number, actor: PostActor | null): Promise<Post> {
+/**
+ * Puts a revision's text and status back on the post: a normal save. `expectedVersion`: the version the
+ * caller restores over (a ConflictError when the post has moved on); left out: the version read here.
+ */
+export async function restoreRevision(postId: number, revisionId: number, actor: PostActor | null, expectedVersion?: number): Promise<Post> {
   const rev = await prisma.postRevision.findFirst({ where: { id: revisionId, postId } });
   const post = await withTags(prisma, postId);
   if (!rev || !post) throw new PostNotFoundError();
   return updatePost(
     postId,
-    post.version,
+    expectedVersion ?? post.version,
     {
       title: rev.title,
       slug: post.slug,
