@@ -117,21 +117,21 @@ export interface paths {
     };
     /**
      * One post
-     * @description A published post for everyone; a draft or scheduled post only for those who may view it (404 otherwise). `body` (Markdown) only for callers who may change the post. Strong ETag: the version (304 on If-None-Match).
+     * @description A published post for everyone; a draft or scheduled post only for those who may view it (404 otherwise). `body` (Markdown) only for callers who may change the post. Strong ETag "<version>-<hash>" of the bytes sent (304 on If-None-Match only for the same bytes); send it back in If-Match to change the post.
      */
     get: operations["getPost"];
     put?: never;
     post?: never;
     /**
      * Delete a post
-     * @description Deletes the post with its revisions. If-Match is honoured when sent (412 with `current` when stale).
+     * @description Deletes the post with its revisions. If-Match is honoured when sent (its leading version counts; 412 with `current` when stale, also when the post changes meanwhile). Permission first: 403/404 whatever If-Match says.
      */
     delete: operations["deletePost"];
     options?: never;
     head?: never;
     /**
      * Change a post
-     * @description Only the fields sent change (the slug does not follow a new title; `tags` replaces the post's tags). If-Match with the version is required: missing 428, stale 412 with `current`, the post as stored. "*" is not a version.
+     * @description Only the fields sent change (the slug does not follow a new title; `tags` replaces the post's tags). If-Match with the ETag you read (its leading version counts) is required: missing 428, stale 412 with `current`, the post as stored. "*" is not a version. A caller who may not change the post gets 403 (404 for a post they may not see) whatever If-Match says.
      */
     patch: operations["updatePost"];
     trace?: never;
@@ -187,7 +187,7 @@ export interface paths {
     put?: never;
     /**
      * Restore a revision
-     * @description Puts the revision's title, body, excerpt and status back on the post: a normal save (a new version and revision). If-Match honoured when sent.
+     * @description Puts the revision's title, body, excerpt and status back on the post: a normal save (a new version and revision). If-Match honoured when sent (its leading version counts; 412 when stale). Permission first: 403/404 whatever If-Match says.
      */
     post: operations["restorePostRevision"];
     delete?: never;
@@ -277,14 +277,14 @@ export interface paths {
     post?: never;
     /**
      * Delete a category
-     * @description Editors and admins. Its posts stay, without a category.
+     * @description Editors and admins. Its posts stay, without a category. If-Match is honoured when sent (its leading version counts; 412 with `current` when stale).
      */
     delete: operations["deleteCategory"];
     options?: never;
     head?: never;
     /**
      * Change a category
-     * @description Editors and admins. Send If-Match: "<version>" (the ETag read): 428 without it, 412 (with the current category) when it changed since.
+     * @description Editors and admins. Send If-Match with the ETag read (its leading version counts): 428 without it, 412 (with the current category) when it changed since.
      */
     patch: operations["updateCategory"];
     trace?: never;
@@ -298,7 +298,7 @@ export interface paths {
     };
     /**
      * Tags
-     * @description The tags you may see, in name order, with their published post counts: anonymous callers and readers see tags on a published post; authors also those on their own posts; editors every tag.
+     * @description The tags you may see, in name order, a page at a time, with their published post counts: anonymous callers and readers see tags on a published post; authors also those on their own posts; editors every tag. A page past the last is a 404.
      */
     get: operations["listTags"];
     put?: never;
@@ -326,14 +326,14 @@ export interface paths {
     post?: never;
     /**
      * Delete a tag
-     * @description Editors and admins. The tag is taken off its posts (the posts stay).
+     * @description Editors and admins. The tag is taken off its posts (the posts stay). If-Match is honoured when sent (its leading version counts; 412 with `current` when stale).
      */
     delete: operations["deleteTag"];
     options?: never;
     head?: never;
     /**
      * Change a tag
-     * @description Editors and admins. Send If-Match: "<version>" (the ETag read): 428 without it, 412 (with the current tag) when it changed since.
+     * @description Editors and admins. Send If-Match with the ETag read (its leading version counts): 428 without it, 412 (with the current tag) when it changed since.
      */
     patch: operations["updateTag"];
     trace?: never;
@@ -398,7 +398,7 @@ export interface paths {
     head?: never;
     /**
      * Change a user
-     * @description Admins only: role, active flag and names. Send If-Match: "<version>": 428 without it, 412 (with the current account) when it changed since. An admin cannot remove their own admin role or deactivate themself (400). A deactivated account is signed out everywhere (its sessions end; its tokens stop working).
+     * @description Admins only: role, active flag and names. Send If-Match with the ETag read (its leading version counts): 428 without it, 412 (with the current account) when it changed since. An admin cannot remove their own admin role or deactivate themself (400). A deactivated account is signed out everywhere (its sessions end; its tokens stop working).
      */
     patch: operations["updateUser"];
     trace?: never;
@@ -509,7 +509,7 @@ export interface components {
       createdAt?: string;
       /** Format: date-time */
       updatedAt?: string;
-      /** @description Bumped on every save; the ETag. Send it back in If-Match to update. */
+      /** @description Bumped on every save. The ETag is "<version>-<hash of the JSON sent>" (304 only for the same bytes); If-Match compares its leading version, so send back the ETag you got (or "<version>") to update. */
       version?: number;
     };
     /**
@@ -563,7 +563,7 @@ export interface components {
       previous: string | null;
       results: components["schemas"]["Post"][];
     };
-    /** @description Every item, in name order (one page: there are few). */
+    /** @description Every category, in name order (one page: there are few). */
     CategoryList: {
       count: number;
       results: components["schemas"]["Category"][];
@@ -579,9 +579,10 @@ export interface components {
       /** @description Bumped on every save; the ETag of the category's own resource. Not in lists. */
       version?: number;
     };
-    /** @description Every item, in name order (one page: there are few). */
-    TagList: {
+    TagPage: {
       count: number;
+      next: string | null;
+      previous: string | null;
       results: components["schemas"]["Tag"][];
     };
     Tag: {
@@ -1001,7 +1002,9 @@ export interface operations {
         search?: string;
         /** @description -publish (default), publish, title, -title. Search results come in rank order. */
         ordering?: "-publish" | "publish" | "title" | "-title";
+        /** @description Sparse fieldset: a comma list of Post fields (id, title, slug, status, scheduled, publish, url, excerpt, body, html, metaDescription, author, category, tags, createdAt, updatedAt, version); `id` is always included. body or html only with page_size up to 20. */
         fields?: string;
+        /** @description Page number (from 1). A page past the end is a 404. Page numbers reach the first 10,000 rows ((page - 1) * page_size at most 10000; 400 beyond): go deeper with cursor. */
         page?: string;
         page_size?: string;
         /** @description Cursor pagination (newest first): empty to start, then the `next`/`previous` links. Not with page or search. */
@@ -1144,7 +1147,7 @@ export interface operations {
         headers: {
           /** @description The post's API URL. */
           Location?: string;
-          /** @description Its version. */
+          /** @description "<version>-<hash of the JSON sent>": 304 on If-None-Match only for the same bytes; If-Match compares its leading version. */
           ETag?: string;
           [name: string]: unknown;
         };
@@ -1234,7 +1237,7 @@ export interface operations {
       /** @description The post. */
       200: {
         headers: {
-          /** @description The post's version. */
+          /** @description "<version>-<hash of the JSON sent>": 304 on If-None-Match only for the same bytes; If-Match compares its leading version. */
           ETag?: string;
           [name: string]: unknown;
         };
@@ -1458,7 +1461,7 @@ export interface operations {
       /** @description The post as saved. */
       200: {
         headers: {
-          /** @description Its new version. */
+          /** @description "<version>-<hash of the JSON sent>": 304 on If-None-Match only for the same bytes; If-Match compares its leading version. */
           ETag?: string;
           [name: string]: unknown;
         };
@@ -1578,7 +1581,7 @@ export interface operations {
       /** @description The post. */
       200: {
         headers: {
-          /** @description The post's version. */
+          /** @description "<version>-<hash of the JSON sent>": 304 on If-None-Match only for the same bytes; If-Match compares its leading version. */
           ETag?: string;
           [name: string]: unknown;
         };
@@ -1777,7 +1780,7 @@ export interface operations {
       /** @description The post as restored. */
       200: {
         headers: {
-          /** @description Its new version. */
+          /** @description "<version>-<hash of the JSON sent>": 304 on If-None-Match only for the same bytes; If-Match compares its leading version. */
           ETag?: string;
           [name: string]: unknown;
         };
@@ -2062,7 +2065,8 @@ export interface operations {
     parameters: {
       query?: {
         page?: string;
-        pageSize?: string;
+        /** @description Posts per page (1-100; default 10). */
+        page_size?: string;
       };
       header?: never;
       path?: never;
@@ -2248,7 +2252,7 @@ export interface operations {
       /** @description The new category. */
       201: {
         headers: {
-          /** @description The category's URL. */
+          /** @description The category's URL (absolute). */
           Location?: string;
           /** @description Its version. */
           ETag?: string;
@@ -2338,7 +2342,7 @@ export interface operations {
       /** @description The category. */
       200: {
         headers: {
-          /** @description The category's version. */
+          /** @description The category's version and representation ("<version>-<hash>"). */
           ETag?: string;
           [name: string]: unknown;
         };
@@ -2466,6 +2470,15 @@ export interface operations {
       };
       /** @description No such resource (or not visible to the caller). */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match names an older version: `current` holds the stored resource. */
+      412: {
         headers: {
           [name: string]: unknown;
         };
@@ -2632,20 +2645,24 @@ export interface operations {
   };
   listTags: {
     parameters: {
-      query?: never;
+      query?: {
+        page?: string;
+        /** @description Tags per page (1-100; default 100). */
+        page_size?: string;
+      };
       header?: never;
       path?: never;
       cookie?: never;
     };
     requestBody?: never;
     responses: {
-      /** @description The tags. */
+      /** @description A page of tags. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["TagList"];
+          "application/json": components["schemas"]["TagPage"];
         };
       };
       /** @description Not modified (If-None-Match matched the ETag). */
@@ -2666,6 +2683,15 @@ export interface operations {
       };
       /** @description No valid access token or session (WWW-Authenticate). */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not visible to the caller). */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -2727,7 +2753,7 @@ export interface operations {
       /** @description The new tag. */
       201: {
         headers: {
-          /** @description The tag's URL. */
+          /** @description The tag's URL (absolute). */
           Location?: string;
           /** @description Its version. */
           ETag?: string;
@@ -2817,7 +2843,7 @@ export interface operations {
       /** @description The tag. */
       200: {
         headers: {
-          /** @description The tag's version. */
+          /** @description The tag's version and representation ("<version>-<hash>"). */
           ETag?: string;
           [name: string]: unknown;
         };
@@ -2945,6 +2971,15 @@ export interface operations {
       };
       /** @description No such resource (or not visible to the caller). */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description If-Match names an older version: `current` holds the stored resource. */
+      412: {
         headers: {
           [name: string]: unknown;
         };
@@ -3239,6 +3274,15 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Conflict with the stored state. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Body too large. */
       413: {
         headers: {
@@ -3281,7 +3325,8 @@ export interface operations {
     parameters: {
       query?: {
         page?: string;
-        pageSize?: string;
+        /** @description Users per page (1-100; default 50). */
+        page_size?: string;
       };
       header?: never;
       path?: never;
