@@ -43,6 +43,7 @@ import { DAY_PATH_PARTS, INT4_MAX, isId, isoDay, isRealDay, searchText } from ".
 import { RETRY_AFTER_SECONDS } from "../web/errors.ts";
 import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint, type Reply } from "./endpoint.ts";
+import { pageEnvelope } from "./paging.ts";
 import { preconditionFailed, requireVersion, versionMatches, versionTag } from "./preconditions.ts";
 import { ApiProblem, problems } from "./problem.ts";
 import {
@@ -210,15 +211,7 @@ function listLink(raw: Record<string, unknown>, change: Record<string, string | 
 }
 
 function numberPage(raw: Record<string, unknown>, results: PostResource[], count: number, page: number, size: number) {
-  if (results.length === 0 && page > 1) throw problems.notFound("Invalid page: past the last page.");
-  return {
-    body: {
-      count,
-      next: page * size < count ? listLink(raw, { page: page + 1 }) : null,
-      previous: page > 1 ? listLink(raw, { page: page === 2 ? undefined : page - 1 }) : null,
-      results,
-    },
-  };
+  return { body: pageEnvelope({ count, page, size, results, noun: "posts", link: (n) => listLink(raw, { page: n }) }) };
 }
 
 async function searchList(

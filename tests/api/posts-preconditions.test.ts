@@ -5,31 +5,17 @@
 // the check and the save is a 412 (held open here with a real row lock); the list's work bounds; the
 // tag filter reveals no tag GET /tags/{slug} would not. Every response is checked against the document.
 import { beforeAll, describe, expect, it } from "vitest";
-import request from "supertest";
 import { buildApp } from "../../src/app.ts";
-import { signAccessToken } from "../../src/api/tokens.ts";
 import type { SessionUser } from "../../src/accounts/users.ts";
 import { pool } from "../../src/db/index.ts";
 import { ConflictError, restoreRevision } from "../../src/posts/service.ts";
 import { createUser, hoursAgo, makeCategory, makePost, makeTag, prisma } from "../support/fixtures.ts";
-import { expectContract } from "./support/contract.ts";
+import { caller } from "./support/calls.ts";
 
-const app = buildApp();
-type Who = SessionUser | null;
+const call = caller(buildApp());
 let alice: SessionUser, bob: SessionUser, reader: SessionUser;
 
-type Method = "get" | "post" | "patch" | "delete";
-async function call(method: Method, path: string, who: Who, opts: { body?: unknown; headers?: Record<string, string>; status?: number } = {}) {
-  const r = request(app)[method](`/api/v1${path}`);
-  if (who) r.set("Authorization", `Bearer ${signAccessToken(who)}`);
-  for (const [k, v] of Object.entries(opts.headers ?? {})) r.set(k, v);
-  const res = opts.body === undefined ? await r : await r.send(opts.body as object);
-  if (opts.status !== undefined) expect(res.status, `${method} ${path}: ${res.text.slice(0, 400)}`).toBe(opts.status);
-  expectContract(res);
-  return res;
-}
-
-const TAG = /^"(\d+)-[0-9a-f]{12}"$/;
+const TAG = /^"(\d+)-[0-9a-f]{12}"$/; // versionTag (src/api/preconditions.ts)
 
 /** Waits (polling the database, at most 10 s) until a statement of this test's database waits on a row lock. */
 async function someoneWaitsOnALock(): Promise<boolean> {

@@ -21,10 +21,16 @@ export type CallMethod = "get" | "post" | "patch" | "put" | "delete";
 
 /** A function calling `app`'s API (paths under /api/v1) as a user (bearer token) or anonymously (null); asserts `status` when given. */
 export function caller(app: Express) {
-  return async (method: CallMethod, path: string, who: TokenUser | null, opts: { body?: unknown; ifMatch?: string; status?: number } = {}) => {
+  return async (
+    method: CallMethod,
+    path: string,
+    who: TokenUser | null,
+    opts: { body?: unknown; ifMatch?: string; headers?: Record<string, string>; status?: number } = {},
+  ) => {
     const r = request(app)[method](`/api/v1${path}`);
     if (who) r.set("Authorization", `Bearer ${signAccessToken(who)}`);
     if (opts.ifMatch !== undefined) r.set("If-Match", opts.ifMatch);
+    for (const [k, v] of Object.entries(opts.headers ?? {})) r.set(k, v);
     const res = opts.body === undefined ? await r : await r.send(opts.body as object);
     if (opts.status !== undefined) expect(res.status, `${method.toUpperCase()} ${path}: ${res.text.slice(0, 400)}`).toBe(opts.status);
     expectContract(res);
