@@ -110,8 +110,7 @@ function detailReply(user: Caller, rec: PostRecord, fields?: ReadonlySet<PostFie
 
 /** The 412 for `rec`: the post as stored, as the caller may see it, with the ETag GET /posts/{id} gives it. */
 function stale(user: Caller, rec: PostRecord): ApiProblem {
-  const body = fullResource(user, rec);
-  return preconditionFailed(rec, body, versionTag(rec.version, body));
+  return preconditionFailed(rec, fullResource(user, rec));
 }
 
 /** The 412 for a save refused as stale (the post as stored now). */

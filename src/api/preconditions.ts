@@ -37,9 +37,10 @@ export function preconditionRequired(): ApiProblem {
 
 /**
  * 412 with the resource as stored now in `current` (`body`, default `current` itself) and its ETag
- * (`etag`, default "<version>"), so the client can merge and send again with that ETag.
+ * (`etag`, default versionTag of `body`: what a GET answering `body` tags it), so the client can merge
+ * and send again with that ETag.
  */
-export function preconditionFailed(current: { version: number }, body: unknown = current, etag: string = String(current.version)): ApiProblem {
+export function preconditionFailed(current: { version: number }, body: unknown = current, etag: string = versionTag(current.version, body)): ApiProblem {
   return new ApiProblem(
     412,
     `It was changed since you read it: it is at version ${current.version} now. Merge your change into \`current\` and send it again with If-Match: "${etag}".`,
