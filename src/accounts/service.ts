@@ -19,6 +19,9 @@ const users = versionedSaves({
   prepare: (d) => ({ ...d, email: typeof d.email === "string" ? d.email.toLowerCase() : d.email }),
 });
 
+/** The saved columns and label of an account (the admin's form shows these). */
+export const USER = users.spec;
+
 export interface UserChange {
   username?: string;
   email?: string;

@@ -5,7 +5,7 @@ import { diffLines, diffWords } from "diff";
 import { z } from "zod";
 import { prisma } from "../db/index.ts";
 import { can, canAll, maySetPostField, rolesWith } from "../accounts/permissions.ts";
-import { createUser, deleteUsers, updateUser } from "../accounts/service.ts";
+import { createUser, deleteUsers, updateUser, USER } from "../accounts/service.ts";
 import { PostStatus, Role } from "../generated/prisma/client.ts";
 import {
   ConflictError,
@@ -27,7 +27,7 @@ import {
 } from "../posts/service.ts";
 import { conflictMessage, type VersionedModel } from "../db/versioned.ts";
 import { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
-import { createCategory, createTag, deleteCategories, deleteTags, updateCategory, updateTag } from "../taxonomy/service.ts";
+import { CATEGORY, createCategory, createTag, deleteCategories, deleteTags, TAG, updateCategory, updateTag } from "../taxonomy/service.ts";
 import { changeMessage } from "../audit/index.ts";
 import { authorize, currentUser, type AdminUser } from "./auth.ts";
 import { auditModelOf, ConflictErrors, fieldLabelOf, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
@@ -409,13 +409,13 @@ type Delegate = { findUnique(a: unknown): Promise<Record<string, unknown> | null
  * the form's: field errors on the fields, a stale version as the conflict page, a deleted object as
  * the form's error. Only load() (the form's values) is the admin's own.
  */
-function savesHooks(opts: {
-  delegate: Exclude<VersionedModel, "post">;
-  /** "category": for the conflict message. */
-  noun: string;
-  fields: string[];
+function savesHooks({
+  spec,
+  ...opts
+}: {
+  /** The model, its saved columns and its label (src/db/saves.ts). */
+  spec: { model: VersionedModel; fields: string[]; repr: (o: Record<string, unknown>) => string };
   readOnly?: string[];
-  repr: (o: Record<string, unknown>) => string;
   cascades?: (ids: number[]) => Promise<string[]>;
   create: (data: Record<string, unknown>, user: AdminUser) => Promise<{ id: number; repr: string }>;
   update: (id: number, version: number, data: Record<string, unknown>, user: AdminUser) => Promise<{ id: number; repr: string }>;
@@ -423,23 +423,23 @@ function savesHooks(opts: {
 }): ModelHooks {
   const asForm = (e: unknown): never => {
     if (e instanceof FieldErrors) throw new FormErrors(e.fields);
-    if (e instanceof NotFoundError) throw new FormErrors({ __all__: `This ${opts.noun} was deleted meanwhile.` });
+    if (e instanceof NotFoundError) throw new FormErrors({ __all__: `This ${spec.model} was deleted meanwhile.` });
     if (e instanceof StaleVersionError && e.current) {
       const now = e.current;
-      throw new ConflictErrors(Object.fromEntries(opts.fields.map((f) => [f, now[f]])), Number(now.version), conflictMessage(opts.noun));
+      throw new ConflictErrors(Object.fromEntries(spec.fields.map((f) => [f, now[f]])), Number(now.version), conflictMessage(spec.model));
     }
     throw e;
   };
   const saved = ({ id, repr }: { id: number; repr: string }) => ({ id, repr });
   return {
     async load(id) {
-      const o = await (prisma as unknown as Record<string, Delegate>)[opts.delegate]!.findUnique({ where: { id } });
+      const o = await (prisma as unknown as Record<string, Delegate>)[spec.model]!.findUnique({ where: { id } });
       if (!o) return null;
       return {
         id,
-        repr: opts.repr(o),
+        repr: spec.repr(o),
         version: Number(o.version),
-        values: Object.fromEntries(opts.fields.map((f) => [f, o[f]])),
+        values: Object.fromEntries(spec.fields.map((f) => [f, o[f]])),
         readOnly: Object.fromEntries((opts.readOnly ?? []).map((f) => [f, o[f]])),
       } satisfies AdminObject;
     },
@@ -466,10 +466,7 @@ const deleteAction = (plural: string, describe: string, permission: BulkAction["
 // ---------------------------------------------------------------- Category and Tag
 
 const categoryHooks = savesHooks({
-  delegate: "category",
-  noun: "category",
-  fields: ["name", "slug", "description"],
-  repr: (o) => String(o.name),
+  spec: CATEGORY,
   create: (d, user) => createCategory({ name: String(d.name), slug: String(d.slug ?? ""), description: String(d.description ?? "") }, user),
   update: (id, version, d, user) => updateCategory(id, version, d, user),
   remove: deleteCategories,
@@ -511,10 +508,7 @@ site.register({
 });
 
 const tagHooks = savesHooks({
-  delegate: "tag",
-  noun: "tag",
-  fields: ["name", "slug"],
-  repr: (o) => String(o.name),
+  spec: TAG,
   create: (d, user) => createTag({ name: String(d.name), slug: String(d.slug ?? "") }, user),
   update: (id, version, d, user) => updateTag(id, version, d, user),
   remove: deleteTags,
@@ -557,11 +551,8 @@ site.register({
 // ---------------------------------------------------------------- User
 
 const userHooks = savesHooks({
-  delegate: "user",
-  noun: "user",
-  fields: ["username", "email", "firstName", "lastName", "role", "isActive", "bio"],
+  spec: USER,
   readOnly: ["dateJoined", "lastLogin"],
-  repr: (o) => String(o.username),
   cascades: async (ids) => {
     const n = await prisma.post.count({ where: { authorId: { in: ids } } });
     return [`${n} post${n === 1 ? "" : "s"} written by them (deleted with their revisions)`];

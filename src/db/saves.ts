@@ -78,6 +78,8 @@ export function versionedSaves(opts: {
     throw e;
   };
   return {
+    /** What the model's forms need to know: its name, the columns a save writes, its label. */
+    spec: { model: opts.model, fields: opts.fields, repr: opts.repr },
     async create(data: Row, actor: Saver): Promise<Saved> {
       const values = pick(data);
       return prisma

@@ -29,6 +29,10 @@ const tags = versionedSaves({
   },
 });
 
+/** The saved columns and label of each model (the admin's forms show these). */
+export const CATEGORY = categories.spec;
+export const TAG = tags.spec;
+
 export interface CategoryInput {
   name?: string;
   slug?: string;

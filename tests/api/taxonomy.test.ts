@@ -53,7 +53,7 @@ describe("reading categories", () => {
     const res = await api("get", "/categories/news", null, { status: 200 });
     expect(res.body).toMatchObject({ slug: "news", name: "News", posts: 2, version: 1 });
     expectVersionTag(res, 1);
-    const again = await request(app).get("/api/v1/categories/news").set("If-None-Match", res.headers.etag);
+    const again = await request(app).get("/api/v1/categories/news").set("If-None-Match", String(res.headers.etag));
     expect(again.status).toBe(304);
   });
 
