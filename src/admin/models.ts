@@ -41,6 +41,7 @@ import { postUrl } from "../blog/queries.ts";
 import { caches } from "../cache/index.ts";
 import { badRequest, forbidden, notFound } from "../web/errors.ts";
 import { formatCount, POST_BODY_MAX } from "../web/limits.ts";
+import { isLive } from "../posts/visibility.ts";
 
 const STATUS_CHOICES = [
   { value: "DRAFT", label: "Draft" },
@@ -229,7 +230,7 @@ async function slugCheck(req: Request, res: Response) {
   // Another author's draft or scheduled post is not the asker's to know about: for someone who
   // cannot see every post, such a clash answers exactly like a free slug (issue 9, privacy).
   const seesAll = canAll(u, "post.view");
-  const visible = clash && ((clash.status === "PUBLISHED" && clash.publish <= new Date()) || can(u, "post.view", clash));
+  const visible = clash && (isLive(clash) || can(u, "post.view", clash));
   if (visible) return res.json({ ok: false, message: `Already used by another post published on ${day}.` });
   res.json({ ok: true, message: seesAll ? `Available on ${day}.` : `No post you can see uses it on ${day}.` });
 }

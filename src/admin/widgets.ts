@@ -12,6 +12,7 @@ import { isId, searchText } from "../web/inputs.ts";
 import { canAll, type Actor } from "../accounts/permissions.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { authorize, currentUser } from "./auth.ts";
+import { liveWhere } from "../posts/visibility.ts";
 
 export const TAG_SUGGESTIONS = 20;
 
@@ -22,7 +23,7 @@ const prefix = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** The tags `user` may learn the names of: all for those who see every post; else those on a live post or on their own posts. */
 export function visibleTags(user: Actor): Prisma.TagWhereInput {
-  return canAll(user, "post.view") ? {} : { posts: { some: { post: { OR: [{ status: "PUBLISHED", publish: { lte: new Date() } }, { authorId: user.id }] } } } };
+  return canAll(user, "post.view") ? {} : { posts: { some: { post: { OR: [liveWhere(), { authorId: user.id }] } } } };
 }
 
 export async function tagAutocomplete(req: Request, res: Response) {
