@@ -200,7 +200,7 @@ export const postWriteShape = {
     .refine((s) => s.trim().length > 0, "Enter a title.")
     .meta({ description: "At most 250 characters." }),
   slug: slugString(250).meta({ description: "Unique per publish day; left out on create: made from the title." }),
-  body: text(POST_BODY_MAX).meta({ description: `Markdown, at most ${POST_BODY_MAX} characters.` }),
+  body: text(POST_BODY_MAX).meta({ description: "Markdown source." }),
   excerpt: text(1000).meta({ description: "Empty (or the automatic text): follows the body (its first 40 words)." }),
   metaDescription: text(300),
   status: z.enum(["draft", "published"]).meta({ description: "Publishing with a future publish time schedules the post." }),

@@ -1120,7 +1120,7 @@ export interface operations {
           title: string;
           /** @description Unique per publish day; left out on create: made from the title. */
           slug?: string;
-          /** @description Markdown, at most 200000 characters. */
+          /** @description Markdown source. */
           body?: string;
           /** @description Empty (or the automatic text): follows the body (its first 40 words). */
           excerpt?: string;
@@ -1436,7 +1436,7 @@ export interface operations {
           title?: string;
           /** @description Unique per publish day; left out on create: made from the title. */
           slug?: string;
-          /** @description Markdown, at most 200000 characters. */
+          /** @description Markdown source. */
           body?: string;
           /** @description Empty (or the automatic text): follows the body (its first 40 words). */
           excerpt?: string;
