@@ -56,6 +56,8 @@ describe("declarations", () => {
       "blog.feeds",
       "blog.sitemap-index",
       "admin.choices",
+      "api.categories",
+      "api.tags",
       "web.reversed-urls",
       "db.statement-names",
     ]);
@@ -211,6 +213,8 @@ describe("invalidation by tag", () => {
     await request(app).get("/blog/feed/atom/").expect(200);
     await request(app).get("/sitemap.xml").expect(200);
     await caches.adminChoices.fetch("category", async () => [{ value: String(categoryId), label: "Cached things" }]);
+    await request(app).get("/api/v1/categories").expect(200);
+    await request(app).get("/api/v1/tags").expect(200);
     const empty = cacheStats().filter((c) => c.entries === 0 && c.name !== "blog.anchors"); // anchors: deep pages only
     expect(empty.map((c) => c.name)).toEqual([]);
   }
