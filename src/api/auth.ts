@@ -53,7 +53,10 @@ type WithVia = Request & { [VIA]?: Via };
 
 export const viaOf = (req: Request): Via => (req as WithVia)[VIA] ?? null;
 
-const sessions = lazySessions([enforceAbsoluteTimeout, passport.session()]);
+// Built on first use, not at import: the session store takes the app's pool, which exists only once
+// the server has connected to the database (an import-time store got pg's default localhost:5432).
+let sessionLayer: RequestHandler | undefined;
+const sessions: RequestHandler = (req, res, next) => (sessionLayer ??= lazySessions([enforceAbsoluteTimeout, passport.session()]))(req, res, next);
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 const BEARER = /^Bearer +[A-Za-z0-9_.~+/-]+=*$/i;
 

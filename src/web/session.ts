@@ -87,6 +87,8 @@ let store: ThrottledPgStore | undefined;
 
 /** The session store (created on first use, on the pool connected at that time). */
 function sessionStore(): ThrottledPgStore {
+  // Without the app's pool, connect-pg-simple would quietly make its own to localhost:5432.
+  if (!pool) throw new Error("the session store was built before the database was connected (connectDb)");
   if (!store) {
     store = new ThrottledPgStore({
       pool,
