@@ -53,10 +53,12 @@ export interface Reply {
   body?: unknown;
   headers?: Record<string, string>;
   /**
-   * The representation's version, sent as a strong ETag ("<etag>"): a conditional GET with a matching
-   * If-None-Match is answered 304. Without it, a GET's 200 gets a weak ETag computed from the body.
+   * The resource's version: the router sends the strong ETag "<version>-<hash of the JSON sent>"
+   * (versionTagOfJson, src/api/preconditions.ts), made from the bytes it serialises anyway; a
+   * conditional GET with a matching If-None-Match is answered 304. Without it, a GET's 200 gets a weak
+   * ETag computed from the body.
    */
-  etag?: string;
+  version?: number;
 }
 
 type AnyZod = z.ZodType;

@@ -44,7 +44,7 @@ import { RETRY_AFTER_SECONDS } from "../web/errors.ts";
 import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint, type Reply } from "./endpoint.ts";
 import { pageEnvelope } from "./paging.ts";
-import { preconditionFailed, requireVersion, versionMatches, versionTag } from "./preconditions.ts";
+import { preconditionFailed, requireVersion, versionMatches } from "./preconditions.ts";
 import { ApiProblem, problems } from "./problem.ts";
 import {
   ALL_FIELDS,
@@ -105,7 +105,7 @@ const fullResource = (user: Caller, rec: PostRecord, fields: ReadonlySet<PostFie
 /** A post's answer: the resource with the strong ETag "<version>-<hash of these bytes>" (preconditions.ts). */
 function detailReply(user: Caller, rec: PostRecord, fields?: ReadonlySet<PostField>): Reply {
   const body = fullResource(user, rec, fields);
-  return { body, etag: versionTag(rec.version, body) };
+  return { body, version: rec.version };
 }
 
 /** The 412 for `rec`: the post as stored, as the caller may see it, with the ETag GET /posts/{id} gives it. */

@@ -13,7 +13,12 @@ import { ApiProblem } from "./problem.ts";
 
 /** A strong ETag (without quotes) naming `version` and these exact bytes: "<version>-<12 hex of SHA-256 of the JSON>". */
 export function versionTag(version: number, body: unknown): string {
-  return `${version}-${createHash("sha256").update(JSON.stringify(body)).digest("hex").slice(0, 12)}`;
+  return versionTagOfJson(version, JSON.stringify(body));
+}
+
+/** The same from the JSON text itself (the router's, which has serialised the answer already). */
+export function versionTagOfJson(version: number, json: string): string {
+  return `${version}-${createHash("sha256").update(json).digest("hex").slice(0, 12)}`;
 }
 
 /**

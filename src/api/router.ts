@@ -12,6 +12,7 @@ import { route } from "../web/urls.ts";
 import { POST_BODY_MAX } from "../web/limits.ts";
 import { API_PREFIX, expressPath, type Endpoint, type Frame, type Reply } from "./endpoint.ts";
 import { ApiProblem, fieldErrors, problemFrom, problems, sendProblem } from "./problem.ts";
+import { versionTagOfJson } from "./preconditions.ts";
 import { apiAuthentication, viaOf } from "./auth.ts";
 import { apiRateLimitByAddress, apiRateLimitByUser } from "./ratelimit.ts";
 import { ENDPOINTS } from "./index.ts";
@@ -75,7 +76,11 @@ function send(req: Request, res: Response, e: Endpoint, reply: Reply): void {
   if (!res.getHeader("Cache-Control")) res.setHeader("Cache-Control", req.user ? "private, no-cache" : "no-cache");
   const json = reply.body === undefined ? undefined : JSON.stringify(reply.body);
   const tag =
-    reply.etag !== undefined ? `"${reply.etag}"` : e.method === "get" && json !== undefined && status === 200 ? etag(json, { weak: true }) : undefined;
+    reply.version !== undefined && json !== undefined
+      ? `"${versionTagOfJson(reply.version, json)}"`
+      : e.method === "get" && json !== undefined && status === 200
+        ? etag(json, { weak: true })
+        : undefined;
   if (tag) res.setHeader("ETag", tag);
   if ((req.method === "GET" || req.method === "HEAD") && status === 200 && tag && matches(req.headers["if-none-match"], tag)) {
     res.status(304).end();

@@ -25,7 +25,7 @@ import { absoluteUrl } from "../web/urls.ts";
 import { endpoint, type Endpoint } from "./endpoint.ts";
 import { pageEnvelope, pageLink, pageQuery } from "./paging.ts";
 import { pageOf } from "./schemas.ts";
-import { preconditionFailed, requireVersion, versionMatches, versionTag } from "./preconditions.ts";
+import { preconditionFailed, requireVersion, versionMatches } from "./preconditions.ts";
 import { problems } from "./problem.ts";
 import { saving } from "./saves.ts";
 
@@ -150,7 +150,6 @@ interface Model {
 const title = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 
 /** The ETag of a category or tag: its version and the bytes (its post count changes without a new version). */
-const etagOf = (r: Resource) => versionTag(r.version, r);
 
 function detailAndWrites(m: Model): Endpoint[] {
   const Noun = title(m.noun);
@@ -176,7 +175,7 @@ function detailAndWrites(m: Model): Endpoint[] {
       errors: [404],
       async handle({ params, user }) {
         const o = await found(params.slug, user);
-        return { body: o.resource, etag: etagOf(o.resource) };
+        return { body: o.resource, version: o.resource.version };
       },
     }),
     endpoint({
@@ -197,7 +196,7 @@ function detailAndWrites(m: Model): Endpoint[] {
         const saved = await saving(m.saves.create(body as { name: string }, user!), m.noun, async () => null);
         // the creator sees it whatever their role (a new tag is on no post yet): it is theirs to know
         const o = (await m.read({ id: saved.id }, "all"))!;
-        return { status: 201, body: o.resource, etag: etagOf(o.resource), headers: { Location: absoluteUrl(`api:get${Noun}`, { slug: o.resource.slug }) } };
+        return { status: 201, body: o.resource, version: o.resource.version, headers: { Location: absoluteUrl(`api:get${Noun}`, { slug: o.resource.slug }) } };
       },
     }),
     endpoint({
@@ -217,7 +216,7 @@ function detailAndWrites(m: Model): Endpoint[] {
         const version = requireVersion(req, o.resource);
         await saving(m.saves.update(o.id, version, body as object, user!), m.noun, current(o.id, user));
         const now = (await current(o.id, user)())!;
-        return { body: now, etag: etagOf(now) };
+        return { body: now, version: now.version };
       },
     }),
     endpoint({

@@ -12,7 +12,7 @@ import { prisma, type Prisma } from "../db/index.ts";
 import { endpoint, type Endpoint } from "./endpoint.ts";
 import { pageEnvelope, pageLink, pageQuery } from "./paging.ts";
 import { usernameParam } from "./posts-resource.ts";
-import { requireVersion, versionTag } from "./preconditions.ts";
+import { requireVersion } from "./preconditions.ts";
 import { pageOf } from "./schemas.ts";
 import { ApiProblem, problems } from "./problem.ts";
 import { saving } from "./saves.ts";
@@ -160,7 +160,7 @@ const getUser = endpoint({
     const u = await findUser({ username: params.username });
     if (!u) throw problems.notFound("No such user.");
     const body = userResource(u);
-    return { body, etag: versionTag(body.version, body) };
+    return { body, version: body.version };
   },
 });
 
@@ -187,7 +187,7 @@ const updateUser = endpoint({
     const version = requireVersion(req, userResource(u));
     await saving(saveUser(u.id, version, body, user!), "user", currentUser(u.id));
     const now = (await currentUser(u.id)())!;
-    return { body: now, etag: versionTag(now.version, now) };
+    return { body: now, version: now.version };
   },
 });
 
