@@ -101,6 +101,30 @@ const schema = z.object({
   API_RATE_LIMIT_IP: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** Requests per minute per signed-in user (token or session) on the API. */
   API_RATE_LIMIT_USER: z.coerce.number().int().min(1).max(1_000_000).default(1200),
+  /**
+   * Redis (redis:// or rediss://). Set: the shared cache (pages, fragments), sessions and the API's rate
+   * limits live there, shared by every process and host. Unset: in memory per process, sessions in PostgreSQL.
+   */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .optional(),
+  /** Whether each server process also runs the background job workers (false: run `npm run worker`). */
+  JOBS_IN_PROCESS: bool.default(true),
+  /** Jobs a worker process runs at once (per queue). */
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /** Full-page cache for anonymous GETs of reader pages, feeds and sitemaps. */
+  PAGE_CACHE: bool.default(true),
+  /** How long a cached page is served before it is rendered again (a save clears it at once anyway). */
+  PAGE_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Bytes the in-memory shared cache (pages and fragments) may hold per process, in MB. */
+  CACHE_MAX_MB: z.coerce.number().int().min(1).max(4096).default(64),
+  /** How long a page's last good copy is kept to serve while the database is unreachable (stale-if-error). */
+  STALE_IF_ERROR_HOURS: z.coerce.number().int().min(0).max(720).default(24),
+  /** Cache-Control s-maxage for a CDN or proxy in front of cached reader pages (0: shared caches must revalidate). */
+  CDN_S_MAXAGE: z.coerce.number().int().min(0).max(31_536_000).default(0),
+  /** Cache-Control stale-while-revalidate for a CDN in front (seconds). */
+  CDN_STALE_WHILE_REVALIDATE: z.coerce.number().int().min(0).max(31_536_000).default(60),
 });
 
 /** The settings after parsing: WEB_CONCURRENCY resolved to a number, SITE_URL to its default. */

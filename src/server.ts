@@ -23,6 +23,8 @@ import { listenForInvalidation, type Listener } from "./db/invalidation.ts";
 import { answerClientErrors } from "./web/client-errors.ts";
 import { settleAfterResponse } from "./web/after-response.ts";
 import { buildApp } from "./app.ts";
+import { startJobs, stopJobs } from "./jobs/index.ts";
+import { closeRedis, connectRedis } from "./cache/redis.ts";
 import { seedDemoIfEmpty, ensureAdminAccount } from "./blog/seed.ts";
 
 const log = (m: string) => logger.info(m);
@@ -46,6 +48,8 @@ function listen(): Promise<Server> {
 
 /** Closes the pool and stops the embedded PostgreSQL (each step runs even if the one before failed). */
 async function closeDatabase(): Promise<void> {
+  await stopJobs().catch((err) => logger.error({ err }, "stopping the job workers failed"));
+  await closeRedis().catch((err) => logger.error({ err }, "closing the Redis connection failed"));
   await invalidations?.stop();
   invalidations = undefined;
   await disconnectDb().catch((err) => logger.error({ err }, "closing the database pool failed"));
@@ -376,6 +380,8 @@ const FIRST_REQUEST_GRACE_MS = 2_000;
  * bytes may simply not have been read yet). After DRAIN_MS whatever is left is closed.
  */
 async function serve(): Promise<void> {
+  await connectRedis();
+  await startJobs({ work: config.JOBS_IN_PROCESS });
   invalidations = listenForInvalidation(db!.url, {
     onEvent: (e, err) => e === "disconnected" && logger.warn({ err }, "cache invalidation listener: reconnecting"),
   });

@@ -47,7 +47,8 @@ export const postLabel = (k: PostKey) => `${k[0].replaceAll("-", "/")}/${k[1]}`;
 
 /** A user as dumped: the row without its id; the password hash only with --with-passwords. */
 // signedOutAt is sign-in state (like sessions), not content: neither dumped nor loaded.
-export type UserData = Omit<User, "id" | "passwordHash" | "signedOutAt"> & { passwordHash?: string };
+// emailVerifiedAt: TODO (accounts engineer, issue 13): dump and load it (an older file without it: verified).
+export type UserData = Omit<User, "id" | "passwordHash" | "signedOutAt" | "emailVerifiedAt"> & { passwordHash?: string };
 export type CategoryData = Omit<Category, "id">;
 export type TagData = Omit<Tag, "id">;
 

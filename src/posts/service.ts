@@ -16,6 +16,7 @@ import { invalidate } from "../cache/index.ts";
 import { pruneAutosave } from "../autosave/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion } from "../db/versioned.ts";
 import { dayString } from "../web/inputs.ts";
+import { postSaved } from "./hooks.ts";
 
 /**
  * Every cache declared with the "posts" tag (counts, similar posts, feeds, sitemap index, the admin's
@@ -430,6 +431,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
         if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: post.id, tagId })) });
         await revision(tx, post, actor?.id ?? null);
         await pruneAutosave(tx, actor?.id, post.id, true); // the writer's autosave is saved now (src/autosave)
+        await postSaved(tx, { before: null, after: post, actorId: actor?.id ?? null });
         await recordAction(
           { userId: actor?.id ?? null, action: "ADD", model: POST_MODEL, objectId: post.id, objectRepr: post.title, changes: { added: true } },
           tx,
@@ -468,6 +470,7 @@ async function saveOver(tx: Tx, before: PostWithTags, expectedVersion: number, i
   const post = (await tx.post.findUnique({ where: { id: before.id } }))!;
   const changed = changedFields(before, { ...data, tagIds }, TRACKED);
   await revision(tx, post, actor?.id ?? null);
+  await postSaved(tx, { before, after: post, actorId: actor?.id ?? null });
   await recordAction(
     {
       userId: actor?.id ?? null,
