@@ -57,3 +57,12 @@ export async function sendMail(msg: Message): Promise<{ messageId: string; file?
   logger.info({ file, subject: msg.subject, links }, "mail written to file (SMTP_URL not set)");
   return { messageId: info.messageId, file };
 }
+
+/**
+ * GROUNDWORK STUB (the jobs engineer builds it): enqueues `msg` as a "mail.send" job in `tx` (the write
+ * that causes the mail; null: on its own), so a rolled-back write sends nothing and a committed one always
+ * sends, with retries. Use this, never sendMail(), from request code.
+ */
+export async function enqueueMail(_tx: import("../jobs/index.ts").Tx | null, _msg: Message): Promise<void> {
+  throw new Error("enqueueMail: not built yet");
+}
