@@ -10,27 +10,42 @@
 //    they may create new tags by naming them on their own post (as in Ghost and WordPress), not categories;
 //    they may not give a post to another author;
 //  - editors do all of that on every post, and manage categories and tags;
-//  - admins also manage users and roles.
+//  - admins also manage users and roles;
+//  - every signed-in user (readers too) may favorite a post once their e-mail address is verified
+//    (a grant with `verified`: the address proved by the sign-up link, a password reset or an invite).
 import type { Role } from "../generated/prisma/client.ts";
 
 export interface Actor {
   id: number;
   role: Role;
   isActive: boolean;
+  /** When the e-mail address was verified (null or left out: not verified). Grants with `verified` need it. */
+  emailVerifiedAt?: Date | null;
 }
 
 /** The lowest role allowed on any object, and (optionally, lower) on the user's own objects. */
 export interface Grant {
   any: Role;
   own?: Role;
+  /** Also needs a verified e-mail address (Actor.emailVerifiedAt). */
+  verified?: true;
 }
 
 const g = (any: Role, own?: Role): Grant => (own ? { any, own } : { any });
+const verified = (grant: Grant): Grant => ({ ...grant, verified: true });
 
 /** Model-level actions: can(user, "post.change", post). */
 export const RULES = {
   admin: { access: g("EDITOR", "AUTHOR") },
-  post: { view: g("EDITOR", "AUTHOR"), create: g("AUTHOR"), change: g("EDITOR", "AUTHOR"), delete: g("EDITOR", "AUTHOR"), publish: g("EDITOR", "AUTHOR") },
+  post: {
+    view: g("EDITOR", "AUTHOR"),
+    create: g("AUTHOR"),
+    change: g("EDITOR", "AUTHOR"),
+    delete: g("EDITOR", "AUTHOR"),
+    publish: g("EDITOR", "AUTHOR"),
+    // mark a published post as a favorite (pages and API): any signed-in user with a verified address
+    favorite: verified(g("READER")),
+  },
   category: { view: g("EDITOR"), create: g("EDITOR"), change: g("EDITOR"), delete: g("EDITOR") },
   // tag.create: a new tag, from the tag admin or by typing its name on a post the user may tag
   tag: { view: g("EDITOR"), create: g("AUTHOR"), change: g("EDITOR"), delete: g("EDITOR") },
@@ -70,9 +85,21 @@ export interface Owned {
  */
 function allows(grant: Grant, user: Actor | null | undefined, object: Owned | null | undefined): boolean {
   if (!user || !user.isActive) return false;
+  if (grant.verified && !isVerified(user)) return false;
   if (atLeast(user, grant.any)) return true;
   if (!grant.own || !atLeast(user, grant.own)) return false;
   return object === undefined || object === null ? true : object.authorId === user.id;
+}
+
+const isVerified = (user: Actor): boolean => user.emailVerifiedAt !== null && user.emailVerifiedAt !== undefined;
+
+/**
+ * Why can(user, action) is false when the only thing missing is a verified e-mail address: "unverified"
+ * (the page offers to send the link again, the API says so in its 403); null otherwise.
+ */
+export function refusalReason(user: Actor | null | undefined, action: Action, object?: Owned | null): "unverified" | null {
+  if (!user || can(user, action, object)) return null;
+  return can({ ...user, emailVerifiedAt: new Date(0) }, action, object) ? "unverified" : null;
 }
 
 /** `object` is the thing acted on, when there is one (a post with its authorId). */
@@ -86,14 +113,14 @@ export function can(user: Actor | null | undefined, action: Action, object?: Own
 export function canAll(user: Actor | null | undefined, action: Action): boolean {
   const [model, verb] = action.split(".") as [keyof Rules, string];
   const grant = (RULES[model] as Record<string, Grant> | undefined)?.[verb];
-  return !!grant && !!user && user.isActive && atLeast(user, grant.any);
+  return !!grant && !!user && user.isActive && atLeast(user, grant.any) && (!grant.verified || isVerified(user));
 }
 
 const ROLES = Object.keys(RANK) as Role[];
 
 /** The roles granted `action` (on their own objects at least): rolesWith("post.create") are those who may author a post. */
 export function rolesWith(action: Action): Role[] {
-  return ROLES.filter((role) => can({ id: 0, role, isActive: true }, action));
+  return ROLES.filter((role) => can({ id: 0, role, isActive: true, emailVerifiedAt: new Date(0) }, action));
 }
 
 /** May `user` set `field` on `post` (null: a new post of theirs)? Needs post.change (or post.create) as well. */

@@ -5,7 +5,7 @@
 //  - Setting the new password ends every session of the account (and its API refresh tokens) and does
 //    not sign anyone in.
 import { createHash, randomBytes } from "node:crypto";
-import { prisma } from "../db/index.ts";
+import { prisma, type Prisma } from "../db/index.ts";
 import { withClient } from "../db/client.ts";
 import { absoluteUrl } from "../web/urls.ts";
 import { sendMail } from "../mail/index.ts";
@@ -18,15 +18,19 @@ const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
-/** Creates a token for the user (voiding their unused ones) and returns the plain token. */
-export async function issueResetToken(userId: number): Promise<string> {
+/**
+ * Creates a token for the user (voiding their unused ones) and returns the plain token. `ttlMs`: how long
+ * it works (an invitation's is 7 days: src/accounts/invite.ts); `tx`: inside the caller's transaction.
+ */
+export async function issueResetToken(userId: number, opts: { ttlMs?: number; tx?: Prisma.TransactionClient } = {}): Promise<string> {
   const token = randomBytes(32).toString("base64url");
-  await prisma.$transaction([
-    prisma.passwordResetToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: new Date() } }),
-    prisma.passwordResetToken.create({
-      data: { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + RESET_TOKEN_TTL_MS) },
-    }),
-  ]);
+  const write = async (db: Prisma.TransactionClient) => {
+    await db.passwordResetToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: new Date() } });
+    await db.passwordResetToken.create({
+      data: { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + (opts.ttlMs ?? RESET_TOKEN_TTL_MS)) },
+    });
+  };
+  await (opts.tx ? write(opts.tx) : prisma.$transaction(write));
   return token;
 }
 
@@ -92,7 +96,8 @@ export async function completePasswordReset(token: string, password: string): Pr
         return undefined;
       }
       await client.query(`UPDATE "PasswordResetToken" SET "usedAt" = now() WHERE "userId" = $1 AND "usedAt" IS NULL`, [id]);
-      await client.query(`UPDATE "User" SET "passwordHash" = $1 WHERE id = $2`, [passwordHash, id]);
+      // The link came to the account's mailbox: the address is verified too (src/accounts/verify.ts).
+      await client.query(`UPDATE "User" SET "passwordHash" = $1, "emailVerifiedAt" = coalesce("emailVerifiedAt", now()) WHERE id = $2`, [passwordHash, id]);
       await client.query("COMMIT");
       return id;
     } catch (e) {
