@@ -145,24 +145,6 @@ export interface TokenPair {
 
 type Query = (text: string, values: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
 
-/** Expired rows deleted per login (any user's: bounded, oldest first through the expiresAt index). */
-export const REFRESH_SWEEP_BATCH = 100;
-
-/**
- * Deletes up to REFRESH_SWEEP_BATCH expired refresh-token rows (an expired token verifies nowhere, and
- * its family's other rows still say what they need to). Run on each login, so the table shrinks as fast
- * as logins fill it. The recurring purge belongs to the background jobs of issue 13 (with the
- * session and reset-token pruning); this sweep then stays as a cheap bound.
- */
-export async function sweepExpiredRefreshTokens(): Promise<number> {
-  const r = await pool.query(
-    `DELETE FROM "ApiRefreshToken" WHERE id IN (
-       SELECT id FROM "ApiRefreshToken" WHERE "expiresAt" < now() ORDER BY "expiresAt" LIMIT $1 FOR UPDATE SKIP LOCKED)`,
-    [REFRESH_SWEEP_BATCH],
-  );
-  return r.rowCount ?? 0;
-}
-
 /** Stores a new refresh token of `familyId` (its row is what makes it usable) and signs it. */
 async function newRefreshToken(query: Query, user: TokenUser, familyId: string): Promise<string> {
   const jti = randomUUID();
@@ -180,7 +162,6 @@ const pair = (user: TokenUser, refresh: string): TokenPair => ({
 
 /** A new token pair for `user` after a login (POST /auth/token): a new refresh family. */
 export async function issueTokenPair(user: TokenUser): Promise<TokenPair> {
-  await sweepExpiredRefreshTokens();
   return pair(user, await newRefreshToken((t, v) => pool.query(t, v), user, randomUUID()));
 }
 

@@ -12,7 +12,7 @@ import { pool, prisma } from "../../src/db/index.ts";
 import { LOGIN_FAILED } from "../../src/accounts/auth.ts";
 import { LOGIN_LANES } from "../../src/accounts/throttle.ts";
 import { issueResetToken } from "../../src/accounts/reset.ts";
-import { REFRESH_SWEEP_BATCH, rotateRefreshToken } from "../../src/api/tokens.ts";
+import { rotateRefreshToken } from "../../src/api/tokens.ts";
 import type { SessionUser } from "../../src/accounts/users.ts";
 import type { Role } from "../../src/generated/prisma/client.ts";
 import { csrfFrom, login } from "../support/auth.ts";
@@ -211,27 +211,6 @@ describe("the token flow", () => {
     // another login of the same user is a family of its own, untouched
     const again = await tokensFor(user.username, password);
     expect((await refresh(again.refresh)).status).toBe(200);
-  });
-
-  it("a login sweeps expired refresh-token rows, any user's, a bounded batch at a time; unexpired rows stay", async () => {
-    const { user: other, password: otherPassword } = await createUser();
-    const live = await tokensFor(other.username, otherPassword);
-    const n = REFRESH_SWEEP_BATCH + 20;
-    await pool.query(
-      `INSERT INTO "ApiRefreshToken" (id, "familyId", "userId", "expiresAt")
-       SELECT gen_random_uuid(), gen_random_uuid(), $1, now() - interval '1 day' - g * interval '1 second' FROM generate_series(1, $2) g`,
-      [other.id, n],
-    );
-    const expired = async () => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "ApiRefreshToken" WHERE "expiresAt" < now()`)).rows[0]!.n;
-    const before = await expired();
-    expect(before).toBeGreaterThanOrEqual(n);
-    const { user, password } = await createUser();
-    await tokensFor(user.username, password); // another user's login
-    expect(await expired()).toBe(before - REFRESH_SWEEP_BATCH);
-    await tokensFor(user.username, password);
-    expect(await expired()).toBe(Math.max(0, before - 2 * REFRESH_SWEEP_BATCH));
-    expect(await familyRows(live.refresh)).toHaveLength(1);
-    expect((await refresh(live.refresh)).status).toBe(200);
   });
 
   it("verify: 200 with the type and expiry of a usable token, 401 for a used, revoked or bad one", async () => {
