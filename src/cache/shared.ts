@@ -34,5 +34,14 @@ export interface SharedBackend {
   /** Drops everything (tests, restore). */
   clear(): Promise<void>;
   /** For /admin/caches/: entries and bytes held (undefined where the backend cannot tell cheaply). */
-  stats(): Promise<{ entries?: number; bytes?: number; maxBytes?: number; available: boolean }>;
+  stats(): Promise<SharedStats>;
+}
+
+export interface SharedStats {
+  entries?: number;
+  bytes?: number;
+  maxBytes?: number;
+  available: boolean;
+  /** Operations answered as a miss or dropped because the store was unreachable, since start (Redis). */
+  failures?: number;
 }
