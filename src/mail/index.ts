@@ -3,12 +3,16 @@
 //  - SMTP_URL unset (development): each message is written as an .eml file under DATA_DIR/mail/ and
 //    its links are logged, so a developer can follow a password-reset link without a mail server.
 // The transport is looked up at send time; tests point it at their own SMTP server with setMailTransport().
+// Request code never sends: it enqueues a "mail.send" job in its transaction (enqueueMail), which a
+// worker sends (src/jobs/index.ts).
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import nodemailer, { type Transporter } from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { config } from "../config.ts";
 import { logger } from "../web/logger.ts";
+import { defineJob, enqueue, type Tx } from "../jobs/index.ts";
 
 export interface Message {
   to: string;
@@ -58,11 +62,52 @@ export async function sendMail(msg: Message): Promise<{ messageId: string; file?
   return { messageId: info.messageId, file };
 }
 
+/** A mail job's payload: the message sealed with AES-256-GCM (it may hold a password-reset link). */
+interface Sealed {
+  v: 1;
+  iv: string;
+  tag: string;
+  box: string;
+}
+
+/** The key that seals queued mail, derived from SESSION_SECRET (HKDF-SHA256): a job's row says nothing readable. */
+const sealKey = () => Buffer.from(hkdfSync("sha256", config.SESSION_SECRET, "folio", "folio mail job v1", 32));
+
+function seal(msg: Message): Sealed {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", sealKey(), iv);
+  const box = Buffer.concat([cipher.update(JSON.stringify(msg), "utf8"), cipher.final()]);
+  return { v: 1, iv: iv.toString("base64url"), tag: cipher.getAuthTag().toString("base64url"), box: box.toString("base64url") };
+}
+
+function unseal(sealed: Sealed): Message {
+  const decipher = createDecipheriv("aes-256-gcm", sealKey(), Buffer.from(sealed.iv, "base64url"));
+  decipher.setAuthTag(Buffer.from(sealed.tag, "base64url"));
+  const text = Buffer.concat([decipher.update(Buffer.from(sealed.box, "base64url")), decipher.final()]).toString("utf8");
+  return JSON.parse(text) as Message;
+}
+
 /**
- * GROUNDWORK STUB (the jobs engineer builds it): enqueues `msg` as a "mail.send" job in `tx` (the write
- * that causes the mail; null: on its own), so a rolled-back write sends nothing and a committed one always
- * sends, with retries. Use this, never sendMail(), from request code.
+ * The "mail.send" job: 1 attempt + 5 retries with exponential backoff from 60 s (pg-boss waits
+ * 60-120 s, then 120-240 s, ... about 30-60 min in all before the job is kept as failed): an SMTP
+ * server that refuses for a few minutes does not lose mail. 120 s per attempt at most.
  */
-export async function enqueueMail(_tx: import("../jobs/index.ts").Tx | null, _msg: Message): Promise<void> {
-  throw new Error("enqueueMail: not built yet");
+export const mailJob = defineJob<Sealed>({
+  name: "mail.send",
+  retryLimit: 5,
+  retryDelaySeconds: 60,
+  retryBackoff: true,
+  expireInSeconds: 120,
+  async handle(sealed) {
+    await sendMail(unseal(sealed));
+  },
+});
+
+/**
+ * Enqueues `msg` as a "mail.send" job in `tx` (the write that causes the mail; null: on its own), so a
+ * rolled-back write sends nothing and a committed one always sends, with retries. The message is
+ * sealed (never readable in the job table, never logged). Use this, never sendMail(), from request code.
+ */
+export async function enqueueMail(tx: Tx | null, msg: Message): Promise<void> {
+  await enqueue(tx, mailJob, seal(msg));
 }
