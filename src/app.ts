@@ -17,6 +17,7 @@ import { discoveryRouter } from "./blog/discovery.ts";
 import { adminRouter } from "./admin/routes.ts";
 import { autosaveRouter } from "./autosave/routes.ts";
 import { buildApiRouter } from "./api/router.ts";
+import { pageCache } from "./cache/pages.ts";
 
 /**
  * Runs `router` only for paths under `prefix` ("/admin/": also "/admin", any letter case, as Express
@@ -52,6 +53,9 @@ export function buildApp(): express.Express {
   app.use(healthRouter); // /healthz, /readyz
   // The REST API: its own authentication (bearer token or session + CSRF), JSON bodies and problem+json errors.
   app.use(under("/api/", buildApiRouter()));
+  // Anonymous readers' pages, feeds and sitemaps from the shared page cache (src/cache/pages.ts): a hit
+  // needs no database query and no session; a miss renders below and is stored on its way out.
+  app.use(pageCache);
   app.use(requestLocals); // per-request template context (current path, SEO defaults)
   app.use(authPipeline()); // form bodies, session (only with a cookie), req.user, CSRF check on unsafe methods
   // Feature routers keep their full paths (so route names reverse whole) but are only entered for

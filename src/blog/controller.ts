@@ -11,6 +11,8 @@ import { absolute, absoluteUrl } from "../web/urls.ts";
 import * as q from "./queries.ts";
 import { installPostCardMemo } from "./cards.ts";
 import { authorParams, postDetailParams, slugParams } from "./schemas.ts";
+import { PAGE_TAGS } from "../cache/index.ts";
+import { showsOnPage } from "../cache/pages.ts";
 
 // The blog's template globals, in every template environment (src/web/templates.ts): post_url(post)
 // -> /blog/YYYY/MM/DD/slug/; post_card_memo(post, heading) and post_cards(posts, heading); and the
@@ -84,6 +86,7 @@ const listRoute = (req: Request): PageRoute => ({ name: req.path === "/" ? "blog
 export async function postList(req: Request, res: Response): Promise<void> {
   const r = listRoute(req);
   const { posts, page } = await loadPage(req, {}, r);
+  showsOnPage(res, PAGE_TAGS.lists);
   const meta = listMeta(r, page, { description: config.SITE_DESCRIPTION });
   const website = {
     "@context": "https://schema.org",
@@ -109,6 +112,7 @@ export async function categoryDetail(req: Request, res: Response): Promise<void>
   if (!category) throw notFound("No such category.");
   const r: PageRoute = { name: "blog:category_detail", params: { slug: category.slug } };
   const { posts, page } = await loadPage(req, { categoryId: category.id }, r);
+  showsOnPage(res, PAGE_TAGS.category(category.id));
   const description = metaDescription(category.description, `Posts in the category ${category.name}.`);
   const meta = listMeta(r, page, { title: category.name, description });
   meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${category.name}`, meta.canonical!, description, posts);
@@ -135,6 +139,7 @@ export async function tagDetail(req: Request, res: Response): Promise<void> {
     throw e;
   }
   const { posts, page } = loaded;
+  showsOnPage(res, PAGE_TAGS.tag(tag.id));
   if (posts.length === 0) throw notFound("No such tag."); // page 1 without posts: no published post carries it
   const description = metaDescription(`Posts tagged “${tag.name}”.`);
   const meta = listMeta(r, page, { title: `Tagged “${tag.name}”`, description });
@@ -149,6 +154,7 @@ export async function authorDetail(req: Request, res: Response): Promise<void> {
   if (!author) throw notFound("No such author.");
   const r: PageRoute = { name: "blog:author_detail", params: { username: author.username } };
   const { posts, page } = await loadPage(req, { authorId: author.id }, r);
+  showsOnPage(res, PAGE_TAGS.author(author.id));
   const description = metaDescription(author.bio, `Posts by ${author.fullName}.`);
   const meta = listMeta(r, page, { title: `Posts by ${author.fullName}`, description });
   meta.jsonLd = blogJsonLd(`${config.SITE_NAME}: ${author.fullName}`, meta.canonical!, description, posts);
@@ -158,6 +164,7 @@ export async function authorDetail(req: Request, res: Response): Promise<void> {
 
 export async function categoryList(_req: Request, res: Response): Promise<void> {
   const categories = await q.categoriesWithCounts();
+  showsOnPage(res, PAGE_TAGS.lists); // counts change with any post
   const canonical = absoluteUrl("blog:category_list");
   res.locals.meta = {
     title: "Categories",
@@ -190,6 +197,8 @@ export async function postDetail(req: Request, res: Response): Promise<void> {
   const post = p.success ? await q.getPublishedPost(p.data, p.data.slug) : null;
   if (!post) throw notFound("No such post.");
   const similar = await q.similarPosts(post.id, 4);
+  // The post, the posts shown as similar, and its tags (a post saved with one of them may become similar).
+  showsOnPage(res, PAGE_TAGS.post(post.id), ...similar.map((s) => PAGE_TAGS.post(s.id)), ...post.tagIds.map(PAGE_TAGS.tag));
   const canonical = absolute(q.postUrl(post));
   const description = metaDescription(post.metaDescription, truncateWords(post.excerpt, 30));
   const authorUrl = absoluteUrl("blog:author_detail", { username: post.author.username });

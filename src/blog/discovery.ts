@@ -14,6 +14,8 @@ import { slugParams } from "./schemas.ts";
 import { searchText } from "../web/inputs.ts";
 import { MAX_QUERY_LENGTH, MAX_TERMS, normalizeQuery, SEARCH_PER_PAGE, searchPosts, SearchTimeoutError, type SearchResult } from "./search.ts";
 import { pagesSitemap, postsSitemap, robotsTxt, sitemapIndex } from "./sitemap.ts";
+import { PAGE_TAGS } from "../cache/index.ts";
+import { showsOnPage } from "../cache/pages.ts";
 
 // ---- search -------------------------------------------------------------------------------------
 
@@ -120,6 +122,7 @@ function siteFeed(kind: FeedKind) {
       homeUrl: absoluteUrl("blog:post_list"),
       selfUrl: absoluteUrl(kind === "rss" ? "blog:feed_rss" : "blog:feed_atom"),
     };
+    showsOnPage(res, PAGE_TAGS.lists);
     await answerFeed(res, kind, channel);
   };
 }
@@ -135,6 +138,7 @@ function categoryFeed(kind: FeedKind) {
       homeUrl: absoluteUrl("blog:category_detail", { slug: category.slug }),
       selfUrl: absoluteUrl(kind === "rss" ? "blog:category_feed_rss" : "blog:category_feed_atom", { slug: category.slug }),
     };
+    showsOnPage(res, PAGE_TAGS.category(category.id));
     await answerFeed(res, kind, channel, category.id);
   };
 }

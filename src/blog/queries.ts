@@ -37,6 +37,8 @@ export interface PostDetail extends PostCard {
   bodyHtml: string;
   metaDescription: string;
   updatedAt: Date;
+  /** The post's tags by id: what its page shows is invalidated by (src/cache/pages.ts). */
+  tagIds: number[];
 }
 
 export interface ListFilter {
@@ -115,7 +117,7 @@ export function toCard(r: CardRow, tags: TagNames): PostCard {
 }
 
 function toDetail(r: DetailRow, tags: TagNames): PostDetail {
-  return { ...toCard(r, tags), bodyHtml: r.bodyHtml, metaDescription: r.metaDescription, updatedAt: r.updatedAt };
+  return { ...toCard(r, tags), bodyHtml: r.bodyHtml, metaDescription: r.metaDescription, updatedAt: r.updatedAt, tagIds: r.tagIds };
 }
 
 /** Rows to cards (or details), with their tag names. */

@@ -36,8 +36,12 @@
 //  - per-request and per-connection maps (open sockets, pending responses, a page's tag names
 //    returned by tagNamesFor(), the admin's form state), which end with their request.
 import { invalidateEverywhere, onInvalidate } from "../db/invalidation.ts";
+import { config } from "../config.ts";
 import type { CacheBackend, CacheSpec, CacheStore, Defined, Tag } from "./backend.ts";
 import { MemoryBackend } from "./memory.ts";
+import { MemorySharedBackend } from "./shared-memory.ts";
+import { createRedisBackend } from "./redis-backend.ts";
+import type { SharedBackend } from "./shared.ts";
 // Types only (no run-time import): the shapes the caches hold.
 import type { PostCard } from "../blog/queries.ts";
 import type { Feed } from "../blog/feeds.ts";
@@ -284,6 +288,14 @@ export const caches = {
     ttlMs: 5_000,
     tags: ["posts", "taxonomy"],
   }),
+  nextScheduled: new LoadingCache<"next", number | null>({
+    name: "cache.next-scheduled",
+    holds: "the next scheduled publish time (bounds the cached pages' lifetime: a scheduled post appears on time)",
+    bound: { maxEntries: 1 },
+    why: "entries: one number",
+    ttlMs: 60_000,
+    tags: ["posts"],
+  }),
   urls: new MemoCache<string, string>({
     name: "web.reversed-urls",
     holds: "reversed named routes (route name + parameters → path)",
@@ -302,24 +314,80 @@ export const caches = {
   }),
 };
 
+// ---- the shared cache (full pages, fragments) ---------------------------------------------------
+// One backend per process, chosen once: Redis with REDIS_URL (shared by every process and host), else
+// memory (src/cache/shared-memory.ts: this process only, CACHE_MAX_MB). Its entries carry fine tags
+// (PAGE_TAGS below) besides the coarse ones of the in-process caches.
+
+let sharedInstance: SharedBackend | undefined;
+/** The shared cache backend of this process (selected on first use). */
+export function sharedCache(): SharedBackend {
+  sharedInstance ??= config.REDIS_URL ? createRedisBackend() : new MemorySharedBackend(config.CACHE_MAX_MB * MB);
+  return sharedInstance;
+}
+
+/**
+ * What a page shows, as invalidation tags of the shared cache. A post save invalidates its own post,
+ * the lists, and its category, tags and author as they were before and after the save (src/posts/service.ts
+ * postPageTags); a category, tag or user save invalidates every page (`all`: names show on every card).
+ */
+export const PAGE_TAGS = {
+  /** Every cached page and fragment carries it. */
+  all: "page",
+  /** Pages listing the newest posts site-wide: home, /blog/, search, feeds, sitemaps, the category list. */
+  lists: "list",
+  post: (id: number) => `post:${id}`,
+  category: (id: number) => `category:${id}`,
+  tag: (id: number) => `tag:${id}`,
+  author: (id: number) => `author:${id}`,
+};
+
+/** NOTIFY payloads stop at 8,000 bytes: a longer list of fine tags is sent as "every page". */
+const MAX_TAG_PAYLOAD = 6_000;
+
+/** Invalidations seen by this process (local or by NOTIFY): a page rendered across one is not stored. */
+let invalidations = 0;
+export const invalidationCount = (): number => invalidations;
+
 // ---- invalidation -------------------------------------------------------------------------------
 
 /** Clears this process's caches declared with any of `tags` (null: every tagged cache). */
 function clearLocal(tags: readonly string[] | null): void {
+  invalidations++;
   const hit = tags === null ? ALL_TAGS : ALL_TAGS.filter((t) => tags.includes(t));
   const at = new Date();
   for (const t of hit) backend.deleteTag(t);
   for (const c of registry) if (c.spec.tags.some((t) => hit.includes(t))) c.cleared(at);
+  // The memory shared cache lives in this process: bump its tag versions here. A Redis one was
+  // invalidated once, by the writer (invalidate() below), for every process at once.
+  const shared = sharedCache();
+  if (shared instanceof MemorySharedBackend) {
+    if (tags === null) shared.bumpAll();
+    else shared.bump(tags);
+  }
 }
 onInvalidate(clearLocal); // here, from another process's NOTIFY, and on the listener's reconnection
 
 /**
- * After a write: clears the caches declared with `tags` in this process now, and in every other
- * process on the database through NOTIFY. Never throws (a failed NOTIFY leaves the others stale
- * until their TTLs expire, which must not fail the write).
+ * After a write: clears the caches declared with `tags` (coarse: "posts", "taxonomy"; fine: PAGE_TAGS)
+ * in this process now, and in every other process on the database through NOTIFY; with Redis, its
+ * entries too. Resolves once all that is done (the writer answers after it, so its next request sees
+ * the change). Never throws (a failed NOTIFY leaves the others stale until their TTLs expire, which
+ * must not fail the write).
  */
-export function invalidate(...tags: Tag[]): Promise<void> {
-  return invalidateEverywhere(tags);
+export async function invalidate(...tags: (Tag | string)[]): Promise<void> {
+  let list = [...new Set(tags)];
+  if (list.join(",").length > MAX_TAG_PAYLOAD) list = [...list.filter((t) => t in TAGS), PAGE_TAGS.all];
+  const shared = sharedCache();
+  if (!(shared instanceof MemorySharedBackend)) await shared.invalidateTags(list.filter((t) => !(t in TAGS)));
+  await invalidateEverywhere(list);
+}
+
+/** Everything, everywhere (restore, load): every cache in every process, every shared entry stale. */
+export async function invalidateAll(): Promise<void> {
+  const shared = sharedCache();
+  if (!(shared instanceof MemorySharedBackend)) await shared.invalidateTags([PAGE_TAGS.all]);
+  await invalidateEverywhere();
 }
 
 // ---- the ops page -------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ import pg from "pg";
 import copyStreams from "pg-copy-streams";
 import { z } from "zod";
 import { appliedMigrations } from "../db/migrate.ts";
-import { invalidateEverywhere } from "../db/invalidation.ts";
+import { invalidateAll } from "../cache/index.ts";
 import { checkKnownMigrations, DataError, isGzip, openPendingFile, readFailure, writeAll } from "./common.ts";
 
 const BACKUP_FORMAT = "folio-backup";
@@ -459,7 +459,7 @@ export async function restore(url: string, path: string, opts: { force: boolean;
     await client.query("COMMIT");
     began = false;
     await client.query("ANALYZE");
-    await invalidateEverywhere();
+    await invalidateAll(); // every cache and cached page, in every process (and Redis)
     return { tables: header.tables.length, rows: total, header };
   } catch (e) {
     if (began) await client.query("ROLLBACK").catch(() => {});

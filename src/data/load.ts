@@ -27,7 +27,7 @@ import { prisma, Prisma } from "../db/index.ts";
 import { AuditAction, PostStatus, Role } from "../generated/prisma/client.ts";
 import { renderMarkdown } from "../blog/markdown.ts";
 import { emailField, usernameField } from "../accounts/validation.ts";
-import { invalidateEverywhere } from "../db/invalidation.ts";
+import { invalidateAll } from "../cache/index.ts";
 import { INT4_MAX, NUL_MESSAGE, noNul, SLUG_PATTERN, toId } from "../web/inputs.ts";
 import { checkKnownMigrations, DataError, isGzip } from "./common.ts";
 import {
@@ -705,7 +705,7 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
     },
     { maxWait: 30_000, timeout: 24 * 3_600_000 },
   );
-  await invalidateEverywhere();
+  await invalidateAll(); // every cache and cached page, in every process (and Redis)
   return report;
 }
 

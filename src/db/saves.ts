@@ -7,7 +7,7 @@
 import { prisma, Prisma } from "./index.ts";
 import { StaleVersionError, updateAtVersion, type VersionedModel } from "./versioned.ts";
 import { changedFields, recordAction, recordActions } from "../audit/index.ts";
-import { invalidate } from "../cache/index.ts";
+import { invalidate, PAGE_TAGS } from "../cache/index.ts";
 
 export { StaleVersionError } from "./versioned.ts";
 
@@ -55,7 +55,10 @@ export function uniqueTarget(e: unknown): string[] | null {
   return Array.isArray(t) ? t.map((x) => x.replace(/"/g, "")) : typeof t === "string" ? [t] : [];
 }
 
-const afterWrite = () => void invalidate("taxonomy", "posts");
+// A category, tag or user's name shows on every post card, post page, feed and archive: its save makes
+// every cached page stale (PAGE_TAGS.all), rather than tracking each name's pages. Awaited (the save
+// resolves once done), so the writer's next request sees the change.
+const afterWrite = () => invalidate("taxonomy", "posts", PAGE_TAGS.all);
 
 export function versionedSaves(opts: {
   model: Exclude<VersionedModel, "post">;
@@ -80,13 +83,15 @@ export function versionedSaves(opts: {
   return {
     /** What the model's forms need to know: its name, the columns a save writes, its label. */
     spec: { model: opts.model, fields: opts.fields, repr: opts.repr },
-    async create(data: Row, actor: Saver): Promise<Saved> {
+    /** `also`: more work in the same transaction, after the row is written (a user's invitation mail job). */
+    async create(data: Row, actor: Saver, also?: (tx: Prisma.TransactionClient, saved: Saved) => Promise<void>): Promise<Saved> {
       const values = pick(data);
       return prisma
         .$transaction(async (tx) => {
           const o = await d(tx).create({ data: values });
           const repr = opts.repr(o);
           await recordAction({ userId: actor.id, action: "ADD", model: opts.audit, objectId: Number(o.id), objectRepr: repr, changes: { added: true } }, tx);
+          if (also) await also(tx, { id: Number(o.id), repr, row: o });
           return { id: Number(o.id), repr, row: o };
         })
         .catch(fieldErrors)

@@ -12,7 +12,7 @@ import { PostStatus } from "../generated/prisma/client.ts";
 import { can, maySetPostField, type Actor, type PostField } from "../accounts/permissions.ts";
 import { excerptFrom, renderMarkdown, slugify } from "../blog/markdown.ts";
 import { changedFields, recordAction, recordActions } from "../audit/index.ts";
-import { invalidate } from "../cache/index.ts";
+import { invalidate, PAGE_TAGS } from "../cache/index.ts";
 import { pruneAutosave } from "../autosave/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion } from "../db/versioned.ts";
 import { dayString } from "../web/inputs.ts";
@@ -21,10 +21,20 @@ import { postSaved } from "./hooks.ts";
 /**
  * Every cache declared with the "posts" tag (counts, similar posts, feeds, sitemap index, the admin's
  * choice lists: a save may create tags) is dropped after a post write: in this process at once, in
- * the other processes on the same database through NOTIFY (src/cache/index.ts).
+ * the other processes on the same database through NOTIFY (src/cache/index.ts); and the cached pages
+ * that show the posts written (`touched`: postPageTags of each post before and after the save). The
+ * save resolves once this process's caches are cleared and the NOTIFY is sent, so the writer's next
+ * request sees the change.
  */
-export function afterPostWrite(): void {
-  void invalidate("posts");
+export function afterPostWrite(touched: Iterable<string> = []): Promise<void> {
+  return invalidate("posts", ...touched);
+}
+
+/** The page tags (PAGE_TAGS) of a post as stored: its page, the lists, its category, tags and author archives. */
+export function postPageTags(p: { id: number; categoryId: number | null; authorId: number; tagIds: readonly number[] }): string[] {
+  const tags = [PAGE_TAGS.lists, PAGE_TAGS.post(p.id), PAGE_TAGS.author(p.authorId), ...p.tagIds.map(PAGE_TAGS.tag)];
+  if (p.categoryId !== null) tags.push(PAGE_TAGS.category(p.categoryId));
+  return tags;
 }
 
 type Tx = Prisma.TransactionClient;
@@ -420,6 +430,7 @@ async function revision(tx: Tx, post: Pick<Post, "id" | "title" | "body" | "exce
 
 export async function createPost(input: PostInput, actor: PostActor | null): Promise<Post> {
   const data = derived(input, null);
+  const touched = new Set<string>();
   try {
     return await prisma
       .$transaction(async (tx) => {
@@ -429,6 +440,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
         await assertSlugFree(tx, data.slug, data.publish);
         const post = await tx.post.create({ data });
         if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: post.id, tagId })) });
+        for (const t of postPageTags({ ...post, tagIds })) touched.add(t);
         await revision(tx, post, actor?.id ?? null);
         await pruneAutosave(tx, actor?.id, post.id, true); // the writer's autosave is saved now (src/autosave)
         await postSaved(tx, { before: null, after: post, actorId: actor?.id ?? null });
@@ -438,7 +450,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
         );
         return post;
       })
-      .finally(afterPostWrite);
+      .finally(() => afterPostWrite(touched));
   } catch (e) {
     if (uniqueViolation(e)) throw new SlugTakenError(data.slug, dayString(data.publish));
     throw e;
@@ -446,7 +458,15 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
 }
 
 /** One update inside `tx`: `before` is the stored post, `expectedVersion` the version the save was made from. */
-async function saveOver(tx: Tx, before: PostWithTags, expectedVersion: number, input: PostInput, actor: PostActor | null, note?: string): Promise<Post> {
+async function saveOver(
+  tx: Tx,
+  before: PostWithTags,
+  expectedVersion: number,
+  input: PostInput,
+  actor: PostActor | null,
+  touched: Set<string>,
+  note?: string,
+): Promise<Post> {
   const saver = await saverOf(tx, actor);
   if (saver !== SYSTEM && !can(saver, "post.change", before)) throw new PostPermissionError(null, "You cannot change this post.");
   if (before.version !== expectedVersion) throw new ConflictError(before);
@@ -468,6 +488,7 @@ async function saveOver(tx: Tx, before: PostWithTags, expectedVersion: number, i
     if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: before.id, tagId })) });
   }
   const post = (await tx.post.findUnique({ where: { id: before.id } }))!;
+  for (const t of [...postPageTags(before), ...postPageTags({ ...post, tagIds })]) touched.add(t); // a moved post leaves its old pages too
   const changed = changedFields(before, { ...data, tagIds }, TRACKED);
   await revision(tx, post, actor?.id ?? null);
   await postSaved(tx, { before, after: post, actorId: actor?.id ?? null });
@@ -490,15 +511,16 @@ async function saveOver(tx: Tx, before: PostWithTags, expectedVersion: number, i
  * Throws ConflictError with the stored post when someone saved in between, PostNotFoundError when gone.
  */
 export async function updatePost(id: number, expectedVersion: number, input: PostInput, actor: PostActor | null, note?: string): Promise<Post> {
+  const touched = new Set<string>();
   return prisma
     .$transaction(async (tx) => {
       const before = await withTags(tx, id);
       if (!before) throw new PostNotFoundError();
-      const post = await saveOver(tx, before, expectedVersion, input, actor, note);
+      const post = await saveOver(tx, before, expectedVersion, input, actor, touched, note);
       await pruneAutosave(tx, actor?.id, id); // the writer's autosave is saved now (src/autosave)
       return post;
     })
-    .finally(afterPostWrite);
+    .finally(() => afterPostWrite(touched));
 }
 
 /**
@@ -508,10 +530,15 @@ export async function updatePost(id: number, expectedVersion: number, input: Pos
 export async function deletePosts(ids: number[], actor: PostActor | null, expectedVersion?: number): Promise<number> {
   if (ids.length === 0) return 0;
   if (expectedVersion !== undefined && ids.length !== 1) throw new Error("deletePosts: an expected version is for one post");
+  const touched = new Set<string>();
   return prisma
     .$transaction(async (tx) => {
       const saver = await saverOf(tx, actor);
-      const posts = await tx.post.findMany({ where: { id: { in: ids } }, select: { id: true, title: true, authorId: true } });
+      const posts = await tx.post.findMany({
+        where: { id: { in: ids } },
+        select: { id: true, title: true, authorId: true, categoryId: true, tags: { select: { tagId: true } } },
+      });
+      for (const p of posts) for (const t of postPageTags({ ...p, tagIds: p.tags.map((x) => x.tagId) })) touched.add(t);
       const refused = saver === SYSTEM ? undefined : posts.find((p) => !can(saver, "post.delete", p));
       if (refused) throw new PostPermissionError(null, `You may not delete “${refused.title}”.`);
       const versioned = expectedVersion === undefined ? {} : { version: expectedVersion };
@@ -527,7 +554,7 @@ export async function deletePosts(ids: number[], actor: PostActor | null, expect
       );
       return posts.length;
     })
-    .finally(afterPostWrite);
+    .finally(() => afterPostWrite(touched));
 }
 
 /** The stored post as a save input (nothing changed yet): what status-only paths start from. */
@@ -559,6 +586,7 @@ export interface StatusChangeResult {
  */
 export async function setPostsStatus(changes: { id: number; status: PostStatus }[], actor: PostActor | null): Promise<StatusChangeResult> {
   const out: StatusChangeResult = { changed: 0, refused: [] };
+  const touched = new Set<string>();
   // The rule first, for every post: a refusal (PostPermissionError) changes none of them.
   const saver = await saverOf(prisma, actor);
   for (const { id, status } of changes) {
@@ -571,7 +599,7 @@ export async function setPostsStatus(changes: { id: number; status: PostStatus }
         const saved = await prisma.$transaction(async (tx) => {
           const before = await withTags(tx, id);
           if (!before || before.status === status) return null;
-          return saveOver(tx, before, before.version, { ...inputOf(before), status }, actor);
+          return saveOver(tx, before, before.version, { ...inputOf(before), status }, actor, touched);
         });
         if (saved) out.changed++;
       } catch (e) {
@@ -582,7 +610,7 @@ export async function setPostsStatus(changes: { id: number; status: PostStatus }
     }
     return out;
   } finally {
-    afterPostWrite();
+    await afterPostWrite(touched);
   }
 }
 

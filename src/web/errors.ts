@@ -3,9 +3,11 @@
 // client that asks for JSON (the editor script's autosave and session check).
 // An error that says the database is unreachable (a restart, an outage: isDatabaseUnavailable) is a
 // 503 with Retry-After and the site's "back soon" page, not a 500: nothing is wrong with the request.
+// A reader page the page cache holds a copy of is answered with that copy instead (stale-if-error).
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { config } from "../config.ts";
 import { isDatabaseUnavailable } from "../db/client.ts";
+import { serveStaleCopy } from "../cache/pages.ts";
 
 /** Seconds a client is asked to wait before trying again while the database is unavailable (also /readyz). */
 export const RETRY_AFTER_SECONDS = 5;
@@ -41,7 +43,7 @@ export function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => next(notFound());
 
-export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+export const errorHandler: ErrorRequestHandler = async (err, req, res, _next) => {
   let status = 500;
   let message = "Something went wrong on our side. It has been logged; please try again later.";
   let fields: Record<string, string> = {};
@@ -55,6 +57,11 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     status = 400;
     message = "Malformed URL.";
   } else if (isDatabaseUnavailable(err)) {
+    // stale-if-error: a reader gets the last good copy of a cached page (src/cache/pages.ts), marked X-Cache: STALE.
+    if (await serveStaleCopy(req, res)) {
+      req.log?.warn({ err: err instanceof Error ? err.message : String(err) }, "database unavailable: served a stale copy");
+      return;
+    }
     status = 503;
     message = "The site is briefly unavailable. Please try again in a few seconds.";
     res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));

@@ -21,6 +21,7 @@ import type { Express } from "express";
 import { prisma } from "../../src/db/index.ts";
 import { createAccount, type SessionUser } from "../../src/accounts/users.ts";
 import { createPost } from "../../src/posts/service.ts";
+import { invalidate, PAGE_TAGS } from "../../src/cache/index.ts";
 import type { PostStatus, Role } from "../../src/generated/prisma/client.ts";
 import { login, type LoggedIn } from "./auth.ts";
 
@@ -91,12 +92,17 @@ export async function csrfPost(s: Signed, path: string, body: Record<string, unk
 
 // ---------------------------------------------------------------- categories and tags
 
+// Written straight to the table: invalidated as the category and tag saves do (src/db/saves.ts).
 export async function makeCategory(name = `Category ${next()}`, slug = slugOf(name), description = "") {
-  return prisma.category.create({ data: { name, slug, description } });
+  const c = await prisma.category.create({ data: { name, slug, description } });
+  await invalidate("taxonomy", "posts", PAGE_TAGS.all);
+  return c;
 }
 
 export async function makeTag(name = `Tag ${next()}`, slug = slugOf(name)) {
-  return prisma.tag.create({ data: { name, slug } });
+  const t = await prisma.tag.create({ data: { name, slug } });
+  await invalidate("taxonomy", "posts", PAGE_TAGS.all);
+  return t;
 }
 
 // ---------------------------------------------------------------- posts
@@ -143,5 +149,7 @@ export async function makePost(spec: PostSpec) {
     { id: spec.authorId },
   );
   if (!spec.updatedAt) return post;
-  return prisma.post.update({ where: { id: post.id }, data: { updatedAt: spec.updatedAt } });
+  const updated = await prisma.post.update({ where: { id: post.id }, data: { updatedAt: spec.updatedAt } });
+  await invalidate("posts", PAGE_TAGS.post(post.id), PAGE_TAGS.lists);
+  return updated;
 }
