@@ -1,5 +1,7 @@
 // Server-side sessions: express-session with the PostgreSQL store (table "session", created by the
-// Prisma migration) on the shared pool.
+// Prisma migration) on the shared pool; or, when REDIS_URL is set, in Redis (connect-redis on the
+// process's connection, src/cache/redis.ts: keys "<prefix>sess:<id>", expiring with the idle timeout),
+// shared by every process and host.
 //  - Cookie: HttpOnly, SameSite=Lax, path "/", no Domain; in production Secure and named "__Host-folio.sid"
 //    (the __Host- prefix makes browsers refuse it unless Secure, host-only and path=/).
 //  - Idle timeout: the cookie's Max-Age and the row's `expire` roll forward on activity (SESSION_IDLE_MINUTES).
@@ -11,11 +13,24 @@
 //    most once a minute per session.
 //  - A request with a session gets two response patches (src/web/response.ts): no session cookie on a
 //    `Cache-Control: public` response, and the session stored before a redirect is answered.
+//  - Redis unreachable (REDIS_URL set; the store cannot be read): a GET/HEAD/OPTIONS with the session
+//    cookie is served as anonymous (no session, no user: a reader never gets an error page, and the
+//    cookie is left alone so the session is there again once Redis is); any other method (a signed-in
+//    action, a form post, a sign-in) is answered with the site's 503 "briefly unavailable" and
+//    Retry-After, before anything is done. A session started meanwhile by a cookie-less page with a
+//    form is not stored (its form then gets the 503 too). "Sign out everywhere" (endUserSessions) needs
+//    Redis: unreachable, it fails with that 503.
+//  - Sessions in Redis live as long as Redis keeps them: a Redis restarted without persistence signs
+//    everyone out; with RDB/AOF persistence, what it had saved comes back. Sessions in PostgreSQL are
+//    not moved to Redis when REDIS_URL is set (everyone signs in again once), nor back.
 import session from "express-session";
 import connectPgSimple from "connect-pg-simple";
+import { RedisStore } from "connect-redis";
 import type { Request, RequestHandler, Response } from "express";
 import { config } from "../config.ts";
 import { pool } from "../db/client.ts";
+import { connectRedis, isRedisUnavailable, redisAvailable, redisClient, redisPrefix, type FolioRedis } from "../cache/redis.ts";
+import { HttpError, RETRY_AFTER_SECONDS } from "./errors.ts";
 import { logger } from "./logger.ts";
 import { saveSessionBeforeRedirect, stripCookieOnPublicResponses } from "./response.ts";
 
@@ -53,54 +68,136 @@ function clearCookieOptions() {
 const PGStore = connectPgSimple(session);
 const TOUCH_EVERY_MS = 60_000;
 
-/** The PostgreSQL store, writing a rolling expiry at most once a minute per session (per process). */
-class ThrottledPgStore extends PGStore {
-  private lastWrite = new Map<string, number>();
+type Callback = (err?: unknown) => void;
 
-  private remember(sid: string) {
-    if (this.lastWrite.size > 50_000) this.lastWrite.clear();
-    this.lastWrite.set(sid, Date.now());
+/**
+ * Writes a session's rolling expiry at most once a minute per session (per process): set() and
+ * destroy() as the store does them, touch() skipped within TOUCH_EVERY_MS of the last write.
+ */
+function throttleTouches<S extends session.Store>(store: S): S {
+  const lastWrite = new Map<string, number>();
+  const remember = (sid: string) => {
+    if (lastWrite.size > 50_000) lastWrite.clear();
+    lastWrite.set(sid, Date.now());
+  };
+  // connect-redis's methods return promises (errors also go to the callback): never left rejected.
+  const settle = (result: unknown, cb?: Callback) => {
+    if (result instanceof Promise) result.catch((err: unknown) => cb?.(err));
+  };
+  const set = store.set.bind(store);
+  const touch = store.touch?.bind(store);
+  const destroy = store.destroy.bind(store);
+  store.set = (sid: string, sess: session.SessionData, cb?: Callback) => {
+    remember(sid);
+    settle(set(sid, sess, cb), cb);
+  };
+  if (touch) {
+    store.touch = (sid: string, sess: session.SessionData, cb?: Callback) => {
+      const last = lastWrite.get(sid);
+      if (last !== undefined && Date.now() - last < TOUCH_EVERY_MS) return cb?.();
+      remember(sid);
+      settle(touch(sid, sess, cb), cb);
+    };
+  }
+  store.destroy = (sid: string, cb?: Callback) => {
+    lastWrite.delete(sid);
+    settle(destroy(sid, cb), cb);
+  };
+  return store;
+}
+
+/**
+ * The Redis store, plus an index of each user's sessions ("<prefix>user-sessions:<id>", a set of
+ * session ids) so that "sign out everywhere" can find them without scanning: a signed-in session is
+ * added to it before it is written, and the set lives as long as any of them can (absolute + idle time).
+ * A failed touch (the rolling expiry) is not an error: the session just expires a little earlier.
+ */
+class FolioRedisStore extends RedisStore {
+  constructor(
+    private readonly redis: FolioRedis,
+    private readonly keyPrefix: string,
+  ) {
+    super({ client: redis, prefix: `${keyPrefix}sess:`, ttl: Math.ceil(idleMs() / 1000) });
   }
 
-  override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
-    this.remember(sid);
-    super.set(sid, sess, cb);
+  userKey(userId: number | string): string {
+    return `${this.keyPrefix}user-sessions:${userId}`;
   }
 
-  override touch(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
-    const last = this.lastWrite.get(sid);
-    if (last !== undefined && Date.now() - last < TOUCH_EVERY_MS) {
-      cb?.();
-      return;
+  override async set(sid: string, sess: session.SessionData, cb?: Callback): Promise<unknown> {
+    const user = sess.passport?.user;
+    if (user !== undefined) {
+      try {
+        await this.redis
+          .multi()
+          .sAdd(this.userKey(user), sid)
+          .pExpire(this.userKey(user), absoluteMs() + idleMs())
+          .exec();
+      } catch (err) {
+        if (cb) return cb(err);
+        throw err;
+      }
     }
-    this.remember(sid);
-    super.touch(sid, sess, cb);
+    return super.set(sid, sess, cb);
   }
 
-  override destroy(sid: string, cb?: (err?: unknown) => void): void {
-    this.lastWrite.delete(sid);
-    super.destroy(sid, cb);
+  override async touch(sid: string, sess: session.SessionData, cb?: Callback): Promise<unknown> {
+    return super.touch(sid, sess, () => cb?.());
+  }
+
+  /** Deletes the user's sessions except `keepSid`; returns how many existed. */
+  async endUser(userId: number, keepSid?: string): Promise<number> {
+    const key = this.userKey(userId);
+    const sids = (await this.redis.sMembers(key)).filter((sid) => sid !== keepSid);
+    if (!sids.length) return 0;
+    const ended = await this.redis.del(sids.map((sid) => this.prefix + sid));
+    await this.redis.sRem(key, sids);
+    return Number(ended);
   }
 }
 
-let store: ThrottledPgStore | undefined;
+let store: session.Store | undefined;
+let redisStore: FolioRedisStore | undefined;
 
-/** The session store (created on first use, on the pool connected at that time). */
-function sessionStore(): ThrottledPgStore {
+/** The session store (created on first use, on the pool or the Redis connection of that time). */
+function sessionStore(): session.Store {
+  if (store) return store;
+  const redis = config.REDIS_URL ? redisClient() : undefined;
+  if (config.REDIS_URL && !redis) throw new Error("the session store was built before Redis was connected (connectRedis)");
+  if (redis) {
+    redisStore = new FolioRedisStore(redis, redisPrefix());
+    store = throttleTouches(redisStore);
+    return store;
+  }
   // Without the app's pool, connect-pg-simple would quietly make its own to localhost:5432.
   if (!pool) throw new Error("the session store was built before the database was connected (connectDb)");
-  if (!store) {
-    store = new ThrottledPgStore({
+  store = throttleTouches(
+    new PGStore({
       pool,
       tableName: "session",
       createTableIfMissing: false,
-      // Expired rows are deleted every 15 minutes (the timer does not keep the process alive).
-      pruneSessionInterval: config.NODE_ENV === "test" ? false : 15 * 60,
+      // Expired rows are deleted by the recurring purge job (src/jobs/purges.ts), not by a timer in every process.
+      pruneSessionInterval: false,
       errorLog: (...args: unknown[]) => logger.error({ args }, "session store error"),
-    });
-  }
+    }),
+  );
   return store;
 }
+
+/** Sessions are in Redis and Redis cannot be reached right now. */
+const redisDown = () => redisStore !== undefined && !redisAvailable();
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The site's 503 for an action that needs the session while its store is unreachable. */
+function sessionsUnavailable(res: Response): HttpError {
+  res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));
+  return new HttpError(503, "The site is briefly unavailable. Please try again in a few seconds.");
+}
+
+/** Marks a cookie request served without its session (Redis unreachable): the rest of the session chain is skipped. */
+const ANONYMOUS = Symbol("folio.sessionUnavailable");
+type MaybeAnonymous = Request & { [ANONYMOUS]?: true };
 
 function sessionMiddleware(): RequestHandler {
   const middleware = session({
@@ -114,14 +211,34 @@ function sessionMiddleware(): RequestHandler {
     proxy: undefined, // follows Express "trust proxy"
     cookie: cookieOptions(),
   });
-  // When the store cannot load the session (the database is restarting), express-session leaves
-  // req.session unset but req.sessionID set, and with unset: "destroy" it then deletes that session
-  // when the response ends: a database blip signed people out. Forgetting the id keeps the session.
-  return (req, res, next) =>
+  return (req, res, next) => {
+    // Redis known to be down: no round trip that would fail anyway.
+    if (redisDown() && hasSessionCookie(req)) return unavailable(req, res, next);
+    let answered = false;
     middleware(req, res, (err?: unknown) => {
+      // When the store cannot load the session (the database is restarting), express-session leaves
+      // req.session unset but req.sessionID set, and with unset: "destroy" it then deletes that session
+      // when the response ends: a database blip signed people out. Forgetting the id keeps the session.
       if (err && !req.session) delete (req as { sessionID?: string }).sessionID;
+      if (answered) {
+        // express-session reports a failed save/touch after the response (deferred next(err)): an
+        // unreachable Redis is already logged once (src/cache/redis.ts); anything else is logged here.
+        if (err && !(redisStore && isRedisUnavailable(err))) req.log?.error({ err }, "storing the session failed");
+        return;
+      }
+      answered = true;
+      if (err && redisStore && isRedisUnavailable(err)) return unavailable(req, res, next);
       next(err);
     });
+  };
+}
+
+/** Redis unreachable: a safe request goes on as anonymous; any other is refused with the 503. */
+function unavailable(req: Request, res: Response, next: (err?: unknown) => void): void {
+  delete (req as { sessionID?: string }).sessionID;
+  if (!SAFE_METHODS.has(req.method)) return next(sessionsUnavailable(res));
+  (req as MaybeAnonymous)[ANONYMOUS] = true;
+  next();
 }
 
 /** True when the request carries our session cookie (by name; its signature is checked later). */
@@ -151,7 +268,7 @@ export function lazySessions(withCookie: RequestHandler[]): RequestHandler {
   const chain = [session, ...withCookie];
   const run = (i: number, req: Request, res: Response, next: (err?: unknown) => void): void => {
     const mw = chain[i];
-    if (!mw) return next();
+    if (!mw || (req as MaybeAnonymous)[ANONYMOUS]) return next();
     mw(req, res, (err?: unknown) => (err ? next(err) : run(i + 1, req, res, next)));
   };
   return (req, res, next) => {
@@ -204,6 +321,16 @@ export function destroySession(req: Request, res: Response): Promise<void> {
 
 /** Deletes every stored session of a user, except `keepSid` when given. Returns how many ended. */
 export async function endUserSessions(userId: number, keepSid?: string): Promise<number> {
+  if (config.REDIS_URL) {
+    if (!redisClient()) await connectRedis(); // a command (changepassword) that has not connected
+    if (!redisStore) sessionStore();
+    try {
+      return await redisStore!.endUser(userId, keepSid);
+    } catch (err) {
+      if (!isRedisUnavailable(err)) throw err;
+      throw new HttpError(503, "Sessions could not be ended: the session store (Redis) is unreachable. Please try again in a few seconds.");
+    }
+  }
   const res = await pool.query(`DELETE FROM "session" WHERE (sess::jsonb -> 'passport' ->> 'user') = $1 AND ($2::text IS NULL OR sid <> $2)`, [
     String(userId),
     keepSid ?? null,
