@@ -20,32 +20,48 @@
 // The client address is req.ip (TRUST_PROXY decides whether X-Forwarded-For is believed); an IPv6
 // address counts as its /64 network (one subscriber's allocation, whose addresses are free to rotate).
 //
-// Store: RateLimiterMemory, one per process. Counting costs a Map lookup (no database round trip on
-// every API call: the bench requires the API to cost no more CPU per request than the HTML pages,
-// and a PostgreSQL store would add a write to every read). The price: limits are per process, so
-// with WEB_CONCURRENCY=N a client may get up to N times the limit (a keep-alive connection stays on
-// one worker, so a single client mostly sees the limit as configured), and counts start afresh on a
-// restart. A shared store (Redis, issue 13) makes them exact across processes and machines: swap
-// the limiter built in limiterFor() for RateLimiterRedis. Login and token throttling (brute force)
-// is separate and shared: src/accounts/throttle.ts on PostgreSQL.
+// Store: with REDIS_URL, RateLimiterRedis on the process's Redis connection (src/cache/redis.ts; keys
+// "<prefix>rl:api_<policy>_<quota>:<key>", one Lua INCR per request): the limits count across every process and
+// host, and survive a restart of the app. Its insuranceLimiter is a RateLimiterMemory of the same policy:
+// while Redis is unreachable (commands fail fast, or rejectIfRedisNotReady refuses them without a round
+// trip) each process counts on its own, as without Redis, and no request fails because of the limiter.
+// Without REDIS_URL, that RateLimiterMemory alone: counting costs a Map lookup (no database round trip on
+// every API call: the bench requires the API to cost no more CPU per request than the HTML pages, and a
+// PostgreSQL store would add a write to every read). The price: limits are per process, so with
+// WEB_CONCURRENCY=N a client may get up to N times the limit (a keep-alive connection stays on one worker,
+// so a single client mostly sees the limit as configured), and counts start afresh on a restart. Login
+// and token throttling (brute force) is separate and shared: src/accounts/throttle.ts on PostgreSQL.
 //
 // Settings are read on each request: changing config.API_RATE_LIMIT_* (tests) takes effect at once,
 // with fresh counts for that policy.
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { config } from "../config.ts";
+import { redisClient, redisPrefix } from "../cache/redis.ts";
 import { ApiProblem, sendProblem } from "./problem.ts";
 
 const WINDOW_SECONDS = 60;
 
 type Policy = "ip" | "user";
 
-const limiters = new Map<Policy, { quota: number; limiter: RateLimiterMemory }>();
+const limiters = new Map<Policy, { quota: number; limiter: RateLimiterAbstract }>();
 
-function limiterFor(policy: Policy, quota: number): RateLimiterMemory {
+function limiterFor(policy: Policy, quota: number): RateLimiterAbstract {
   const current = limiters.get(policy);
   if (current?.quota === quota) return current.limiter;
-  const limiter = new RateLimiterMemory({ keyPrefix: `api_${policy}`, points: quota, duration: WINDOW_SECONDS });
+  const memory = new RateLimiterMemory({ keyPrefix: `api_${policy}`, points: quota, duration: WINDOW_SECONDS });
+  const redis = config.REDIS_URL ? redisClient() : undefined;
+  const limiter = redis
+    ? new RateLimiterRedis({
+        storeClient: redis,
+        useRedisPackage: true,
+        rejectIfRedisNotReady: true,
+        keyPrefix: `${redisPrefix()}rl:api_${policy}_${quota}`, // a new quota: fresh counts, as in memory
+        points: quota,
+        duration: WINDOW_SECONDS,
+        insuranceLimiter: memory,
+      })
+    : memory;
   limiters.set(policy, { quota, limiter });
   return limiter;
 }
