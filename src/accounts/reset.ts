@@ -1,6 +1,7 @@
 // Password reset by e-mail.
 //  - The token is 32 random bytes (base64url) and exists only in the e-mailed link; the table keeps
 //    its sha256. It works once, for RESET_TOKEN_TTL_MS, and asking again voids the earlier ones.
+//  - The mail is a job (enqueueMail), enqueued in the transaction that writes the token: both or neither.
 //  - The link is built from SITE_URL and the named route (never from the request's Host header).
 //  - Setting the new password ends every session of the account (and its API refresh tokens) and does
 //    not sign anyone in.
@@ -8,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { prisma, type Prisma } from "../db/index.ts";
 import { withClient } from "../db/client.ts";
 import { absoluteUrl } from "../web/urls.ts";
-import { sendMail } from "../mail/index.ts";
+import { enqueueMail, type Message } from "../mail/index.ts";
 import { config } from "../config.ts";
 import { hashPassword } from "./passwords.ts";
 import { signOutEverywhere } from "./signout.ts";
@@ -36,17 +37,23 @@ export async function issueResetToken(userId: number, opts: { ttlMs?: number; tx
 
 /**
  * Handles a reset request for `email`: when an active account has that address, a link is mailed.
- * Returns nothing either way (the page says the same thing whether or not the address exists).
+ * Returns nothing either way (the page says the same thing whether or not the address exists). The
+ * token and its mail job are written in one transaction: both or neither (a worker sends the mail).
  */
 export async function requestPasswordReset(email: string): Promise<void> {
-  const user = await prisma.user.findFirst({
-    where: { email: email.toLowerCase(), isActive: true },
-    select: { id: true, username: true, email: true },
+  await prisma.$transaction(async (tx) => {
+    const user = await tx.user.findFirst({
+      where: { email: email.toLowerCase(), isActive: true },
+      select: { id: true, username: true, email: true },
+    });
+    if (!user) return;
+    const token = await issueResetToken(user.id, { tx });
+    await enqueueMail(tx, resetMessage(user, absoluteUrl("accounts:password_reset_confirm", { token })));
   });
-  if (!user) return;
-  const token = await issueResetToken(user.id);
-  const link = absoluteUrl("accounts:password_reset_confirm", { token });
-  await sendMail({
+}
+
+function resetMessage(user: { username: string; email: string }, link: string): Message {
+  return {
     to: user.email,
     subject: `Password reset on ${config.SITE_NAME}`,
     text: [
@@ -62,7 +69,7 @@ export async function requestPasswordReset(email: string): Promise<void> {
       "",
       `The ${config.SITE_NAME} team`,
     ].join("\n"),
-  });
+  };
 }
 
 /** The user a still-valid token belongs to (null: malformed, unknown, used or expired). Does not consume it. */

@@ -3,7 +3,7 @@
 // and then kept as failed (the dead letter the admin's jobs page shows), mail payloads are sealed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pool, prisma } from "../../src/db/client.ts";
-import { defineJob, enqueue, JobGone, startJobs, stopJobs } from "../../src/jobs/index.ts";
+import { defineJob, enqueue, JobGone } from "../../src/jobs/index.ts";
 import { enqueueMail, mailJob } from "../../src/mail/index.ts";
 import { until } from "../support/poll.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
@@ -61,12 +61,10 @@ async function countJobs(name: string, tag: string): Promise<number> {
 
 let smtp: TestSmtp;
 beforeAll(async () => {
-  smtp = await startSmtp();
-  await startJobs({ work: true });
+  smtp = await startSmtp(); // and startJobs({ work: true }): the workers run in this process
 });
 afterAll(async () => {
-  await stopJobs();
-  await smtp.close();
+  await smtp.close(); // and stopJobs()
 });
 
 describe("enqueue in the caller's transaction", () => {

@@ -1,0 +1,96 @@
+// Mail jobs against a real SMTP server that refuses: the "mail.send" job is retried with backoff after
+// 4xx answers and the mail then arrives exactly once; a server that keeps refusing leaves the job
+// failed (kept for the admin) with the server's answer as its error; no log line carries the message.
+// The queue's retry delay is shortened with pg-boss's own updateQueue (its backoff doubles from there).
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { pool, prisma } from "../../src/db/client.ts";
+import { jobsBoss } from "../../src/jobs/index.ts";
+import { enqueueMail, mailJob } from "../../src/mail/index.ts";
+import { logger } from "../../src/web/logger.ts";
+import { startSmtp, type TestSmtp } from "../support/smtp.ts";
+
+let smtp: TestSmtp;
+beforeAll(async () => {
+  smtp = await startSmtp(); // runs the job workers in this process
+  // 1 s instead of 60 s before the first retry (then 2-4 s: the backoff still doubles).
+  await (await jobsBoss()).updateQueue(mailJob.name, { name: mailJob.name, retryDelay: 1 });
+});
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await smtp.close();
+});
+
+async function mailJobs() {
+  const { rows } = await pool.query<{ id: string; state: string; retry_count: number; retry_limit: number; output: { message?: string } | null }>(
+    "SELECT id, state, retry_count, retry_limit, output FROM pgboss.job WHERE name = $1 ORDER BY created_on",
+    [mailJob.name],
+  );
+  return rows;
+}
+
+async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+/** Every argument of every log call at these levels, as text. */
+function captureLogs(): string[] {
+  const lines: string[] = [];
+  for (const level of ["info", "warn", "error"] as const) {
+    const real = logger[level].bind(logger) as (...args: unknown[]) => void;
+    vi.spyOn(logger, level).mockImplementation((...args: unknown[]) => {
+      lines.push(JSON.stringify(args));
+      real(...args);
+    });
+  }
+  return lines;
+}
+
+describe("mail.send retries against a refusing SMTP server", () => {
+  it("retried with backoff after two 451 answers, then delivered exactly once", async () => {
+    const logs = captureLogs();
+    smtp.refuseNext(2, 451);
+    const secret = "http://folio.test/accounts/reset/retry-secret-token-1/";
+    await prisma.$transaction((tx) => enqueueMail(tx, { to: "retry@example.test", subject: "Reset (retried)", text: `Open ${secret}` }));
+    const [job] = await mailJobs();
+    expect(job!.retry_limit).toBe(5);
+    expect(await until(async () => (await mailJobs())[0]!.state === "completed", 25_000)).toBe(true);
+    expect(smtp.refused).toBe(2);
+    expect((await mailJobs())[0]!.retry_count).toBe(2); // third attempt went through
+    const got = smtp.messages.filter((m) => m.to.includes("retry@example.test"));
+    expect(got).toHaveLength(1);
+    expect(got[0]!.text).toContain(secret);
+    // The two failures were logged with the job's name, id and attempt, never the message.
+    const failures = logs.filter((l) => l.includes("job failed"));
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toContain('"attempt":1');
+    expect(failures[0]).toContain(job!.id);
+    expect(failures[0]).toContain("451");
+    expect(logs.join("\n")).not.toContain("retry-secret-token-1");
+    expect(logs.join("\n")).not.toContain("retry@example.test");
+  });
+
+  it("a server that refuses every time (550) leaves the job failed, with its answer, for the admin", async () => {
+    const boss = await jobsBoss();
+    await boss.updateQueue(mailJob.name, { name: mailJob.name, retryLimit: 1 });
+    smtp.refuseNext(100, 550);
+    const before = smtp.messages.length;
+    await enqueueMail(null, { to: "never@example.test", subject: "Refused", text: "refused-secret-body" });
+    const failed = async () => (await mailJobs()).find((j) => j.state === "failed");
+    expect(await until(async () => !!(await failed()), 25_000)).toBe(true);
+    const job = (await failed())!;
+    expect(job.retry_count).toBe(1); // retryLimit 1: two attempts
+    expect(job.output?.message).toContain("550");
+    expect(JSON.stringify(job.output)).not.toContain("refused-secret-body");
+    expect(smtp.messages.length).toBe(before);
+    // The admin's retry (pg-boss retry()) sends it once the server accepts again.
+    smtp.refuseNext(0);
+    await boss.retry(mailJob.name, job.id);
+    expect(await until(async () => (await mailJobs()).find((j) => j.id === job.id)!.state === "completed", 25_000)).toBe(true);
+    expect(smtp.messages.filter((m) => m.to.includes("never@example.test"))).toHaveLength(1);
+  });
+});
