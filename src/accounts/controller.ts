@@ -6,7 +6,8 @@ import { z } from "zod";
 import { config } from "../config.ts";
 import { notFound } from "../web/errors.ts";
 import { afterResponse } from "../web/after-response.ts";
-import { safeRedirect } from "../web/inputs.ts";
+import { safeRedirect, toId } from "../web/inputs.ts";
+import { favorite, FavoriteTargetMissing, unfavorite } from "../favorites/service.ts";
 import { url } from "../web/urls.ts";
 import { flash, takeFlash } from "../web/session.ts";
 import { LOGIN_FAILED, endSession, startSession, throttledLogin } from "./auth.ts";
@@ -15,6 +16,10 @@ import { checkResetToken, completePasswordReset, requestPasswordReset } from "./
 import { signOutEverywhere } from "./signout.ts";
 import { rememberDevice } from "./device.ts";
 import { completeSignupLater } from "./signup.ts";
+import { can, refusalReason } from "./permissions.ts";
+import * as verification from "./verify.ts";
+import { VERIFY_TOKEN_DAYS } from "./verify.ts";
+import { INVITE_DAYS } from "./invite.ts";
 import { blockedFor, countAttempt, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, signupKeys } from "./throttle.ts";
 import { passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
 import {
@@ -245,6 +250,94 @@ export const passwordResetComplete = (_req: Request, res: Response): void => {
   page(res, "accounts/password_reset_complete.njk", "Password reset complete");
 };
 
+// --- e-mail verification ------------------------------------------------------------------------
+
+/** The page of a verification link: a button (GET: link scanners prefetch), or why the link does not work (400). */
+export const verifyEmailForm = async (req: Request, res: Response): Promise<void> => {
+  res.setHeader("Referrer-Policy", "no-referrer");
+  const token = tokenParam(req);
+  const check = await verification.checkVerificationToken(token);
+  if (!check.ok) return page(res, "accounts/verify_email.njk", "Link not valid", { valid: false, reason: check.reason, days: VERIFY_TOKEN_DAYS }, 400);
+  page(res, "accounts/verify_email.njk", "Confirm your e-mail address", { valid: true, token });
+};
+
+export const verifyEmail = async (req: Request, res: Response): Promise<void> => {
+  res.setHeader("Referrer-Policy", "no-referrer");
+  const check = await verification.verifyEmail(tokenParam(req));
+  if (!check.ok) return page(res, "accounts/verify_email.njk", "Link not valid", { valid: false, reason: check.reason, days: VERIFY_TOKEN_DAYS }, 400);
+  flash(req, "success", "Your e-mail address is confirmed. Thank you!");
+  res.redirect(303, req.user ? url("accounts:profile") : url("accounts:login"));
+};
+
+/** "Send the link again" (profile page, favorite notice): rate-limited per account. */
+export const verifyResend = async (req: Request, res: Response): Promise<void> => {
+  const back = safeRedirect((req.body as Record<string, unknown>)?.next, url("accounts:profile"));
+  const r = await verification.resendVerification(req.user!.id);
+  if (r.sent) flash(req, "success", `We sent a new confirmation link to ${r.email}. It works for ${VERIFY_TOKEN_DAYS} days.`);
+  else if (r.reason === "throttled") return throttled(res, r.retryAfter);
+  else if (r.reason === "verified") flash(req, "info", "Your e-mail address is already confirmed.");
+  res.redirect(303, back);
+};
+
+// --- invitation: choose your password -------------------------------------------------------------
+
+const INVITE_TEMPLATE = "accounts/invite_accept.njk";
+
+export const inviteForm = async (req: Request, res: Response): Promise<void> => {
+  res.setHeader("Referrer-Policy", "no-referrer");
+  const user = await checkResetToken(tokenParam(req));
+  if (!user) return page(res, INVITE_TEMPLATE, "Invitation link not valid", { validlink: false, days: INVITE_DAYS }, 400);
+  page(res, INVITE_TEMPLATE, "Choose your password", { validlink: true, errors: {}, token: tokenParam(req), username: user.username });
+};
+
+export const inviteAccept = async (req: Request, res: Response): Promise<void> => {
+  res.setHeader("Referrer-Policy", "no-referrer");
+  const token = tokenParam(req);
+  const user = await checkResetToken(token);
+  if (!user) return page(res, INVITE_TEMPLATE, "Invitation link not valid", { validlink: false, days: INVITE_DAYS }, 400);
+  const form = parseForm(resetConfirmSchema, req.body);
+  const errors: FieldErrors = form.ok ? {} : form.errors;
+  if (form.ok) {
+    const e = checkNewPassword({ password1: form.data.new_password1, password2: form.data.new_password2 }, user);
+    if (e.password1) errors.new_password1 = e.password1;
+    if (e.password2) errors.new_password2 = e.password2;
+  }
+  if (!form.ok || Object.keys(errors).length)
+    return page(res, INVITE_TEMPLATE, "Choose your password", { validlink: true, errors, token, username: user.username }, 400);
+  // The reset machinery: the token used once, the password set, the address verified.
+  if (!(await completePasswordReset(token, form.data.new_password1)))
+    return page(res, INVITE_TEMPLATE, "Invitation link not valid", { validlink: false, days: INVITE_DAYS }, 400);
+  flash(req, "success", `Your password is set. Sign in as ${user.username}.`);
+  res.redirect(303, url("accounts:login"));
+};
+
+// --- favorites from the post page -----------------------------------------------------------------
+
+/**
+ * POST /accounts/favorites/<post id>/ (remove=1 to remove): the same rule as the API (post.favorite).
+ * An unverified user gets a notice (403) with a "send the link again" button instead.
+ */
+export const favoritePost = async (req: Request, res: Response): Promise<void> => {
+  const user = req.user!;
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const back = safeRedirect(body.next, url("blog:home"));
+  if (!can(user, "post.favorite")) {
+    const unverified = refusalReason(user, "post.favorite") === "unverified";
+    return page(res, "accounts/favorite_refused.njk", "Confirm your e-mail address first", { unverified, next: back }, 403);
+  }
+  const id = toId(req.params.id);
+  if (id === null) throw notFound();
+  try {
+    if (body.remove === "1") await unfavorite(user.id, id);
+    else await favorite(user.id, id);
+  } catch (e) {
+    if (e instanceof FavoriteTargetMissing) throw notFound();
+    throw e;
+  }
+  flash(req, "success", body.remove === "1" ? "Removed from your favorites." : "Added to your favorites.");
+  res.redirect(303, back);
+};
+
 // --- profile --------------------------------------------------------------------------------------
 
 const profileSchema = z.object({ first_name: nameField, last_name: nameField });
@@ -255,13 +348,20 @@ export const profile = (req: Request, res: Response): void => {
     values: { first_name: u.firstName, last_name: u.lastName },
     errors: {},
     messages: takeFlash(req),
+    unverified: !u.emailVerifiedAt,
   });
 };
 
 export const profileUpdate = async (req: Request, res: Response): Promise<void> => {
   const form = parseForm(profileSchema, req.body);
   if (!form.ok)
-    return page(res, "accounts/profile.njk", "Your profile", { values: keptValues(req.body, ["first_name", "last_name"]), errors: form.errors }, 400);
+    return page(
+      res,
+      "accounts/profile.njk",
+      "Your profile",
+      { values: keptValues(req.body, ["first_name", "last_name"]), errors: form.errors, unverified: !req.user!.emailVerifiedAt },
+      400,
+    );
   await updateNames(req.user!.id, form.data.first_name, form.data.last_name);
   flash(req, "success", "Your profile was saved.");
   res.redirect(303, url("accounts:profile"));

@@ -53,6 +53,8 @@ export const RULES = {
   // the audit log: authors see their own actions, editors everyone's; nobody changes it
   auditlog: { view: g("EDITOR", "AUTHOR") },
   ops: { view: g("EDITOR") }, // the admin's ops pages (caches: /admin/caches/)
+  // the background jobs page (/admin/jobs/): failed jobs' errors can quote recipients, and a retry sends mail again
+  jobs: { view: g("ADMIN"), change: g("ADMIN") },
 } as const satisfies Record<string, Record<string, Grant>>;
 
 type Rules = typeof RULES;

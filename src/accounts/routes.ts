@@ -39,6 +39,20 @@ const confirm = route("accounts:password_reset_confirm", "/accounts/reset/:token
 accountsRouter.get(confirm, c.passwordResetConfirmForm);
 accountsRouter.post(confirm, c.passwordResetConfirm);
 
+// E-mail verification (src/accounts/verify.ts): GET shows a button, the POST (with CSRF) verifies.
+const verify = route("accounts:verify_email", "/accounts/verify/:token/");
+accountsRouter.get(verify, c.verifyEmailForm);
+accountsRouter.post(verify, c.verifyEmail);
+accountsRouter.post(route("accounts:verify_resend", "/accounts/email/resend/"), requireLogin, c.verifyResend);
+
+// An invitation's "Choose your password" (src/accounts/invite.ts): a password-reset token with its own page.
+const invite = route("accounts:invite_accept", "/accounts/invite/:token/");
+accountsRouter.get(invite, c.inviteForm);
+accountsRouter.post(invite, c.inviteAccept);
+
+// Favoriting from a post's page (the API's POST/DELETE /posts/{id}/favorite, for the browser).
+accountsRouter.post(route("accounts:favorite", "/accounts/favorites/:id/"), requireLogin, c.favoritePost);
+
 const profile = route("accounts:profile", "/accounts/profile/");
 accountsRouter.get(profile, requireLogin, c.profile);
 accountsRouter.post(profile, requireLogin, c.profileUpdate);

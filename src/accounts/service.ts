@@ -8,6 +8,7 @@ import { forbidden } from "../web/errors.ts";
 import { FieldErrors, versionedSaves, type Saved, type Saver } from "../db/saves.ts";
 import { rolesWith } from "./permissions.ts";
 import { signOutEverywhere } from "./signout.ts";
+import { enqueueInvite } from "./invite.ts";
 
 export { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
 
@@ -50,5 +51,10 @@ export async function deleteUsers(ids: number[], actor: Saver): Promise<number> 
   return users.remove(ids, actor);
 }
 
-/** An account made from the admin's form (the password is set apart: src/admin/password.ts). */
-export const createUser = (data: Record<string, unknown>, actor: Saver): Promise<Saved> => users.create(data, actor);
+/**
+ * An account made from the admin's form: no password yet, its address not verified. In the same
+ * transaction, an invitation to choose a password is enqueued (src/accounts/invite.ts); an admin may
+ * also set one directly (src/admin/password.ts).
+ */
+export const createUser = (data: Record<string, unknown>, actor: Saver): Promise<Saved> =>
+  users.create(data, actor, async (tx, saved) => void (await enqueueInvite(tx, saved.id, actor.id)));

@@ -33,6 +33,8 @@ import { authorize, currentUser, type AdminUser } from "./auth.ts";
 import { auditModelOf, ConflictErrors, fieldLabelOf, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
 import { parseDatetimeLocal, type TagsValue } from "./forms.ts";
 import { userPassword } from "./password.ts";
+import { userInvite } from "./user-invite.ts";
+import { awaitsPassword } from "../accounts/invite.ts";
 import { editorContext } from "../autosave/editor.ts";
 import { dayString, idString, isSlug } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
@@ -551,9 +553,9 @@ site.register({
 
 // ---------------------------------------------------------------- User
 
-const userHooks = savesHooks({
+const userSaves = savesHooks({
   spec: USER,
-  readOnly: ["dateJoined", "lastLogin"],
+  readOnly: ["dateJoined", "lastLogin", "emailVerifiedAt"],
   cascades: async (ids) => {
     const n = await prisma.post.count({ where: { authorId: { in: ids } } });
     return [`${n} post${n === 1 ? "" : "s"} written by them (deleted with their revisions)`];
@@ -563,6 +565,19 @@ const userHooks = savesHooks({
   update: (id, version, d, user) => updateUser(id, version, d, user),
   remove: deleteUsers,
 });
+// A new account (no password) is invited to choose one (src/accounts/invite.ts: in the save's transaction);
+// the form knows whether it still waits for a password ("Send the invitation again").
+const userHooks: ModelHooks = {
+  ...userSaves,
+  async load(id) {
+    const o = await userSaves.load(id);
+    return o && { ...o, readOnly: { ...o.readOnly, awaitsPassword: await awaitsPassword(id) } };
+  },
+  async create(data, user) {
+    const saved = await userSaves.create!(data, user);
+    return { ...saved, note: `An invitation to choose a password is on its way to ${String(data.email).toLowerCase()}.` };
+  },
+};
 
 site.register({
   app: "accounts",
@@ -623,6 +638,7 @@ site.register({
     readOnly: [
       { name: "dateJoined", label: "Joined", format: "datetime" },
       { name: "lastLogin", label: "Last login", format: "datetime" },
+      { name: "emailVerifiedAt", label: "E-mail verified", format: "datetime" },
     ],
   },
   actions: [deleteAction("users", "These accounts will be deleted, with the posts they wrote. Consider deactivating instead.", "user.delete", userHooks)],
@@ -630,8 +646,14 @@ site.register({
   initialData: () => ({ role: "READER", isActive: true }),
   // An admin may not delete their own account from here.
   hasDeletePermission: (user, obj) => !obj || obj.id !== user.id,
-  objectLinks: (obj) => [{ label: "Set password", url: url("admin:accounts_user_password", { id: obj.id }) }],
-  urls: [{ name: "admin:accounts_user_password", path: "/admin/accounts/user/:id/password/", methods: ["get", "post"], handler: userPassword }],
+  objectLinks: (obj) => [
+    { label: "Set password", url: url("admin:accounts_user_password", { id: obj.id }) },
+    ...(obj.readOnly.awaitsPassword === true ? [{ label: "Send the invitation again", url: url("admin:accounts_user_invite", { id: obj.id }) }] : []),
+  ],
+  urls: [
+    { name: "admin:accounts_user_password", path: "/admin/accounts/user/:id/password/", methods: ["get", "post"], handler: userPassword },
+    { name: "admin:accounts_user_invite", path: "/admin/accounts/user/:id/invite/", methods: ["get", "post"], handler: userInvite },
+  ],
   // The post form's author picker: users who can write, matched by username or name.
   autocomplete: async (term) => {
     const rows = await prisma.user.findMany({

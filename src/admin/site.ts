@@ -113,6 +113,8 @@ export interface AdminObject {
 export interface SaveResult {
   id: number;
   repr: string;
+  /** Said after the success message ("An invitation was sent to ..."). */
+  note?: string;
 }
 
 /** Raised by hooks: field errors (400 with the form redisplayed) or a conflict (form with both versions). */

@@ -21,6 +21,7 @@ import { chosenTags, tagsText } from "./widgets.ts";
 import { dateHierarchyLinks, fetchChangeList, filterViews, parseChangeListQuery, RANK_CAP } from "./changelist.ts";
 import { hiddenFields, keptFormValues, parseAdminForm, submittedValues, toFormValues, visibleFields } from "./forms.ts";
 import {
+  type SaveResult,
   auditModelOf,
   fieldLabelOf,
   tagIdsKey,
@@ -479,17 +480,18 @@ export function addView(m: ModelAdmin) {
   };
 }
 
-function afterSave(m: ModelAdmin, req: Request, res: Response, body: Record<string, unknown>, saved: { id: number; repr: string }, verb: "added" | "changed") {
+function afterSave(m: ModelAdmin, req: Request, res: Response, body: Record<string, unknown>, saved: SaveResult, verb: "added" | "changed") {
   const link = url(`admin:${keyOf(m)}_change`, { id: saved.id });
+  const note = saved.note ? ` ${saved.note}` : "";
   if (body._continue !== undefined) {
-    flash(req, "success", `The ${m.verboseName} “${saved.repr}” was ${verb} successfully. You may edit it again below.`);
+    flash(req, "success", `The ${m.verboseName} “${saved.repr}” was ${verb} successfully.${note} You may edit it again below.`);
     return res.redirect(303, link);
   }
   if (body._addanother !== undefined) {
-    flash(req, "success", `The ${m.verboseName} “${saved.repr}” was ${verb} successfully. You may add another ${m.verboseName} below.`);
+    flash(req, "success", `The ${m.verboseName} “${saved.repr}” was ${verb} successfully.${note} You may add another ${m.verboseName} below.`);
     return res.redirect(303, url(`admin:${keyOf(m)}_add`));
   }
-  flash(req, "success", `The ${m.verboseName} “${saved.repr}” was ${verb} successfully.`);
+  flash(req, "success", `The ${m.verboseName} “${saved.repr}” was ${verb} successfully.${note}`);
   return res.redirect(303, changeListUrl(m));
 }
 

@@ -1,11 +1,13 @@
 // Favorites, the seed's custom DRF action: POST / DELETE /posts/{id}/favorite and GET /me/favorites.
-// Any signed-in user (readers too) may favorite a post they can read as published; the feature's
-// queries and writes are src/favorites/service.ts.
+// Any signed-in user (readers too) whose e-mail address is verified may favorite a post they can read
+// as published (the one rule: can(user, "post.favorite")); an unverified user gets a 403 saying so.
+// The feature's queries and writes are src/favorites/service.ts.
 //
 // Both writes are idempotent and answer 200 with the state after the call ({favorited, favorites}),
 // whether or not it changed anything: a client retrying after a lost answer sees the same response.
 import { z } from "zod";
 import { config } from "../config.ts";
+import { can, refusalReason } from "../accounts/permissions.ts";
 import { favorite, FavoriteTargetMissing, listFavorites, unfavorite } from "../favorites/service.ts";
 import { idString } from "../web/inputs.ts";
 import { endpoint, type Endpoint } from "./endpoint.ts";
@@ -36,8 +38,16 @@ function favoriteAction(a: { method: "post" | "delete"; operationId: string; sum
     auth: "user",
     params: postParams,
     responses: { 200: { description: a.answer, schema: FavoriteState } },
-    errors: [404],
+    errors: [403, 404],
     async handle({ user, params }) {
+      if (!can(user, "post.favorite")) {
+        if (refusalReason(user, "post.favorite") === "unverified")
+          throw problems.forbidden(
+            "Confirm your e-mail address first: open the link we e-mailed you when you signed up (a new one can be sent from your profile page).",
+            { email: "not verified" },
+          );
+        throw problems.forbidden("You cannot favorite posts.");
+      }
       try {
         return { body: await a.fn(user!.id, params.id) };
       } catch (e) {
@@ -52,7 +62,8 @@ const favoritePost = favoriteAction({
   method: "post",
   operationId: "favoritePost",
   summary: "Add a post to your favorites",
-  description: "Idempotent: favoriting a post again changes nothing and gives the same answer. Only published posts can be favorited (404 otherwise).",
+  description:
+    "Idempotent: favoriting a post again changes nothing and gives the same answer. Only published posts can be favorited (404 otherwise), and only once your e-mail address is confirmed (403 otherwise).",
   answer: "The post is one of your favorites.",
   fn: favorite,
 });

@@ -47,8 +47,9 @@ export const postLabel = (k: PostKey) => `${k[0].replaceAll("-", "/")}/${k[1]}`;
 
 /** A user as dumped: the row without its id; the password hash only with --with-passwords. */
 // signedOutAt is sign-in state (like sessions), not content: neither dumped nor loaded.
-// emailVerifiedAt: TODO (accounts engineer, issue 13): dump and load it (an older file without it: verified).
-export type UserData = Omit<User, "id" | "passwordHash" | "signedOutAt" | "emailVerifiedAt"> & { passwordHash?: string };
+// emailVerifiedAt is dumped and loaded (null: not verified); a file made before it existed loads its
+// users as verified at their dateJoined, as the migration that added it did.
+export type UserData = Omit<User, "id" | "passwordHash" | "signedOutAt"> & { passwordHash?: string };
 export type CategoryData = Omit<Category, "id">;
 export type TagData = Omit<Tag, "id">;
 
@@ -114,6 +115,7 @@ export function userFields(u: UserData, withPassword: boolean) {
     bio: u.bio,
     dateJoined: iso(u.dateJoined),
     lastLogin: u.lastLogin ? iso(u.lastLogin) : null,
+    emailVerifiedAt: u.emailVerifiedAt === null ? null : iso(u.emailVerifiedAt),
     version: u.version,
   };
 }
@@ -245,6 +247,7 @@ export const USER_SELECT = {
   bio: true,
   dateJoined: true,
   lastLogin: true,
+  emailVerifiedAt: true,
   version: true,
 } satisfies Prisma.UserSelect;
 

@@ -93,6 +93,8 @@ const SCHEMAS = {
     bio: text(),
     dateJoined: date,
     lastLogin: date.nullable(),
+    // left out (a file made before it was dumped): verified at dateJoined, as the migration did
+    emailVerifiedAt: date.nullable().optional(),
     version,
   }),
   [MODEL.category]: z.strictObject({ slug: slug(100), name: varchar(100), description: text(), version }),
@@ -284,8 +286,9 @@ export function parseDump(bytes: Buffer, name: string): Dump {
     const data = r.data as never;
     switch (o.model) {
       case MODEL.user: {
-        const u = data as UserData;
-        dump.users.push({ at, data: { ...u, hasPassword: u.passwordHash !== undefined } });
+        const u = data as Omit<UserData, "emailVerifiedAt"> & { emailVerifiedAt?: Date | null };
+        const emailVerifiedAt = u.emailVerifiedAt === undefined ? u.dateJoined : u.emailVerifiedAt;
+        dump.users.push({ at, data: { ...u, emailVerifiedAt, hasPassword: u.passwordHash !== undefined } });
         break;
       }
       case MODEL.category:
@@ -557,6 +560,7 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         bio: u.bio,
         dateJoined: u.dateJoined,
         lastLogin: u.lastLogin,
+        emailVerifiedAt: u.emailVerifiedAt,
         version: u.version,
         ...(u.hasPassword ? { passwordHash: u.passwordHash! } : {}),
       });

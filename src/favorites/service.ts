@@ -1,6 +1,7 @@
 // Favorites (the seed's DRF `@action` "favorite"): a signed-in user marks a published post. This module
 // is the feature's one home: the writes (favorite / unfavorite, idempotent) and the queries (a post's
-// count, a user's page of favorites). The API (src/api/favorites.ts) is its only caller so far.
+// count, a user's page of favorites). Its callers: the API (src/api/favorites.ts) and the post page's button
+// (src/accounts/controller.ts favoritePost); both ask can(user, "post.favorite") first (a verified address).
 //
 // Only a post readers can see counts: status PUBLISHED with a publish time reached (the blog's
 // "published", src/posts/visibility.ts: LIVE_SQL). A draft or scheduled post cannot be favorited (it "does not

@@ -42,7 +42,7 @@ async function observable(agent: ReturnType<typeof request.agent>, res: request.
 }
 
 describe("sign-up", () => {
-  it("a new address: the account is created (a READER, lower-cased e-mail), nobody is signed in, a welcome mail says how to sign in", async () => {
+  it("a new address: the account is created (a READER, lower-cased e-mail, not verified), nobody is signed in, a mail carries the verification link", async () => {
     const { agent, res } = await signup({ username: "new.Reader+1", email: "New.Reader@Example.TEST", password1: GOOD, password2: GOOD });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe("/accounts/signup/done/");
@@ -51,14 +51,15 @@ describe("sign-up", () => {
     expect(done.headers["cache-control"]).toContain("no-store");
     await agent.get("/accounts/profile/").expect(302); // not signed in by the form
     const mail = await smtp.waitFor((m) => m.to.includes("new.reader@example.test"));
-    expect(mail.subject).toBe("Welcome to Folio");
+    expect(mail.subject).toBe("Confirm your e-mail address on Folio");
     expect(mail.text).toContain("Your username is new.Reader+1.");
-    expect(mail.text).toContain("http://folio.test/accounts/login/");
+    expect(mail.text).toMatch(/http:\/\/folio\.test\/accounts\/verify\/[0-9a-z]+-[0-9a-z]+-[A-Za-z0-9_-]{43}\//);
     expect(mail.text).not.toContain(GOOD);
     const u = await prisma.user.findUniqueOrThrow({ where: { username: "new.Reader+1" } });
     expect(u.email).toBe("new.reader@example.test");
     expect(u.role).toBe("READER");
     expect(u.isActive).toBe(true);
+    expect(u.emailVerifiedAt).toBeNull();
     expect(u.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
     // The password chosen on the form signs in.
     await login(request.agent(app), "new.Reader+1", GOOD);
