@@ -1,10 +1,12 @@
 // GET /admin/caches/ (admin:caches): the ops page of the cache layer (src/cache/index.ts). Every
 // declared cache with its backend, entries, size against its bound, time to live, hits, misses, hit
-// ratio, last invalidation and tags, as counted in THIS process (each worker counts its own).
+// ratio, last invalidation and tags, as counted in THIS process (each worker counts its own); and the
+// shared page cache (src/cache/pages.ts): its backend, entries and bytes, this process's hits and misses.
 // Editors and admins only (ops.view); the admin index links here for them.
 import type { NextFunction, Request, Response } from "express";
 import { can } from "../accounts/permissions.ts";
 import { cacheStats, TAGS, type CacheStats } from "../cache/index.ts";
+import { pageCacheStats } from "../cache/pages.ts";
 import { url } from "../web/urls.ts";
 import { authorize, currentUser } from "./auth.ts";
 import { render } from "./views.ts";
@@ -28,9 +30,17 @@ function row(c: CacheStats) {
   };
 }
 
-export function cachesPage(req: Request, res: Response): void {
+export async function cachesPage(req: Request, res: Response): Promise<void> {
   authorize(currentUser(req)!, "ops.view"); // requireAdmin ran: a user with admin access
-  render(req, res, "caches.njk", { title: "Caches", pid: process.pid, caches: cacheStats().map(row), tags: Object.entries(TAGS) });
+  const p = await pageCacheStats();
+  const uses = p.hits + p.misses;
+  const pages = {
+    ...p,
+    size: p.bytes === undefined ? "—" : bytes(p.bytes),
+    bound: p.maxBytes === undefined ? "—" : bytes(p.maxBytes),
+    ratio: uses ? `${((p.hits / uses) * 100).toFixed(1)} %` : "—",
+  };
+  render(req, res, "caches.njk", { title: "Caches", pid: process.pid, caches: cacheStats().map(row), pages, tags: Object.entries(TAGS) });
 }
 
 /** Before the admin index: its link to this page, for those who may open it. */

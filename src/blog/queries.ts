@@ -10,7 +10,8 @@
 // a scheduled post that simply becomes visible when its time comes, with no job involved.
 // Every statement here is a fixed text with parameters: prepared once per connection (src/db/prepared.ts).
 import { rolesWith } from "../accounts/permissions.ts";
-import { caches } from "../cache/index.ts";
+import { caches, PAGE_TAGS } from "../cache/index.ts";
+import { getOrSet } from "../cache/fragments.ts";
 import { preparedQuery } from "../db/prepared.ts";
 import { isoDay } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
@@ -372,7 +373,16 @@ async function similarPostsNow(postId: number, limit = 4): Promise<PostCard[]> {
 
 // ---- archives -----------------------------------------------------------------------------------
 
-export async function categoriesWithCounts(): Promise<{ name: string; slug: string; description: string; count: number }[]> {
+/**
+ * Every category with its number of published posts (the category list page, GET /api/v1/categories):
+ * a GROUP BY over the posts, kept in the shared cache for a minute (getOrSet, src/cache/fragments.ts),
+ * cleared by any post write (PAGE_TAGS.lists) and by category saves (every page and fragment).
+ */
+export function categoriesWithCounts(): Promise<{ name: string; slug: string; description: string; count: number }[]> {
+  return getOrSet("category-counts", { ttlMs: 60_000, tags: [PAGE_TAGS.lists] }, categoriesWithCountsNow);
+}
+
+async function categoriesWithCountsNow(): Promise<{ name: string; slug: string; description: string; count: number }[]> {
   const { rows } = await preparedQuery<{ name: string; slug: string; description: string; count: number }>(
     `SELECT c.name, c.slug, c.description, count(p.id) AS count
        FROM "Category" c LEFT JOIN "Post" p ON p."categoryId" = c.id AND ${PUBLISHED}

@@ -2,6 +2,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
+import { config } from "../../src/config.ts";
 import { prisma } from "../../src/db/index.ts";
 import { createTemplateEnv } from "../../src/web/templates.ts";
 import { installPostCardMemo } from "../../src/blog/cards.ts";
@@ -9,6 +10,9 @@ import { listPublished } from "../../src/blog/queries.ts";
 import { createUser, csrfPost, makeCategory, makePost, makeTag, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
+// Writes here go around the save paths (straight SQL, or a clock moved) and the checks read the layers
+// under the full-page cache (src/cache/pages.ts, tested in tests/cache/page-cache.test.ts): pages uncached.
+(config as { PAGE_CACHE: boolean }).PAGE_CACHE = false;
 let categoryId = 0;
 let tagId = 0;
 let userId = 0;

@@ -2,12 +2,16 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { Parser } from "htmlparser2";
 import { buildApp } from "../../src/app.ts";
+import { config } from "../../src/config.ts";
 import { prisma } from "../../src/db/index.ts";
 import { MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
 import { pool } from "../../src/db/client.ts";
 import { createUser, hoursAgo, inHours, makeCategory, makePost } from "../support/fixtures.ts";
 
 const app = buildApp();
+// Writes here go around the save paths (straight SQL, or a clock moved) and the checks read the layers
+// under the full-page cache (src/cache/pages.ts, tested in tests/cache/page-cache.test.ts): pages uncached.
+(config as { PAGE_CACHE: boolean }).PAGE_CACHE = false;
 const SEARCH = "/blog/search/";
 /** The newest this many matches are ranked and paged through; more are reported as "More than 1,000 results". */
 const MAX_RANKED = 1_000;

@@ -2,12 +2,16 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { buildApp } from "../../src/app.ts";
+import { config } from "../../src/config.ts";
 import { prisma } from "../../src/db/index.ts";
 import { postUrl } from "../../src/blog/queries.ts";
 import { createUser, hoursAgo, inHours, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { invalidate } from "../../src/cache/index.ts";
 
 const app = buildApp();
+// Writes here go around the save paths (straight SQL, or a clock moved) and the checks read the layers
+// under the full-page cache (src/cache/pages.ts, tested in tests/cache/page-cache.test.ts): pages uncached.
+(config as { PAGE_CACHE: boolean }).PAGE_CACHE = false;
 /** Posts are listed in sitemaps of 10,000 ids each: ids 1-10000 in /sitemap-posts-1.xml, and so on. */
 const POSTS_PER_SITEMAP = 10_000;
 const SITE = "http://folio.test";

@@ -3,11 +3,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
+import { config } from "../../src/config.ts";
 import { prisma } from "../../src/db/index.ts";
 import { createUser, makePost } from "../support/fixtures.ts";
 import { writtenElsewhere } from "../cache/elsewhere.ts";
 
 const app = buildApp();
+// Writes here go around the save paths (straight SQL, or a clock moved) and the checks read the layers
+// under the full-page cache (src/cache/pages.ts, tested in tests/cache/page-cache.test.ts): pages uncached.
+(config as { PAGE_CACHE: boolean }).PAGE_CACHE = false;
 let authorId = 0;
 const t0 = Date.UTC(2026, 5, 1);
 

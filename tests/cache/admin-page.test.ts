@@ -3,11 +3,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
+import { config } from "../../src/config.ts";
 import { caches } from "../../src/cache/index.ts";
 import { url } from "../../src/web/urls.ts";
 import { createUser, makePost, signedIn } from "../support/fixtures.ts";
 
 const app = buildApp();
+// Writes here go around the save paths (straight SQL, or a clock moved) and the checks read the layers
+// under the full-page cache (src/cache/pages.ts, tested in tests/cache/page-cache.test.ts): pages uncached.
+(config as { PAGE_CACHE: boolean }).PAGE_CACHE = false;
 
 /** The cells of one cache's row on the page. */
 function row(html: string, name: string): Record<string, string> {

@@ -1,0 +1,46 @@
+// Get-or-set on the shared cache (Django's cache.get_or_set with a timeout, plus tags): for expensive
+// fragments a page or the API shows (the category counts, src/blog/queries.ts categoriesWithCounts).
+// Values are JSON (what the shared backends store: strings), so only plain data, no Dates.
+//  - a fresh entry is returned without calling load;
+//  - one load per key in flight in this process: concurrent callers share it;
+//  - a load computed across an invalidation is returned but not stored (it may predate the write);
+//  - a load that fails because the database is unreachable falls back to the stale copy, if any.
+import { isDatabaseUnavailable } from "../db/client.ts";
+import { config } from "../config.ts";
+import { invalidationCount, PAGE_TAGS, sharedCache } from "./index.ts";
+
+const KEY_PREFIX = "frag:v1:";
+const inflight = new Map<string, Promise<unknown>>();
+
+export interface FragmentOptions {
+  ttlMs: number;
+  /** PAGE_TAGS that clear it (PAGE_TAGS.all is always added). */
+  tags: readonly string[];
+}
+
+/** The cached value of `key`, or load() it (once per key in flight) and keep it for `ttlMs`. */
+export async function getOrSet<T>(key: string, opts: FragmentOptions, load: () => Promise<T>): Promise<T> {
+  const k = KEY_PREFIX + key;
+  const backend = sharedCache();
+  const hit = await backend.get(k);
+  if (hit?.fresh) return JSON.parse(hit.value) as T;
+  const running = inflight.get(k);
+  if (running) return running as Promise<T>;
+  const epoch = invalidationCount();
+  const loading = (async () => {
+    try {
+      const value = await load();
+      if (invalidationCount() === epoch) {
+        await backend.set(k, JSON.stringify(value), { ttlMs: opts.ttlMs, staleMs: config.STALE_IF_ERROR_HOURS * 3_600_000, tags: [...opts.tags, PAGE_TAGS.all] });
+      }
+      return value;
+    } catch (e) {
+      if (hit && isDatabaseUnavailable(e)) return JSON.parse(hit.value) as T;
+      throw e;
+    } finally {
+      inflight.delete(k);
+    }
+  })();
+  inflight.set(k, loading);
+  return loading;
+}
