@@ -334,7 +334,6 @@ export const favoritePost = async (req: Request, res: Response): Promise<void> =
     if (e instanceof FavoriteTargetMissing) throw notFound();
     throw e;
   }
-  flash(req, "success", body.remove === "1" ? "Removed from your favorites." : "Added to your favorites.");
   res.redirect(303, back);
 };
 

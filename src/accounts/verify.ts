@@ -76,8 +76,10 @@ export async function enqueueVerification(tx: Tx | null, user: { id: number; ema
   await enqueueMail(tx, verificationMessage(user.email, user.username, link, VERIFY_TOKEN_DAYS));
 }
 
-// "Send the link again": 3 a day per account, then growing waits (src/accounts/throttle.ts's lanes).
-const RESEND_LANE = { name: "verify_resend", free: 3 };
+// "Send the link again": 3 links per account, then growing waits (15 s doubling, capped at 15 minutes;
+// counts forgotten after 24 h: src/accounts/throttle.ts's lanes). A lane blocks after the attempt that
+// passes its allowance, so `free: 2` lets the third through and refuses the fourth.
+const RESEND_LANE = { name: "verify_resend", free: 2 };
 const resendLane = (userId: number): LaneEntry => ({ lane: RESEND_LANE, key: `${RESEND_LANE.name}:${userId}` });
 
 export type ResendResult =
