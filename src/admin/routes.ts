@@ -9,6 +9,7 @@ import { isId } from "../web/inputs.ts";
 import { route, url } from "../web/urls.ts";
 import { requireAdmin } from "./auth.ts";
 import { cachesLink, cachesPage } from "./caches.ts";
+import { deleteJob, jobsLink, jobsPage, retryAll, retryJob } from "./jobs.ts";
 import "./models.ts";
 import { keyOf, site } from "./site.ts";
 import * as v from "./views.ts";
@@ -20,7 +21,13 @@ export const adminRouter = Router();
 adminRouter.use("/admin", requireAdmin);
 
 adminRouter.get(route("admin:caches", "/admin/caches/"), cachesPage);
-adminRouter.get(route("admin:index", "/admin/"), cachesLink, v.index);
+// the background jobs: queues, failed jobs, retry/delete (jobs.ts; admins only)
+adminRouter.get(route("admin:jobs", "/admin/jobs/"), jobsPage);
+adminRouter.get(route("admin:jobs_queue", "/admin/jobs/:queue/"), jobsPage);
+adminRouter.post(route("admin:jobs_retry_all", "/admin/jobs/:queue/retry-failed/"), retryAll);
+adminRouter.post(route("admin:jobs_retry", "/admin/jobs/:queue/:id/retry/"), retryJob);
+adminRouter.post(route("admin:jobs_delete", "/admin/jobs/:queue/:id/delete/"), deleteJob);
+adminRouter.get(route("admin:index", "/admin/"), cachesLink, jobsLink, v.index);
 adminRouter.post(route("admin:preview", "/admin/preview/"), v.preview);
 adminRouter.get(route("admin:autocomplete", "/admin/autocomplete/"), v.autocomplete);
 adminRouter.get(route("admin:tag_autocomplete", "/admin/autocomplete/tags/"), tagAutocomplete); // the tag field's suggestions (widgets.ts)

@@ -65,11 +65,14 @@ function pages(): [string, string, Expect][] {
     ["admin:audit_auditlog_changelist", url("admin:audit_auditlog_changelist"), ALL_AUTHORS],
     // the caches' hit/miss panel (ops.view; tests/cache/admin-page.test.ts)
     ["admin:caches", url("admin:caches"), EDITORS],
+    // the background jobs (jobs.view: admins only; tests/admin/jobs.test.ts)
+    ["admin:jobs", url("admin:jobs"), ADMINS],
+    ["admin:jobs_queue", url("admin:jobs_queue", { queue: "purge.sessions" }), ADMINS],
   ];
 }
 
 // POST-only routes, checked below with their own expectations.
-const POST_ONLY = ["admin:preview", "admin:blog_post_restore"];
+const POST_ONLY = ["admin:preview", "admin:blog_post_restore", "admin:jobs_retry", "admin:jobs_retry_all", "admin:jobs_delete"];
 
 describe("every admin GET URL as every role", () => {
   it("covers every named admin route", () => {
