@@ -24,7 +24,7 @@ const AUDIT_MODEL = "jobs.job";
 
 const STATE_LABELS: Record<(typeof JOB_STATES)[number], string> = {
   created: "Queued",
-  retry: "Awaiting retry",
+  retry: "Retrying", // failed, waiting for its next attempt
   active: "Running",
   completed: "Completed",
   cancelled: "Cancelled",
