@@ -2,4 +2,5 @@
 // (npm start with JOBS_IN_PROCESS, npm run worker) knows every queue. One line per module.
 import "../mail/index.ts";
 import "./purges.ts";
+import "../cache/scheduled.ts";
 import "../posts/hooks.ts";
