@@ -29,7 +29,7 @@
 // limits included; maxBytes undefined when maxmemory is 0, unbounded), read at most every 5 s.
 import { createHash, randomInt } from "node:crypto";
 import { logger } from "../web/logger.ts";
-import { isRedisUnavailable, onRedisReady, redisAvailable, redisClient, redisPrefix, type FolioRedis } from "./redis.ts";
+import { connectRedis, isRedisUnavailable, onRedisReady, redisAvailable, redisClient, redisPrefix, type FolioRedis } from "./redis.ts";
 import type { SharedBackend, SharedHit, SharedSetOptions, SharedStats } from "./shared.ts";
 
 // KEYS[1]: the entry; ARGV[1]: the tag key prefix. Returns false, or { value, storedAt, freshUntil, 1|0 (tags current) }.
@@ -208,6 +208,9 @@ class RedisSharedBackend implements SharedBackend {
 
   async invalidateTags(tags: readonly string[]): Promise<void> {
     if (!tags.length) return;
+    // A command that writes content (loaddata, restore) has not connected: it must still reach Redis,
+    // since with Redis the writer alone invalidates, for every process (src/cache/index.ts).
+    if (!redisClient()) await connectRedis();
     const c = this.client();
     if (!c) return this.keepPending(tags);
     try {
