@@ -31,7 +31,11 @@ export async function getOrSet<T>(key: string, opts: FragmentOptions, load: () =
     try {
       const value = await load();
       if (invalidationCount() === epoch) {
-        await backend.set(k, JSON.stringify(value), { ttlMs: opts.ttlMs, staleMs: config.STALE_IF_ERROR_HOURS * 3_600_000, tags: [...opts.tags, PAGE_TAGS.all] });
+        await backend.set(k, JSON.stringify(value), {
+          ttlMs: opts.ttlMs,
+          staleMs: config.STALE_IF_ERROR_HOURS * 3_600_000,
+          tags: [...opts.tags, PAGE_TAGS.all],
+        });
       }
       return value;
     } catch (e) {

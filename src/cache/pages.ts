@@ -56,11 +56,7 @@ export function showsOnPage(res: Response, ...tags: string[]): void {
 /** Whether this request may be answered from (and stored in) the shared page cache. */
 export function cacheable(req: Request): boolean {
   return (
-    config.PAGE_CACHE &&
-    (req.method === "GET" || req.method === "HEAD") &&
-    !req.headers.authorization &&
-    !hasSessionCookie(req) &&
-    READER_PATHS.test(req.path)
+    config.PAGE_CACHE && (req.method === "GET" || req.method === "HEAD") && !req.headers.authorization && !hasSessionCookie(req) && READER_PATHS.test(req.path)
   );
 }
 

@@ -139,7 +139,12 @@ describe("page cache: exact invalidation", () => {
     const current = (await getPostWithTags(post.id))!;
     const publish = /name="publish"[^>]*value="([^"]+)"/.exec(form.text)?.[1];
     expect(publish).toBeTruthy();
-    await csrfPost(editor, `/admin/blog/post/${post.id}/change/`, adminForm(current, { title: "Cached post, edited", categoryId: sports.id, publish: publish! }), 303);
+    await csrfPost(
+      editor,
+      `/admin/blog/post/${post.id}/change/`,
+      adminForm(current, { title: "Cached post, edited", categoryId: sports.id, publish: publish! }),
+      303,
+    );
     const page = await get(postPath());
     expect(page.headers["x-cache"]).toBe("MISS");
     expect(page.text).toContain("Cached post, edited");

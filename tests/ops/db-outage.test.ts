@@ -173,7 +173,8 @@ describe("a database restart while requests are in flight", () => {
       })(),
     );
     // Served for real: a stale copy (X-Cache: STALE) is what the outage answers, not a success.
-    const ok = (kind: Kind, since = 0) => outcomes.some((o) => o.kind === kind && o.at >= since && (o.status === 200 || o.status === 303) && o.cache !== "STALE");
+    const ok = (kind: Kind, since = 0) =>
+      outcomes.some((o) => o.kind === kind && o.at >= since && (o.status === 200 || o.status === 303) && o.cache !== "STALE");
 
     try {
       await waitUntil("every kind of request has succeeded", () => ok("search") && ok("list") && ok("save"));
@@ -184,7 +185,10 @@ describe("a database restart while requests are in flight", () => {
       const refused = (kind: Kind) => outcomes.some((o) => o.kind === kind && o.at > down && o.status === 503);
       // Readers' pages: the stale copy where one is kept, 503 otherwise (a search for a word not cached yet).
       const answered = (kind: Kind) => outcomes.some((o) => o.kind === kind && o.at > down && (o.status === 503 || o.cache === "STALE"));
-      await waitUntil("searches and list pages answer stale copies or 503, saves 503, during the outage", () => answered("search") && answered("list") && refused("save"));
+      await waitUntil(
+        "searches and list pages answer stale copies or 503, saves 503, during the outage",
+        () => answered("search") && answered("list") && refused("save"),
+      );
       const stale = await reader.send("GET", "/blog/?page=2"); // read by the list loops before: both workers keep a copy
       expect(stale.status).toBe(200);
       expect(["STALE", "HIT"]).toContain(stale.headers["x-cache"]); // HIT: still fresh (no save invalidated it since)
