@@ -423,6 +423,9 @@ async function serve(): Promise<void> {
   const shutdown = async (signal: Signal) => {
     if (stopping) return;
     stopping = true;
+    // The job workers stop taking jobs now and their running jobs finish while requests drain
+    // (closeDatabase() awaits the same stop; its failure is logged there).
+    stopJobs().catch(() => {});
     worker?.refuse();
     if (!worker) await stopAccepting(server);
     logger.info(`${signal}: shutting down (no longer accepting connections)`);
