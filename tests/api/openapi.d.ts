@@ -207,7 +207,7 @@ export interface paths {
     put?: never;
     /**
      * Add a post to your favorites
-     * @description Idempotent: favoriting a post again changes nothing and gives the same answer. Only published posts can be favorited (404 otherwise).
+     * @description Idempotent: favoriting a post again changes nothing and gives the same answer. Only published posts can be favorited (404 otherwise), and only once your e-mail address is confirmed (403 otherwise).
      */
     post: operations["favoritePost"];
     /**
