@@ -31,6 +31,7 @@
 // transactional (delivered at commit, never on rollback), so a working process (this one or another)
 // that LISTENs fetches the job at once instead of at its next poll (POLL_SECONDS). Polling remains the
 // safety net (a lost notification, retries coming due, jobs sent by cron).
+import { createRequire } from "node:module";
 import pg from "pg";
 import PgBoss from "pg-boss";
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -72,6 +73,13 @@ const POLL_SECONDS = 2;
 const CRON_POLL_SECONDS = 10;
 const WAKE_CHANNEL = "folio_jobs";
 const SCHEMA = "pgboss";
+
+// pg-boss 10 records a job's end (complete/fail) without awaiting it: a database gone at that moment
+// would be an unhandled rejection, which ends the process. The working pool's db answers those two
+// statements with "nothing changed" instead (logged): the job stays active, expires after its
+// expireInSeconds and runs again (at least once).
+const plans = createRequire(import.meta.url)("pg-boss/src/plans.js") as { completeJobs(schema: string): string; failJobsById(schema: string): string };
+const UNAWAITED = new Set([plans.completeJobs(SCHEMA), plans.failJobsById(SCHEMA)]);
 
 const registry = new Map<string, Job<any>>();
 
@@ -196,6 +204,7 @@ async function runJob(spec: Job<object>, job: PgBoss.JobWithMetadata<object>): P
 
 interface Working {
   boss: PgBoss;
+  ownPool: pg.Pool;
   workers: Map<string, string[]>;
   listener: WakeListener;
   stopping?: Promise<void>;
@@ -210,15 +219,22 @@ export async function startJobs(opts: { work: boolean }): Promise<void> {
   for (const job of declaredJobs()) await ensureQueue(job);
   if (!opts.work || working) return;
   const connectionString = (pool.options as pg.PoolConfig).connectionString;
-  const boss = new PgBoss({
-    ...bossOptions,
-    connectionString,
-    max: WORKER_POOL_MAX,
-    application_name: "folio-jobs",
-    supervise: true,
-    schedule: true,
-    migrate: false,
+  const ownPool = new pg.Pool({ connectionString, max: WORKER_POOL_MAX, application_name: "folio-jobs", connectionTimeoutMillis: 10_000 });
+  ownPool.on("error", () => {
+    /* a broken idle client is discarded by pg; queries report their own errors */
   });
+  const db: PgBoss.Db = {
+    async executeSql(text, values) {
+      try {
+        return await ownPool.query(text, values);
+      } catch (err) {
+        if (!UNAWAITED.has(text)) throw err;
+        logger.warn({ error: brief(err) }, "jobs: could not record a job's end (database unreachable?): it will expire and run again");
+        return { rows: [{ count: 0 }] };
+      }
+    },
+  };
+  const boss = new PgBoss({ ...bossOptions, db, supervise: true, schedule: true, migrate: false });
   boss.on("error", (err: Error) => logger.warn({ error: brief(err) }, "jobs: pg-boss error"));
   await boss.start();
   const jobs = declaredJobs();
@@ -245,7 +261,7 @@ export async function startJobs(opts: { work: boolean }): Promise<void> {
   const listener = listenForWakeUps(connectionString!, (name) => {
     for (const id of working?.workers.get(name) ?? []) boss.notifyWorker(id);
   });
-  working = { boss, workers, listener };
+  working = { boss, ownPool, workers, listener };
   logger.info({ queues: jobs.map((j) => j.name), concurrency: config.JOB_CONCURRENCY }, "jobs: workers started");
 }
 
@@ -259,6 +275,7 @@ export function stopJobs(): Promise<void> {
   w.stopping ??= (async () => {
     await w.listener.stop();
     await w.boss.stop({ graceful: true, timeout: STOP_GRACE_MS, wait: true });
+    await w.ownPool.end().catch(() => {});
     if (working === w) working = undefined;
     logger.info("jobs: workers stopped");
   })();
