@@ -1,5 +1,6 @@
 // Work that runs after the answer has been sent (so that its timing says nothing: the sign-up and
-// password-reset forms look up the address and send mail here). The reader has already been told
+// password-reset forms look up the address and write the account or token with its mail job here; the
+// mail itself is sent by a job worker, src/jobs/index.ts). The reader has already been told
 // "check your e-mail", so a shutdown must not cut it off: server.ts awaits settleAfterResponse()
 // after the last request has drained and before it closes the database pool.
 import { logger } from "./logger.ts";
