@@ -17,6 +17,8 @@
 import { withClient } from "../db/client.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard, type TagNames } from "./queries.ts";
 import { LIVE_SQL } from "../posts/visibility.ts";
+import { caches } from "../cache/index.ts";
+import { nextScheduledAt } from "../cache/scheduled.ts";
 
 export const SEARCH_PER_PAGE = 10;
 /** Longest accepted query, in characters: longer ones get a message, not a search. */
@@ -240,10 +242,32 @@ export class SearchTimeoutError extends Error {}
 
 /**
  * One page of search results for `q` (a normalizeQuery() result): full-text matches by rank, or,
- * when there are none at all, published posts whose title is similar. Runs in one read-only
- * transaction with a statement timeout, so no query can hold a connection and a CPU for long.
+ * when there are none at all, published posts whose title is similar.
+ *
+ * Result pages are kept in the declared cache "blog.search" (src/cache/index.ts): a query asked
+ * again is answered without a query, by one load however many ask at once. An entry lives 30 s at
+ * most, and never past the next scheduled publish time (a scheduled post appears on time); any
+ * post, category, tag or user write clears them all. A failed or timed-out search is not kept.
+ * `timeoutMs` other than the default bypasses the cache (tests).
  */
 export async function searchPosts(q: string, page: number, perPage = SEARCH_PER_PAGE, timeoutMs = SEARCH_TIMEOUT_MS): Promise<SearchResult> {
+  if (timeoutMs !== SEARCH_TIMEOUT_MS) return runSearch(q, page, perPage, timeoutMs);
+  const key = `${perPage}:${page}:${q}`;
+  const load = async () => {
+    const next = await nextScheduledAt();
+    const until = Math.min(Date.now() + caches.searchResults.spec.ttlMs, next ?? Infinity);
+    return { result: await runSearch(q, page, perPage, timeoutMs), until };
+  };
+  const entry = await caches.searchResults.fetch(key, load);
+  if (entry.until > Date.now()) return entry.result;
+  return (await caches.searchResults.reload(key, load)).result;
+}
+
+/**
+ * The search itself, in one read-only transaction with a statement timeout, so no query can hold a
+ * connection and a CPU for long.
+ */
+async function runSearch(q: string, page: number, perPage: number, timeoutMs: number): Promise<SearchResult> {
   const offset = (page - 1) * perPage;
   type Found = { mode: SearchResult["mode"]; rows: Hit[]; total: number; capped: boolean };
   const found = await withClient(async (client): Promise<Found> => {

@@ -45,6 +45,7 @@ import type { SharedBackend } from "./shared.ts";
 // Types only (no run-time import): the shapes the caches hold.
 import type { PostCard } from "../blog/queries.ts";
 import type { Feed } from "../blog/feeds.ts";
+import type { SearchResult } from "../blog/search.ts";
 
 export type { Tag } from "./backend.ts";
 
@@ -230,6 +231,17 @@ export const caches = {
     bound: { maxBytes: 4 * MB, sizeOf: (cards) => OBJECT_BYTES + cards.reduce((n, c) => n + cardBytes(c), 0) },
     why: "bytes: cards vary with titles and excerpts; one entry per post read, so 100k posts would not fit by count",
     ttlMs: 60_000,
+    tags: ["posts", "taxonomy"],
+  }),
+  searchResults: new LoadingCache<string, { result: SearchResult; until: number }>({
+    name: "blog.search",
+    holds: "reader search result pages (hits with snippets, count) per query and page: frequent queries stay",
+    bound: {
+      maxBytes: 8 * MB,
+      sizeOf: (e) => OBJECT_BYTES + e.result.hits.reduce((n, h) => n + cardBytes(h) + strBytes(h.titleHtml) + strBytes(h.snippetHtml), 0),
+    },
+    why: "bytes: a page of 10 hits with snippets is 5-15 KB; the least recently used queries go first",
+    ttlMs: 30_000, // and no later than the next scheduled publish time (src/blog/search.ts)
     tags: ["posts", "taxonomy"],
   }),
   tagNames: new MemoCache<number, { name: string; slug: string }>({

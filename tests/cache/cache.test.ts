@@ -56,6 +56,7 @@ describe("declarations", () => {
       "blog.counts",
       "blog.anchors",
       "blog.similar",
+      "blog.search",
       "blog.tag-names",
       "blog.card-html",
       "blog.feeds",
@@ -221,6 +222,7 @@ describe("invalidation by tag", () => {
     await caches.adminChoices.fetch("category", async () => [{ value: String(categoryId), label: "Cached things" }]);
     await request(app).get("/api/v1/categories").expect(200);
     await request(app).get("/api/v1/tags").expect(200);
+    await request(app).get("/blog/search/").query({ q: "cached" }).expect(200);
     await nextScheduledAt(); // filled by the page cache's stores (off in this file)
     const empty = cacheStats().filter((c) => c.entries === 0 && c.name !== "blog.anchors"); // anchors: deep pages only
     expect(empty.map((c) => c.name)).toEqual([]);
