@@ -58,6 +58,35 @@ export function listenForInvalidation(
   opts: { self?: string; onEvent?: (e: "cleared" | "connected" | "disconnected", detail?: unknown) => void } = {},
 ): Listener {
   const self = opts.self ?? SELF;
+  return listenOn(url, CHANNEL, {
+    onPayload(payload) {
+      const [from, list] = payload.split(" ", 2);
+      if (from === self) return;
+      clearLocal(list ? list.split(",") : null);
+      opts.onEvent?.("cleared");
+    },
+    onConnected(reconnected) {
+      if (reconnected) {
+        clearLocal(null); // a reconnection: notifications were missed meanwhile
+        opts.onEvent?.("cleared");
+      }
+      opts.onEvent?.("connected");
+    },
+    onDisconnected: (err) => opts.onEvent?.("disconnected", err),
+  });
+}
+
+/**
+ * LISTENs on `channel` with a dedicated connection to `url` (the one home of a reconnecting listener:
+ * cache invalidation here, job wake-ups in src/jobs/index.ts). A lost connection is reopened with
+ * backoff (0.5 s doubling to 30 s); `onConnected(true)` after a reconnection, when notifications may
+ * have been missed.
+ */
+export function listenOn(
+  url: string,
+  channel: string,
+  on: { onPayload(payload: string): void; onConnected?(reconnected: boolean): void; onDisconnected?(err?: unknown): void },
+): Listener {
   let client: pg.Client | undefined;
   let stopped = false;
   let retryMs = 500;
@@ -67,23 +96,16 @@ export function listenForInvalidation(
     const c = new pg.Client({ connectionString: url });
     client = c;
     c.on("notification", (msg) => {
-      if (msg.channel !== CHANNEL) return;
-      const [from, list] = (msg.payload ?? "").split(" ", 2);
-      if (from === self) return;
-      clearLocal(list ? list.split(",") : null);
-      opts.onEvent?.("cleared");
+      if (msg.channel === channel) on.onPayload(msg.payload ?? "");
     });
     c.on("error", (err) => retry(c, err));
     c.on("end", () => retry(c));
     try {
       await c.connect();
-      await c.query(`LISTEN ${CHANNEL}`);
-      if (retryMs > 500) {
-        clearLocal(null); // a reconnection: notifications were missed meanwhile
-        opts.onEvent?.("cleared");
-      }
+      await c.query(`LISTEN ${channel}`);
+      const reconnected = retryMs > 500;
       retryMs = 500;
-      opts.onEvent?.("connected");
+      on.onConnected?.(reconnected);
     } catch (err) {
       retry(c, err);
     }
@@ -94,7 +116,7 @@ export function listenForInvalidation(
     client = undefined;
     c.removeAllListeners("end");
     c.end().catch(() => {});
-    opts.onEvent?.("disconnected", err);
+    on.onDisconnected?.(err);
     timer = setTimeout(() => void connect(), retryMs);
     timer.unref();
     retryMs = Math.min(retryMs * 2, 30_000);

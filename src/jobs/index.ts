@@ -36,6 +36,7 @@ import pg from "pg";
 import PgBoss from "pg-boss";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { pool } from "../db/client.ts";
+import { listenOn, type Listener } from "../db/invalidation.ts";
 import { config } from "../config.ts";
 import { logger } from "../web/logger.ts";
 
@@ -206,7 +207,7 @@ interface Working {
   boss: PgBoss;
   ownPool: pg.Pool;
   workers: Map<string, string[]>;
-  listener: WakeListener;
+  listener: Listener;
   stopping?: Promise<void>;
 }
 let working: Working | undefined;
@@ -258,8 +259,11 @@ export async function startJobs(opts: { work: boolean }): Promise<void> {
     }
     workers.set(spec.name, ids);
   }
-  const listener = listenForWakeUps(connectionString!, (name) => {
-    for (const id of working?.workers.get(name) ?? []) boss.notifyWorker(id);
+  // Wake-ups: a lost listening connection reconnects by itself; polling covers the gap.
+  const listener = listenOn(connectionString!, WAKE_CHANNEL, {
+    onPayload: (name) => {
+      for (const id of working?.workers.get(name) ?? []) boss.notifyWorker(id);
+    },
   });
   working = { boss, ownPool, workers, listener };
   logger.info({ queues: jobs.map((j) => j.name), concurrency: config.JOB_CONCURRENCY }, "jobs: workers started");
@@ -280,47 +284,4 @@ export function stopJobs(): Promise<void> {
     logger.info("jobs: workers stopped");
   })();
   return w.stopping;
-}
-
-interface WakeListener {
-  stop(): Promise<void>;
-}
-
-/** LISTENs on WAKE_CHANNEL on a connection of its own; reconnects with backoff (polling covers the gap). */
-function listenForWakeUps(url: string, wake: (queue: string) => void): WakeListener {
-  let client: pg.Client | undefined;
-  let stopped = false;
-  let retryMs = 500;
-  let timer: NodeJS.Timeout | undefined;
-  const connect = async () => {
-    const c = new pg.Client({ connectionString: url, application_name: "folio-jobs-listen" });
-    client = c;
-    c.on("notification", (msg) => msg.channel === WAKE_CHANNEL && msg.payload && wake(msg.payload));
-    c.on("error", () => again(c));
-    c.on("end", () => again(c));
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${WAKE_CHANNEL}`);
-      retryMs = 500;
-    } catch {
-      again(c);
-    }
-  };
-  const again = (c: pg.Client) => {
-    if (stopped || client !== c) return;
-    client = undefined;
-    c.end().catch(() => {});
-    timer = setTimeout(() => void connect(), retryMs);
-    retryMs = Math.min(retryMs * 2, 30_000);
-  };
-  void connect();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => {});
-    },
-  };
 }
