@@ -240,7 +240,9 @@ function capture(res: Response, key: string, flight: { storing: boolean }, finis
 }
 
 function storable(res: Response): boolean {
-  if (res.getHeader("Set-Cookie") !== undefined) return false;
+  // A session started for this answer (a form's CSRF token: ensureSession) sets its cookie only at
+  // writeHead, after this check: the session object tells now.
+  if (res.getHeader("Set-Cookie") !== undefined || (res.req as { session?: unknown }).session) return false;
   const cc = res.getHeader("Cache-Control");
   return !(typeof cc === "string" && /private|no-store|no-cache/i.test(cc));
 }

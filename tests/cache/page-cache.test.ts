@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
-import { pageKey } from "../../src/cache/pages.ts";
+import express from "express";
+import { pageCache, pageKey } from "../../src/cache/pages.ts";
 import { nextScheduledAt } from "../../src/cache/scheduled.ts";
 import { postUrl } from "../../src/blog/queries.ts";
 import { updateCategory } from "../../src/taxonomy/service.ts";
@@ -115,6 +116,28 @@ describe("page cache: hits, validators and headers", () => {
     expect(login.headers["x-cache"]).toBeUndefined();
   });
 
+  it("never stores an answer that sets a cookie, starts a session or says private/no-store", async () => {
+    // The middleware alone, in front of reader paths that answer so (no Folio page does for anonymous readers).
+    const bare = express();
+    bare.use(pageCache);
+    bare.get("/blog/sets-cookie/", (_req, res) => void res.cookie("k", "v").send("<p>with a cookie</p>"));
+    bare.get("/blog/private/", (_req, res) => void res.set("Cache-Control", "private").send("<p>private</p>"));
+    bare.get("/blog/session/", (req, res) => {
+      (req as { session?: unknown }).session = {}; // as ensureSession() leaves it
+      res.send("<p>a form with a CSRF token</p>");
+    });
+    bare.get("/blog/plain/", (_req, res) => void res.send("<p>plain</p>"));
+    for (const path of ["/blog/sets-cookie/", "/blog/private/", "/blog/session/"]) {
+      await request(bare).get(path).expect(200);
+      const again = await request(bare).get(path).expect(200);
+      expect(again.headers["x-cache"], path).toBeUndefined();
+    }
+    expect((await request(bare).get("/blog/plain/").expect(200)).headers["x-cache"]).toBe("MISS"); // stored on its way out
+    let state: string | undefined;
+    for (let i = 0; i < 200 && state !== "HIT"; i++) state = (await request(bare).get("/blog/plain/")).headers["x-cache"]; // the store is async
+    expect(state).toBe("HIT");
+  });
+
   it("keys by the page-reading query parameters as received, including encoded names", () => {
     const key = (url: string) => pageKey({ originalUrl: url } as never);
     expect(key("/blog/?page=2&utm_source=a")).toBe(key("/blog/?page=2"));
@@ -161,7 +184,7 @@ describe("page cache: exact invalidation", () => {
     await warm(`/blog/tag/${sql.slug}/`);
     await warm(`/blog/category/${other.slug}/`);
     const current = (await getPostWithTags(post.id))!;
-    await updatePost(post.id, current.version, { ...inputOf(current), title: "By its author" }, { id: author.id });
+    await updatePost(post.id, current.version, { ...current, publish: undefined, title: "By its author" }, { id: author.id });
     expect((await get(postPath())).text).toContain("By its author");
     expect((await get(`/blog/tag/${sql.slug}/`)).text).toContain("By its author");
     expect((await get(`/blog/category/${other.slug}/`)).headers["x-cache"]).toBe("HIT");
@@ -190,21 +213,6 @@ describe("page cache: exact invalidation", () => {
     expect(page.text).toContain("PC Other, renamed");
   });
 });
-
-function inputOf(p: PostWithTags) {
-  return {
-    title: p.title,
-    slug: p.slug,
-    body: p.body,
-    excerpt: p.excerpt,
-    metaDescription: p.metaDescription,
-    status: p.status,
-    publish: undefined,
-    authorId: p.authorId,
-    categoryId: p.categoryId,
-    tagIds: p.tagIds,
-  };
-}
 
 function adminForm(p: PostWithTags, over: { title: string; categoryId: number; publish: string }) {
   return {
