@@ -180,12 +180,12 @@ export interface RawResponse {
   body: string;
 }
 
-/** GET (or another method) with full control over the path and the Host header; gzip bodies are decoded. */
+/** GET (or another method, with a body) with full control over the path and the Host header; gzip bodies are decoded. */
 export function request(
   port: number,
   path: string,
   headers: Record<string, string> = {},
-  opts: { method?: string; agent?: http.Agent } = {},
+  opts: { method?: string; agent?: http.Agent; body?: string } = {},
 ): Promise<RawResponse> {
   return new Promise((done, fail) => {
     const options = { host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: { host: "folio.test", ...headers }, agent: opts.agent ?? false };
@@ -200,7 +200,7 @@ export function request(
       res.on("error", fail);
     });
     req.on("error", fail);
-    req.end();
+    req.end(opts.body);
   });
 }
 

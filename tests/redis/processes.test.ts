@@ -5,17 +5,16 @@
 // starts and serves.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "redis";
 import { getPostWithTags } from "../../src/posts/service.ts";
 import { createUser, makeCategory, makePost } from "../support/fixtures.ts";
-import { startRedis, type TestRedis } from "../support/redis.ts";
+import { rawClient, startRedis, type RawRedis, type TestRedis } from "../support/redis.ts";
+import { csrfFrom } from "../support/auth.ts";
 import { request, startServerProcess, testDatabaseEnv, type RawResponse, type ServerProcess } from "../ops/support.ts";
 
 let redis: TestRedis;
-let raw: ReturnType<typeof createClient>;
+let raw: RawRedis;
 const servers: ServerProcess[] = [];
 const dirs: string[] = [];
 let a: ServerProcess;
@@ -39,9 +38,7 @@ async function spawn(extra: Record<string, string> = {}): Promise<ServerProcess>
 
 beforeAll(async () => {
   redis = await startRedis();
-  raw = createClient({ url: redis.url, socket: { reconnectStrategy: 50 } });
-  raw.on("error", () => {});
-  await raw.connect();
+  raw = await rawClient(redis.url);
   const e = await createUser({ role: "EDITOR" });
   editor = { username: e.user.username, password: e.password };
   const r = await createUser({ role: "READER" });
@@ -79,7 +76,7 @@ class Browser {
       headers["content-type"] = "application/x-www-form-urlencoded";
       headers["content-length"] = String(Buffer.byteLength(body));
     }
-    const res = await send(server.port, method, path, headers, body);
+    const res = await request(server.port, path, headers, { method, body });
     const set = res.headers["set-cookie"] ?? [];
     for (const c of set) {
       const [pair] = c.split(";");
@@ -92,30 +89,9 @@ class Browser {
   async login(server: ServerProcess, who: { username: string; password: string }): Promise<void> {
     const page = await this.send(server, "GET", "/accounts/login/");
     expect(page.status).toBe(200);
-    const res = await this.send(server, "POST", "/accounts/login/", { _csrf: csrf(page.body), username: who.username, password: who.password });
+    const res = await this.send(server, "POST", "/accounts/login/", { _csrf: csrfFrom(page.body), username: who.username, password: who.password });
     expect(res.status, res.body.slice(0, 300)).toBe(303);
   }
-}
-
-/** One HTTP request with a body (tests/ops/support.ts request() sends none). */
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<RawResponse> {
-  return new Promise((done, fail) => {
-    const req = http.request({ host: "127.0.0.1", port, path, method, headers: { host: "folio.test", ...headers }, agent: false }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      res.on("error", fail);
-    });
-    req.on("error", fail);
-    req.end(body);
-  });
-}
-
-function csrf(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!m) throw new Error(`no CSRF token in: ${html.slice(0, 300)}`);
-  return m[1]!;
 }
 
 async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
@@ -149,7 +125,7 @@ describe("two processes sharing one Redis", () => {
     await phone.login(b, editor);
     expect((await phone.send(a, "GET", "/accounts/profile/")).status).toBe(200);
     const profile = await ann.send(a, "GET", "/accounts/profile/");
-    const out = await ann.send(a, "POST", "/accounts/profile/logout-everywhere/", { _csrf: csrf(profile.body) });
+    const out = await ann.send(a, "POST", "/accounts/profile/logout-everywhere/", { _csrf: csrfFrom(profile.body) });
     expect(out.status, out.body.slice(0, 300)).toBe(200);
     const after = await phone.send(b, "GET", "/accounts/profile/");
     expect([302, 303]).toContain(after.status);
@@ -189,7 +165,7 @@ describe("two processes sharing one Redis", () => {
     const publish = /name="publish"[^>]*value="([^"]+)"/.exec(form.body)?.[1];
     expect(publish).toBeTruthy();
     const saved = await ed.send(a, "POST", `/admin/blog/post/${post.id}/change/`, {
-      _csrf: csrf(form.body),
+      _csrf: csrfFrom(form.body),
       title: "Edited on A, seen on B",
       slug: current.slug,
       body: current.body,
@@ -218,7 +194,7 @@ describe("two processes sharing one Redis", () => {
     await signedIn.login(a, reader);
     const profile = await signedIn.send(b, "GET", "/accounts/profile/");
     expect(profile.status).toBe(200);
-    const token = csrf(profile.body);
+    const token = csrfFrom(profile.body);
     const anonymous = new Browser();
 
     interface Outcome {

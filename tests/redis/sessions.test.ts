@@ -4,53 +4,39 @@
 // TCP proxy that the test cuts: Redis keeps its data, the app cannot reach it).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
-import { createClient } from "redis";
 import type { Express } from "express";
 import { config } from "../../src/config.ts";
-import { closeRedis, connectRedis, redisAvailable, redisPrefix } from "../../src/cache/redis.ts";
+import { redisAvailable, redisPrefix } from "../../src/cache/redis.ts";
 import { endUserSessions } from "../../src/web/session.ts";
 import { pool } from "../../src/db/client.ts";
 import { createUser, signedIn, type Signed } from "../support/fixtures.ts";
 import { login } from "../support/auth.ts";
-import { startRedis, type TestRedis } from "../support/redis.ts";
+import { connectAppToRedis, type AppRedis, type RawRedis } from "../support/redis.ts";
 import { until } from "../support/poll.ts";
-import { TcpProxy } from "../ops/support.ts";
 
-let redis: TestRedis;
-let proxy: TcpProxy;
-let raw: ReturnType<typeof createClient>;
+let env: AppRedis;
+let raw: RawRedis;
 let app: Express;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  proxy = new TcpProxy("127.0.0.1", redis.port);
-  await proxy.start();
-  config.REDIS_URL = proxy.rewrite(redis.url);
-  await connectRedis();
-  expect(redisAvailable()).toBe(true);
-  raw = createClient({ url: redis.url });
-  raw.on("error", () => {});
-  await raw.connect();
+  env = await connectAppToRedis();
+  raw = env.raw;
   const { buildApp } = await import("../../src/app.ts");
   app = buildApp();
 });
 
 afterAll(async () => {
-  await raw?.close().catch(() => raw.destroy());
-  await closeRedis();
-  config.REDIS_URL = undefined;
-  await proxy?.cut();
-  await redis?.stop();
+  await env?.close();
 });
 
 const sessionKeys = () => raw.keys(`${redisPrefix()}sess:*`);
 
 async function down(): Promise<void> {
-  await proxy.cut();
+  await env.proxy.cut();
   expect(await until(() => !redisAvailable(), 5_000)).toBe(true);
 }
 async function up(): Promise<void> {
-  await proxy.restore();
+  await env.proxy.restore();
   expect(await until(() => redisAvailable(), 10_000)).toBe(true);
 }
 

@@ -7,12 +7,21 @@
 //   await redis.kill();                      // gone (connections reset)
 //   await redis.restart();                   // back, empty (no persistence), same port
 //   await redis.stop();                      // at the end (afterAll)
+//
+// For in-process tests of the app: connectAppToRedis() starts one and connects this process's Redis
+// client (src/cache/redis.ts) to it through a TCP proxy, so a test can cut the network while Redis
+// keeps its data (proxy.cut() / proxy.restore()); `raw` is a direct connection to look at what is stored.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient, type RedisClientType } from "redis";
+import { expect } from "vitest";
+import { config } from "../../src/config.ts";
 import { freePort } from "../../src/db/net.ts";
+import { closeRedis, connectRedis, redisAvailable } from "../../src/cache/redis.ts";
+import { TcpProxy } from "../ops/support.ts";
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_BIN || "/usr/bin/redis-server";
 
@@ -121,6 +130,48 @@ export async function startRedis(): Promise<TestRedis> {
     stop: async () => {
       await end("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type RawRedis = RedisClientType;
+
+/** A plain connection to `url` (reconnecting every 50 ms), to read and write keys as another process would. */
+export async function rawClient(url: string): Promise<RawRedis> {
+  const c: RawRedis = createClient({ url, socket: { reconnectStrategy: 50 } });
+  c.on("error", () => {});
+  await c.connect();
+  return c;
+}
+
+export interface AppRedis {
+  redis: TestRedis;
+  /** Between the app's connection and Redis: cut() is a network split, restore() ends it. */
+  proxy: TcpProxy;
+  raw: RawRedis;
+  /** Closes the app's connection and everything started here (afterAll). */
+  close(): Promise<void>;
+}
+
+/** Starts a redis-server and connects this process's app to it (config.REDIS_URL, connectRedis()) through a TCP proxy. */
+export async function connectAppToRedis(): Promise<AppRedis> {
+  const redis = await startRedis();
+  const proxy = new TcpProxy("127.0.0.1", redis.port);
+  await proxy.start();
+  config.REDIS_URL = proxy.rewrite(redis.url);
+  await connectRedis();
+  expect(redisAvailable()).toBe(true);
+  const raw = await rawClient(redis.url);
+  return {
+    redis,
+    proxy,
+    raw,
+    close: async () => {
+      await raw.close().catch(() => raw.destroy());
+      await closeRedis();
+      config.REDIS_URL = undefined;
+      await proxy.cut();
+      await redis.stop();
     },
   };
 }
