@@ -86,7 +86,7 @@ describe("enqueue in the caller's transaction", () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await countJobs("test.record", "committed")).toBe(1);
     expect(await until(() => seen.includes("committed"), 10_000)).toBe(true);
-    expect(await until2(async () => (await jobRow(id!))?.state === "completed")).toBe(true);
+    expect(await until(async () => (await jobRow(id!))?.state === "completed", 10_000)).toBe(true);
     expect(seen.filter((t) => t === "committed")).toHaveLength(1);
     expect(seen).not.toContain("rolled-back");
   });
@@ -101,7 +101,7 @@ describe("enqueue in the caller's transaction", () => {
 describe("endings", () => {
   it("a handler that throws JobGone ends the job (completed) without a retry", async () => {
     const id = await enqueue(null, gone, { id: 42 });
-    expect(await until2(async () => (await jobRow(id!))?.state === "completed")).toBe(true);
+    expect(await until(async () => (await jobRow(id!))?.state === "completed", 10_000)).toBe(true);
     const row = await jobRow(id!);
     expect(row!.retry_count).toBe(0);
     expect(goneCalls).toBe(1);
@@ -109,7 +109,7 @@ describe("endings", () => {
 
   it("a failing handler is retried up to its limit, then kept as failed with its error", async () => {
     const id = await enqueue(null, failing, { n: 1 });
-    expect(await until2(async () => (await jobRow(id!))?.state === "failed", 20_000)).toBe(true);
+    expect(await until(async () => (await jobRow(id!))?.state === "failed", 20_000)).toBe(true);
     const row = await jobRow(id!);
     expect(row!.retry_count).toBe(2); // retryLimit 2: three attempts in all
     expect(failingCalls).toBe(3);
@@ -148,13 +148,3 @@ describe("mail jobs", () => {
     expect(rows[0]!.n).toBe(2);
   });
 });
-
-/** until() for an async condition. */
-async function until2(check: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}

@@ -7,6 +7,7 @@ import { pool, prisma } from "../../src/db/client.ts";
 import { jobsBoss } from "../../src/jobs/index.ts";
 import { enqueueMail, mailJob } from "../../src/mail/index.ts";
 import { logger } from "../../src/web/logger.ts";
+import { until } from "../support/poll.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 
 let smtp: TestSmtp;
@@ -26,15 +27,6 @@ async function mailJobs() {
     [mailJob.name],
   );
   return rows;
-}
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
 }
 
 /** Every argument of every log call at these levels, as text. */

@@ -16,6 +16,7 @@ import { jobsBoss, startJobs } from "../../src/jobs/index.ts";
 import { enqueueMail, mailJob } from "../../src/mail/index.ts";
 import { csrfFrom } from "../support/auth.ts";
 import { createUser } from "../support/fixtures.ts";
+import { until } from "../support/poll.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { spawnProcess, startServerProcess, testDatabaseEnv, type ServerProcess } from "../ops/support.ts";
 
@@ -51,15 +52,6 @@ async function mailJobs() {
   return rows;
 }
 
-async function until(check: () => Promise<boolean>, ms = 30_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return check();
-}
-
 const to = (addr: string) => smtp.messages.filter((m) => m.to.includes(addr));
 
 describe("jobs across process restarts", () => {
@@ -76,7 +68,7 @@ describe("jobs across process restarts", () => {
       .send({ _csrf: csrfFrom(form.text), email: user.email })
       .expect(303);
     // The job is in the queue (written after the answer, with the token), and nobody works it.
-    expect(await until(async () => (await mailJobs()).length === 1)).toBe(true);
+    expect(await until(async () => (await mailJobs()).length === 1, 30_000)).toBe(true);
     server.kill("SIGKILL");
     expect((await server.exited).signal).toBe("SIGKILL");
     expect((await mailJobs())[0]!.state).toBe("created");
@@ -84,7 +76,7 @@ describe("jobs across process restarts", () => {
 
     const worker = startWorker();
     await worker.waitFor(/Folio worker is running jobs/);
-    expect(await until(async () => (await mailJobs())[0]!.state === "completed")).toBe(true);
+    expect(await until(async () => (await mailJobs())[0]!.state === "completed", 30_000)).toBe(true);
     expect(to(user.email)).toHaveLength(1);
     expect(to(user.email)[0]!.text).toMatch(/http:\/\/folio\.test\/accounts\/reset\/[A-Za-z0-9_-]{43}\//);
 
@@ -128,7 +120,7 @@ describe("jobs across process restarts", () => {
 
     const second = startWorker();
     await second.waitFor(/Folio worker is running jobs/);
-    expect(await until(async () => (await mailJobs()).find((j) => j.id === job.id)!.state === "completed")).toBe(true);
+    expect(await until(async () => (await mailJobs()).find((j) => j.id === job.id)!.state === "completed", 30_000)).toBe(true);
     expect(to("requeued@example.test")).toHaveLength(1);
     second.kill("SIGTERM");
     expect((await second.exited).code).toBe(0);
