@@ -24,7 +24,7 @@
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
 import etag from "etag";
-import type { Request, RequestHandler, Response } from "express";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { LRUCache } from "lru-cache";
 import { config } from "../config.ts";
 import { hasSessionCookie } from "../web/session.ts";
@@ -176,8 +176,13 @@ async function lookup(key: string): Promise<SharedHit | undefined> {
 /** Renders in flight per key in this process: later misses wait for the first. */
 const inflight = new Map<string, Promise<void>>();
 
-export const pageCache: RequestHandler = async (req, res, next) => {
+export const pageCache: RequestHandler = (req, res, next) => {
+  // Synchronous for the requests it leaves alone (no promise for the API's, the admin's, a signed-in user's).
   if (!cacheable(req)) return next();
+  return fromCache(req, res, next);
+};
+
+async function fromCache(req: Request, res: Response, next: NextFunction): Promise<void> {
   const key = pageKey(req);
   let hit = await lookup(key);
   let page = hit && decode(key, hit.value);
@@ -211,7 +216,7 @@ export const pageCache: RequestHandler = async (req, res, next) => {
   });
   capture(res, key, flight, finish);
   next();
-};
+}
 
 /** Wraps res.send to store a cacheable answer (and mark it MISS) on its way out. */
 function capture(res: Response, key: string, flight: { storing: boolean }, finish: () => void): void {
