@@ -64,6 +64,27 @@ describe("the caches page", () => {
     expect(res.text).toContain("<code>taxonomy</code>");
   });
 
+  it("shows the page cache: backend, entries, bytes against its bound, hits and misses of this process", async () => {
+    (config as { PAGE_CACHE: boolean }).PAGE_CACHE = true;
+    try {
+      await request(app).get("/blog/").expect(200); // a miss, stored
+      let state: string | undefined;
+      for (let i = 0; i < 200 && state !== "HIT"; i++) state = (await request(app).get("/blog/")).headers["x-cache"]; // the store is async
+      expect(state).toBe("HIT");
+    } finally {
+      (config as { PAGE_CACHE: boolean }).PAGE_CACHE = false;
+    }
+    const editor = await signedIn(app, "EDITOR");
+    const html = (await editor.agent.get("/admin/caches/").expect(200)).text;
+    const section = /<section class="module page-cache">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? "";
+    const dd = (cls: string) => new RegExp(`<dd class="${cls}">([^<]*)</dd>`).exec(section)?.[1];
+    expect(dd("backend")).toBe("memory");
+    expect(Number(dd("entries"))).toBeGreaterThanOrEqual(1);
+    expect(dd("size")).toMatch(/^[\d.]+ (B|KB|MB) \/ 64\.0 MB$/);
+    expect(Number(dd("hits"))).toBeGreaterThanOrEqual(1);
+    expect(Number(dd("misses"))).toBeGreaterThanOrEqual(1);
+  });
+
   it("is linked from the admin index for editors and admins only", async () => {
     const editor = await signedIn(app, "EDITOR");
     expect((await editor.agent.get("/admin/").expect(200)).text).toContain('<a href="/admin/caches/">Caches</a>');
