@@ -110,6 +110,8 @@ const SCENARIOS: Scenario[] = [
     },
   },
   { name: "feed-cached", path: "/blog/feed/rss/", pageCache: true },
+  // As a browser asks: the gzip made once when the page was stored is sent as is.
+  { name: "list-cached-gzip", path: "/blog/", pageCache: true, headers: { "Accept-Encoding": "gzip" } },
   // Not Folio: bare Express + pg (one prepared query, a fixed 16 KB page) on the same machine, the
   // floor the reader pages' latency sits on (see src/cli/bench-floor.ts).
   { name: "floor", path: "/floor", server: "floor" },
