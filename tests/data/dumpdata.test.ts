@@ -247,6 +247,32 @@ describe("loaddata", () => {
     }
   }, 120_000);
 
+  it("emailVerifiedAt travels (null: not verified); a file made before it existed loads its users as verified at dateJoined", async () => {
+    const d = parse(dumpText);
+    const users = d.objects.filter((o) => o.model === "accounts.user");
+    expect(users.every((u) => "emailVerifiedAt" in u.fields)).toBe(true);
+    users[0]!.fields.emailVerifiedAt = null;
+    delete users[1]!.fields.emailVerifiedAt; // as an older dump has it
+    const db = await freshDatabase();
+    try {
+      const r = await cli("loaddata", [writeDump("verified.json", d)], { DATABASE_URL: db.url });
+      expect(r.code, r.output).toBe(0);
+      const rows = await withClient(
+        db.url,
+        async (c) =>
+          (await c.query(`SELECT username, "emailVerifiedAt", "dateJoined" FROM "User" WHERE username = ANY($1)`, [users.map((u) => u.fields.username)])).rows,
+      );
+      const by = new Map(rows.map((row: { username: string; emailVerifiedAt: Date | null; dateJoined: Date }) => [row.username, row]));
+      expect(by.get(users[0]!.fields.username as string)!.emailVerifiedAt).toBeNull();
+      const older = by.get(users[1]!.fields.username as string)!;
+      expect(older.emailVerifiedAt).toEqual(older.dateJoined);
+      const kept = by.get(users[2]!.fields.username as string)!;
+      expect(kept.emailVerifiedAt!.toISOString()).toBe(users[2]!.fields.emailVerifiedAt);
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+
   it("a new user whose e-mail address belongs to another account is refused, whatever --on-conflict says", async () => {
     const d = parse(dumpText);
     const alice = d.objects.find((o) => o.fields.username === "alice")!;
