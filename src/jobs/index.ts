@@ -139,7 +139,18 @@ function ensureQueue(job: Job<object>): Promise<void> {
         retryBackoff: job.retryBackoff,
         expireInSeconds: job.expireInSeconds,
       };
-      await boss.createQueue(job.name, settings);
+      // Two processes creating the same new queue at once (cluster workers starting together) can
+      // deadlock in pg-boss's create_queue (it attaches the queue's partition): the loser tries again
+      // and finds the queue made.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await boss.createQueue(job.name, settings);
+          break;
+        } catch (err) {
+          if ((err as { code?: unknown }).code !== "40P01" || attempt >= 5) throw err;
+          await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+        }
+      }
       // An existing queue takes the settings declared in code now (a changed retry limit, say).
       await boss.updateQueue(job.name, settings);
     })();
@@ -216,7 +227,8 @@ let working: Working | undefined;
 export async function startJobs(opts: { work: boolean }): Promise<void> {
   await import("./all.ts"); // every job type, so that queues exist before anything enqueues or works
   await jobsBoss();
-  // One at a time: pg-boss's create_queue attaches a partition, and concurrent ones deadlock.
+  // One at a time: pg-boss's create_queue attaches a partition, and concurrent ones deadlock (other
+  // processes may still collide: ensureQueue retries a deadlock).
   for (const job of declaredJobs()) await ensureQueue(job);
   if (!opts.work || working) return;
   const connectionString = (pool.options as pg.PoolConfig).connectionString;
