@@ -217,6 +217,17 @@ const resetConfirmSchema = z.object({
   new_password2: passwordField("Enter the same password again."),
 });
 
+/** The new password of a reset or invitation form, or null with the field errors. */
+function newPasswordForm(body: unknown, user: Parameters<typeof checkNewPassword>[1]): { password: string | null; errors: FieldErrors } {
+  const form = parseForm(resetConfirmSchema, body);
+  if (!form.ok) return { password: null, errors: form.errors };
+  const e = checkNewPassword({ password1: form.data.new_password1, password2: form.data.new_password2 }, user);
+  const errors: FieldErrors = {};
+  if (e.password1) errors.new_password1 = e.password1;
+  if (e.password2) errors.new_password2 = e.password2;
+  return Object.keys(errors).length ? { password: null, errors } : { password: form.data.new_password1, errors };
+}
+
 const tokenParam = (req: Request) => (typeof req.params.token === "string" ? req.params.token : "");
 
 export const passwordResetConfirmForm = async (req: Request, res: Response): Promise<void> => {
@@ -232,16 +243,9 @@ export const passwordResetConfirm = async (req: Request, res: Response): Promise
   const token = tokenParam(req);
   const user = await checkResetToken(token);
   if (!user) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);
-  const form = parseForm(resetConfirmSchema, req.body);
-  const errors: FieldErrors = form.ok ? {} : form.errors;
-  if (form.ok) {
-    const e = checkNewPassword({ password1: form.data.new_password1, password2: form.data.new_password2 }, user);
-    if (e.password1) errors.new_password1 = e.password1;
-    if (e.password2) errors.new_password2 = e.password2;
-  }
-  if (!form.ok || Object.keys(errors).length)
-    return page(res, "accounts/password_reset_confirm.njk", "Enter new password", { validlink: true, errors, token }, 400);
-  const done = await completePasswordReset(token, form.data.new_password1);
+  const { password, errors } = newPasswordForm(req.body, user);
+  if (password === null) return page(res, "accounts/password_reset_confirm.njk", "Enter new password", { validlink: true, errors, token }, 400);
+  const done = await completePasswordReset(token, password);
   if (!done) return page(res, "accounts/password_reset_confirm.njk", "Password reset unsuccessful", { validlink: false }, 400);
   res.redirect(303, url("accounts:password_reset_complete"));
 };
@@ -295,17 +299,10 @@ export const inviteAccept = async (req: Request, res: Response): Promise<void> =
   const token = tokenParam(req);
   const user = await checkResetToken(token);
   if (!user) return page(res, INVITE_TEMPLATE, "Invitation link not valid", { validlink: false, days: INVITE_DAYS }, 400);
-  const form = parseForm(resetConfirmSchema, req.body);
-  const errors: FieldErrors = form.ok ? {} : form.errors;
-  if (form.ok) {
-    const e = checkNewPassword({ password1: form.data.new_password1, password2: form.data.new_password2 }, user);
-    if (e.password1) errors.new_password1 = e.password1;
-    if (e.password2) errors.new_password2 = e.password2;
-  }
-  if (!form.ok || Object.keys(errors).length)
-    return page(res, INVITE_TEMPLATE, "Choose your password", { validlink: true, errors, token, username: user.username }, 400);
+  const { password, errors } = newPasswordForm(req.body, user);
+  if (password === null) return page(res, INVITE_TEMPLATE, "Choose your password", { validlink: true, errors, token, username: user.username }, 400);
   // The reset machinery: the token used once, the password set, the address verified.
-  if (!(await completePasswordReset(token, form.data.new_password1)))
+  if (!(await completePasswordReset(token, password)))
     return page(res, INVITE_TEMPLATE, "Invitation link not valid", { validlink: false, days: INVITE_DAYS }, 400);
   flash(req, "success", `Your password is set. Sign in as ${user.username}.`);
   res.redirect(303, url("accounts:login"));

@@ -12,12 +12,10 @@ import { enqueueMail } from "../mail/index.ts";
 import { inviteMessage } from "../mail/messages.ts";
 import { recordAction } from "../audit/index.ts";
 import { absoluteUrl } from "../web/urls.ts";
+import { displayName } from "./users.ts";
 import { issueResetToken } from "./reset.ts";
 
 export const INVITE_DAYS = 7;
-
-/** Who an invitation names as its sender: their full name, else their username. */
-const nameOf = (u: { username: string; firstName: string; lastName: string }) => `${u.firstName} ${u.lastName}`.trim() || u.username;
 
 /**
  * Issues a set-password token for `userId` and enqueues the invitation mail from `inviterId`, both in
@@ -33,7 +31,7 @@ export async function enqueueInvite(tx: Tx, userId: number, inviterId: number): 
   const link = absoluteUrl("accounts:invite_accept", { token });
   await enqueueMail(
     tx,
-    inviteMessage(user.email, { username: user.username, inviter: inviter ? nameOf(inviter) : "An administrator", link, days: INVITE_DAYS }),
+    inviteMessage(user.email, { username: user.username, inviter: inviter ? displayName(inviter) : "An administrator", link, days: INVITE_DAYS }),
   );
   return user.email;
 }

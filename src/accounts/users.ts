@@ -26,6 +26,9 @@ declare global {
 
 const SESSION_COLUMNS = `id, username, email, "firstName", "lastName", role, "isActive", "emailVerifiedAt"`;
 
+/** How mail names a person: their full name, else their username. */
+export const displayName = (u: { username: string; firstName: string; lastName: string }): string => `${u.firstName} ${u.lastName}`.trim() || u.username;
+
 export async function findSessionUser(id: number): Promise<SessionUser | null> {
   const { rows } = await pool.query<SessionUser>(`SELECT ${SESSION_COLUMNS} FROM "User" WHERE id = $1`, [id]);
   return rows[0] ?? null;

@@ -16,6 +16,7 @@ import { sendMail } from "../mail/index.ts";
 import { postPublishedMessage } from "../mail/messages.ts";
 import { postUrl } from "../blog/queries.ts";
 import { absolute } from "../web/urls.ts";
+import { displayName } from "../accounts/users.ts";
 
 export interface PostSaved {
   /** The post as stored before the save; null for a new post. */
@@ -29,8 +30,6 @@ interface PublishedData {
   postId: number;
   actorId: number;
 }
-
-const nameOf = (u: { username: string; firstName: string; lastName: string }) => `${u.firstName} ${u.lastName}`.trim() || u.username;
 
 /** The "post.published" job: mails the author, built from the post as it is when the job runs. */
 export const postPublishedJob = defineJob<PublishedData>({
@@ -52,7 +51,7 @@ export const postPublishedJob = defineJob<PublishedData>({
     await sendMail(
       postPublishedMessage(post.author.email, {
         title: post.title,
-        publisher: actor ? nameOf(actor) : "An editor",
+        publisher: actor ? displayName(actor) : "An editor",
         link: absolute(postUrl(post)),
         scheduledFor,
       }),
