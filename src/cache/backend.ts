@@ -1,6 +1,7 @@
 // Where cached entries live. The cache module (./index.ts) declares the caches and counts their hits;
-// a backend only stores. Memory (./memory.ts, on lru-cache) is the one backend today; a shared one
-// (Redis) will implement the same interface, so callers never learn which backend answered.
+// a backend only stores. Memory (./memory.ts, on lru-cache) is the one backend of these in-process
+// caches (objects, promises, synchronous hits); the shared cache of pages and fragments, in memory or
+// Redis, has its own interface (./shared.ts).
 
 /** A key or stored value: anything but null and undefined (lru-cache's constraint). */
 export type Defined = NonNullable<unknown>;

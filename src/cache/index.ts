@@ -1,8 +1,9 @@
 // Every in-process cache of Folio, declared in one place: its name, its bound (entries or bytes, and
 // why), its time to live and the invalidation events (tags) that clear it. Callers ask a cache
 // declared here (caches.counts.fetch(key, load)); none keeps a Map of its own, and none knows which
-// backend answers. The backend is memory (./memory.ts, one lru-cache per cache, in this process);
-// a shared backend (Redis) plugs in behind the CacheBackend interface (./backend.ts).
+// backend answers. The backend is memory (./memory.ts, one lru-cache per cache, in this process):
+// these caches hold objects and promises and must answer synchronously. Whole pages and fragments live
+// in the shared cache instead (sharedCache() below: ./shared.ts, memory or Redis; ./pages.ts, ./fragments.ts).
 //
 // Two kinds of cache:
 //  - LoadingCache (async loads: counts, anchors, similar posts, feeds, the sitemap index, admin
