@@ -6,7 +6,7 @@ import { z } from "zod";
 import { config } from "../config.ts";
 import { notFound } from "../web/errors.ts";
 import { afterResponse } from "../web/after-response.ts";
-import { safeRedirect, toId } from "../web/inputs.ts";
+import { pathId, safeRedirect } from "../web/inputs.ts";
 import { favorite, FavoriteTargetMissing, unfavorite } from "../favorites/service.ts";
 import { url } from "../web/urls.ts";
 import { flash, takeFlash } from "../web/session.ts";
@@ -318,12 +318,11 @@ export const favoritePost = async (req: Request, res: Response): Promise<void> =
   const user = req.user!;
   const body = (req.body ?? {}) as Record<string, unknown>;
   const back = safeRedirect(body.next, url("blog:home"));
+  const id = pathId(req.params.id); // no such post can exist (404), whoever asks
   if (!can(user, "post.favorite")) {
     const unverified = refusalReason(user, "post.favorite") === "unverified";
     return page(res, "accounts/favorite_refused.njk", "Confirm your e-mail address first", { unverified, next: back }, 403);
   }
-  const id = toId(req.params.id);
-  if (id === null) throw notFound();
   try {
     if (body.remove === "1") await unfavorite(user.id, id);
     else await favorite(user.id, id);
