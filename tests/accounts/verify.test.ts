@@ -9,6 +9,7 @@ import { config } from "../../src/config.ts";
 import { prisma } from "../../src/db/index.ts";
 import { signAccessToken } from "../../src/api/tokens.ts";
 import { verificationToken } from "../../src/accounts/verify.ts";
+import { can, refusalReason, rolesWith } from "../../src/accounts/permissions.ts";
 import { csrfFrom, login } from "../support/auth.ts";
 import { createUser, hoursAgo, makePost } from "../support/fixtures.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
@@ -228,5 +229,21 @@ describe("verification at sign-up", () => {
       .send({ _csrf: csrfFrom(page.text), new_password1: GOOD, new_password2: GOOD })
       .expect(303);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerifiedAt).toBeInstanceOf(Date);
+  });
+});
+
+describe("the one rule: post.favorite needs a verified address", () => {
+  it("every role may favorite once verified; unverified is refused with the reason; inactive or anonymous without one", () => {
+    const at = new Date();
+    for (const role of ["READER", "AUTHOR", "EDITOR", "ADMIN"] as const) {
+      expect(can({ id: 1, role, isActive: true, emailVerifiedAt: at }, "post.favorite")).toBe(true);
+      expect(can({ id: 1, role, isActive: true, emailVerifiedAt: null }, "post.favorite")).toBe(false);
+      expect(can({ id: 1, role, isActive: true }, "post.favorite")).toBe(false); // not known: not verified
+      expect(refusalReason({ id: 1, role, isActive: true, emailVerifiedAt: null }, "post.favorite")).toBe("unverified");
+    }
+    expect(refusalReason({ id: 1, role: "READER", isActive: false, emailVerifiedAt: null }, "post.favorite")).toBeNull();
+    expect(refusalReason(null, "post.favorite")).toBeNull();
+    expect(refusalReason({ id: 1, role: "READER", isActive: true, emailVerifiedAt: null }, "post.create")).toBeNull();
+    expect(rolesWith("post.favorite")).toEqual(["READER", "AUTHOR", "EDITOR", "ADMIN"]);
   });
 });
