@@ -19,7 +19,10 @@ import { buildApp } from "../../src/app.ts";
 import { API_PREFIX } from "../../src/api/endpoint.ts";
 import { seedPosts } from "../../src/blog/seed.ts";
 import { issueResetToken } from "../../src/accounts/reset.ts";
+import { verificationToken } from "../../src/accounts/verify.ts";
 import { updatePost } from "../../src/posts/service.ts";
+import { startJobs } from "../../src/jobs/index.ts";
+import { purgeSessions } from "../../src/jobs/purges.ts";
 import type { Role } from "../../src/generated/prisma/client.ts";
 import { csrfFrom, login } from "../support/auth.ts";
 import { createUser, makeCategory, makePost, makeTag, prisma } from "../support/fixtures.ts";
@@ -98,9 +101,24 @@ async function makeActor(who: Who): Promise<Actor> {
   return a;
 }
 
+/**
+ * A background job that failed for good: the admin's jobs page then shows its Retry, Delete and
+ * "Retry all" forms. pg-boss's tables are not in the snapshot, so restore() puts it back too.
+ */
+const FAILED_JOB = "00000000-0000-4000-8000-00000000f00d";
+async function failedJob(): Promise<void> {
+  await prisma.$executeRawUnsafe(`DELETE FROM pgboss.job WHERE id = $1::uuid`, FAILED_JOB);
+  await prisma.$executeRawUnsafe(
+    `INSERT INTO pgboss.job (id, name, state, output, completed_on) VALUES ($1::uuid, $2, 'failed', '{"message":"a fixture failure"}', now())`,
+    FAILED_JOB,
+    purgeSessions.name,
+  );
+}
+
 /** The data back to the fixture; checked against the fingerprint taken with the snapshot. */
 async function restore(): Promise<void> {
   await restoreSnapshot();
+  await failedJob();
   expect(await digest(), "the fixture came back whole").toBe(baseline);
 }
 
@@ -273,8 +291,13 @@ beforeAll(async () => {
   // The one page no link leads to: the e-mailed password-reset link.
   const reader = await prisma.user.findUniqueOrThrow({ where: { username: actors.get("READER")!.username! } });
   const resetLink = `/accounts/reset/${await issueResetToken(reader.id)}/`;
+  // ... and the e-mailed verification link; the reader is unverified, so their pages show "Send the link again".
+  await prisma.user.update({ where: { id: reader.id }, data: { emailVerifiedAt: null } });
+  const verifyLink = `/accounts/verify/${verificationToken(reader)}/`;
+  await startJobs({ work: false }); // the queues (pg-boss's partitions), for failedJob()
+  await failedJob();
 
-  for (const w of WHO) await crawl(actors.get(w)!, [resetLink]);
+  for (const w of WHO) await crawl(actors.get(w)!, [resetLink, verifyLink]);
   // Routes with parameters no crawled link filled (e.g. pages only a redirect leads to): try the
   // values seen for parameters of the same name elsewhere, as each role.
   const seenValues = new Map<string, Set<string>>();
