@@ -61,6 +61,8 @@ function pages(): [string, string, Expect][] {
     ["admin:accounts_user_delete", url("admin:accounts_user_delete", { id: 1 }), ADMINS],
     ["admin:accounts_user_history", url("admin:accounts_user_history", { id: 1 }), ADMINS],
     ["admin:accounts_user_password", url("admin:accounts_user_password", { id: 1 }), ADMINS],
+    // "Send the invitation again" (user.change: admins only; tests/accounts/invite.test.ts)
+    ["admin:accounts_user_invite", url("admin:accounts_user_invite", { id: 1 }), ADMINS],
     // read-only: its change list only (authors see their own entries; tests/admin/auditlog.test.ts)
     ["admin:audit_auditlog_changelist", url("admin:audit_auditlog_changelist"), ALL_AUTHORS],
     // the caches' hit/miss panel (ops.view; tests/cache/admin-page.test.ts)
@@ -158,6 +160,9 @@ describe("POSTs are checked too", () => {
     const target = who.READER!.user.id;
     await csrfPost(who.EDITOR!, url("admin:accounts_user_change", { id: target }), { username: "x", email: "x@example.test", role: "ADMIN" }, 403);
     await csrfPost(who.EDITOR!, url("admin:accounts_user_password", { id: target }), { password1: "x", password2: "x" }, 403);
+    await csrfPost(who.EDITOR!, url("admin:accounts_user_invite", { id: target }), {}, 403);
+    await csrfPost(who.AUTHOR!, url("admin:accounts_user_invite", { id: target }), {}, 403);
+    expect(await prisma.passwordResetToken.count({ where: { userId: target } })).toBe(0); // nothing issued by the refused POSTs
     const adm = who.ADMIN!;
     const u = await prisma.user.findUniqueOrThrow({ where: { id: target } });
     await csrfPost(
