@@ -8,6 +8,7 @@ import net from "node:net";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { until } from "../support/poll.ts";
 import { productionEnv, request, startServerProcess, tryConnect, TcpProxy, type ServerProcess } from "./support.ts";
 
 /** Sends `text` as is on a new connection; resolves with everything the server sent back. */
@@ -32,7 +33,8 @@ beforeAll(async () => {
   proxy = TcpProxy.forUrl(dbUrl);
   await proxy.start();
   // DATA_DIR points at an empty directory: with DATABASE_URL set, nothing may be created there.
-  server = await startServerProcess(productionEnv(proxy.rewrite(dbUrl), { DATA_DIR: dataDir }));
+  // Cached pages are fresh for 2 s only: the outage test below sees one go stale and served as such.
+  server = await startServerProcess(productionEnv(proxy.rewrite(dbUrl), { DATA_DIR: dataDir, PAGE_CACHE_TTL_SECONDS: "2" }));
 }, 90_000);
 
 afterAll(async () => {
@@ -142,11 +144,18 @@ describe("production server: readiness follows the database", () => {
 });
 
 describe("production server: pages during a database outage", () => {
-  it("answer 503 with Retry-After and the site's styled page (HTML and JSON), and 200 again once it is back", async () => {
-    expect((await request(server.port, "/blog/", { accept: "text/html" })).status).toBe(200);
+  it("answer a page never cached with 503, Retry-After and the site's styled page (HTML and JSON), a cached one with its stale copy, and 200 again once it is back", async () => {
+    const cached = await request(server.port, "/blog/", { accept: "text/html" });
+    expect(cached.status).toBe(200);
+    // Stored after its answer went out: wait until the cache answers it.
+    await until(async () => (await request(server.port, "/blog/", { accept: "text/html" })).headers["x-cache"], {
+      label: "/blog/ is answered from the page cache",
+      accept: (state) => state === "HIT",
+    });
     await proxy.cut();
     try {
-      for (const path of ["/blog/", "/", "/blog/search/?q=postgres", "/blog/categories/"]) {
+      // Never cached (this query and this page are asked for nowhere else in this file): the styled 503.
+      for (const path of ["/blog/search/?q=outage-never-cached", "/blog/categories/"]) {
         const res = await request(server.port, path, { accept: "text/html" });
         expect(res.status, path).toBe(503);
         expect(res.headers["retry-after"], path).toBe("5");
@@ -156,10 +165,22 @@ describe("production server: pages during a database outage", () => {
         expect(res.body, path).toContain(`href="/static/css/site.`); // the site's own styles
         expect(res.body, path).not.toMatch(STACK);
       }
-      const api = await request(server.port, "/blog/", { accept: "application/json" });
+      const api = await request(server.port, "/blog/categories/", { accept: "application/json" });
       expect(api.status).toBe(503);
       expect(api.headers["retry-after"]).toBe("5");
       expect(JSON.parse(api.body)).toMatchObject({ status: 503, title: "Service unavailable" });
+      // Cached before the outage: fresh, it is a HIT; once its time is up (2 s), its last good copy
+      // (stale-if-error), marked as such, without Retry-After.
+      const stale = await until(() => request(server.port, "/blog/", { accept: "text/html" }), {
+        label: "/blog/ is answered with its stale copy",
+        accept: (r) => r.headers["x-cache"] !== "HIT",
+        timeout: 10_000,
+        context: () => server.output(),
+      });
+      expect(stale.status).toBe(200);
+      expect(stale.headers["x-cache"]).toBe("STALE");
+      expect(stale.headers["retry-after"]).toBeUndefined();
+      expect(stale.body).toBe(cached.body);
       const ready = await request(server.port, "/readyz");
       expect(ready.status).toBe(503);
       expect(ready.headers["retry-after"]).toBe("5");
