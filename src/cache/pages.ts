@@ -10,8 +10,10 @@
 //   page reads (q, page) in their order: ?utm_source=... shares the entry of the bare URL.
 // Stored: only a 200 answer with a string body, without Set-Cookie and without private/no-store/no-cache
 //   in its Cache-Control; with its content type, Cache-Control, Last-Modified, a strong ETag of the body
-//   and the body gzipped once (served as is to clients that accept gzip: the compression middleware sees
-//   Content-Encoding and leaves it).
+//   and the body gzipped once (served as is to clients that accept gzip, the first answer, MISS, too: the
+//   compression middleware sees Content-Encoding and leaves it). A strong validator names one
+//   representation: the gzip copy's ETag is the body's with "-gzip" before its closing quote, and a 304
+//   answers an If-None-Match of the copy the client would get.
 // Tags: a controller declares what its page shows (showsOnPage(res, PAGE_TAGS.post(id), ...)); a page
 //   that declares nothing gets PAGE_TAGS.lists (cleared by every post write); every page carries
 //   PAGE_TAGS.all. A page rendered while an invalidation arrived is not stored (it may predate it).
@@ -139,8 +141,11 @@ function cacheControl(own: string | null, state: State): string {
   return `${base}, s-maxage=${config.CDN_S_MAXAGE}, stale-while-revalidate=${config.CDN_STALE_WHILE_REVALIDATE}`;
 }
 
-function setCacheHeaders(res: Response, meta: Pick<Meta, "c" | "e" | "l">, state: State, storedAt: number | null): void {
-  res.setHeader("ETag", meta.e);
+/** The strong ETag of the gzip copy: the body's, suffixed (a different representation, a different validator). */
+export const gzipEtag = (e: string): string => e.replace(/"$/, '-gzip"');
+
+function setCacheHeaders(res: Response, meta: Pick<Meta, "c" | "e" | "l">, etagSent: string, state: State, storedAt: number | null): void {
+  res.setHeader("ETag", etagSent);
   res.setHeader("Cache-Control", cacheControl(meta.c, state));
   if (meta.l) res.setHeader("Last-Modified", meta.l);
   if (storedAt !== null) res.setHeader("Age", String(Math.max(0, Math.floor((Date.now() - storedAt) / 1000))));
@@ -148,19 +153,17 @@ function setCacheHeaders(res: Response, meta: Pick<Meta, "c" | "e" | "l">, state
   res.vary("Accept-Encoding");
 }
 
-function answer(req: Request, res: Response, page: Page, storedAt: number, state: State): void {
+function answer(req: Request, res: Response, page: Page, storedAt: number | null, state: State): void {
   res.setHeader("Content-Type", page.meta.t);
-  setCacheHeaders(res, page.meta, state, storedAt);
+  const gzipped = page.gz !== null && !!req.headers["accept-encoding"] && req.acceptsEncodings("gzip", "identity") === "gzip";
+  setCacheHeaders(res, page.meta, gzipped ? gzipEtag(page.meta.e) : page.meta.e, state, storedAt);
+  if (gzipped) res.setHeader("Content-Encoding", "gzip"); // on the 304 too: it describes the copy validated
   if (req.fresh) {
     res.statusCode = 304;
     res.end();
     return;
   }
-  let body: string | Buffer = page.body;
-  if (page.gz && req.headers["accept-encoding"] && req.acceptsEncodings("gzip", "identity") === "gzip") {
-    res.setHeader("Content-Encoding", "gzip");
-    body = page.gz;
-  }
+  const body: string | Buffer = gzipped ? page.gz! : page.body;
   res.setHeader("Content-Length", typeof body === "string" ? Buffer.byteLength(body) : body.length);
   if (req.method === "HEAD") res.end();
   else res.end(body);
@@ -233,14 +236,17 @@ function capture(res: Response, key: string, flight: { storing: boolean }, finis
       e: etag(body),
       n: body.length,
     };
-    res.setHeader("Content-Type", meta.t);
-    setCacheHeaders(res, meta, "MISS", null);
     const tags = [...((res.locals.pageTags as Set<string> | undefined) ?? [PAGE_TAGS.lists]), PAGE_TAGS.all];
     flight.storing = true;
-    void store(key, meta, body, tags, epoch, bound)
+    // Gzipped once, here: the client of this first answer gets the very copy (and ETag) later hits get.
+    void (async () => {
+      const gz = Buffer.byteLength(body) >= GZIP_MIN_BYTES ? await gzipAsync(body) : null;
+      answer(res.req, res, { meta, body, gz }, null, "MISS");
+      await store(key, meta, body, gz, tags, epoch, bound);
+    })()
       .catch(() => {}) // a backend never throws; gzip cannot fail on a string
       .finally(finish);
-    return send.call(this, body);
+    return this;
   } as Response["send"];
 }
 
@@ -252,12 +258,19 @@ function storable(res: Response): boolean {
   return !(typeof cc === "string" && /private|no-store|no-cache/i.test(cc));
 }
 
-async function store(key: string, meta: Meta, body: string, tags: string[], epoch: number, bound: Promise<number | null | undefined>): Promise<void> {
+async function store(
+  key: string,
+  meta: Meta,
+  body: string,
+  gz: Buffer | null,
+  tags: string[],
+  epoch: number,
+  bound: Promise<number | null | undefined>,
+): Promise<void> {
   const next = await bound;
   if (next === undefined) return; // the lookup failed: no safe lifetime
   const ttlMs = Math.min(config.PAGE_CACHE_TTL_SECONDS * 1000, next === null ? Infinity : next - Date.now());
   if (ttlMs <= 0) return;
-  const gz = Buffer.byteLength(body) >= GZIP_MIN_BYTES ? await gzipAsync(body) : null;
   if (invalidationCount() !== epoch) return; // a write landed while this page was rendered
   await sharedCache().set(key, encode(meta, body, gz), { ttlMs, staleMs: config.STALE_IF_ERROR_HOURS * 3_600_000, tags });
   pageCacheCounts.stored++;

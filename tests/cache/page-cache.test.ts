@@ -11,6 +11,7 @@ import { nextScheduledAt } from "../../src/cache/scheduled.ts";
 import { postUrl } from "../../src/blog/queries.ts";
 import { updateCategory } from "../../src/taxonomy/service.ts";
 import { getPostWithTags, updatePost, type PostWithTags } from "../../src/posts/service.ts";
+import { until } from "../support/poll.ts";
 import { createUser, csrfPost, makeCategory, makePost, makeTag, prisma, signedIn, type Signed } from "../support/fixtures.ts";
 
 const app = buildApp();
@@ -77,6 +78,39 @@ describe("page cache: hits, validators and headers", () => {
     expect(gz.headers["content-encoding"]).toBe("gzip");
     expect(gz.headers["x-cache"]).toBe("HIT");
     expect((gz.body as Buffer).toString("utf8")).toBe(hit.text); // supertest gunzipped it
+  });
+
+  it("gives the gzip copy and the identity copy different strong ETags, the first answer (MISS) included, and a 304 only to its own", async () => {
+    const path = "/blog/search/?q=etag-by-coding";
+    const raw = (headers: Record<string, string>) =>
+      get(path, headers)
+        .buffer(true)
+        .parse((res, cb) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => cb(null, Buffer.concat(chunks)));
+        });
+    const missGz = await raw({ "Accept-Encoding": "gzip" });
+    expect(missGz.headers["x-cache"]).toBe("MISS");
+    expect(missGz.headers["content-encoding"]).toBe("gzip");
+    await until(async () => (await get(path, { "Accept-Encoding": "identity" })).headers["x-cache"] === "HIT");
+    const plain = await get(path, { "Accept-Encoding": "identity" });
+    const gz = await raw({ "Accept-Encoding": "gzip" });
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(gz.headers["content-encoding"]).toBe("gzip");
+    expect(gz.headers["x-cache"]).toBe("HIT");
+    expect(plain.headers.etag).toMatch(/^"[^"]+"$/);
+    expect(gz.headers.etag).toMatch(/^"[^"]+"$/);
+    expect(gz.headers.etag).not.toBe(plain.headers.etag);
+    expect(missGz.headers.etag).toBe(gz.headers.etag); // the MISS sent the very bytes the HIT sends
+    expect((gz.body as Buffer).toString("utf8")).toBe(plain.text);
+    // Each validator revalidates its own copy, not the other.
+    expect((await get(path, { "Accept-Encoding": "identity", "If-None-Match": plain.headers.etag! })).status).toBe(304);
+    expect((await raw({ "Accept-Encoding": "gzip", "If-None-Match": gz.headers.etag! })).status).toBe(304);
+    expect((await get(path, { "Accept-Encoding": "identity", "If-None-Match": gz.headers.etag! })).status).toBe(200);
+    const other = await raw({ "Accept-Encoding": "gzip", "If-None-Match": plain.headers.etag! });
+    expect(other.status).toBe(200);
+    expect(other.headers.etag).toBe(gz.headers.etag);
   });
 
   it("keeps a feed's client max-age and adds the CDN directives when CDN_S_MAXAGE is set", async () => {
