@@ -11,6 +11,7 @@ import { JOBS_PER_PAGE } from "../../src/admin/jobs.ts";
 import { purgeSessions } from "../../src/jobs/purges.ts";
 import { url } from "../../src/web/urls.ts";
 import { csrfPost, signedIn, type Signed } from "../support/fixtures.ts";
+import { until } from "../support/poll.ts";
 
 const app = buildApp();
 
@@ -48,16 +49,9 @@ async function stateOf(id: string): Promise<string | null> {
   return rows[0]?.state ?? null;
 }
 
-/** Polls the job's state until it is `want` (the workers run in this process). */
-async function reaches(id: string, want: string | null): Promise<string | null> {
-  const end = Date.now() + 15_000;
-  let s = await stateOf(id);
-  while (s !== want && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 25));
-    s = await stateOf(id);
-  }
-  return s;
-}
+/** Polls the job's state until it is `want` (the workers run in this process); fails naming the last state seen. */
+const reaches = (id: string, want: string | null) =>
+  until(() => stateOf(id), { label: `job ${id} is ${want}`, accept: (s) => s === want, timeout: 15_000, interval: 25 });
 
 /** A flaky job that has failed for good. */
 async function failedJob(): Promise<string> {

@@ -10,6 +10,7 @@ import type { SessionUser } from "../../src/accounts/users.ts";
 import { pool } from "../../src/db/index.ts";
 import { ConflictError, restoreRevision } from "../../src/posts/service.ts";
 import { createUser, hoursAgo, makeCategory, makePost, makeTag, prisma } from "../support/fixtures.ts";
+import { until } from "../support/poll.ts";
 import { caller } from "./support/calls.ts";
 
 const call = caller(buildApp());
@@ -18,17 +19,13 @@ let alice: SessionUser, bob: SessionUser, reader: SessionUser;
 const TAG = /^"(\d+)-[0-9a-f]{12}"$/; // versionTag (src/api/preconditions.ts)
 
 /** Waits (polling the database, at most 10 s) until a statement of this test's database waits on a row lock. */
-async function someoneWaitsOnALock(): Promise<boolean> {
-  const end = Date.now() + 10_000;
-  while (Date.now() < end) {
+const someoneWaitsOnALock = () =>
+  until(async () => {
     const { rows } = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
     );
-    if (rows[0]!.n > 0) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-}
+    return rows[0]!.n > 0;
+  }, 10_000);
 
 /** Runs `request` while another transaction holds the post's row with a new version, committed once the request waits on it. */
 async function whileChangedMeanwhile<T>(postId: number, send: () => Promise<T>): Promise<T> {

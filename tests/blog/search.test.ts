@@ -7,6 +7,7 @@ import { prisma } from "../../src/db/index.ts";
 import { MAX_TERMS, normalizeQuery, searchPosts, SearchTimeoutError } from "../../src/blog/search.ts";
 import { pool } from "../../src/db/client.ts";
 import { createUser, hoursAgo, inHours, makeCategory, makePost } from "../support/fixtures.ts";
+import { until } from "../support/poll.ts";
 
 const app = buildApp();
 // Writes here go around the save paths (straight SQL, or a clock moved) and the checks read the layers
@@ -195,11 +196,12 @@ describe("only published posts are searchable", () => {
     await makePost({ title: "Axolotl arrives later", authorId: author.id, publish: new Date(publishAt) });
     const before = resultTitles((await request(app).get(SEARCH).query({ q: "axolotl" })).text);
     if (Date.now() < publishAt) expect(before).toEqual([]); // answered before its time (a slow machine may be late)
-    let titles: string[] = [];
-    for (const end = Date.now() + 15_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
-      titles = resultTitles((await request(app).get(SEARCH).query({ q: "axolotl" })).text);
-      if (titles.length > 0) break;
-    }
+    const titles = await until(async () => resultTitles((await request(app).get(SEARCH).query({ q: "axolotl" })).text), {
+      label: "the search finds the scheduled post",
+      accept: (found) => found.length > 0,
+      timeout: 15_000,
+      interval: 100,
+    });
     expect(titles).toEqual(["Axolotl arrives later"]);
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import net from "node:net";
 import { productionEnv, request, spawnServer, startServerProcess, type ServerProcess } from "./support.ts";
+import { until } from "../support/poll.ts";
 
 const started: ServerProcess[] = [];
 afterAll(() => {
@@ -21,18 +22,14 @@ const workerPids = (proc: ServerProcess) =>
   );
 
 /** Each worker logs "Folio is serving" itself, possibly just after the primary's "2 workers serving". */
-function untilWorkers(proc: ServerProcess, n: number, ms = 30_000): Promise<Set<number>> {
-  const until = Date.now() + ms;
-  return new Promise((done, fail) => {
-    const check = () => {
-      const pids = workerPids(proc);
-      if (pids.size >= n) done(pids);
-      else if (Date.now() > until) fail(new Error(`${pids.size} of ${n} workers logged; output:\n${proc.output()}`));
-      else setTimeout(check, 100);
-    };
-    check();
+const untilWorkers = (proc: ServerProcess, n: number, ms = 30_000) =>
+  until(() => workerPids(proc), {
+    label: `${n} workers have logged that they serve`,
+    accept: (pids) => pids.size >= n,
+    timeout: ms,
+    interval: 100,
+    context: () => `output:\n${proc.output()}`,
   });
-}
 
 /** The workers that answered GET /blog/ (200), over up to 20 requests until two different ones did. */
 async function answeringWorkers(proc: ServerProcess): Promise<Set<number>> {

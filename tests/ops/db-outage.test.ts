@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { startEmbedded, type EmbeddedHandle } from "../../src/db/embedded.ts";
 import { ensureDatabase } from "../../src/db/migrate.ts";
 import { freePort, productionEnv, startServerProcess, type ServerProcess } from "./support.ts";
+import { until } from "../support/poll.ts";
 
 const home = mkdtempSync(join(tmpdir(), "folio-outage-"));
 chmodSync(home, 0o755); // as root, PostgreSQL runs as the postgres user, who must reach the cluster
@@ -103,19 +104,13 @@ interface Outcome {
   cache?: string;
 }
 
-async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await ok()) return Date.now() - t0;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting until ${what}; server output:\n${server?.output().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** How this file polls (tests/support/poll.ts): up to 30 s; a timeout shows the server's output. */
+const polled = { timeout: 30_000, interval: 50, context: () => `server output:\n${server?.output().slice(-4000)}` };
 
 describe("a database restart while requests are in flight", () => {
   it("kills no process, answers 503 meanwhile, and serves again once the database is back", async () => {
     const port = server!.port;
-    await waitUntil("both workers serve", () => servingPids(server!).size === 2);
+    await until(() => servingPids(server!).size === 2, { label: "both workers serve", ...polled });
     const workersBefore = servingPids(server!);
 
     // The editor signs in once.
@@ -177,7 +172,7 @@ describe("a database restart while requests are in flight", () => {
       outcomes.some((o) => o.kind === kind && o.at >= since && (o.status === 200 || o.status === 303) && o.cache !== "STALE");
 
     try {
-      await waitUntil("every kind of request has succeeded", () => ok("search") && ok("list") && ok("save"));
+      await until(() => ok("search") && ok("list") && ok("save"), { label: "every kind of request has succeeded", ...polled });
 
       // Down: PostgreSQL's fast shutdown terminates every connection, held clients included.
       const down = Date.now();
@@ -185,10 +180,10 @@ describe("a database restart while requests are in flight", () => {
       const refused = (kind: Kind) => outcomes.some((o) => o.kind === kind && o.at > down && o.status === 503);
       // Readers' pages: the stale copy where one is kept, 503 otherwise (a search for a word not cached yet).
       const answered = (kind: Kind) => outcomes.some((o) => o.kind === kind && o.at > down && (o.status === 503 || o.cache === "STALE"));
-      await waitUntil(
-        "searches and list pages answer stale copies or 503, saves 503, during the outage",
-        () => answered("search") && answered("list") && refused("save"),
-      );
+      await until(() => answered("search") && answered("list") && refused("save"), {
+        label: "searches and list pages answer stale copies or 503, saves 503, during the outage",
+        ...polled,
+      });
       const stale = await reader.send("GET", "/blog/?page=2"); // read by the list loops before: both workers keep a copy
       expect(stale.status).toBe(200);
       expect(["STALE", "HIT"]).toContain(stale.headers["x-cache"]); // HIT: still fresh (no save invalidated it since)
@@ -203,7 +198,8 @@ describe("a database restart while requests are in flight", () => {
       // Up again: every kind of request succeeds again.
       pg = await startPg();
       const up = Date.now();
-      const back = await waitUntil("search, list pages and admin saves succeed again", () => ok("search", up) && ok("list", up) && ok("save", up));
+      await until(() => ok("search", up) && ok("list", up) && ok("save", up), { label: "search, list pages and admin saves succeed again", ...polled });
+      const back = Date.now() - up;
       console.log(`serving again ${(back / 1000).toFixed(1)} s after PostgreSQL was back (it was down ${((up - down) / 1000).toFixed(1)} s)`);
     } finally {
       running = false;

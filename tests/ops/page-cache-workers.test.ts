@@ -11,13 +11,14 @@ import "../../src/blog/routes.ts"; // registers blog:post_detail for postUrl()
 import { getPostWithTags, updatePost } from "../../src/posts/service.ts";
 import { createUser, makeCategory, makePost } from "../support/fixtures.ts";
 import { productionEnv, request, startServerProcess, type ServerProcess } from "./support.ts";
+import { until } from "../support/poll.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "folio-pc-workers-"));
 let server: ServerProcess | undefined;
 
 beforeAll(async () => {
   server = await startServerProcess(productionEnv(process.env.TEST_DATABASE_URL!, { WEB_CONCURRENCY: "2", DATA_DIR: dataDir, PAGE_CACHE: "true" }));
-  await pollUntil("both workers serve", () => servingPids().size === 2, 60_000);
+  await until(() => servingPids().size === 2, { label: "both workers serve", ...polled, timeout: 60_000 });
 }, 120_000);
 
 afterAll(() => {
@@ -34,15 +35,8 @@ function servingPids(): Set<number> {
   );
 }
 
-/** Polls `check` every 25 ms until it holds; returns how long it took; fails after `ms`. */
-async function pollUntil(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - t0;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting until ${what}\n${server?.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** How this file polls (tests/support/poll.ts): every 25 ms, up to 10 s unless told; a timeout shows the server's output. */
+const polled = { timeout: 10_000, interval: 25, context: () => server?.output().slice(-3000) ?? "" };
 
 /** `n` requests, each on a new connection (the cluster hands connections to both workers in turn). */
 async function many(path: string, n = 8) {
@@ -61,13 +55,25 @@ describe("the page cache with two worker processes", () => {
     const path = postUrl(post);
     const others = `/blog/category/${unrelated.slug}/`;
     // Warm both workers: every answer a HIT after a few rounds.
-    await pollUntil("both workers hold the post page", async () => (await many(path)).every((r) => r.status === 200 && r.headers["x-cache"] === "HIT"));
-    await pollUntil("both workers hold the unrelated category page", async () => (await many(others)).every((r) => r.headers["x-cache"] === "HIT"));
+    await until(async () => (await many(path)).every((r) => r.status === 200 && r.headers["x-cache"] === "HIT"), {
+      label: "both workers hold the post page",
+      ...polled,
+    });
+    await until(async () => (await many(others)).every((r) => r.headers["x-cache"] === "HIT"), {
+      label: "both workers hold the unrelated category page",
+      ...polled,
+    });
 
     const before = (await getPostWithTags(post.id))!;
     const saved = Date.now();
     await updatePost(post.id, before.version, { ...before, publish: undefined, title: "Shared title, edited" }, { id: author.id });
-    const took = await pollUntil("both workers show the edit", async () => (await many(path)).every((r) => r.body.includes("Shared title, edited")), 5_000);
+    const returned = Date.now();
+    await until(async () => (await many(path)).every((r) => r.body.includes("Shared title, edited")), {
+      label: "both workers show the edit",
+      ...polled,
+      timeout: 5_000,
+    });
+    const took = Date.now() - returned;
     console.log(`both workers showed the edit ${took} ms after the save returned (${Date.now() - saved} ms after it started)`);
     // Once seen, never the old copy again; the unrelated page was not touched.
     for (const r of await many(path, 10)) expect(r.body).toContain("Shared title, edited");
@@ -79,17 +85,16 @@ describe("the page cache with two worker processes", () => {
     const at = new Date(Date.now() + 4_000);
     await makePost({ title: "Arrives through the cache", authorId: author.id, publish: at });
     // Cached in both workers before its time, without it.
-    await pollUntil("both workers hold the list", async () => (await many("/blog/")).every((r) => r.headers["x-cache"] === "HIT"));
+    await until(async () => (await many("/blog/")).every((r) => r.headers["x-cache"] === "HIT"), { label: "both workers hold the list", ...polled });
     for (const r of await many("/blog/")) expect(r.body).not.toContain("Arrives through the cache");
     let firstSeen = 0;
-    await pollUntil(
-      "the list shows the scheduled post in both workers",
+    await until(
       async () => {
         const rs = await many("/blog/", 4);
         if (!firstSeen && rs.some((r) => r.body.includes("Arrives through the cache"))) firstSeen = Date.now();
         return rs.every((r) => r.body.includes("Arrives through the cache"));
       },
-      15_000,
+      { label: "the list shows the scheduled post in both workers", ...polled, timeout: 15_000 },
     );
     expect(firstSeen).toBeGreaterThanOrEqual(at.getTime());
     console.log(`the scheduled post showed ${firstSeen - at.getTime()} ms after its publish time`);

@@ -36,18 +36,14 @@ async function publishJobs(): Promise<JobRow[]> {
   const { rows } = await pool.query<JobRow>("SELECT id, state, retry_count, data FROM pgboss.job WHERE name = $1 ORDER BY created_on", [postPublishedJob.name]);
   return rows;
 }
-/** Polls (no sleeping) until every post.published job has ended (completed or failed). */
-async function settled(): Promise<JobRow[]> {
-  let rows: JobRow[] = [];
-  const check = async () => {
-    rows = await publishJobs();
-    return rows.every((r) => r.state === "completed" || r.state === "failed");
-  };
-  const end = Date.now() + 20_000;
-  while (!(await check()) && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
-  expect(await check()).toBe(true);
-  return rows;
-}
+/** Polls (no sleeping) until every post.published job has ended (completed or failed); returns them. */
+const settled = () =>
+  until(publishJobs, {
+    label: "every post.published job has ended",
+    accept: (rows) => rows.every((r) => r.state === "completed" || r.state === "failed"),
+    timeout: 20_000,
+    interval: 25,
+  });
 const mailsTo = (email: string) => smtp.messages.filter((m) => m.to.includes(email)).map((m) => ({ ...m, subject: decodeWords(m.subject) }));
 /** RFC 2047 encoded words (=?UTF-8?Q?...?=), as nodemailer writes a subject with non-ASCII characters. */
 function decodeWords(header: string): string {

@@ -29,16 +29,6 @@ afterAll(async () => {
   await env?.close();
 });
 
-/** Polls an async condition every 20 ms for up to `ms`. */
-async function eventually(check: () => Promise<boolean>, ms = 5_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const opts = (tags: string[], ttlMs = 60_000, staleMs = 60_000) => ({ tags, ttlMs, staleMs });
 
 describe("the Redis shared cache", () => {
@@ -73,9 +63,9 @@ describe("the Redis shared cache", () => {
     await cache.set("/short/", "short-lived", opts(["page"], 150, 400));
     expect((await cache.get("/short/"))?.fresh).toBe(true);
     // polled (no fixed sleep): stale but still there, then gone once Redis expires it (PX 550 ms)
-    expect(await eventually(async () => (await cache.get("/short/"))?.fresh === false)).toBe(true);
+    expect(await until(async () => (await cache.get("/short/"))?.fresh === false)).toBe(true);
     expect(await cache.get("/short/")).toMatchObject({ value: "short-lived", fresh: false });
-    expect(await eventually(async () => (await cache.get("/short/")) === undefined)).toBe(true);
+    expect(await until(async () => (await cache.get("/short/")) === undefined)).toBe(true);
   });
 
   it("does not keep an entry whose fresh + stale time is 0", async () => {
@@ -177,7 +167,7 @@ describe("the Redis shared cache", () => {
     await proxy.restore();
     expect(await until(() => redisAvailable(), 10_000)).toBe(true);
     // the invalidation of post:40 made during the split is applied once the connection is back
-    expect(await eventually(async () => (await cache.get("/kept/"))?.fresh === false)).toBe(true);
+    expect(await until(async () => (await cache.get("/kept/"))?.fresh === false)).toBe(true);
     expect(await cache.get("/kept/")).toMatchObject({ value: "kept", fresh: false });
     expect(await cache.get("/other/")).toMatchObject({ value: "other", fresh: true });
   });

@@ -11,6 +11,7 @@ import { getPostWithTags } from "../../src/posts/service.ts";
 import { createUser, makeCategory, makePost } from "../support/fixtures.ts";
 import { rawClient, startRedis, type RawRedis, type TestRedis } from "../support/redis.ts";
 import { csrfFrom } from "../support/auth.ts";
+import { until } from "../support/poll.ts";
 import { request, startServerProcess, testDatabaseEnv, type RawResponse, type ServerProcess } from "../ops/support.ts";
 
 let redis: TestRedis;
@@ -94,14 +95,8 @@ class Browser {
   }
 }
 
-async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await ok()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}\nA:\n${a?.output().slice(-3000)}\nB:\n${b?.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** How this file polls (tests/support/poll.ts): up to 30 s; a timeout shows both processes' output. */
+const polled = { timeout: 30_000, interval: 25, context: () => `A:\n${a?.output().slice(-3000)}\nB:\n${b?.output().slice(-3000)}` };
 
 const count = (s: ServerProcess, pattern: RegExp) =>
   s
@@ -151,7 +146,7 @@ describe("two processes sharing one Redis", () => {
     const first = await request(a.port, postPath);
     expect(first.status).toBe(200);
     expect(["MISS", "HIT"]).toContain(first.headers["x-cache"]);
-    await waitUntil("A's copy is stored in Redis", async () => (await raw.keys("folio:*:c:page:*")).length > 0);
+    await until(async () => (await raw.keys("folio:*:c:page:*")).length > 0, { label: "A's copy is stored in Redis", ...polled });
     const onB = await request(b.port, postPath);
     expect(onB.headers["x-cache"]).toBe("HIT");
     expect(onB.body).toBe(first.body);
@@ -226,15 +221,22 @@ describe("two processes sharing one Redis", () => {
     ];
     const since = (t: number, who?: string) => outcomes.filter((o) => o.at > t && (!who || o.who === who)).length;
     try {
-      await waitUntil("every reader loop has been served", () => ["anonymous@A", "anonymous@B", "signed-in@A", "signed-in@B"].every((w) => since(0, w) >= 3));
+      await until(() => ["anonymous@A", "anonymous@B", "signed-in@A", "signed-in@B"].every((w) => since(0, w) >= 3), {
+        label: "every reader loop has been served",
+        ...polled,
+      });
       const lostBefore = [count(a, LOST), count(b, LOST)];
 
       const down = Date.now();
       await redis.kill();
-      await waitUntil("both processes log that Redis is unavailable", () => count(a, LOST) > lostBefore[0]! && count(b, LOST) > lostBefore[1]!);
-      await waitUntil("readers keep being served during the outage", () =>
-        ["anonymous@A", "anonymous@B", "signed-in@A", "signed-in@B"].every((w) => since(down, w) >= 10),
-      );
+      await until(() => count(a, LOST) > lostBefore[0]! && count(b, LOST) > lostBefore[1]!, {
+        label: "both processes log that Redis is unavailable",
+        ...polled,
+      });
+      await until(() => ["anonymous@A", "anonymous@B", "signed-in@A", "signed-in@B"].every((w) => since(down, w) >= 10), {
+        label: "readers keep being served during the outage",
+        ...polled,
+      });
       // a signed-in action needs the session: the site's 503 with Retry-After, not an error page
       const action = await signedIn.send(b, "POST", "/accounts/profile/logout-everywhere/", { _csrf: token });
       expect(action.status).toBe(503);
@@ -248,9 +250,9 @@ describe("two processes sharing one Redis", () => {
       expect((await request(b.port, "/readyz")).status).toBe(200);
 
       await redis.restart();
-      await waitUntil("both processes log that Redis is back", () => count(a, BACK) >= 1 && count(b, BACK) >= 1);
+      await until(() => count(a, BACK) >= 1 && count(b, BACK) >= 1, { label: "both processes log that Redis is back", ...polled });
       const up = Date.now();
-      await waitUntil("readers keep being served after the restart", () => since(up) >= 20);
+      await until(() => since(up) >= 20, { label: "readers keep being served after the restart", ...polled });
     } finally {
       running = false;
       await Promise.all(loops);
@@ -274,7 +276,10 @@ describe("two processes sharing one Redis", () => {
     // back to using Redis: pages are cached there again and shared, sessions work across processes
     const first = await request(b.port, "/blog/categories/");
     expect(first.status).toBe(200);
-    await waitUntil("B's copy is stored in the restarted Redis", async () => (await raw.keys("folio:*:c:page:*/blog/categories/")).length > 0);
+    await until(async () => (await raw.keys("folio:*:c:page:*/blog/categories/")).length > 0, {
+      label: "B's copy is stored in the restarted Redis",
+      ...polled,
+    });
     expect((await request(a.port, "/blog/categories/")).headers["x-cache"]).toBe("HIT");
     const again = new Browser();
     await again.login(b, reader);
@@ -289,7 +294,7 @@ describe("two processes sharing one Redis", () => {
     expect((await request(c.port, postPath)).status).toBe(200);
     expect((await request(c.port, "/accounts/login/")).status).toBe(200);
     await redis.restart();
-    await waitUntil("C logs that Redis is available", () => BACK.test(c.output()));
+    await until(() => BACK.test(c.output()), { label: "C logs that Redis is available", ...polled });
     const browser = new Browser();
     await browser.login(c, reader);
     expect((await browser.send(c, "GET", "/accounts/profile/")).status).toBe(200);
