@@ -9,7 +9,8 @@
 //  - enqueue(tx, job, data) adds a job in the caller's transaction (a Prisma interactive transaction
 //    client): a rolled-back write enqueues nothing, a committed one always does. tx null: on its own.
 //  - A handler that finds its object gone throws JobGone: the job ends (completed) without retrying
-//    (Celery's DoesNotExist case in the seed article). Any other error is retried with backoff up to
+//    (Celery's DoesNotExist case in the seed article). One that can never succeed throws JobFailed: the
+//    job is failed at once, without retries (an admin's retry runs it once more). Any other error is retried with backoff up to
 //    the limit, then kept as failed (dead letter) for FAILED_KEPT_DAYS, shown on the admin's jobs page.
 //  - startJobs({ work }) after the database is connected: installs/updates pg-boss's schema, creates
 //    the queues, and with work=true runs the workers in this process, the cron schedules and pg-boss's
@@ -60,6 +61,12 @@ export type Job<D extends object> = Readonly<JobSpec<D>>;
 
 /** Thrown by a handler whose object no longer exists: the job ends (completed) without a retry. */
 export class JobGone extends Error {}
+
+/**
+ * Thrown by a handler that can never succeed (a mail sealed under a previous SESSION_SECRET): the job
+ * is failed at once, without its retries, with this message as its error (shown on the admin's jobs page).
+ */
+export class JobFailed extends Error {}
 
 export type Tx = Prisma.TransactionClient;
 
@@ -205,6 +212,13 @@ async function runJob(spec: Job<object>, job: PgBoss.JobWithMetadata<object>): P
     if (err instanceof JobGone) {
       logger.info({ ...where, reason: err.message }, "job: its object is gone, ended without retry");
       return;
+    }
+    if (err instanceof JobFailed) {
+      // No retries left: pg-boss fails a job for good when its retry_count has reached its retry_limit.
+      await pool.query(`UPDATE ${SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [spec.name, job.id]);
+      logger.error({ ...where, error: brief(err) }, "job failed for good, not retried (kept as failed)");
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(err.message);
     }
     const last = job.retryCount >= job.retryLimit;
     logger.error({ ...where, error: brief(err) }, last ? "job failed for good (kept as failed)" : "job failed (will be retried)");

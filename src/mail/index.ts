@@ -12,7 +12,7 @@ import nodemailer, { type Transporter } from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { config } from "../config.ts";
 import { logger } from "../web/logger.ts";
-import { defineJob, enqueue, type Tx } from "../jobs/index.ts";
+import { defineJob, enqueue, JobFailed, type Tx } from "../jobs/index.ts";
 
 export interface Message {
   to: string;
@@ -80,11 +80,23 @@ function seal(msg: Message): Sealed {
   return { v: 1, iv: iv.toString("base64url"), tag: cipher.getAuthTag().toString("base64url"), box: box.toString("base64url") };
 }
 
+export const UNSEALABLE_MESSAGE = "sealed under a previous SESSION_SECRET: cannot be opened; ask the user to request it again";
+
+/**
+ * Opens a sealed message. One that does not open (sealed under another SESSION_SECRET: the secret was
+ * rotated while it was queued; or damaged) never will: JobFailed, so the job fails at once, not after
+ * an hour of retries. The payload's key cannot outlive SESSION_SECRET without a second secret setting:
+ * a key kept in the database would sit beside the sealed rows it protects.
+ */
 function unseal(sealed: Sealed): Message {
-  const decipher = createDecipheriv("aes-256-gcm", sealKey(), Buffer.from(sealed.iv, "base64url"));
-  decipher.setAuthTag(Buffer.from(sealed.tag, "base64url"));
-  const text = Buffer.concat([decipher.update(Buffer.from(sealed.box, "base64url")), decipher.final()]).toString("utf8");
-  return JSON.parse(text) as Message;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", sealKey(), Buffer.from(sealed.iv, "base64url"));
+    decipher.setAuthTag(Buffer.from(sealed.tag, "base64url"));
+    const text = Buffer.concat([decipher.update(Buffer.from(sealed.box, "base64url")), decipher.final()]).toString("utf8");
+    return JSON.parse(text) as Message;
+  } catch {
+    throw new JobFailed(UNSEALABLE_MESSAGE);
+  }
 }
 
 /**

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { pool, prisma } from "../../src/db/client.ts";
 import { jobsBoss } from "../../src/jobs/index.ts";
-import { enqueueMail, mailJob } from "../../src/mail/index.ts";
+import { config } from "../../src/config.ts";
+import { enqueueMail, mailJob, UNSEALABLE_MESSAGE } from "../../src/mail/index.ts";
 import { logger } from "../../src/web/logger.ts";
 import { until } from "../support/poll.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
@@ -32,6 +33,7 @@ async function mailJobs() {
 /** Every argument of every log call at these levels, as text. */
 function captureLogs(): string[] {
   const lines: string[] = [];
+  vi.restoreAllMocks(); // one capture at a time (spies on spies would log each line again and again)
   for (const level of ["info", "warn", "error"] as const) {
     const real = logger[level].bind(logger) as (...args: unknown[]) => void;
     vi.spyOn(logger, level).mockImplementation((...args: unknown[]) => {
@@ -84,5 +86,36 @@ describe("mail.send retries against a refusing SMTP server", () => {
     await boss.retry(mailJob.name, job.id);
     expect(await until(async () => (await mailJobs()).find((j) => j.id === job.id)!.state === "completed", 25_000)).toBe(true);
     expect(smtp.messages.filter((m) => m.to.includes("never@example.test"))).toHaveLength(1);
+  });
+
+  it("a mail sealed under a previous SESSION_SECRET fails at once, for good, with a clear error logged once (and the admin's retry fails again at once)", async () => {
+    const boss = await jobsBoss();
+    await boss.updateQueue(mailJob.name, { name: mailJob.name, retryLimit: 5 });
+    smtp.refuseNext(0);
+    const logs = captureLogs();
+    const current = config.SESSION_SECRET;
+    // enqueueMail seals synchronously, when called: under the old secret; the worker then holds the new one.
+    config.SESSION_SECRET = "the-secret-before-the-rotation-0123456789";
+    const queued = enqueueMail(null, { to: "rotated@example.test", subject: "Verify (rotated)", text: "rotated-secret-body" });
+    config.SESSION_SECRET = current;
+    await queued;
+    const rotated = async () => (await mailJobs()).find((j) => j.state === "failed" && j.output?.message === UNSEALABLE_MESSAGE);
+    expect(await until(async () => !!(await rotated()), 25_000)).toBe(true);
+    const job = (await rotated())!;
+    expect(job.retry_count).toBe(0); // one attempt, no retries
+    expect(job.output?.message).toBe("sealed under a previous SESSION_SECRET: cannot be opened; ask the user to request it again");
+    expect(smtp.messages.filter((m) => m.to.includes("rotated@example.test"))).toHaveLength(0);
+    const lines = logs.filter((l) => l.includes(job.id));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("failed for good, not retried");
+    expect(lines[0]).toContain("previous SESSION_SECRET");
+    // The admin's retry: one more attempt, failed again at once (not another hour of retries).
+    await boss.retry(mailJob.name, job.id);
+    const again = async () => (await mailJobs()).find((j) => j.id === job.id)!;
+    expect(await until(async () => (await again()).state === "failed" && (await again()).retry_count === 1, 25_000)).toBe(true);
+    expect((await again()).retry_limit).toBe(1);
+    expect((await again()).output?.message).toBe(UNSEALABLE_MESSAGE);
+    expect(logs.filter((l) => l.includes(job.id))).toHaveLength(2);
+    expect(logs.join("\n")).not.toContain("rotated-secret-body");
   });
 });
