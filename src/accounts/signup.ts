@@ -14,6 +14,7 @@ import { enqueueMail } from "../mail/index.ts";
 import { signupExistingAccountMessage, signupNotCompletedMessage } from "../mail/messages.ts";
 import { logger } from "../web/logger.ts";
 import { afterResponse } from "../web/after-response.ts";
+import { hashPassword } from "./passwords.ts";
 import { createAccount, findByEmail } from "./users.ts";
 import { enqueueVerification } from "./verify.ts";
 
@@ -31,9 +32,11 @@ async function completeSignup(input: SignupRequest): Promise<"created" | "existi
     if (existing.isActive) await enqueueMail(null, signupExistingAccountMessage(existing.email, existing.username));
     return "existing";
   }
+  // Hashed before the transaction opens: it holds a connection only for the two inserts.
+  const passwordHash = await hashPassword(input.password);
   try {
     await prisma.$transaction(async (tx) => {
-      const user = await createAccount({ username: input.username, email: input.email, password: input.password, role: "READER", emailVerifiedAt: null }, tx);
+      const user = await createAccount({ username: input.username, email: input.email, passwordHash, role: "READER", emailVerifiedAt: null }, tx);
       await enqueueVerification(tx, user);
     });
     return "created";

@@ -89,7 +89,6 @@ export async function findByEmail(email: string): Promise<{ id: number; username
 export interface NewUser {
   username: string;
   email: string;
-  password: string;
   role?: Role;
   firstName?: string;
   lastName?: string;
@@ -98,9 +97,19 @@ export interface NewUser {
   emailVerifiedAt?: Date | null;
 }
 
-/** Creates an account (password hashed with argon2id, e-mail lower-cased) in `db` (a transaction). Validation is the caller's. */
-export async function createAccount(input: NewUser, db: Pick<typeof prisma, "user"> = prisma): Promise<SessionUser> {
-  const passwordHash = await hashPassword(input.password);
+type Db = Pick<typeof prisma, "user">;
+
+/**
+ * Creates an account (e-mail lower-cased). Validation is the caller's. Given a plain `password`, hashes
+ * it (argon2id) and then saves, outside any transaction. Inside a transaction (`db`), pass the
+ * `passwordHash` made BEFORE the transaction was opened (hashPassword()): a hash takes a good part of a
+ * second, and a transaction held open for it keeps a connection and can pass Prisma's 5 s limit under a
+ * burst of sign-ups (the account and its mail then rolled back).
+ */
+export async function createAccount(input: NewUser & { password: string }): Promise<SessionUser>;
+export async function createAccount(input: NewUser & { passwordHash: string }, db?: Db): Promise<SessionUser>;
+export async function createAccount(input: NewUser & ({ password: string } | { passwordHash: string }), db: Db = prisma): Promise<SessionUser> {
+  const passwordHash = "passwordHash" in input ? input.passwordHash : await hashPassword(input.password);
   return db.user.create({
     data: {
       username: input.username,
@@ -117,7 +126,8 @@ export async function createAccount(input: NewUser, db: Pick<typeof prisma, "use
 }
 
 export async function setPassword(userId: number, password: string): Promise<void> {
-  await prisma.user.update({ where: { id: userId }, data: { passwordHash: await hashPassword(password) } });
+  const passwordHash = await hashPassword(password); // before the statement: no connection waits for the hash
+  await prisma.user.update({ where: { id: userId }, data: { passwordHash } });
 }
 
 export async function passwordHashOf(userId: number): Promise<string | null> {

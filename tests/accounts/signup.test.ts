@@ -1,7 +1,8 @@
 // Sign-up through the real app (a real SMTP server receives its mail), and the shared validators.
 // TRUST_PROXY is on so each sign-up comes from its own client address (X-Forwarded-For): every
 // attempt counts against the per-address throttle (tests/accounts/throttle.test.ts tests that).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import argon2 from "argon2";
 import request from "supertest";
 import { config } from "../../src/config.ts";
 import { prisma } from "../../src/db/index.ts";
@@ -83,6 +84,42 @@ describe("sign-up", () => {
     expect(await prisma.user.count({ where: { email: "owner@example.test" } })).toBe(1);
     await login(request.agent(app), user.username, password); // the owner's password is unchanged
     expect(smtp.messages.filter((m) => m.to.includes("owner@example.test"))).toHaveLength(1);
+  });
+
+  it("the password is hashed before the sign-up's transaction opens: no argon2 hash runs while it holds a connection", async () => {
+    let open = 0;
+    const hashes: boolean[] = []; // per hash: was a transaction open?
+    const realTx = prisma.$transaction.bind(prisma) as (...args: unknown[]) => Promise<unknown>;
+    const realHash = argon2.hash.bind(argon2) as (...args: unknown[]) => Promise<string>;
+    vi.spyOn(prisma, "$transaction").mockImplementation(((fn: unknown, ...rest: unknown[]) =>
+      typeof fn === "function"
+        ? realTx(
+            async (tx: unknown) => {
+              open++;
+              try {
+                return await (fn as (tx: unknown) => Promise<unknown>)(tx);
+              } finally {
+                open--;
+              }
+            },
+            ...rest,
+          )
+        : realTx(fn, ...rest)) as never);
+    vi.spyOn(argon2, "hash").mockImplementation(((...args: unknown[]) => {
+      hashes.push(open > 0);
+      return realHash(...args);
+    }) as never);
+    try {
+      const { res } = await signup({ username: "hash_first", email: "hash.first@example.test", password1: GOOD, password2: GOOD });
+      expect(res.status).toBe(303);
+      await smtp.waitFor((m) => m.to.includes("hash.first@example.test"));
+      expect(prisma.$transaction).toHaveBeenCalled();
+      expect(hashes).toEqual([false]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    // The account has the password chosen on the form.
+    await login(request.agent(app), "hash_first", GOOD);
   });
 
   it("a deactivated account's address gets the same answer and no mail", async () => {
