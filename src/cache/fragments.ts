@@ -3,11 +3,12 @@
 // Values are JSON (what the shared backends store: strings), so only plain data, no Dates.
 //  - a fresh entry is returned without calling load;
 //  - one load per key in flight in this process: concurrent callers share it;
-//  - a load computed across an invalidation is returned but not stored (it may predate the write);
+//  - a load computed across an invalidation is returned but not stored (it may predate the write): the
+//    backend's invalidation generation read with the miss is handed back to set() (SharedSetOptions.since);
 //  - a load that fails because the database is unreachable falls back to the stale copy, if any.
 import { isDatabaseUnavailable } from "../db/client.ts";
 import { config } from "../config.ts";
-import { invalidationCount, PAGE_TAGS, sharedCache } from "./index.ts";
+import { PAGE_TAGS, sharedCache } from "./index.ts";
 
 const KEY_PREFIX = "frag:v1:";
 const inflight = new Map<string, Promise<unknown>>();
@@ -22,19 +23,19 @@ export interface FragmentOptions {
 export async function getOrSet<T>(key: string, opts: FragmentOptions, load: () => Promise<T>): Promise<T> {
   const k = KEY_PREFIX + key;
   const backend = sharedCache();
-  const hit = await backend.get(k);
+  const { hit, gen } = await backend.read(k);
   if (hit?.fresh) return JSON.parse(hit.value) as T;
   const running = inflight.get(k);
   if (running) return running as Promise<T>;
-  const epoch = invalidationCount();
   const loading = (async () => {
     try {
       const value = await load();
-      if (invalidationCount() === epoch) {
+      if (gen !== undefined) {
         await backend.set(k, JSON.stringify(value), {
           ttlMs: opts.ttlMs,
           staleMs: config.STALE_IF_ERROR_HOURS * 3_600_000,
           tags: [...opts.tags, PAGE_TAGS.all],
+          since: gen,
         });
       }
       return value;

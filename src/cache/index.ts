@@ -358,15 +358,10 @@ export const PAGE_TAGS = {
 /** NOTIFY payloads stop at 8,000 bytes: a longer list of fine tags is sent as "every page". */
 const MAX_TAG_PAYLOAD = 6_000;
 
-/** Invalidations seen by this process (local or by NOTIFY): a page rendered across one is not stored. */
-let invalidations = 0;
-export const invalidationCount = (): number => invalidations;
-
 // ---- invalidation -------------------------------------------------------------------------------
 
 /** Clears this process's caches declared with any of `tags` (null: every tagged cache). */
 function clearLocal(tags: readonly string[] | null): void {
-  invalidations++;
   const hit = tags === null ? ALL_TAGS : ALL_TAGS.filter((t) => tags.includes(t));
   const at = new Date();
   for (const t of hit) backend.deleteTag(t);

@@ -16,7 +16,9 @@
 //   answers an If-None-Match of the copy the client would get.
 // Tags: a controller declares what its page shows (showsOnPage(res, PAGE_TAGS.post(id), ...)); a page
 //   that declares nothing gets PAGE_TAGS.lists (cleared by every post write); every page carries
-//   PAGE_TAGS.all. A page rendered while an invalidation arrived is not stored (it may predate it).
+//   PAGE_TAGS.all. A page rendered across an invalidation is not stored (it may show rows from before
+//   it): the lookup that missed also read the backend's invalidation generation, and the store hands it
+//   back (SharedSetOptions.since; with Redis, checked in Redis: exact whichever process invalidated).
 // Lifetime: PAGE_CACHE_TTL_SECONDS, cut to the next scheduled publish time (./scheduled.ts); then kept
 //   STALE_IF_ERROR_HOURS more as a stale copy that only a database outage serves (serveStaleCopy).
 // One render per key: concurrent misses of a key in this process wait for the first one's answer.
@@ -30,10 +32,10 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { LRUCache } from "lru-cache";
 import { config } from "../config.ts";
 import { hasSessionCookie } from "../web/session.ts";
-import { invalidationCount, PAGE_TAGS, sharedCache } from "./index.ts";
+import { PAGE_TAGS, sharedCache } from "./index.ts";
 import { nextScheduledAt } from "./scheduled.ts";
 import { MemorySharedBackend } from "./shared-memory.ts";
-import type { SharedHit } from "./shared.ts";
+import type { SharedRead } from "./shared.ts";
 
 const gzipAsync = promisify(gzip);
 
@@ -169,9 +171,9 @@ function answer(req: Request, res: Response, page: Page, storedAt: number | null
   else res.end(body);
 }
 
-async function lookup(key: string): Promise<SharedHit | undefined> {
+async function lookup(key: string): Promise<SharedRead> {
   const shared = sharedCache();
-  return shared instanceof MemorySharedBackend ? shared.getNow(key) : shared.get(key);
+  return shared instanceof MemorySharedBackend ? shared.readNow(key) : shared.read(key);
 }
 
 // ---- the middleware ------------------------------------------------------------------------------
@@ -187,7 +189,8 @@ export const pageCache: RequestHandler = (req, res, next) => {
 
 async function fromCache(req: Request, res: Response, next: NextFunction): Promise<void> {
   const key = pageKey(req);
-  let hit = await lookup(key);
+  const read = await lookup(key);
+  let hit = read.hit;
   let page = hit && decode(key, hit.value);
   if (hit && page && hit.fresh) {
     pageCacheCounts.hits++;
@@ -196,7 +199,7 @@ async function fromCache(req: Request, res: Response, next: NextFunction): Promi
   const running = inflight.get(key);
   if (running) {
     await running;
-    hit = await lookup(key);
+    hit = (await lookup(key)).hit;
     page = hit && decode(key, hit.value);
     if (hit && page && hit.fresh) {
       pageCacheCounts.hits++;
@@ -217,13 +220,12 @@ async function fromCache(req: Request, res: Response, next: NextFunction): Promi
   res.on("close", () => {
     if (!flight.storing) finish();
   });
-  capture(res, key, flight, finish);
+  capture(res, key, read.gen, flight, finish);
   next();
 }
 
 /** Wraps res.send to store a cacheable answer (and mark it MISS) on its way out. */
-function capture(res: Response, key: string, flight: { storing: boolean }, finish: () => void): void {
-  const epoch = invalidationCount();
+function capture(res: Response, key: string, since: string | undefined, flight: { storing: boolean }, finish: () => void): void {
   const bound = nextScheduledAt().catch(() => undefined); // started now: usually already known
   const send = res.send;
   res.send = function (this: Response, body?: unknown) {
@@ -242,7 +244,7 @@ function capture(res: Response, key: string, flight: { storing: boolean }, finis
     void (async () => {
       const gz = Buffer.byteLength(body) >= GZIP_MIN_BYTES ? await gzipAsync(body) : null;
       answer(res.req, res, { meta, body, gz }, null, "MISS");
-      await store(key, meta, body, gz, tags, epoch, bound);
+      await store(key, meta, body, gz, tags, since, bound);
     })()
       .catch(() => {}) // a backend never throws; gzip cannot fail on a string
       .finally(finish);
@@ -264,16 +266,16 @@ async function store(
   body: string,
   gz: Buffer | null,
   tags: string[],
-  epoch: number,
+  since: string | undefined,
   bound: Promise<number | null | undefined>,
 ): Promise<void> {
   const next = await bound;
   if (next === undefined) return; // the lookup failed: no safe lifetime
   const ttlMs = Math.min(config.PAGE_CACHE_TTL_SECONDS * 1000, next === null ? Infinity : next - Date.now());
   if (ttlMs <= 0) return;
-  if (invalidationCount() !== epoch) return; // a write landed while this page was rendered
-  await sharedCache().set(key, encode(meta, body, gz), { ttlMs, staleMs: config.STALE_IF_ERROR_HOURS * 3_600_000, tags });
-  pageCacheCounts.stored++;
+  if (since === undefined) return; // the lookup could not reach the store: no generation to store against
+  // Refused (not stored) when an invalidation reached the backend since the lookup: the page may predate it.
+  if (await sharedCache().set(key, encode(meta, body, gz), { ttlMs, staleMs: config.STALE_IF_ERROR_HOURS * 3_600_000, tags, since })) pageCacheCounts.stored++;
 }
 
 /**
@@ -283,7 +285,7 @@ async function store(
 export async function serveStaleCopy(req: Request, res: Response): Promise<boolean> {
   if (res.headersSent || !cacheable(req)) return false;
   const key = pageKey(req);
-  const hit = await lookup(key);
+  const hit = (await lookup(key)).hit;
   const page = hit && decode(key, hit.value);
   if (!hit || !page) return false;
   pageCacheCounts.stale++;

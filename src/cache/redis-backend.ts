@@ -9,6 +9,12 @@
 //   P t:<tag>  the tag's version: a string. Created when an entry with that tag is stored and none
 //              exists (seeded with a time-based value: see SEED below), bumped by INCR on invalidation,
 //              and kept (PEXPIRE) at least as long as every entry stored with it.
+//   P g        the invalidation generation: INCR by every invalidation (whatever its tags, even tags no
+//              entry carries yet), no expiry. read() returns it with the entry, in the same script; the
+//              caller computes the value and set() gets it back as `since`: the set script stores nothing
+//              when it moved, so a page rendered from rows read before a save, by any process, is never
+//              stored after that save's invalidation reached Redis (nor before it: then the bump makes it
+//              stale). A missing P g reads as "0"; a re-created one restarts at 1: either way it moved.
 // get() runs one Lua script (EVALSHA; the script is sent again after a Redis restart, NOSCRIPT): it
 // reads the entry and compares each of its tags' stored versions with the current ones, in ONE round
 // trip; an entry is fresh while its time lasts and every tag version matches. A tag key that is missing
@@ -30,12 +36,14 @@
 import { createHash, randomInt } from "node:crypto";
 import { logger } from "../web/logger.ts";
 import { connectRedis, isRedisUnavailable, onRedisReady, redisAvailable, redisClient, redisPrefix, type FolioRedis } from "./redis.ts";
-import type { SharedBackend, SharedHit, SharedSetOptions, SharedStats } from "./shared.ts";
+import type { SharedBackend, SharedHit, SharedRead, SharedSetOptions, SharedStats } from "./shared.ts";
 
-// KEYS[1]: the entry; ARGV[1]: the tag key prefix. Returns false, or { value, storedAt, freshUntil, 1|0 (tags current) }.
+// KEYS[1]: the entry, KEYS[2]: the generation; ARGV[1]: the tag key prefix.
+// Returns { generation } (a miss), or { generation, value, storedAt, freshUntil, 1|0 (tags current) }.
 const GET_SCRIPT = `
+local gen = redis.call('GET', KEYS[2]) or '0'
 local h = redis.call('HGETALL', KEYS[1])
-if #h == 0 then return false end
+if #h == 0 then return { gen } end
 local v, s, f = false, '0', '0'
 local current = 1
 for i = 1, #h, 2 do
@@ -47,16 +55,19 @@ for i = 1, #h, 2 do
     if redis.call('GET', ARGV[1] .. string.sub(name, 3)) ~= h[i + 1] then current = 0 end
   end
 end
-if not v then return false end
-return { v, s, f, current }
+if not v then return { gen } end
+return { gen, v, s, f, current }
 `;
 
-// KEYS[1]: the entry, KEYS[2..]: its tag keys. ARGV: value, storedAt, freshUntil, keep (ms), seed, tag names...
+// KEYS[1]: the entry, KEYS[2]: the generation, KEYS[3..]: its tag keys.
+// ARGV: value, storedAt, freshUntil, keep (ms), seed, since ('' for none), tag names...
+// Returns 0 (not stored: an invalidation happened since the value was read) or 1.
 const SET_SCRIPT = `
 local keep = tonumber(ARGV[4])
+if ARGV[6] ~= '' and (redis.call('GET', KEYS[2]) or '0') ~= ARGV[6] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 's', ARGV[2], 'f', ARGV[3])
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local k = KEYS[i]
   if not redis.call('SET', k, ARGV[5], 'PX', keep, 'NX') then
     local ttl = redis.call('PTTL', k)
@@ -68,10 +79,12 @@ redis.call('PEXPIRE', KEYS[1], keep)
 return 1
 `;
 
-// KEYS: tag keys. A tag that has no key has no live entry to make stale (its key outlives them).
+// KEYS[1]: the generation, KEYS[2..]: tag keys. A tag that has no key has no live entry to make stale
+// (its key outlives them); the generation moves anyway (a render in flight may be about to store one).
 const INVALIDATE_SCRIPT = `
+redis.call('INCR', KEYS[1])
 local n = 0
-for i = 1, #KEYS do
+for i = 2, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('INCR', KEYS[i])
     n = n + 1
@@ -120,6 +133,7 @@ class RedisSharedBackend implements SharedBackend {
   private readonly prefix = redisPrefix();
   private readonly entryPrefix = `${this.prefix}c:`;
   private readonly tagPrefix = `${this.prefix}t:`;
+  private readonly genKey = `${this.prefix}g`;
   private failures = 0;
   private lastLogged = 0;
   private memory: { at: number; bytes?: number; maxBytes?: number } = { at: 0 };
@@ -164,35 +178,41 @@ class RedisSharedBackend implements SharedBackend {
   }
 
   async get(key: string): Promise<SharedHit | undefined> {
+    return (await this.read(key)).hit;
+  }
+
+  async read(key: string): Promise<SharedRead> {
     const c = this.client();
-    if (!c) return undefined;
+    if (!c) return { hit: undefined, gen: undefined };
     try {
-      const r = (await run(c, GET, [this.entryPrefix + key], [this.tagPrefix])) as [string, string, string, number] | null;
-      if (!r) return undefined;
-      const [value, storedAt, freshUntil, current] = r;
-      return { value, storedAt: Number(storedAt), fresh: Number(current) === 1 && Date.now() < Number(freshUntil) };
+      const r = (await run(c, GET, [this.entryPrefix + key, this.genKey], [this.tagPrefix])) as [string, string?, string?, string?, number?];
+      const [gen, value, storedAt, freshUntil, current] = r;
+      if (value === undefined) return { hit: undefined, gen };
+      return { gen, hit: { value, storedAt: Number(storedAt), fresh: Number(current) === 1 && Date.now() < Number(freshUntil) } };
     } catch (err) {
       this.failed("get", err);
-      return undefined;
+      return { hit: undefined, gen: undefined };
     }
   }
 
-  async set(key: string, value: string, opts: SharedSetOptions): Promise<void> {
+  async set(key: string, value: string, opts: SharedSetOptions): Promise<boolean> {
     const keep = Math.floor(opts.ttlMs + Math.max(0, opts.staleMs));
-    if (keep <= 0) return;
+    if (keep <= 0) return false;
     const c = this.client();
-    if (!c) return;
+    if (!c) return false;
     const now = Date.now();
     const tags = [...new Set([...opts.tags, ALL_TAG])];
     try {
-      await run(
+      const stored = await run(
         c,
         SET,
-        [this.entryPrefix + key, ...tags.map((t) => this.tagPrefix + t)],
-        [value, String(now), String(now + opts.ttlMs), String(keep), SEED(), ...tags],
+        [this.entryPrefix + key, this.genKey, ...tags.map((t) => this.tagPrefix + t)],
+        [value, String(now), String(now + opts.ttlMs), String(keep), SEED(), opts.since ?? "", ...tags],
       );
+      return Number(stored) === 1;
     } catch (err) {
       this.failed("set", err);
+      return false;
     }
   }
 
@@ -214,12 +234,7 @@ class RedisSharedBackend implements SharedBackend {
     const c = this.client();
     if (!c) return this.keepPending(tags);
     try {
-      await run(
-        c,
-        INVALIDATE,
-        [...new Set(tags)].map((t) => this.tagPrefix + t),
-        [],
-      );
+      await run(c, INVALIDATE, [this.genKey, ...[...new Set(tags)].map((t) => this.tagPrefix + t)], []);
     } catch (err) {
       this.failed("invalidateTags", err);
       this.keepPending(tags); // a timed-out INCR may have happened: bumping again only costs a render

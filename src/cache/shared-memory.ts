@@ -8,8 +8,12 @@
 // unknown tag is taken to be at, so forgetting a tag can only make entries stale, never fresh again.
 // Invalidated and expired entries stay for `staleMs` more (stale-if-error), within the same byte bound.
 // Other processes' invalidations arrive over NOTIFY (src/db/invalidation.ts) and bump the same versions.
+// The invalidation generation (read().gen, set()'s `since`) is that sequence: a value computed across
+// any invalidation this process has applied is not stored. Across processes the window left is the
+// NOTIFY's delivery: until it arrives this process serves its own copy as fresh (a copy stored before
+// it arrives is made stale when it does, since the bump is later than the copy's sequence number).
 import { LRUCache } from "lru-cache";
-import type { SharedBackend, SharedHit, SharedSetOptions } from "./shared.ts";
+import type { SharedBackend, SharedHit, SharedRead, SharedSetOptions } from "./shared.ts";
 
 interface Entry {
   value: string;
@@ -57,19 +61,30 @@ export class MemorySharedBackend implements SharedBackend {
     return this.getNow(key);
   }
 
-  /** get() without the promise (the page cache's hit path in this process). */
+  async read(key: string): Promise<SharedRead> {
+    return this.readNow(key);
+  }
+
+  /** read() without the promise (the page cache's hit path in this process). */
+  readNow(key: string): SharedRead {
+    return { hit: this.getNow(key), gen: String(this.seq) };
+  }
+
+  /** get() without the promise. */
   getNow(key: string): SharedHit | undefined {
     const e = this.lru.get(key);
     if (!e) return undefined;
     return { value: e.value, fresh: this.isFresh(e, Date.now()), storedAt: e.storedAt };
   }
 
-  async set(key: string, value: string, opts: SharedSetOptions): Promise<void> {
+  async set(key: string, value: string, opts: SharedSetOptions): Promise<boolean> {
     const now = Date.now();
     const keep = opts.ttlMs + Math.max(0, opts.staleMs);
-    if (keep <= 0) return;
+    if (keep <= 0) return false;
+    if (opts.since !== undefined && opts.since !== String(this.seq)) return false; // computed across an invalidation
     const entry: Entry = { value, storedAt: now, freshUntil: now + opts.ttlMs, seq: this.seq, tags: opts.tags };
     this.lru.set(key, entry, { ttl: keep });
+    return true;
   }
 
   async delete(key: string): Promise<void> {

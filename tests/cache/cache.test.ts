@@ -18,6 +18,7 @@ import { CHANNEL, writtenElsewhere } from "./elsewhere.ts";
 import { until } from "../support/poll.ts";
 
 import { nextScheduledAt } from "../../src/cache/scheduled.ts";
+import { MemorySharedBackend } from "../../src/cache/shared-memory.ts";
 const app = buildApp();
 // Writes here go around the save paths (straight SQL, or a clock moved) and the checks read the layers
 // under the full-page cache (src/cache/pages.ts, tested in tests/cache/page-cache.test.ts): pages uncached.
@@ -301,5 +302,23 @@ describe("across processes", () => {
     expect(stat("blog.counts").entries).toBe(0);
     expect(stat("blog.tag-names").entries).toBe(tagNames); // not a "posts" cache
     expect((await request(app).get("/blog/").expect(200)).text).toContain("Written by another worker");
+  });
+});
+
+describe("the memory shared cache: a value computed across an invalidation", () => {
+  it("is refused by set() (the generation read with the miss moved), and stored when none happened", async () => {
+    const shared = new MemorySharedBackend(1024 * 1024);
+    const o = { ttlMs: 60_000, staleMs: 60_000, tags: ["list", "page"] };
+    const before = shared.readNow("/blog/");
+    expect(before.hit).toBeUndefined();
+    shared.bump(["category:3"]); // any invalidation (here or by NOTIFY), even of a tag the page does not carry
+    expect(await shared.set("/blog/", "old rows", { ...o, since: before.gen })).toBe(false);
+    expect(shared.getNow("/blog/")).toBeUndefined();
+    const quiet = await shared.read("/blog/");
+    expect(await shared.set("/blog/", "new rows", { ...o, since: quiet.gen })).toBe(true);
+    expect(shared.getNow("/blog/")).toMatchObject({ value: "new rows", fresh: true });
+    // stored just before an invalidation (NOTIFY arriving late): stale once it arrives
+    shared.bump(["list"]);
+    expect(shared.getNow("/blog/")).toMatchObject({ value: "new rows", fresh: false });
   });
 });

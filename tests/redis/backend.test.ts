@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisAvailable, redisPrefix } from "../../src/cache/redis.ts";
 import { createRedisBackend } from "../../src/cache/redis-backend.ts";
 import type { SharedBackend } from "../../src/cache/shared.ts";
+import { sharedCache } from "../../src/cache/index.ts";
+import { getOrSet } from "../../src/cache/fragments.ts";
 import { connectAppToRedis, type AppRedis, type RawRedis, type TestRedis } from "../support/redis.ts";
 import { until } from "../support/poll.ts";
 import type { TcpProxy } from "../ops/support.ts";
@@ -100,6 +102,49 @@ describe("the Redis shared cache", () => {
     // another process: INCR of the tag's counter, as its invalidateTags() does
     await other.incr(`${redisPrefix()}t:post:7`);
     expect(await cache.get("/shared/")).toMatchObject({ value: "v1", fresh: false });
+  });
+
+  it("a page rendered before another process's invalidation is not stored after it (the generation read with the miss)", async () => {
+    // Process B misses /gen/blog/ and starts rendering from the rows as they were...
+    const b = createRedisBackend();
+    const a = createRedisBackend();
+    const read = await b.read("/gen/blog/");
+    expect(read.hit).toBeUndefined();
+    expect(read.gen).toMatch(/^\d+$/);
+    // ...process A commits and invalidates the lists in Redis (B has not heard its NOTIFY yet)...
+    await a.invalidateTags(["list"]);
+    // ...B's store of its old page is refused, and nothing is served as fresh.
+    expect(await b.set("/gen/blog/", "old rows", { ...opts(["list", "page"]), since: read.gen })).toBe(false);
+    expect(await other.exists(`${redisPrefix()}c:/gen/blog/`)).toBe(0);
+    expect(await cache.get("/gen/blog/")).toBeUndefined();
+    // The same holds for a tag no entry carries yet (no tag key to bump), and for a stale entry re-rendered.
+    const again = await b.read("/gen/blog/");
+    await a.invalidateTags(["category:987654"]);
+    expect(await b.set("/gen/blog/", "old rows", { ...opts(["category:987654", "page"]), since: again.gen })).toBe(false);
+    // Without an invalidation in between, it is stored, fresh.
+    const quiet = await b.read("/gen/blog/");
+    expect(await b.set("/gen/blog/", "new rows", { ...opts(["list", "page"]), since: quiet.gen })).toBe(true);
+    expect(await cache.get("/gen/blog/")).toMatchObject({ value: "new rows", fresh: true });
+    // The generation is returned with a hit too, in the same round trip.
+    const hit = await b.read("/gen/blog/");
+    expect(hit.hit).toMatchObject({ value: "new rows", fresh: true });
+    expect(hit.gen).toBe(quiet.gen);
+  });
+
+  it("getOrSet (fragments) returns but does not store a value loaded across an invalidation by another process", async () => {
+    expect(sharedCache().name).toBe("redis");
+    const a = createRedisBackend();
+    const across = await getOrSet("gen-frag", { ttlMs: 60_000, tags: ["list"] }, async () => {
+      await a.invalidateTags(["list"]); // another process's save lands while this one loads
+      return { count: 1 };
+    });
+    expect(across).toEqual({ count: 1 });
+    expect(await other.exists(`${redisPrefix()}c:frag:v1:gen-frag`)).toBe(0);
+    let loads = 0;
+    const load = async () => ({ count: 2, loads: ++loads });
+    expect(await getOrSet("gen-frag", { ttlMs: 60_000, tags: ["list"] }, load)).toEqual({ count: 2, loads: 1 });
+    expect(await other.exists(`${redisPrefix()}c:frag:v1:gen-frag`)).toBe(1);
+    expect(await getOrSet("gen-frag", { ttlMs: 60_000, tags: ["list"] }, load)).toEqual({ count: 2, loads: 1 }); // a fresh hit
   });
 
   it("a tag version lost from Redis (evicted) makes its entries stale, never fresh again", async () => {
