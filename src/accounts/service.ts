@@ -1,6 +1,7 @@
 // THE save path for user accounts' profile fields (the admin's user form and actions and the API call
 // these): the versioned save of src/db/saves.ts (audit entry, version check, unique username and
-// e-mail), plus the account rules: an admin cannot lock themself out (demote or deactivate their own
+// e-mail), plus the account rules: a changed e-mail address is not verified any more and is mailed a
+// verification link (src/accounts/verify.ts) in the same transaction; an admin cannot lock themself out (demote or deactivate their own
 // account: after the change they must still be allowed to manage users), nor delete their own account,
 // and a deactivated account is signed out everywhere (its sessions and API refresh tokens end).
 import type { Role } from "../generated/prisma/client.ts";
@@ -9,6 +10,7 @@ import { FieldErrors, versionedSaves, type Saved, type Saver } from "../db/saves
 import { rolesWith } from "./permissions.ts";
 import { signOutEverywhere } from "./signout.ts";
 import { enqueueInvite } from "./invite.ts";
+import { enqueueVerification } from "./verify.ts";
 
 export { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
 
@@ -40,7 +42,12 @@ export async function updateUser(id: number, expectedVersion: number, change: Us
   const demotes = change.role !== undefined && !rolesWith("user.change").includes(change.role);
   if (id === actor.id && (demotes || change.isActive === false))
     throw new FieldErrors({ [change.role !== undefined ? "role" : "isActive"]: SELF_LOCKOUT_MESSAGE });
-  const saved = await users.update(id, expectedVersion, change as Record<string, unknown>, actor);
+  const saved = await users.update(id, expectedVersion, change as Record<string, unknown>, actor, async (tx, { row }, before) => {
+    if (row.email === before.email) return;
+    // A new address nobody has proved yet: not verified, and its owner is mailed a link (both or neither).
+    await tx.user.update({ where: { id }, data: { emailVerifiedAt: null } });
+    await enqueueVerification(tx, { id, email: String(row.email), username: String(row.username) });
+  });
   if (change.isActive === false) await signOutEverywhere(id);
   return saved;
 }

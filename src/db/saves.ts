@@ -97,8 +97,17 @@ export function versionedSaves(opts: {
         .catch(fieldErrors)
         .finally(afterWrite);
     },
-    /** `data`: the fields to change (others keep their values). Saved only while the row is at `expectedVersion`. */
-    async update(id: number, expectedVersion: number, data: Row, actor: Saver): Promise<Saved> {
+    /**
+     * `data`: the fields to change (others keep their values). Saved only while the row is at `expectedVersion`.
+     * `also`: more work in the same transaction, after the row is written (a user's changed address: verification).
+     */
+    async update(
+      id: number,
+      expectedVersion: number,
+      data: Row,
+      actor: Saver,
+      also?: (tx: Prisma.TransactionClient, saved: Saved, before: Row) => Promise<void>,
+    ): Promise<Saved> {
       return prisma
         .$transaction(async (tx) => {
           const before = await d(tx).findUnique({ where: { id } });
@@ -108,6 +117,7 @@ export function versionedSaves(opts: {
           const repr = opts.repr(o);
           const changed = changedFields(before, values, opts.fields);
           await recordAction({ userId: actor.id, action: "CHANGE", model: opts.audit, objectId: id, objectRepr: repr, changes: { changed } }, tx);
+          if (also) await also(tx, { id, repr, row: o }, before);
           return { id, repr, row: o };
         })
         .catch((e: unknown) => {

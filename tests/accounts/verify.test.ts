@@ -11,7 +11,8 @@ import { signAccessToken } from "../../src/api/tokens.ts";
 import { verificationToken } from "../../src/accounts/verify.ts";
 import { can, refusalReason, rolesWith } from "../../src/accounts/permissions.ts";
 import { csrfFrom, login } from "../support/auth.ts";
-import { createUser, hoursAgo, makePost } from "../support/fixtures.ts";
+import { createUser, csrfPost, hoursAgo, makePost, signedIn } from "../support/fixtures.ts";
+import { url } from "../../src/web/urls.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 
 config.TRUST_PROXY = "true";
@@ -229,6 +230,56 @@ describe("verification at sign-up", () => {
       .send({ _csrf: csrfFrom(page.text), new_password1: GOOD, new_password2: GOOD })
       .expect(303);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerifiedAt).toBeInstanceOf(Date);
+  });
+});
+
+describe("a changed e-mail address is verified again", () => {
+  it("an admin changing a verified user's address: not verified any more, favorites refused, a link mailed to the new address verifies it", async () => {
+    const admin = await signedIn(app, "ADMIN");
+    const { user } = await createUser({ username: "mover", email: "mover.old@example.test" });
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerifiedAt).toBeInstanceOf(Date);
+    const form = (u: { username: string; email: string; version: number }, change: Record<string, string>) => ({
+      username: u.username,
+      email: u.email,
+      role: "READER",
+      isActive: "1",
+      firstName: "",
+      lastName: "",
+      bio: "",
+      _version: String(u.version),
+      ...change,
+    });
+    // A names-only change keeps the verification and mails nothing.
+    let row = await prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    await csrfPost(admin, url("admin:accounts_user_change", { id: user.id }), form(row, { firstName: "Mo" }), 303);
+    row = await prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(row.emailVerifiedAt).toBeInstanceOf(Date);
+    // A taken address: refused (400), nothing changed, nothing mailed.
+    await createUser({ email: "taken.addr@example.test" });
+    await csrfPost(admin, url("admin:accounts_user_change", { id: user.id }), form(row, { email: "taken.addr@example.test" }), 400);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerifiedAt).toEqual(row.emailVerifiedAt);
+
+    await csrfPost(admin, url("admin:accounts_user_change", { id: user.id }), form(row, { email: "Mover.New@example.test" }), 303);
+    const moved = await prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(moved.email).toBe("mover.new@example.test");
+    expect(moved.emailVerifiedAt).toBeNull();
+    await apiFavorite({ id: user.id, email: moved.email, role: "READER" }).expect(403);
+    const mail = await smtp.waitFor((m) => m.to.includes("mover.new@example.test") && m.subject.startsWith("Confirm your e-mail address"));
+    expect(mail.text).toContain("Your username is mover.");
+    expect(smtp.messages.some((m) => m.to.includes("mover.old@example.test") || m.to.includes("taken.addr@example.test"))).toBe(false);
+    // A link made for the old address does not verify the new one; the mailed link does.
+    const oldPath = `/accounts/verify/${verificationToken({ id: user.id, email: "mover.old@example.test" })}/`;
+    expect((await request(app).get(oldPath)).status).toBe(400);
+    const path = linkIn(mail.text)!;
+    const anon = request.agent(app);
+    const page = await anon.get(path).expect(200);
+    await anon
+      .post(path)
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text) })
+      .expect(303);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerifiedAt).toBeInstanceOf(Date);
+    await apiFavorite({ id: user.id, email: moved.email, role: "READER" }).expect(200);
   });
 });
 
