@@ -36,7 +36,7 @@
 //  - the server's three parser-error pages (src/web/client-errors.ts): rendered once per server;
 //  - per-request and per-connection maps (open sockets, pending responses, a page's tag names
 //    returned by tagNamesFor(), the admin's form state), which end with their request.
-import { invalidateEverywhere, onInvalidate } from "../db/invalidation.ts";
+import { invalidateEverywhere, onInvalidate, type InvalidationSource } from "../db/invalidation.ts";
 import { config } from "../config.ts";
 import type { CacheBackend, CacheSpec, CacheStore, Defined, Tag } from "./backend.ts";
 import { MemoryBackend } from "./memory.ts";
@@ -361,17 +361,23 @@ const MAX_TAG_PAYLOAD = 6_000;
 // ---- invalidation -------------------------------------------------------------------------------
 
 /** Clears this process's caches declared with any of `tags` (null: every tagged cache). */
-function clearLocal(tags: readonly string[] | null): void {
+function clearLocal(tags: readonly string[] | null, from: InvalidationSource): void {
   const hit = tags === null ? ALL_TAGS : ALL_TAGS.filter((t) => tags.includes(t));
   const at = new Date();
   for (const t of hit) backend.deleteTag(t);
   for (const c of registry) if (c.spec.tags.some((t) => hit.includes(t))) c.cleared(at);
   // The memory shared cache lives in this process: bump its tag versions here. A Redis one was
-  // invalidated once, by the writer (invalidate() below), for every process at once.
+  // invalidated by the writer (invalidate() below), for every process at once; but a writer that cannot
+  // reach Redis only keeps its tags until it reconnects (and loses them if it dies). So every process
+  // that hears another's NOTIFY applies its tags to Redis too: an extra bump costs one render per page.
+  // (A reconnection of the listener, "missed", is not applied to Redis: with a writer cut off from Redis
+  // during that same gap, its pages stay fresh until the writer reconnects, or their TTL.)
   const shared = sharedCache();
   if (shared instanceof MemorySharedBackend) {
     if (tags === null) shared.bumpAll();
     else shared.bump(tags);
+  } else if (from === "elsewhere") {
+    void shared.invalidateTags(tags === null ? [PAGE_TAGS.all] : tags.filter((t) => !(t in TAGS))); // never throws
   }
 }
 onInvalidate(clearLocal); // here, from another process's NOTIFY, and on the listener's reconnection

@@ -27,8 +27,9 @@
 // MAX_PENDING_TAGS; beyond that, everything: every entry also carries the internal tag ALL_TAG) and
 // applied as soon as its connection is ready again. So a Redis that kept its data through the outage (a
 // network split, a restart with persistence) stops serving, as fresh, entries that a save made while it
-// was unreachable should have made stale. (If the writing process dies before it reconnects, those
-// entries are fresh until their TTL: PAGE_CACHE_TTL_SECONDS.)
+// was unreachable should have made stale. And every other process that hears the writer's NOTIFY applies
+// its tags to Redis itself (src/cache/index.ts clearLocal), so a writer alone in losing Redis (or dying
+// before it reconnects) does not leave the others serving those pages as fresh.
 //
 // stats(): entries are NOT counted (counting a prefix means SCANning the whole keyspace); bytes and
 // maxBytes are Redis's used_memory and maxmemory from INFO memory (the whole Redis: sessions and rate

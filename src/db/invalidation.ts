@@ -17,8 +17,13 @@ const CHANNEL = "folio_invalidate";
 /** This process's id in notifications, so a process ignores its own. */
 const SELF = randomUUID();
 
-/** Which caches to clear: those declared with any of these tags; null: every one. */
-export type ClearLocal = (tags: readonly string[] | null) => void;
+/**
+ * Which caches to clear: those declared with any of these tags; null: every one. `from`: "here" (this
+ * process's write), "elsewhere" (another process's NOTIFY), "missed" (the listener reconnected: notifications
+ * may have been lost meanwhile).
+ */
+export type ClearLocal = (tags: readonly string[] | null, from: InvalidationSource) => void;
+export type InvalidationSource = "here" | "elsewhere" | "missed";
 const handlers = new Set<ClearLocal>();
 
 /** Registers what clears this process's caches (the cache module) on every invalidation, local or not. */
@@ -26,8 +31,8 @@ export function onInvalidate(clear: ClearLocal): void {
   handlers.add(clear);
 }
 
-function clearLocal(tags: readonly string[] | null): void {
-  for (const clear of handlers) clear(tags);
+function clearLocal(tags: readonly string[] | null, from: InvalidationSource): void {
+  for (const clear of handlers) clear(tags, from);
 }
 
 /**
@@ -37,7 +42,7 @@ function clearLocal(tags: readonly string[] | null): void {
  */
 export async function invalidateEverywhere(tags?: readonly string[]): Promise<void> {
   const some = tags && tags.length ? tags : null;
-  clearLocal(some);
+  clearLocal(some, "here");
   try {
     await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, some ? `${SELF} ${some.join(",")}` : SELF]);
   } catch {
@@ -62,12 +67,12 @@ export function listenForInvalidation(
     onPayload(payload) {
       const [from, list] = payload.split(" ", 2);
       if (from === self) return;
-      clearLocal(list ? list.split(",") : null);
+      clearLocal(list ? list.split(",") : null, "elsewhere");
       opts.onEvent?.("cleared");
     },
     onConnected(reconnected) {
       if (reconnected) {
-        clearLocal(null); // a reconnection: notifications were missed meanwhile
+        clearLocal(null, "missed"); // a reconnection: notifications were missed meanwhile
         opts.onEvent?.("cleared");
       }
       opts.onEvent?.("connected");

@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisAvailable, redisPrefix } from "../../src/cache/redis.ts";
 import { createRedisBackend } from "../../src/cache/redis-backend.ts";
 import type { SharedBackend } from "../../src/cache/shared.ts";
+import pg from "pg";
 import { sharedCache } from "../../src/cache/index.ts";
+import { listenForInvalidation } from "../../src/db/invalidation.ts";
+import { CHANNEL } from "../cache/elsewhere.ts";
 import { getOrSet } from "../../src/cache/fragments.ts";
 import { connectAppToRedis, type AppRedis, type RawRedis, type TestRedis } from "../support/redis.ts";
 import { until } from "../support/poll.ts";
@@ -145,6 +148,28 @@ describe("the Redis shared cache", () => {
     expect(await getOrSet("gen-frag", { ttlMs: 60_000, tags: ["list"] }, load)).toEqual({ count: 2, loads: 1 });
     expect(await other.exists(`${redisPrefix()}c:frag:v1:gen-frag`)).toBe(1);
     expect(await getOrSet("gen-frag", { ttlMs: 60_000, tags: ["list"] }, load)).toEqual({ count: 2, loads: 1 }); // a fresh hit
+  });
+
+  it("another process's NOTIFY is applied to Redis here too: a writer that lost Redis (or died) does not leave its pages fresh", async () => {
+    const events: string[] = [];
+    const listener = listenForInvalidation(process.env.TEST_DATABASE_URL!, { self: "this-process", onEvent: (e) => events.push(e) });
+    const pool = new pg.Pool({ connectionString: process.env.TEST_DATABASE_URL!, max: 1 });
+    try {
+      expect(await until(() => events.includes("connected"))).toBe(true);
+      await cache.set("/notified/post/", "post 77", opts(["page", "post:77"]));
+      await cache.set("/notified/other/", "post 78", opts(["page", "post:78"]));
+      // The writer: its save committed, its Redis is unreachable (nothing reaches Redis), its NOTIFY is sent.
+      await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, "writer-without-redis posts,post:77"]);
+      expect(await until(async () => (await cache.get("/notified/post/"))?.fresh === false)).toBe(true);
+      expect(await cache.get("/notified/post/")).toMatchObject({ value: "post 77", fresh: false }); // kept for stale-if-error
+      expect(await cache.get("/notified/other/")).toMatchObject({ value: "post 78", fresh: true });
+      // A NOTIFY without tags (everything, as a restore sends) makes every page stale.
+      await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, "writer-without-redis"]);
+      expect(await until(async () => (await cache.get("/notified/other/"))?.fresh === false)).toBe(true);
+    } finally {
+      await listener.stop();
+      await pool.end();
+    }
   });
 
   it("a tag version lost from Redis (evicted) makes its entries stale, never fresh again", async () => {
