@@ -69,15 +69,24 @@ describe("accounts journey", () => {
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByLabel("Password confirmation").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign up" }).click();
-    // Sign-up answers "check your e-mail" (the same for a taken address); the welcome mail says how to sign in.
+    // Sign-up answers "check your e-mail" (the same for a taken address); the mail (a job) asks to
+    // confirm the address: its link shows a button, which confirms and leads to the login page.
     await page.waitForURL(`${u}/accounts/signup/done/`);
     expect(await page.locator("h1").textContent()).toBe("Check your e-mail");
     await shot(page, "signup-done-desktop");
     const welcome = await smtp.waitFor((m) => m.to.includes("journey@example.test"));
     expect(welcome.text).toContain("Your username is journey.");
-    await page.goto(`${u}${new URL(/https?:\/\/\S+\/accounts\/login\/\S*/.exec(welcome.text)![0]).pathname}?next=/accounts/profile/`);
+    await page.goto(`${u}${new URL(/https?:\/\/\S+\/accounts\/verify\/\S+/.exec(welcome.text)![0]).pathname}`);
+    expect(await page.locator("h1").textContent()).toBe("Confirm your e-mail address");
+    await page.getByRole("button", { name: "Confirm my e-mail address" }).click();
+    await page.waitForURL(/\/accounts\/login\/$/);
+    await expect.poll(() => page.locator("body").textContent()).toContain("Your e-mail address is confirmed.");
+    await page.goto(`${u}/accounts/login/?next=/accounts/profile/`);
     await logIn(page, "journey", PASSWORD);
     await page.waitForURL(`${u}/accounts/profile/`);
+    expect(await prisma.user.findUniqueOrThrow({ where: { username: "journey" }, select: { emailVerifiedAt: true } })).toMatchObject({
+      emailVerifiedAt: expect.any(Date),
+    });
     await shot(page, "profile-desktop");
 
     // A reader cannot write; an admin makes them an author.
