@@ -353,7 +353,28 @@ export const PAGE_TAGS = {
   category: (id: number) => `category:${id}`,
   tag: (id: number) => `tag:${id}`,
   author: (id: number) => `author:${id}`,
+  /**
+   * Passed to invalidate(): DELETES the entries carrying `tag` instead of making them stale, so no stale
+   * copy of them is ever served again (stale-if-error). For a post taken down (deleted, unpublished, or
+   * moved to another URL): src/posts/service.ts purges every tag of the post as it was (its page, the
+   * pages showing it as a similar post, the lists and archives that listed it).
+   */
+  purge: (tag: string) => `${PURGE}${tag}`,
 };
+const PURGE = "!";
+
+/** Splits a tag list: coarse tags (in-process caches), tags to make stale, tags to purge (their "!" removed). */
+function sharedTags(tags: readonly string[]): { stale: string[]; purge: string[] } {
+  const fine = tags.filter((t) => !(t in TAGS));
+  return { stale: fine.filter((t) => !t.startsWith(PURGE)), purge: fine.filter((t) => t.startsWith(PURGE)).map((t) => t.slice(PURGE.length)) };
+}
+
+/** Applies fine tags to a Redis shared cache (purges first: a page purged is not merely stale). */
+async function applyToRedis(shared: SharedBackend, tags: readonly string[]): Promise<void> {
+  const { stale, purge } = sharedTags(tags);
+  if (purge.length) await shared.purgeTags(purge);
+  if (stale.length) await shared.invalidateTags(stale);
+}
 
 /** NOTIFY payloads stop at 8,000 bytes: a longer list of fine tags is sent as "every page". */
 const MAX_TAG_PAYLOAD = 6_000;
@@ -375,9 +396,13 @@ function clearLocal(tags: readonly string[] | null, from: InvalidationSource): v
   const shared = sharedCache();
   if (shared instanceof MemorySharedBackend) {
     if (tags === null) shared.bumpAll();
-    else shared.bump(tags);
+    else {
+      const { stale, purge } = sharedTags(tags);
+      shared.bump([...tags.filter((t) => t in TAGS), ...stale, ...purge]);
+      if (purge.length) shared.purgeNow(purge);
+    }
   } else if (from === "elsewhere") {
-    void shared.invalidateTags(tags === null ? [PAGE_TAGS.all] : tags.filter((t) => !(t in TAGS))); // never throws
+    void applyToRedis(shared, tags ?? [PAGE_TAGS.all]); // never throws
   }
 }
 onInvalidate(clearLocal); // here, from another process's NOTIFY, and on the listener's reconnection
@@ -391,9 +416,13 @@ onInvalidate(clearLocal); // here, from another process's NOTIFY, and on the lis
  */
 export async function invalidate(...tags: (Tag | string)[]): Promise<void> {
   let list = [...new Set(tags)];
-  if (list.join(",").length > MAX_TAG_PAYLOAD) list = [...list.filter((t) => t in TAGS), PAGE_TAGS.all];
   const shared = sharedCache();
-  if (!(shared instanceof MemorySharedBackend)) await shared.invalidateTags(list.filter((t) => !(t in TAGS)));
+  if (!(shared instanceof MemorySharedBackend)) await applyToRedis(shared, list);
+  if (list.join(",").length > MAX_TAG_PAYLOAD) {
+    // Too long for a NOTIFY: every page stale, and every page deleted if something was to be purged.
+    const purging = sharedTags(list).purge.length > 0;
+    list = [...list.filter((t) => t in TAGS), PAGE_TAGS.all, ...(purging ? [PAGE_TAGS.purge(PAGE_TAGS.all)] : [])];
+  }
   await invalidateEverywhere(list);
 }
 

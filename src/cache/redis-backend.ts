@@ -9,6 +9,10 @@
 //   P t:<tag>  the tag's version: a string. Created when an entry with that tag is stored and none
 //              exists (seeded with a time-based value: see SEED below), bumped by INCR on invalidation,
 //              and kept (PEXPIRE) at least as long as every entry stored with it.
+//   P k:<tag>  the index of the entries carrying the tag, for purgeTags(): a sorted set of entry keys
+//              scored by when each expires (members past it are trimmed on every store with the tag, so
+//              it holds about as many members as live entries), kept as long as its newest entry.
+//              purgeTags() UNLINKs its members and itself (and moves the generation) in one script.
 //   P g        the invalidation generation: INCR by every invalidation (whatever its tags, even tags no
 //              entry carries yet), no expiry. read() returns it with the entry, in the same script; the
 //              caller computes the value and set() gets it back as `since`: the set script stores nothing
@@ -60,24 +64,46 @@ if not v then return { gen } end
 return { gen, v, s, f, current }
 `;
 
-// KEYS[1]: the entry, KEYS[2]: the generation, KEYS[3..]: its tag keys.
-// ARGV: value, storedAt, freshUntil, keep (ms), seed, since ('' for none), tag names...
+// KEYS[1]: the entry, KEYS[2]: the generation, KEYS[3..2+n]: its n tag keys, KEYS[3+n..2+2n]: their indexes.
+// ARGV: value, storedAt, freshUntil, keep (ms), seed, since ('' for none), the n tag names.
 // Returns 0 (not stored: an invalidation happened since the value was read) or 1.
 const SET_SCRIPT = `
 local keep = tonumber(ARGV[4])
 if ARGV[6] ~= '' and (redis.call('GET', KEYS[2]) or '0') ~= ARGV[6] then return 0 end
+local now = tonumber(ARGV[2])
+local n = (#KEYS - 2) / 2
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 's', ARGV[2], 'f', ARGV[3])
-for i = 3, #KEYS do
-  local k = KEYS[i]
+for j = 1, n do
+  local k = KEYS[2 + j]
   if not redis.call('SET', k, ARGV[5], 'PX', keep, 'NX') then
     local ttl = redis.call('PTTL', k)
     if ttl >= 0 and ttl < keep then redis.call('PEXPIRE', k, keep) end
   end
-  redis.call('HSET', KEYS[1], 't:' .. ARGV[4 + i], redis.call('GET', k))
+  redis.call('HSET', KEYS[1], 't:' .. ARGV[6 + j], redis.call('GET', k))
+  local idx = KEYS[2 + n + j]
+  redis.call('ZADD', idx, now + keep, KEYS[1])
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
+  local ittl = redis.call('PTTL', idx)
+  if ittl == -1 or (ittl >= 0 and ittl < keep) then redis.call('PEXPIRE', idx, keep) end
 end
 redis.call('PEXPIRE', KEYS[1], keep)
 return 1
+`;
+
+// KEYS[1]: the generation, KEYS[2..]: tag indexes. Deletes every entry indexed, and the indexes.
+const PURGE_SCRIPT = `
+redis.call('INCR', KEYS[1])
+local n = 0
+for i = 2, #KEYS do
+  local members = redis.call('ZRANGE', KEYS[i], 0, -1)
+  for j = 1, #members, 500 do
+    redis.call('UNLINK', unpack(members, j, math.min(j + 499, #members)))
+  end
+  n = n + #members
+  redis.call('DEL', KEYS[i])
+end
+return n
 `;
 
 // KEYS[1]: the generation, KEYS[2..]: tag keys. A tag that has no key has no live entry to make stale
@@ -102,6 +128,7 @@ const script = (source: string): Script => ({ source, sha: createHash("sha1").up
 const GET = script(GET_SCRIPT);
 const SET = script(SET_SCRIPT);
 const INVALIDATE = script(INVALIDATE_SCRIPT);
+const PURGE = script(PURGE_SCRIPT);
 
 /**
  * A new tag version: milliseconds since the epoch followed by 6 random digits (a decimal integer
@@ -135,17 +162,25 @@ class RedisSharedBackend implements SharedBackend {
   private readonly entryPrefix = `${this.prefix}c:`;
   private readonly tagPrefix = `${this.prefix}t:`;
   private readonly genKey = `${this.prefix}g`;
+  private readonly indexPrefix = `${this.prefix}k:`;
   private failures = 0;
   private lastLogged = 0;
   private memory: { at: number; bytes?: number; maxBytes?: number } = { at: 0 };
   /** Invalidations that could not reach Redis, applied once it is reachable again. */
   private pending = new Set<string>();
+  /** Purges that could not reach Redis, likewise. */
+  private pendingPurges = new Set<string>();
 
   constructor() {
     onRedisReady(() => void this.flushPending());
   }
 
   private async flushPending(): Promise<void> {
+    if (this.pendingPurges.size) {
+      const purges = [...this.pendingPurges];
+      this.pendingPurges.clear();
+      await this.purgeTags(purges);
+    }
     if (!this.pending.size) return;
     const tags = [...this.pending];
     this.pending.clear();
@@ -207,7 +242,7 @@ class RedisSharedBackend implements SharedBackend {
       const stored = await run(
         c,
         SET,
-        [this.entryPrefix + key, this.genKey, ...tags.map((t) => this.tagPrefix + t)],
+        [this.entryPrefix + key, this.genKey, ...tags.map((t) => this.tagPrefix + t), ...tags.map((t) => this.indexPrefix + t)],
         [value, String(now), String(now + opts.ttlMs), String(keep), SEED(), opts.since ?? "", ...tags],
       );
       return Number(stored) === 1;
@@ -242,12 +277,33 @@ class RedisSharedBackend implements SharedBackend {
     }
   }
 
+  async purgeTags(tags: readonly string[]): Promise<void> {
+    if (!tags.length) return;
+    if (!redisClient()) await connectRedis();
+    const c = this.client();
+    const keep = () => {
+      for (const t of tags) this.pendingPurges.add(t);
+      if (this.pendingPurges.size > MAX_PENDING_TAGS) {
+        // too many to keep: purge every page once Redis is back (costs every stale copy, keeps none of them)
+        this.pendingPurges.clear();
+        this.pendingPurges.add(ALL_TAG);
+      }
+    };
+    if (!c) return keep();
+    try {
+      await run(c, PURGE, [this.genKey, ...[...new Set(tags)].map((t) => this.indexPrefix + t)], []);
+    } catch (err) {
+      this.failed("purgeTags", err);
+      keep();
+    }
+  }
+
   /** Drops this site's entries and tag versions (SCAN by prefix: for tests and restores, not hot paths). */
   async clear(): Promise<void> {
     const c = this.client();
     if (!c) return;
     try {
-      for (const prefix of [this.entryPrefix, this.tagPrefix]) {
+      for (const prefix of [this.entryPrefix, this.tagPrefix, this.indexPrefix]) {
         for await (const keys of c.scanIterator({ MATCH: `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`, COUNT: 500 })) {
           if (keys.length) await c.unlink(keys);
         }

@@ -101,6 +101,19 @@ export class MemorySharedBackend implements SharedBackend {
     for (const t of tags) this.versions.set(t, v);
   }
 
+  async purgeTags(tags: readonly string[]): Promise<void> {
+    this.purgeNow(tags);
+  }
+
+  /** Synchronous purge: deletes the entries carrying any of `tags` (a scan: rare, on a post taken down). */
+  purgeNow(tags: readonly string[]): void {
+    const purged = new Set(tags);
+    const doomed: string[] = [];
+    for (const [key, e] of this.lru.entries()) if (e.tags.some((t) => purged.has(t))) doomed.push(key);
+    for (const key of doomed) this.lru.delete(key);
+    this.seq++; // a value computed before the purge is not stored after it (read().gen moved)
+  }
+
   /** Every entry stale at once (a missed notification): kept for stale-if-error. */
   bumpAll(): void {
     this.floor = ++this.seq;

@@ -47,6 +47,8 @@ export interface SharedBackend {
   delete(key: string): Promise<void>;
   /** Makes every entry carrying any of `tags` stale (not deleted: stale-if-error may still serve it). */
   invalidateTags(tags: readonly string[]): Promise<void>;
+  /** Deletes every entry carrying any of `tags`: no stale copy kept (a post taken down). */
+  purgeTags(tags: readonly string[]): Promise<void>;
   /** Drops everything (tests, restore). */
   clear(): Promise<void>;
   /** For /admin/caches/: entries and bytes held (undefined where the backend cannot tell cheaply). */

@@ -37,6 +37,18 @@ export function postPageTags(p: { id: number; categoryId: number | null; authorI
   return tags;
 }
 
+/**
+ * A published post leaves its page (unpublished, or its URL's slug or date changed; deletion likewise):
+ * the cached pages that showed it are purged (deleted), not made stale, so that no stale copy of them
+ * (stale-if-error, during a later database outage) shows a post taken down, say for legal reasons. The
+ * lists and archives that listed it lose their stale copies too; they are rendered again on their next
+ * request.
+ */
+function takenDown(before: Pick<Post, "status" | "slug" | "publish">, after: Pick<Post, "status" | "slug" | "publish">): boolean {
+  if (before.status !== PostStatus.PUBLISHED) return false;
+  return after.status !== PostStatus.PUBLISHED || after.slug !== before.slug || after.publish?.getTime() !== before.publish?.getTime();
+}
+
 type Tx = Prisma.TransactionClient;
 export const POST_MODEL = "blog.post";
 
@@ -489,6 +501,7 @@ async function saveOver(
   }
   const post = (await tx.post.findUnique({ where: { id: before.id } }))!;
   for (const t of [...postPageTags(before), ...postPageTags({ ...post, tagIds })]) touched.add(t); // a moved post leaves its old pages too
+  if (takenDown(before, post)) for (const t of postPageTags(before)) touched.add(PAGE_TAGS.purge(t));
   const changed = changedFields(before, { ...data, tagIds }, TRACKED);
   await revision(tx, post, actor?.id ?? null);
   await postSaved(tx, { before, after: post, actorId: actor?.id ?? null });
@@ -536,9 +549,13 @@ export async function deletePosts(ids: number[], actor: PostActor | null, expect
       const saver = await saverOf(tx, actor);
       const posts = await tx.post.findMany({
         where: { id: { in: ids } },
-        select: { id: true, title: true, authorId: true, categoryId: true, tags: { select: { tagId: true } } },
+        select: { id: true, title: true, status: true, authorId: true, categoryId: true, tags: { select: { tagId: true } } },
       });
-      for (const p of posts) for (const t of postPageTags({ ...p, tagIds: p.tags.map((x) => x.tagId) })) touched.add(t);
+      for (const p of posts) {
+        const tags = postPageTags({ ...p, tagIds: p.tags.map((x) => x.tagId) });
+        for (const t of tags) touched.add(t);
+        if (p.status === PostStatus.PUBLISHED) for (const t of tags) touched.add(PAGE_TAGS.purge(t)); // taken down: see takenDown()
+      }
       const refused = saver === SYSTEM ? undefined : posts.find((p) => !can(saver, "post.delete", p));
       if (refused) throw new PostPermissionError(null, `You may not delete “${refused.title}”.`);
       const versioned = expectedVersion === undefined ? {} : { version: expectedVersion };

@@ -6,11 +6,12 @@ import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
 import express from "express";
-import { pageCache, pageKey } from "../../src/cache/pages.ts";
+import { pageCache, pageKey, serveStaleCopy } from "../../src/cache/pages.ts";
 import { nextScheduledAt } from "../../src/cache/scheduled.ts";
 import { postUrl } from "../../src/blog/queries.ts";
 import { updateCategory } from "../../src/taxonomy/service.ts";
-import { getPostWithTags, updatePost, type PostWithTags } from "../../src/posts/service.ts";
+import { deletePosts, getPostWithTags, updatePost, type PostWithTags } from "../../src/posts/service.ts";
+import { PostStatus } from "../../src/generated/prisma/client.ts";
 import { until } from "../support/poll.ts";
 import { createUser, csrfPost, makeCategory, makePost, makeTag, prisma, signedIn, type Signed } from "../support/fixtures.ts";
 
@@ -263,3 +264,51 @@ function adminForm(p: PostWithTags, over: { title: string; categoryId: number; p
     _version: String(p.version),
   };
 }
+
+describe("page cache: a post taken down", () => {
+  // What a database outage answers (src/web/errors.ts): the stale copy if one is kept, else the 503.
+  const outage = express().use((req, res) => {
+    void serveStaleCopy(req, res).then((served) => {
+      if (!served) res.status(503).end();
+    });
+  });
+  const during = (path: string) => request(outage).get(path);
+
+  it("leaves no stale copy of its page nor of the lists that showed it (unpublished, deleted); an edited post's page keeps one", async () => {
+    const cat = await makeCategory("PC Takedown");
+    const ago = (ms: number) => new Date(Date.now() - ms);
+    const a = await makePost({ title: "Taken down post", authorId: author.id, categoryId: cat.id, publish: ago(1_800_000) });
+    const b = await makePost({ title: "Deleted post", authorId: author.id, categoryId: cat.id, publish: ago(1_900_000) });
+    for (const p of [postUrl(a), postUrl(b), `/blog/category/${cat.slug}/`, `/blog/category/${other.slug}/`]) await warm(p);
+
+    // An edit that keeps it published at its URL: its page is stale, and still there for an outage.
+    let current = (await getPostWithTags(a.id))!;
+    await updatePost(a.id, current.version, { ...current, publish: undefined, title: "Taken down post, edited" }, null);
+    const edited = await during(postUrl(a));
+    expect(edited.status).toBe(200);
+    expect(edited.headers["x-cache"]).toBe("STALE");
+
+    // Unpublished: its page and its category's list are deleted; an unrelated archive keeps its copy.
+    await warm(postUrl(a));
+    await warm(`/blog/category/${cat.slug}/`);
+    current = (await getPostWithTags(a.id))!;
+    await updatePost(a.id, current.version, { ...current, publish: undefined, status: PostStatus.DRAFT }, null);
+    expect((await during(postUrl(a))).status).toBe(503);
+    expect((await during(`/blog/category/${cat.slug}/`)).status).toBe(503);
+    expect((await during(`/blog/category/${other.slug}/`)).status).toBe(200);
+
+    // Deleted: likewise.
+    await warm(postUrl(b));
+    await deletePosts([b.id], null);
+    expect((await during(postUrl(b))).status).toBe(503);
+  });
+
+  it("a published post moved to another URL (slug changed) leaves no stale copy at its old one", async () => {
+    const p = await makePost({ title: "Moving post", authorId: author.id, categoryId: other.id, publish: new Date(Date.now() - 2_000_000) });
+    const old = postUrl(p);
+    await warm(old);
+    const current = (await getPostWithTags(p.id))!;
+    await updatePost(p.id, current.version, { ...current, publish: undefined, slug: "moved-post" }, null);
+    expect((await during(old)).status).toBe(503);
+  });
+});

@@ -172,6 +172,42 @@ describe("the Redis shared cache", () => {
     }
   });
 
+  it("purgeTags() deletes every entry carrying the tag (no stale copy left), from any process, and keeps its index bounded", async () => {
+    await cache.set("/purge/post/", "taken down", opts(["page", "post:90"]));
+    await cache.set("/purge/post/?page=2", "taken down, variant", opts(["page", "post:90"]));
+    await cache.set("/purge/similar/", "shows it as similar", opts(["page", "post:91", "post:90"]));
+    await cache.set("/purge/unrelated/", "unrelated", opts(["page", "post:92"]));
+    await cache.invalidateTags(["post:92"]); // a stale copy, not purged
+    expect(await other.zCard(`${redisPrefix()}k:post:90`)).toBe(3);
+    // A render in flight across the purge is not stored after it.
+    const inFlight = await cache.read("/purge/post/");
+    await createRedisBackend().purgeTags(["post:90"]);
+    for (const k of ["/purge/post/", "/purge/post/?page=2", "/purge/similar/"]) expect(await cache.get(k), k).toBeUndefined();
+    expect(await other.exists(`${redisPrefix()}k:post:90`)).toBe(0);
+    expect(await cache.get("/purge/unrelated/")).toMatchObject({ value: "unrelated", fresh: false });
+    expect(await cache.set("/purge/post/", "old rows", { ...opts(["page", "post:90"]), since: inFlight.gen })).toBe(false);
+    // Index members of entries that expired are trimmed on the next store with the tag.
+    await cache.set("/purge/short/", "short", opts(["page", "post:93"], 20, 0));
+    expect(await until(async () => (await cache.get("/purge/short/")) === undefined)).toBe(true);
+    await cache.set("/purge/long/", "long", opts(["page", "post:93"]));
+    expect(await other.zRange(`${redisPrefix()}k:post:93`, 0, -1)).toEqual([`${redisPrefix()}c:/purge/long/`]);
+  });
+
+  it("a purge in another process's NOTIFY is applied to Redis here too", async () => {
+    const events: string[] = [];
+    const listener = listenForInvalidation(process.env.TEST_DATABASE_URL!, { self: "this-process", onEvent: (e) => events.push(e) });
+    const pool = new pg.Pool({ connectionString: process.env.TEST_DATABASE_URL!, max: 1 });
+    try {
+      expect(await until(() => events.includes("connected"))).toBe(true);
+      await cache.set("/notified-purge/", "taken down", opts(["page", "post:95"]));
+      await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, "writer-without-redis posts,post:95,!post:95"]);
+      expect(await until(async () => (await cache.get("/notified-purge/")) === undefined)).toBe(true);
+    } finally {
+      await listener.stop();
+      await pool.end();
+    }
+  });
+
   it("a tag version lost from Redis (evicted) makes its entries stale, never fresh again", async () => {
     await cache.set("/evicted/", "v", opts(["page", "tag:5"]));
     await other.del(`${redisPrefix()}t:tag:5`);
