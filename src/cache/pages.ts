@@ -19,6 +19,8 @@
 //   PAGE_TAGS.all. A page rendered across an invalidation is not stored (it may show rows from before
 //   it): the lookup that missed also read the backend's invalidation generation, and the store hands it
 //   back (SharedSetOptions.since; with Redis, checked in Redis: exact whichever process invalidated).
+// Purge: a post taken down (src/posts/service.ts) deletes the pages of its tags (PAGE_TAGS.purge): no
+//   stale copy of them is served afterwards, even during a database outage.
 // Lifetime: PAGE_CACHE_TTL_SECONDS, cut to the next scheduled publish time (./scheduled.ts); then kept
 //   STALE_IF_ERROR_HOURS more as a stale copy that only a database outage serves (serveStaleCopy).
 // One render per key: concurrent misses of a key in this process wait for the first one's answer.

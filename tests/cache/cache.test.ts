@@ -7,7 +7,7 @@ import request from "supertest";
 import pg from "pg";
 import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
-import { cacheStats, caches, invalidate, type CacheStats } from "../../src/cache/index.ts";
+import { cacheStats, caches, invalidate, sharedCache, type CacheStats } from "../../src/cache/index.ts";
 import { listenForInvalidation, type Listener } from "../../src/db/invalidation.ts";
 import { countPublished, type PostCard } from "../../src/blog/queries.ts";
 import { installPostCardMemo } from "../../src/blog/cards.ts";
@@ -278,6 +278,25 @@ describe("across processes", () => {
     await invalidate("taxonomy");
     expect(await until(() => heard.length === 1)).toBe(true);
     expect(heard[0]).toMatch(/^[0-9a-f-]{36} taxonomy$/);
+  });
+
+  it("another process's purge deletes the memory shared cache's entries of its tags here; its invalidation makes them stale", async () => {
+    const events: string[] = [];
+    listeners.push(listenForInvalidation(dbUrl, { self: "this-process", onEvent: (e) => events.push(e) }));
+    expect(await until(() => events.includes("connected"))).toBe(true);
+    const shared = sharedCache();
+    expect(shared.name).toBe("memory");
+    const o = { ttlMs: 60_000, staleMs: 60_000 };
+    await shared.set("page:v1:/taken-down/", "taken down", { ...o, tags: ["page", "post:96"] });
+    await shared.set("page:v1:/edited/", "edited", { ...o, tags: ["page", "post:97"] });
+    const pool2 = new pg.Pool({ connectionString: dbUrl, max: 1 });
+    try {
+      await pool2.query("SELECT pg_notify($1, $2)", [CHANNEL, "another-process posts,post:96,!post:96,post:97"]);
+      expect(await until(async () => (await shared.get("page:v1:/taken-down/")) === undefined)).toBe(true);
+      expect(await shared.get("page:v1:/edited/")).toMatchObject({ value: "edited", fresh: false });
+    } finally {
+      await pool2.end();
+    }
   });
 
   it("another process's NOTIFY clears only the caches of its tags here", async () => {
