@@ -287,6 +287,7 @@ describe("two processes sharing one Redis", () => {
   });
 
   it("a server started while Redis is down starts, serves readers, and uses Redis once it is up", async () => {
+    const aBack = count(a, BACK);
     await redis.kill();
     const c = await spawn();
     expect(c.output()).toMatch(/Redis unreachable at start-up/);
@@ -295,6 +296,8 @@ describe("two processes sharing one Redis", () => {
     expect((await request(c.port, "/accounts/login/")).status).toBe(200);
     await redis.restart();
     await until(() => BACK.test(c.output()), { label: "C logs that Redis is available", ...polled });
+    // A lost Redis too (its session reads answer "anonymous" meanwhile): wait until it is back as well
+    await until(() => count(a, BACK) > aBack, { label: "A logs that Redis is available again", ...polled });
     const browser = new Browser();
     await browser.login(c, reader);
     expect((await browser.send(c, "GET", "/accounts/profile/")).status).toBe(200);
