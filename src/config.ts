@@ -125,6 +125,29 @@ const schema = z.object({
   CDN_S_MAXAGE: z.coerce.number().int().min(0).max(31_536_000).default(0),
   /** Cache-Control stale-while-revalidate for a CDN in front (seconds). */
   CDN_STALE_WHILE_REVALIDATE: z.coerce.number().int().min(0).max(31_536_000).default(60),
+  /**
+   * The site's time zone (an IANA name, as Django's TIME_ZONE): dates shown to readers and writers and the
+   * date in post URLs. Stored times stay UTC. Changing it re-dates post URLs; the old ones redirect (301).
+   */
+  TIME_ZONE: z
+    .string()
+    .min(1)
+    .max(64)
+    .default("UTC")
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat("en-US", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be an IANA time zone name, e.g. Europe/Paris or America/New_York"),
+  /** Largest image upload, in MB. */
+  MEDIA_MAX_MB: z.coerce.number().int().min(1).max(200).default(20),
+  /** Largest image upload, in megapixels (width x height): a decompression bomb is refused before it is decoded. */
+  MEDIA_MAX_MEGAPIXELS: z.coerce.number().int().min(1).max(500).default(50),
+  /** How long a shared preview link of a draft works, in days. */
+  PREVIEW_LINK_DAYS: z.coerce.number().int().min(1).max(90).default(7),
 });
 
 /** The settings after parsing: WEB_CONCURRENCY resolved to a number, SITE_URL to its default. */

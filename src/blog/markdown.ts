@@ -115,6 +115,34 @@ export function renderMarkdown(md: string): string {
   return sanitizeHtml(html, SANITIZE).trim();
 }
 
+/** A post body as the save path stores it (src/posts/service.ts): the HTML, the images it shows, its words. */
+export interface RenderedBody {
+  html: string;
+  /** Ids of the uploaded images (Media) the body shows: the post's PostMedia rows. */
+  mediaIds: number[];
+  /** Words of prose (not code or markup): reading time. */
+  wordCount: number;
+}
+
+/**
+ * The body as stored on save: Markdown to sanitised HTML with uploaded images as responsive pictures
+ * (their renditions' srcset, width and height), code highlighted, embeds as click-to-load placeholders.
+ * STUB (groundwork): the plain rendering; the Markdown engineer fills it in.
+ */
+export async function renderBody(md: string): Promise<RenderedBody> {
+  return { html: renderMarkdown(md), mediaIds: [], wordCount: countWords(md) };
+}
+
+/** Words of prose in a Markdown text (what reading time counts). */
+export function countWords(md: string): number {
+  return (md ?? "").split(/\s+/).filter(Boolean).length;
+}
+
+/** Minutes to read `words` words (at 230 a minute; at least 1). */
+export function readingMinutes(words: number): number {
+  return Math.max(1, Math.round(words / 230));
+}
+
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
 
 function decodeEntities(s: string): string {

@@ -49,7 +49,8 @@ export const postLabel = (k: PostKey) => `${k[0].replaceAll("-", "/")}/${k[1]}`;
 // signedOutAt is sign-in state (like sessions), not content: neither dumped nor loaded.
 // emailVerifiedAt is dumped and loaded (null: not verified); a file made before it existed loads its
 // users as verified at their dateJoined, as the migration that added it did.
-export type UserData = Omit<User, "id" | "passwordHash" | "signedOutAt"> & { passwordHash?: string };
+// avatarId: media are not in dumps yet (the avatar is left out; see README "Dumping and loading data").
+export type UserData = Omit<User, "id" | "passwordHash" | "signedOutAt" | "avatarId"> & { passwordHash?: string };
 export type CategoryData = Omit<Category, "id">;
 export type TagData = Omit<Tag, "id">;
 

@@ -10,7 +10,7 @@
 import { prisma, Prisma, type Post } from "../db/index.ts";
 import { PostStatus } from "../generated/prisma/client.ts";
 import { can, maySetPostField, type Actor, type PostField } from "../accounts/permissions.ts";
-import { excerptFrom, renderMarkdown, slugify } from "../blog/markdown.ts";
+import { excerptFrom, renderBody, slugify } from "../blog/markdown.ts";
 import { changedFields, recordAction, recordActions } from "../audit/index.ts";
 import { invalidate, PAGE_TAGS } from "../cache/index.ts";
 import { pruneAutosave } from "../autosave/service.ts";
@@ -58,7 +58,11 @@ export interface PostInput {
   body: string;
   /** See excerptFor(): empty or automatic text follows the body; anything else is kept. Undefined: the stored one. */
   excerpt?: string;
+  /** The page's <title> when set. Undefined: the stored one. */
+  metaTitle?: string;
   metaDescription?: string;
+  /** The featured image (a Media id), null for none. Undefined: the stored one. */
+  featuredImageId?: number | null;
   status: PostStatus;
   /** See publishTime(): a Date the writer chose, null for none chosen, undefined for "as stored". */
   publish?: Date | null;
@@ -174,7 +178,20 @@ function excerptFor(submitted: string | undefined, body: string, before: Pick<Po
 
 // ---------------------------------------------------------------- the save path
 
-const TRACKED = ["title", "slug", "body", "excerpt", "metaDescription", "status", "publish", "authorId", "categoryId", "tagIds"];
+const TRACKED = [
+  "title",
+  "slug",
+  "body",
+  "excerpt",
+  "metaTitle",
+  "metaDescription",
+  "featuredImageId",
+  "status",
+  "publish",
+  "authorId",
+  "categoryId",
+  "tagIds",
+];
 
 /** The post already using `slug` on the UTC day of `publish` (ignoring post `exceptId`), or null. */
 export function slugClash(tx: Tx, slug: string, publish: Date, exceptId?: number) {
@@ -199,21 +216,35 @@ export async function isSlugFree(slug: string, publish: Date, exceptId?: number)
   }
 }
 
-/** The stored columns of a save of `input` over `before` (null: a new post). */
-function derived(input: PostInput, before: PostWithTags | null) {
+/**
+ * The stored columns of a save of `input` over `before` (null: a new post), and the images its body
+ * shows (`mediaIds`: the PostMedia rows, see setPostMedia).
+ */
+async function derived(input: PostInput, before: PostWithTags | null) {
   const body = input.body ?? "";
-  return {
+  const rendered = await renderBody(body);
+  const data = {
     title: input.title,
     slug: input.slug?.trim() ? input.slug.trim() : slugify(input.title),
     body,
-    bodyHtml: renderMarkdown(body),
+    bodyHtml: rendered.html,
+    wordCount: rendered.wordCount,
     excerpt: excerptFor(input.excerpt, body, before),
+    metaTitle: input.metaTitle ?? before?.metaTitle ?? "",
     metaDescription: input.metaDescription ?? before?.metaDescription ?? "",
+    featuredImageId: input.featuredImageId === undefined ? (before?.featuredImageId ?? null) : input.featuredImageId,
     status: input.status,
     ...publishTime(before, input.publish, input.status),
     authorId: input.authorId,
     categoryId: input.categoryId,
   };
+  return { data, mediaIds: rendered.mediaIds };
+}
+
+/** The images post `postId`'s body shows (the media library's usage; an image in use cannot be deleted). */
+async function setPostMedia(tx: Tx, postId: number, mediaIds: number[], fresh = false): Promise<void> {
+  if (!fresh) await tx.postMedia.deleteMany({ where: { postId } });
+  if (mediaIds.length) await tx.postMedia.createMany({ data: [...new Set(mediaIds)].map((mediaId) => ({ postId, mediaId })), skipDuplicates: true });
 }
 
 function uniqueViolation(e: unknown): boolean {
@@ -397,7 +428,7 @@ async function saverOf(tx: Tx, actor: PostActor | null): Promise<Saver> {
 }
 
 type Stored = Pick<PostWithTags, "status" | "publish" | "publishPinned" | "authorId" | "tagIds">;
-type Next = Pick<ReturnType<typeof derived>, "status" | "authorId"> & { publish?: Date | null; tagIds: number[] };
+type Next = Pick<Awaited<ReturnType<typeof derived>>["data"], "status" | "authorId"> & { publish?: Date | null; tagIds: number[] };
 
 const sameIds = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -441,7 +472,7 @@ async function revision(tx: Tx, post: Pick<Post, "id" | "title" | "body" | "exce
 }
 
 export async function createPost(input: PostInput, actor: PostActor | null): Promise<Post> {
-  const data = derived(input, null);
+  const { data, mediaIds } = await derived(input, null);
   const touched = new Set<string>();
   try {
     return await prisma
@@ -452,6 +483,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
         await assertSlugFree(tx, data.slug, data.publish);
         const post = await tx.post.create({ data });
         if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: post.id, tagId })) });
+        await setPostMedia(tx, post.id, mediaIds, true);
         for (const t of postPageTags({ ...post, tagIds })) touched.add(t);
         await revision(tx, post, actor?.id ?? null);
         await pruneAutosave(tx, actor?.id, post.id, true); // the writer's autosave is saved now (src/autosave)
@@ -482,7 +514,7 @@ async function saveOver(
   const saver = await saverOf(tx, actor);
   if (saver !== SYSTEM && !can(saver, "post.change", before)) throw new PostPermissionError(null, "You cannot change this post.");
   if (before.version !== expectedVersion) throw new ConflictError(before);
-  const data = derived(input, before);
+  const { data, mediaIds } = await derived(input, before);
   const tagIds = await resolveTags(tx, input, before.tagIds, saver);
   assertMaySave(saver, before, { ...data, publish: input.publish, tagIds });
   await assertSlugFree(tx, data.slug, data.publish, before.id);
@@ -499,6 +531,7 @@ async function saveOver(
     await tx.postTag.deleteMany({ where: { postId: before.id } });
     if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: before.id, tagId })) });
   }
+  await setPostMedia(tx, before.id, mediaIds);
   const post = (await tx.post.findUnique({ where: { id: before.id } }))!;
   for (const t of [...postPageTags(before), ...postPageTags({ ...post, tagIds })]) touched.add(t); // a moved post leaves its old pages too
   if (takenDown(before, post)) for (const t of postPageTags(before)) touched.add(PAGE_TAGS.purge(t));
@@ -581,7 +614,9 @@ function inputOf(p: PostWithTags): PostInput {
     slug: p.slug,
     body: p.body,
     excerpt: p.excerpt,
+    metaTitle: p.metaTitle,
     metaDescription: p.metaDescription,
+    featuredImageId: p.featuredImageId,
     status: p.status,
     publish: undefined,
     authorId: p.authorId,
