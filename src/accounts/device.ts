@@ -9,9 +9,10 @@
 // each "<userId>.<issued, base36 seconds>.<nonce>.<HMAC-SHA256>", joined by "~". The HMAC key is
 // derived from SESSION_SECRET; an entry is good for DEVICE_COOKIE_DAYS. The nonce names the entry's
 // own throttle lane. HttpOnly, SameSite=Lax, path "/", and in production Secure with the __Host- prefix.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Request, Response } from "express";
 import { config } from "../config.ts";
+import { purposeKey } from "../web/keys.ts";
 
 const DEVICE_COOKIE = config.NODE_ENV === "production" ? "__Host-folio.device" : "folio.device";
 const DEVICE_COOKIE_DAYS = 180;
@@ -26,13 +27,8 @@ export interface DeviceEntry {
   raw: string;
 }
 
-let key: { secret: string; key: Buffer } | undefined;
-/** The HMAC key: SESSION_SECRET, derived for this one purpose (re-derived if the setting changes). */
-function hmacKey(): Buffer {
-  if (key?.secret !== config.SESSION_SECRET)
-    key = { secret: config.SESSION_SECRET, key: createHash("sha256").update(`folio device cookie\u0000${config.SESSION_SECRET}`).digest() };
-  return key.key;
-}
+/** SESSION_SECRET, derived for this one purpose (src/web/keys.ts). */
+const hmacKey = (): Buffer => purposeKey("device cookie");
 
 const sign = (payload: string) => createHmac("sha256", hmacKey()).update(payload).digest("base64url");
 

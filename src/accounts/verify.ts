@@ -9,25 +9,20 @@
 // this one purpose. So it needs no table, expires after VERIFY_TOKEN_DAYS, and stops working when the
 // address changes (the mail went to the old one). Verifying twice is harmless (the first time is kept).
 // The GET page only shows a button (link scanners prefetch GETs); the POST, with its CSRF token, verifies.
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { config } from "../config.ts";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { prisma } from "../db/index.ts";
 import type { Tx } from "../jobs/index.ts";
 import { enqueueMail } from "../mail/index.ts";
 import { verificationMessage } from "../mail/messages.ts";
 import { absoluteUrl } from "../web/urls.ts";
+import { purposeKey } from "../web/keys.ts";
 import { blockedFor, countAttempt, type LaneEntry } from "./throttle.ts";
 
 export const VERIFY_TOKEN_DAYS = 3;
 const TOKEN_RE = /^([1-9][0-9a-z]{0,9})-([0-9a-z]{1,10})-([A-Za-z0-9_-]{43})$/;
 
-let key: { secret: string; key: Buffer } | undefined;
-/** SESSION_SECRET, derived for this one purpose (re-derived if the setting changes). */
-function hmacKey(): Buffer {
-  if (key?.secret !== config.SESSION_SECRET)
-    key = { secret: config.SESSION_SECRET, key: createHash("sha256").update(`folio email verification\u0000${config.SESSION_SECRET}`).digest() };
-  return key.key;
-}
+/** SESSION_SECRET, derived for this one purpose (src/web/keys.ts). */
+const hmacKey = (): Buffer => purposeKey("email verification");
 
 const sign = (userId: number, expires: string, email: string) =>
   createHmac("sha256", hmacKey()).update(`${userId}\u0000${expires}\u0000${email.toLowerCase()}`).digest("base64url");

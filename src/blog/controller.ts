@@ -196,6 +196,14 @@ export async function postDetail(req: Request, res: Response): Promise<void> {
   const p = postDetailParams.safeParse(req.params);
   const post = p.success ? await q.getPublishedPost(p.data, p.data.slug) : null;
   if (!post) throw notFound("No such post.");
+  await renderPostDetail(res, post);
+}
+
+/**
+ * The post's page: the reader's (above) and the preview of a draft or scheduled post (src/previews,
+ * which passes its own template, extending this one, and context) render it alike.
+ */
+export async function renderPostDetail(res: Response, post: q.PostDetail, view = "blog/post_detail.njk", extra: Record<string, unknown> = {}): Promise<void> {
   const similar = await q.similarPosts(post.id, 4);
   // The post, the posts shown as similar, and its tags (a post saved with one of them may become similar).
   showsOnPage(res, PAGE_TAGS.post(post.id), ...similar.map((s) => PAGE_TAGS.post(s.id)), ...post.tagIds.map(PAGE_TAGS.tag));
@@ -229,5 +237,5 @@ export async function postDetail(req: Request, res: Response): Promise<void> {
       ...(post.tags.length ? { keywords: post.tags.map((t) => t.name).join(", ") } : {}),
     },
   } satisfies PageMeta;
-  res.render("blog/post_detail.njk", { post, similar });
+  res.render(view, { post, similar, ...extra });
 }
