@@ -52,6 +52,10 @@ export const RULES = {
   user: { view: g("ADMIN"), create: g("ADMIN"), change: g("ADMIN"), delete: g("ADMIN") },
   // the audit log: authors see their own actions, editors everyone's; nobody changes it
   auditlog: { view: g("EDITOR", "AUTHOR") },
+  // uploaded images (the media library, /admin/media/): every writer sees and uploads them (to reuse any
+  // image in a post); alt text and deletion: editors on every image, authors on their own uploads
+  // (the object's authorId is the Media row's uploadedById)
+  media: { view: g("AUTHOR"), create: g("AUTHOR"), change: g("EDITOR", "AUTHOR"), delete: g("EDITOR", "AUTHOR") },
   ops: { view: g("EDITOR") }, // the admin's ops pages (caches: /admin/caches/)
   // the background jobs page (/admin/jobs/): failed jobs' errors can quote recipients, and a retry sends mail again
   jobs: { view: g("ADMIN"), change: g("ADMIN") },

@@ -26,6 +26,7 @@ import {
   type PostInput,
 } from "../posts/service.ts";
 import { conflictMessage, type VersionedModel } from "../db/versioned.ts";
+import { AltTextMissingError } from "../media/alt-check.ts";
 import { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
 import { CATEGORY, createCategory, createTag, deleteCategories, deleteTags, TAG, updateCategory, updateTag } from "../taxonomy/service.ts";
 import { changeMessage } from "../audit/index.ts";
@@ -87,7 +88,10 @@ function postInput(data: Record<string, unknown>, fallbackAuthor: number): PostI
     slug: (data.slug as string) || slugify(data.title as string),
     body: (data.body as string) ?? "",
     excerpt: (data.excerpt as string) ?? "",
+    metaTitle: (data.metaTitle as string) ?? "",
     metaDescription: (data.metaDescription as string) ?? "",
+    // a Media id (checked by checkPostRefs) or null: none
+    featuredImageId: typeof data.featuredImageId === "number" ? data.featuredImageId : null,
     status: data.status as PostStatus,
     // A Date: the time the writer chose; null: none (the field left empty, as it is shown for a draft
     // whose time was never set). The rule itself is the posts service's publishTime().
@@ -108,11 +112,14 @@ async function checkPostRefs(input: PostInput): Promise<void> {
   if (!author || !author.isActive || !rolesWith("post.create").includes(author.role)) errors.authorId = "Choose an active author, editor or admin.";
   if (input.categoryId !== null && !(await prisma.category.findUnique({ where: { id: input.categoryId }, select: { id: true } })))
     errors.categoryId = "Select a valid category.";
+  if (input.featuredImageId != null && !(await prisma.media.findUnique({ where: { id: input.featuredImageId }, select: { id: true } })))
+    errors.featuredImageId = "That image is not in the library (any more): choose another.";
   if (Object.keys(errors).length) throw new FormErrors(errors);
 }
 
 function mapPostErrors(e: unknown): never {
   if (e instanceof SlugTakenError) throw new FormErrors({ slug: e.message });
+  if (e instanceof AltTextMissingError) throw new FormErrors(e.fields); // body / featuredImageId (src/media/alt-check.ts)
   // the declared rule refused a field (status, publish, authorId, tags: the form's names too); the post itself stays a 403
   if (e instanceof PostPermissionError && e.field) throw new FormErrors({ [e.field]: e.message });
   if (e instanceof ConflictError) {
@@ -123,7 +130,9 @@ function mapPostErrors(e: unknown): never {
         slug: c.slug,
         body: c.body,
         excerpt: c.excerpt,
+        metaTitle: c.metaTitle,
         metaDescription: c.metaDescription,
+        featuredImageId: c.featuredImageId,
         status: c.status,
         publish: publishTimeSet(c) ? c.publish : null,
         authorId: c.authorId,
@@ -155,7 +164,9 @@ const postHooks: ModelHooks = {
         tags: { ids: p.tagIds, names: [] } satisfies TagsValue,
         body: p.body,
         excerpt: p.excerpt,
+        metaTitle: p.metaTitle,
         metaDescription: p.metaDescription,
+        featuredImageId: p.featuredImageId,
         status: p.status,
         publish: publishTimeSet(p) ? p.publish : null,
       },

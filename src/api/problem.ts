@@ -8,6 +8,7 @@ import { z } from "zod";
 import { HttpError, RETRY_AFTER_SECONDS } from "../web/errors.ts";
 import { isDatabaseUnavailable } from "../db/client.ts";
 import { ConflictError, PostNotFoundError, PostPermissionError, SlugTakenError } from "../posts/service.ts";
+import { AltTextMissingError } from "../media/alt-check.ts";
 
 export const PROBLEM_TYPE = "application/problem+json";
 
@@ -87,6 +88,7 @@ export function problemFrom(err: unknown): ApiProblem {
   if (err instanceof PostPermissionError) return problems.forbidden(err.message, err.field ? { [err.field]: err.message } : {});
   if (err instanceof PostNotFoundError) return problems.notFound("No such post.");
   if (err instanceof SlugTakenError) return problems.badRequest(err.message, { slug: err.message });
+  if (err instanceof AltTextMissingError) return problems.badRequest(err.message, err.fields);
   if (err instanceof ConflictError) return new ApiProblem(409, err.message);
   if (err instanceof HttpError) return new ApiProblem(err.status, err.message, err.fields);
   const e = err as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown; code?: unknown };

@@ -6,7 +6,7 @@
 // Every other write to these rows that changes what a form shows must bump `version` too.
 import type { Prisma } from "../generated/prisma/client.ts";
 
-export type VersionedModel = "post" | "user" | "category" | "tag";
+export type VersionedModel = "post" | "user" | "category" | "tag" | "media";
 
 type Tx = Prisma.TransactionClient;
 type Row = Record<string, unknown>;

@@ -17,6 +17,7 @@ import { pruneAutosave } from "../autosave/service.ts";
 import { conflictMessage, StaleVersionError, updateAtVersion } from "../db/versioned.ts";
 import { dayString } from "../web/inputs.ts";
 import { postSaved } from "./hooks.ts";
+import { AltTextMissingError, assertAltForPublish } from "../media/alt-check.ts";
 
 /**
  * Every cache declared with the "posts" tag (counts, similar posts, feeds, sitemap index, the admin's
@@ -480,6 +481,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
         const saver = await saverOf(tx, actor);
         const tagIds = await resolveTags(tx, input, [], saver);
         assertMaySave(saver, null, { ...data, publish: input.publish, tagIds });
+        if (saver !== SYSTEM) await assertAltForPublish(data.status, mediaIds, data.featuredImageId, data.body, tx); // alt text to publish (src/media/alt-check.ts): writers only, not the data commands
         await assertSlugFree(tx, data.slug, data.publish);
         const post = await tx.post.create({ data });
         if (tagIds.length) await tx.postTag.createMany({ data: tagIds.map((tagId) => ({ postId: post.id, tagId })) });
@@ -517,6 +519,7 @@ async function saveOver(
   const { data, mediaIds } = await derived(input, before);
   const tagIds = await resolveTags(tx, input, before.tagIds, saver);
   assertMaySave(saver, before, { ...data, publish: input.publish, tagIds });
+  if (saver !== SYSTEM) await assertAltForPublish(data.status, mediaIds, data.featuredImageId, data.body, tx); // alt text to publish (src/media/alt-check.ts): writers only, not the data commands
   await assertSlugFree(tx, data.slug, data.publish, before.id);
   try {
     await updateAtVersion(tx, "post", before.id, expectedVersion, data);
@@ -656,7 +659,7 @@ export async function setPostsStatus(changes: { id: number; status: PostStatus }
         if (saved) out.changed++;
       } catch (e) {
         const title = (await prisma.post.findUnique({ where: { id }, select: { title: true } }))?.title ?? `#${id}`;
-        if (e instanceof SlugTakenError || e instanceof ConflictError) out.refused.push({ id, title, reason: e.message });
+        if (e instanceof SlugTakenError || e instanceof ConflictError || e instanceof AltTextMissingError) out.refused.push({ id, title, reason: e.message });
         else if (!(e instanceof PostNotFoundError)) throw e;
       }
     }
