@@ -1,6 +1,7 @@
 // Folio admin: progressive enhancements. Everything works without JS; this adds select-all and the
-// "N selected" counter, slug-from-title, the live slug check, the Markdown live preview (rendered by
-// the server), the keyboard-operable author picker and tag field (comboboxes) and collapsing filters on phones. No inline scripts (CSP).
+// "N selected" counter, slug-from-title, the live slug check, the keyboard-operable author picker and
+// tag field (comboboxes) and collapsing filters on phones. The post editor's own parts (live preview,
+// images, focus mode) are public/js/studio.js. No inline scripts (CSP).
 (function () {
   "use strict";
 
@@ -13,11 +14,6 @@
         fn.apply(null, args);
       }, ms);
     };
-  }
-
-  function csrfToken(form) {
-    var input = (form || document).querySelector('input[name="_csrf"]');
-    return input ? input.value : "";
   }
 
   // ---- change list: select all, counter, row highlight
@@ -114,41 +110,6 @@
       slug.addEventListener(ev, check);
     });
     if (publish) publish.addEventListener("change", check);
-  }
-
-  // ---- Markdown live preview: POST to the admin preview endpoint (with the CSRF token)
-  function initPreview() {
-    document.querySelectorAll(".markdown-editor").forEach(function (ed) {
-      var src = ed.querySelector(".md-source");
-      var out = ed.querySelector(".md-preview");
-      var url = ed.getAttribute("data-preview-url");
-      var form = ed.closest("form");
-      var seq = 0;
-      function render() {
-        var mine = ++seq;
-        var body = new URLSearchParams({ body: src.value, _csrf: csrfToken(form) });
-        fetch(url, { method: "POST", body: body, headers: { Accept: "application/json", "X-CSRF-Token": csrfToken(form) }, credentials: "same-origin" })
-          .then(function (r) {
-            return r.ok ? r.json() : null;
-          })
-          .then(function (data) {
-            if (data && mine === seq) out.innerHTML = data.html; // server-sanitised HTML (sanitize-html allow-list)
-          })
-          .catch(function () {});
-      }
-      src.addEventListener("input", debounce(render, 250));
-      ed.querySelectorAll("[data-md-tab]").forEach(function (tab) {
-        tab.addEventListener("click", function () {
-          ed.querySelectorAll("[data-md-tab]").forEach(function (t) {
-            t.classList.toggle("active", t === tab);
-            t.setAttribute("aria-pressed", t === tab ? "true" : "false");
-          });
-          ed.classList.toggle("show-preview", tab.getAttribute("data-md-tab") === "preview");
-          if (tab.getAttribute("data-md-tab") === "preview") render();
-        });
-      });
-      render();
-    });
   }
 
   // ---- comboboxes (WAI-ARIA 1.2 combobox + listbox popup): the author picker and the tag field.
@@ -525,7 +486,6 @@
     initChangeList();
     initPrepopulate();
     initSlugCheck();
-    initPreview();
     initAutocomplete();
     initTags();
     initFilters();

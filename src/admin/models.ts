@@ -31,13 +31,27 @@ import { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
 import { CATEGORY, createCategory, createTag, deleteCategories, deleteTags, TAG, updateCategory, updateTag } from "../taxonomy/service.ts";
 import { changeMessage } from "../audit/index.ts";
 import { authorize, currentUser, type AdminUser } from "./auth.ts";
-import { auditModelOf, ConflictErrors, fieldLabelOf, FormErrors, site, type AdminObject, type BulkAction, type ModelHooks } from "./site.ts";
+import {
+  auditModelOf,
+  ConflictErrors,
+  fieldLabelOf,
+  FormErrors,
+  site,
+  type AdminObject,
+  type BulkAction,
+  type FormButton,
+  type ImageChoice,
+  type ModelHooks,
+} from "./site.ts";
+import { mediaUrl, type Rendition } from "../media/index.ts";
+import { previewContext } from "../previews/index.ts";
+import { config } from "../config.ts";
 import { parseDatetimeLocal, type TagsValue } from "./forms.ts";
 import { userPassword } from "./password.ts";
 import { userInvite } from "./user-invite.ts";
 import { awaitsPassword } from "../accounts/invite.ts";
 import { editorContext } from "../autosave/editor.ts";
-import { dayString, idString, isSlug } from "../web/inputs.ts";
+import { dayString, idString, isSlug, searchText } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 import { slugify } from "../blog/markdown.ts";
 import { postUrl } from "../blog/queries.ts";
@@ -248,6 +262,79 @@ async function slugCheck(req: Request, res: Response) {
   res.json({ ok: true, message: seesAll ? `Available on ${day}.` : `No post you can see uses it on ${day}.` });
 }
 
+// ---------------------------------------------------------------- the editor's featured-image picker
+
+/** Images a page of the picker lists. */
+const MEDIA_PAGE = 24;
+const THUMB_WIDTH = 240;
+
+/** A library image as the picker shows it: its smallest rendition a browser shows that is at least THUMB_WIDTH wide (else the original). */
+function imageChoice(m: { id: number; storageKey: string; alt: string; filename: string; width: number; height: number; renditions: unknown }): ImageChoice {
+  const renditions = (Array.isArray(m.renditions) ? m.renditions : []) as Rendition[];
+  const shown = renditions.filter((r) => r.format !== "avif" && r.width >= Math.min(THUMB_WIDTH, m.width)).sort((a, b) => a.width - b.width)[0];
+  return { id: m.id, thumbnail: mediaUrl(shown?.key ?? m.storageKey), alt: m.alt, filename: m.filename, width: m.width, height: m.height };
+}
+
+const MEDIA_SELECT = { id: true, storageKey: true, alt: true, filename: true, width: true, height: true, renditions: true } as const;
+
+async function describeImage(id: number): Promise<ImageChoice | null> {
+  const m = await prisma.media.findUnique({ where: { id }, select: MEDIA_SELECT });
+  return m && imageChoice(m);
+}
+
+const mediaChoicesQuery = z.object({
+  q: z.string().max(200).optional(),
+  page: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/)
+    .optional(),
+});
+
+/**
+ * The featured-image picker's library (GET ?q=&page=): newest first, searched in file names and alt
+ * texts; { results: ImageChoice[], page, hasMore }. For every writer (post.create): the library is the
+ * site's, shared by its writers (its files are public once a post shows them).
+ */
+async function mediaChoices(req: Request, res: Response) {
+  const u = currentUser(req);
+  if (!u) throw forbidden();
+  authorize(u, "post.create");
+  const r = mediaChoicesQuery.safeParse(req.query);
+  if (!r.success) throw badRequest("Invalid image search.", { q: "Give the text once, at most 200 characters; page: a number from 1." });
+  const q = searchText(r.data.q ?? "");
+  const page = Number(r.data.page ?? 1);
+  const rows = await prisma.media.findMany({
+    where: q ? { OR: [{ filename: { contains: q, mode: "insensitive" } }, { alt: { contains: q, mode: "insensitive" } }] } : {},
+    select: MEDIA_SELECT,
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    skip: (page - 1) * MEDIA_PAGE,
+    take: MEDIA_PAGE + 1,
+  });
+  res.json({ results: rows.slice(0, MEDIA_PAGE).map(imageChoice), page, hasMore: rows.length > MEDIA_PAGE });
+}
+
+// ---------------------------------------------------------------- the editor's buttons (Publish, Schedule, Unpublish)
+
+const storedStatus = (obj: AdminObject | null) => (obj ? String(obj.values.status) : "DRAFT");
+const isFuture = (d: unknown) => d instanceof Date && d.getTime() > Date.now();
+const POST_BUTTONS: FormButton[] = [
+  {
+    name: "_publish",
+    label: "Publish",
+    values: { status: "PUBLISHED" },
+    shown: (obj) => storedStatus(obj) === "DRAFT",
+    check: (d) => (isFuture(d.publish) ? { publish: "This time is in the future: press Schedule, or empty the time to publish now." } : null),
+  },
+  {
+    name: "_schedule",
+    label: "Schedule",
+    values: { status: "PUBLISHED" },
+    shown: (obj) => storedStatus(obj) === "DRAFT",
+    check: (d) => (isFuture(d.publish) ? null : { publish: "To schedule the post, choose a publish time in the future." }),
+  },
+  { name: "_unpublish", label: "Unpublish", values: { status: "DRAFT" }, shown: (obj) => storedStatus(obj) === "PUBLISHED" },
+];
+
 /** Long unchanged stretches of a line diff shrink to 2 lines of context each side and a "N unchanged lines" marker. */
 function collapseUnchanged(parts: { value: string; added?: boolean; removed?: boolean }[], context = 2) {
   const out: { value: string; added?: boolean; removed?: boolean; skipped?: number }[] = [];
@@ -290,6 +377,9 @@ async function restorePostRevision(id: number, rev: number, user: AdminUser): Pr
     throw e;
   }
 }
+
+/** Readers can see it now ("View on site"). */
+const isLiveValues = (v: Record<string, unknown>) => v.status === "PUBLISHED" && v.publish instanceof Date && v.publish <= new Date();
 
 const postOf = (obj: AdminObject) => ({ id: obj.id, updatedAt: obj.readOnly.updatedAt as Date, version: obj.version ?? 1 });
 
@@ -342,17 +432,32 @@ site.register({
   // A new post's publish time starts empty ("set when published"): a time is only fixed when the writer enters one.
   initialData: (user) => ({ status: "DRAFT", authorId: user.id, publish: null }),
   // Autosave, the offer of a newer autosave (not on a form shown again with errors), the sign-in dialog.
-  formContext: async (user, obj, values, fresh) => ({ editor: await editorContext(user.id, obj ? postOf(obj) : null, values, fresh) }),
+  // The editor (views/studio/editor.njk): autosave, the preview links, where body images are uploaded, the site's time zone.
+  formContext: async (user, obj, values, fresh) => ({
+    editor: await editorContext(user.id, obj ? postOf(obj) : null, values, fresh),
+    preview: await previewContext(user, obj ? { id: obj.id } : null),
+    studio: {
+      timeZone: config.TIME_ZONE,
+      live: !!obj && isLiveValues(obj.values),
+      scheduled: !!obj && obj.values.status === "PUBLISHED" && isFuture(obj.values.publish),
+    },
+  }),
   revisions: { list: postRevisions, restore: restorePostRevision, fields: ["title", "body", "excerpt", "status"] },
   // Django's "View on site": a post readers can see now.
-  objectLinks: (obj) => {
-    const publish = obj.values.publish;
-    const live = obj.values.status === "PUBLISHED" && publish instanceof Date && publish <= new Date();
-    return live ? [{ label: "View on site", url: postUrl({ publish, slug: String(obj.values.slug) }) }] : [];
-  },
-  urls: [{ name: "admin:blog_post_slug_check", path: "/admin/blog/post/slug-check/", methods: ["get"], handler: slugCheck }],
+  objectLinks: (obj) =>
+    isLiveValues(obj.values) ? [{ label: "View on site", url: postUrl({ publish: obj.values.publish as Date, slug: String(obj.values.slug) }) }] : [],
+  urls: [
+    { name: "admin:blog_post_slug_check", path: "/admin/blog/post/slug-check/", methods: ["get"], handler: slugCheck },
+    { name: "admin:blog_post_media_choices", path: "/admin/blog/post/media-choices/", methods: ["get"], handler: mediaChoices },
+  ],
   form: {
-    sidebar: { heading: "Publishing", fields: ["authorId", "categoryId", "tags", "status", "publish"] },
+    // one editor for every writer (the author's /write/ pages lead here)
+    template: "studio/editor.njk",
+    buttons: POST_BUTTONS,
+    sidebar: {
+      heading: "Publishing",
+      fields: ["status", "publish", "authorId", "categoryId", "tags", "featuredImageId", "slug", "excerpt", "metaTitle", "metaDescription"],
+    },
     fields: [
       { name: "title", label: "Title", widget: "text", required: true, maxLength: 250 },
       {
@@ -384,12 +489,40 @@ site.register({
         label: "Body",
         widget: "markdown",
         maxLength: POST_BODY_MAX,
+        upload: "media:upload",
         help: `Markdown, at most ${formatCount(POST_BODY_MAX)} characters. The preview is rendered by the server exactly as the site will show it.`,
       },
       { name: "excerpt", label: "Excerpt", widget: "textarea", maxLength: 1000, help: EXCERPT_RULE },
-      { name: "metaDescription", label: "Meta description", widget: "text", maxLength: 300, help: "For search engines and link previews." },
+      {
+        name: "featuredImageId",
+        label: "Featured image",
+        widget: "image",
+        image: { choices: "admin:blog_post_media_choices", describe: describeImage },
+        upload: "media:upload",
+        help: "Shown on the post's card and page, and in link previews (og:image).",
+      },
+      {
+        name: "metaTitle",
+        label: "Meta title",
+        widget: "text",
+        maxLength: 300,
+        help: "The title search engines and link previews show. Left empty, the post's title.",
+      },
+      {
+        name: "metaDescription",
+        label: "Meta description",
+        widget: "text",
+        maxLength: 300,
+        help: "For search engines and link previews. Left empty, the excerpt.",
+      },
       { name: "status", label: "Status", widget: "select", required: true, choices: STATUS_CHOICES },
-      { name: "publish", label: "Publish (UTC)", widget: "datetime", help: PUBLISH_RULE, emptyText: "Not set: the post takes the moment it is published." },
+      {
+        name: "publish",
+        label: `Publish (${config.TIME_ZONE})`,
+        widget: "datetime",
+        help: `${PUBLISH_RULE} The time is the site's (${config.TIME_ZONE}).`,
+        emptyText: "Not set: the post takes the moment it is published.",
+      },
     ],
     readOnly: [
       { name: "createdAt", label: "Created", format: "datetime" },

@@ -7,7 +7,7 @@ import { can, type Action } from "../accounts/permissions.ts";
 import type { AdminUser } from "./auth.ts";
 import { fieldSql, fromSql, joinsSql, resolveField, TABLES, type TableName } from "./fields.ts";
 
-export type Widget = "text" | "slug" | "email" | "textarea" | "markdown" | "select" | "fk" | "tags" | "datetime" | "checkbox";
+export type Widget = "text" | "slug" | "email" | "textarea" | "markdown" | "select" | "fk" | "tags" | "datetime" | "checkbox" | "image";
 
 export interface Choice {
   value: string;
@@ -34,6 +34,38 @@ export interface FormField {
   emptyText?: string;
   /** slug widgets: the named route its JS asks whether the slug is free (the post's slug check). */
   slugCheck?: string;
+  /** markdown and image widgets: the named route an image is uploaded to (POST multipart `file`; JSON { id, url, markdown, ... }). */
+  upload?: string;
+  /**
+   * image widgets (an optional Media id): the named route its picker lists the library from (GET ?q=&page=,
+   * JSON { results: ImageChoice[], hasMore }) and how the chosen image is shown (its thumbnail).
+   */
+  image?: { choices: string; describe: (id: number) => Promise<ImageChoice | null> };
+}
+
+/** An image as the picker lists and shows it (the image widget's value: its id). */
+export interface ImageChoice {
+  id: number;
+  thumbnail: string;
+  alt: string;
+  filename: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * A submit button of the change form that also sets fields (the post's Publish / Schedule / Unpublish):
+ * sent with the form as `name`, its `values` replace the submitted ones before the form is parsed, so one
+ * click both sets and saves; `check` refuses the save with field messages (Schedule without a future time).
+ * The form then stays open (as _continue).
+ */
+export interface FormButton {
+  name: string;
+  label: string;
+  values: Record<string, string>;
+  check?: (data: Record<string, unknown>) => Record<string, string> | null;
+  /** Offered on this object's form (the stored object; null: the add form). */
+  shown?: (obj: AdminObject | null, user: AdminUser) => boolean;
 }
 
 export interface ReadOnlyField {
@@ -194,6 +226,10 @@ export interface ModelAdmin {
     readOnly?: ReadOnlyField[];
     /** Fields shown in a side column under this heading (the post's "Publishing" box). */
     sidebar?: { heading: string; fields: string[] };
+    /** The add/change form's template instead of admin/change_form.njk (the post's editor: "studio/editor.njk"). */
+    template?: string;
+    /** Submit buttons that set fields as they save (FormButton). */
+    buttons?: FormButton[];
   };
   actions: BulkAction[];
   hooks: ModelHooks;
@@ -321,6 +357,15 @@ export function checkModelAdmin(m: ModelAdmin, registry: Pick<AdminSite, "get"> 
   });
   (m.form.sidebar?.fields ?? []).forEach((f, i) => {
     if (!m.form.fields.some((x) => x.name === f)) out.push(`admin.E012: ${name} form sidebar[${i}] "${f}" is not a form field`);
+  });
+  (m.form.buttons ?? []).forEach((b, i) => {
+    if (!b.name.startsWith("_")) out.push(`admin.E013: ${name} form button[${i}] "${b.name}" must start with "_" (it is not a field)`);
+    for (const f of Object.keys(b.values))
+      if (!m.form.fields.some((x) => x.name === f)) out.push(`admin.E013: ${name} form button[${i}] "${b.name}" sets "${f}", which is not a form field`);
+  });
+  m.form.fields.forEach((f, i) => {
+    if (f.widget === "image" && !f.image)
+      out.push(`admin.E014: ${name} form field[${i}] "${f.name}" is an image field without image (its choices route and describe)`);
   });
   return out;
 }

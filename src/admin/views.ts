@@ -9,12 +9,12 @@ import { z } from "zod";
 import { can } from "../accounts/permissions.ts";
 import { pool } from "../db/index.ts";
 import { badRequest, forbidden, notFound } from "../web/errors.ts";
-import { url } from "../web/urls.ts";
+import { routeNames, url } from "../web/urls.ts";
 import { formatDate } from "../web/templates.ts";
 import { flash, takeFlash } from "../web/session.ts";
 import { formatCount, POST_BODY_MAX, tooLongMessage } from "../web/limits.ts";
 import { idString, isId, pathId, safeRedirect, searchText, toId } from "../web/inputs.ts";
-import { renderMarkdown } from "../blog/markdown.ts";
+import { readingMinutes, renderBody } from "../blog/markdown.ts";
 import { changeMessage, objectHistory, recentActionsFor } from "../audit/index.ts";
 import { currentUser, type AdminUser } from "./auth.ts";
 import { chosenTags, tagsText } from "./widgets.ts";
@@ -37,6 +37,7 @@ import {
   resolveChoices,
   site,
   type AdminObject,
+  type FormField,
   type ModelAdmin,
 } from "./site.ts";
 
@@ -76,7 +77,9 @@ function modelNav(u: AdminUser) {
 export function render(req: Request, res: Response, template: string, ctx: Record<string, unknown>, status = 200) {
   const u = user(req);
   const t = performance.now();
-  res.status(status).render(`admin/${template}`, { nav: modelNav(u), adminUser: u, messages: takeFlash(req), ...ctx }, (err: Error | null, html?: string) => {
+  // a bare name is the admin's own template; a path ("studio/editor.njk") a registration's form.template
+  const view = template.includes("/") ? template : `admin/${template}`;
+  res.status(status).render(view, { nav: modelNav(u), adminUser: u, messages: takeFlash(req), ...ctx }, (err: Error | null, html?: string) => {
     if (err) return req.next?.(err);
     // Server-Timing (admin pages only): where the time went, visible in the browser's dev tools.
     const timing = { ...(res.locals.serverTiming as Record<string, number> | undefined), render: performance.now() - t };
@@ -417,6 +420,10 @@ async function formContext(m: ModelAdmin, u: AdminUser, obj: AdminObject | null,
       // macros do not see the page's variables: what the widgets' JS needs travels with the field
       previewUrl: f.widget === "markdown" ? url("admin:preview") : null,
       slugCheckUrl: f.widget === "slug" && f.slugCheck ? url(f.slugCheck) : null,
+      // the image picker: the library's list, the upload (until its route exists: choose only), the chosen image
+      imageUrls: f.image ? { choices: url(f.image.choices), upload: uploadUrl(f) } : null,
+      uploadUrl: f.widget === "markdown" ? uploadUrl(f) : null,
+      imageChosen: f.image && toId(values[f.name]) !== null ? await f.image.describe(toId(values[f.name])!) : null,
       objectId: obj?.id ?? null,
       side: !!m.form.sidebar?.fields.includes(f.name),
     })),
@@ -433,12 +440,16 @@ async function formContext(m: ModelAdmin, u: AdminUser, obj: AdminObject | null,
     historyUrl: obj ? url(`admin:${keyOf(m)}_history`, { id: obj.id }) : null,
     deleteUrl: obj && hasDeletePermission(m, u, obj) ? url(`admin:${keyOf(m)}_delete`, { id: obj.id }) : null,
     objectLinks: obj && m.objectLinks ? m.objectLinks(obj, u) : [],
+    buttons: (m.form.buttons ?? []).filter((b) => b.shown?.(obj, u) ?? true).map((b) => ({ name: b.name, label: b.label })),
     previewUrl: url("admin:preview"),
     // the model's own context (posts: the editor's autosave; "fresh": not a form shown again with errors)
     // (the values keyed as the form submits them: what an autosave of it holds)
     ...(m.formContext ? await m.formContext(u, obj, submittedValues(m.form.fields, values), !Object.keys(errors).length) : {}),
   };
 }
+
+/** Where a widget uploads images (FormField.upload), once that route is mounted; null: no uploads. */
+const uploadUrl = (f: FormField) => (f.upload && routeNames().includes(f.upload) ? url(f.upload) : null);
 
 /** The repr of the object a foreign-key field points to, shown beside its raw id. */
 async function fkLabel(model: string, id: unknown): Promise<string> {
@@ -450,6 +461,18 @@ async function fkLabel(model: string, id: unknown): Promise<string> {
   return r.rows[0]?.repr ?? "";
 }
 
+/** The add/change form's template: the registration's own (form.template) or the generic one. */
+const formTemplate = (m: ModelAdmin) => m.form.template ?? "change_form.njk";
+
+/**
+ * The body as the form's hooks see it: a FormButton pressed (Publish, Schedule...) sets its fields and keeps
+ * the form open (as _continue). `kept` (the form shown again) stays the body as sent.
+ */
+function pressed(m: ModelAdmin, body: Record<string, unknown>) {
+  const button = (m.form.buttons ?? []).find((b) => body[b.name] !== undefined);
+  return { button, body: button ? { ...body, ...button.values, _continue: "1" } : body };
+}
+
 export function addView(m: ModelAdmin) {
   return async (req: Request, res: Response) => {
     const u = user(req);
@@ -458,23 +481,25 @@ export function addView(m: ModelAdmin) {
     const fields = visibleFields(m, u);
     const defaults = m.initialData?.(u) ?? {};
     if (req.method === "GET") {
-      return render(req, res, "change_form.njk", {
+      return render(req, res, formTemplate(m), {
         title: `Add ${m.verboseName}`,
         adding: true,
         ...(await formContext(m, u, null, toFormValues(fields, defaults), {})),
       });
     }
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const sent = (req.body ?? {}) as Record<string, unknown>;
+    const { button, body } = pressed(m, sent);
     const parsed = await parseAdminForm(fields, body, hiddenFields(m, u));
-    const kept = keptFormValues(fields, body);
-    if (!parsed.ok)
-      return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, parsed.errors)) }, 400);
+    const kept = keptFormValues(fields, sent);
+    const errors = parsed.ok ? button?.check?.(parsed.data) : parsed.errors;
+    if (!parsed.ok || errors)
+      return render(req, res, formTemplate(m), { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, errors ?? {})) }, 400);
     try {
       const saved = await m.hooks.create!(parsed.data, u);
       return afterSave(m, req, res, body, saved, "added");
     } catch (e) {
       if (e instanceof FormErrors)
-        return render(req, res, "change_form.njk", { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, e.fields)) }, 400);
+        return render(req, res, formTemplate(m), { title: `Add ${m.verboseName}`, adding: true, ...(await formContext(m, u, null, kept, e.fields)) }, 400);
       throw e;
     }
   };
@@ -502,24 +527,28 @@ export function changeView(m: ModelAdmin) {
     const fields = visibleFields(m, u);
     const title = `Change ${m.verboseName}`;
     if (req.method === "GET") {
-      return render(req, res, "change_form.njk", { title, ...(await formContext(m, u, obj, toFormValues(fields, obj.values), {})) });
+      return render(req, res, formTemplate(m), { title, ...(await formContext(m, u, obj, toFormValues(fields, obj.values), {})) });
     }
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const kept = keptFormValues(fields, body);
+    const sent = (req.body ?? {}) as Record<string, unknown>;
+    const { button, body } = pressed(m, sent);
+    const kept = keptFormValues(fields, sent);
     // a version is a positive int4 (anything else, e.g. 9999999999, is a bad form: 400, never a database error)
     const versionRaw = toId(body._version) ?? undefined;
     if (obj.version !== undefined && versionRaw === undefined) throw badRequest("The form is missing its version; reload the page.");
     const parsed = await parseAdminForm(fields, body, hiddenFields(m, u));
-    if (!parsed.ok) return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, parsed.errors)) }, 400);
+    if (!parsed.ok) return render(req, res, formTemplate(m), { title, version: versionRaw, ...(await formContext(m, u, obj, kept, parsed.errors)) }, 400);
     // A datetime shown at minute precision and sent back unchanged keeps its stored value (seconds and all).
     const shown = toFormValues(fields, obj.values);
     for (const f of fields) if (f.widget === "datetime" && kept[f.name] === shown[f.name]) parsed.data[f.name] = obj.values[f.name];
+    const data = { ...obj.values, ...parsed.data };
+    const refused = button?.check?.(data);
+    if (refused) return render(req, res, formTemplate(m), { title, version: versionRaw, ...(await formContext(m, u, obj, kept, refused)) }, 400);
     try {
-      const saved = await m.hooks.update!(obj, { ...obj.values, ...parsed.data }, u, versionRaw);
+      const saved = await m.hooks.update!(obj, data, u, versionRaw);
       return afterSave(m, req, res, body, saved, "changed");
     } catch (e) {
       if (e instanceof FormErrors)
-        return render(req, res, "change_form.njk", { title, version: versionRaw, ...(await formContext(m, u, obj, kept, e.fields)) }, 400);
+        return render(req, res, formTemplate(m), { title, version: versionRaw, ...(await formContext(m, u, obj, kept, e.fields)) }, 400);
       if (e instanceof ConflictErrors) {
         const theirs = toFormValues(fields, e.theirs);
         const changed = fields.filter((f) => JSON.stringify(theirs[f.name]) !== JSON.stringify(kept[f.name]));
@@ -537,7 +566,7 @@ export function changeView(m: ModelAdmin) {
         return render(
           req,
           res,
-          "change_form.njk",
+          formTemplate(m),
           { title, version: e.version, conflict: { message: e.message, diffs }, ...(await formContext(m, u, obj, kept, {})) },
           409,
         );
@@ -615,7 +644,9 @@ export async function preview(req: Request, res: Response) {
   if (typeof text !== "string") throw badRequest("body: give the Markdown text once.", { body: "Required." });
   if (text.length > POST_BODY_MAX)
     throw badRequest(`body: at most ${formatCount(POST_BODY_MAX)} characters.`, { body: tooLongMessage(POST_BODY_MAX, text.length) });
-  res.json({ html: renderMarkdown(text) });
+  // what a save stores (renderBody), with the words it counts: the editor's word count and reading time
+  const { html, wordCount } = await renderBody(text);
+  res.json({ html, wordCount, readingMinutes: readingMinutes(wordCount) });
 }
 
 const autocompleteQuery = z.object({ model: z.string().max(100), term: z.string().max(100).optional() });
