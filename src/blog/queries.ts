@@ -13,9 +13,11 @@ import { rolesWith } from "../accounts/permissions.ts";
 import { caches, PAGE_TAGS } from "../cache/index.ts";
 import { getOrSet } from "../cache/fragments.ts";
 import { preparedQuery } from "../db/prepared.ts";
-import { isoDay } from "../web/inputs.ts";
+import { dayString, isoDay } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 import { LIVE_SQL } from "../posts/visibility.ts";
+import { readingMinutes } from "./markdown.ts";
+import type { MediaItem, Rendition } from "../media/index.ts";
 
 export interface PersonRef {
   username: string;
@@ -30,9 +32,17 @@ export interface PostCard {
   slug: string;
   excerpt: string;
   publish: Date;
+  /** The URL's date ("YYYY-MM-DD", Post.publishDate: the day of publish in the site's zone, or the one a post kept in a zone change): postUrl(). */
+  publishDate?: string | null;
   author: PersonRef;
   category: { name: string; slug: string } | null;
   tags: { name: string; slug: string }[];
+  /** The featured image (Post.featuredImageId), or null. */
+  image: MediaItem | null;
+  /** Media.version of the featured image (0 without one): an alt text edit bumps it (the card memo compares it). */
+  imageVersion: number;
+  /** "4 min read": readingMinutes(Post.wordCount) (src/blog/markdown.ts). */
+  readingMinutes: number;
 }
 export interface PostDetail extends PostCard {
   bodyHtml: string;
@@ -40,6 +50,16 @@ export interface PostDetail extends PostCard {
   updatedAt: Date;
   /** The post's tags by id: what its page shows is invalidated by (src/cache/pages.ts). */
   tagIds: number[];
+}
+/** The author as the post page shows them (the author box): bio and avatar. */
+export interface AuthorProfile extends PersonRef {
+  bio: string;
+  avatar: MediaItem | null;
+}
+export interface PostPage extends PostDetail {
+  /** Post.metaTitle: the page's <title> and og:title when set ("" = the title). */
+  metaTitle: string;
+  author: AuthorProfile;
 }
 
 export interface ListFilter {
@@ -64,13 +84,48 @@ function intLiteral(n: number): string {
   return String(n);
 }
 
-/** The columns and joins of a post card (alias p = "Post"); shared with search. */
-export const CARD_COLUMNS = `p.id, p.title, p.slug, p.excerpt, p.publish,
+/**
+ * The columns of a Media row joined under `alias`, prefixed with `as` ("image" -> "imageId",
+ * "imageStorageKey", ...): read back with mediaFromRow(row, as). A LEFT JOIN on the Media primary
+ * key in the same statement (no query per card): one index probe per post shown.
+ */
+function mediaColumns(alias: string, as: string): string {
+  return `${alias}.id AS "${as}Id", ${alias}.hash AS "${as}Hash", ${alias}."storageKey" AS "${as}StorageKey", ${alias}.filename AS "${as}Filename",
+  ${alias}.mime AS "${as}Mime", ${alias}.width AS "${as}Width", ${alias}.height AS "${as}Height", ${alias}.bytes AS "${as}Bytes",
+  ${alias}.alt AS "${as}Alt", ${alias}.renditions AS "${as}Renditions", ${alias}.version AS "${as}Version"`;
+}
+
+/** The MediaItem of columns selected by mediaColumns(alias, as), or null (no image: the LEFT JOIN found none). */
+function mediaFromRow(row: object, as: string): MediaItem | null {
+  const r = row as Record<string, unknown>;
+  const id = r[`${as}Id`] as number | null;
+  if (id === null || id === undefined) return null;
+  const renditions = r[`${as}Renditions`];
+  return {
+    id,
+    hash: r[`${as}Hash`] as string,
+    storageKey: r[`${as}StorageKey`] as string,
+    filename: r[`${as}Filename`] as string,
+    mime: r[`${as}Mime`] as string,
+    width: r[`${as}Width`] as number,
+    height: r[`${as}Height`] as number,
+    bytes: r[`${as}Bytes`] as number,
+    alt: r[`${as}Alt`] as string,
+    renditions: Array.isArray(renditions) ? (renditions as Rendition[]) : [],
+  };
+}
+
+/** The columns and joins of a post card (alias p = "Post"); shared with search, favorites and the writer's lists. */
+export const CARD_COLUMNS = `p.id, p.title, p.slug, p.excerpt, p.publish, to_char(p."publishDate", 'YYYY-MM-DD') AS "publishDate", p."wordCount",
   u.username, u."firstName", u."lastName",
   c.name AS "categoryName", c.slug AS "categorySlug",
-  ARRAY(SELECT pt."tagId" FROM "PostTag" pt WHERE pt."postId" = p.id) AS "tagIds"`;
+  ARRAY(SELECT pt."tagId" FROM "PostTag" pt WHERE pt."postId" = p.id) AS "tagIds",
+  ${mediaColumns("fi", "image")}`;
 const DETAIL_COLUMNS = `${CARD_COLUMNS}, p."bodyHtml", p."metaDescription", p."updatedAt"`;
-export const CARD_JOINS = `JOIN "User" u ON u.id = p."authorId" LEFT JOIN "Category" c ON c.id = p."categoryId"`;
+/** The post page's: the detail, its meta title, and the author box (bio, avatar: alias av). */
+const PAGE_COLUMNS = `${DETAIL_COLUMNS}, p."metaTitle", u.bio AS "authorBio", ${mediaColumns("av", "avatar")}`;
+export const CARD_JOINS = `JOIN "User" u ON u.id = p."authorId" LEFT JOIN "Category" c ON c.id = p."categoryId"
+  LEFT JOIN "Media" fi ON fi.id = p."featuredImageId"`;
 
 export interface CardRow {
   id: number;
@@ -78,6 +133,7 @@ export interface CardRow {
   slug: string;
   excerpt: string;
   publish: Date;
+  publishDate: string | null;
   username: string;
   firstName: string;
   lastName: string;
@@ -85,11 +141,19 @@ export interface CardRow {
   categorySlug: string | null;
   /** Names come from tagNamesFor() (see "tag names" below). */
   tagIds: number[];
+  wordCount: number;
+  /** The featured image's columns (mediaColumns("fi", "image")): imageId is null without one. */
+  imageId: number | null;
+  imageVersion: number | null;
 }
 interface DetailRow extends CardRow {
   bodyHtml: string;
   metaDescription: string;
   updatedAt: Date;
+}
+interface PageRow extends DetailRow {
+  metaTitle: string;
+  authorBio: string;
 }
 
 function person(u: { username: string; firstName: string; lastName: string }): PersonRef {
@@ -111,9 +175,13 @@ export function toCard(r: CardRow, tags: TagNames): PostCard {
     slug: r.slug,
     excerpt: r.excerpt,
     publish: r.publish,
+    publishDate: r.publishDate,
     author: person(r),
     category: r.categorySlug === null ? null : { name: r.categoryName ?? "", slug: r.categorySlug },
     tags: named,
+    image: mediaFromRow(r, "image"),
+    imageVersion: r.imageVersion ?? 0,
+    readingMinutes: readingMinutes(r.wordCount),
   };
 }
 
@@ -317,13 +385,28 @@ export async function latestPublished(limit: number, opts: { categoryId?: number
 // ---- detail -------------------------------------------------------------------------------------
 
 /** The published post at /blog/Y/M/D/slug/ (UTC date of publish), or null. Uses the (publishDate, slug) unique index. */
-export async function getPublishedPost(date: { year: number; month: number; day: number }, slug: string): Promise<PostDetail | null> {
+export async function getPublishedPost(date: { year: number; month: number; day: number }, slug: string): Promise<PostPage | null> {
   const iso = isoDay(date.year, date.month, date.day);
   if (!iso) return null;
-  const sql = `SELECT ${DETAIL_COLUMNS} FROM "Post" p ${CARD_JOINS}
+  const sql = `SELECT ${PAGE_COLUMNS} FROM "Post" p ${CARD_JOINS} LEFT JOIN "Media" av ON av.id = u."avatarId"
     WHERE p."publishDate" = $1::date AND p.slug = $2 AND ${PUBLISHED}`;
-  const { rows } = await preparedQuery<DetailRow>(sql, [iso, slug]);
-  return rows[0] ? (await details(rows))[0]! : null;
+  const { rows } = await preparedQuery<PageRow>(sql, [iso, slug]);
+  return postPage(rows);
+}
+
+/** Post `id` as its page shows it, whatever its status (the preview of a draft or scheduled post: src/previews), or null. */
+export async function getPostPageById(id: number): Promise<PostPage | null> {
+  const sql = `SELECT ${PAGE_COLUMNS} FROM "Post" p ${CARD_JOINS} LEFT JOIN "Media" av ON av.id = u."avatarId" WHERE p.id = $1`;
+  const { rows } = await preparedQuery<PageRow>(sql, [id]);
+  return postPage(rows);
+}
+
+/** The page's post from its row (none: null). */
+async function postPage(rows: PageRow[]): Promise<PostPage | null> {
+  const r = rows[0];
+  if (!r) return null;
+  const post = (await details(rows))[0]!;
+  return { ...post, metaTitle: r.metaTitle, author: { ...post.author, bio: r.authorBio, avatar: mediaFromRow(r, "avatar") } };
 }
 
 // Similar posts: most shared tags first, then newest. Scoring every post that shares a tag costs
@@ -424,26 +507,30 @@ export async function tagHasPublishedPost(tagId: number): Promise<boolean> {
  */
 const WRITER_ROLES = rolesWith("post.create");
 
-export async function getAuthorByUsername(username: string): Promise<(PersonRef & { id: number; bio: string }) | null> {
+export async function getAuthorByUsername(username: string): Promise<(AuthorProfile & { id: number }) | null> {
   const { rows } = await preparedQuery<{ id: number; username: string; firstName: string; lastName: string; bio: string }>(
-    `SELECT u.id, u.username, u."firstName", u."lastName", u.bio FROM "User" u
+    `SELECT u.id, u.username, u."firstName", u."lastName", u.bio, ${mediaColumns("av", "avatar")} FROM "User" u
+       LEFT JOIN "Media" av ON av.id = u."avatarId"
       WHERE u.username = $1
         AND (u.role = ANY($2::"Role"[]) OR EXISTS (SELECT 1 FROM "Post" p WHERE p."authorId" = u.id AND ${PUBLISHED}))`,
     [username, WRITER_ROLES],
   );
   const r = rows[0];
-  return r ? { id: r.id, bio: r.bio, ...person(r) } : null;
+  return r ? { id: r.id, bio: r.bio, avatar: mediaFromRow(r, "avatar"), ...person(r) } : null;
 }
 
 // ---- URLs ---------------------------------------------------------------------------------------
 
-/** The post's canonical path: /blog/YYYY/MM/DD/slug/ with the UTC date of publish. */
-export function postUrl(p: { publish: Date; slug: string }): string {
-  const d = p.publish;
-  return url("blog:post_detail", {
-    year: String(d.getUTCFullYear()),
-    month: String(d.getUTCMonth() + 1).padStart(2, "0"),
-    day: String(d.getUTCDate()).padStart(2, "0"),
-    slug: p.slug,
-  });
+/**
+ * The post's canonical path: /blog/YYYY/MM/DD/slug/ with the day of `publish` in the site's zone
+ * (dayString), which is what the trigger stores in "publishDate" (src/posts/timezone.ts keeps them in
+ * step when TIME_ZONE changes). `publishDate`, when the caller has it, wins: a post that kept its old
+ * date in a zone change (a slug clash) is at that date.
+ */
+export function postUrl(p: { publish: Date; slug: string; publishDate?: Date | string | null }): string {
+  const d = p.publishDate;
+  // a date column: "YYYY-MM-DD", or a Date at 00:00 UTC that day (Prisma's reading of it)
+  const iso = typeof d === "string" ? d : d ? d.toISOString().slice(0, 10) : dayString(p.publish);
+  const [year, month, day] = iso.split("-") as [string, string, string];
+  return url("blog:post_detail", { year, month, day, slug: p.slug });
 }

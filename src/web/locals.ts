@@ -7,7 +7,13 @@ export interface PageMeta {
   description?: string;
   canonical?: string;
   ogType?: "website" | "article";
+  /** The whole <title> and og:title as is (a post's meta title): no site name added. */
+  fullTitle?: string;
+  /** og:image / twitter:image: an absolute URL, with its size and alt text when known. */
   image?: string;
+  imageWidth?: number;
+  imageHeight?: number;
+  imageAlt?: string;
   noindex?: boolean;
   jsonLd?: unknown;
   /** rel=prev / rel=next of paginated lists (absolute URLs). */

@@ -111,6 +111,9 @@ describe("bounds", () => {
         author: { username: "cacher", firstName: "Cache", lastName: "Writer", fullName: "Cache Writer" },
         category: null,
         tags: [],
+        image: null,
+        imageVersion: 0,
+        readingMinutes: 1,
       });
     }
     const html = env.renderString("{{ post_cards(posts) }}", { posts });

@@ -1,0 +1,47 @@
+// Images on the reader's pages, as template globals (registered by the blog's template extension in
+// controller.ts; src/web may not import src/media):
+//   picture(item, { sizes, lazy, alt?, className? }): the <picture> of a Media item (pictureHtml in
+//     src/media/index.ts), "" for none: a post's featured image on its card and page;
+//   avatar(person, px, lazy = true): a round author picture of px CSS pixels: their uploaded avatar,
+//     or their initials on a colour of their own when they have none.
+import nunjucks from "nunjucks";
+import { pictureHtml, type MediaItem, type PictureOptions } from "../media/index.ts";
+
+const SafeString = nunjucks.runtime.SafeString;
+
+const escapeAttr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** Backgrounds for initials: each passes WCAG AA (4.5:1) with white text, in light and dark mode. */
+const AVATAR_COLOURS = 8; // .avatar--c0 … .avatar--c7 in public/css/site.css
+
+/** Up to two initials of a name ("Ada Lovelace" -> "AL", "ada" -> "A"). */
+export function initials(name: string): string {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0]!, words[words.length - 1]!] : words;
+  return letters.map((w) => [...w][0]!.toLocaleUpperCase("en-US")).join("");
+}
+
+/** A stable colour index for a username (FNV-1a). */
+function colourOf(username: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < username.length; i++) h = Math.imul(h ^ username.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % AVATAR_COLOURS;
+}
+
+export interface AvatarPerson {
+  username: string;
+  fullName: string;
+  avatar?: MediaItem | null;
+}
+
+/** The avatar HTML (see the header): decorative (alt ""), since the author's name is always next to it. */
+export function avatarHtml(person: AvatarPerson, px: number, lazy = true): string {
+  const size = `avatar avatar--${px}`;
+  if (person.avatar) return `<span class="${size}">${pictureHtml(person.avatar, { sizes: `${px}px`, lazy, alt: "", className: "avatar-img" })}</span>`;
+  return `<span class="${size} avatar--c${colourOf(person.username)}" aria-hidden="true">${escapeAttr(initials(person.fullName || person.username))}</span>`;
+}
+
+export function installPictureGlobals(env: nunjucks.Environment): void {
+  env.addGlobal("picture", (item: MediaItem | null | undefined, opts: PictureOptions) => (item ? new SafeString(pictureHtml(item, opts)) : ""));
+  env.addGlobal("avatar", (person: AvatarPerson, px: number, lazy = true) => new SafeString(avatarHtml(person, px, lazy)));
+}
