@@ -25,12 +25,16 @@ describe("renderMarkdown", () => {
         "---",
       ].join("\n"),
     );
-    expect(html).toContain("<h2>Setting up</h2>");
+    // Section headings get a prefixed id and a "#" link (issue 11).
+    expect(html).toContain('<h2 id="h-setting-up">Setting up <a class="heading-anchor" href="#h-setting-up" aria-label="Link to this section">#</a></h2>');
     expect(html).toContain("<em>em</em>");
     expect(html).toContain("<strong>strong</strong>");
     expect(html).toContain("<del>gone</del>");
     expect(html).toContain("<ol>");
-    expect(html).toContain('<pre tabindex="0"><code class="language-ts">const a = 1 &lt; 2;'); // focusable: it may scroll sideways
+    // focusable: it may scroll sideways; highlighted on the server (issue 11)
+    expect(html).toContain(
+      '<pre tabindex="0"><code class="hljs language-ts"><span class="hljs-keyword">const</span> a = <span class="hljs-number">1</span> &lt; <span class="hljs-number">2</span>;',
+    );
     expect(html).toContain("<blockquote>");
     expect(html).toContain('<th align="left">a</th>');
     expect(html).toContain('<td align="right">2</td>');
@@ -52,7 +56,8 @@ describe("renderMarkdown", () => {
 
   it("keeps http(s) images, drops relative, data: and javascript: images", () => {
     const html = renderMarkdown('![ok](https://img.example/a.png "T") ![rel](/a.png) ![d](data:image/png;base64,AAAA) ![j](javascript:alert(1))');
-    expect(html).toContain('<img src="https://img.example/a.png" alt="ok" title="T" />');
+    // Another site's image loads lazily and is not told which page shows it (issue 11).
+    expect(html).toContain('<img src="https://img.example/a.png" alt="ok" title="T" loading="lazy" decoding="async" referrerpolicy="no-referrer" />');
     expect(html.match(/<img/g)).toHaveLength(1);
     expect(html).not.toContain("data:");
     expect(html).not.toContain("javascript:");

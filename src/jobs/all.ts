@@ -4,3 +4,4 @@ import "../mail/index.ts";
 import "./purges.ts";
 import "../cache/scheduled.ts";
 import "../posts/hooks.ts";
+import "../blog/rerender.ts";

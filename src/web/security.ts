@@ -13,6 +13,8 @@ const cspDirectives: Record<string, string[]> = {
   imgSrc: ["'self'", "data:", "https:"],
   fontSrc: ["'self'"],
   connectSrc: ["'self'"],
+  // Click-to-load video embeds (public/js/embeds.js): these two players only, and only after a click.
+  frameSrc: ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],
   objectSrc: ["'none'"],
   baseUri: ["'none'"],
   frameAncestors: ["'none'"],

@@ -1,0 +1,122 @@
+// Re-rendering stored posts when the renderer changes (src/blog/markdown.ts RENDER_VERSION).
+//
+// bodyHtml, wordCount and the PostMedia rows are derived from the Markdown at save time, so posts saved
+// by an older renderer keep its output until re-rendered. At start-up (src/server.ts, once per start:
+// the primary) checkRenderVersion() compares RENDER_VERSION with "SiteState".render_version; when the
+// stored one is older or missing it enqueues the "posts.rerender" job (a singleton: several processes
+// starting together queue one). The job (or `npm run posts:rerender`, for operators) re-renders every
+// post in batches of BATCH, oldest id first, then makes every cached page stale and records the version.
+//
+// Not an edit: no revision, no version bump, no audit entry, updatedAt untouched; the text is the same,
+// only its rendering changed. A writer saving meanwhile wins: each row is updated only where its
+// version and body are still those that were rendered (a save renders with the new renderer itself),
+// and its PostMedia rows are replaced in that same transaction, only when the row was updated.
+import { prisma } from "../db/index.ts";
+import { defineJob, enqueue } from "../jobs/index.ts";
+import { invalidate, PAGE_TAGS } from "../cache/index.ts";
+import { logger } from "../web/logger.ts";
+import { RENDER_VERSION, renderBody } from "./markdown.ts";
+
+/** The "SiteState" key recording the renderer version the stored bodies were rendered with. */
+export const RENDER_VERSION_KEY = "render_version";
+/** Posts read and rendered per round (a 5,000-word body renders in a few ms). */
+export const BATCH = 100;
+
+export interface RerenderResult {
+  /** Posts looked at. */
+  posts: number;
+  /** Posts whose stored rendering changed. */
+  changed: number;
+  /** Posts saved by a writer while being re-rendered (their save's rendering was kept). */
+  skipped: number;
+}
+
+/** The renderer version the stored bodies were rendered with (0: never recorded, i.e. before RENDER_VERSION existed). */
+export async function storedRenderVersion(): Promise<number> {
+  const row = await prisma.siteState.findUnique({ where: { key: RENDER_VERSION_KEY } });
+  const n = row ? Number.parseInt(row.value, 10) : 0;
+  return Number.isFinite(n) ? n : 0;
+}
+
+async function recordRenderVersion(version: number): Promise<void> {
+  // Never lowers it (an older process finishing late).
+  await prisma.$executeRaw`
+    INSERT INTO "SiteState" ("key", "value", "updatedAt") VALUES (${RENDER_VERSION_KEY}, ${String(version)}, now())
+    ON CONFLICT ("key") DO UPDATE SET "value" = EXCLUDED."value", "updatedAt" = now()
+    WHERE CASE WHEN "SiteState"."value" ~ '^[0-9]{1,9}$' THEN "SiteState"."value"::int < ${version} ELSE true END`;
+}
+
+const sameIds = (a: number[], b: number[]) => a.length === b.length && [...a].sort((x, y) => x - y).every((v, i) => v === [...b].sort((x, y) => x - y)[i]);
+
+/**
+ * Re-renders every post's body with the current renderer (see the header), then makes every cached
+ * page stale and records RENDER_VERSION. Safe to run while writers save, and to run twice.
+ */
+export async function rerenderPosts(opts: { batch?: number; log?: (msg: string) => void } = {}): Promise<RerenderResult> {
+  const batch = Math.max(1, opts.batch ?? BATCH);
+  const result: RerenderResult = { posts: 0, changed: 0, skipped: 0 };
+  let after = 0;
+  for (;;) {
+    const rows = await prisma.post.findMany({
+      where: { id: { gt: after } },
+      orderBy: { id: "asc" },
+      take: batch,
+      select: { id: true, body: true, bodyHtml: true, wordCount: true, version: true, media: { select: { mediaId: true } } },
+    });
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      result.posts++;
+      const r = await renderBody(row.body);
+      const stored = row.media.map((m) => m.mediaId);
+      if (r.html === row.bodyHtml && r.wordCount === row.wordCount && sameIds(r.mediaIds, stored)) continue;
+      const updated = await prisma.$transaction(async (tx) => {
+        const n = await tx.$executeRaw`
+          UPDATE "Post" SET "bodyHtml" = ${r.html}, "wordCount" = ${r.wordCount}
+          WHERE "id" = ${row.id} AND "version" = ${row.version} AND "body" = ${row.body}`;
+        if (n === 0) return false;
+        await tx.postMedia.deleteMany({ where: { postId: row.id } });
+        if (r.mediaIds.length) await tx.postMedia.createMany({ data: r.mediaIds.map((mediaId) => ({ postId: row.id, mediaId })), skipDuplicates: true });
+        return true;
+      });
+      if (updated) result.changed++;
+      else result.skipped++;
+    }
+    after = rows[rows.length - 1]!.id;
+    opts.log?.(`re-rendered ${result.posts} posts so far (${result.changed} changed)`);
+  }
+  // Post pages show bodyHtml, cards the reading time: every page.
+  if (result.changed) await invalidate("posts", PAGE_TAGS.all);
+  await recordRenderVersion(RENDER_VERSION);
+  return result;
+}
+
+interface RerenderData {
+  version: number;
+}
+
+/** The background re-render (queued by checkRenderVersion). Retried from the start on failure: the work is idempotent. */
+export const rerenderJob = defineJob<RerenderData>({
+  name: "posts.rerender",
+  retryLimit: 5,
+  retryDelaySeconds: 60,
+  retryBackoff: true,
+  expireInSeconds: 3600,
+  async handle({ version }) {
+    // Queued for `version`; this process renders with RENDER_VERSION (the same, but during a rolling deploy).
+    if ((await storedRenderVersion()) >= Math.max(version, RENDER_VERSION)) return; // done meanwhile (the command, another job)
+    const r = await rerenderPosts();
+    logger.info(r, "posts.rerender: stored posts re-rendered");
+  },
+});
+
+/**
+ * At start-up: when the stored bodies were rendered by an older renderer, queue their re-render (once:
+ * a singleton job). Returns whether a job was queued.
+ */
+export async function checkRenderVersion(log: (msg: string) => void = () => {}): Promise<boolean> {
+  const stored = await storedRenderVersion();
+  if (stored >= RENDER_VERSION) return false;
+  await enqueue(null, rerenderJob, { version: RENDER_VERSION }, { singletonKey: `render-${RENDER_VERSION}` });
+  log(`Post bodies were rendered by renderer version ${stored || "1"}; re-rendering them with version ${RENDER_VERSION} in the background.`);
+  return true;
+}
