@@ -7,7 +7,8 @@
 // alt text for each use: its Markdown alt, or the library's.
 import { Marked, type Token } from "marked";
 import { prisma, type Prisma } from "../db/index.ts";
-import { mediaUrl } from "./index.ts";
+import { keyOfUrl, MEDIA_SELECT, toMediaItem } from "./service.ts";
+import type { Rendition } from "./types.ts";
 
 type Db = Prisma.TransactionClient | typeof prisma;
 
@@ -78,31 +79,16 @@ export function markdownImages(body: string): { href: string; alt: string }[] {
   return out;
 }
 
-/** The path of a URL written in a body ("/media/…" for a library file, with or without the site's origin). */
-function pathOf(href: string): string {
-  try {
-    return decodeURI(new URL(href, "http://x").pathname);
-  } catch {
-    return href;
-  }
-}
-
 interface Candidate {
   id: number;
   filename: string;
   alt: string;
   storageKey: string;
-  renditions: Prisma.JsonValue;
+  renditions: Rendition[];
 }
 
-/** The library paths ("/media/<key>") of an item: its original and every rendition. */
-function pathsOf(m: Candidate): Set<string> {
-  const keys = [
-    m.storageKey,
-    ...(Array.isArray(m.renditions) ? m.renditions : []).map((r) => (r as { key?: unknown })?.key).filter((k) => typeof k === "string"),
-  ];
-  return new Set(keys.map((k) => mediaUrl(k as string)));
-}
+/** The storage keys of an item: its original and every rendition (a body may show any of them). */
+const keysOf = (m: Candidate) => new Set([m.storageKey, ...m.renditions.map((r) => r.key)]);
 
 /**
  * The images a post would show without alt text: `bodyMediaIds` (the body's library images, as the save
@@ -112,20 +98,16 @@ function pathsOf(m: Candidate): Set<string> {
 export async function altProblems(bodyMediaIds: readonly number[], featuredImageId: number | null, body: string, db: Db = prisma): Promise<AltProblem[]> {
   const ids = [...new Set([...bodyMediaIds, ...(featuredImageId === null ? [] : [featuredImageId])])];
   if (ids.length === 0) return [];
-  const items: Candidate[] = await db.media.findMany({
-    where: { id: { in: ids } },
-    select: { id: true, filename: true, alt: true, storageKey: true, renditions: true },
-    orderBy: { id: "asc" },
-  });
+  const items: Candidate[] = (await db.media.findMany({ where: { id: { in: ids } }, select: MEDIA_SELECT })).map(toMediaItem);
   const byId = new Map(items.map((m) => [m.id, m]));
   const problems: AltProblem[] = [];
   const bodyIds = new Set(bodyMediaIds);
-  const uses = bodyIds.size ? markdownImages(body).map((i) => ({ path: pathOf(i.href), alt: i.alt })) : [];
+  const uses = bodyIds.size ? markdownImages(body).map((i) => ({ key: keyOfUrl(i.href), alt: i.alt })) : [];
   for (const id of [...bodyIds].sort((a, b) => a - b)) {
     const m = byId.get(id);
     if (!m || m.alt.trim()) continue; // gone (the save's foreign key answers that), or the library's alt covers every use
-    const paths = pathsOf(m);
-    const mine = uses.filter((u) => paths.has(u.path));
+    const keys = keysOf(m);
+    const mine = uses.filter((u) => u.key !== null && keys.has(u.key));
     // no use found by URL (a form of reference this check does not know): the library's alt is what counts
     if (mine.length === 0 || mine.some((u) => !u.alt)) problems.push({ mediaId: m.id, filename: m.filename, where: "body" });
   }

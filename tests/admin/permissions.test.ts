@@ -15,6 +15,7 @@ let otherPost: number;
 let otherRev: number;
 let catId: number;
 let tagId: number;
+let mediaId: number;
 
 beforeAll(async () => {
   for (const r of roles) who[r] = await signedIn(app, r);
@@ -23,6 +24,10 @@ beforeAll(async () => {
   otherRev = (await prisma.postRevision.findFirstOrThrow({ where: { postId: otherPost } })).id;
   catId = (await makeCategory("Cat", "cat")).id;
   tagId = (await makeTag("Tag", "tag")).id;
+  const hash = "ab".repeat(32); // a row only (its page reads no file)
+  mediaId = (
+    await prisma.media.create({ data: { hash, storageKey: `ab/${hash}-100.jpg`, filename: "x.jpg", mime: "image/jpeg", width: 100, height: 80, bytes: 99 } })
+  ).id;
 });
 
 type Expect = Record<"ANON" | Role, number>;
@@ -65,6 +70,9 @@ function pages(): [string, string, Expect][] {
     ["admin:accounts_user_invite", url("admin:accounts_user_invite", { id: 1 }), ADMINS],
     // read-only: its change list only (authors see their own entries; tests/admin/auditlog.test.ts)
     ["admin:audit_auditlog_changelist", url("admin:audit_auditlog_changelist"), ALL_AUTHORS],
+    // the media library (media.view: writers; tests/media/library.test.ts)
+    ["admin:media_library", url("admin:media_library"), ALL_AUTHORS],
+    ["admin:media_detail", url("admin:media_detail", { id: mediaId }), ALL_AUTHORS],
     // the caches' hit/miss panel (ops.view; tests/cache/admin-page.test.ts)
     ["admin:caches", url("admin:caches"), EDITORS],
     // the background jobs (jobs.view: admins only; tests/admin/jobs.test.ts)
@@ -74,7 +82,7 @@ function pages(): [string, string, Expect][] {
 }
 
 // POST-only routes, checked below with their own expectations.
-const POST_ONLY = ["admin:preview", "admin:blog_post_restore", "admin:jobs_retry", "admin:jobs_retry_all", "admin:jobs_delete"];
+const POST_ONLY = ["admin:preview", "admin:blog_post_restore", "admin:jobs_retry", "admin:jobs_retry_all", "admin:jobs_delete", "admin:media_delete"];
 
 describe("every admin GET URL as every role", () => {
   it("covers every named admin route", () => {
