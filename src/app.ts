@@ -13,11 +13,13 @@ import { blogRouter } from "./blog/routes.ts";
 import { csrfErrorHandler } from "./web/csrf.ts";
 import { accountsRouter, authPipeline, installAuthTemplateGlobals } from "./accounts/index.ts";
 import { authoringRouter } from "./authoring/routes.ts";
+import { previewsRouter } from "./previews/routes.ts";
 import { discoveryRouter } from "./blog/discovery.ts";
 import { adminRouter } from "./admin/routes.ts";
 import { autosaveRouter } from "./autosave/routes.ts";
 import { buildApiRouter } from "./api/router.ts";
 import { pageCache } from "./cache/pages.ts";
+import { mediaRouter } from "./media/routes.ts";
 
 /**
  * Runs `router` only for paths under `prefix` ("/admin/": also "/admin", any letter case, as Express
@@ -50,6 +52,7 @@ export function buildApp(): express.Express {
   const gzip = compression();
   app.use((req, res, next) => (req.headers["accept-encoding"] ? gzip(req, res, next) : next()));
   app.use(serveStatic); // /static/<hashed name>, immutable
+  app.use(under("/media/", mediaRouter)); // uploaded images: /media/<content-hashed key>, immutable; no session
   app.use(healthRouter); // /healthz, /readyz
   // The REST API: its own authentication (bearer token or session + CSRF), JSON bodies and problem+json errors.
   app.use(under("/api/", buildApiRouter()));
@@ -61,7 +64,8 @@ export function buildApp(): express.Express {
   // Feature routers keep their full paths (so route names reverse whole) but are only entered for
   // their own prefix: a reader's request skips their ~80 route layers (a path match each).
   app.use(under("/accounts/", accountsRouter)); // login, logout, sign-up, password change/reset, profile
-  app.use(under("/write/", authoringRouter)); // authors' small editor
+  app.use(under("/write/", authoringRouter)); // "My posts"; the old editor's addresses, redirected to the one editor (the admin's)
+  app.use(under("/preview/", previewsRouter)); // previews of drafts and scheduled posts, share links (never cached)
   app.use(under("/admin/", adminRouter)); // the admin site (registry of model admins; every view asks can())
   app.use(under("/autosave/", autosaveRouter)); // post forms' autosaves, the editor script's session check
 
