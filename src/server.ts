@@ -26,6 +26,8 @@ import { buildApp } from "./app.ts";
 import { startJobs, stopJobs } from "./jobs/index.ts";
 import { closeRedis, connectRedis } from "./cache/redis.ts";
 import { seedDemoIfEmpty, ensureAdminAccount } from "./blog/seed.ts";
+import { checkRenderVersion } from "./blog/rerender.ts";
+import { redateToZone } from "./posts/timezone.ts";
 
 const log = (m: string) => logger.info(m);
 
@@ -57,11 +59,14 @@ async function closeDatabase(): Promise<void> {
   db = undefined;
 }
 
-/** Database, migrations, demo content and the first admin: once per start (the primary, in cluster mode). */
+/** Database, migrations, the time zone's re-date, demo content and the first admin: once per start (the primary, in cluster mode). */
 async function prepare(): Promise<void> {
   // "server": a cluster that another process runs is refused (it would stop it under us); commands share it.
   db = await openDatabase({ log, role: "server" });
+  await redateToZone(); // TIME_ZONE changed since the last start: post URL dates follow (src/posts/timezone.ts)
   if (config.SEED_DEMO) await seedDemoIfEmpty(log);
+  // Bodies stored by an older Markdown renderer: re-rendered by a background job (src/blog/rerender.ts).
+  await checkRenderVersion(log).catch((err) => logger.warn({ err }, "could not queue the re-render of post bodies: run npm run posts:rerender"));
   const admin = await ensureAdminAccount();
   if (admin) {
     // Printed once, on the start that creates the account; only its hash is stored.

@@ -5,7 +5,8 @@
 import { z } from "zod";
 import { pool } from "../db/index.ts";
 import { badRequest } from "../web/errors.ts";
-import { dayString, isoDay, parseIsoDay, searchText, toId } from "../web/inputs.ts";
+import { config } from "../config.ts";
+import { isoDay, parseZoneDay, searchText, toId, wallClock, zonedInstant } from "../web/inputs.ts";
 import type { AdminUser } from "./auth.ts";
 import { compiled, resolveChoices, type Choice, type CompiledColumn, type ModelAdmin } from "./site.ts";
 
@@ -36,8 +37,9 @@ const one = (v: unknown, name: string): string | undefined => {
   return v;
 };
 
+/** A date filter's bound: the day's first instant in the site's zone (TIME_ZONE). */
 function parseDay(v: string, name: string): Date {
-  const d = parseIsoDay(v);
+  const d = parseZoneDay(v);
   if (!d) throw badRequest(`"${name}" must be a date like 2026-11-21.`, { [name]: "Enter a valid date (YYYY-MM-DD)." });
   return d;
 }
@@ -185,8 +187,10 @@ function whereClause(m: ModelAdmin, user: AdminUser, p: ChangeListParams, opts: 
   const dh = c.dateHierarchy;
   if (dh && !opts.skipDrill && p.drill.year) {
     const { year, month, day } = p.drill;
-    const start = new Date(Date.UTC(year, (month ?? 1) - 1, day ?? 1));
-    const end = day ? new Date(Date.UTC(year, month! - 1, day + 1)) : month ? new Date(Date.UTC(year, month, 1)) : new Date(Date.UTC(year + 1, 0, 1));
+    // The period's bounds in the site's zone (the day after: Date.UTC rolls a 32nd day or 13th month over).
+    const next = new Date(day ? Date.UTC(year, month! - 1, day + 1) : month ? Date.UTC(year, month, 1) : Date.UTC(year + 1, 0, 1));
+    const start = zonedInstant(year, month ?? 1, day ?? 1)!;
+    const end = zonedInstant(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate())!;
     conds.push(`${dh.sql} >= ${bind(start)}`, `${dh.sql} < ${bind(end)}`);
   }
   return { where: conds.length ? `WHERE ${conds.join(" AND ")}` : "", params, rank, filtered: conds.length > (scope ? 1 : 0), scoped: !!scope };
@@ -287,12 +291,14 @@ export async function dateHierarchyLinks(
   const and = where ? `${where} AND` : "WHERE";
   const b = (v: unknown) => (params.push(v), `$${params.length}`);
   // Probing each period with EXISTS walks the (status, publish) index (PostgreSQL 18 skip scan)
-  // instead of reading every row for DISTINCT date_trunc(...).
+  // instead of reading every row for DISTINCT date_trunc(...). Periods are the site zone's: a wall
+  // clock (make_timestamp, plus whole months or days) read AT TIME ZONE TIME_ZONE.
+  const at = (wall: string) => `(${wall}) AT TIME ZONE ${b(config.TIME_ZONE)}`;
   if (!year) {
-    const nowY = new Date().getUTCFullYear();
+    const nowY = wallClock(new Date()).getUTCFullYear();
     const r = await pool.query<{ y: number }>(
       `SELECT y FROM generate_series(${b(nowY - 40)}::int, ${b(nowY + 10)}::int) y
-       WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= make_timestamptz(y, 1, 1, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(y + 1, 1, 1, 0, 0, 0, 'UTC'))
+       WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= ${at("make_timestamp(y, 1, 1, 0, 0, 0)")} AND ${dh.sql} < ${at("make_timestamp(y + 1, 1, 1, 0, 0, 0)")})
        ORDER BY y DESC`,
       params,
     );
@@ -302,7 +308,7 @@ export async function dateHierarchyLinks(
   if (!month) {
     const r = await pool.query<{ mo: number }>(
       `SELECT mo FROM generate_series(1, 12) mo
-       WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= make_timestamptz(${b(year)}::int, mo, 1, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(${b(year)}::int, mo, 1, 0, 0, 0, 'UTC') + interval '1 month')
+       WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= ${at(`make_timestamp(${b(year)}::int, mo, 1, 0, 0, 0)`)} AND ${dh.sql} < ${at(`make_timestamp(${b(year)}::int, mo, 1, 0, 0, 0) + interval '1 month'`)})
        ORDER BY mo`,
       params,
     );
@@ -318,7 +324,7 @@ export async function dateHierarchyLinks(
     ? { rows: [] as { d: number }[] }
     : await pool.query<{ d: number }>(
         `SELECT d FROM generate_series(1, ${b(daysIn)}::int) d
-         WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= make_timestamptz(${b(year)}::int, ${b(month)}::int, d, 0, 0, 0, 'UTC') AND ${dh.sql} < make_timestamptz(${b(year)}::int, ${b(month)}::int, d, 0, 0, 0, 'UTC') + interval '1 day')
+         WHERE EXISTS (SELECT 1 FROM ${from} ${and} ${dh.sql} >= ${at(`make_timestamp(${b(year)}::int, ${b(month)}::int, d, 0, 0, 0)`)} AND ${dh.sql} < ${at(`make_timestamp(${b(year)}::int, ${b(month)}::int, d, 0, 0, 0) + interval '1 day'`)})
          ORDER BY d`,
         params,
       );
@@ -360,15 +366,17 @@ export async function filterViews(m: ModelAdmin, user: AdminUser, p: ChangeListP
     } else {
       delete base[`${f.param}__gte`];
       delete base[`${f.param}__lt`];
-      const now = new Date();
+      // Calendar days of the site's zone, as dates at 00:00 UTC (day arithmetic in UTC, then written as they are).
+      const now = wallClock(new Date());
       const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
       const tomorrow = new Date(today.getTime() + 86_400_000);
+      const iso = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null);
       const opt = (label: string, gte: Date | null, lt: Date | null) => {
-        const query = { ...base, ...(gte ? { [`${f.param}__gte`]: dayString(gte) } : {}), ...(lt ? { [`${f.param}__lt`]: dayString(lt) } : {}) };
+        const query = { ...base, ...(gte ? { [`${f.param}__gte`]: iso(gte)! } : {}), ...(lt ? { [`${f.param}__lt`]: iso(lt)! } : {}) };
         return {
           label,
           query,
-          selected: (p.raw[`${f.param}__gte`] ?? null) === (gte ? dayString(gte) : null) && (p.raw[`${f.param}__lt`] ?? null) === (lt ? dayString(lt) : null),
+          selected: (p.raw[`${f.param}__gte`] ?? null) === iso(gte) && (p.raw[`${f.param}__lt`] ?? null) === iso(lt),
         };
       };
       out.push({

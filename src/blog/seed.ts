@@ -12,6 +12,8 @@ import { withClient } from "../db/client.ts";
 import { hashPassword } from "../accounts/passwords.ts";
 import { rolesWith } from "../accounts/permissions.ts";
 import { excerptFrom, renderMarkdown, slugify } from "./markdown.ts";
+import { dayString } from "../web/inputs.ts";
+import { recordedZone } from "../posts/timezone.ts";
 
 /** Bumped whenever the generator's output changes (the bench reseeds a database made by another version). */
 export const SEED_GENERATOR_VERSION = 2;
@@ -494,10 +496,6 @@ interface Plan {
   onProgress?: (done: number, total: number) => void;
 }
 
-function dayKey(d: Date): string {
-  return d.toISOString().slice(0, 10);
-}
-
 interface Batch {
   cols: {
     id: number[];
@@ -552,7 +550,10 @@ async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[
   ];
 
   const tax = await ensureTaxonomy(pool);
-  // Slugs must be unique per UTC date: load what exists in the seeded date range.
+  // Slugs must be unique per URL date (the day of publish in the zone the database records, which the
+  // trigger dates posts in: src/posts/timezone.ts): load what exists in the seeded date range.
+  const zone = await recordedZone();
+  const dayKey = (d: Date) => dayString(d, zone);
   const used = new Set<string>();
   const existing = await pool.query<{ d: string; slug: string }>(
     `SELECT to_char("publishDate", 'YYYY-MM-DD') AS d, slug FROM "Post" WHERE "publishDate" BETWEEN $1::date AND $2::date`,

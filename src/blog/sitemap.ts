@@ -67,8 +67,8 @@ async function buildSitemapIndex(): Promise<string> {
 
 /** Chunk n of the posts sitemap, or null when it holds no published post (the route answers 404). */
 export async function postsSitemap(n: number): Promise<string | null> {
-  const { rows } = await pool.query<{ slug: string; publish: Date; lastmod: Date }>(
-    `SELECT p.slug, p.publish, ${CHANGED} AS lastmod
+  const { rows } = await pool.query<{ slug: string; publish: Date; publishDate: string | null; lastmod: Date }>(
+    `SELECT p.slug, p.publish, to_char(p."publishDate", 'YYYY-MM-DD') AS "publishDate", ${CHANGED} AS lastmod
        FROM "Post" p
       WHERE p.id > $1 AND p.id <= $2 AND ${PUBLISHED}
       ORDER BY p.id`,

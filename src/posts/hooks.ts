@@ -41,7 +41,7 @@ export const postPublishedJob = defineJob<PublishedData>({
   async handle({ postId, actorId }) {
     const post = await prisma.post.findUnique({
       where: { id: postId },
-      select: { title: true, slug: true, publish: true, status: true, author: { select: { email: true, isActive: true } } },
+      select: { title: true, slug: true, publish: true, publishDate: true, status: true, author: { select: { email: true, isActive: true } } },
     });
     if (!post) throw new JobGone(`post ${postId} was deleted`);
     if (post.status !== "PUBLISHED") throw new JobGone(`post ${postId} is not published any more`);

@@ -14,9 +14,11 @@
 //    other control characters (searchText()): a search is a question, not stored data, and the
 //    words around it are still worth answering.
 // And the other shapes every parser shares: a slug (SLUG_PATTERN, isSlug, slugString), a day
-// ("YYYY-MM-DD": parseIsoDay, isoDay, dayString; in a URL's path: DAY_PATH_PARTS + isRealDay) and a
-// redirect target (`next=`: safeRedirect, a path on this site only).
+// ("YYYY-MM-DD": parseIsoDay, isoDay, dayString; in a URL's path: DAY_PATH_PARTS + isRealDay), the
+// site's time zone (TIME_ZONE: wallClock, zoneOffset, zonedInstant: the one home of
+// zone arithmetic) and a redirect target (`next=`: safeRedirect, a path on this site only).
 import { z } from "zod";
+import { config } from "../config.ts";
 import { notFound } from "./errors.ts";
 
 /** PostgreSQL's integer (int4) maximum: every id and version column is one. */
@@ -79,8 +81,9 @@ export const isSlug = (v: unknown): v is string => typeof v === "string" && SLUG
 export const slugString = (max: number, message = SLUG_MESSAGE) => z.string().max(max, message).regex(SLUG_PATTERN, message);
 
 // --- dates ---------------------------------------------------------------------------------------
-// Days are UTC calendar days, written "YYYY-MM-DD" (forms, filters, the admin's date links) or as
-// the parts of a post's address (/blog/2026/11/21/slug/).
+// A calendar day is written "YYYY-MM-DD" (forms, filters, the admin's date links) or as the parts of a
+// post's address (/blog/2026/11/21/slug/). The day of an instant is its day in the site's time zone
+// (config.TIME_ZONE, an IANA name): stored instants stay UTC, what a person reads or types is in the zone.
 
 /** The day `year`-`month`-`day` as "YYYY-MM-DD" when it is a real calendar date (years 1-9999), or null (2026-02-30, month 13...). */
 export function isoDay(year: number, month: number, day: number): string | null {
@@ -93,15 +96,99 @@ export function isoDay(year: number, month: number, day: number): string | null 
 
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** "YYYY-MM-DD" naming a real day -> that day at 00:00 UTC; anything else -> null. */
+/** "YYYY-MM-DD" naming a real day -> that day at 00:00 UTC (the calendar day as a Date, zone-free); anything else -> null. */
 export function parseIsoDay(v: unknown): Date | null {
   const m = typeof v === "string" ? ISO_DAY.exec(v) : null;
   if (!m || isoDay(Number(m[1]), Number(m[2]), Number(m[3])) === null) return null;
   return new Date(`${m[0]}T00:00:00Z`);
 }
 
-/** The UTC day of `d` as "YYYY-MM-DD". */
-export const dayString = (d: Date): string => d.toISOString().slice(0, 10);
+/** The day of `d` in the site's time zone (or `zone`), as "YYYY-MM-DD" (a post's URL date, slug clashes). */
+export function dayString(d: Date, zone = config.TIME_ZONE): string {
+  const w = wallClock(d, zone);
+  return `${String(w.getUTCFullYear()).padStart(4, "0")}-${pad2(w.getUTCMonth() + 1)}-${pad2(w.getUTCDate())}`;
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+// The zone's offset at an instant comes from one Intl.DateTimeFormat (made once per zone: making one
+// costs tens of µs, using it about 1 µs), read with format() and a regular expression (formatToParts is
+// three times slower). With TIME_ZONE=UTC no Intl call is made at all.
+let zoneFormat: { zone: string; fmt: Intl.DateTimeFormat } | undefined;
+function wallFormat(zone: string): Intl.DateTimeFormat {
+  if (zoneFormat?.zone !== zone) {
+    const fmt = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      era: "short",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    zoneFormat = { zone, fmt };
+  }
+  return zoneFormat.fmt;
+}
+/** What wallFormat() writes: "11/21/2026 AD, 21:00:00" (the era tells years before 1 apart). */
+const WALL = /^(\d+)\/(\d+)\/(\d+) (A|B)[^,]*, (\d+):(\d+):(\d+)$/;
+
+/** True when the site's zone is UTC (or an alias of it): offsets are 0, nothing to compute. */
+const isUtc = (zone: string) => zone === "UTC" || zone === "Etc/UTC";
+
+/** The offset of the site's zone (or `zone`) from UTC at instant `t` (ms since the epoch), in ms: New York in winter -18,000,000, Kolkata +19,800,000. */
+export function zoneOffset(t: number, zone = config.TIME_ZONE): number {
+  if (isUtc(zone) || !Number.isFinite(t)) return 0;
+  const whole = Math.floor(t / 1000) * 1000; // the wall clock is shown to the second
+  const shown = wallFormat(zone).format(whole);
+  const m = WALL.exec(shown);
+  if (!m) throw new Error(`unexpected wall clock format for ${zone}: ${shown}`);
+  const year = m[4] === "B" ? 1 - Number(m[3]) : Number(m[3]);
+  const wall = new Date(0);
+  wall.setUTCFullYear(year, Number(m[1]) - 1, Number(m[2]));
+  wall.setUTCHours(Number(m[5]), Number(m[6]), Number(m[7]), 0);
+  return wall.getTime() - whole;
+}
+
+/**
+ * The wall clock of `d` in the site's zone (or `zone`), as a Date whose UTC fields (getUTCFullYear() ... getUTCSeconds(),
+ * getUTCDay()) are the zone's: read it with the getUTC* methods only (it is not the same instant).
+ */
+export function wallClock(d: Date, zone = config.TIME_ZONE): Date {
+  const t = d.getTime();
+  return isUtc(zone) ? d : new Date(t + zoneOffset(t, zone));
+}
+
+/**
+ * The instant at which the site's zone shows `year`-`month`-`day` `hour`:`minute`:`second` (month 1-12),
+ * or null when the fields do not name a real date and time. A time the zone skips (clocks moved
+ * forward: 02:30 on a spring-forward day in New York) is moved forward by the gap (03:30 EDT), as
+ * browsers and Temporal ("compatible") do; a time the zone shows twice (clocks moved back: 01:30 on
+ * the autumn day) is the first of the two (01:30 EDT).
+ */
+export function zonedInstant(year: number, month: number, day: number, hour = 0, minute = 0, second = 0): Date | null {
+  if (isoDay(year, month, day) === null) return null;
+  if (![hour, minute, second].every(Number.isInteger) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
+  const w = new Date(0);
+  w.setUTCFullYear(year, month - 1, day);
+  w.setUTCHours(hour, minute, second, 0);
+  const wall = w.getTime(); // the wall clock read as if it were UTC
+  if (isUtc(config.TIME_ZONE)) return w;
+  // The offsets in force a day either side: a transition between them is the only way to be ambiguous or skipped.
+  const before = zoneOffset(wall - 86_400_000);
+  const after = zoneOffset(wall + 86_400_000);
+  const fits = [before, after].map((o) => wall - o).filter((t) => zoneOffset(t) === wall - t);
+  if (fits.length) return new Date(Math.min(...fits)); // the earlier of two readings (or the only one)
+  return new Date(wall - before); // in a gap: the offset before the transition, i.e. moved forward by the gap
+}
+
+/** "YYYY-MM-DD" naming a real day -> the instant that day begins in the site's zone (a date filter's bound); anything else -> null. */
+export function parseZoneDay(v: unknown): Date | null {
+  const d = parseIsoDay(v);
+  return d && zonedInstant(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
+}
 
 /**
  * zod shape of a day in a URL's path (/blog/2026/11/21/): a 4-digit year, 2-digit month and day ->

@@ -6,6 +6,7 @@ import { config } from "../config.ts";
 import { url, absoluteUrl, absolute } from "./urls.ts";
 import { staticUrl } from "./static.ts";
 import { installMacroGlobals } from "./macros.ts";
+import { wallClock } from "./inputs.ts";
 
 const VIEWS_DIR = resolve(import.meta.dirname, "../../views");
 
@@ -14,9 +15,13 @@ const MONTHS_AP = ["Jan.", "Feb.", "March", "April", "May", "June", "July", "Aug
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const pad = (n: number) => String(n).padStart(2, "0");
 
-/** One Django date format character of `d` (UTC); any other character is itself. A switch, not a
- * table of closures: the filter runs for every post card on every list page. */
-function datePart(d: Date, ch: string): string {
+/**
+ * One Django date format character of `d`, whose UTC fields are the wall clock in the site's zone
+ * (wallClock(), src/web/inputs.ts); `at` is the instant itself (for "c", "T", "O", "e"); any other
+ * character is itself. A switch, not a table of closures: the filter runs for every post card on every
+ * list page.
+ */
+function datePart(d: Date, at: Date, ch: string): string {
   switch (ch) {
     case "d":
       return pad(d.getUTCDate());
@@ -44,6 +49,10 @@ function datePart(d: Date, ch: string): string {
       return pad(d.getUTCHours());
     case "G":
       return String(d.getUTCHours());
+    case "h":
+      return pad(d.getUTCHours() % 12 || 12);
+    case "g":
+      return String(d.getUTCHours() % 12 || 12);
     case "i":
       return pad(d.getUTCMinutes());
     case "s":
@@ -53,22 +62,49 @@ function datePart(d: Date, ch: string): string {
     case "a":
       return d.getUTCHours() < 12 ? "a.m." : "p.m.";
     case "c":
-      return d.toISOString();
+      return at.toISOString();
+    case "O": {
+      const o = Math.round((d.getTime() - at.getTime()) / 60_000);
+      return `${o < 0 ? "-" : "+"}${pad(Math.floor(Math.abs(o) / 60))}${pad(Math.abs(o) % 60)}`;
+    }
+    case "T":
+      return zoneAbbreviation(at);
+    case "e":
+      return config.TIME_ZONE;
     default:
       return ch;
   }
 }
 
-/** Django's date filter (a useful subset of its format characters), in UTC. "F j, Y" -> "November 21, 2026". */
+let abbreviations: { zone: string; fmt: Intl.DateTimeFormat } | undefined;
+/** The zone's short name at `at` ("EST", "EDT", "UTC"; "GMT+1" where English has no abbreviation), as Django's "T". */
+function zoneAbbreviation(at: Date): string {
+  const zone = config.TIME_ZONE;
+  if (abbreviations?.zone !== zone) abbreviations = { zone, fmt: new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "short" }) };
+  return abbreviations.fmt.formatToParts(at).find((p) => p.type === "timeZoneName")?.value ?? zone;
+}
+
+/** The site's zone for a writer, beside a time they read or type: "America/New_York (EST)" at `at` (default now); "UTC". */
+export function zoneLabel(at: Date = new Date()): string {
+  const abbr = zoneAbbreviation(at);
+  return abbr === config.TIME_ZONE ? abbr : `${config.TIME_ZONE} (${abbr})`;
+}
+
+/**
+ * Django's date filter (a subset of its format characters), in the site's time zone (TIME_ZONE).
+ * "F j, Y" -> "November 21, 2026"; "N j, Y" -> "Nov. 21, 2026"; "g:i a T" -> "9:00 p.m. EST". A backslash
+ * makes the next character literal.
+ */
 export function formatDate(value: Date | string | null | undefined, format = "F j, Y"): string {
   if (value === null || value === undefined || value === "") return "";
-  const d = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(d.getTime())) return "";
+  const at = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(at.getTime())) return "";
+  const d = wallClock(at);
   let out = "";
   for (let i = 0; i < format.length; i++) {
     const ch = format[i]!;
     if (ch === "\\" && i + 1 < format.length) out += format[++i];
-    else out += datePart(d, ch);
+    else out += datePart(d, at, ch);
   }
   return out;
 }
@@ -112,6 +148,7 @@ export function createTemplateEnv(app?: Express): nunjucks.Environment {
     lstripBlocks: true,
   });
   env.addFilter("date", formatDate);
+  env.addGlobal("zone_label", zoneLabel);
   env.addFilter("truncatewords", truncateWords);
   env.addFilter("isoformat", (d: Date | string) => (d ? new Date(d).toISOString() : ""));
   env.addFilter("json_script", jsonScript);
