@@ -10,16 +10,20 @@ import { route, url } from "../web/urls.ts";
 import { requireAdmin } from "./auth.ts";
 import { cachesLink, cachesPage } from "./caches.ts";
 import { deleteJob, jobsLink, jobsPage, retryAll, retryJob } from "./jobs.ts";
+import { mountMedia } from "./media.ts";
 import "./models.ts";
 import { keyOf, site } from "./site.ts";
 import * as v from "./views.ts";
 import { tagAutocomplete } from "./widgets.ts";
+import { mediaUploadRouter } from "../media/routes.ts";
 
 site.check();
 
 export const adminRouter = Router();
 adminRouter.use("/admin", requireAdmin);
+adminRouter.use(mediaUploadRouter); // POST /admin/media/upload/ (media:upload): the editor's image uploads (src/media)
 
+mountMedia(adminRouter); // the media library (media.ts): /admin/media/, its nav link on every admin page
 adminRouter.get(route("admin:caches", "/admin/caches/"), cachesPage);
 // the background jobs: queues, failed jobs, retry/delete (jobs.ts; admins only)
 adminRouter.get(route("admin:jobs", "/admin/jobs/"), jobsPage);

@@ -24,7 +24,8 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 export const serveMedia: RequestHandler = async (req, res, next) => {
   const key = `${String(req.params.dir)}/${String(req.params.file)}`;
   const parsed = parseMediaKey(key);
-  if (!parsed) return next();
+  // the path exactly as sent: no trailing slash, no percent-encoded spelling of a valid key
+  if (!parsed || req.path !== `/media/${key}`) return next();
   const file = await mediaStorage().get(key);
   if (!file) return next();
   res.status(200);
