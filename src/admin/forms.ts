@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { AdminUser } from "./auth.ts";
 import { FORM_BODY_LIMIT_BYTES, tooLongMessage } from "../web/limits.ts";
-import { isId, isSlug, noNul, NUL_MESSAGE, SLUG_MESSAGE } from "../web/inputs.ts";
+import { isId, isSlug, noNul, NUL_MESSAGE, SLUG_MESSAGE, wallClock, zonedInstant } from "../web/inputs.ts";
 import { resolveChoices, tagIdsKey, type FormField, type ModelAdmin } from "./site.ts";
 import { MAX_TAGS, splitTagNames, tagNamesProblem } from "../posts/service.ts";
 
@@ -29,18 +29,18 @@ export interface TagsValue {
 }
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** "2026-11-21T09:30" (UTC) <-> Date. */
+/** "2026-11-21T21:00" (a datetime-local input's value, the wall clock in the site's TIME_ZONE) <-> Date. */
 export function toDatetimeLocal(d: unknown): string {
   if (!(d instanceof Date) || Number.isNaN(d.getTime())) return typeof d === "string" ? d : "";
-  return d.toISOString().slice(0, 16);
+  return wallClock(d).toISOString().slice(0, 16);
 }
+/** A datetime-local value read in the site's zone (a skipped time moves forward by the gap, a repeated one is the first: zonedInstant), or null. */
 export function parseDatetimeLocal(s: string): Date | null {
   const m = DATETIME_LOCAL.exec(s);
   if (!m) return null;
   const [y, mo, d, h, mi, se] = m.slice(1).map((x) => Number(x ?? 0)) as number[];
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, se ?? 0));
-  if (Number.isNaN(date.getTime()) || date.getUTCDate() !== d || date.getUTCMonth() !== mo! - 1 || y! < 1900 || y! > 9999) return null;
-  return date;
+  if (y! < 1900 || y! > 9999) return null;
+  return zonedInstant(y!, mo!, d!, h!, mi!, se!);
 }
 
 /** Object values as the strings the widgets show. */

@@ -13,6 +13,7 @@ import { installPostCardMemo } from "./cards.ts";
 import { authorParams, postDetailParams, slugParams } from "./schemas.ts";
 import { PAGE_TAGS } from "../cache/index.ts";
 import { showsOnPage } from "../cache/pages.ts";
+import { movedPostPath } from "../posts/timezone.ts";
 
 // The blog's template globals, in every template environment (src/web/templates.ts): post_url(post)
 // -> /blog/YYYY/MM/DD/slug/; post_card_memo(post, heading) and post_cards(posts, heading); and the
@@ -195,7 +196,12 @@ export async function categoryList(_req: Request, res: Response): Promise<void> 
 export async function postDetail(req: Request, res: Response): Promise<void> {
   const p = postDetailParams.safeParse(req.params);
   const post = p.success ? await q.getPublishedPost(p.data, p.data.slug) : null;
-  if (!post) throw notFound("No such post.");
+  if (!post) {
+    // The post's address under another TIME_ZONE (its date moved): 301 to where it is now.
+    const moved = p.success ? await movedPostPath(p.data, p.data.slug) : null;
+    if (moved) return res.redirect(301, moved);
+    throw notFound("No such post.");
+  }
   await renderPostDetail(res, post);
 }
 
