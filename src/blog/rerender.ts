@@ -3,8 +3,8 @@
 // bodyHtml, wordCount and the PostMedia rows are derived from the Markdown at save time, so posts saved
 // by an older renderer keep its output until re-rendered. At start-up (src/server.ts, once per start:
 // the primary) checkRenderVersion() compares RENDER_VERSION with "SiteState".render_version; when the
-// stored one is older or missing it enqueues the "posts.rerender" job (a singleton: several processes
-// starting together queue one). The job (or `npm run posts:rerender`, for operators) re-renders every
+// stored one is older or missing it enqueues the "posts.rerender" job (once per version: several
+// processes starting together queue one). The job (or `npm run posts:rerender`, for operators) re-renders every
 // post in batches of BATCH, oldest id first, then makes every cached page stale and records the version.
 //
 // Not an edit: no revision, no version bump, no audit entry, updatedAt untouched; the text is the same,
@@ -46,7 +46,41 @@ async function recordRenderVersion(version: number): Promise<void> {
     WHERE CASE WHEN "SiteState"."value" ~ '^[0-9]{1,9}$' THEN "SiteState"."value"::int < ${version} ELSE true END`;
 }
 
-const sameIds = (a: number[], b: number[]) => a.length === b.length && [...a].sort((x, y) => x - y).every((v, i) => v === [...b].sort((x, y) => x - y)[i]);
+const sameIds = (a: number[], b: number[]) => {
+  const x = [...new Set(a)].sort((p, q) => p - q);
+  const y = [...new Set(b)].sort((p, q) => p - q);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+};
+
+/** A post as read for its re-render. */
+export interface StoredBody {
+  id: number;
+  body: string;
+  bodyHtml: string;
+  wordCount: number;
+  version: number;
+  /** The images its PostMedia rows list. */
+  mediaIds: number[];
+}
+
+/**
+ * Re-renders one post as read (`row`): "same" when nothing would change, "changed" when stored, and
+ * "skipped" when a writer saved it since it was read (its version or body moved: the save's rendering stays).
+ */
+export async function rerenderOne(row: StoredBody): Promise<"same" | "changed" | "skipped"> {
+  const r = await renderBody(row.body);
+  if (r.html === row.bodyHtml && r.wordCount === row.wordCount && sameIds(r.mediaIds, row.mediaIds)) return "same";
+  const updated = await prisma.$transaction(async (tx) => {
+    const n = await tx.$executeRaw`
+      UPDATE "Post" SET "bodyHtml" = ${r.html}, "wordCount" = ${r.wordCount}
+      WHERE "id" = ${row.id} AND "version" = ${row.version} AND "body" = ${row.body}`;
+    if (n === 0) return false;
+    await tx.postMedia.deleteMany({ where: { postId: row.id } });
+    if (r.mediaIds.length) await tx.postMedia.createMany({ data: r.mediaIds.map((mediaId) => ({ postId: row.id, mediaId })), skipDuplicates: true });
+    return true;
+  });
+  return updated ? "changed" : "skipped";
+}
 
 /**
  * Re-renders every post's body with the current renderer (see the header), then makes every cached
@@ -64,22 +98,10 @@ export async function rerenderPosts(opts: { batch?: number; log?: (msg: string) 
       select: { id: true, body: true, bodyHtml: true, wordCount: true, version: true, media: { select: { mediaId: true } } },
     });
     if (rows.length === 0) break;
-    for (const row of rows) {
+    for (const { media, ...row } of rows) {
       result.posts++;
-      const r = await renderBody(row.body);
-      const stored = row.media.map((m) => m.mediaId);
-      if (r.html === row.bodyHtml && r.wordCount === row.wordCount && sameIds(r.mediaIds, stored)) continue;
-      const updated = await prisma.$transaction(async (tx) => {
-        const n = await tx.$executeRaw`
-          UPDATE "Post" SET "bodyHtml" = ${r.html}, "wordCount" = ${r.wordCount}
-          WHERE "id" = ${row.id} AND "version" = ${row.version} AND "body" = ${row.body}`;
-        if (n === 0) return false;
-        await tx.postMedia.deleteMany({ where: { postId: row.id } });
-        if (r.mediaIds.length) await tx.postMedia.createMany({ data: r.mediaIds.map((mediaId) => ({ postId: row.id, mediaId })), skipDuplicates: true });
-        return true;
-      });
-      if (updated) result.changed++;
-      else result.skipped++;
+      const outcome = await rerenderOne({ ...row, mediaIds: media.map((m) => m.mediaId) });
+      if (outcome !== "same") result[outcome]++;
     }
     after = rows[rows.length - 1]!.id;
     opts.log?.(`re-rendered ${result.posts} posts so far (${result.changed} changed)`);
@@ -109,14 +131,26 @@ export const rerenderJob = defineJob<RerenderData>({
   },
 });
 
+/** The "SiteState" key recording the renderer version whose re-render job was queued (one job per version). */
+const QUEUED_KEY = "render_version_queued";
+
 /**
- * At start-up: when the stored bodies were rendered by an older renderer, queue their re-render (once:
- * a singleton job). Returns whether a job was queued.
+ * At start-up: when the stored bodies were rendered by an older renderer, queue their re-render, once
+ * per version however many processes start (a SiteState marker written in the job's transaction). A
+ * job that failed for good stays on the admin's jobs page (Retry), or run `npm run posts:rerender`.
+ * Returns whether this call queued it.
  */
 export async function checkRenderVersion(log: (msg: string) => void = () => {}): Promise<boolean> {
   const stored = await storedRenderVersion();
   if (stored >= RENDER_VERSION) return false;
-  await enqueue(null, rerenderJob, { version: RENDER_VERSION }, { singletonKey: `render-${RENDER_VERSION}` });
-  log(`Post bodies were rendered by renderer version ${stored || "1"}; re-rendering them with version ${RENDER_VERSION} in the background.`);
-  return true;
+  const queued = await prisma.$transaction(async (tx) => {
+    const n = await tx.$executeRaw`
+      INSERT INTO "SiteState" ("key", "value", "updatedAt") VALUES (${QUEUED_KEY}, ${String(RENDER_VERSION)}, now())
+      ON CONFLICT ("key") DO UPDATE SET "value" = EXCLUDED."value", "updatedAt" = now()
+      WHERE CASE WHEN "SiteState"."value" ~ '^[0-9]{1,9}$' THEN "SiteState"."value"::int < ${RENDER_VERSION} ELSE true END`;
+    if (n > 0) await enqueue(tx, rerenderJob, { version: RENDER_VERSION });
+    return n > 0;
+  });
+  if (queued) log(`Post bodies were rendered by renderer version ${stored || 1}: re-rendering them with version ${RENDER_VERSION} in the background.`);
+  return queued;
 }
