@@ -1,4 +1,7 @@
-// /write/: the authors' small editor (the full editor is the admin).
+// /write/: the writer's own pages. "My posts" lists a writer's drafts, scheduled and published posts.
+// The one editor is the admin's post form (the studio): the old small editor's addresses redirect
+// there, and a form still posted to them (a tab left open across the upgrade) gets a 410 page that
+// gives the typed text back.
 import { Router } from "express";
 import { route } from "../web/urls.ts";
 import { requirePermission } from "../accounts/middleware.ts";
@@ -7,11 +10,11 @@ import * as c from "./controller.ts";
 export const authoringRouter = Router();
 
 const write = route("authoring:write", "/write/");
-authoringRouter.get(write, requirePermission("post.create"), c.writeForm);
-authoringRouter.post(write, requirePermission("post.create"), c.write);
+authoringRouter.get(write, c.newPost);
+authoringRouter.post(write, c.gone);
 
 const edit = route("authoring:edit", "/write/:id/edit/");
-authoringRouter.get(edit, requirePermission("post.create"), c.editForm);
-authoringRouter.post(edit, requirePermission("post.create"), c.edit);
+authoringRouter.get(edit, c.editPost);
+authoringRouter.post(edit, c.gone);
 
-authoringRouter.get(route("authoring:draft_saved", "/write/saved/:id/"), requirePermission("post.create"), c.draftSaved);
+authoringRouter.get(route("authoring:my_posts", "/write/posts{/:group}/"), requirePermission("post.create"), c.myPosts);

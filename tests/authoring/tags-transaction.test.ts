@@ -1,39 +1,32 @@
-// Tags typed by name (the author's editor) are created inside the post's save transaction: a save
+// Tags typed by name (the editor's tag field) are created inside the post's save transaction: a save
 // that is refused (stale version, slug taken) or fails part-way leaves no new tag behind.
 import { describe, expect, it } from "vitest";
-import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
 import * as posts from "../../src/posts/service.ts";
-import { csrfFrom, login } from "../support/auth.ts";
-import { createUser } from "../support/fixtures.ts";
+import { url } from "../../src/web/urls.ts";
+import { createUser, makePost, makeTag, signedIn } from "../support/fixtures.ts";
+import { formBody, formValues } from "../support/html.ts";
 
 const app = buildApp();
 
 const tagCount = (slug: string) => prisma.tag.count({ where: { slug } });
 
 describe("tags created by a failed save are not left behind", () => {
-  it("a stale edit in the author's editor (409) creates none of its new tags", async () => {
-    const { user, password } = await createUser({ role: "AUTHOR" });
-    const agent = request.agent(app);
-    await login(agent, user.username, password);
-    const created = await agent
-      .post("/write/")
-      .type("form")
-      .send({ _csrf: csrfFrom((await agent.get("/write/").expect(200)).text), title: "Tagged post", body: "Text.", tags: "kept", status: "DRAFT" });
-    expect(created.status).toBe(303);
-    const post = await prisma.post.findFirstOrThrow({ where: { authorId: user.id } });
-    const form = await agent.get(`/write/${post.id}/edit/`).expect(200);
-    // another tab saves first
-    await agent
-      .post(`/write/${post.id}/edit/`)
-      .type("form")
-      .send({ _csrf: csrfFrom(form.text), title: "Tagged post", body: "Newer.", tags: "kept", status: "DRAFT", version: "1" })
-      .expect(303);
-    const stale = await agent
-      .post(`/write/${post.id}/edit/`)
-      .type("form")
-      .send({ _csrf: csrfFrom(form.text), title: "Tagged post", body: "Older tab.", tags: "kept, orphan-from-stale-save", status: "DRAFT", version: "1" });
+  it("a stale edit in the editor (409) creates none of its new tags", async () => {
+    const author = await signedIn(app, "AUTHOR");
+    const kept = await makeTag("kept", "kept");
+    const post = await makePost({ authorId: author.user.id, title: "Tagged post", body: "Text.", status: "DRAFT", tagIds: [kept.id] });
+    const path = url("admin:blog_post_change", { id: post.id });
+    const form = formValues((await author.agent.get(path).expect(200)).text, (a) => a.id === "blog_post_form");
+    expect(form._version).toBe("1");
+    const save = async (over: Record<string, string>) =>
+      author.agent
+        .post(path)
+        .type("form")
+        .send(formBody({ ...form, _csrf: await author.session.csrf(), _continue: "1", ...over }));
+    expect((await save({ body: "Newer." })).status).toBe(303); // another tab saves first
+    const stale = await save({ body: "Older tab.", tags: "orphan-from-stale-save" });
     expect(stale.status).toBe(409);
     expect(await tagCount("orphan-from-stale-save")).toBe(0);
     expect(await tagCount("kept")).toBe(1);
