@@ -57,7 +57,7 @@ describe("post detail", () => {
     expect(pathFor(main.publish, main.slug)).toBe("/blog/2026/03/10/the-first-compiler/");
     const res = await request(app).get("/blog/2026/03/10/the-first-compiler/").expect(200);
     expect(res.text).toContain('<h1 class="post-title">The first compiler</h1>');
-    expect(res.text).toContain("<h2>Origins</h2>\n<p>It began in <strong>1952</strong>.</p>"); // HTML body, not escaped
+    expect(res.text).toContain('<h2 id="h-origins">Origins <a class="heading-anchor" href="#h-origins" aria-label="Link to this section">#</a></h2>\n<p>It began in <strong>1952</strong>.</p>'); // HTML body, not escaped
     expect(res.text).toContain(">Grace Hopper</a>");
     expect(res.text).toContain("March 10, 2026");
     expect(res.text).toContain('href="/blog/category/compilers/"');
