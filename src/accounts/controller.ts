@@ -4,7 +4,7 @@
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { config } from "../config.ts";
-import { notFound } from "../web/errors.ts";
+import { forbidden, notFound } from "../web/errors.ts";
 import { afterResponse } from "../web/after-response.ts";
 import { pathId, safeRedirect } from "../web/inputs.ts";
 import { favorite, FavoriteTargetMissing, unfavorite } from "../favorites/service.ts";
@@ -21,7 +21,9 @@ import * as verification from "./verify.ts";
 import { VERIFY_TOKEN_DAYS } from "./verify.ts";
 import { INVITE_DAYS } from "./invite.ts";
 import { blockedFor, countAttempt, LOGIN_LANES, loginKeys, RESET_LANES, resetKeys, signupKeys } from "./throttle.ts";
-import { passwordHashOf, setPassword, updateNames, usernameTaken } from "./users.ts";
+import { passwordHashOf, setPassword, usernameTaken } from "./users.ts";
+import { avatarChoice, avatarContext, BIO_MAX_LENGTH, hasAuthorPage, saveOwnAccount, setAvatar } from "./avatar.ts";
+import { FieldErrors as SaveRefused } from "./service.ts";
 import {
   checkNewPassword,
   emailField,
@@ -334,31 +336,56 @@ export const favoritePost = async (req: Request, res: Response): Promise<void> =
 };
 
 // --- profile --------------------------------------------------------------------------------------
+// Names for everyone; writers (post.create) also set the bio and avatar their author pages show
+// (src/accounts/avatar.ts). Saved through the one user save path (updateUser: audit entry, version).
 
-const profileSchema = z.object({ first_name: nameField, last_name: nameField });
+const profileSchema = z.object({ first_name: nameField, last_name: nameField, bio: text(BIO_MAX_LENGTH, { allowNewlines: true }) });
 
-export const profile = (req: Request, res: Response): void => {
+async function profilePage(req: Request, res: Response, ctx: Record<string, unknown> = {}, status = 200): Promise<void> {
   const u = req.user!;
-  page(res, "accounts/profile.njk", "Your profile", {
-    values: { first_name: u.firstName, last_name: u.lastName },
-    errors: {},
-    messages: takeFlash(req),
-    unverified: !u.emailVerifiedAt,
-  });
-};
+  const avatar = await avatarContext(u);
+  page(
+    res,
+    "accounts/profile.njk",
+    "Your profile",
+    {
+      values: { first_name: u.firstName, last_name: u.lastName, bio: avatar.bio ?? "" },
+      errors: {},
+      messages: takeFlash(req),
+      unverified: !u.emailVerifiedAt,
+      bioMax: BIO_MAX_LENGTH,
+      ...avatar,
+      ...ctx,
+    },
+    status,
+  );
+}
+
+export const profile = (req: Request, res: Response): Promise<void> => profilePage(req, res);
 
 export const profileUpdate = async (req: Request, res: Response): Promise<void> => {
   const form = parseForm(profileSchema, req.body);
-  if (!form.ok)
-    return page(
-      res,
-      "accounts/profile.njk",
-      "Your profile",
-      { values: keptValues(req.body, ["first_name", "last_name"]), errors: form.errors, unverified: !req.user!.emailVerifiedAt },
-      400,
-    );
-  await updateNames(req.user!.id, form.data.first_name, form.data.last_name);
+  if (!form.ok) return profilePage(req, res, { values: keptValues(req.body, ["first_name", "last_name", "bio"]), errors: form.errors }, 400);
+  const u = req.user!;
+  const change = { firstName: form.data.first_name, lastName: form.data.last_name, ...(hasAuthorPage(u) ? { bio: form.data.bio } : {}) };
+  await saveOwnAccount(u, change);
   flash(req, "success", "Your profile was saved.");
+  res.redirect(303, url("accounts:profile"));
+};
+
+/** POST /accounts/profile/avatar/ (writers): `avatar_id` of an image uploaded by the page's script, or `remove=1`. */
+export const avatarUpdate = async (req: Request, res: Response): Promise<void> => {
+  const u = req.user!;
+  if (!hasAuthorPage(u)) throw forbidden("Only writers have an avatar.");
+  const choice = avatarChoice(req.body);
+  if (!choice) return profilePage(req, res, { avatarError: "Choose an image to upload first." }, 400);
+  try {
+    await setAvatar(u, choice.mediaId);
+  } catch (e) {
+    if (e instanceof SaveRefused) return profilePage(req, res, { avatarError: Object.values(e.fields)[0] ?? e.message }, 400);
+    throw e;
+  }
+  flash(req, "success", choice.mediaId === null ? "Your avatar was removed." : "Your avatar was saved.");
   res.redirect(303, url("accounts:profile"));
 };
 

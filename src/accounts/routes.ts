@@ -56,4 +56,5 @@ accountsRouter.post(route("accounts:favorite", "/accounts/favorites/:id/"), requ
 const profile = route("accounts:profile", "/accounts/profile/");
 accountsRouter.get(profile, requireLogin, c.profile);
 accountsRouter.post(profile, requireLogin, c.profileUpdate);
+accountsRouter.post(route("accounts:avatar", "/accounts/profile/avatar/"), requireLogin, c.avatarUpdate); // writers' avatar (avatar.ts)
 accountsRouter.post(route("accounts:logout_everywhere", "/accounts/profile/logout-everywhere/"), requireLogin, c.logoutEverywhere);

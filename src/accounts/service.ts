@@ -17,7 +17,7 @@ export { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
 const users = versionedSaves({
   model: "user",
   audit: "accounts.user",
-  fields: ["username", "email", "firstName", "lastName", "role", "isActive", "bio"],
+  fields: ["username", "email", "firstName", "lastName", "role", "isActive", "bio", "avatarId"],
   repr: (o) => String(o.username),
   prepare: (d) => ({ ...d, email: typeof d.email === "string" ? d.email.toLowerCase() : d.email }),
 });
@@ -33,6 +33,8 @@ export interface UserChange {
   role?: Role;
   isActive?: boolean;
   bio?: string;
+  /** The avatar: a Media id (the profile page, src/accounts/avatar.ts), null for none. */
+  avatarId?: number | null;
 }
 
 export const SELF_LOCKOUT_MESSAGE = "You cannot remove your own admin role or deactivate yourself; ask another admin.";

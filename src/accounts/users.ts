@@ -139,7 +139,3 @@ export async function recordLogin(userId: number, newHash?: string): Promise<voi
   await prisma.user.update({ where: { id: userId }, data: { lastLogin: new Date(), ...(newHash ? { passwordHash: newHash } : {}) } });
 }
 
-export async function updateNames(userId: number, firstName: string, lastName: string): Promise<void> {
-  // version: an admin's user form opened before this change is refused, not saved over it (src/db/versioned.ts)
-  await prisma.user.update({ where: { id: userId }, data: { firstName, lastName, version: { increment: 1 } } });
-}
