@@ -1,5 +1,5 @@
 // The one save path for posts. Every create/update/delete/status change of a post — from the
-// admin (change form, inline status edit, bulk actions), the authoring pages, the API or the seed —
+// admin (the editor: its change form; inline status edit, bulk actions), the API or the seed —
 // goes through here, so each save renders the Markdown, applies the publish-time and excerpt rules,
 // checks the slug per publish date, creates the tags typed by name, bumps `version` (optimistic
 // locking, src/db/versioned.ts), keeps a PostRevision and writes the AuditLog, in one transaction:
@@ -206,17 +206,6 @@ async function assertSlugFree(tx: Tx, slug: string, publish: Date, exceptId?: nu
   if (await slugClash(tx, slug, publish, exceptId)) throw new SlugTakenError(slug, dayString(publish));
 }
 
-/** Is `slug` free on the UTC day of `publish` (ignoring post `exceptId`)? Used by the admin's live check. */
-export async function isSlugFree(slug: string, publish: Date, exceptId?: number): Promise<boolean> {
-  try {
-    await assertSlugFree(prisma, slug, publish, exceptId);
-    return true;
-  } catch (e) {
-    if (e instanceof SlugTakenError) return false;
-    throw e;
-  }
-}
-
 /**
  * The stored columns of a save of `input` over `before` (null: a new post), and the images its body
  * shows (`mediaIds`: the PostMedia rows, see setPostMedia).
@@ -268,7 +257,7 @@ export async function getPostWithTags(id: number): Promise<PostWithTags | null> 
 export const MAX_TAGS = 20;
 export const TAG_NAME_MAX = 100;
 
-/** Why a tag name may not hold a comma: the writers' tag field (/write/, and the admin's without JavaScript) separates names with commas. */
+/** Why a tag name may not hold a comma: the editor's tag field without JavaScript separates names with commas. */
 export const TAG_COMMA_MESSAGE = "A tag name may not contain a comma (commas separate tag names).";
 
 /** What is wrong with these tag names as a form's field (too many, too long, a comma inside one), or null. */
@@ -280,25 +269,15 @@ export function tagNamesProblem(names: string[]): string | null {
 }
 
 /**
- * A field of tag names as typed: comma-separated, trimmed, empty ones dropped. `known`: the post's own
- * tag names; one of them with a comma in it (made before names lost their commas) stays one name when
- * the field holds it as shown, so a post saved unchanged keeps it.
+ * A field of tag names as typed (the editor's tag field without JavaScript: names to add): comma-separated,
+ * trimmed, empty ones dropped. The post's own tags travel by id, so a name with a comma in it (made
+ * before names lost their commas) is never typed back here.
  */
-export function splitTagNames(typed: string, known: readonly string[] = []): string[] {
-  const parts = typed.split(",").map((t) => t.trim());
-  const withCommas = known
-    .map((name) => ({ name, segs: name.split(",").map((t) => t.trim()) }))
-    .filter((k) => k.segs.length > 1)
-    .sort((a, b) => b.segs.length - a.segs.length); // the longest first
-  const out: string[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const whole = withCommas.find((k) => k.segs.every((seg, j) => parts[i + j] === seg));
-    if (whole) {
-      out.push(whole.name);
-      i += whole.segs.length - 1;
-    } else if (parts[i]) out.push(parts[i]!);
-  }
-  return out;
+export function splitTagNames(typed: string): string[] {
+  return typed
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 /**

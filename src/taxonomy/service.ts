@@ -24,7 +24,7 @@ const tags = versionedSaves({
   fields: ["name", "slug"],
   repr: (o) => String(o.name),
   prepare: (d) => {
-    if (String(d.name).includes(",")) throw new FieldErrors({ name: TAG_COMMA_MESSAGE }); // /write/ separates tag names with commas
+    if (String(d.name).includes(",")) throw new FieldErrors({ name: TAG_COMMA_MESSAGE }); // the editor's tag field without JavaScript separates names with commas
     return withSlug(d);
   },
 });
