@@ -26,6 +26,8 @@ import { purgeSessions } from "../../src/jobs/purges.ts";
 import type { Role } from "../../src/generated/prisma/client.ts";
 import { csrfFrom, login } from "../support/auth.ts";
 import { createUser, makeCategory, makePost, makeTag, prisma } from "../support/fixtures.ts";
+import { saveUpload } from "../../src/media/index.ts";
+import { photo, useTempDataDir } from "../media/support.ts";
 import {
   defaultEntries,
   digest,
@@ -252,6 +254,8 @@ const replaceParam = (url: string, name: string, raw: string, twice = false) => 
   return `${path}?${[...kept, ...mine].join("&")}`;
 };
 
+useTempDataDir(); // uploaded images go to a DATA_DIR of this file's own
+
 beforeAll(async () => {
   app = buildApp();
   // The API (/api/v1/) is swept from its OpenAPI document by tests/api/fuzz.test.ts (every path and
@@ -288,6 +292,8 @@ beforeAll(async () => {
     },
     { id: author.id },
   );
+  // An uploaded image: the media library's pages link to its files (/media/<key>).
+  await saveUpload(await photo(120, 80).jpeg().toBuffer(), "sweep.jpg", author.id);
   // The one page no link leads to: the e-mailed password-reset link.
   const reader = await prisma.user.findUniqueOrThrow({ where: { username: actors.get("READER")!.username! } });
   const resetLink = `/accounts/reset/${await issueResetToken(reader.id)}/`;
