@@ -10,6 +10,8 @@ import { installMacroGlobals } from "../web/macros.ts";
 import { absolute, absoluteUrl } from "../web/urls.ts";
 import * as q from "./queries.ts";
 import { installPostCardMemo } from "./cards.ts";
+import { installPictureGlobals } from "./pictures.ts";
+import { mediaUrl, socialImageUrl, type MediaItem } from "../media/index.ts";
 import { authorParams, postDetailParams, slugParams } from "./schemas.ts";
 import { PAGE_TAGS } from "../cache/index.ts";
 import { showsOnPage } from "../cache/pages.ts";
@@ -18,9 +20,10 @@ import { movedPostPath } from "../posts/timezone.ts";
 // The blog's template globals, in every template environment (src/web/templates.ts): post_url(post)
 // -> /blog/YYYY/MM/DD/slug/; post_card_memo(post, heading) and post_cards(posts, heading); and the
 // macros of the reader's partials, callable without an import (src/web/macros.ts): post_meta(post),
-// tag_list(tags), post_card(post, ...).
+// tag_list(tags), post_card(post, ...); picture(item, { sizes, lazy }) and avatar(person, px) (./pictures.ts).
 extendTemplates((env, memoise) => {
   env.addGlobal("post_url", q.postUrl);
+  installPictureGlobals(env);
   installPostCardMemo(env, memoise);
   installMacroGlobals(env, { "partials/post_meta.njk": ["post_meta"], "partials/tags.njk": ["tag_list"], "partials/post_card.njk": ["post_card"] }, memoise);
 });
@@ -31,6 +34,17 @@ function metaDescription(...candidates: (string | null | undefined)[]): string {
   if (text.length <= 160) return text;
   const cut = text.slice(0, 157);
   return `${cut.slice(0, cut.lastIndexOf(" ") > 100 ? cut.lastIndexOf(" ") : 157)}…`;
+}
+
+/**
+ * A page's share image (og:image, twitter:image): socialImageUrl's absolute URL of the item's ~1200 px
+ * rendition, with that rendition's size (the original's when the URL names no rendition) and the alt text.
+ */
+function socialImage(item: MediaItem | null): Pick<PageMeta, "image" | "imageWidth" | "imageHeight" | "imageAlt"> {
+  if (!item) return {};
+  const image = socialImageUrl(item, config.SITE_URL);
+  const r = item.renditions.find((x) => image.endsWith(mediaUrl(x.key))) ?? item;
+  return { image, imageWidth: r.width, imageHeight: r.height, imageAlt: item.alt || undefined };
 }
 
 const publisher = () => ({ "@type": "Organization", name: config.SITE_NAME, url: absoluteUrl("blog:home") });
@@ -209,18 +223,22 @@ export async function postDetail(req: Request, res: Response): Promise<void> {
  * The post's page: the reader's (above) and the preview of a draft or scheduled post (src/previews,
  * which passes its own template, extending this one, and context) render it alike.
  */
-export async function renderPostDetail(res: Response, post: q.PostDetail, view = "blog/post_detail.njk", extra: Record<string, unknown> = {}): Promise<void> {
+export async function renderPostDetail(res: Response, post: q.PostPage, view = "blog/post_detail.njk", extra: Record<string, unknown> = {}): Promise<void> {
   const similar = await q.similarPosts(post.id, 4);
   // The post, the posts shown as similar, and its tags (a post saved with one of them may become similar).
   showsOnPage(res, PAGE_TAGS.post(post.id), ...similar.map((s) => PAGE_TAGS.post(s.id)), ...post.tagIds.map(PAGE_TAGS.tag));
   const canonical = absolute(q.postUrl(post));
   const description = metaDescription(post.metaDescription, truncateWords(post.excerpt, 30));
   const authorUrl = absoluteUrl("blog:author_detail", { username: post.author.username });
+  const share = socialImage(post.image);
   res.locals.meta = {
-    title: post.title,
+    // The meta title, when the writer set one, is the whole <title> and og:title (as Ghost's meta_title); the h1 stays the title.
+    title: post.metaTitle || post.title,
+    fullTitle: post.metaTitle || undefined,
     description,
     canonical,
     ogType: "article",
+    ...share,
     article: {
       publishedTime: post.publish.toISOString(),
       modifiedTime: post.updatedAt.toISOString(),
@@ -238,6 +256,7 @@ export async function renderPostDetail(res: Response, post: q.PostDetail, view =
       datePublished: post.publish.toISOString(),
       dateModified: post.updatedAt.toISOString(),
       author: { "@type": "Person", name: post.author.fullName, url: authorUrl },
+      ...(share.image ? { image: { "@type": "ImageObject", url: share.image, width: share.imageWidth, height: share.imageHeight } } : {}),
       publisher: publisher(),
       ...(post.category ? { articleSection: post.category.name } : {}),
       ...(post.tags.length ? { keywords: post.tags.map((t) => t.name).join(", ") } : {}),

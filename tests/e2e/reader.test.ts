@@ -116,7 +116,7 @@ describe("a reader", () => {
     await page.locator("article.post-card .post-card-title a", { hasText: post.title }).first().click();
     await page.waitForURL((u) => u.pathname.endsWith(`/${post.slug}/`));
     const tag = post.tags.map((t) => t.tag).sort((a, b) => a.name.localeCompare(b.name))[0]!;
-    await page.locator(".post-footer .tag-list a", { hasText: `#${tag.name}` }).click();
+    await page.locator(".post-footer .tag-list a", { hasText: tag.name }).click();
     await page.waitForURL((u) => u.pathname === `/blog/tag/${tag.slug}/`);
     expect(await page.locator("main h1").textContent()).toBe(tag.name);
     expect(await page.locator("main .eyebrow").first().textContent()).toBe("Tag");
