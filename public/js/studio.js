@@ -184,7 +184,7 @@
 
   MarkdownField.prototype.counted = function (words, minutes) {
     if (!this.count) return;
-    this.count.textContent = words.toLocaleString("en-US") + (words === 1 ? " word" : " words") + " · " + (minutes || 1) + " min read";
+    this.count.textContent = words.toLocaleString("en-US") + (words === 1 ? " word" : " words") + (words ? " · " + (minutes || 1) + " min read" : "");
   };
 
   // ---- images in the body
@@ -227,7 +227,7 @@
     });
   };
 
-  /** Puts `text` in place of the selection (undo-able where the browser allows), the cursor after it. */
+  /** Puts `text` in place of the selection, on a line of its own, the cursor after it; returns what was inserted. */
   MarkdownField.prototype.insert = function (text) {
     var ta = this.src;
     var start = ta.selectionStart;
@@ -238,6 +238,7 @@
     var trail = /^\n/.test(ta.value.slice(end)) ? "" : "\n";
     ta.setRangeText(lead + text + trail, start, end, "end");
     changed(ta);
+    return lead + text + trail;
   };
 
   /** Replaces the first `from` in the text with `to` (keeping the writer's cursor); false when it is gone. */
@@ -263,7 +264,7 @@
       var n = ++self.uploads;
       var name = (f.name || "image").replace(/[\[\]()\n]/g, " ");
       var placeholder = "![Uploading " + name + " (" + n + ")…]()";
-      self.insert(placeholder);
+      var inserted = self.insert(placeholder);
       self.say("Uploading " + name + "…", "info");
       uploadImage(self.uploadUrl, f, self.form).then(function (r) {
         if (r.ok) {
@@ -272,7 +273,8 @@
             self.say("Inserted " + name + (r.data.alt ? "." : ": give it alt text in the media library before publishing."), "ok");
           else self.say("Uploaded " + name + ", but its placeholder was deleted from the text: insert it again from the library.", "warn");
         } else {
-          self.replace(placeholder, "");
+          // the placeholder goes with the line breaks that came with it
+          if (!self.replace(inserted, "")) self.replace(placeholder, "");
           self.say("“" + name + "” was not uploaded: " + r.message + ".", "error");
         }
       });

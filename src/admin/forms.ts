@@ -122,8 +122,10 @@ async function fieldSchema(f: FormField): Promise<z.ZodType> {
       const s = str.refine((v) => v === "" || choices.includes(v), "Select a valid choice.");
       return f.required ? s.refine((v) => v !== "", REQUIRED) : s.optional().transform((v) => v || null);
     }
-    case "fk": {
-      const s = str.trim().refine((v) => v === "" || isId(v), "Enter a valid id.");
+    case "fk":
+    case "image": {
+      // an id (image: a Media id, the picker's hidden field; empty: none); whether it exists is the model's check (a field error, never a 500)
+      const s = str.trim().refine((v) => v === "" || isId(v), f.widget === "image" ? "Choose an image from the library." : "Enter a valid id.");
       const n = f.required ? s.refine((v) => v !== "", REQUIRED) : s.optional();
       return n.transform((v) => (v ? Number(v) : null));
     }
@@ -197,7 +199,8 @@ export async function parseAdminForm(
   if (r.success) return { ok: false, errors };
   for (const issue of r.error.issues) {
     const k = String(issue.path[0] ?? "__all__");
-    if (!errors[k]) errors[k] = issue.code === "invalid_type" ? (issue.input === undefined ? REQUIRED : "Invalid value.") : issue.message;
+    // a field missing is "required"; one sent in the wrong shape (twice: an array) says so
+    if (!errors[k]) errors[k] = issue.code === "invalid_type" ? ((body ?? {})[k] === undefined ? REQUIRED : issue.message) : issue.message;
   }
   return { ok: false, errors };
 }

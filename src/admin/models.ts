@@ -459,7 +459,7 @@ site.register({
       fields: ["status", "publish", "authorId", "categoryId", "tags", "featuredImageId", "slug", "excerpt", "metaTitle", "metaDescription"],
     },
     fields: [
-      { name: "title", label: "Title", widget: "text", required: true, maxLength: 250 },
+      { name: "title", label: "Title", widget: "text", required: true, maxLength: 250, placeholder: "Post title" },
       {
         name: "slug",
         label: "Slug",
@@ -490,6 +490,7 @@ site.register({
         widget: "markdown",
         maxLength: POST_BODY_MAX,
         upload: "media:upload",
+        placeholder: "Write in Markdown. Drop or paste images here.",
         help: `Markdown, at most ${formatCount(POST_BODY_MAX)} characters. The preview is rendered by the server exactly as the site will show it.`,
       },
       { name: "excerpt", label: "Excerpt", widget: "textarea", maxLength: 1000, help: EXCERPT_RULE },
@@ -499,6 +500,7 @@ site.register({
         widget: "image",
         image: { choices: "admin:blog_post_media_choices", describe: describeImage },
         upload: "media:upload",
+        placeholder: "Write in Markdown. Drop or paste images here.",
         help: "Shown on the post's card and page, and in link previews (og:image).",
       },
       {

@@ -30,6 +30,8 @@ export interface FormField {
   prepopulateFrom?: string;
   /** Only shown/accepted when this returns true for the current user (e.g. author picker for editors). */
   visible?: (user: AdminUser) => boolean;
+  /** text and markdown widgets: the placeholder (what to write there). */
+  placeholder?: string;
   /** Shown beside the widget (and as its placeholder) while the value is empty: what empty means. */
   emptyText?: string;
   /** slug widgets: the named route its JS asks whether the slug is free (the post's slug check). */

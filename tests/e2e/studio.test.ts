@@ -1,0 +1,206 @@
+// The writers' editor in a real Chromium (real app on a port): an author types a post and sees the
+// server's preview update beside the text with the word count; pastes and drops images (uploaded to
+// media:upload, the Markdown inserted where the "Uploading…" placeholder stood; a refused file leaves no
+// placeholder and says why); hides and shows the preview with Ctrl+Shift+P; enters and leaves focus mode
+// (Esc); saves with Ctrl+S and stays in the editor with the text saved; picks a featured image from the
+// library. Screenshots of the editor at 1280x800 and 390x844, light and dark, go to /tmp/shots-editor/.
+import { mkdirSync } from "node:fs";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchBrowser, startServer, type TestServer } from "../support/browser.ts";
+import { createUser } from "../support/fixtures.ts";
+import { prisma } from "../../src/db/index.ts";
+
+const SHOTS = "/tmp/shots-editor";
+let server: TestServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let author: { id: number; username: string; password: string };
+let png: string; // base64
+let jpeg: string;
+let postId = 0;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startServer();
+  browser = await launchBrowser();
+  const a = await createUser({ role: "AUTHOR" });
+  author = { id: a.user.id, username: a.user.username, password: a.password };
+  const img = (r: number, g: number, b: number) => sharp({ create: { width: 960, height: 600, channels: 3, background: { r, g, b } } });
+  png = (await img(40, 110, 200).png().toBuffer()).toString("base64");
+  jpeg = (await img(220, 140, 60).jpeg().toBuffer()).toString("base64");
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(60_000); // a busy machine: generous waits, same assertions
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Hands the textarea a file as a paste or a drop (what the browser does with a real clipboard or drag). */
+async function give(p: Page, how: "paste" | "drop", file: { b64: string; name: string; type: string }) {
+  await p.evaluate(
+    ({ how, file }) => {
+      const bytes = Uint8Array.from(atob(file.b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], file.name, { type: file.type }));
+      const ta = document.querySelector<HTMLTextAreaElement>("#id_body")!;
+      ta.focus();
+      ta.setSelectionRange(ta.value.length, ta.value.length);
+      const init = { bubbles: true, cancelable: true };
+      ta.dispatchEvent(how === "paste" ? new ClipboardEvent("paste", { ...init, clipboardData: dt }) : new DragEvent("drop", { ...init, dataTransfer: dt }));
+    },
+    { how, file },
+  );
+}
+
+const body = (p: Page) => p.inputValue("#id_body");
+const IMAGE_MD = /!\[[^\]]*\]\(\/media\/[^)]+\)/g;
+
+async function shoot(name: string, scheme: "light" | "dark", viewport: { width: number; height: number }, path: string, prepare?: (p: Page) => Promise<void>) {
+  const ctx = await browser.newContext({ viewport, colorScheme: scheme, deviceScaleFactor: viewport.width < 500 ? 2 : 1 });
+  await ctx.addCookies(await context.cookies());
+  const p = await ctx.newPage();
+  p.setDefaultTimeout(60_000);
+  await p.goto(server.baseUrl + path);
+  await p.locator(".md-count").filter({ hasText: "words" }).waitFor(); // the first preview is in
+  if (prepare) await prepare(p);
+  await p.screenshot({ path: `${SHOTS}/${name}-${viewport.width}-${scheme}.png` });
+  await ctx.close();
+}
+
+describe("the editor in a browser", { timeout: 240_000 }, () => {
+  it("signs in as an author and opens a new post", async () => {
+    const next = "/admin/blog/post/add/";
+    await page.goto(`${server.baseUrl}/accounts/login/?next=${encodeURIComponent(next)}`);
+    await page.fill("input[name=username]", author.username);
+    await page.fill("input[name=password]", author.password);
+    await Promise.all([page.waitForURL(server.baseUrl + next), page.click("main form button[type=submit]")]);
+    expect(await page.locator("form[data-studio]").count()).toBe(1);
+  });
+
+  it("shows the server's preview beside the text as it is typed, with the word count and reading time", async () => {
+    await page.locator("#id_title").fill("Notes from the harbour");
+    const ta = page.locator("#id_body");
+    await ta.focus();
+    await page.keyboard.type("## Morning\n\nThe boats come in **early** and leave late.");
+    await page.waitForFunction(() => document.querySelector(".md-preview strong")?.textContent === "early");
+    expect(await page.locator(".md-preview h2").textContent()).toContain("Morning");
+    // side by side on a wide screen
+    expect(await ta.isVisible()).toBe(true);
+    expect(await page.locator(".md-preview").isVisible()).toBe(true);
+    const a = await ta.boundingBox();
+    const b = await page.locator(".md-preview").boundingBox();
+    expect(b!.x).toBeGreaterThan(a!.x + a!.width - 2);
+    await page.locator(".md-count", { hasText: /^9 words · 1 min read$/ }).waitFor();
+    expect(await page.locator(".md-preview").getAttribute("aria-live")).toBe("polite");
+  });
+
+  it("Ctrl+Shift+P hides and shows the preview; focus mode hides the chrome and Esc leaves it", async () => {
+    await page.keyboard.press("Control+Shift+P");
+    expect(await page.locator(".md-preview").isHidden()).toBe(true);
+    expect(await page.getByRole("button", { name: "Preview", exact: true }).getAttribute("aria-pressed")).toBe("false");
+    await page.keyboard.press("Control+Shift+P");
+    expect(await page.locator(".md-preview").isVisible()).toBe(true);
+
+    await page.getByRole("button", { name: "Focus mode" }).click();
+    expect(await page.locator(".admin-header").isHidden()).toBe(true);
+    expect(await page.locator(".studio-side").isHidden()).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("id_body");
+    await page.screenshot({ path: `${SHOTS}/focus-mode-1280-light.png` });
+    await page.keyboard.press("Escape");
+    expect(await page.locator(".admin-header").isVisible()).toBe(true);
+    expect(await page.locator(".studio-side").isVisible()).toBe(true);
+    await page.keyboard.press("Control+Shift+F");
+    expect(await page.locator(".studio-side").isHidden()).toBe(true);
+    await page.keyboard.press("Escape");
+    expect(await page.locator(".studio-side").isVisible()).toBe(true);
+  });
+
+  it("a pasted and a dropped image are uploaded and their Markdown inserted; a refused file leaves no placeholder and says why", async () => {
+    await give(page, "paste", { b64: png, name: "blue-harbour.png", type: "image/png" });
+    await page.waitForFunction(() => /!\[[^\]]*\]\(\/media\//.test((document.querySelector("#id_body") as HTMLTextAreaElement).value));
+    expect(await body(page)).not.toContain("Uploading");
+    await give(page, "drop", { b64: jpeg, name: "orange-sunset.jpg", type: "image/jpeg" });
+    await page.waitForFunction(() => ((document.querySelector("#id_body") as HTMLTextAreaElement).value.match(/\]\(\/media\//g) ?? []).length === 2);
+    expect((await body(page)).match(IMAGE_MD)).toHaveLength(2);
+    expect(await body(page)).not.toContain("Uploading");
+    // the preview shows them (served from /media/)
+    await page.waitForFunction(() => document.querySelectorAll(".md-preview img").length === 2);
+    expect(await prisma.media.count({ where: { filename: { in: ["blue-harbour.png", "orange-sunset.jpg"] } } })).toBe(2);
+
+    // a PHP script named .png: refused by the server, the placeholder goes, the message shows
+    const before = await body(page);
+    await give(page, "paste", { b64: Buffer.from("<?php system($_GET['c']); ?>").toString("base64"), name: "shell.png", type: "image/png" });
+    await page.locator(".md-status--error", { hasText: "“shell.png” was not uploaded" }).waitFor();
+    expect(await body(page)).toBe(before);
+  });
+
+  it("Ctrl+S saves the post and keeps the editor open with the text", async () => {
+    await page.locator("#id_body").focus();
+    await page.keyboard.press("End");
+    await page.keyboard.type("\n\nSaved with the keyboard.");
+    const typed = await body(page);
+    await Promise.all([page.waitForURL(/\/admin\/blog\/post\/\d+\/change\/$/), page.keyboard.press("Control+S")]);
+    postId = Number(/\/post\/(\d+)\/change\/$/.exec(page.url())![1]);
+    const post = await prisma.post.findUniqueOrThrow({ where: { id: postId } });
+    expect(post).toMatchObject({ title: "Notes from the harbour", status: "DRAFT", authorId: author.id });
+    expect(post.body.replace(/\r\n/g, "\n")).toBe(typed.replace(/\r\n/g, "\n"));
+    expect(await page.locator(".message-success").textContent()).toContain("was added successfully");
+    expect((await body(page)).replace(/\r\n/g, "\n")).toBe(typed.replace(/\r\n/g, "\n"));
+  });
+
+  it("picks a featured image from the library and saves it", async () => {
+    await page.getByRole("button", { name: "Choose from library" }).click();
+    const tile = page.locator(".image-library .image-tile", { hasText: "orange-sunset.jpg" });
+    await tile.waitFor();
+    await page.screenshot({ path: `${SHOTS}/image-library-1280-light.png` });
+    await tile.click();
+    expect(await page.locator(".image-library").isHidden()).toBe(true);
+    expect(await page.locator(".image-chosen figcaption").textContent()).toBe("orange-sunset.jpg");
+    const chosen = await prisma.media.findFirstOrThrow({ where: { filename: "orange-sunset.jpg" } });
+    expect(await page.inputValue("input[name=featuredImageId]")).toBe(String(chosen.id));
+    await Promise.all([page.waitForURL(/\/change\/$/), page.keyboard.press("Control+S")]);
+    await page.getByText("was changed successfully").waitFor();
+    expect((await prisma.post.findUniqueOrThrow({ where: { id: postId } })).featuredImageId).toBe(chosen.id);
+    expect(await page.locator(".image-chosen img").getAttribute("src")).toMatch(/^\/media\//);
+  });
+
+  it("on a phone the text and the preview take turns (Write / Preview)", async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    await phone.addCookies(await context.cookies());
+    const p = await phone.newPage();
+    p.setDefaultTimeout(60_000);
+    await p.goto(`${server.baseUrl}/admin/blog/post/${postId}/change/`);
+    expect(await p.locator("#id_body").isVisible()).toBe(true);
+    expect(await p.locator(".md-preview").isHidden()).toBe(true);
+    await p.getByRole("button", { name: "Preview", exact: true }).click();
+    await p.waitForFunction(() => document.querySelectorAll(".md-preview img").length === 2);
+    expect(await p.locator("#id_body").isHidden()).toBe(true);
+    await p.getByRole("button", { name: "Write", exact: true }).click();
+    expect(await p.locator("#id_body").isVisible()).toBe(true);
+    // nothing wider than the screen
+    expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.close();
+  });
+
+  it("screenshots: 1280x800 and 390x844, light and dark", async () => {
+    const path = `/admin/blog/post/${postId}/change/`;
+    for (const scheme of ["light", "dark"] as const) {
+      await shoot("editor", scheme, { width: 1280, height: 800 }, path);
+      await shoot("editor", scheme, { width: 390, height: 844 }, path);
+      await shoot("editor-preview", scheme, { width: 390, height: 844 }, path, async (p) => {
+        await p.getByRole("button", { name: "Preview", exact: true }).click();
+        await p.waitForFunction(() => document.querySelectorAll(".md-preview img").length === 2);
+      });
+      await shoot("editor-side", scheme, { width: 1280, height: 800 }, path, async (p) => {
+        await p.locator(".studio-side").evaluate((el) => el.scrollIntoView());
+      });
+      await shoot("editor-new", scheme, { width: 1280, height: 800 }, "/admin/blog/post/add/");
+    }
+  });
+});
