@@ -77,25 +77,6 @@ interface Path {
 
 const tagsValue = (a: Attempt) => (a.change === "newTag" ? a.newTagName : a.change === "tags" ? existingTag.name : "");
 
-const writeCreate = (s: Signed, a: Attempt) =>
-  csrfPost(s, url("authoring:write"), {
-    title: `Written ${a.newTagName}`,
-    category: "",
-    tags: tagsValue(a),
-    body: "Text.",
-    status: a.change === "status" ? "PUBLISHED" : "DRAFT",
-  });
-
-const writeEdit = (s: Signed, a: Attempt) =>
-  csrfPost(s, url("authoring:edit", { id: a.post!.id }), {
-    title: a.post!.title,
-    category: "",
-    tags: tagsValue(a),
-    body: a.post!.body,
-    status: a.change === "status" ? "PUBLISHED" : "DRAFT",
-    version: String(a.post!.version),
-  });
-
 /** The admin's post form as the browser sends it: the fields this user's form shows, one of them changed. */
 async function adminForm(s: Signed, path: string, a: Attempt) {
   const form = await s.agent.get(path);
@@ -143,8 +124,6 @@ const autosave = async (s: Signed, a: Attempt) =>
     });
 
 const PATHS: Path[] = [
-  { name: "/write/ (create)", targets: ["new"], sets: { status: writeCreate, publish: "absent", authorId: "absent", tags: writeCreate, newTag: writeCreate } },
-  { name: "/write/ (edit)", targets: ["own", "other"], sets: { status: writeEdit, publish: "absent", authorId: "absent", tags: writeEdit, newTag: writeEdit } },
   {
     name: "admin add form",
     targets: ["new"],
