@@ -1,28 +1,17 @@
 // Helpers of the media tests: a DATA_DIR of the test file's own (uploads land in DATA_DIR/media), real
 // image files made with sharp, an upload through the real endpoint, and the files on disk.
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { deflateSync } from "node:zlib";
 import sharp from "sharp";
 import request from "supertest";
 import type { Express } from "express";
-import { afterAll } from "vitest";
 import { config } from "../../src/config.ts";
 import { csrfFrom, sessionCookie } from "../support/auth.ts";
 import type { Signed } from "../support/fixtures.ts";
 
-/** Points DATA_DIR at a new temporary folder for this test file (removed after it). */
-export function useTempDataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "folio-media-test-"));
-  const before = config.DATA_DIR;
-  config.DATA_DIR = dir;
-  afterAll(() => {
-    config.DATA_DIR = before;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
+// A throwaway DATA_DIR for the test file: the media library's helper (one copy).
+export { useTempDataDir } from "./library-support.ts";
 
 /** Every file under DATA_DIR/media (relative paths, sorted), temporary files included. */
 export function mediaFiles(): string[] {
