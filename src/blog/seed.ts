@@ -11,7 +11,7 @@ import { pool, prisma, Role } from "../db/index.ts";
 import { withClient } from "../db/client.ts";
 import { hashPassword } from "../accounts/passwords.ts";
 import { rolesWith } from "../accounts/permissions.ts";
-import { excerptFrom, renderMarkdown, slugify } from "./markdown.ts";
+import { countWords, excerptFrom, renderMarkdown, slugify } from "./markdown.ts";
 import { dayString } from "../web/inputs.ts";
 import { recordedZone } from "../posts/timezone.ts";
 
@@ -380,7 +380,66 @@ interface Doc {
   topic: Topic;
   aspect: string;
   body: string;
+  /** The demo's showcase post: its own title, and the newest published post. */
+  showcase?: { title: string };
 }
+
+/**
+ * The demo's showcase of what a body can hold (src/blog/markdown.ts): code in two languages, a table,
+ * footnotes, a task list and a YouTube video (a click-to-load placeholder: nothing is requested from
+ * YouTube until a reader clicks Play).
+ */
+const SHOWCASE = {
+  title: "What a post can hold: code, tables, footnotes and video",
+  body: `Folio renders Markdown once, when a post is saved: code is highlighted on the server, so readers download no highlighting script.[^render]
+
+## Code in two languages
+
+A TypeScript function that counts the words of a text:
+
+\`\`\`ts
+export function countWords(text: string): number {
+  // Split on white space and drop the empty pieces.
+  return text.split(/\\s+/).filter(Boolean).length;
+}
+\`\`\`
+
+And the SQL that finds the ten newest published posts:
+
+\`\`\`sql
+SELECT id, title, publish
+FROM "Post"
+WHERE status = 'PUBLISHED' AND publish <= now()
+ORDER BY publish DESC
+LIMIT 10;
+\`\`\`
+
+## A table
+
+| Feature | Where it is rendered | Script needed |
+| :-- | :-- | --: |
+| Code highlighting | on the server, at save | none |
+| Footnotes | on the server, at save | none |
+| Video embeds | a placeholder, at save | a small one, on click |
+
+On a phone, a wide table scrolls sideways instead of stretching the page.
+
+## A task list
+
+- [x] Write the first draft
+- [x] Add a footnote[^lists]
+- [ ] Ask a colleague to review the preview
+
+## A video
+
+Pasting a YouTube or Vimeo address on a line of its own gives a player that loads only when you ask for it:
+
+https://www.youtube.com/watch?v=jNQXAC9IVRw
+
+[^render]: The rendered HTML is stored with the post; each page view only prints it.
+[^lists]: Task lists are GitHub-flavoured Markdown: \`- [ ]\` and \`- [x]\`.
+`,
+};
 
 /** One Markdown document: intro, 2-4 sections with paragraphs, a list, a code block, a link and a quote. */
 function makeDoc(rng: Rng): Doc {
@@ -494,6 +553,8 @@ interface Plan {
   /** Concurrent insert connections. */
   writers: number;
   onProgress?: (done: number, total: number) => void;
+  /** Make the first published post the showcase (SHOWCASE): the demo. */
+  showcase?: boolean;
 }
 
 interface Batch {
@@ -513,16 +574,16 @@ interface Batch {
   tagId: number[];
 }
 
-const INSERT_POSTS = `INSERT INTO "Post" (id, title, slug, "authorId", "categoryId", body, "bodyHtml", excerpt, "metaDescription", status, publish, "createdAt", "updatedAt")
-  SELECT t.id, t.title, t.slug, t.author, t.category, b.body, b.html, b.excerpt, b.meta, t.status::"PostStatus", t.publish, t.created, t.updated
+const INSERT_POSTS = `INSERT INTO "Post" (id, title, slug, "authorId", "categoryId", body, "bodyHtml", "wordCount", excerpt, "metaDescription", status, publish, "createdAt", "updatedAt")
+  SELECT t.id, t.title, t.slug, t.author, t.category, b.body, b.html, b.words, b.excerpt, b.meta, t.status::"PostStatus", t.publish, t.created, t.updated
   FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
     AS t(id, title, slug, author, category, body, status, publish, created, updated)
   JOIN seed_body b ON b.idx = t.body`;
 
 async function loadBodies(client: pg.PoolClient, bodies: unknown[][]): Promise<void> {
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS seed_body (idx int PRIMARY KEY, body text, html text, excerpt text, meta text)`);
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS seed_body (idx int PRIMARY KEY, body text, html text, words int, excerpt text, meta text)`);
   await client.query(`TRUNCATE seed_body`);
-  await client.query(`INSERT INTO seed_body SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[])`, bodies);
+  await client.query(`INSERT INTO seed_body SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[])`, bodies);
   // Bulk loading: a crash loses at most the last batches, never consistency.
   await client.query(`SET synchronous_commit = off`);
 }
@@ -540,11 +601,24 @@ async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[
   const today = Math.floor(now / DAY) * DAY;
 
   const docs = Array.from({ length: plan.poolSize }, () => makeDoc(rng));
+  // Which posts are drafts or scheduled: fixed positions spread across the run.
+  const special = new Map<number, "DRAFT" | "SCHEDULED">();
+  const specialRng = new Rng(plan.seed ^ 0x5eed);
+  while (special.size < Math.min(plan.posts, plan.drafts + plan.scheduled)) {
+    const i = specialRng.int(0, plan.posts - 1);
+    if (!special.has(i)) special.set(i, special.size < plan.drafts ? "DRAFT" : "SCHEDULED");
+  }
+  if (plan.showcase && docs.length >= plan.posts) {
+    // The first published post's own body becomes the showcase (its topic, for the category, is kept).
+    const i = docs.findIndex((_, k) => !special.has(k));
+    if (i >= 0) docs[i] = { ...docs[i]!, body: SHOWCASE.body, showcase: { title: SHOWCASE.title } };
+  }
   // Each distinct body is rendered and sanitised once.
   const bodies = [
     docs.map((_, i) => i),
     docs.map((d) => d.body),
     docs.map((d) => renderMarkdown(d.body)),
+    docs.map((d) => countWords(d.body)),
     docs.map((d) => excerptFrom(d.body, 40)),
     docs.map((d) => excerptFrom(d.body, 25).slice(0, 300)),
   ];
@@ -572,14 +646,6 @@ async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[
 
   const catSlugs = [...tax.categories.keys()];
   const tagSlugs = [...tax.tags.keys()];
-  // Which posts are drafts or scheduled: fixed positions spread across the run.
-  const special = new Map<number, "DRAFT" | "SCHEDULED">();
-  const specialRng = new Rng(plan.seed ^ 0x5eed);
-  while (special.size < Math.min(plan.posts, plan.drafts + plan.scheduled)) {
-    const i = specialRng.int(0, plan.posts - 1);
-    if (!special.has(i)) special.set(i, special.size < plan.drafts ? "DRAFT" : "SCHEDULED");
-  }
-
   /** Builds the rows of posts [start, start + n): synchronous, so batches consume the PRNG in order. */
   const buildBatch = (start: number, n: number): Batch => {
     const b: Batch = {
@@ -594,7 +660,8 @@ async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[
       // A pool as large as the run (the demo) gives every post its own body.
       const bodyIdx = docs.length >= plan.posts ? i : rng.int(0, docs.length - 1);
       const doc = docs[bodyIdx]!;
-      const title = makeTitle(doc, rng);
+      const made = makeTitle(doc, rng); // drawn even for the showcase: the same PRNG sequence for the rest
+      const title = doc.showcase?.title ?? made;
       const kind = special.get(i) ?? "PUBLISHED";
       let publish: number;
       if (kind === "SCHEDULED") publish = today + rng.int(1, 60) * DAY + rng.int(6, 20) * 3_600_000;
@@ -603,6 +670,7 @@ async function insertPosts(plan: Plan): Promise<{ inserted: number; ids: number[
         const back = Math.floor(Math.pow(rng.next(), 1.3) * plan.spanDays * DAY);
         publish = today - back + rng.int(6 * 3600, 22 * 3600) * 1000;
         if (publish > now) publish -= DAY;
+        if (doc.showcase) publish = now - 3_600_000; // the newest post: first on the home page
       }
       const created = publish - rng.int(1, 72) * 3_600_000;
       const updated = kind === "DRAFT" ? created + rng.int(0, 48) * 3_600_000 : publish + (rng.chance(0.2) ? rng.int(1, 30) * DAY : 0);
@@ -714,7 +782,17 @@ export async function seedDemoIfEmpty(log: (m: string) => void): Promise<void> {
   const { rows } = await pool.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM "Post") AS any`);
   if (rows[0]?.any) return;
   // Every demo post has its own body (pool size = post count), rendered individually.
-  const { inserted } = await insertPosts({ posts: 50, seed: 2026, poolSize: 50, spanDays: 200, drafts: 2, scheduled: 1, batchSize: 50, writers: 1 });
+  const { inserted } = await insertPosts({
+    posts: 50,
+    seed: 2026,
+    poolSize: 50,
+    spanDays: 200,
+    drafts: 2,
+    scheduled: 1,
+    batchSize: 50,
+    writers: 1,
+    showcase: true,
+  });
   log(`demo content created: ${inserted} posts, ${DEMO_CATEGORIES.length} categories, ${DEMO_TAGS.length} tags, ${DEMO_AUTHORS.length} authors`);
 }
 
