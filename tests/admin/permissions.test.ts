@@ -48,6 +48,8 @@ function pages(): [string, string, Expect][] {
     ["admin:blog_post_delete", url("admin:blog_post_delete", { id: otherPost }), OTHERS_POST],
     ["admin:blog_post_history", url("admin:blog_post_history", { id: otherPost }), OTHERS_POST],
     ["admin:blog_post_slug_check", url("admin:blog_post_slug_check", {}, { slug: "x" }), ALL_AUTHORS],
+    // the editor's featured-image picker (post.create: every writer; tests/studio/editor.test.ts)
+    ["admin:blog_post_media_choices", url("admin:blog_post_media_choices", {}, { q: "x" }), ALL_AUTHORS],
     ["admin:autocomplete", url("admin:autocomplete", {}, { model: "accounts_user", term: "u" }), EDITORS],
     ["admin:tag_autocomplete", url("admin:tag_autocomplete", {}, { term: "t" }), ALL_AUTHORS],
     ["admin:blog_category_changelist", url("admin:blog_category_changelist"), EDITORS],
