@@ -1,5 +1,5 @@
 // Publishing as writers expect, on every path that publishes (the admin's change form, its bulk
-// publish action, its inline status edit, the author's editor): a draft whose publish time the writer
+// publish action, its inline status edit, an author in the editor): a draft whose publish time the writer
 // never set takes the moment of publishing; a time the writer chose stays as chosen (past or future).
 // And the excerpt: an automatic one follows the body on every save; a hand-written one stays until
 // cleared. Both rules live in the posts service's one save path (publishTime, excerptFor).
@@ -10,7 +10,7 @@ import { excerptFrom } from "../../src/blog/markdown.ts";
 import { createPost, EXCERPT_RULE, PUBLISH_RULE, publishTime } from "../../src/posts/service.ts";
 import { url } from "../../src/web/urls.ts";
 import { csrfPost, makePost, prisma, type Signed, signedIn } from "../support/fixtures.ts";
-import { csrfFrom } from "../support/auth.ts";
+import { formBody, formValues } from "../support/html.ts";
 
 const app = buildApp();
 let editor: Signed;
@@ -180,50 +180,45 @@ describe("admin inline status edit", () => {
   });
 });
 
-describe("the author's editor", () => {
-  async function write(body: Record<string, string>) {
-    const page = await author.agent.get("/write/").expect(200);
+describe("the editor, as an author (the admin's form: the one editor)", () => {
+  const isPostForm = (a: Record<string, string>) => a.id === "blog_post_form";
+  /** Opens the editor (a new post, or post `id`) and saves it as shown, with `over` changed. */
+  async function save(id: number | null, over: Record<string, string>) {
+    const path = id === null ? url("admin:blog_post_add") : url("admin:blog_post_change", { id });
+    const values = formValues((await author.agent.get(path).expect(200)).text, isPostForm);
     return author.agent
-      .post("/write/")
+      .post(path)
       .type("form")
-      .send({ _csrf: csrfFrom(page.text), category: "", tags: "", ...body });
-  }
-  async function edit(id: number, body: Record<string, string>) {
-    const page = await author.agent.get(`/write/${id}/edit/`).expect(200);
-    const version = /name="version" value="(\d+)"/.exec(page.text)![1]!;
-    return author.agent
-      .post(`/write/${id}/edit/`)
-      .type("form")
-      .send({ _csrf: csrfFrom(page.text), category: "", tags: "", version, ...body });
+      .send(formBody({ ...values, _csrf: await author.session.csrf(), _continue: "1", ...over }));
   }
 
-  it("states the rule next to the status; a draft written in October and published now gets now and today's URL", async () => {
-    const page = await author.agent.get("/write/").expect(200);
-    expect(page.text).toContain("takes the moment it is published as its publish time");
-    await write({ title: "Author's October draft", body: "Draft text.", status: "DRAFT" }).then((r) => expect(r.status).toBe(303));
+  it("states the rule next to the publish time; a draft written in October and published now gets now and today's URL", async () => {
+    const page = await author.agent.get(url("admin:blog_post_add")).expect(200);
+    expect(page.text).toContain(escaped(PUBLISH_RULE));
+    await save(null, { title: "Author's October draft", body: "Draft text.", status: "DRAFT" }).then((r) => expect(r.status).toBe(303));
     const p = await prisma.post.findFirstOrThrow({ where: { title: "Author's October draft" } });
     expect(p.publishPinned).toBe(false);
     await prisma.post.update({ where: { id: p.id }, data: { publish: OCTOBER } });
     let res: request.Response | undefined;
-    const after = await expectPublishedNow(p.id, async () => (res = await edit(p.id, { title: p.title, body: "Final text.", status: "PUBLISHED" })));
+    const after = await expectPublishedNow(p.id, async () => (res = await save(p.id, { body: "Final text.", status: "PUBLISHED", publish: "" })));
     expect(res!.status).toBe(303);
-    const d = after.publish;
-    expect(res!.headers.location).toBe(
-      `/blog/${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${after.slug}/`,
-    );
+    expect(after.publishDate!.toISOString().slice(0, 10)).toBe(after.publish.toISOString().slice(0, 10)); // today's URL (UTC site)
   });
 
   it("a time set in the admin stays when the author publishes", async () => {
     const p = await makePost({ authorId: author.user.id, title: "Author's dated draft", publish: new Date("2026-10-03T03:00:00Z"), status: "DRAFT" });
-    await edit(p.id, { title: p.title, body: "Done.", status: "PUBLISHED" }).then((r) => expect(r.status).toBe(303));
+    await save(p.id, { body: "Done.", status: "PUBLISHED" }).then((r) => expect(r.status).toBe(303));
     expect(await stored(p.id)).toMatchObject({ status: "PUBLISHED", publish: new Date("2026-10-03T03:00:00Z") });
   });
 
-  it("publishing a draft whose slug is taken on today's date gives it a free slug for today", async () => {
+  it("publishing a draft whose slug is taken on today's date: a clear message, the text kept, nothing saved", async () => {
     const p = await octoberDraft("Taken today", author.user.id);
     await makePost({ authorId: editor.user.id, title: "Taken today", slug: p.slug, status: "PUBLISHED", publish: new Date() });
-    await edit(p.id, { title: p.title, body: "Text.", status: "PUBLISHED" }).then((r) => expect(r.status).toBe(303));
-    expect(await stored(p.id)).toMatchObject({ status: "PUBLISHED", slug: `${p.slug}-2` });
+    const res = await save(p.id, { body: "My final text.", status: "PUBLISHED" });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain(`The slug &quot;${p.slug}&quot; is already used by another post published on`);
+    expect(res.text).toContain("My final text.");
+    expect(await stored(p.id)).toMatchObject({ status: "DRAFT", version: 1 });
   });
 });
 
@@ -272,23 +267,23 @@ describe("excerpt", () => {
     expect((await stored(p.id)).excerpt).toBe("Fifth body text.");
   });
 
-  it("bulk and inline status changes and the author's editor keep the same rule", async () => {
+  it("bulk and inline status changes and an author's save in the editor keep the same rule", async () => {
+    const isPostForm = (a: Record<string, string>) => a.id === "blog_post_form";
+    const saveAsAuthor = async (id: number, over: Record<string, string>) => {
+      const path = url("admin:blog_post_change", { id });
+      const values = formValues((await author.agent.get(path).expect(200)).text, isPostForm);
+      await author.agent
+        .post(path)
+        .type("form")
+        .send(formBody({ ...values, _csrf: await author.session.csrf(), _continue: "1", ...over }))
+        .expect(303);
+    };
     const auto = await makePost({ authorId: author.user.id, title: "Auto excerpt", body: "Alpha words here.", status: "DRAFT" });
-    const page = await author.agent.get(`/write/${auto.id}/edit/`).expect(200);
-    await author.agent
-      .post(`/write/${auto.id}/edit/`)
-      .type("form")
-      .send({ _csrf: csrfFrom(page.text), title: auto.title, category: "", tags: "", body: "Beta words now.", status: "DRAFT", version: "1" })
-      .expect(303);
+    await saveAsAuthor(auto.id, { body: "Beta words now." }); // the excerpt field as shown: the automatic one
     expect((await stored(auto.id)).excerpt).toBe(excerptFrom("Beta words now.", 40));
     const hand = await makePost({ authorId: author.user.id, title: "Hand excerpt", body: "Gamma.", status: "DRAFT" });
     await prisma.post.update({ where: { id: hand.id }, data: { excerpt: "By hand." } });
-    const page2 = await author.agent.get(`/write/${hand.id}/edit/`).expect(200);
-    await author.agent
-      .post(`/write/${hand.id}/edit/`)
-      .type("form")
-      .send({ _csrf: csrfFrom(page2.text), title: hand.title, category: "", tags: "", body: "Delta.", status: "DRAFT", version: "1" })
-      .expect(303);
+    await saveAsAuthor(hand.id, { body: "Delta." });
     expect((await stored(hand.id)).excerpt).toBe("By hand.");
     await csrfPost(editor, url("admin:blog_post_changelist"), { action: "publish", post: "yes", _selected_action: [String(hand.id)] }, 303);
     expect(await stored(hand.id)).toMatchObject({ status: "PUBLISHED", excerpt: "By hand." });
