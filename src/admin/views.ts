@@ -244,7 +244,7 @@ function formatCell(v: unknown, format: string | undefined, now: number): { text
         text: formatDate(d, "M j, Y"),
         kind: "date",
         iso: d.toISOString(),
-        time: format === "datetime" ? formatDate(d, "H:i") : undefined,
+        time: format === "datetime" ? formatDate(d, "H:i T") : undefined,
         future: d.getTime() > now,
       };
     }

@@ -65,7 +65,10 @@ export async function recordedZone(db: Pick<pg.PoolClient, "query"> = pool): Pro
  * PostgreSQL does not know or a database error.
  */
 export async function redateToZone(zone: string = config.TIME_ZONE): Promise<Redate | null> {
-  if ((await recordedZone()) === zone) return null; // the common start: one indexed read
+  const recorded = await recordedZone();
+  if (recorded === zone) return null; // the common start: one indexed read
+  // About 1 ms per post that moves (PostgreSQL rewrites each row: its stored searchVector is recomputed).
+  logger.info(`time zone changing from ${recorded} to ${zone}: re-dating posts (saves of posts wait until it is done)`);
   const started = performance.now();
   const result = await withClient(async (client) => {
     await client.query("BEGIN");

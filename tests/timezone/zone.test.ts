@@ -77,6 +77,8 @@ describe("dates in the site's zone", () => {
     expect(month.text).not.toContain("publish__day=22");
     const day = await editor.agent.get("/admin/blog/post/?publish__year=2026&publish__month=11&publish__day=21").expect(200);
     expect(day.text).toContain("Evening post");
+    // Times shown to writers name the zone.
+    expect(day.text).toContain('<span class="time">21:00 EST</span>');
     const next = await editor.agent.get("/admin/blog/post/?publish__year=2026&publish__month=11&publish__day=22").expect(200);
     expect(next.text).not.toContain("Evening post");
     const filtered = await editor.agent.get("/admin/blog/post/?publish__gte=2026-11-21&publish__lt=2026-11-22").expect(200);
