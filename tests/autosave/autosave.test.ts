@@ -8,6 +8,7 @@ import { prisma } from "../../src/db/index.ts";
 import { createPost } from "../../src/posts/service.ts";
 import { csrfFrom, login } from "../support/auth.ts";
 import { createUser } from "../support/fixtures.ts";
+import { formBody, formValues } from "../support/html.ts";
 
 const app = buildApp();
 type AgentT = ReturnType<typeof request.agent>;
@@ -34,6 +35,7 @@ function autosave(agent: AgentT, token: string | null, payload: unknown) {
   return r.send(JSON.stringify(payload));
 }
 
+const isPostForm = (a: Record<string, string>) => a.id === "blog_post_form";
 const OFFER = "There is an autosave of this post that is more recent than the version below.";
 
 describe("POST /autosave/", () => {
@@ -129,10 +131,10 @@ describe("POST /autosave/", () => {
 });
 
 describe("the offer of a newer autosave, and pruning on save", () => {
-  it("the author's editor offers a newer autosave, not an older or identical one; saving prunes it", async () => {
+  it("the editor offers an author a newer autosave, not an older or identical one; saving prunes it", async () => {
     const { user, agent, session } = await signedIn("AUTHOR");
     const post = await postBy(user.id, "DRAFT");
-    const edit = `/write/${post.id}/edit/`;
+    const edit = `/admin/blog/post/${post.id}/change/`;
     expect((await agent.get(edit).expect(200)).text).not.toContain("data-autosave-offer");
     await autosave(agent, await session.csrf(), {
       post: post.id,
@@ -156,7 +158,7 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     await agent
       .post(edit)
       .type("form")
-      .send({ _csrf: csrfFrom(form), version: String(post.version), title: post.title, body: "Newest words", status: "DRAFT", category: "", tags: "" })
+      .send(formBody({ ...formValues(form, isPostForm), _csrf: csrfFrom(form), body: "Newest words", _continue: "1" }))
       .expect(303);
     expect(await prisma.autosave.count({ where: { userId: user.id, slot: `post:${post.id}` } })).toBe(0);
     expect((await agent.get(edit).expect(200)).text).not.toContain("data-autosave-offer");
@@ -211,13 +213,12 @@ describe("the offer of a newer autosave, and pruning on save", () => {
   it("a new post's autosave is offered on the empty form and pruned when the post is created", async () => {
     const { user, agent, session } = await signedIn("AUTHOR");
     await autosave(agent, await session.csrf(), { post: null, fields: { title: "Half-written", body: "A post I had not saved", status: "DRAFT" } }).expect(200);
-    const page = (await agent.get("/write/").expect(200)).text;
+    const page = (await agent.get("/admin/blog/post/add/").expect(200)).text;
     expect(page).toContain("There is an autosave of a post you had not saved yet.");
-    expect((await agent.get("/admin/blog/post/add/").expect(200)).text).toContain("There is an autosave of a post you had not saved yet.");
     await agent
-      .post("/write/")
+      .post("/admin/blog/post/add/")
       .type("form")
-      .send({ _csrf: csrfFrom(page), title: "Half-written", body: "A post I had not saved", status: "DRAFT", category: "", tags: "" })
+      .send(formBody({ ...formValues(page, isPostForm), _csrf: csrfFrom(page), title: "Half-written", body: "A post I had not saved", _continue: "1" }))
       .expect(303);
     expect(await prisma.autosave.count({ where: { userId: user.id } })).toBe(0);
   });
@@ -226,13 +227,13 @@ describe("the offer of a newer autosave, and pruning on save", () => {
     const { user, agent, session } = await signedIn("AUTHOR");
     const post = await postBy(user.id, "DRAFT");
     await autosave(agent, await session.csrf(), { post: post.id, fields: { title: post.title, body: "Kept words" } }).expect(200);
-    const edit = `/write/${post.id}/edit/`;
+    const edit = `/admin/blog/post/${post.id}/change/`;
     const form = (await agent.get(edit).expect(200)).text;
     // a stale version: the conflict page, nothing saved, the autosave still there
     await agent
       .post(edit)
       .type("form")
-      .send({ _csrf: csrfFrom(form), version: String(post.version + 5), title: post.title, body: "Kept words", status: "DRAFT", category: "", tags: "" })
+      .send(formBody({ ...formValues(form, isPostForm), _csrf: csrfFrom(form), _version: String(post.version + 5), body: "Kept words", _continue: "1" }))
       .expect(409);
     expect(await prisma.autosave.count({ where: { userId: user.id, slot: `post:${post.id}` } })).toBe(1);
   });
