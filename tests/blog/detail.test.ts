@@ -57,7 +57,9 @@ describe("post detail", () => {
     expect(pathFor(main.publish, main.slug)).toBe("/blog/2026/03/10/the-first-compiler/");
     const res = await request(app).get("/blog/2026/03/10/the-first-compiler/").expect(200);
     expect(res.text).toContain('<h1 class="post-title">The first compiler</h1>');
-    expect(res.text).toContain('<h2 id="h-origins">Origins <a class="heading-anchor" href="#h-origins" aria-label="Link to this section">#</a></h2>\n<p>It began in <strong>1952</strong>.</p>'); // HTML body, not escaped
+    expect(res.text).toContain(
+      '<h2 id="h-origins">Origins <a class="heading-anchor" href="#h-origins" aria-label="Link to this section">#</a></h2>\n<p>It began in <strong>1952</strong>.</p>',
+    ); // HTML body, not escaped
     expect(res.text).toContain(">Grace Hopper</a>");
     expect(res.text).toContain("March 10, 2026");
     expect(res.text).toContain('href="/blog/category/compilers/"');
@@ -163,8 +165,8 @@ describe("post detail", () => {
   it.each([
     ["a draft", "/blog/2026/03/10/a-draft/"],
     ["a scheduled post", pathFor(new Date(Date.now() + day), "tomorrow")],
-    ["the wrong date", "/blog/2026/03/11/the-first-compiler/"],
-    ["the local (non-UTC) date", "/blog/2026/03/11/the-first-compiler/"],
+    ["the wrong date (no zone has the post on it)", "/blog/2026/03/13/the-first-compiler/"],
+    ["a day before the post in every zone", "/blog/2026/03/09/the-first-compiler/"],
     ["an unknown slug", "/blog/2026/03/10/nope/"],
     ["an impossible date", "/blog/2026/13/45/the-first-compiler/"],
     ["February 30", "/blog/2026/02/30/x/"],
@@ -176,5 +178,11 @@ describe("post detail", () => {
   ])("answers %s with the site's 404", async (_what, path) => {
     const res = await request(app).get(path).expect(404);
     expect(res.text).toContain("Page not found");
+  });
+
+  it("answers the post's date in another zone (its URL under another TIME_ZONE) with a 301 to its address", async () => {
+    // 23:30 UTC on the 10th is the 11th east of UTC (Paris: 00:30).
+    const res = await request(app).get("/blog/2026/03/11/the-first-compiler/").expect(301);
+    expect(res.headers.location).toBe("/blog/2026/03/10/the-first-compiler/");
   });
 });
