@@ -89,6 +89,7 @@ export const multipart: RequestHandler = (req, res, next) =>
   // made per request (cheap): the limit follows config.MEDIA_MAX_MB as it is now
   multer({
     storage: multer.memoryStorage(),
+    defParamCharset: "utf8", // browsers send file names in UTF-8 (multer's default reads them as Latin-1)
     limits: { fileSize: maxBytes(), files: 1, fields: 5, fieldSize: 1024, fieldNameSize: 100, parts: 8, headerPairs: 20 },
   }).single("file")(req, res, next);
 
@@ -106,6 +107,9 @@ export const multipartErrors: ErrorRequestHandler = (err, req, res, next) => {
   if (err instanceof UploadRefused || res.headersSent) return next(err);
   const code = (err as { code?: string })?.code;
   if (code === "LIMIT_FILE_SIZE") return refuse(res, 413, tooLargeMessage());
+  // a part named "file" without a file name is a text field to the parser (too long for one)
+  if (code === "LIMIT_FIELD_VALUE" && (err as { field?: string }).field === "file")
+    return refuse(res, 400, "The form field “file” came without a file name, so it is not a file. Choose the image file again.");
   if (code && MULTER_MESSAGES[code]) return refuse(res, 400, MULTER_MESSAGES[code]);
   if (req.destroyed || req.socket.destroyed) return; // aborted: nobody to answer
   // busboy: a malformed body, a missing boundary, a request cut short

@@ -208,6 +208,27 @@ describe("what is kept of an upload", () => {
   });
 });
 
+describe("the name it was uploaded under", () => {
+  it("is only shown: its last path part (UTF-8), without control characters", async () => {
+    const a = await upload(author, await photo(64, 40).png().toBuffer(), "../../etc/café ☕\u2028wd\u0085.png", "image/png");
+    expect(a.status, JSON.stringify(a.body)).toBe(201);
+    expect(a.body.filename).toBe("café ☕wd.png");
+    expect(mediaFiles().some((f) => f.includes("wd"))).toBe(false);
+    // a NUL in the part's header: the multipart parser refuses the request (400, not a 500)
+    const rows = await prisma.media.count();
+    const nul = await upload(author, await photo(65, 40).png().toBuffer(), "x\u0000.png", "image/png");
+    expect(nul.status).toBe(400);
+    expect(nul.body.detail).toMatch(/could not be read/);
+    expect(await prisma.media.count()).toBe(rows);
+    const b = await upload(author, await photo(66, 40).png().toBuffer(), "  ", "image/png");
+    expect([b.status, b.body.filename]).toEqual([201, "image.png"]);
+    // no name at all: to the multipart parser, a text field
+    const c = await upload(author, await photo(67, 40).png().toBuffer(), "", "image/png");
+    expect(c.status).toBe(400);
+    expect(c.body.detail).toMatch(/came without a file name/);
+  });
+});
+
 describe("the same image twice", () => {
   it("the same bytes again: the same item, nothing new on disk", async () => {
     const jpg = await photo(500, 400).jpeg({ quality: 80 }).toBuffer();
