@@ -17,7 +17,7 @@ import { dayString, isoDay } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 import { LIVE_SQL } from "../posts/visibility.ts";
 import { readingMinutes } from "./markdown.ts";
-import type { MediaItem, Rendition } from "../media/index.ts";
+import { toMediaItem, type MediaItem } from "../media/index.ts";
 
 export interface PersonRef {
   username: string;
@@ -100,8 +100,7 @@ function mediaFromRow(row: object, as: string): MediaItem | null {
   const r = row as Record<string, unknown>;
   const id = r[`${as}Id`] as number | null;
   if (id === null || id === undefined) return null;
-  const renditions = r[`${as}Renditions`];
-  return {
+  return toMediaItem({
     id,
     hash: r[`${as}Hash`] as string,
     storageKey: r[`${as}StorageKey`] as string,
@@ -111,8 +110,8 @@ function mediaFromRow(row: object, as: string): MediaItem | null {
     height: r[`${as}Height`] as number,
     bytes: r[`${as}Bytes`] as number,
     alt: r[`${as}Alt`] as string,
-    renditions: Array.isArray(renditions) ? (renditions as Rendition[]) : [],
-  };
+    renditions: r[`${as}Renditions`] as Parameters<typeof toMediaItem>[0]["renditions"], // typed (and checked) by the media module
+  });
 }
 
 /** The columns and joins of a post card (alias p = "Post"); shared with search, favorites and the writer's lists. */

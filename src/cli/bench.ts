@@ -21,6 +21,10 @@ import { startEmbedded } from "../db/embedded.ts";
 import { dropDatabase, ensureDatabase, migrateDeploy } from "../db/migrate.ts";
 import { connectDb, disconnectDb, pool } from "../db/client.ts";
 import { SEED_GENERATOR_VERSION, seedPosts } from "../blog/seed.ts";
+import { saveUpload } from "../media/index.ts";
+import { RENDER_VERSION } from "../blog/markdown.ts";
+import { rerenderPosts, storedRenderVersion } from "../blog/rerender.ts";
+import sharp from "sharp";
 import { adminBenchSession } from "../admin/bench.ts";
 import { freePort } from "../db/net.ts";
 import { intArg } from "./args.ts";
@@ -386,11 +390,46 @@ async function seedMarker(adminUrl: string, name: string): Promise<string | null
   }
 }
 
+/** What the bench data's images are (part of the seed marker: a change re-seeds). */
+const BENCH_MEDIA = "media=2";
+const BENCH_IMAGES = 4;
+
+/**
+ * Images for the bench data (issue 11: "featured images on every post of the bench data"): BENCH_IMAGES
+ * photos-like JPEGs (2400x1600 noise over a gradient: sharp's renditions are as heavy as a photo's)
+ * stored through saveUpload, the upload path itself, so each Media row has the renditions production
+ * makes (AVIF, WebP and JPEG at each width); every post gets one as its featured image, and every
+ * other author one as avatar (the rest show initials). The files go to this process's DATA_DIR/media;
+ * the pages measured only need the rows.
+ */
+async function addBenchImages(log: (m: string) => void): Promise<void> {
+  const ids: number[] = [];
+  for (let i = 0; i < BENCH_IMAGES; i++) {
+    const [w, h] = [2400, 1600];
+    const noise = await sharp({ create: { width: w, height: h, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma: 40 } } })
+      .png()
+      .toBuffer();
+    const tint = { r: 40 + 50 * i, g: 120 - 20 * i, b: 200 - 40 * i };
+    const bytes = await sharp(noise)
+      .blur(3)
+      .composite([{ input: { create: { width: w, height: h, channels: 4, background: { ...tint, alpha: 0.55 } } }, blend: "over" }])
+      .jpeg({ quality: 80 })
+      .toBuffer();
+    const item = await saveUpload(bytes, `bench-${i + 1}.jpg`, null);
+    await pool.query(`UPDATE "Media" SET alt = $2 WHERE id = $1`, [item.id, `Bench picture ${i + 1}`]);
+    ids.push(item.id);
+  }
+  await pool.query(`UPDATE "Post" SET "featuredImageId" = ($1::int[])[1 + id % $2]`, [ids, ids.length]);
+  await pool.query(`UPDATE "User" SET "avatarId" = ($1::int[])[1 + id % $2] WHERE id % 2 = 0`, [ids, ids.length]);
+  await pool.query(`VACUUM ANALYZE "Post"`); // the UPDATE left every row's old version: index-only scans need the visibility map again
+  log(`featured images on every post (${ids.length} images, renditions by saveUpload), avatars for every other author`);
+}
+
 /** Creates (or reuses, when it holds exactly this seed) the database for `posts` posts and connects the pool to it. */
 async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number, log: (m: string) => void): Promise<{ name: string; url: string }> {
   const name = benchDatabaseName(posts);
   const url = cluster.urlFor(name);
-  const marker = `folio-bench posts=${posts} seed=${args.seed} generator=${SEED_GENERATOR_VERSION}`;
+  const marker = `folio-bench posts=${posts} seed=${args.seed} generator=${SEED_GENERATOR_VERSION} ${BENCH_MEDIA}`;
   const current = await seedMarker(cluster.adminUrl, name).catch(() => null);
   if (current !== marker) {
     log(current ? `${name} holds "${current}": recreating it` : `creating database ${name} with ${posts} posts`);
@@ -400,6 +439,7 @@ async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number,
     connectDb(url, 4);
     const t = performance.now();
     await seedPosts({ posts, seed: args.seed });
+    await addBenchImages(log);
     await pool.query("ANALYZE");
     log(`seeded ${posts} posts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     await pool.query(`COMMENT ON DATABASE ${name} IS '${marker}'`);
@@ -407,6 +447,14 @@ async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number,
     log(`${name} already holds ${posts} posts (seed ${args.seed})`);
     await migrateDeploy(url);
     connectDb(url, 4);
+  }
+  // Bodies rendered by an older renderer are re-rendered by a job the server starts (src/blog/rerender.ts):
+  // done here first, so that no server measured spends its CPU on it.
+  if ((await storedRenderVersion()) < RENDER_VERSION) {
+    const t = performance.now();
+    const r = await rerenderPosts();
+    await pool.query(`VACUUM ANALYZE "Post"`);
+    log(`re-rendered ${r.posts} bodies (renderer version ${RENDER_VERSION}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   return { name, url };
 }
