@@ -14,6 +14,7 @@ import type pg from "pg";
 import { config } from "../config.ts";
 import { invalidate, PAGE_TAGS } from "../cache/index.ts";
 import { pool, withClient } from "../db/client.ts";
+import { StartupError } from "../db/embedded.ts";
 import { preparedQuery } from "../db/prepared.ts";
 import { isoDay } from "../web/inputs.ts";
 import { logger } from "../web/logger.ts";
@@ -105,7 +106,7 @@ async function redateIn(client: pg.PoolClient, zone: string): Promise<Redate | n
     await client.query("RELEASE SAVEPOINT zone_probe");
   } catch {
     await client.query("ROLLBACK TO SAVEPOINT zone_probe");
-    throw new Error(`TIME_ZONE=${zone}: PostgreSQL does not know this time zone (its time zone data may be older): choose another name for it`);
+    throw new StartupError(`TIME_ZONE=${zone}: PostgreSQL does not know this time zone (its time zone data may be older): choose another name for it`);
   }
   // Writes of posts wait until this commits (reads go on).
   await client.query(`LOCK TABLE "Post" IN SHARE ROW EXCLUSIVE MODE`);
