@@ -102,8 +102,8 @@ describe("tables and task lists", () => {
     const { html } = await renderBody("| a | b |\n|---|--:|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo");
     expect(html).toMatch(/^<div class="table-wrap" tabindex="0"><table>[\s\S]*<\/table><\/div>/);
     expect(html).toContain('<td align="right">2</td>');
-    expect(html).toContain('<li><input type="checkbox" disabled checked /> done</li>');
-    expect(html).toContain('<li><input type="checkbox" disabled /> todo</li>');
+    expect(html).toContain('<li><input type="checkbox" disabled checked aria-label="Done" /> done</li>');
+    expect(html).toContain('<li><input type="checkbox" disabled aria-label="Not done" /> todo</li>');
   });
 });
 

@@ -113,8 +113,8 @@ describe("renderMarkdown", () => {
 
   it("renders task lists as disabled checkboxes", () => {
     const html = renderMarkdown("- [x] done\n- [ ] todo");
-    expect(html).toContain('<input type="checkbox" disabled checked />');
-    expect(html).toContain('<input type="checkbox" disabled />');
+    expect(html).toContain('<input type="checkbox" disabled checked aria-label="Done" />');
+    expect(html).toContain('<input type="checkbox" disabled aria-label="Not done" />');
   });
 
   it("handles empty and huge input", () => {

@@ -268,7 +268,7 @@ const SANITIZE: sanitizeHtml.IOptions = {
     th: ["align"],
     td: ["align"],
     ol: ["start"],
-    input: ["type", "checked", "disabled"],
+    input: ["type", "checked", "disabled", "aria-label"],
     pre: ["tabindex"], // set by transformTags only
   },
   allowedClasses: {
@@ -313,7 +313,12 @@ const SANITIZE: sanitizeHtml.IOptions = {
     input: (_tagName, attribs) => ({
       tagName: "input",
       // Any other input type is dropped by exclusiveFilter below.
-      attribs: { type: String(attribs.type ?? "").toLowerCase(), disabled: "", ...(attribs.checked !== undefined ? { checked: "" } : {}) },
+      // Named for assistive technology (the item's text follows it): "Done" or "Not done".
+      attribs: {
+        type: String(attribs.type ?? "").toLowerCase(),
+        disabled: "",
+        ...(attribs.checked !== undefined ? { checked: "", "aria-label": "Done" } : { "aria-label": "Not done" }),
+      },
     }),
     h1: heading,
     h2: heading,
