@@ -4,7 +4,8 @@
 // placeholder and says why); hides and shows the preview with Ctrl+Shift+P; enters and leaves focus mode
 // (Esc); saves with Ctrl+S and stays in the editor with the text saved; picks a featured image from the
 // library. Screenshots of the editor at 1280x800 and 390x844, light and dark, go to /tmp/shots-editor/.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -59,6 +60,17 @@ async function give(p: Page, how: "paste" | "drop", file: { b64: string; name: s
 }
 
 const body = (p: Page) => p.inputValue("#id_body");
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+type AxeRun = { run(ctx: string, o: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> };
+/** axe-core's violations on the page as it stands. */
+async function axe(p: Page): Promise<string[]> {
+  await p.evaluate(AXE_SOURCE);
+  return p.evaluate(async () => {
+    const { violations } = await (window as unknown as { axe: AxeRun }).axe.run("main", { resultTypes: ["violations"] });
+    return violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+}
 const IMAGE_MD = /!\[[^\]]*\]\(\/media\/[^)]+\)/g;
 
 async function shoot(name: string, scheme: "light" | "dark", viewport: { width: number; height: number }, path: string, prepare?: (p: Page) => Promise<void>) {
@@ -98,6 +110,19 @@ describe("the editor in a browser", { timeout: 240_000 }, () => {
     expect(b!.x).toBeGreaterThan(a!.x + a!.width - 2);
     await page.locator(".md-count", { hasText: /^9 words · 1 min read$/ }).waitFor();
     expect(await page.locator(".md-preview").getAttribute("aria-live")).toBe("polite");
+    // the autosave (editor.js) still runs in this form
+    await page.locator(".autosave-status", { hasText: "Autosaved at" }).waitFor();
+    expect(await axe(page)).toEqual([]);
+  });
+
+  it("a preview the server refuses leaves the text and the last preview as they were, and says so", async () => {
+    const kept = await body(page);
+    await page.locator("#id_body").fill(kept + "x".repeat(200_001)); // over the body's limit: the preview answers 400
+    await page.locator(".md-status", { hasText: "Preview not updated" }).waitFor();
+    expect(await page.locator(".md-preview strong").textContent()).toBe("early");
+    await page.locator("#id_body").fill(kept);
+    await page.waitForFunction(() => !document.querySelector(".md-status")?.textContent);
+    expect(await body(page)).toBe(kept);
   });
 
   it("Ctrl+Shift+P hides and shows the preview; focus mode hides the chrome and Esc leaves it", async () => {
