@@ -107,9 +107,9 @@ describe("timeouts", () => {
     const { user, password } = await createUser({ role: "READER" });
     const agent = request.agent(app);
     await login(agent, user.username, password);
-    await agent.get("/write/").expect(403);
+    await agent.get("/write/posts/").expect(403);
     await prisma.user.update({ where: { id: user.id }, data: { role: "AUTHOR" } });
-    await agent.get("/write/").expect(200);
+    await agent.get("/write/posts/").expect(200);
   });
 
   it("a forged or tampered cookie is ignored", async () => {

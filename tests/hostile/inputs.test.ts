@@ -1,8 +1,8 @@
 // The input primitives (src/web/inputs.ts) and what they promise through the real app: a NUL in a
 // text field is a 400 with the field's message and the typed text kept; a NUL in a search box is
 // dropped; an id beyond PostgreSQL's integer is a 404 in a path and a 400 field message in a form
-// (re-shown forms included); the admin user form's "Active" checkbox can be unticked; the author's
-// editor answers a slug taken in a race with a 400 that keeps the text.
+// (re-shown forms included); the admin user form's "Active" checkbox can be unticked; the editor
+// answers an author's slug taken in a race with a 400 that keeps the text.
 import { describe, expect, it, vi } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
@@ -86,8 +86,8 @@ describe("NUL in a text field: 400, the field's message, the text kept, nothing 
     const res = await post(author, url("accounts:profile"), set(profile.entries, "first_name", "Ada\u0000"));
     expect(res.status).toBe(400);
     expect(res.text).toContain(escaped(NUL_MESSAGE));
-    const write = await formOn(author, url("authoring:write"));
-    const w = await post(author, url("authoring:write"), set(set(write.entries, "title", "Nul\u0000title"), "body", "The typed body stays."));
+    const write = await formOn(author, url("admin:blog_post_add"));
+    const w = await post(author, url("admin:blog_post_add"), set(set(write.entries, "title", "Nul\u0000title"), "body", "The typed body stays."));
     expect(w.status).toBe(400);
     expect(w.text).toContain(escaped(NUL_MESSAGE));
     expect(w.text).toContain("The typed body stays.");
@@ -128,8 +128,11 @@ describe("ids beyond PostgreSQL's integer", () => {
       }
       await csrfPost(admin, `/admin/blog/post/${post.id}/history/${id}/restore/`, {}, 404);
       await author.agent.get(url("authoring:edit", { id })).expect(404);
-      await author.agent.get(url("authoring:draft_saved", { id })).expect(404);
-      await csrfPost(author, url("authoring:edit", { id }), { title: "x", body: "y" }, 404);
+      await author.agent.get(url("previews:post", { id })).expect(404);
+      await request(app)
+        .get(url("previews:shared", { id, token: "A".repeat(43) }))
+        .expect(404);
+      await csrfPost(author, url("previews:share_new", { id }), {}, 404);
     }
   });
 
@@ -155,9 +158,13 @@ describe("ids beyond PostgreSQL's integer", () => {
 
     const author = await signedIn(app, "AUTHOR");
     const draft = await makePost({ authorId: author.user.id, title: "A draft to edit", status: "DRAFT" });
-    const edit = await formOn(author, url("authoring:edit", { id: draft.id }));
+    const edit = await formOn(author, url("admin:blog_post_change", { id: draft.id }));
     for (const category of ["2147483648", "9999999999"]) {
-      const res = await post(author, url("authoring:edit", { id: draft.id }), set(set(edit.entries, "category", category), "body", "Edited text kept."));
+      const res = await post(
+        author,
+        url("admin:blog_post_change", { id: draft.id }),
+        set(set(edit.entries, "categoryId", category), "body", "Edited text kept."),
+      );
       expect(res.status).toBe(400);
       expect(res.text).toContain("Select a valid choice.");
       expect(res.text).toContain("Edited text kept.");
@@ -229,16 +236,17 @@ describe("the admin user form's Active checkbox", () => {
   });
 });
 
-describe("the author's editor: a slug another author takes while the draft is being saved", () => {
-  it("answers 400 with the form and the typed text, saves nothing; saving again gives the post the next free address", async () => {
+describe("the editor: a slug another author takes while an author's draft is being saved", () => {
+  it("answers 400 with the form and the typed text, saves nothing; saved again with another slug, it goes through", async () => {
     const author = await signedIn(app, "AUTHOR");
     const other = await signedIn(app, "AUTHOR");
     const day = new Date(Date.UTC(2026, 10, 20, 9));
     const draft = await makePost({ authorId: author.user.id, title: "Race draft", publish: day, status: "DRAFT" });
     const theirs = await makePost({ authorId: other.user.id, title: "Their post", status: "PUBLISHED", publish: day });
-    const edit = url("authoring:edit", { id: draft.id });
+    const edit = url("admin:blog_post_change", { id: draft.id });
     const { entries } = await formOn(author, edit);
-    const typed = set(set(entries, "title", "Taken soon"), "body", "Words typed while the other author was saving.");
+    // the slug as the editor's script makes it from the new title
+    const typed = set(set(set(entries, "title", "Taken soon"), "slug", "taken-soon"), "body", "Words typed while the other author was saving.");
 
     // The other author's save takes "taken-soon" on that day and is still committing when ours runs:
     // our check sees the slug free, our UPDATE then waits on the unique index and fails when theirs commits.
@@ -261,15 +269,15 @@ describe("the author's editor: a slug another author takes while the draft is be
       await blocker.query("COMMIT");
       const res = await response;
       expect(res.status, res.text.slice(0, 500)).toBe(400);
-      expect(res.text).toContain("took this post&#39;s address (“taken-soon”) just now");
+      expect(res.text).toContain("The slug &quot;taken-soon&quot; is already used by another post published on 2026-11-20.");
       expect(res.text).toContain("Words typed while the other author was saving.");
       expect(res.text).toContain('value="Taken soon"');
       const stored = await prisma.post.findUniqueOrThrow({ where: { id: draft.id } });
       expect(stored).toMatchObject({ title: "Race draft", slug: draft.slug, version: draft.version });
 
-      // The re-shown form saves as it is: the post takes the next free address.
+      // The re-shown form, with another slug, saves.
       const again = parsePage(res.text, edit).forms.find((f) => f.method === "post" && f.action === edit)!;
-      await post(author, edit, defaultEntries(again)).then((r) => expect(r.status).toBe(303));
+      await post(author, edit, set(defaultEntries(again), "slug", "taken-soon-2")).then((r) => expect(r.status).toBe(303));
       expect(await prisma.post.findUniqueOrThrow({ where: { id: draft.id } })).toMatchObject({
         title: "Taken soon",
         slug: "taken-soon-2",
