@@ -8,27 +8,18 @@ import { disconnectDb } from "../db/index.ts";
 import { rerenderPosts } from "../blog/rerender.ts";
 import { RENDER_VERSION } from "../blog/markdown.ts";
 
-async function main(): Promise<number> {
+let status = 0;
+try {
   await openDatabase({ log: () => {} });
-  try {
-    const started = performance.now();
-    const r = await rerenderPosts({ log: (m) => console.error(m) });
-    const s = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(
-      `Re-rendered ${r.posts} post${r.posts === 1 ? "" : "s"} with renderer version ${RENDER_VERSION} in ${s} s: ${r.changed} changed` +
-        (r.skipped ? `, ${r.skipped} saved by a writer meanwhile (kept as saved)` : "") +
-        ".",
-    );
-    return 0;
-  } finally {
-    await disconnectDb();
-  }
+  const started = performance.now();
+  const r = await rerenderPosts({ log: (m) => console.error(m) });
+  const took = ((performance.now() - started) / 1000).toFixed(1);
+  const kept = r.skipped ? `, ${r.skipped} saved by a writer meanwhile (kept as saved)` : "";
+  console.log(`Re-rendered ${r.posts} post${r.posts === 1 ? "" : "s"} with renderer version ${RENDER_VERSION} in ${took} s: ${r.changed} changed${kept}.`);
+} catch (err) {
+  console.error(err instanceof StartupError ? `Error: ${err.message}` : err);
+  status = 1;
+} finally {
+  await disconnectDb().catch(() => {});
 }
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof StartupError ? `Error: ${err.message}` : err);
-    process.exit(1);
-  },
-);
+process.exit(status);
