@@ -10,7 +10,7 @@ import { MIME, parseMediaKey } from "./keys.ts";
 import { displayUrl, markdownFor } from "./html.ts";
 import { saveUpload } from "./service.ts";
 import { mediaStorage } from "./storage.ts";
-import { UploadRefused } from "./types.ts";
+import { MediaStorageError, UploadRefused } from "./types.ts";
 
 // ------------------------------------------------------------------ serving
 
@@ -59,8 +59,8 @@ const OVERHEAD_BYTES = 64 * 1024;
 const maxBytes = () => config.MEDIA_MAX_MB * 1_048_576;
 
 /** A refusal as application/problem+json, the shape the site's error handler gives JSON clients (src/web/errors.ts). */
-function refuse(res: Response, status: 400 | 403 | 413, message: string): void {
-  const title = status === 413 ? "Request too large" : status === 403 ? "Forbidden" : "Bad request";
+function refuse(res: Response, status: 400 | 403 | 413 | 503, message: string): void {
+  const title = { 400: "Bad request", 403: "Forbidden", 413: "Request too large", 503: "Service unavailable" }[status];
   res
     .status(status)
     .type("application/problem+json")
@@ -135,6 +135,11 @@ export const upload: RequestHandler = async (req, res) => {
       markdown: markdownFor(item),
     });
   } catch (e) {
+    if (e instanceof MediaStorageError) {
+      req.log?.error({ err: e.cause }, "media: the upload's files could not be stored");
+      res.setHeader("Retry-After", "30");
+      return refuse(res, 503, "The image could not be stored right now (the server's storage failed); nothing was saved. Try again in a little while.");
+    }
     if (!(e instanceof UploadRefused)) throw e;
     refuse(res, 400, e.message);
   }

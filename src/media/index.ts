@@ -12,7 +12,7 @@
 //   html.ts     <picture>, og:image URL, the Markdown of an item
 //   routes.ts   GET /media/<key> (media:file) and POST /admin/media/upload/ (media:upload)
 export type { MediaItem, Rendition, RenditionFormat } from "./types.ts";
-export { UploadRefused } from "./types.ts";
+export { UploadRefused, MediaStorageError } from "./types.ts";
 export { saveUpload, getMedia, mediaForIds, mediaByUrls, keyOfUrl, toMediaItem, MEDIA_SELECT } from "./service.ts";
 export { mediaUrl, pictureHtml, socialImageUrl, displayUrl, markdownFor, baseRenditions, type PictureOptions } from "./html.ts";
 export { mediaStorage, type MediaStorage, type StoredFile } from "./storage.ts";

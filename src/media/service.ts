@@ -17,7 +17,7 @@ import type { Prisma } from "../generated/prisma/client.ts";
 import { makeRenditions, mimeOf, prepareOriginal } from "./images.ts";
 import { parseMediaKey } from "./keys.ts";
 import { mediaStorage } from "./storage.ts";
-import type { MediaItem, Rendition, RenditionFormat } from "./types.ts";
+import { MediaStorageError, type MediaItem, type Rendition, type RenditionFormat } from "./types.ts";
 
 /** The columns a MediaItem is read from (one select for every lookup). */
 export const MEDIA_SELECT = {
@@ -78,7 +78,11 @@ export async function saveUpload(bytes: Buffer, filename: string, userId: number
   const files = await makeRenditions(bytes, original);
   const storage = mediaStorage();
   // Sequentially: a few files of tens of kB each; a failed write leaves the rest unwritten (and no row).
-  for (const f of files) await storage.put(f.key, f.data, mimeOf(f.format));
+  try {
+    for (const f of files) await storage.put(f.key, f.data, mimeOf(f.format));
+  } catch (e) {
+    throw new MediaStorageError(e); // no row names these files; the ones written are reused by a retry
+  }
   const renditions: Rendition[] = files.map((f) => ({ width: f.width, height: f.height, format: f.format, key: f.key, bytes: f.data.length }));
   const name = cleanFilename(filename, original.format);
   try {

@@ -23,3 +23,10 @@ export class UploadRefused extends Error {
     super(message);
   }
 }
+
+/** The storage could not take the files (disk full, read-only, unreachable bucket): a 503, nothing recorded. */
+export class MediaStorageError extends Error {
+  constructor(cause: unknown) {
+    super(`media storage failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

@@ -1,7 +1,9 @@
 // Hostile uploads (the issue's list): a PHP or HTML file renamed .jpg, an SVG with a script, a
 // decompression bomb, a 0-byte file, a 50 MB file, a truncated JPEG. Each is refused with a 4xx and a
 // message naming the problem; nothing is written to the Media table or to disk. And who may upload.
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import request from "supertest";
@@ -196,6 +198,25 @@ describe("a 50 MB file: the parser stops keeping it at the limit", () => {
     expect(a.status).toBe(413);
     expect(a.body.detail).toMatch(/images may be at most 20 MB/);
     await expectNothingStored();
+  });
+});
+
+describe("when the storage fails", () => {
+  it("the files cannot be written (DATA_DIR/media is not a folder): 503 with a message, no row", async () => {
+    const dir = join(config.DATA_DIR, "media");
+    renameSync(dir, `${dir}.away`);
+    writeFileSync(dir, "not a folder");
+    try {
+      const a = await upload(author, await photo(300, 200).jpeg().toBuffer(), "no-disk.jpg");
+      expect(a.status, JSON.stringify(a.body)).toBe(503);
+      expect(a.type).toMatch(/^application\/problem\+json/);
+      expect(a.body.detail).toMatch(/could not be stored right now/);
+      expect(await prisma.media.count()).toBe(mediaRows);
+    } finally {
+      rmSync(dir);
+      renameSync(`${dir}.away`, dir);
+    }
+    expect(mediaFiles()).toEqual(files);
   });
 });
 
