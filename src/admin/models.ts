@@ -243,13 +243,19 @@ const slugCheckQuery = z.object({
   id: idString().optional(),
 });
 
-async function slugCheck(req: Request, res: Response) {
+/** A writers' endpoint (post.create: the editor's widgets): the signed-in writer and the parsed query (a bad one: 400). */
+function writerQuery<T extends z.ZodType>(req: Request, schema: T, message: string, fields: Record<string, string>): { u: AdminUser; query: z.infer<T> } {
   const u = currentUser(req);
   if (!u) throw forbidden();
   authorize(u, "post.create");
-  const r = slugCheckQuery.safeParse(req.query);
-  if (!r.success) throw badRequest("Invalid slug check.", { slug: "Invalid input." });
-  const { slug, publish, id } = r.data;
+  const r = schema.safeParse(req.query);
+  if (!r.success) throw badRequest(message, fields);
+  return { u, query: r.data };
+}
+
+async function slugCheck(req: Request, res: Response) {
+  const { u, query } = writerQuery(req, slugCheckQuery, "Invalid slug check.", { slug: "Invalid input." });
+  const { slug, publish, id } = query;
   if (!isSlug(slug)) return res.json({ ok: false, message: "Use lowercase letters, digits and hyphens." });
   const when = (publish && parseDatetimeLocal(publish)) || new Date();
   const clash = await slugClash(prisma, slug, when, id);
@@ -296,13 +302,9 @@ const mediaChoicesQuery = z.object({
  * site's, shared by its writers (its files are public once a post shows them).
  */
 async function mediaChoices(req: Request, res: Response) {
-  const u = currentUser(req);
-  if (!u) throw forbidden();
-  authorize(u, "post.create");
-  const r = mediaChoicesQuery.safeParse(req.query);
-  if (!r.success) throw badRequest("Invalid image search.", { q: "Give the text once, at most 200 characters; page: a number from 1." });
-  const q = searchText(r.data.q ?? "");
-  const page = Number(r.data.page ?? 1);
+  const { query } = writerQuery(req, mediaChoicesQuery, "Invalid image search.", { q: "Give the text once, at most 200 characters; page: a number from 1." });
+  const q = searchText(query.q ?? "");
+  const page = Number(query.page ?? 1);
   const rows = await prisma.media.findMany({
     where: q ? { OR: [{ filename: { contains: q, mode: "insensitive" } }, { alt: { contains: q, mode: "insensitive" } }] } : {},
     select: MEDIA_SELECT,
