@@ -232,6 +232,14 @@ describe("images", () => {
     expect(html).toContain('sizes="(min-width: 44.5rem) 42rem, calc(100vw - 2.5rem)"');
   });
 
+  it("escapes a hostile alt text on a library picture", async () => {
+    const { html } = await renderBody(`![x" onerror="alert(1)" data-x="<script>](/media/${media.key})`);
+    expect(html).toContain("<picture>");
+    // The whole text stays inside the alt attribute, escaped.
+    expect(html).toContain('alt="x&quot; onerror=&quot;alert(1)&quot; data-x=&quot;&lt;script&gt;"');
+    expect(html).not.toMatch(/<script|" onerror=/i);
+  });
+
   it("drops a /media/ URL of no stored file; keeps external https images as lazy plain <img>", async () => {
     const gone = mediaKey("ab".repeat(32), 320, "webp");
     const { html, mediaIds } = await renderBody(`![x](/media/${gone}) ![y](https://images.example/y.png)`);
