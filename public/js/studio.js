@@ -554,6 +554,10 @@
     } else if (mod && e.shiftKey && key === "f") {
       e.preventDefault();
       this.focusMode(!document.documentElement.classList.contains("studio-focus"));
+    } else if (key === "escape" && document.querySelector(".studio-help[open]")) {
+      var help = document.querySelector(".studio-help[open]");
+      help.open = false;
+      help.querySelector("summary").focus();
     } else if (
       key === "escape" &&
       !e.defaultPrevented &&
