@@ -317,6 +317,14 @@ export const caches = {
     ttlMs: 0,
     tags: [],
   }),
+  zoneOffsets: new MemoCache<string, number>({
+    name: "web.zone-offsets",
+    holds: "the site zone's UTC offset for each UTC day with no change of clocks (zone + day number → ms; NaN: the clocks change that day)",
+    bound: { maxEntries: 20_000 },
+    why: "entries: a short key and a number each (≈ 0.1 KB, 2 MB at most); 20,000 days are 55 years of dates shown",
+    ttlMs: 0,
+    tags: [],
+  }),
   statementNames: new MemoCache<string, string>({
     name: "db.statement-names",
     holds: "prepared statement names (SQL text → name, a hash of the text)",

@@ -19,6 +19,7 @@
 // zone arithmetic) and a redirect target (`next=`: safeRedirect, a path on this site only).
 import { z } from "zod";
 import { config } from "../config.ts";
+import { caches } from "../cache/index.ts";
 import { notFound } from "./errors.ts";
 
 /** PostgreSQL's integer (int4) maximum: every id and version column is one. */
@@ -138,9 +139,30 @@ const WALL = /^(\d+)\/(\d+)\/(\d+) (A|B)[^,]*, (\d+):(\d+):(\d+)$/;
 /** True when the site's zone is UTC (or an alias of it): offsets are 0, nothing to compute. */
 const isUtc = (zone: string) => zone === "UTC" || zone === "Etc/UTC";
 
-/** The offset of the site's zone (or `zone`) from UTC at instant `t` (ms since the epoch), in ms: New York in winter -18,000,000, Kolkata +19,800,000. */
+const DAY_MS = 86_400_000;
+
+/**
+ * The offset of the site's zone (or `zone`) from UTC at instant `t` (ms since the epoch), in ms: New York
+ * in winter -18,000,000, Kolkata +19,800,000. Memoised per UTC day (caches.zoneOffsets: about 0.1 µs
+ * instead of 2-5 µs of Intl): a day whose first and last second have the same offset has no change of
+ * clocks in it (two changes that cancel out within 24 hours do not occur); a day with one is computed
+ * at each call.
+ */
 export function zoneOffset(t: number, zone = config.TIME_ZONE): number {
   if (isUtc(zone) || !Number.isFinite(t)) return 0;
+  const day = Math.floor(t / DAY_MS);
+  const key = `${zone} ${day}`;
+  let steady = caches.zoneOffsets.get(key);
+  if (steady === undefined) {
+    const first = offsetNow(day * DAY_MS, zone);
+    steady = first === offsetNow(day * DAY_MS + DAY_MS - 1000, zone) ? first : NaN;
+    caches.zoneOffsets.set(key, steady);
+  }
+  return Number.isNaN(steady) ? offsetNow(t, zone) : steady;
+}
+
+/** zoneOffset() from Intl, unmemoised. */
+function offsetNow(t: number, zone: string): number {
   const whole = Math.floor(t / 1000) * 1000; // the wall clock is shown to the second
   const shown = wallFormat(zone).format(whole);
   const m = WALL.exec(shown);
