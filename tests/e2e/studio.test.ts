@@ -225,6 +225,9 @@ describe("the editor in a browser", { timeout: 240_000 }, () => {
       await shoot("editor-side", scheme, { width: 1280, height: 800 }, path, async (p) => {
         await p.locator(".studio-side").evaluate((el) => el.scrollIntoView());
       });
+      await shoot("editor-side-end", scheme, { width: 1280, height: 800 }, path, async (p) => {
+        await p.locator(".studio-side").evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      });
       await shoot("editor-new", scheme, { width: 1280, height: 800 }, "/admin/blog/post/add/");
       await shoot("editor-help", scheme, { width: 390, height: 844 }, path, async (p) => {
         await p.locator(".studio-help summary").click();
