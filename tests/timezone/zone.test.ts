@@ -178,6 +178,15 @@ describe("changing the zone", () => {
     await redateToZone();
   });
 
+  it("re-dates once when two processes start at once (the second waits for the lock, then finds nothing to do)", async () => {
+    setZone("Europe/Paris");
+    const both = await Promise.all([redateToZone(), redateToZone()]);
+    expect(both.filter((r) => r !== null)).toHaveLength(1);
+    expect(both.find((r) => r !== null)).toMatchObject({ from: "America/New_York", to: "Europe/Paris" });
+    setZone("America/New_York");
+    expect(await redateToZone()).toMatchObject({ from: "Europe/Paris", to: "America/New_York" });
+  });
+
   it("refuses a zone PostgreSQL does not know, changing nothing", async () => {
     // Intl takes it (config accepted it); PostgreSQL has no such name.
     await expect(redateToZone("Etc/Unknown")).rejects.toThrow(/PostgreSQL does not know this time zone/);
