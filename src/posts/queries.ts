@@ -208,7 +208,7 @@ export async function postsByIds(ids: readonly number[], withText: boolean): Pro
   return new Map((await records(rows)).map((r) => [r.id, r]));
 }
 
-/** One post with its text, by id or by the reader's address (UTC publish day + slug), any status; or null. */
+/** One post with its text, by id or by the reader's address (publishDate: the publish day in the site's zone, + slug), any status; or null. */
 export async function getPostRecord(where: { id: number } | { day: string; slug: string }): Promise<PostRecord | null> {
   const { rows } =
     "id" in where

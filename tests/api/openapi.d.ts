@@ -145,7 +145,7 @@ export interface paths {
     };
     /**
      * The post at a reader's address
-     * @description The post at /blog/{year}/{month}/{day}/{slug}/ (UTC publish day), with the same visibility and ETag as GET /posts/{id}.
+     * @description The post at /blog/{year}/{month}/{day}/{slug}/ (the publish day in the site's TIME_ZONE), with the same visibility and ETag as GET /posts/{id}.
      */
     get: operations["getPostByDate"];
     put?: never;
