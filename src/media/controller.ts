@@ -5,7 +5,7 @@ import multer from "multer";
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 import { can } from "../accounts/permissions.ts";
 import { config } from "../config.ts";
-import { tooLargeMessage, EMPTY_MESSAGE } from "./images.ts";
+import { tooLargeMessage } from "./images.ts";
 import { MIME, parseMediaKey } from "./keys.ts";
 import { displayUrl, markdownFor } from "./html.ts";
 import { saveUpload } from "./service.ts";
@@ -122,7 +122,6 @@ const fileOf = (req: Request) => (req as Request & { file?: Express.Multer.File 
 export const upload: RequestHandler = async (req, res) => {
   const file = fileOf(req);
   if (!file) return refuse(res, 400, "Choose an image file to upload (the form field “file”).");
-  if (file.size === 0) return refuse(res, 400, EMPTY_MESSAGE);
   try {
     const item = await saveUpload(file.buffer, file.originalname, req.user!.id);
     res.status(201).json({

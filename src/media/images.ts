@@ -77,7 +77,7 @@ export function tooLargeMessage(size?: number): string {
   return `The file is too large: images may be at most ${config.MEDIA_MAX_MB} MB, and this one is ${was}. Nothing was uploaded; resize or compress it and try again.`;
 }
 
-export const EMPTY_MESSAGE = "The file is empty (0 bytes). Nothing was uploaded; choose the image file again.";
+const EMPTY_MESSAGE = "The file is empty (0 bytes). Nothing was uploaded; choose the image file again.";
 const NOT_AN_IMAGE = `This file is not an image Folio accepts: its contents are not ${ACCEPTED}, whatever its name says. Nothing was uploaded.`;
 const SVG_MESSAGE = "SVG images are not accepted: an SVG file can carry scripts. Export the picture as PNG or WebP and upload that. Nothing was uploaded.";
 const DAMAGED_MESSAGE =
@@ -149,7 +149,7 @@ export function baseFormat(s: Sniffed): RenditionFormat {
 }
 
 /**
- * At most one encode per CPU core at a time, process-wide: the encodes run on libuv's thread pool (4
+ * At most one encode per CPU core (and 3) at a time, process-wide: the encodes run on libuv's thread pool (4
  * threads), which file reads and password hashing (argon2) share; a burst of uploads waits here
  * instead of starving them.
  */
