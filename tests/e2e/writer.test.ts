@@ -1,6 +1,8 @@
 // Browser journeys of a writer (real app on a port, real Chromium): nothing typed is lost.
-//  - The author's editor autosaves after typing stops; the session row expires; Save opens the
-//    sign-in dialog; signing in there saves the typed text.
+//  - The editor (the admin's post form), as an author: autosaves after typing stops; the session row
+//    expires; Save opens the sign-in dialog; signing in there saves the typed text.
+//  - Previews from the editor: Preview opens the post as readers will see it, marked as a preview; a
+//    share link made in the panel opens it for someone without an account; Revoke stops it.
 //  - The admin's change form: the session expires, Save, sign in in a second tab, then save from the
 //    dialog: the typed text is saved.
 //  - Leaving with unsaved changes asks first; reopening offers the newer autosave; restoring and
@@ -59,10 +61,13 @@ async function expireSessions(userId: number): Promise<number> {
 
 const autosaveOf = (userId: number, slot: string) => prisma.autosave.findUnique({ where: { userId_slot: { userId, slot } } });
 
-describe("the author's editor", { timeout: 180_000 }, () => {
+const ADD = "/admin/blog/post/add/";
+const CHANGED = /\/admin\/blog\/post\/\d+\/change\/$/;
+
+describe("the editor, as an author", { timeout: 180_000 }, () => {
   it("autosaves, then a save after the session expired signs in inline and keeps the typed text", async () => {
     const page = await newPage();
-    await signIn(page, author, "/write/");
+    await signIn(page, author, ADD);
     await page.fill("#id_title", "Written while the session ran out");
     await page.locator("#id_body").pressSequentially("First paragraph, typed by hand.");
     // autosaved a few seconds after typing stops
@@ -73,7 +78,7 @@ describe("the author's editor", { timeout: 180_000 }, () => {
 
     await page.locator("#id_body").pressSequentially("\n\nSecond paragraph, typed after the session ended.");
     expect(await expireSessions(author.id)).toBeGreaterThan(0);
-    await page.click("form[data-editor] button[type=submit]");
+    await page.click("button[name=_continue]");
     const dialog = page.locator("dialog.signin-dialog");
     await dialog.waitFor({ state: "visible" });
     expect(await dialog.locator("h2").textContent()).toBe("Your session has expired");
@@ -83,7 +88,7 @@ describe("the author's editor", { timeout: 180_000 }, () => {
     await page.waitForFunction(() => (document.querySelector("[data-signin-error]")?.textContent ?? "").includes("correct username"));
     await screenshot(page, "writer-signin-dialog");
     await dialog.locator("input[name=password]").fill(author.password);
-    await Promise.all([page.waitForURL(/\/write\/saved\/\d+\/$/), dialog.locator("[data-signin-submit]").click()]);
+    await Promise.all([page.waitForURL(CHANGED), dialog.locator("[data-signin-submit]").click()]);
     const post = await prisma.post.findFirstOrThrow({ where: { title: "Written while the session ran out" } });
     expect(post.body).toBe("First paragraph, typed by hand.\n\nSecond paragraph, typed after the session ended.");
     expect(post.authorId).toBe(author.id);
@@ -93,38 +98,78 @@ describe("the author's editor", { timeout: 180_000 }, () => {
 
   it("saves a long post (84,000 characters with punctuation) and stops one over the limit in the browser", async () => {
     const page = await newPage();
-    await signIn(page, author, "/write/");
+    await signIn(page, author, ADD);
     const para = "“Quotes,” (parens), & ampersands: 100% fine? Yes — it’s ordinary punctuation; sure!\n";
     const long = para.repeat(Math.ceil(84_000 / para.length)).slice(0, 84_000);
     expect(Buffer.byteLength(new URLSearchParams({ body: long }).toString())).toBeGreaterThan(120_000);
     await page.fill("#id_title", "A long post");
     await page.fill("#id_body", long);
-    await Promise.all([page.waitForURL(/\/write\/saved\/\d+\/$/), page.click("form[data-editor] button[type=submit]")]);
+    await Promise.all([page.waitForURL(CHANGED), page.click("button[name=_continue]")]);
     const post = await prisma.post.findFirstOrThrow({ where: { title: "A long post" } });
     expect(post.body).toBe(long.replace(/\r\n/g, "\n"));
 
-    await page.goto(`${server.baseUrl}/write/`);
+    await page.goto(`${server.baseUrl}${ADD}`);
     await page.fill("#id_title", "Too long");
     await page.fill("#id_body", "x".repeat(200_001));
-    await page.click("form[data-editor] button[type=submit]");
+    await page.click("button[name=_continue]");
     const note = page.locator(".char-count--over");
     await note.waitFor({ state: "visible" });
     expect(await note.textContent()).toContain("at most 200,000 can be saved");
-    expect(page.url()).toBe(`${server.baseUrl}/write/`); // nothing was sent; the text is still there
+    expect(page.url()).toBe(`${server.baseUrl}${ADD}`); // nothing was sent; the text is still there
     expect((await page.inputValue("#id_body")).length).toBe(200_001);
     expect(await prisma.post.count({ where: { title: "Too long" } })).toBe(0);
 
     // a pasted title over its 250 characters is kept whole (no maxlength cutting it short), and Save says why not
-    await page.goto(`${server.baseUrl}/write/`);
+    await page.goto(`${server.baseUrl}${ADD}`);
     const title = "A title pasted from elsewhere, much too long. ".repeat(7);
     await page.fill("#id_title", title);
     await page.fill("#id_body", "Short body.");
     expect(await page.inputValue("#id_title")).toBe(title);
-    await page.click("form[data-editor] button[type=submit]");
+    await page.click("button[name=_continue]");
     await page.locator(".char-count--over").waitFor({ state: "visible" });
     expect(await page.locator(".char-count--over").textContent()).toContain("at most 250 can be saved");
     expect(await prisma.post.count({ where: { title } })).toBe(0);
     await page.close();
+  });
+});
+
+describe("previews from the editor", { timeout: 180_000 }, () => {
+  it("Preview shows the draft as readers will see it; a share link opens it without an account until revoked", async () => {
+    const post = await createPost(
+      { title: "A draft for review", body: "Words **worth** a second look.", status: "DRAFT", authorId: author.id, categoryId: null },
+      { id: author.id },
+    );
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await newPage(context);
+    await signIn(page, author, `/admin/blog/post/${post.id}/change/`);
+    const panel = page.locator("[data-preview-panel]");
+    // Preview: a new tab with the post page, marked as a preview
+    const [preview] = await Promise.all([context.waitForEvent("page"), panel.getByRole("link", { name: "Preview" }).click()]);
+    await preview.waitForLoadState();
+    expect(await preview.locator(".preview-banner").textContent()).toContain("this draft is not public");
+    expect(await preview.getByRole("heading", { level: 1 }).textContent()).toBe("A draft for review");
+    expect(await preview.locator(".prose strong").textContent()).toBe("worth");
+    await screenshot(preview, "preview-draft");
+    await preview.close();
+    // a share link, made in the panel without leaving the editor
+    await panel.getByRole("button", { name: "Make a preview link" }).click();
+    const link = panel.getByLabel("Preview link");
+    await expect.poll(() => link.inputValue()).toMatch(/\/preview\/\d+\/s\/[A-Za-z0-9_-]{43}\/$/);
+    expect(await panel.locator("[data-share-status]").textContent()).toContain("New preview link made");
+    await screenshot(page, "editor-preview-panel");
+    const shared = (await link.inputValue()).replace(/^https?:\/\/[^/]+/, server.baseUrl); // SITE_URL's host: this server
+    const reviewer = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const r = await newPage(reviewer);
+    expect((await r.goto(shared))?.status()).toBe(200);
+    expect(await r.locator(".preview-banner").textContent()).toContain("Shared with you through a preview link");
+    await screenshot(r, "preview-shared-phone");
+    // Revoke: the link stops working
+    await panel.getByRole("button", { name: "Revoke" }).click();
+    await expect.poll(() => panel.locator("[data-share-status]").textContent()).toContain("revoked");
+    expect((await r.goto(shared))?.status()).toBe(404);
+    expect(await r.locator("main").textContent()).toContain("This preview link does not work.");
+    await reviewer.close();
+    await context.close();
   });
 });
 
@@ -243,11 +288,11 @@ describe("without JavaScript", { timeout: 180_000 }, () => {
   it("a save refused for an expired session comes back with the text and saves after signing in again", async () => {
     const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
     const page = await newPage(context);
-    await signIn(page, author, "/write/");
+    await signIn(page, author, ADD);
     await page.fill("#id_title", "Saved without scripts");
     await page.fill("#id_body", "Typed with scripts off.\nSecond line.");
     await expireSessions(author.id);
-    await page.click("form[data-editor] button[type=submit]");
+    await page.click("button[name=_continue]");
     await page.waitForSelector("h1:text('Your changes are not saved yet')");
     expect(await page.locator(".kept-notice").textContent()).toContain("Your session has expired");
     expect(await page.inputValue("#kept_body")).toBe("Typed with scripts off.\nSecond line.");
@@ -255,13 +300,13 @@ describe("without JavaScript", { timeout: 180_000 }, () => {
     await screenshot(page, "writer-kept-form");
     // sign in again in a second tab, come back, Save: the first Save carries the old token and comes back once more, signed in now
     const tab = await newPage(context);
-    await signIn(tab, author, "/write/");
+    await signIn(tab, author, "/write/posts/");
     await tab.close();
     // (signing in gave the session a new token, which a page without scripts cannot fetch)
     await page.click("form.kept-fields button[type=submit]");
     await page.waitForSelector(".kept-notice:has-text('earlier session')");
     expect(await page.inputValue("#kept_body")).toBe("Typed with scripts off.\nSecond line.");
-    await Promise.all([page.waitForURL(/\/write\/saved\/\d+\/$/), page.click("form.kept-fields button[type=submit]")]);
+    await Promise.all([page.waitForURL(CHANGED), page.click("form.kept-fields button[type=submit]")]);
     const post = await prisma.post.findFirstOrThrow({ where: { title: "Saved without scripts" } });
     expect(post.body).toBe("Typed with scripts off.\nSecond line.");
     await context.close();
