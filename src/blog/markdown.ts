@@ -19,11 +19,11 @@
 // Trusted markup (placeholders, pictures, heading links, table wrappers) is put in AFTER sanitising,
 // built from validated values only, so a writer can never produce those elements or attributes.
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { Marked, type Token, type Tokens } from "marked";
 import { markedHighlight } from "marked-highlight";
 import markedFootnote from "marked-footnote";
 import { gfmHeadingId } from "marked-gfm-heading-id";
-import hljs from "highlight.js";
 import sanitizeHtml from "sanitize-html";
 import slugifyLib from "@sindresorhus/slugify";
 import { config } from "../config.ts";
@@ -65,13 +65,19 @@ function marker(html: string): string {
 }
 const MARKER_RE = new RegExp(`<img src="https://${SECRET}\\.invalid/(\\d+)"[^>]*>`, "g");
 
+// highlight.js with all its ~190 grammars takes a few hundred ms to load: loaded on the first code
+// block with a language, not by every process that imports this module (commands, workers).
+type Hljs = typeof import("highlight.js").default;
+let hljsLoaded: Hljs | undefined;
+const hljs = (): Hljs => (hljsLoaded ??= createRequire(import.meta.url)("highlight.js") as Hljs);
+
 const marked = new Marked({ gfm: true, breaks: false, async: false });
 marked.use(
   markedHighlight({
     langPrefix: "hljs language-",
     emptyLangClass: "hljs",
     highlight(code, lang) {
-      if (lang && hljs.getLanguage(lang)) return hljs.highlight(code, { language: lang, ignoreIllegals: true }).value;
+      if (lang && hljs().getLanguage(lang)) return hljs().highlight(code, { language: lang, ignoreIllegals: true }).value;
       return escapeHtml(code);
     },
   }),
