@@ -16,6 +16,7 @@ import { blogRouter } from "../../src/blog/routes.ts";
 import { discoveryRouter } from "../../src/blog/discovery.ts";
 import { accountsRouter } from "../../src/accounts/routes.ts";
 import { authoringRouter } from "../../src/authoring/routes.ts";
+import { previewsRouter } from "../../src/previews/routes.ts";
 import { adminRouter } from "../../src/admin/routes.ts";
 
 const STACK = /\bat .+:\d+:\d+|node_modules|ECONNREFUSED|\.ts:\d+/;
@@ -90,7 +91,7 @@ describe("named routes", () => {
   it("every route has a name (url() builds its links), except the admin's /<id>/ redirect aliases", () => {
     buildApp(); // registers everything
     type Layer = { route?: { path: string } };
-    const paths = [healthRouter, blogRouter, discoveryRouter, accountsRouter, authoringRouter, adminRouter].flatMap((r) =>
+    const paths = [healthRouter, blogRouter, discoveryRouter, accountsRouter, authoringRouter, previewsRouter, adminRouter].flatMap((r) =>
       (r as unknown as { stack: Layer[] }).stack.flatMap((l) => (l.route ? [l.route.path] : [])),
     );
     expect(paths.length).toBeGreaterThan(50);
