@@ -1,5 +1,5 @@
 // Browser journeys (real Chromium, the app on a real port, a real SMTP server in the test):
-// sign up -> log in -> write a post at /write/ -> log out; and a password reset followed from the
+// sign up -> log in -> write a post in the editor (via /write/) -> My posts -> log out; and a password reset followed from the
 // e-mail. Screenshots of the account pages, desktop and phone.
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -92,7 +92,7 @@ describe("accounts journey", () => {
     // A reader cannot write; an admin makes them an author.
     await prisma.user.update({ where: { username: "journey" }, data: { role: "AUTHOR" } });
 
-    // Log out from the header, then /write/ sends us to the login page and back.
+    // Log out from the header, then /write/ sends us to the login page and back, on to the editor.
     await page.getByRole("button", { name: "Log out", exact: true }).click();
     await page.waitForURL(`${u}/accounts/logout/`);
     expect(await page.locator("h1").textContent()).toBe("Logged out");
@@ -100,15 +100,23 @@ describe("accounts journey", () => {
     await page.waitForURL(/\/accounts\/login\/\?next=%2Fwrite%2F$/);
     await shot(page, "login-desktop");
     await logIn(page, "JOURNEY@example.test", PASSWORD);
-    await page.waitForURL(`${u}/write/`);
+    await page.waitForURL(`${u}/admin/blog/post/add/`);
 
-    await page.getByLabel("Title").fill("My first <post>");
-    await page.getByLabel("Category").selectOption({ label: "Django" });
-    await page.getByLabel("Tags").fill("python, web dev");
-    await page.getByLabel("Body").fill("Hello **world**.\n\n- one\n- two\n");
-    await page.getByLabel("Status").selectOption("PUBLISHED");
+    await page.getByRole("textbox", { name: /^Title/ }).fill("My first <post>");
+    await page.getByLabel("Category", { exact: true }).selectOption({ label: "Django" });
+    await page.getByLabel("Tags", { exact: true }).fill("python, web dev");
+    await page.getByLabel("Body", { exact: true }).fill("Hello **world**.\n\n- one\n- two\n");
     await shot(page, "write-desktop");
-    await page.getByRole("button", { name: "Save post" }).click();
+    await page.getByRole("button", { name: "Publish", exact: true }).click();
+    await page.waitForURL(/\/admin\/blog\/post\/(\d+\/change\/)?$/); // saved: the change form or the list
+    // My posts (from the header): the post is published; View opens its page
+    await page.goto(`${u}/`);
+    await page.locator(".site-header").getByRole("link", { name: "My posts" }).click();
+    await page.waitForURL(`${u}/write/posts/`);
+    await page.getByRole("link", { name: /^Published/ }).click();
+    await page.waitForURL(`${u}/write/posts/published/`);
+    await shot(page, "my-posts-desktop");
+    await page.getByRole("link", { name: "View “My first <post>”" }).click();
     await page.waitForURL(/\/blog\/\d{4}\/\d{2}\/\d{2}\/my-first-post\/$/);
     expect(await page.locator("h1").first().textContent()).toContain("My first <post>");
     expect(await page.locator("strong", { hasText: "world" }).count()).toBeGreaterThan(0);
@@ -163,8 +171,11 @@ describe("accounts journey", () => {
     await logIn(page, user.username, password);
     await page.waitForURL(`${u}/accounts/profile/`, { waitUntil: "domcontentloaded" });
     await shot(page, "profile-phone");
+    await page.goto(`${u}/write/posts/`);
+    await shot(page, "my-posts-phone");
     await page.goto(`${u}/write/`);
-    await page.getByRole("button", { name: "Save post" }).click();
+    await page.waitForURL(`${u}/admin/blog/post/add/`);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.waitForSelector("#id_title_error");
     await shot(page, "write-errors-phone");
     // Nothing overflows horizontally on a phone.
