@@ -84,34 +84,39 @@ function intLiteral(n: number): string {
   return String(n);
 }
 
-/**
- * The columns of a Media row joined under `alias`, prefixed with `as` ("image" -> "imageId",
- * "imageStorageKey", ...): read back with mediaFromRow(row, as). A LEFT JOIN on the Media primary
- * key in the same statement (no query per card): one index probe per post shown.
- */
-function mediaColumns(alias: string, as: string): string {
-  return `${alias}.id AS "${as}Id", ${alias}.hash AS "${as}Hash", ${alias}."storageKey" AS "${as}StorageKey", ${alias}.filename AS "${as}Filename",
-  ${alias}.mime AS "${as}Mime", ${alias}.width AS "${as}Width", ${alias}.height AS "${as}Height", ${alias}.bytes AS "${as}Bytes",
-  ${alias}.alt AS "${as}Alt", ${alias}.renditions AS "${as}Renditions", ${alias}.version AS "${as}Version"`;
-}
+// ---- images ---------------------------------------------------------------------------------------
+// A card shows its post's featured image, a post page also the author's avatar. Their Media rows carry
+// the renditions (JSON, ~2 KB for 15 files): selected with every card, PostgreSQL's JSON output and
+// Node's parse of it cost more than the rest of the row (bench: list page +0.2 ms db, +0.3 ms app CPU).
+// So the rows carry only the image's id and version (a LEFT JOIN on the Media primary key), and the
+// items come from blog.media-items (src/cache/index.ts), filled by one query for the ids it lacks or
+// holds at another version: never stale (an alt text edit bumps the version), one query per page at most.
+export type MediaItems = ReadonlyMap<number, MediaItem>;
 
-/** The MediaItem of columns selected by mediaColumns(alias, as), or null (no image: the LEFT JOIN found none). */
-function mediaFromRow(row: object, as: string): MediaItem | null {
-  const r = row as Record<string, unknown>;
-  const id = r[`${as}Id`] as number | null;
-  if (id === null || id === undefined) return null;
-  return toMediaItem({
-    id,
-    hash: r[`${as}Hash`] as string,
-    storageKey: r[`${as}StorageKey`] as string,
-    filename: r[`${as}Filename`] as string,
-    mime: r[`${as}Mime`] as string,
-    width: r[`${as}Width`] as number,
-    height: r[`${as}Height`] as number,
-    bytes: r[`${as}Bytes`] as number,
-    alt: r[`${as}Alt`] as string,
-    renditions: r[`${as}Renditions`] as Parameters<typeof toMediaItem>[0]["renditions"], // typed (and checked) by the media module
-  });
+/** The items of `refs` (id and the version the row saw; null ids skipped): from the cache, plus one query for the rest. */
+export async function mediaItemsFor(refs: Iterable<{ id: number | null; version: number | null }>): Promise<MediaItems> {
+  const cache = caches.mediaItems;
+  const items = new Map<number, MediaItem>();
+  let missing: number[] | undefined;
+  for (const { id, version } of refs) {
+    if (id === null || items.has(id)) continue;
+    const hit = cache.get(id);
+    if (hit && hit.version === version) items.set(id, hit.item);
+    else (missing ??= []).push(id);
+  }
+  if (missing) {
+    const epoch = cache.epoch;
+    const { rows } = await preparedQuery<Parameters<typeof toMediaItem>[0] & { version: number }>(
+      `SELECT id, hash, "storageKey", filename, mime, width, height, bytes, alt, renditions, version FROM "Media" WHERE id = ANY ($1::int[])`,
+      [[...new Set(missing)]],
+    );
+    for (const { version, ...row } of rows) {
+      const item = toMediaItem(row);
+      items.set(item.id, item);
+      cache.setIf(epoch, item.id, { version, item });
+    }
+  }
+  return items;
 }
 
 /** The columns and joins of a post card (alias p = "Post"); shared with search, favorites and the writer's lists. */
@@ -119,10 +124,10 @@ export const CARD_COLUMNS = `p.id, p.title, p.slug, p.excerpt, p.publish, to_cha
   u.username, u."firstName", u."lastName",
   c.name AS "categoryName", c.slug AS "categorySlug",
   ARRAY(SELECT pt."tagId" FROM "PostTag" pt WHERE pt."postId" = p.id) AS "tagIds",
-  ${mediaColumns("fi", "image")}`;
+  fi.id AS "imageId", fi.version AS "imageVersion"`;
 const DETAIL_COLUMNS = `${CARD_COLUMNS}, p."bodyHtml", p."metaDescription", p."updatedAt"`;
 /** The post page's: the detail, its meta title, and the author box (bio, avatar: alias av). */
-const PAGE_COLUMNS = `${DETAIL_COLUMNS}, p."metaTitle", u.bio AS "authorBio", ${mediaColumns("av", "avatar")}`;
+const PAGE_COLUMNS = `${DETAIL_COLUMNS}, p."metaTitle", u.bio AS "authorBio", av.id AS "avatarId", av.version AS "avatarVersion"`;
 export const CARD_JOINS = `JOIN "User" u ON u.id = p."authorId" LEFT JOIN "Category" c ON c.id = p."categoryId"
   LEFT JOIN "Media" fi ON fi.id = p."featuredImageId"`;
 
@@ -141,7 +146,7 @@ export interface CardRow {
   /** Names come from tagNamesFor() (see "tag names" below). */
   tagIds: number[];
   wordCount: number;
-  /** The featured image's columns (mediaColumns("fi", "image")): imageId is null without one. */
+  /** The featured image's id and version (null without one): the item from mediaItemsFor(). */
   imageId: number | null;
   imageVersion: number | null;
 }
@@ -153,6 +158,8 @@ interface DetailRow extends CardRow {
 interface PageRow extends DetailRow {
   metaTitle: string;
   authorBio: string;
+  avatarId: number | null;
+  avatarVersion: number | null;
 }
 
 function person(u: { username: string; firstName: string; lastName: string }): PersonRef {
@@ -178,7 +185,7 @@ export function toCard(r: CardRow, tags: TagNames): PostCard {
     author: person(r),
     category: r.categorySlug === null ? null : { name: r.categoryName ?? "", slug: r.categorySlug },
     tags: named,
-    image: mediaFromRow(r, "image"),
+    image: r.imageId === null ? null : (tags.images?.get(r.imageId) ?? null),
     imageVersion: r.imageVersion ?? 0,
     readingMinutes: readingMinutes(r.wordCount),
   };
@@ -209,20 +216,24 @@ export interface TagRef {
   name: string;
   slug: string;
 }
-export type TagNames = ReadonlyMap<number, TagRef>;
+/** Tag names by id, and the featured images of the rows by id (mediaItemsFor): what toCard() needs besides the row. */
+export type TagNames = ReadonlyMap<number, TagRef> & { readonly images?: MediaItems };
 
 // Code-unit order, as PostgreSQL's C collation sorts (the embedded cluster's): the same on any server.
 const byTagName = (a: TagRef, b: TagRef) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0);
 
 /**
  * The names of every tag id of `rows` (this page's: a lookup that cannot expire between here and
- * toCard()): from the cache, plus one query for the ids it lacks.
+ * toCard()): from the cache, plus one query for the ids it lacks; and, for rows with a featured
+ * image (imageId), the images (mediaItemsFor: cache, plus one query), at the same time.
  */
-export async function tagNamesFor(rows: readonly { tagIds: readonly number[] }[]): Promise<TagNames> {
+export async function tagNamesFor(rows: readonly { tagIds: readonly number[]; imageId?: number | null; imageVersion?: number | null }[]): Promise<TagNames> {
   const cache = caches.tagNames;
-  const names = new Map<number, TagRef>();
+  const names: Map<number, TagRef> & { images?: MediaItems } = new Map<number, TagRef>();
   let missing: number[] | undefined;
+  let pictured = false;
   for (const r of rows) {
+    if (r.imageId) pictured = true;
     for (const id of r.tagIds) {
       if (names.has(id)) continue;
       const hit = cache.get(id);
@@ -230,17 +241,19 @@ export async function tagNamesFor(rows: readonly { tagIds: readonly number[] }[]
       else (missing ??= []).push(id);
     }
   }
-  if (missing) {
-    const epoch = cache.epoch;
-    const { rows: found } = await preparedQuery<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE id = ANY ($1::int[])`, [
-      [...new Set(missing)],
-    ]);
-    for (const t of found) {
-      const ref = { name: t.name, slug: t.slug };
-      names.set(t.id, ref);
-      cache.setIf(epoch, t.id, ref); // not when a rename cleared the cache while this query ran
-    }
+  const epoch = cache.epoch;
+  const [found, images] = await Promise.all([
+    missing
+      ? preparedQuery<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE id = ANY ($1::int[])`, [[...new Set(missing)]])
+      : null,
+    pictured ? mediaItemsFor(rows.map((r) => ({ id: r.imageId ?? null, version: r.imageVersion ?? null }))) : undefined,
+  ]);
+  for (const t of found?.rows ?? []) {
+    const ref = { name: t.name, slug: t.slug };
+    names.set(t.id, ref);
+    cache.setIf(epoch, t.id, ref); // not when a rename cleared the cache while this query ran
   }
+  if (images) names.images = images;
   return names;
 }
 
@@ -405,7 +418,8 @@ async function postPage(rows: PageRow[]): Promise<PostPage | null> {
   const r = rows[0];
   if (!r) return null;
   const post = (await details(rows))[0]!;
-  return { ...post, metaTitle: r.metaTitle, author: { ...post.author, bio: r.authorBio, avatar: mediaFromRow(r, "avatar") } };
+  const avatar = r.avatarId === null ? null : ((await mediaItemsFor([{ id: r.avatarId, version: r.avatarVersion }])).get(r.avatarId) ?? null);
+  return { ...post, metaTitle: r.metaTitle, author: { ...post.author, bio: r.authorBio, avatar } };
 }
 
 // Similar posts: most shared tags first, then newest. Scoring every post that shares a tag costs
@@ -507,15 +521,25 @@ export async function tagHasPublishedPost(tagId: number): Promise<boolean> {
 const WRITER_ROLES = rolesWith("post.create");
 
 export async function getAuthorByUsername(username: string): Promise<(AuthorProfile & { id: number }) | null> {
-  const { rows } = await preparedQuery<{ id: number; username: string; firstName: string; lastName: string; bio: string }>(
-    `SELECT u.id, u.username, u."firstName", u."lastName", u.bio, ${mediaColumns("av", "avatar")} FROM "User" u
+  const { rows } = await preparedQuery<{
+    id: number;
+    username: string;
+    firstName: string;
+    lastName: string;
+    bio: string;
+    avatarId: number | null;
+    avatarVersion: number | null;
+  }>(
+    `SELECT u.id, u.username, u."firstName", u."lastName", u.bio, av.id AS "avatarId", av.version AS "avatarVersion" FROM "User" u
        LEFT JOIN "Media" av ON av.id = u."avatarId"
       WHERE u.username = $1
         AND (u.role = ANY($2::"Role"[]) OR EXISTS (SELECT 1 FROM "Post" p WHERE p."authorId" = u.id AND ${PUBLISHED}))`,
     [username, WRITER_ROLES],
   );
   const r = rows[0];
-  return r ? { id: r.id, bio: r.bio, avatar: mediaFromRow(r, "avatar"), ...person(r) } : null;
+  if (!r) return null;
+  const avatar = r.avatarId === null ? null : ((await mediaItemsFor([{ id: r.avatarId, version: r.avatarVersion }])).get(r.avatarId) ?? null);
+  return { id: r.id, bio: r.bio, avatar, ...person(r) };
 }
 
 // ---- URLs ---------------------------------------------------------------------------------------

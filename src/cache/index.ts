@@ -45,6 +45,7 @@ import { createRedisBackend } from "./redis-backend.ts";
 import type { SharedBackend } from "./shared.ts";
 // Types only (no run-time import): the shapes the caches hold.
 import type { PostCard } from "../blog/queries.ts";
+import type { MediaItem } from "../media/index.ts";
 import type { Feed } from "../blog/feeds.ts";
 import type { SearchResult } from "../blog/search.ts";
 
@@ -252,6 +253,14 @@ export const caches = {
     why: "entries: tag names and slugs are short (≈ 0.3 KB each, 6 MB at most)",
     ttlMs: 60_000,
     tags: ["taxonomy"],
+  }),
+  mediaItems: new MemoCache<number, { version: number; item: MediaItem }>({
+    name: "blog.media-items",
+    holds: "media id → the item (renditions, alt text) at a version, for featured images and avatars (never stale: the row's version is compared on use)",
+    bound: { maxBytes: 4 * MB, sizeOf: (e) => OBJECT_BYTES + strBytes(e.item.alt) + e.item.renditions.length * (OBJECT_BYTES + 2 * 90) },
+    why: "bytes: an item with its ~15 renditions is 3-4 KB; a page shows at most ~15 images",
+    ttlMs: 600_000,
+    tags: [],
   }),
   cardHtml: new MemoCache<number | string, { post: PostCard; html: string }>({
     name: "blog.card-html",

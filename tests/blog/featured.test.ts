@@ -143,7 +143,7 @@ describe("the post page", () => {
 
   it("ends with the author box: avatar, bio (escaped) and a link to the author's archive", async () => {
     const html = (await request(app).get(withImage).expect(200)).text;
-    const box = /<aside class="author-box"[\s\S]*?<\/aside>/.exec(html)?.[0] ?? "";
+    const box = /<section class="author-box"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
     expect(box).toContain("Pia writes about &lt;light&gt; &amp; lenses.");
     expect(box).toContain('href="/blog/author/pictured/"');
     expect(box).toMatch(/<picture>[\s\S]*?<img [^>]*class="avatar-img"[^>]*>/);
