@@ -247,7 +247,7 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
         ["profile", "/accounts/profile/"],
         ["password change", "/accounts/password/change/"],
         ["home, signed in", "/"],
-        ["forbidden (a reader at /write/)", "/write/", { status: 403 }],
+        ["forbidden (a reader at My posts)", "/write/posts/", { status: 403 }],
         ["log out?", "/accounts/logout/"],
       ])),
     );
@@ -263,9 +263,11 @@ describe("no axe-core violation, desktop and phone", { timeout: 180_000 }, () =>
     await logIn(page, "author");
     report(
       await auditEach(page, [
-        ["write: new post", "/write/"],
-        ["write: edit a draft", `/write/${draftId}/edit/`],
-        ["write: draft saved", `/write/saved/${draftId}/`],
+        ["my posts: drafts", "/write/posts/"],
+        ["my posts: published", "/write/posts/published/"],
+        ["the editor: new post (author)", "/admin/blog/post/add/"],
+        ["preview of a draft", `/preview/${draftId}/`],
+        ["share a preview (no-JS page)", `/preview/${draftId}/share/`],
         ["profile (author)", "/accounts/profile/"],
         ["admin index (author)", "/admin/"],
         ["admin posts (author)", "/admin/blog/post/"],
@@ -407,7 +409,7 @@ describe("the admin change list on a phone", () => {
       ["/admin/", 390],
       ["/admin/blog/post/", 1280],
       ["/admin/blog/post/", 900],
-      ["/write/", 390],
+      ["/write/posts/", 390],
       ["/", 390],
     ] as const) {
       await page.setViewportSize({ width: w, height: 844 });
