@@ -101,7 +101,7 @@ describe("the form's round trip", () => {
     const post = await newest("With an image");
     expect(res.headers.location).toBe(`/admin/blog/post/${post.id}/change/`);
     expect(post).toMatchObject({ featuredImageId: imageId, metaTitle: "A better title for search", status: "DRAFT" });
-    const page = await editor.agent.get(res.headers.location).expect(200);
+    const page = await editor.agent.get(res.headers.location!).expect(200);
     expect(page.text).toContain('value="A better title for search"');
     expect(page.text).toMatch(new RegExp(`name="featuredImageId" value="${imageId}"`));
     // the picker's thumbnail: the smallest rendition a browser shows (not AVIF), at least 240 px wide
@@ -113,13 +113,13 @@ describe("the form's round trip", () => {
     const v1 = (await newest("With an image")).version;
     await csrfPost(
       editor,
-      res.headers.location,
+      res.headers.location!,
       form({ title: "With an image", featuredImageId: String(otherImageId), _version: String(v1), _continue: "1" }),
       303,
     );
     expect((await newest("With an image")).featuredImageId).toBe(otherImageId);
     const v2 = (await newest("With an image")).version;
-    await csrfPost(editor, res.headers.location, form({ title: "With an image", featuredImageId: "", _version: String(v2), _continue: "1" }), 303);
+    await csrfPost(editor, res.headers.location!, form({ title: "With an image", featuredImageId: "", _version: String(v2), _continue: "1" }), 303);
     expect((await newest("With an image")).featuredImageId).toBeNull();
   });
 
@@ -157,7 +157,7 @@ describe("Publish, Schedule and Unpublish", () => {
     expect(post.status).toBe("PUBLISHED");
     expect(Math.abs(post.publish.getTime() - Date.now())).toBeLessThan(60_000);
     // the editor of a live post offers Unpublish, not Publish or Schedule, and "View on site"
-    const page = await editor.agent.get(res.headers.location).expect(200);
+    const page = await editor.agent.get(res.headers.location!).expect(200);
     expect(page.text).toContain('name="_unpublish"');
     expect(page.text).not.toContain('name="_publish"');
     expect(page.text).not.toContain('name="_schedule"');
@@ -183,7 +183,7 @@ describe("Publish, Schedule and Unpublish", () => {
     const post = await newest("Schedule me");
     expect(post.status).toBe("PUBLISHED");
     expect(toDatetimeLocal(post.publish)).toBe(when);
-    const page = await editor.agent.get(res.headers.location).expect(200);
+    const page = await editor.agent.get(res.headers.location!).expect(200);
     expect(page.text).toContain("badge-scheduled");
     expect(page.text).toContain('name="_unpublish"');
     expect(page.text).not.toContain("View on site");
