@@ -127,6 +127,12 @@ async function detail(req: Request, res: Response, id: number, extra: Record<str
       navMedia: true,
       m: { ...m, size: humanBytes(m.bytes), src: mediaUrl(m.storageKey), preview: thumbnailOf(m, 800) },
       renditions: m.renditions.map((r) => ({ ...r, url: mediaUrl(r.key), size: humanBytes(r.bytes) })),
+      fileCount: new Set([m.storageKey, ...m.renditions.map((r) => r.key)]).size,
+      formats: [...new Set(m.renditions.map((r) => (r.format === "webp" ? "WebP" : r.format.toUpperCase())))].join(", "),
+      widths: (() => {
+        const w = [...new Set(m.renditions.map((r) => r.width))].sort((a, b) => a - b);
+        return w.length > 1 ? `${w[0]}–${w[w.length - 1]} px wide` : `${w[0]} px wide`;
+      })(),
       posts: usage.posts.map((p) => ({ ...p, editUrl: can(u, "post.change", p) ? url("admin:blog_post_change", { id: p.id }) : null })),
       avatars: usage.avatars.map((a) => ({
         ...a,
