@@ -10,11 +10,11 @@ import * as c from "./controller.ts";
 export const authoringRouter = Router();
 
 const write = route("authoring:write", "/write/");
-authoringRouter.get(write, c.newPost);
+authoringRouter.get(write, requirePermission("post.create"), c.newPost);
 authoringRouter.post(write, c.gone);
 
 const edit = route("authoring:edit", "/write/:id/edit/");
-authoringRouter.get(edit, c.editPost);
+authoringRouter.get(edit, requirePermission("post.create"), c.editPost);
 authoringRouter.post(edit, c.gone);
 
 authoringRouter.get(route("authoring:my_posts", "/write/posts{/:group}/"), requirePermission("post.create"), c.myPosts);

@@ -9,7 +9,7 @@ import { renderPostDetail } from "../blog/controller.ts";
 import { getPostPageById, postUrl } from "../blog/queries.ts";
 import { isLive } from "../posts/visibility.ts";
 import { forbidden, notFound, wantsJson } from "../web/errors.ts";
-import { pathId, safeRedirect } from "../web/inputs.ts";
+import { pathId, safeRedirect, toId } from "../web/inputs.ts";
 import { flash, takeFlash } from "../web/session.ts";
 import { url } from "../web/urls.ts";
 import { formatDate } from "../web/templates.ts";
@@ -42,8 +42,8 @@ export async function postPreview(req: Request, res: Response): Promise<void> {
 /** GET /preview/<id>/s/<token>/: the preview for a reviewer holding a share link (no account needed). */
 export async function sharedPreview(req: Request, res: Response): Promise<void> {
   privateHeaders(res);
-  const id = Number(req.params.id);
-  const target = Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 && /^\d+$/.test(String(req.params.id)) ? await previewTarget(id) : null;
+  const id = toId(req.params.id);
+  const target = id === null ? null : await previewTarget(id);
   if (!target || !tokenOpens(target, String(req.params.token))) throw notFound(LINK_NOT_WORKING);
   if (isLive(target)) return res.redirect(301, postUrl(target));
   await render(res, target, true);
