@@ -37,7 +37,8 @@ export interface AvatarPerson {
 /** The avatar HTML (see the header): decorative (alt ""), since the author's name is always next to it. */
 export function avatarHtml(person: AvatarPerson, px: number, lazy = true): string {
   const size = `avatar avatar--${px}`;
-  if (person.avatar) return `<span class="${size}">${pictureHtml(person.avatar, { sizes: `${px}px`, lazy, alt: "", className: "avatar-img" })}</span>`;
+  if (person.avatar)
+    return `<span class="${size}">${pictureHtml(person.avatar, { sizes: `${px}px`, lazy, alt: "", className: "avatar-img", maxWidth: 320 })}</span>`;
   return `<span class="${size} avatar--c${colourOf(person.username)}" aria-hidden="true">${escapeAttr(initials(person.fullName || person.username))}</span>`;
 }
 

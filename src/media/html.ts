@@ -15,6 +15,12 @@ export interface PictureOptions {
   /** Overrides the item's own alt text (a Markdown image's alt); the item's when undefined. */
   alt?: string;
   className?: string;
+  /**
+   * The widest file worth offering, in device pixels (how wide the image is ever shown, times the
+   * screen density): wider renditions stay out of the srcsets, which keeps a page of thumbnails small
+   * (each candidate is ~90 bytes of HTML per format). Undefined: every rendition.
+   */
+  maxWidth?: number;
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/'/g, "&#39;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -24,6 +30,12 @@ const BASE_FORMATS: RenditionFormat[] = ["jpeg", "png", "gif"];
 /** An item's files in `format`, narrowest first. */
 function inFormat(m: MediaItem, format: RenditionFormat): Rendition[] {
   return m.renditions.filter((r) => r.format === format).sort((a, b) => a.width - b.width);
+}
+
+/** The files of `list` (narrowest first) up to `max` px wide: those at most `max`, and the first wider one when none reaches it. */
+function upTo(list: Rendition[], max: number | undefined): Rendition[] {
+  if (max === undefined) return list;
+  return list.filter((r, i) => r.width <= max || i === 0 || list[i - 1]!.width < max);
 }
 
 /**
@@ -57,10 +69,10 @@ export function pictureHtml(m: MediaItem, opts: PictureOptions): string {
   const sizes = esc(opts.sizes);
   let out = "<picture>";
   for (const f of ["avif", "webp"] as const) {
-    const list = inFormat(m, f);
+    const list = upTo(inFormat(m, f), opts.maxWidth);
     if (list.length) out += `<source type="image/${f}" srcset="${esc(srcset(list))}" sizes="${sizes}">`;
   }
-  const base = baseRenditions(m);
+  const base = upTo(baseRenditions(m), opts.maxWidth);
   const src = atLeast(base, 960);
   const cls = opts.className ? ` class="${esc(opts.className)}"` : "";
   const loading = opts.lazy ? ' loading="lazy"' : ' loading="eager" fetchpriority="high"';

@@ -72,6 +72,9 @@ describe("cards", () => {
     // The newest post is the first card (the lead): its image is the page's main image, loaded at once.
     expect(pic).toContain('loading="eager"');
     expect(html).toContain('class="post-card post-card--lead has-image"');
+    // A card offers the files a card needs (up to 1280 px for the lead), not the 1600 px original.
+    expect(pic).toContain(" 1280w");
+    expect(pic).not.toContain(" 1600w");
     // Reading time from the stored word count (no body read on a list).
     expect(html).toContain("4 min read");
     // The post without an image: a card all the same, without a picture.
@@ -112,6 +115,7 @@ describe("the post page", () => {
     expect(figure).toContain(`width="${cover.width}" height="${cover.height}"`);
     expect(figure).toContain('fetchpriority="high"');
     expect(figure).toMatch(/srcset="[^"]*\d+w/);
+    expect(figure).toContain(" 1600w"); // the large image: every width
     expect(html).toContain("4 min read");
   });
 
