@@ -1,6 +1,7 @@
 // npm run backup [-- --output FILE]
-// A consistent backup of the whole database (every table but the sessions), gzip-compressed, made
-// over the pg driver (no pg_dump needed): see src/data/backup.ts. npm run restore reads it back.
+// A consistent backup of the whole database (every table but the sessions) and of the uploaded images'
+// files (DATA_DIR/media), gzip-compressed, made over the pg driver (no pg_dump needed): see
+// src/data/backup.ts. npm run restore reads it back.
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { backup } from "../data/backup.ts";
@@ -10,8 +11,9 @@ import { formatCount } from "../web/limits.ts";
 
 const USAGE = `usage: npm run backup [-- --output FILE] [--quiet]
 
-Writes a consistent backup of the whole database (every table but the sessions) to FILE, by default
-folio-backup-<UTC date and time>.gz in the current folder. npm run restore -- FILE reads it back.
+Writes a consistent backup of the whole database (every table but the sessions) and the uploaded
+images' files (DATA_DIR/media) to FILE, by default folio-backup-<UTC date and time>.gz in the current
+folder. npm run restore -- FILE reads it back.
 
   --output, -o FILE   where to write (created, or replaced once the backup is complete)
   --quiet             no progress line
@@ -56,9 +58,13 @@ async function run(args: Args, db: { url: string }): Promise<void> {
   }
   const secs = (performance.now() - started) / 1000;
   console.log(
-    `backup: ${formatCount(result.rows)} rows of ${result.tables} tables written to ${args.output} ` +
+    `backup: ${formatCount(result.rows)} rows of ${result.tables} tables and ${formatCount(result.files)} media files written to ${args.output} ` +
       `(${formatCount(result.bytes)} bytes, gzip) in ${secs.toFixed(1)} s`,
   );
+  if (result.missingFiles.length)
+    console.error(
+      `backup: warning: ${result.missingFiles.length} media files named by the database were not in the media storage (DATA_DIR/media): ${result.missingFiles.slice(0, 5).join(", ")}${result.missingFiles.length > 5 ? ", ..." : ""}`,
+    );
 }
 
 await runCommand({ name: "backup", usage: USAGE, parse, run });

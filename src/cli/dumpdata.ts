@@ -63,6 +63,7 @@ async function run(args: Args): Promise<void> {
       posts: counts.posts,
       revisions: counts.revisions,
       favorites: counts.favorites,
+      images: counts.media,
       "audit entries": counts.auditEntries,
     })
       .map(([k, n]) => `${formatCount(n)} ${k}`)
@@ -70,6 +71,8 @@ async function run(args: Args): Promise<void> {
     console.error(
       `dumpdata: ${what}${args.withPasswords ? " (with password hashes)" : ""}` + `${file ? ` written to ${args.output}` : ""} (${formatCount(bytes)} bytes)`,
     );
+    if (counts.media)
+      console.error(`dumpdata: the images' files are not in the dump: copy DATA_DIR/media/ to the other site too (npm run backup carries them)`);
   } finally {
     file?.abort();
   }

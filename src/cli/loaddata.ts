@@ -68,6 +68,7 @@ function summary(r: LoadReport): string {
     part("users", r.users),
     part("categories", r.categories),
     part("tags", r.tags),
+    part("images", r.media),
     part("posts", r.posts),
     part("revisions", r.revisions),
     part("favorites", r.favorites),
@@ -78,6 +79,11 @@ function summary(r: LoadReport): string {
 async function run(args: Args): Promise<void> {
   const report = await loadDump(dump!, { onConflict: args.onConflict });
   console.log(`loaddata: ${summary(report)}`);
+  if (report.mediaFilesMissing.length)
+    console.log(
+      `loaddata: ${formatCount(report.mediaFilesMissing.length)} ${report.mediaFilesMissing.length === 1 ? "image has" : "images have"} no file in DATA_DIR/media ` +
+        `(${report.mediaFilesMissing.slice(0, 3).join(", ")}${report.mediaFilesMissing.length > 3 ? ", ..." : ""}): a dump holds the images' rows, not their files; copy the media folder of the site dumped`,
+    );
   if (report.usersWithoutPassword)
     console.log(
       `loaddata: ${formatCount(report.usersWithoutPassword)} new ${report.usersWithoutPassword === 1 ? "user has" : "users have"} no password ` +

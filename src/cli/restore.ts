@@ -10,8 +10,9 @@ import { formatCount } from "../web/limits.ts";
 
 const USAGE = `usage: npm run restore -- FILE [--force] [--quiet]
 
-Restores a backup made by npm run backup, in one transaction (all or nothing). The database must
-have the same migrations as the one backed up (a fresh database gets them first).
+Restores a backup made by npm run backup, in one transaction (all or nothing), and writes the
+uploaded images' files it carries to DATA_DIR/media. The database must have the same migrations as
+the one backed up (a fresh database gets them first).
 
   --force    replace the content of a database that is not empty (every table, sessions included)
   --quiet    no progress line
@@ -55,8 +56,10 @@ async function run(args: Args, db: { url: string }): Promise<void> {
   }
   const secs = (performance.now() - started) / 1000;
   console.log(
-    `restore: ${formatCount(result.rows)} rows of ${result.tables} tables restored from ${args.file} in ${secs.toFixed(1)} s (sessions cleared: everyone signs in again)`,
+    `restore: ${formatCount(result.rows)} rows of ${result.tables} tables and ${formatCount(result.files)} media files restored from ${args.file} in ${secs.toFixed(1)} s (sessions cleared: everyone signs in again)`,
   );
+  if (result.missingFiles.length)
+    console.error(`restore: warning: ${result.missingFiles.length} media files were already missing when the backup was made (their images show as broken)`);
 }
 
 await runCommand({ name: "restore", usage: USAGE, parse, prepare, run });

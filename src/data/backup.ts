@@ -17,11 +17,17 @@
 // the one pg_dump's plain files use: one line per row, stable across versions).
 //
 // The file, gzip-compressed:
-//   line 1     {"format": "folio-backup", "version": 1, "createdAt", "database", "server",
-//               "migrations": [...], "tables": [{"name", "columns": [...], "rows": N}, ...]}
-//   then, for each table in that order (parents before the tables that reference them):
+//   line 1     {"format": "folio-backup", "version": 2, "createdAt", "database", "server",
+//               "migrations": [...], "tables": [{"name", "columns": [...], "rows": N}, ...], "files": F}
+//   then, for each table in that order (parents before the tables that reference them, as far as
+//   the foreign keys allow: User and Media reference each other, avatar and uploader):
 //              its N rows in COPY text format, then a line "\."
+//   then (version 2) the F files of the uploaded images (every storage key the Media rows name: the
+//   originals and their renditions, read from the media storage, src/media/storage.ts), each as
+//              {"file": "<key>", "bytes": n, "sha256": "<hex>"} (or {"file": "<key>", "missing": true}
+//              when the storage had no such file), its bytes in base64 lines, then a line "\."
 //   last line  {"end": "folio-backup", "sha256": "<hex digest of every byte before this line>"}
+// A version 1 file (no files section) is still read.
 // A row can never be the line "\." (COPY writes a backslash as "\\"), and row counts plus the digest
 // make a truncated or edited file fail before anything is written.
 //
@@ -29,7 +35,11 @@
 // transaction: the target's migrations and tables must match the backup's, a target with any rows
 // is refused unless --force, every table (and the sign-ins) is emptied, the rows are copied in with
 // COPY ... FROM STDIN, each serial column's sequence is set past its largest value, and the digest is
-// checked again before COMMIT. Anything wrong rolls the whole transaction back.
+// checked again before COMMIT. Anything wrong rolls the whole transaction back. The foreign keys are
+// dropped before the rows go in and added again after (as pg_restore does): the tables may come in any
+// order, and every reference is checked once, when each key is added back. The media files are written
+// to the media storage as they are read, each checked against its own digest first; a restore that
+// fails after that leaves those files in place (they are content-addressed: harmless, and reused).
 import { createHash } from "node:crypto";
 import { createReadStream, openSync, readSync, closeSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -41,9 +51,17 @@ import { z } from "zod";
 import { appliedMigrations } from "../db/migrate.ts";
 import { invalidateAll } from "../cache/index.ts";
 import { checkKnownMigrations, DataError, isGzip, openPendingFile, readFailure, writeAll } from "./common.ts";
+import { isMediaKey, mediaStorage, parseMediaKey } from "../media/index.ts";
+import { MIME } from "../media/keys.ts";
 
 const BACKUP_FORMAT = "folio-backup";
-const BACKUP_VERSION = 1;
+const BACKUP_VERSION = 2;
+/** Versions this code restores (1: before the media files were carried). */
+const READS = [1, 2];
+/** Site state the migrations seed (the time zone post dates are in): not content, for "is the database empty?". */
+const SEEDED_TABLES = ["SiteState"];
+/** Base64 characters per line of a media file. */
+const FILE_LINE = 64 * 1024;
 
 /**
  * Sign-ins, which a backup leaves out and a restore empties (everyone signs in again): the
@@ -62,7 +80,14 @@ const HEADER = z.object({
   server: z.string(),
   migrations: z.array(z.string()),
   tables: z.array(z.object({ name: z.string().min(1).max(63), columns: z.array(z.string().min(1).max(63)).min(1), rows: z.number().int().min(0) })).min(1),
+  /** Media files that follow the tables (version 2). */
+  files: z.number().int().min(0).optional(),
 });
+
+const FILE_ENTRY = z.union([
+  z.strictObject({ file: z.string().refine(isMediaKey, "not a media key"), bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  z.strictObject({ file: z.string().refine(isMediaKey, "not a media key"), missing: z.literal(true) }),
+]);
 export type BackupHeader = z.infer<typeof HEADER>;
 
 const TRAILER = z.object({ end: z.literal(BACKUP_FORMAT), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
@@ -106,14 +131,16 @@ async function listTables(db: pg.ClientBase): Promise<TableInfo[]> {
   const ordered: TableInfo[] = [];
   const placed = new Set<string>();
   while (ordered.length < tables.length) {
-    const ready = tables.filter((t) => !placed.has(t.name) && [...parents.get(t.name)!].every((p) => placed.has(p) || !parents.has(p)));
-    if (!ready.length)
-      throw new Error(
-        `the foreign keys of ${tables
-          .filter((t) => !placed.has(t.name))
-          .map((t) => t.name)
-          .join(", ")} form a cycle`,
-      );
+    let ready = tables.filter((t) => !placed.has(t.name) && [...parents.get(t.name)!].every((p) => placed.has(p) || !parents.has(p)));
+    // A cycle (User.avatarId -> Media, Media.uploadedById -> User): one table of it goes first, the one
+    // referenced by others with the fewest parents not yet placed (then by name). A restore adds the
+    // foreign keys back after every row is in, so the order only keeps the file readable.
+    if (!ready.length) {
+      const left = tables.filter((t) => !placed.has(t.name));
+      const referenced = left.filter((t) => left.some((o) => o !== t && parents.get(o.name)!.has(t.name)));
+      const unplaced = (t: TableInfo) => [...parents.get(t.name)!].filter((p) => !placed.has(p) && parents.has(p)).length;
+      ready = [(referenced.length ? referenced : left).sort((a, b) => unplaced(a) - unplaced(b) || a.name.localeCompare(b.name))[0]!];
+    }
     for (const t of ready) {
       ordered.push(t);
       placed.add(t.name);
@@ -135,6 +162,29 @@ export interface BackupResult {
   tables: number;
   rows: number;
   bytes: number;
+  /** Media files carried, and those the storage did not have (their rows are backed up all the same). */
+  files: number;
+  missingFiles: string[];
+}
+
+/** The storage keys of every uploaded image's files (originals and renditions), as the Media rows name them. */
+async function mediaKeys(db: pg.ClientBase, tables: TableInfo[]): Promise<string[]> {
+  if (!tables.some((t) => t.name === "Media")) return [];
+  const { rows } = await db.query<{ k: string }>(
+    `SELECT k FROM (SELECT m."storageKey" AS k, m.id, 0 AS n FROM "Media" m
+                    UNION ALL SELECT r->>'key', m.id, r.ord FROM "Media" m, jsonb_array_elements(m.renditions) WITH ORDINALITY AS r(r, ord)) x
+      WHERE k IS NOT NULL ORDER BY id, n`,
+  );
+  return [...new Set(rows.map((r) => r.k))];
+}
+
+/** A stored file's bytes, or null when the storage has none. */
+async function readStored(key: string): Promise<Buffer | null> {
+  const f = await mediaStorage().get(key);
+  if (!f) return null;
+  const parts: Buffer[] = [];
+  for await (const chunk of f.stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
 }
 
 /** Writes a backup of the database at `url` to `path` (created, or replaced once complete). */
@@ -154,6 +204,7 @@ export async function backup(url: string, path: string, opts: { progress?: Progr
       counted.push({ ...t, rows: rows[0]!.n });
     }
     const total = counted.reduce((s, t) => s + t.rows, 0);
+    const keys = await mediaKeys(client, tables);
     const header: BackupHeader = {
       format: BACKUP_FORMAT,
       version: BACKUP_VERSION,
@@ -162,6 +213,7 @@ export async function backup(url: string, path: string, opts: { progress?: Progr
       server: about[0]!.server,
       migrations,
       tables: counted,
+      files: keys.length,
     };
 
     const gzip = createGzip();
@@ -186,13 +238,28 @@ export async function backup(url: string, path: string, opts: { progress?: Progr
       done += lines;
       await put(`${END}\n`);
     }
+    // The media files, read from the storage (files are never changed in place: a key names its bytes).
+    const missingFiles: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      opts.progress?.(done, total, `media files (${i + 1}/${keys.length})`);
+      const data = await readStored(key);
+      if (!data) {
+        missingFiles.push(key);
+        await put(`${JSON.stringify({ file: key, missing: true })}\n${END}\n`);
+        continue;
+      }
+      await put(`${JSON.stringify({ file: key, bytes: data.length, sha256: createHash("sha256").update(data).digest("hex") })}\n`);
+      const b64 = data.toString("base64");
+      for (let at = 0; at < b64.length; at += FILE_LINE) await put(`${b64.slice(at, at + FILE_LINE)}\n`);
+      await put(`${END}\n`);
+    }
     opts.progress?.(done, total, "");
     await writeAll(gzip, `${JSON.stringify({ end: BACKUP_FORMAT, sha256: hash.digest("hex") })}\n`);
     gzip.end();
     await written;
     await client.query("COMMIT");
     await file.commit();
-    return { tables: counted.length, rows: total, bytes: file.stream.bytesWritten };
+    return { tables: counted.length, rows: total, bytes: file.stream.bytesWritten, files: keys.length - missingFiles.length, missingFiles };
   } finally {
     file.abort();
     await client.end().catch(() => {});
@@ -254,7 +321,7 @@ class BackupReader {
       throw new DataError(
         `${this.path}: the backup's header is damaged or edited (${h.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")})`,
       );
-    if (h.data.version !== BACKUP_VERSION)
+    if (!READS.includes(h.data.version))
       throw new DataError(
         `${this.path} is in backup format ${h.data.version}; this version of Folio reads format ${BACKUP_VERSION}${h.data.version > BACKUP_VERSION ? ": update Folio (git pull, npm ci) and try again" : ""}`,
       );
@@ -283,6 +350,38 @@ class BackupReader {
     }
     if (buf.length) yield { text: `${buf.join("\n")}\n`, rows: buf.length };
     if (n !== table.rows) throw new DataError(`${this.path} is damaged or edited: table ${table.name} has ${n} rows, its header says ${table.rows}`);
+  }
+
+  /** The media files after the tables (`count` of them, from the header): each checked against its digest. */
+  async *files(count: number): AsyncGenerator<{ key: string; data: Buffer | null }> {
+    for (let i = 0; i < count; i++) {
+      const line = await this.next();
+      if (line === null) throw new DataError(`${this.path} is truncated: it ends before media file ${i + 1} of ${count}`);
+      this.hashed(line);
+      let entry: z.infer<typeof FILE_ENTRY>;
+      try {
+        entry = FILE_ENTRY.parse(JSON.parse(line));
+      } catch {
+        throw new DataError(`${this.path} is damaged or edited: line ${this.lineNo} should name media file ${i + 1} of ${count}`);
+      }
+      const parts: string[] = [];
+      for (;;) {
+        const l = await this.next();
+        if (l === null) throw new DataError(`${this.path} is truncated: it ends inside media file ${entry.file}`);
+        this.hashed(l);
+        if (l === END) break;
+        parts.push(l);
+      }
+      if ("missing" in entry) {
+        if (parts.length) throw new DataError(`${this.path} is damaged or edited: media file ${entry.file} is marked missing but has data`);
+        yield { key: entry.file, data: null };
+        continue;
+      }
+      const data = Buffer.from(parts.join(""), "base64");
+      if (data.length !== entry.bytes || createHash("sha256").update(data).digest("hex") !== entry.sha256)
+        throw new DataError(`${this.path} is damaged or edited: media file ${entry.file} does not match its checksum`);
+      yield { key: entry.file, data };
+    }
   }
 
   /** The trailer: the digest must match what was read, and nothing may follow. */
@@ -344,6 +443,9 @@ export async function verifyBackup(path: string): Promise<BackupHeader> {
       for await (const _chunk of r.rows(t)) {
         /* read and counted */
       }
+    for await (const _file of r.files(header.files ?? 0)) {
+      /* read and checked */
+    }
     await r.end();
     return header;
   } finally {
@@ -355,6 +457,9 @@ export interface RestoreResult {
   tables: number;
   rows: number;
   header: BackupHeader;
+  /** Media files written to the storage; keys the backup had no file for (missing when it was made). */
+  files: number;
+  missingFiles: string[];
 }
 
 /**
@@ -395,7 +500,7 @@ export async function restore(url: string, path: string, opts: { force: boolean;
 
     // Refuse to overwrite rows unless told to.
     const filled: string[] = [];
-    for (const t of tables) {
+    for (const t of tables.filter((x) => !SEEDED_TABLES.includes(x.name))) {
       const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${ident(t.name)}`);
       if (rows[0]!.n > 0) filled.push(`${t.name}: ${rows[0]!.n}`);
     }
@@ -419,6 +524,17 @@ export async function restore(url: string, path: string, opts: { force: boolean;
       [tables.map((t) => t.name)],
     );
     for (const ix of indexes) await client.query(`DROP INDEX ${ix.name}`);
+    // Foreign keys likewise: dropped now, added back (and so checked, every row) once the rows are in.
+    const { rows: foreignKeys } = await client.query<{ table: string; name: string; def: string }>(
+      `SELECT c.relname AS table, k.conname AS name, pg_get_constraintdef(k.oid) AS def
+         FROM pg_constraint k
+         JOIN pg_class c ON c.oid = k.conrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE k.contype = 'f' AND n.nspname = 'public' AND c.relname = ANY($1::text[])
+        ORDER BY c.relname, k.conname`,
+      [tables.map((t) => t.name)],
+    );
+    for (const fk of foreignKeys) await client.query(`ALTER TABLE ${ident(fk.table)} DROP CONSTRAINT ${ident(fk.name)}`);
     const total = header.tables.reduce((s, t) => s + t.rows, 0);
     let done = 0;
     for (const t of header.tables) {
@@ -440,9 +556,19 @@ export async function restore(url: string, path: string, opts: { force: boolean;
         throw e;
       }
     }
+    const missingFiles: string[] = [];
+    let files = 0;
+    for await (const f of r.files(header.files ?? 0)) {
+      opts.progress?.(done, total, `media files (${files + missingFiles.length + 1}/${header.files})`);
+      if (f.data) {
+        await mediaStorage().put(f.key, f.data, MIME[parseMediaKey(f.key)!.format]);
+        files++;
+      } else missingFiles.push(f.key);
+    }
     opts.progress?.(done, total, "");
     await r.end();
     for (const ix of indexes) await client.query(ix.def);
+    for (const fk of foreignKeys) await client.query(`ALTER TABLE ${ident(fk.table)} ADD CONSTRAINT ${ident(fk.name)} ${fk.def}`);
 
     // Serial columns: the next id is past the largest restored one.
     const { rows: serials } = await client.query<{ table: string; column: string; seq: string }>(
@@ -460,7 +586,7 @@ export async function restore(url: string, path: string, opts: { force: boolean;
     began = false;
     await client.query("ANALYZE");
     await invalidateAll(); // every cache and cached page, in every process (and Redis)
-    return { tables: header.tables.length, rows: total, header };
+    return { tables: header.tables.length, rows: total, header, files, missingFiles };
   } catch (e) {
     if (began) await client.query("ROLLBACK").catch(() => {});
     if (

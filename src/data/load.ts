@@ -21,11 +21,19 @@
 // Revisions and audit entries have no natural key: one identical to a row already there (same post,
 // time, content) is not added again. Users loaded without a password hash cannot sign in until they
 // reset their password.
+// Media (format 2) are matched by hash like the keyed models above (their files are not in the dump:
+// README "Dumping and loading data"); users are written first without their avatar, then the media
+// (whose uploader is a user), then the avatars. The posts loaded (added or replaced) are rendered again
+// after the load's transaction (src/blog/rerender.ts): their HTML, word count and the images their
+// bodies show (PostMedia) come from the media now in the database.
 import { isUtf8 } from "node:buffer";
 import { z } from "zod";
 import { prisma, Prisma } from "../db/index.ts";
 import { AuditAction, PostStatus, Role } from "../generated/prisma/client.ts";
-import { renderMarkdown } from "../blog/markdown.ts";
+import { countWords, renderMarkdown } from "../blog/markdown.ts";
+import { rerenderOne } from "../blog/rerender.ts";
+import { isMediaKey } from "../media/keys.ts";
+import { mediaStorage } from "../media/storage.ts";
 import { emailField, usernameField } from "../accounts/validation.ts";
 import { invalidateAll } from "../cache/index.ts";
 import { INT4_MAX, NUL_MESSAGE, noNul, SLUG_PATTERN, toId } from "../web/inputs.ts";
@@ -35,7 +43,9 @@ import {
   favoriteFields,
   FORMAT,
   FORMAT_VERSION,
+  FORMAT_VERSIONS_READ,
   KEYED_AUDIT_MODELS,
+  MEDIA_ROW_SELECT,
   MODEL,
   REVISION_SELECT,
   USER_SELECT,
@@ -43,6 +53,8 @@ import {
   auditFields,
   categoryFields,
   keyMaps,
+  mediaData,
+  mediaFields,
   postFields,
   postKey,
   postLabel,
@@ -50,11 +62,13 @@ import {
   revisionData,
   revisionFields,
   tagFields,
+  userData,
   userFields,
   type AuditData,
   type CategoryData,
   type FavoriteData,
   type KeyMaps,
+  type MediaData,
   type PostData,
   type PostKey,
   type RevisionData,
@@ -79,6 +93,9 @@ const accepted = (field: z.ZodType<string>, what: string) =>
     else if (r.data !== s) ctx.addIssue({ code: "custom", message: `not a valid ${what} as stored (expected "${r.data}")` });
   });
 const username = accepted(usernameField, "username");
+const hash = z.string().regex(/^[0-9a-f]{64}$/, "must be an image's hash (64 hexadecimal digits)");
+const mediaKey = z.string().refine(isMediaKey, "must be a media storage key like ab/ab12…-640.webp");
+const pixels = z.number().int().min(1).max(1_000_000);
 const postKeySchema = z.tuple([z.iso.date(), slug(250)]);
 
 const SCHEMAS = {
@@ -95,6 +112,8 @@ const SCHEMAS = {
     lastLogin: date.nullable(),
     // left out (a file made before it was dumped): verified at dateJoined, as the migration did
     emailVerifiedAt: date.nullable().optional(),
+    // format 1 has no media: no avatar
+    avatar: hash.nullable().optional(),
     version,
   }),
   [MODEL.category]: z.strictObject({ slug: slug(100), name: varchar(100), description: text(), version }),
@@ -110,7 +129,26 @@ const SCHEMAS = {
     publishPinned: z.boolean(),
     body: text(),
     excerpt: text(),
+    metaTitle: varchar(300).optional(), // format 1: none
     metaDescription: varchar(300),
+    featuredImage: hash.nullable().optional(), // format 1: none
+    createdAt: date,
+    updatedAt: date,
+    version,
+  }),
+  [MODEL.media]: z.strictObject({
+    hash,
+    storageKey: mediaKey,
+    filename: varchar(255),
+    mime: varchar(50),
+    width: pixels,
+    height: pixels,
+    bytes: z.number().int().min(0).max(INT4_MAX),
+    alt: varchar(500),
+    renditions: z.array(
+      z.strictObject({ width: pixels, height: pixels, format: z.enum(["avif", "webp", "jpeg", "png", "gif"]), key: mediaKey, bytes: z.number().int().min(0) }),
+    ),
+    uploadedBy: username.nullable(),
     createdAt: date,
     updatedAt: date,
     version,
@@ -172,6 +210,7 @@ export interface Dump {
   posts: Entry<PostData>[];
   revisions: Entry<RevisionData>[];
   favorites: Entry<FavoriteData>[];
+  media: Entry<MediaData>[];
   audit: Entry<AuditData>[];
 }
 
@@ -191,6 +230,7 @@ function describe(at: number, model: string, fields: Record<string, unknown>): s
   else if ((model === MODEL.category || model === MODEL.tag) && typeof fields.slug === "string") name = ` ${fields.slug}`;
   else if (model === MODEL.post && typeof fields.slug === "string" && typeof fields.publish === "string")
     name = ` ${fields.publish.slice(0, 10).replaceAll("-", "/")}/${fields.slug}`;
+  else if (model === MODEL.media && typeof fields.filename === "string") name = ` ${fields.filename}`;
   return `objects[${at}] (${model}${name})`;
 }
 
@@ -259,13 +299,13 @@ export function parseDump(bytes: Buffer, name: string): Dump {
       `${name} is not a valid Folio dump`,
       top.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`),
     );
-  if (top.data.version !== FORMAT_VERSION)
+  if (!FORMAT_VERSIONS_READ.includes(top.data.version))
     throw new DataError(
       `${name} is in dump format ${top.data.version}; this version of Folio reads format ${FORMAT_VERSION}${top.data.version > FORMAT_VERSION ? ": update Folio (git pull, npm ci) and try again" : ""}`,
     );
   checkKnownMigrations(top.data.migrations, "dump");
 
-  const dump: Dump = { migrations: top.data.migrations, users: [], categories: [], tags: [], posts: [], revisions: [], favorites: [], audit: [] };
+  const dump: Dump = { migrations: top.data.migrations, users: [], categories: [], tags: [], posts: [], revisions: [], favorites: [], media: [], audit: [] };
   const problems: string[] = [];
   objects.forEach((o, at) => {
     objects[at] = null; // the checked copy below is what is kept
@@ -286,20 +326,25 @@ export function parseDump(bytes: Buffer, name: string): Dump {
     const data = r.data as never;
     switch (o.model) {
       case MODEL.user: {
-        const u = data as Omit<UserData, "emailVerifiedAt"> & { emailVerifiedAt?: Date | null };
+        const u = data as Omit<UserData, "emailVerifiedAt" | "avatar"> & { emailVerifiedAt?: Date | null; avatar?: string | null };
         const emailVerifiedAt = u.emailVerifiedAt === undefined ? u.dateJoined : u.emailVerifiedAt;
-        dump.users.push({ at, data: { ...u, emailVerifiedAt, hasPassword: u.passwordHash !== undefined } });
+        dump.users.push({ at, data: { ...u, emailVerifiedAt, avatar: u.avatar ?? null, hasPassword: u.passwordHash !== undefined } });
         break;
       }
+      case MODEL.media:
+        dump.media.push({ at, data });
+        break;
       case MODEL.category:
         dump.categories.push({ at, data });
         break;
       case MODEL.tag:
         dump.tags.push({ at, data });
         break;
-      case MODEL.post:
-        dump.posts.push({ at, data });
+      case MODEL.post: {
+        const p = data as Omit<PostData, "metaTitle" | "featuredImage"> & { metaTitle?: string; featuredImage?: string | null };
+        dump.posts.push({ at, data: { ...p, metaTitle: p.metaTitle ?? "", featuredImage: p.featuredImage ?? null } });
         break;
+      }
       case MODEL.revision:
         dump.revisions.push({ at, data });
         break;
@@ -329,6 +374,11 @@ export function parseDump(bytes: Buffer, name: string): Dump {
     dump.users,
     (u) => u.email,
     (u) => `the e-mail address ${u.email}`,
+  );
+  once(
+    dump.media,
+    (m) => m.hash,
+    (m) => `the image ${m.hash}`,
   );
   once(
     dump.categories,
@@ -363,8 +413,10 @@ export interface ModelReport {
   skipped: number;
 }
 
-export type LoadReport = Record<"users" | "categories" | "tags" | "posts" | "revisions" | "favorites" | "auditEntries", ModelReport> & {
+export type LoadReport = Record<"users" | "categories" | "tags" | "media" | "posts" | "revisions" | "favorites" | "auditEntries", ModelReport> & {
   usersWithoutPassword: number;
+  /** The file names of the dump's images whose original is not in the media storage (the dump holds rows, not files). */
+  mediaFilesMissing: string[];
 };
 
 const BATCH = 500;
@@ -406,12 +458,15 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
     users: newReport(),
     categories: newReport(),
     tags: newReport(),
+    media: newReport(),
     posts: newReport(),
     revisions: newReport(),
     favorites: newReport(),
     auditEntries: newReport(),
     usersWithoutPassword: 0,
+    mediaFilesMissing: [],
   };
+  const loadedPosts: number[] = []; // added or replaced: rendered again once committed
   await prisma.$transaction(
     async (tx) => {
       const conflicts: string[] = [];
@@ -436,7 +491,7 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         const id = userIdByLower.get(u.username.toLowerCase());
         const ex = id === undefined ? undefined : existingUsers.get(id)!;
         const p = plan(
-          ex && { id: ex.id, version: ex.version, fields: userFields(ex, u.hasPassword) },
+          ex && { id: ex.id, version: ex.version, fields: userFields(userData(ex, keys), u.hasPassword) },
           userFields(u, u.hasPassword),
           `user ${u.username}`,
           opts.onConflict,
@@ -470,6 +525,26 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         return plan(ex && { id: ex.id, version: ex.version, fields: tagFields(ex) }, tagFields(e.data), `tag ${e.data.slug}`, opts.onConflict, conflicts);
       });
 
+      // ---- media, by hash
+      const mediaIdByHash = new Map([...keys.media].map(([id, h]) => [h, id]));
+      const existingMedia = new Map<string, MediaData & { id: number }>();
+      for (const hashes of chunks(
+        dump.media.map((e) => e.data.hash).filter((h) => mediaIdByHash.has(h)),
+        BATCH,
+      ))
+        for (const m of await tx.media.findMany({ where: { hash: { in: hashes } }, select: MEDIA_ROW_SELECT }))
+          existingMedia.set(m.hash, { ...mediaData(m, keys), id: m.id });
+      const mediaPlans = dump.media.map((e) => {
+        const ex = existingMedia.get(e.data.hash);
+        return plan(
+          ex && { id: ex.id, version: ex.version, fields: mediaFields(ex) },
+          mediaFields(e.data),
+          `image ${e.data.filename} (${e.data.hash.slice(0, 12)}…)`,
+          opts.onConflict,
+          conflicts,
+        );
+      });
+
       // ---- posts
       const postIdByKey = new Map<string, number>();
       const referencedSlugs = dump.posts
@@ -497,7 +572,14 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
       const dumpTags = new Set(dump.tags.map((e) => e.data.slug));
       const dumpPosts = new Set(dumpKeys.map(keyString));
       const hasUser = (name: string) => dumpUsers.has(name.toLowerCase()) || userIdByLower.has(name.toLowerCase());
+      const dumpMedia = new Set(dump.media.map((e) => e.data.hash));
+      const hasMedia = (h: string) => dumpMedia.has(h) || mediaIdByHash.has(h);
       const nowhere = "is neither in the dump nor in the database";
+      for (const e of dump.media)
+        if (e.data.uploadedBy !== null && !hasUser(e.data.uploadedBy))
+          errors.push(`${describe(e.at, MODEL.media, e.data as never)}: user ${e.data.uploadedBy} ${nowhere}`);
+      for (const e of dump.users)
+        if (e.data.avatar !== null && !hasMedia(e.data.avatar)) errors.push(`user ${e.data.username}: avatar image ${e.data.avatar} ${nowhere}`);
       dump.posts.forEach((e, i) => {
         const p = e.data;
         const label = pkLabel(dumpKeys[i]!);
@@ -505,6 +587,7 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         if (p.category !== null && !dumpCategories.has(p.category) && !categoryIdBySlug.has(p.category))
           errors.push(`${label}: category ${p.category} ${nowhere}`);
         for (const t of p.tags) if (!dumpTags.has(t) && !tagIdBySlug.has(t)) errors.push(`${label}: tag ${t} ${nowhere}`);
+        if (p.featuredImage !== null && !hasMedia(p.featuredImage)) errors.push(`${label}: featured image ${p.featuredImage} ${nowhere}`);
       });
       for (const e of dump.revisions) {
         const k = keyString(e.data.post);
@@ -568,7 +651,22 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
       report.usersWithoutPassword = dump.users.filter((e, i) => !e.data.hasPassword && userPlans[i]!.kind === "add").length;
       await writeKeyed(tx.category, dump.categories, categoryPlans, (c) => ({ ...c }), bump, report.categories);
       await writeKeyed(tx.tag, dump.tags, tagPlans, (t) => ({ ...t }), bump, report.tags);
+      const usersNow = new Map([...(await keyMaps(tx)).users].map(([id, n]) => [n.toLowerCase(), id]));
+      const mediaRow = ({ uploadedBy, renditions, ...m }: MediaData) => ({
+        ...m,
+        renditions: renditions as Prisma.InputJsonValue,
+        uploadedById: uploadedBy === null ? null : usersNow.get(uploadedBy.toLowerCase())!,
+      });
+      await writeKeyed(tx.media, dump.media, mediaPlans, mediaRow, bump, report.media);
       const names = await keyMaps(tx);
+      const mediaId = new Map([...names.media].map(([id, h]) => [h, id]));
+      // the avatars of the users written (media exist now)
+      for (const [i, e] of dump.users.entries()) {
+        const p = userPlans[i]!;
+        if (p.kind !== "replace" && (p.kind !== "add" || e.data.avatar === null)) continue;
+        const avatarId = e.data.avatar === null ? null : mediaId.get(e.data.avatar)!;
+        await tx.user.update({ where: { id: usersNow.get(e.data.username.toLowerCase())! }, data: { avatarId } });
+      }
       const userId = new Map([...names.users].map(([id, n]) => [n.toLowerCase(), id]));
       const categoryId = new Map([...names.categories].map(([id, s]) => [s, id]));
       const tagId = new Map([...names.tags].map(([id, s]) => [s, id]));
@@ -580,9 +678,12 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         authorId: userId.get(p.author.toLowerCase())!,
         categoryId: p.category === null ? null : categoryId.get(p.category)!,
         body: p.body,
-        bodyHtml: renderMarkdown(p.body),
+        bodyHtml: renderMarkdown(p.body), // and rendered again with its images after the load (see the header)
+        wordCount: countWords(p.body),
         excerpt: p.excerpt,
+        metaTitle: p.metaTitle,
         metaDescription: p.metaDescription,
+        featuredImageId: p.featuredImage === null ? null : mediaId.get(p.featuredImage)!,
         status: p.status,
         publish: p.publish,
         publishPinned: p.publishPinned,
@@ -600,8 +701,10 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
         if (links.length) await tx.postTag.createMany({ data: links });
       }
       report.posts.added = toAdd.length;
+      for (const e of toAdd) loadedPosts.push(postIdByKey.get(keyString(postKey(e.data.publish, e.data.slug)))!);
       for (const [i, e] of dump.posts.entries()) {
         const p = postPlans[i]!;
+        if (p.kind === "replace") loadedPosts.push(p.id);
         if (p.kind === "unchanged") report.posts.unchanged++;
         else if (p.kind === "skip") report.posts.skipped++;
         else if (p.kind === "replace") {
@@ -684,7 +787,9 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
             ? postIdByKey.get(keyString(a.object as PostKey))
             : a.model === MODEL.user
               ? userId.get((a.object as string).toLowerCase())
-              : (a.model === MODEL.category ? categoryId : tagId).get(a.object as string);
+              : a.model === MODEL.media
+                ? mediaId.get(a.object as string)
+                : (a.model === MODEL.category ? categoryId : tagId).get(a.object as string);
         if (id === undefined) errors.push(`objects[${at}] (admin.auditlog): ${a.model} ${Array.isArray(a.object) ? postLabel(a.object) : a.object} ${nowhere}`);
         return String(id ?? "");
       };
@@ -709,6 +814,16 @@ export async function loadDump(dump: Dump, opts: { onConflict: OnConflict }): Pr
     },
     { maxWait: 30_000, timeout: 24 * 3_600_000 },
   );
+  // The loaded posts' HTML, word count and body images (PostMedia), as a save derives them, now that
+  // their images are in the database (a writer's save in between wins: see rerenderOne).
+  for (const ids of chunks(loadedPosts, BATCH)) {
+    const rows = await prisma.post.findMany({
+      where: { id: { in: ids } },
+      select: { id: true, body: true, bodyHtml: true, wordCount: true, version: true, media: { select: { mediaId: true } } },
+    });
+    for (const { media, ...row } of rows) await rerenderOne({ ...row, mediaIds: media.map((m) => m.mediaId) });
+  }
+  for (const e of dump.media) if (!(await mediaStorage().exists(e.data.storageKey))) report.mediaFilesMissing.push(e.data.filename);
   await invalidateAll(); // every cache and cached page, in every process (and Redis)
   return report;
 }

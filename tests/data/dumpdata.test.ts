@@ -8,29 +8,31 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prisma } from "../../src/db/index.ts";
 import { verifyPassword } from "../../src/accounts/passwords.ts";
-import { badFiles, cli, freshDatabase, makeContent, rowCounts, withClient, type Content } from "./support.ts";
+import {
+  badFiles,
+  cli,
+  freshDatabase,
+  makeContent,
+  parseDump,
+  rowCounts,
+  withClient,
+  writeDump as writeDumpFile,
+  type Content,
+  type DumpJson,
+} from "./support.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "folio-dumpdata-"));
 const file = (name: string) => join(dir, name);
 let content: Content;
 let dumpText: string;
 
-interface DumpJson {
-  format: string;
-  version: number;
-  migrations: string[];
-  objects: { model: string; fields: Record<string, unknown> }[];
-}
-const parse = (text: string) => JSON.parse(text) as DumpJson;
-const writeDump = (name: string, d: DumpJson) => {
-  writeFileSync(file(name), JSON.stringify(d));
-  return file(name);
-};
+const parse = parseDump;
+const writeDump = (name: string, d: DumpJson) => writeDumpFile(file(name), d);
 
 beforeAll(async () => {
   content = await makeContent();
   const r = await cli("dumpdata", ["--output", file("site.json")]);
-  expect(r.output).toContain("dumpdata: 3 users, 1 categories, 3 tags, 4 posts, 5 revisions, 3 favorites, 11 audit entries written to");
+  expect(r.output).toContain("dumpdata: 3 users, 1 categories, 3 tags, 4 posts, 5 revisions, 3 favorites, 0 images, 11 audit entries written to");
   expect(r.code).toBe(0);
   dumpText = readFileSync(file("site.json"), "utf8");
 }, 120_000);
@@ -41,7 +43,7 @@ describe("dumpdata", () => {
   it("writes Django's {model, fields} list with natural keys, the schema's migrations, and no password hashes", async () => {
     const d = parse(dumpText);
     expect(d.format).toBe("folio-dumpdata");
-    expect(d.version).toBe(1);
+    expect(d.version).toBe(2);
     expect(d.migrations).toEqual(
       (await prisma.$queryRawUnsafe<{ m: string }[]>(`SELECT migration_name AS m FROM _prisma_migrations ORDER BY 1`)).map((r) => r.m),
     );
@@ -102,7 +104,7 @@ describe("loaddata", () => {
     try {
       const load = await cli("loaddata", [file("site.json")], { DATABASE_URL: db.url });
       expect(load.output).toContain(
-        "loaddata: 3 users added, 1 categories added, 3 tags added, 4 posts added, 5 revisions added, 3 favorites added, 11 audit entries added",
+        "loaddata: 3 users added, 1 categories added, 3 tags added, 0 images added, 4 posts added, 5 revisions added, 3 favorites added, 11 audit entries added",
       );
       expect(load.output).toContain("3 new users have no password");
       expect(load.code).toBe(0);
@@ -316,7 +318,7 @@ badFiles("loaddata", [
     edited("newer.json", (d) => d.migrations.push("20991231000000_from_the_future")),
     "this dump comes from a newer version of Folio: its database had a migration this version does not know (20991231000000_from_the_future)",
   ],
-  ["a newer dump format", edited("format2.json", (d) => (d.version = 2)), "is in dump format 2; this version of Folio reads format 1: update Folio"],
+  ["a newer dump format", edited("format3.json", (d) => (d.version = 3)), "is in dump format 3; this version of Folio reads format 2: update Folio"],
   ["an unknown model", edited("model.json", (d) => d.objects.push({ model: "blog.comment", fields: {} })), 'unknown model "blog.comment"'],
   [
     "an invalid status",
