@@ -38,6 +38,12 @@ export function gone(req: Request, res: Response): void {
   });
 }
 
+/** POST /write/<id>/edit/: as gone(), for an id that could name a post (any other is a 404, as on every route). */
+export function goneEdit(req: Request, res: Response): void {
+  pathId(req.params.id);
+  gone(req, res);
+}
+
 const LABELS: Record<Group, string> = { drafts: "Drafts", scheduled: "Scheduled", published: "Published" };
 
 /** GET /write/posts/[<group>/]: the signed-in writer's own posts, one group per tab, paginated. */

@@ -15,6 +15,6 @@ authoringRouter.post(write, c.gone);
 
 const edit = route("authoring:edit", "/write/:id/edit/");
 authoringRouter.get(edit, requirePermission("post.create"), c.editPost);
-authoringRouter.post(edit, c.gone);
+authoringRouter.post(edit, c.goneEdit);
 
 authoringRouter.get(route("authoring:my_posts", "/write/posts{/:group}/"), requirePermission("post.create"), c.myPosts);

@@ -166,6 +166,7 @@ describe("the old editor's addresses", () => {
     expect(res.text).toContain("Every word I typed.");
     expect(res.text).toContain(`href="${url("admin:blog_post_add")}"`);
     await csrfPost(author, "/write/1/edit/", { title: "x", body: "y", version: "1" }, 410);
+    await csrfPost(author, "/write/9999999999/edit/", { title: "x" }, 404); // not an id: as on every route
     expect(await prisma.post.count()).toBe(before);
     await request(app).post("/write/").type("form").send({ title: "x" }).expect(403); // no session, no token
   });
