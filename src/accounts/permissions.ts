@@ -1,4 +1,4 @@
-// Who may do what, declared once. Pages, the admin, the author's editor and (later) the API all ask
+// Who may do what, declared once. Pages, the admin (the post editor included), the previews and the API all ask
 // can(user, action, object) and maySetPostField(user, field, post); nothing else compares roles
 // for a permission decision.
 //

@@ -1,6 +1,6 @@
 // What a post form's template needs for the editor script (public/js/editor.js): where to autosave,
 // where to check the session, which post and version, the limit of the body, and the autosave to
-// offer back. Used by the admin's change form and the author's editor alike.
+// offer back. Used by the admin's change forms (the post editor among them).
 import { url } from "../web/urls.ts";
 import { POST_BODY_MAX } from "../web/limits.ts";
 import { autosaveOffer, type AutosaveOffer } from "./service.ts";

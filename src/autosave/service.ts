@@ -1,4 +1,4 @@
-// Autosaves: what a writer has typed in a post form (the admin's change form or the author's editor),
+// Autosaves: what a writer has typed in a post form (the editor: the admin's post form),
 // saved every few seconds by the editor script into one slot per user and post ("post:<id>", or
 // "new" for a post not saved yet). An autosave is not a revision and changes nothing readers see;
 // it is offered back when the form is opened again and is newer than the post (WordPress's "There

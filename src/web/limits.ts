@@ -1,7 +1,7 @@
 // The limits a writer can meet, each stated once. Forms, their validation, the help text and the
 // request body parser all read them from here, so the figure a writer is told is the figure enforced.
 //
-//  - A post's body (admin change form and the author's editor alike): POST_BODY_MAX characters.
+//  - A post's body (the editor: the admin's post form, for every writer): POST_BODY_MAX characters.
 //  - A form request: FORM_BODY_LIMIT_BYTES, derived from the field limits with headroom: URL-encoding
 //    turns one character into at most 9 bytes (a 3-byte UTF-8 character becomes %XX%XX%XX; a 4-byte
 //    one is two JavaScript characters, 12 bytes), so a body of POST_BODY_MAX characters in any script,
