@@ -138,4 +138,3 @@ export async function passwordHashOf(userId: number): Promise<string | null> {
 export async function recordLogin(userId: number, newHash?: string): Promise<void> {
   await prisma.user.update({ where: { id: userId }, data: { lastLogin: new Date(), ...(newHash ? { passwordHash: newHash } : {}) } });
 }
-

@@ -382,7 +382,8 @@ const getPostByDateOp = endpoint({
   method: "get",
   path: "/posts/{year}/{month}/{day}/{slug}",
   summary: "The post at a reader's address",
-  description: "The post at /blog/{year}/{month}/{day}/{slug}/ (the publish day in the site's TIME_ZONE), with the same visibility and ETag as GET /posts/{id}.",
+  description:
+    "The post at /blog/{year}/{month}/{day}/{slug}/ (the publish day in the site's TIME_ZONE), with the same visibility and ETag as GET /posts/{id}.",
   tags: TAGS,
   auth: "public",
   params: z.object({ ...DAY_PATH_PARTS, slug: slugParam("The post's slug.") }).refine(isRealDay),
