@@ -45,7 +45,7 @@ export async function sharedPreview(req: Request, res: Response): Promise<void> 
   const id = toId(req.params.id);
   const target = id === null ? null : await previewTarget(id);
   if (!target || !tokenOpens(target, String(req.params.token))) throw notFound(LINK_NOT_WORKING);
-  if (isLive(target)) return res.redirect(301, postUrl(target));
+  if (isLive(target)) return res.redirect(302, postUrl(target)); // a 302, as postPreview: the post may be unpublished again
   await render(res, target, true);
 }
 

@@ -140,12 +140,12 @@ describe("share links", () => {
     expect(shareLink({ id: draft.id, previewKey: past })).toBeNull(); // the editor no longer shows it
   });
 
-  it("a link made before the post was published sends reviewers to its public page (301)", async () => {
+  it("a link made before the post was published sends reviewers to its public page (302: not a permanent move, it may be unpublished again)", async () => {
     const post = await makePost({ authorId: author.user.id, title: "Soon published", status: "DRAFT" });
     const { path } = await share(author, post.id);
     const stored = await prisma.post.findUniqueOrThrow({ where: { id: post.id } });
     await prisma.post.update({ where: { id: post.id }, data: { status: "PUBLISHED", publish: new Date(Date.now() - 60_000) } });
-    const res = await request(app).get(path).expect(301);
+    const res = await request(app).get(path).expect(302);
     const now = await prisma.post.findUniqueOrThrow({ where: { id: post.id } });
     expect(res.headers.location).toBe(postUrl(now));
     expect(stored.previewKey).not.toBe("");
