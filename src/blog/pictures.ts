@@ -38,11 +38,28 @@ export interface AvatarPerson {
 export function avatarHtml(person: AvatarPerson, px: number, lazy = true): string {
   const size = `avatar avatar--${px}`;
   if (person.avatar)
-    return `<span class="${size}">${pictureHtml(person.avatar, { sizes: `${px}px`, lazy, alt: "", className: "avatar-img", maxWidth: 320 })}</span>`;
+    return `<span class="${size}">${memoPictureHtml(person.avatar, { sizes: `${px}px`, lazy, alt: "", className: "avatar-img", maxWidth: 320 })}</span>`;
   return `<span class="${size} avatar--c${colourOf(person.username)}" aria-hidden="true">${escapeAttr(initials(person.fullName || person.username))}</span>`;
 }
 
+// A <picture> is a pure function of the item and the options, and a page asks for the same few again and
+// again (the post page's featured image and the author's avatar twice, on every request): its HTML is kept
+// on the item object itself, per options. The items come from blog.media-items (src/blog/queries.ts
+// mediaItemsFor), where a new version of an image (alt text edited, renditions remade) is a new object: the
+// memo lives and dies with its cache entry, never stale, bounded by that cache (a few options per item).
+const pictureMemo = new WeakMap<MediaItem, Map<string, string>>();
+
+/** pictureHtml(item, opts), memoised per item object and options (see above). */
+export function memoPictureHtml(item: MediaItem, opts: PictureOptions): string {
+  let byOpts = pictureMemo.get(item);
+  if (!byOpts) pictureMemo.set(item, (byOpts = new Map()));
+  const key = `${opts.sizes}|${opts.lazy ? 1 : 0}|${opts.maxWidth ?? ""}|${opts.className ?? ""}|${opts.alt ?? "\u0000"}`;
+  let html = byOpts.get(key);
+  if (html === undefined) byOpts.set(key, (html = pictureHtml(item, opts)));
+  return html;
+}
+
 export function installPictureGlobals(env: nunjucks.Environment): void {
-  env.addGlobal("picture", (item: MediaItem | null | undefined, opts: PictureOptions) => (item ? new SafeString(pictureHtml(item, opts)) : ""));
+  env.addGlobal("picture", (item: MediaItem | null | undefined, opts: PictureOptions) => (item ? new SafeString(memoPictureHtml(item, opts)) : ""));
   env.addGlobal("avatar", (person: AvatarPerson, px: number, lazy = true) => new SafeString(avatarHtml(person, px, lazy)));
 }

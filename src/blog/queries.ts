@@ -225,13 +225,17 @@ const byTagName = (a: TagRef, b: TagRef) => (a.name < b.name ? -1 : a.name > b.n
 /**
  * The names of every tag id of `rows` (this page's: a lookup that cannot expire between here and
  * toCard()): from the cache, plus one query for the ids it lacks; and, for rows with a featured
- * image (imageId), the images (mediaItemsFor: cache, plus one query), at the same time.
+ * image (imageId) and `moreImages` (the post page's avatar), the images (mediaItemsFor: cache, plus
+ * one query for all of them), at the same time.
  */
-export async function tagNamesFor(rows: readonly { tagIds: readonly number[]; imageId?: number | null; imageVersion?: number | null }[]): Promise<TagNames> {
+export async function tagNamesFor(
+  rows: readonly { tagIds: readonly number[]; imageId?: number | null; imageVersion?: number | null }[],
+  moreImages: readonly { id: number | null; version: number | null }[] = [],
+): Promise<TagNames> {
   const cache = caches.tagNames;
   const names: Map<number, TagRef> & { images?: MediaItems } = new Map<number, TagRef>();
   let missing: number[] | undefined;
-  let pictured = false;
+  let pictured = moreImages.some((m) => m.id !== null);
   for (const r of rows) {
     if (r.imageId) pictured = true;
     for (const id of r.tagIds) {
@@ -246,7 +250,7 @@ export async function tagNamesFor(rows: readonly { tagIds: readonly number[]; im
     missing
       ? preparedQuery<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE id = ANY ($1::int[])`, [[...new Set(missing)]])
       : null,
-    pictured ? mediaItemsFor(rows.map((r) => ({ id: r.imageId ?? null, version: r.imageVersion ?? null }))) : undefined,
+    pictured ? mediaItemsFor([...rows.map((r) => ({ id: r.imageId ?? null, version: r.imageVersion ?? null })), ...moreImages]) : undefined,
   ]);
   for (const t of found?.rows ?? []) {
     const ref = { name: t.name, slug: t.slug };
@@ -417,8 +421,10 @@ export async function getPostPageById(id: number): Promise<PostPage | null> {
 async function postPage(rows: PageRow[]): Promise<PostPage | null> {
   const r = rows[0];
   if (!r) return null;
-  const post = (await details(rows))[0]!;
-  const avatar = r.avatarId === null ? null : ((await mediaItemsFor([{ id: r.avatarId, version: r.avatarVersion }])).get(r.avatarId) ?? null);
+  // The featured image and the avatar in one lookup (one query at most for both).
+  const tags = await tagNamesFor(rows, [{ id: r.avatarId, version: r.avatarVersion }]);
+  const post = toDetail(r, tags);
+  const avatar = r.avatarId === null ? null : (tags.images?.get(r.avatarId) ?? null);
   return { ...post, metaTitle: r.metaTitle, author: { ...post.author, bio: r.authorBio, avatar } };
 }
 

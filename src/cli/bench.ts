@@ -137,6 +137,8 @@ export interface BenchArgs {
   workers: number | null;
   /** Extra ad-hoc scenarios: --path /healthz (repeatable). */
   paths: string[];
+  /** False (--no-images): the bench data without featured images and avatars (a database of its own), to tell the images' cost from the rest. */
+  images: boolean;
   /** Checkout whose build is measured (default: this one), e.g. a `git worktree` of an older commit for before/after. */
   root: string;
 }
@@ -150,6 +152,7 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--only 
   --posts N         posts in the bench database (default 10000)
   --seed S          seed for the generated posts (default 42)
   --skip-build      use the existing dist/ instead of running npm run build
+  --no-images       bench data without featured images or avatars (its own database): the images' cost apart
   --workers N       WEB_CONCURRENCY passed to the server (default: the production default, one per CPU)
   --path /p         also measure this path (repeatable; with --only, only the named scenarios and these)
   --root DIR        build and run the server of another checkout (e.g. a git worktree of an older
@@ -169,6 +172,7 @@ function parseBenchArgs(argv: string[]): BenchArgs | "help" {
       path: { type: "string", multiple: true },
       root: { type: "string" },
       "skip-build": { type: "boolean", default: false },
+      "no-images": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -193,6 +197,7 @@ function parseBenchArgs(argv: string[]): BenchArgs | "help" {
     posts: intArg("posts", values.posts, 1, 5_000_000, 10_000),
     seed: intArg("seed", values.seed, 0, 0xffffffff, 42),
     skipBuild: values["skip-build"] ?? false,
+    images: !values["no-images"],
     workers: values.workers === undefined ? null : intArg("workers", values.workers, 1, 64, 1),
     root: values.root === undefined ? ROOT : resolve(values.root),
     paths: (values.path ?? []).map((p) => {
@@ -427,9 +432,9 @@ async function addBenchImages(log: (m: string) => void): Promise<void> {
 
 /** Creates (or reuses, when it holds exactly this seed) the database for `posts` posts and connects the pool to it. */
 async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number, log: (m: string) => void): Promise<{ name: string; url: string }> {
-  const name = benchDatabaseName(posts);
+  const name = `${benchDatabaseName(posts)}${args.images ? "" : "_noimages"}`;
   const url = cluster.urlFor(name);
-  const marker = `folio-bench posts=${posts} seed=${args.seed} generator=${SEED_GENERATOR_VERSION} ${BENCH_MEDIA}`;
+  const marker = `folio-bench posts=${posts} seed=${args.seed} generator=${SEED_GENERATOR_VERSION} ${args.images ? BENCH_MEDIA : "media=none"}`;
   const current = await seedMarker(cluster.adminUrl, name).catch(() => null);
   if (current !== marker) {
     log(current ? `${name} holds "${current}": recreating it` : `creating database ${name} with ${posts} posts`);
@@ -439,7 +444,7 @@ async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number,
     connectDb(url, 4);
     const t = performance.now();
     await seedPosts({ posts, seed: args.seed });
-    await addBenchImages(log);
+    if (args.images) await addBenchImages(log);
     await pool.query("ANALYZE");
     log(`seeded ${posts} posts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     await pool.query(`COMMENT ON DATABASE ${name} IS '${marker}'`);
