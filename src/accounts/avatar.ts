@@ -8,9 +8,9 @@
 // (object-fit: cover) from its renditions: no separate square file. "Remove" posts `remove=1`. Both go
 // through the one user save path (src/accounts/service.ts updateUser: audit entry, version, every cached
 // page made stale since the author's picture shows on their posts). The image stays in the media library.
-import { Prisma } from "../generated/prisma/client.ts";
 import { prisma } from "../db/index.ts";
 import { getMedia, type MediaItem } from "../media/index.ts";
+import { fkViolation } from "../media/library.ts";
 import { forbidden } from "../web/errors.ts";
 import { toId } from "../web/inputs.ts";
 import { routeNames, url } from "../web/urls.ts";
@@ -35,7 +35,6 @@ export async function avatarContext(u: SessionUser): Promise<Record<string, unkn
   };
 }
 
-const fkViolation = (e: unknown) => e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2003";
 
 /** The longest bio (the admin's user form says the same). */
 export const BIO_MAX_LENGTH = 2000;

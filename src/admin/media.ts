@@ -27,7 +27,9 @@ import {
   SEARCH_MAX,
   setAlt,
   usageOf,
+  AltRequiredError,
   type LibraryItem,
+  type Usage,
 } from "../media/library.ts";
 import { notFound } from "../web/errors.ts";
 import { NUL_MESSAGE, toId } from "../web/inputs.ts";
@@ -39,6 +41,14 @@ import { render } from "./views.ts";
 
 /** The owner of an image, as can() reads it (authorId: the uploader). */
 const owned = (m: { uploadedById: number | null }) => ({ authorId: m.uploadedById ?? 0 });
+
+/**
+ * The image as media.change reads it for its alt text (the one rule): the user's own when they uploaded it
+ * or when a post of theirs shows it (body or featured), so an author can give alt text to another writer's
+ * image their post needs before publishing. Deletion stays with the uploader (and editors).
+ */
+const altOwned = (m: { uploadedById: number | null }, usage: Usage, u: AdminUser) =>
+  usage.posts.some((p) => p.authorId === u.id) ? { authorId: u.id } : owned(m);
 
 function who(req: Request): AdminUser {
   const u = currentUser(req)!; // requireAdmin ran
@@ -117,7 +127,8 @@ async function detail(req: Request, res: Response, id: number, extra: Record<str
   const m = await getLibraryItem(id);
   if (!m) throw notFound("No such image.");
   const usage = await usageOf(id);
-  const mayChange = can(u, "media.change", owned(m));
+  const mayChange = can(u, "media.change", altOwned(m, usage, u));
+  const seen = usage.posts.filter((p) => can(u, "post.view", p)); // another writer's drafts: a count, no title
   render(
     req,
     res,
@@ -133,7 +144,8 @@ async function detail(req: Request, res: Response, id: number, extra: Record<str
         const w = [...new Set(m.renditions.map((r) => r.width))].sort((a, b) => a - b);
         return w.length > 1 ? `${w[0]}–${w[w.length - 1]} px wide` : `${w[0]} px wide`;
       })(),
-      posts: usage.posts.map((p) => ({ ...p, editUrl: can(u, "post.change", p) ? url("admin:blog_post_change", { id: p.id }) : null })),
+      hiddenPosts: usage.posts.length - seen.length,
+      posts: seen.map((p) => ({ ...p, editUrl: can(u, "post.change", p) ? url("admin:blog_post_change", { id: p.id }) : null })),
       avatars: usage.avatars.map((a) => ({
         ...a,
         editUrl: can(u, "user.change", { authorId: a.id }) ? url("admin:accounts_user_change", { id: a.id }) : null,
@@ -166,7 +178,7 @@ export async function saveAlt(req: Request, res: Response, next: NextFunction): 
   const u = who(req);
   const m = await getLibraryItem(id);
   if (!m) throw notFound("No such image.");
-  authorize(u, "media.change", owned(m));
+  authorize(u, "media.change", altOwned(m, await usageOf(id), u));
   const body = (req.body ?? {}) as Record<string, unknown>;
   const parsed = altForm.safeParse({ alt: body.alt, version: body.version });
   const typed = typeof body.alt === "string" ? body.alt : "";
@@ -180,6 +192,7 @@ export async function saveAlt(req: Request, res: Response, next: NextFunction): 
   } catch (e) {
     if (e instanceof AltConflictError)
       return detail(req, res, id, { values: { alt: typed, version: e.current.version }, conflict: { message: e.message, alt: e.current.alt } }, 409);
+    if (e instanceof AltRequiredError) return detail(req, res, id, { values: { alt: typed, version: m.version }, errors: { alt: e.message } }, 409);
     throw e;
   }
   flash(req, "success", parsed.data.alt ? `The alt text of “${m.filename}” was saved.` : `The alt text of “${m.filename}” was removed.`);

@@ -131,6 +131,59 @@ export const rerenderJob = defineJob<RerenderData>({
   },
 });
 
+/** Up to this many posts showing an image are re-rendered in the request that changed its alt text; more go to a job. */
+export const RERENDER_INLINE_MAX = 20;
+
+/** Re-renders the posts whose body shows image `mediaId` (PostMedia), in batches; returns the counts (pages not touched). */
+export async function rerenderShowing(mediaId: number): Promise<RerenderResult> {
+  const result: RerenderResult = { posts: 0, changed: 0, skipped: 0 };
+  let after = 0;
+  for (;;) {
+    const rows = await prisma.post.findMany({
+      where: { id: { gt: after }, media: { some: { mediaId } } },
+      orderBy: { id: "asc" },
+      take: BATCH,
+      select: { id: true, body: true, bodyHtml: true, wordCount: true, version: true, media: { select: { mediaId: true } } },
+    });
+    if (rows.length === 0) return result;
+    for (const { media, ...row } of rows) {
+      result.posts++;
+      const outcome = await rerenderOne({ ...row, mediaIds: media.map((m) => m.mediaId) });
+      if (outcome !== "same") result[outcome]++;
+    }
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** The background re-render of the posts showing an image whose alt text changed (many posts). */
+export const rerenderShowingJob = defineJob<{ mediaId: number }>({
+  name: "posts.rerender-showing",
+  retryLimit: 5,
+  retryDelaySeconds: 30,
+  retryBackoff: true,
+  expireInSeconds: 3600,
+  async handle({ mediaId }) {
+    const r = await rerenderShowing(mediaId);
+    if (r.changed) await invalidate("posts", PAGE_TAGS.all);
+    logger.info({ mediaId, ...r }, "posts.rerender-showing: posts showing an image re-rendered");
+  },
+});
+
+/**
+ * After an image's alt text changed (committed): bodies that give no alt text of their own store the
+ * library's, so they are rendered again: here for up to RERENDER_INLINE_MAX posts, else in a job. The
+ * caller then makes the pages showing the image stale. Returns whether a job was queued.
+ */
+export async function rerenderPostsShowing(mediaId: number): Promise<"inline" | "queued"> {
+  const n = await prisma.postMedia.count({ where: { mediaId } });
+  if (n > RERENDER_INLINE_MAX) {
+    await enqueue(null, rerenderShowingJob, { mediaId });
+    return "queued";
+  }
+  await rerenderShowing(mediaId);
+  return "inline";
+}
+
 /** The "SiteState" key recording the renderer version whose re-render job was queued (one job per version). */
 const QUEUED_KEY = "render_version_queued";
 
