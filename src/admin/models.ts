@@ -26,7 +26,7 @@ import {
   type PostInput,
 } from "../posts/service.ts";
 import { conflictMessage, type VersionedModel } from "../db/versioned.ts";
-import { AltTextMissingError } from "../media/alt-check.ts";
+import { AltTextMissingError, altProblems, altWarning } from "../media/alt-check.ts";
 import { FieldErrors, NotFoundError, StaleVersionError } from "../db/saves.ts";
 import { CATEGORY, createCategory, createTag, deleteCategories, deleteTags, TAG, updateCategory, updateTag } from "../taxonomy/service.ts";
 import { changeMessage } from "../audit/index.ts";
@@ -43,7 +43,9 @@ import {
   type ImageChoice,
   type ModelHooks,
 } from "./site.ts";
-import { mediaUrl, type Rendition } from "../media/index.ts";
+import { MEDIA_SELECT, toMediaItem, type MediaItem } from "../media/index.ts";
+import { searchWhere } from "../media/library.ts";
+import { thumbnailOf } from "./media.ts";
 import { previewContext } from "../previews/index.ts";
 import { config } from "../config.ts";
 import { parseDatetimeLocal, type TagsValue } from "./forms.ts";
@@ -274,18 +276,15 @@ async function slugCheck(req: Request, res: Response) {
 const MEDIA_PAGE = 24;
 const THUMB_WIDTH = 240;
 
-/** A library image as the picker shows it: its smallest rendition a browser shows that is at least THUMB_WIDTH wide (else the original). */
-function imageChoice(m: { id: number; storageKey: string; alt: string; filename: string; width: number; height: number; renditions: unknown }): ImageChoice {
-  const renditions = (Array.isArray(m.renditions) ? m.renditions : []) as Rendition[];
-  const shown = renditions.filter((r) => r.format !== "avif" && r.width >= Math.min(THUMB_WIDTH, m.width)).sort((a, b) => a.width - b.width)[0];
-  return { id: m.id, thumbnail: mediaUrl(shown?.key ?? m.storageKey), alt: m.alt, filename: m.filename, width: m.width, height: m.height };
+/** A library image as the picker shows it: the media library's thumbnail (a WebP at least THUMB_WIDTH wide, else the original), the image's size. */
+function imageChoice(m: MediaItem): ImageChoice {
+  const t = thumbnailOf(m, THUMB_WIDTH);
+  return { id: m.id, thumbnail: t.src, alt: m.alt, filename: m.filename, width: m.width, height: m.height };
 }
-
-const MEDIA_SELECT = { id: true, storageKey: true, alt: true, filename: true, width: true, height: true, renditions: true } as const;
 
 async function describeImage(id: number): Promise<ImageChoice | null> {
   const m = await prisma.media.findUnique({ where: { id }, select: MEDIA_SELECT });
-  return m && imageChoice(m);
+  return m && imageChoice(toMediaItem(m));
 }
 
 const mediaChoicesQuery = z.object({
@@ -294,25 +293,33 @@ const mediaChoicesQuery = z.object({
     .string()
     .regex(/^[1-9]\d{0,3}$/)
     .optional(),
+  id: idString().optional(),
 });
 
 /**
  * The featured-image picker's library (GET ?q=&page=): newest first, searched in file names and alt
- * texts; { results: ImageChoice[], page, hasMore }. For every writer (post.create): the library is the
+ * texts (the media library's search); { results: ImageChoice[], page, hasMore }. GET ?id=: that one image
+ * (results: [] when it is gone), for a featured image an autosave restored into the form. For every writer (post.create): the library is the
  * site's, shared by its writers (its files are public once a post shows them).
  */
 async function mediaChoices(req: Request, res: Response) {
-  const { query } = writerQuery(req, mediaChoicesQuery, "Invalid image search.", { q: "Give the text once, at most 200 characters; page: a number from 1." });
+  const { query } = writerQuery(req, mediaChoicesQuery, "Invalid image search.", {
+    q: "Give the text once, at most 200 characters; page: a number from 1; id: an image's id.",
+  });
+  if (query.id !== undefined) {
+    const one = await describeImage(query.id);
+    return res.json({ results: one ? [one] : [], page: 1, hasMore: false });
+  }
   const q = searchText(query.q ?? "");
   const page = Number(query.page ?? 1);
   const rows = await prisma.media.findMany({
-    where: q ? { OR: [{ filename: { contains: q, mode: "insensitive" } }, { alt: { contains: q, mode: "insensitive" } }] } : {},
+    where: searchWhere(q),
     select: MEDIA_SELECT,
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     skip: (page - 1) * MEDIA_PAGE,
     take: MEDIA_PAGE + 1,
   });
-  res.json({ results: rows.slice(0, MEDIA_PAGE).map(imageChoice), page, hasMore: rows.length > MEDIA_PAGE });
+  res.json({ results: rows.slice(0, MEDIA_PAGE).map((r) => imageChoice(toMediaItem(r))), page, hasMore: rows.length > MEDIA_PAGE });
 }
 
 // ---------------------------------------------------------------- the editor's buttons (Publish, Schedule, Unpublish)
@@ -380,6 +387,21 @@ async function restorePostRevision(id: number, rev: number, user: AdminUser): Pr
   }
 }
 
+/**
+ * The saved post's images without alt text, as the editor's warnings (a draft saves with them; publishing
+ * is refused until they have alt text: src/media/alt-check.ts): { body, featured } messages, "" for none.
+ */
+async function storedAltWarnings(obj: AdminObject): Promise<{ body: string; featured: string }> {
+  const used = await prisma.postMedia.findMany({ where: { postId: obj.id }, select: { mediaId: true } });
+  const featured = typeof obj.values.featuredImageId === "number" ? obj.values.featuredImageId : null;
+  const problems = await altProblems(
+    used.map((u) => u.mediaId),
+    featured,
+    String(obj.values.body ?? ""),
+  );
+  return { body: altWarning(problems.filter((p) => p.where === "body")), featured: altWarning(problems.filter((p) => p.where === "featured")) };
+}
+
 /** Readers can see it now ("View on site"). */
 const isLiveValues = (v: Record<string, unknown>) => v.status === "PUBLISHED" && v.publish instanceof Date && v.publish <= new Date();
 
@@ -442,12 +464,13 @@ site.register({
       timeZone: config.TIME_ZONE,
       live: !!obj && isLiveValues(obj.values),
       scheduled: !!obj && obj.values.status === "PUBLISHED" && isFuture(obj.values.publish),
+      altWarnings: obj ? await storedAltWarnings(obj) : null,
     },
   }),
   revisions: { list: postRevisions, restore: restorePostRevision, fields: ["title", "body", "excerpt", "status"] },
   // Django's "View on site": a post readers can see now.
   objectLinks: (obj) =>
-    isLiveValues(obj.values) ? [{ label: "View on site", url: postUrl({ publish: obj.values.publish as Date, slug: String(obj.values.slug) }) }] : [],
+    isLiveValues(obj.values) ? [{ label: "View on site", url: postUrl({ publish: obj.values.publish as Date, slug: String(obj.values.slug), publishDate: obj.readOnly.publishDate as Date | null }) }] : [],
   urls: [
     { name: "admin:blog_post_slug_check", path: "/admin/blog/post/slug-check/", methods: ["get"], handler: slugCheck },
     { name: "admin:blog_post_media_choices", path: "/admin/blog/post/media-choices/", methods: ["get"], handler: mediaChoices },
@@ -502,7 +525,6 @@ site.register({
         widget: "image",
         image: { choices: "admin:blog_post_media_choices", describe: describeImage },
         upload: "media:upload",
-        placeholder: "Write in Markdown. Drop or paste images here.",
         help: "Shown on the post's card and page, and in link previews (og:image).",
       },
       {

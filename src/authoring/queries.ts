@@ -43,6 +43,7 @@ export function groupPage(authorId: number, group: Group, now: Date, page: numbe
       slug: true,
       status: true,
       publish: true,
+      publishDate: true, // the View link's date (postUrl)
       updatedAt: true,
       wordCount: true,
       authorId: true,

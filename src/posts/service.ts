@@ -143,7 +143,8 @@ export function publishTimeSet(p: StoredPublish): boolean {
 
 /**
  * The publish time a save gives a post (`publishPinned`: the time is fixed, no longer "set when published").
- * - `chosen` a Date: the writer chose it; it stays as chosen (past or future), pinned.
+ * - `chosen` a Date: the writer chose it; it stays as chosen (past or future), pinned (the stored time
+ *   to the minute, as the forms show it, is the stored time unchanged).
  * - `chosen` undefined (a path without a publish field: status-only edits, bulk actions, the author's
  *   editor): a pinned or already published post keeps its time.
  * - otherwise (none chosen, or null: the writer emptied the field): a post being published takes `now`;
@@ -155,6 +156,9 @@ export function publishTime(
   status: PostStatus,
   now = new Date(),
 ): { publish: Date; publishPinned: boolean } {
+  // the forms show the time to the minute: the stored time sent back unchanged keeps its seconds (and its URL date, urlDay)
+  if (chosen instanceof Date && before && publishTimeSet(before) && chosen.getTime() === Math.floor(before.publish.getTime() / 60_000) * 60_000)
+    return { publish: before.publish, publishPinned: true };
   if (chosen instanceof Date) return { publish: chosen, publishPinned: true };
   if (chosen === undefined && before && publishTimeSet(before)) return { publish: before.publish, publishPinned: true };
   if (status === "PUBLISHED") return { publish: now, publishPinned: true };
@@ -194,16 +198,29 @@ const TRACKED = [
   "tagIds",
 ];
 
-/** The post already using `slug` on the UTC day of `publish` (ignoring post `exceptId`), or null. */
-export function slugClash(tx: Tx, slug: string, publish: Date, exceptId?: number) {
+/** The stored URL date of a post (its "publishDate"), as the save path needs it. */
+type StoredDate = Pick<Post, "publish" | "publishDate">;
+
+/**
+ * The URL date ("YYYY-MM-DD") a post with `publish` has after a save over `stored` (null: a new post):
+ * the stored "publishDate" while publish is unchanged (the trigger post_publish_date leaves it: a post
+ * that kept its old date in a change of TIME_ZONE keeps it), else the day of `publish` in the site's zone.
+ */
+export function urlDay(publish: Date, stored?: StoredDate | null): string {
+  if (stored?.publishDate && stored.publish.getTime() === publish.getTime()) return stored.publishDate.toISOString().slice(0, 10);
+  return dayString(publish);
+}
+
+/** The post already using `slug` on the URL date a post with `publish` gets (urlDay; ignoring post `exceptId`), or null. */
+export function slugClash(tx: Tx, slug: string, publish: Date, exceptId?: number, stored?: StoredDate | null) {
   return tx.post.findFirst({
-    where: { slug, publishDate: new Date(`${dayString(publish)}T00:00:00Z`), ...(exceptId ? { NOT: { id: exceptId } } : {}) },
+    where: { slug, publishDate: new Date(`${urlDay(publish, stored)}T00:00:00Z`), ...(exceptId ? { NOT: { id: exceptId } } : {}) },
     select: { id: true, authorId: true, status: true, publish: true },
   });
 }
 
-async function assertSlugFree(tx: Tx, slug: string, publish: Date, exceptId?: number): Promise<void> {
-  if (await slugClash(tx, slug, publish, exceptId)) throw new SlugTakenError(slug, dayString(publish));
+async function assertSlugFree(tx: Tx, slug: string, publish: Date, exceptId?: number, stored?: StoredDate | null): Promise<void> {
+  if (await slugClash(tx, slug, publish, exceptId, stored)) throw new SlugTakenError(slug, urlDay(publish, stored));
 }
 
 /**
@@ -499,11 +516,11 @@ async function saveOver(
   const tagIds = await resolveTags(tx, input, before.tagIds, saver);
   assertMaySave(saver, before, { ...data, publish: input.publish, tagIds });
   if (saver !== SYSTEM) await assertAltForPublish(data.status, mediaIds, data.featuredImageId, data.body, tx); // alt text to publish (src/media/alt-check.ts): writers only, not the data commands
-  await assertSlugFree(tx, data.slug, data.publish, before.id);
+  await assertSlugFree(tx, data.slug, data.publish, before.id, before);
   try {
     await updateAtVersion(tx, "post", before.id, expectedVersion, data);
   } catch (e) {
-    if (uniqueViolation(e)) throw new SlugTakenError(data.slug, dayString(data.publish)); // a post took the slug just now
+    if (uniqueViolation(e)) throw new SlugTakenError(data.slug, urlDay(data.publish, before)); // a post took the slug just now
     if (!(e instanceof StaleVersionError)) throw e;
     const now = await withTags(tx, before.id);
     if (!now) throw new PostNotFoundError();

@@ -50,10 +50,12 @@ export interface PreviewTarget {
   status: string;
   publish: Date;
   slug: string;
+  /** The URL date (postUrl: a post that kept its old date in a change of TIME_ZONE is there). */
+  publishDate: Date | null;
   previewKey: string;
 }
 
-const TARGET = { id: true, title: true, authorId: true, status: true, publish: true, slug: true, previewKey: true } as const;
+const TARGET = { id: true, title: true, authorId: true, status: true, publish: true, slug: true, publishDate: true, previewKey: true } as const;
 
 export function previewTarget(id: number): Promise<PreviewTarget | null> {
   return prisma.post.findUnique({ where: { id }, select: TARGET });
