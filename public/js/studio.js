@@ -342,7 +342,10 @@
     this.el.appendChild(this.status);
     // an autosave restored into the form (editor.js) sets the id: show what is known of it
     this.input.addEventListener("input", function (e) {
-      if (e.isTrusted === false && self.input.value !== self.shownId) self.set(self.input.value ? { id: self.input.value } : null, true);
+      if (e.isTrusted === false && self.input.value !== self.shownId) {
+        self.set(self.input.value ? { id: self.input.value } : null, true);
+        if (self.input.value) self.describe(self.input.value);
+      }
     });
     this.shownId = this.input.value;
     this.sync();
@@ -387,6 +390,23 @@
       changed(this.input);
       this.input.dispatchEvent(new Event("change", { bubbles: true }));
     }
+  };
+
+  /** Fills in the thumbnail, alt and name of image `id` (the library by id); a gone image says so. */
+  ImagePicker.prototype.describe = function (id) {
+    var self = this;
+    fetch(this.choicesUrl + "?" + new URLSearchParams({ id: id }).toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (res) {
+        return readJson(res).then(function (data) {
+          if (self.input.value !== id) return; // chosen otherwise meanwhile
+          var img = res.ok && data && data.results && data.results[0];
+          if (img) self.set(img, true);
+          else if (res.ok) self.say("Image " + id + " is no longer in the library: choose another.", "warn");
+        });
+      })
+      .catch(function () {
+        /* the id stays; its thumbnail shows after a save */
+      });
   };
 
   ImagePicker.prototype.upload = function (f) {
@@ -502,6 +522,127 @@
     return li;
   };
 
+  // ------------------------------------------------------------------ the publish time
+  // The time is the site's wall clock (data-time-zone), compared with "now" there as "YYYY-MM-DDTHH:MM"
+  // strings. Under the field, what it means (live); Schedule and Publish check it before sending, with
+  // the server's own messages (the server checks again).
+  var SCHEDULE_PAST = "To schedule the post, choose a publish time in the future.";
+  var PUBLISH_FUTURE = "This time is in the future: press Schedule, or empty the time to publish now.";
+
+  function PublishTime(form) {
+    var self = this;
+    this.form = form;
+    this.input = form.querySelector('input[name="publish"]');
+    this.zone = form.getAttribute("data-time-zone") || "UTC";
+    this.note = this.input && document.getElementById(this.input.id + "_empty");
+    this.emptyText = this.note ? this.note.getAttribute("data-empty-text") : "";
+    if (!this.input) return;
+    this.input.addEventListener("input", function () {
+      self.explain();
+    });
+    this.input.addEventListener("change", function () {
+      self.explain();
+    });
+    // before editor.js's own submit check (capture on the document): a refused time is not sent
+    document.addEventListener(
+      "submit",
+      function (e) {
+        if (e.target === form) self.check(e);
+      },
+      true,
+    );
+    this.explain();
+  }
+
+  /** Now in the site's zone, as a datetime-local value. */
+  PublishTime.prototype.now = function () {
+    var p = {};
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: this.zone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    })
+      .formatToParts(new Date())
+      .forEach(function (x) {
+        p[x.type] = x.value;
+      });
+    return p.year + "-" + p.month + "-" + p.day + "T" + p.hour + ":" + p.minute;
+  };
+
+  /** A datetime-local value in words ("Wed, 3 Dec 2026, 21:00"), or "" when it is not one. */
+  function wallClockWords(v) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(v || "");
+    if (!m) return "";
+    var d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]));
+    return new Intl.DateTimeFormat("en-GB", {
+      timeZone: "UTC",
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      year: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    }).format(d);
+  }
+
+  PublishTime.prototype.future = function () {
+    return !!this.input.value && this.input.value.slice(0, 16) > this.now();
+  };
+
+  PublishTime.prototype.explain = function () {
+    if (!this.note) return;
+    var v = this.input.value;
+    var words = wallClockWords(v);
+    var draft = !!this.form.querySelector('button[name="_schedule"]');
+    var text = this.emptyText;
+    if (v && !words) text = "";
+    else if (words && this.future()) text = "Scheduled for " + words + " (" + this.zone + ")" + (draft ? " when you press Schedule." : ".");
+    else if (words) text = "Published at " + words + " (" + this.zone + ")" + (draft ? " when you press Publish." : ".");
+    this.note.textContent = text;
+    this.note.hidden = !text;
+  };
+
+  /** Schedule needs a future time, Publish a time not in the future: else the field's message, nothing sent. */
+  PublishTime.prototype.check = function (e) {
+    var name = e.submitter && e.submitter.name;
+    var problem = name === "_schedule" && !this.future() ? SCHEDULE_PAST : name === "_publish" && this.future() ? PUBLISH_FUTURE : "";
+    var error = document.getElementById(this.input.id + "_error");
+    if (!problem) {
+      if (error && error.hasAttribute("data-client")) this.clear(error);
+      return;
+    }
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "errorlist";
+      error.id = this.input.id + "_error";
+      error.setAttribute("data-client", "");
+      this.input.parentNode.insertBefore(error, this.note ? this.note.nextSibling : this.input.nextSibling);
+    }
+    error.textContent = problem;
+    this.input.setAttribute("aria-invalid", "true");
+    this.input.setAttribute("aria-describedby", error.id);
+    var row = this.input.closest(".form-row");
+    if (row) row.classList.add("has-error");
+    this.input.focus();
+  };
+
+  PublishTime.prototype.clear = function (error) {
+    error.remove();
+    this.input.removeAttribute("aria-invalid");
+    var help = document.getElementById(this.input.id + "_help");
+    if (help) this.input.setAttribute("aria-describedby", help.id);
+    else this.input.removeAttribute("aria-describedby");
+    var row = this.input.closest(".form-row");
+    if (row) row.classList.remove("has-error");
+  };
+
   // ------------------------------------------------------------------ the page: focus mode and shortcuts
   function Studio(form) {
     var self = this;
@@ -512,6 +653,7 @@
     form.querySelectorAll(".image-picker").forEach(function (el) {
       new ImagePicker(el);
     });
+    new PublishTime(form);
     this.focusButton = document.querySelector("[data-studio-focus]");
     this.live = document.createElement("p");
     this.live.className = "visually-hidden";

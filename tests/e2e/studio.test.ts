@@ -195,6 +195,54 @@ describe("the editor in a browser", { timeout: 240_000 }, () => {
     expect(await page.locator(".image-chosen img").getAttribute("src")).toMatch(/^\/media\//);
   });
 
+  it("warns of images without alt text, explains the publish time as it is typed, checks Schedule's time before sending, and shows a restored featured image", async () => {
+    // the saved draft's body images and featured image have no alt text: warned (a draft saves), not refused
+    const warnings = page.getByRole("status").filter({ hasText: "Before publishing, add alt text" });
+    expect(await warnings.count()).toBe(2);
+    expect(await page.locator("#alt_warning_body").textContent()).toContain("![what it shows]");
+    expect(await page.locator("#alt_warning_featured").textContent()).toContain("orange-sunset.jpg");
+    expect(await axe(page)).toEqual([]);
+
+    // the publish time's note says what the chosen time means
+    const note = page.locator("#id_publish_empty");
+    expect(await note.textContent()).toBe("Not set: the post takes the moment it is published.");
+    await page.fill("#id_publish", "2099-06-01T09:30");
+    expect(await note.textContent()).toBe("Scheduled for Mon, 1 Jun 2099, 09:30 (UTC) when you press Schedule.");
+    await page.fill("#id_publish", "2001-06-01T09:30");
+    expect(await note.textContent()).toBe("Published at Fri, 1 Jun 2001, 09:30 (UTC) when you press Publish.");
+
+    // Schedule with a past time: the server's message under the field, nothing sent, the focus on the time
+    const saves: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST" && r.url().includes("/change/")) saves.push(r.url());
+    });
+    await page.getByRole("button", { name: "Schedule", exact: true }).click();
+    await page.locator("#id_publish_error", { hasText: "To schedule the post, choose a publish time in the future." }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("id_publish");
+    expect(await page.getAttribute("#id_publish", "aria-invalid")).toBe("true");
+    expect(saves).toEqual([]);
+    await page.fill("#id_publish", "");
+    expect(await note.textContent()).toBe("Not set: the post takes the moment it is published.");
+
+    // an autosave restoring a featured image (editor.js sets the hidden id): its thumbnail and name are fetched
+    const other = await prisma.media.findFirstOrThrow({ where: { filename: "blue-harbour.png" } });
+    await page.evaluate((id) => {
+      const input = document.querySelector<HTMLInputElement>("input[name=featuredImageId]")!;
+      input.value = String(id);
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }, other.id);
+    await page.locator(".image-chosen figcaption", { hasText: "blue-harbour.png" }).waitFor();
+    expect(await page.locator(".image-chosen img").getAttribute("src")).toMatch(/^\/media\/.+\.webp$/);
+    // back to the saved image (the form as saved)
+    const saved = await prisma.post.findUniqueOrThrow({ where: { id: postId } });
+    await page.evaluate((id) => {
+      const input = document.querySelector<HTMLInputElement>("input[name=featuredImageId]")!;
+      input.value = String(id);
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }, saved.featuredImageId);
+    await page.locator(".image-chosen figcaption", { hasText: "orange-sunset.jpg" }).waitFor();
+  });
+
   it("on a phone the text and the preview take turns (Write / Preview)", async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
     await phone.addCookies(await context.cookies());

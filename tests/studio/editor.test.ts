@@ -246,3 +246,87 @@ describe("the picker's library and the preview", () => {
     expect(res.body.readingMinutes).toBe(2);
   });
 });
+
+describe("images without alt text", () => {
+  /** A library image under a real key shape (as the body's Markdown names it). */
+  async function keyedMedia(filename: string, alt: string) {
+    const hash = (++n).toString(16).padStart(2, "0").repeat(32).slice(0, 64);
+    const key = (w: number, ext: string) => `${hash.slice(0, 2)}/${hash}-${w}.${ext}`;
+    const m = await prisma.media.create({
+      data: {
+        hash,
+        storageKey: key(1600, "jpg"),
+        filename,
+        mime: "image/jpeg",
+        width: 1600,
+        height: 900,
+        bytes: 12345,
+        alt,
+        renditions: [{ width: 480, height: 270, format: "webp", key: key(480, "webp"), bytes: 1000 }],
+      },
+    });
+    return { id: m.id, url: `/media/${key(1600, "jpg")}` };
+  }
+
+  it("a saved draft whose body or featured image lacks alt text shows the warning (role=status) with how to add it; with alt text, none", async () => {
+    const bare = await keyedMedia("no-alt-body.jpg", "");
+    const bareFeatured = await keyedMedia("no-alt-featured.jpg", "");
+    const res = await csrfPost(
+      editor,
+      "/admin/blog/post/add/",
+      form({ title: "Draft without alt", body: `Intro.\n\n![](${bare.url})\n`, featuredImageId: String(bareFeatured.id), _continue: "1" }),
+      303,
+    );
+    const draft = await newest("Draft without alt");
+    expect(draft.status).toBe("DRAFT"); // a draft saves
+    const page = (await editor.agent.get(res.headers.location!).expect(200)).text;
+    const body = /<p class="alt-warning" role="status" id="alt_warning_body">([^]*?)<\/p>/.exec(page)?.[1];
+    expect(body).toContain("Before publishing, add alt text to “no-alt-body.jpg”");
+    expect(body).toContain("![what it shows]");
+    expect(body).toContain('href="/admin/media/"');
+    const featured = /<p class="alt-warning" role="status" id="alt_warning_featured">([^]*?)<\/p>/.exec(page)?.[1];
+    expect(featured).toContain("Before publishing, add alt text to “no-alt-featured.jpg”: set its alt text in the media library.");
+
+    // the Markdown's own alt text, and the library's for the featured image: no warning
+    await prisma.media.update({ where: { id: bareFeatured.id }, data: { alt: "A lighthouse" } });
+    await csrfPost(
+      editor,
+      res.headers.location!,
+      form({
+        title: "Draft without alt",
+        body: `Intro.\n\n![A harbour at dawn](${bare.url})\n`,
+        featuredImageId: String(bareFeatured.id),
+        _version: String(draft.version),
+        _continue: "1",
+      }),
+      303,
+    );
+    const after = (await editor.agent.get(res.headers.location!).expect(200)).text;
+    expect(after).not.toContain("alt-warning");
+    expect(after).not.toContain("Before publishing, add alt text");
+  });
+
+  it("the picker answers one image by id (a featured image an autosave restored), none for an unknown id, 400 for a bad one", async () => {
+    const one = await author.agent
+      .get("/admin/blog/post/media-choices/")
+      .query({ id: String(imageId) })
+      .expect(200);
+    expect(one.body.results).toEqual([
+      expect.objectContaining({ id: imageId, filename: "harbour-at-dawn.jpg", thumbnail: expect.stringMatching(/-480\.webp$/) }),
+    ]);
+    const gone = await author.agent.get("/admin/blog/post/media-choices/").query({ id: "2000000000" }).expect(200);
+    expect(gone.body.results).toEqual([]);
+    for (const id of ["x", "0", "-1", "99999999999"]) await author.agent.get("/admin/blog/post/media-choices/").query({ id }).expect(400);
+  });
+});
+
+describe("the admin header", () => {
+  it("offers writers My posts beside View site", async () => {
+    for (const who of [author, editor]) {
+      const html = (await who.agent.get("/admin/blog/post/add/").expect(200)).text;
+      const nav = /<nav class="admin-user" aria-label="Account">([^]*?)<\/nav>/.exec(html)?.[1] ?? "";
+      expect(nav).toContain('<a href="/write/posts/">My posts</a>');
+      expect(nav).toContain(">View site</a>");
+    }
+  });
+});
