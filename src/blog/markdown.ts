@@ -18,7 +18,7 @@
 //    renditions (renderBody only; mediaIds lists them). Other images: plain lazy <img> from https.
 // Trusted markup (placeholders, pictures, heading links, table wrappers) is put in AFTER sanitising,
 // built from validated values only, so a writer can never produce those elements or attributes.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { Marked, type Token, type Tokens } from "marked";
 import { markedHighlight } from "marked-highlight";
@@ -27,14 +27,15 @@ import { gfmHeadingId } from "marked-gfm-heading-id";
 import sanitizeHtml from "sanitize-html";
 import slugifyLib from "@sindresorhus/slugify";
 import { config } from "../config.ts";
-import { mediaByUrls, pictureHtml, type MediaItem } from "../media/index.ts";
+import { escapeHtml, mediaByUrls, pictureHtml, type MediaItem } from "../media/index.ts";
 
 /**
  * The renderer's version: bump it whenever renderBody's output changes for the same Markdown. At
  * start-up a stored SiteState "render_version" below it re-renders every post once (src/blog/rerender.ts).
  * 1: plain GFM (before issue 11). 2: highlighting, footnotes, heading ids, embeds, library pictures.
+ * 3: long or odd footnote/heading ids hashed (no longer dropped), a footnote named "label" or "ref-…" kept apart.
  */
-export const RENDER_VERSION = 2;
+export const RENDER_VERSION = 3;
 
 /** The post column's width (public/css/site.css: .post max-width var(--measure) = 42rem, 1.25rem padding each side on phones). */
 export const BODY_IMAGE_SIZES = "(min-width: 44.5rem) 42rem, calc(100vw - 2.5rem)";
@@ -43,8 +44,6 @@ export const BODY_IMAGE_SIZES = "(min-width: 44.5rem) 42rem, calc(100vw - 2.5rem
 const SECRET = `x${randomBytes(9).toString("hex")}`;
 const HEADING_PREFIX = "h-";
 const FOOTNOTE_PREFIX = "fn-";
-
-const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 
 /** Per-render state (rendering is synchronous: one at a time). */
 interface RenderContext {
@@ -205,11 +204,28 @@ export function embedHtml(v: Video): string {
 
 // ---------------------------------------------------------------- sanitising
 
-/** The id the renderer made (carries the secret; "h-..." or "fn-..."), without the secret; else undefined. */
-function ownId(v: string | undefined): string | undefined {
+/** Longest id kept as written; a longer one (or one with characters unsafe in an id) is hashed to a short one. */
+const ID_MAX = 120;
+const FOOTNOTE_REF = `${FOOTNOTE_PREFIX}ref-`;
+
+/**
+ * The id the renderer made (carries the secret; "h-...", "fn-<note>", "fn-ref-<note>[-n]", "fn-label"),
+ * without the secret; else undefined. `note`: the id of a footnote itself (its <li>, a reference's href):
+ * a note named "label", "ref-…" or "_…" gets a "_" (unlike the footnotes' heading "fn-label" and the
+ * references "fn-ref-…"). A long or odd id becomes its prefix and a hash of it: the same for the note and
+ * its links (the secret never reaches the page, the link still lands).
+ */
+function ownId(v: string | undefined, note = false): string | undefined {
   if (!v || !v.startsWith(SECRET)) return undefined;
-  const id = v.slice(SECRET.length);
-  return (id.startsWith(HEADING_PREFIX) || id.startsWith(FOOTNOTE_PREFIX)) && id.length <= 200 && !/[\s"'<>&]/.test(id) ? id : undefined;
+  let id = v.slice(SECRET.length);
+  if (!id.startsWith(HEADING_PREFIX) && !id.startsWith(FOOTNOTE_PREFIX)) return undefined;
+  if (note && id.startsWith(FOOTNOTE_PREFIX)) {
+    const name = id.slice(FOOTNOTE_PREFIX.length);
+    if (name === "label" || name.startsWith("ref-") || name.startsWith("_")) id = `${FOOTNOTE_PREFIX}_${name}`;
+  }
+  if (id.length <= ID_MAX && !/[\s"'<>&]/.test(id)) return id;
+  const prefix = id.startsWith(HEADING_PREFIX) ? HEADING_PREFIX : !note && id.startsWith(FOOTNOTE_REF) ? FOOTNOTE_REF : FOOTNOTE_PREFIX;
+  return `${prefix}_h${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
 }
 
 const HLJS_CLASS = /^hljs(-[a-z_-]+)?$/;
@@ -292,7 +308,10 @@ const SANITIZE: sanitizeHtml.IOptions = {
   transformTags: {
     a: (tagName, attribs) => {
       const out: sanitizeHtml.Attributes = {};
-      const own = attribs.href?.startsWith(`#${SECRET}`) ? ownId(attribs.href.slice(1)) : undefined;
+      const backref = attribs[`data-${SECRET}${FOOTNOTE_PREFIX}backref`] !== undefined;
+      // a reference links to its note, a back-link to the reference
+      const own = attribs.href?.startsWith(`#${SECRET}`) ? ownId(attribs.href.slice(1), !backref) : undefined;
+      if (attribs.href?.startsWith(`#${SECRET}`) && !own) return { tagName, attribs: {} }; // never the secret
       if (own) {
         // A footnote reference or back-link made by the renderer.
         out.href = `#${own}`;
@@ -301,7 +320,7 @@ const SANITIZE: sanitizeHtml.IOptions = {
         const described = ownId(attribs["aria-describedby"]);
         if (described) out["aria-describedby"] = described;
         if (attribs["aria-label"]) out["aria-label"] = attribs["aria-label"];
-        out[attribs[`data-${SECRET}${FOOTNOTE_PREFIX}backref`] !== undefined ? "data-footnote-backref" : "data-footnote-ref"] = "";
+        out[backref ? "data-footnote-backref" : "data-footnote-ref"] = "";
         return { tagName, attribs: out };
       }
       if (attribs.href !== undefined) out.href = attribs.href;
@@ -333,7 +352,7 @@ const SANITIZE: sanitizeHtml.IOptions = {
     h5: heading,
     h6: heading,
     li: (tagName, attribs): sanitizeHtml.Tag => {
-      const id = ownId(attribs.id);
+      const id = ownId(attribs.id, true);
       return { tagName, attribs: id ? { id } : {} };
     },
     section: (tagName, attribs): sanitizeHtml.Tag =>
@@ -415,12 +434,13 @@ function libraryUrls(md: string): string[] {
 /**
  * The body as stored on save (and by the re-render of stored posts): Markdown to sanitised HTML with
  * uploaded images as responsive pictures (their renditions' srcset, width and height), code
- * highlighted, embeds as click-to-load placeholders; the images' ids and the words of prose.
+ * highlighted, embeds as click-to-load placeholders; the images' ids and the words of prose. `db`: the
+ * caller's transaction when it renders inside one (the save path), so no second connection is taken.
  */
-export async function renderBody(md: string): Promise<RenderedBody> {
+export async function renderBody(md: string, db?: Parameters<typeof mediaByUrls>[1]): Promise<RenderedBody> {
   const text = md ?? "";
   const urls = libraryUrls(text);
-  const media = urls.length ? await mediaByUrls(urls) : new Map<string, MediaItem>();
+  const media = urls.length ? await mediaByUrls(urls, db) : new Map<string, MediaItem>();
   const { html, mediaIds } = render(text, media);
   return { html, mediaIds, wordCount: countWords(text) };
 }

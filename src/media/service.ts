@@ -141,8 +141,9 @@ export function keyOfUrl(u: string): string | null {
 /**
  * The items the URLs show, by URL: any rendition's URL or the original's (`/media/<key>`, or absolute on
  * SITE_URL) maps to its item. One query: a key names its original's hash. URLs of no stored file are left out.
+ * `db`: a transaction's client when called inside one (the save path: no second connection from the pool).
  */
-export async function mediaByUrls(urls: readonly string[]): Promise<Map<string, MediaItem>> {
+export async function mediaByUrls(urls: readonly string[], db: Pick<Prisma.TransactionClient, "media"> = prisma): Promise<Map<string, MediaItem>> {
   const keys = new Map<string, string>(); // url -> key
   for (const u of urls) {
     const k = keyOfUrl(u);
@@ -151,7 +152,7 @@ export async function mediaByUrls(urls: readonly string[]): Promise<Map<string, 
   const hashes = [...new Set([...keys.values()].map((k) => parseMediaKey(k)!.hash))];
   const out = new Map<string, MediaItem>();
   if (hashes.length === 0) return out;
-  const rows = await prisma.media.findMany({ where: { hash: { in: hashes } }, select: MEDIA_SELECT });
+  const rows = await db.media.findMany({ where: { hash: { in: hashes } }, select: MEDIA_SELECT });
   const byKey = new Map<string, MediaItem>();
   for (const row of rows) {
     const item = toMediaItem(row);

@@ -225,11 +225,12 @@ async function assertSlugFree(tx: Tx, slug: string, publish: Date, exceptId?: nu
 
 /**
  * The stored columns of a save of `input` over `before` (null: a new post), and the images its body
- * shows (`mediaIds`: the PostMedia rows, see setPostMedia).
+ * shows (`mediaIds`: the PostMedia rows, see setPostMedia). `db`: the save's transaction when called in
+ * it (the images are read on its connection: a save holds one connection of the pool, never two).
  */
-async function derived(input: PostInput, before: PostWithTags | null) {
+async function derived(input: PostInput, before: PostWithTags | null, db?: Tx) {
   const body = input.body ?? "";
-  const rendered = await renderBody(body);
+  const rendered = await renderBody(body, db);
   const data = {
     title: input.title,
     slug: input.slug?.trim() ? input.slug.trim() : slugify(input.title),
@@ -512,7 +513,7 @@ async function saveOver(
   const saver = await saverOf(tx, actor);
   if (saver !== SYSTEM && !can(saver, "post.change", before)) throw new PostPermissionError(null, "You cannot change this post.");
   if (before.version !== expectedVersion) throw new ConflictError(before);
-  const { data, mediaIds } = await derived(input, before);
+  const { data, mediaIds } = await derived(input, before, tx);
   const tagIds = await resolveTags(tx, input, before.tagIds, saver);
   assertMaySave(saver, before, { ...data, publish: input.publish, tagIds });
   if (saver !== SYSTEM) await assertAltForPublish(data.status, mediaIds, data.featuredImageId, data.body, tx); // alt text to publish (src/media/alt-check.ts): writers only, not the data commands
