@@ -5,11 +5,9 @@
 //   avatar(person, px, lazy = true): a round author picture of px CSS pixels: their uploaded avatar,
 //     or their initials on a colour of their own when they have none.
 import nunjucks from "nunjucks";
-import { pictureHtml, type MediaItem, type PictureOptions } from "../media/index.ts";
+import { escapeHtml, pictureHtml, type MediaItem, type PictureOptions } from "../media/index.ts";
 
 const SafeString = nunjucks.runtime.SafeString;
-
-const escapeAttr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** Backgrounds for initials: each passes WCAG AA (4.5:1) with white text, in light and dark mode. */
 const AVATAR_COLOURS = 8; // .avatar--c0 … .avatar--c7 in public/css/site.css
@@ -39,7 +37,7 @@ export function avatarHtml(person: AvatarPerson, px: number, lazy = true): strin
   const size = `avatar avatar--${px}`;
   if (person.avatar)
     return `<span class="${size}">${memoPictureHtml(person.avatar, { sizes: `${px}px`, lazy, alt: "", className: "avatar-img", maxWidth: 320 })}</span>`;
-  return `<span class="${size} avatar--c${colourOf(person.username)}" aria-hidden="true">${escapeAttr(initials(person.fullName || person.username))}</span>`;
+  return `<span class="${size} avatar--c${colourOf(person.username)}" aria-hidden="true">${escapeHtml(initials(person.fullName || person.username))}</span>`;
 }
 
 // A <picture> is a pure function of the item and the options, and a page asks for the same few again and

@@ -67,9 +67,9 @@ function refuse(res: Response, status: 400 | 403 | 413 | 503, message: string): 
     .send(JSON.stringify({ status, title, detail: message, errors: { file: message } }));
 }
 
-/** Authors and up (the writers who put images in posts): post.create. */
+/** Who may upload: media.create (src/accounts/permissions.ts: authors and up). */
 export const mayUpload: RequestHandler = (req, res, next) => {
-  if (!can(req.user, "post.create")) return refuse(res, 403, "Your account cannot upload images.");
+  if (!can(req.user, "media.create")) return refuse(res, 403, "Your account cannot upload images.");
   next();
 };
 

@@ -23,7 +23,8 @@ export interface PictureOptions {
   maxWidth?: number;
 }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/'/g, "&#39;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** Text or an attribute value escaped for HTML (& < > " '): the one escaper of the media and blog renderers. */
+export const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 
 const BASE_FORMATS: RenditionFormat[] = ["jpeg", "png", "gif"];
 
@@ -66,17 +67,17 @@ const srcset = (list: Rendition[]) => list.map((r) => `${mediaUrl(r.key)} ${r.wi
  */
 export function pictureHtml(m: MediaItem, opts: PictureOptions): string {
   const alt = opts.alt ?? m.alt;
-  const sizes = esc(opts.sizes);
+  const sizes = escapeHtml(opts.sizes);
   let out = "<picture>";
   for (const f of ["avif", "webp"] as const) {
     const list = upTo(inFormat(m, f), opts.maxWidth);
-    if (list.length) out += `<source type="image/${f}" srcset="${esc(srcset(list))}" sizes="${sizes}">`;
+    if (list.length) out += `<source type="image/${f}" srcset="${escapeHtml(srcset(list))}" sizes="${sizes}">`;
   }
   const base = upTo(baseRenditions(m), opts.maxWidth);
   const src = atLeast(base, 960);
-  const cls = opts.className ? ` class="${esc(opts.className)}"` : "";
+  const cls = opts.className ? ` class="${escapeHtml(opts.className)}"` : "";
   const loading = opts.lazy ? ' loading="lazy"' : ' loading="eager" fetchpriority="high"';
-  out += `<img src="${esc(mediaUrl(src.key))}" srcset="${esc(srcset(base))}" sizes="${sizes}" width="${m.width}" height="${m.height}" alt="${esc(alt)}"${cls}${loading} decoding="async">`;
+  out += `<img src="${escapeHtml(mediaUrl(src.key))}" srcset="${escapeHtml(srcset(base))}" sizes="${sizes}" width="${m.width}" height="${m.height}" alt="${escapeHtml(alt)}"${cls}${loading} decoding="async">`;
   return `${out}</picture>`;
 }
 

@@ -14,6 +14,6 @@
 export type { MediaItem, Rendition, RenditionFormat } from "./types.ts";
 export { UploadRefused, MediaStorageError } from "./types.ts";
 export { saveUpload, getMedia, mediaForIds, mediaByUrls, keyOfUrl, toMediaItem, MEDIA_SELECT } from "./service.ts";
-export { mediaUrl, pictureHtml, socialImageUrl, displayUrl, markdownFor, baseRenditions, type PictureOptions } from "./html.ts";
+export { escapeHtml, mediaUrl, pictureHtml, socialImageUrl, displayUrl, markdownFor, baseRenditions, type PictureOptions } from "./html.ts";
 export { mediaStorage, type MediaStorage, type StoredFile } from "./storage.ts";
 export { isMediaKey, parseMediaKey } from "./keys.ts";
