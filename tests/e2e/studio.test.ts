@@ -221,6 +221,8 @@ describe("the editor in a browser", { timeout: 240_000 }, () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("id_publish");
     expect(await page.getAttribute("#id_publish", "aria-invalid")).toBe("true");
     expect(saves).toEqual([]);
+    await page.locator("#id_publish").evaluate((el) => el.scrollIntoView({ block: "center" }));
+    await page.screenshot({ path: `${SHOTS}/schedule-refused-1280-light.png` });
     await page.fill("#id_publish", "");
     expect(await note.textContent()).toBe("Not set: the post takes the moment it is published.");
 
