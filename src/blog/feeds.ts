@@ -40,9 +40,20 @@ function lastModified(posts: PostDetail[]): Date {
   return posts.length ? t : new Date(Math.floor(Date.now() / 1000) * 1000);
 }
 
-/** Root-relative href/src in post HTML made absolute, so they work inside feed readers. */
+/**
+ * A library image's <picture> (src/media/html.ts pictureHtml) as its plain <img>: feed readers show
+ * one src best (most ignore <source> and srcset, and rewrite or proxy images); the <img>'s src is the
+ * base-format file chosen for a post's column. Its srcset, sizes and loading hints go with it.
+ */
+function flattenPictures(html: string): string {
+  return html.replace(/<picture\b[^>]*>[\s\S]*?(<img\b[^>]*>)[\s\S]*?<\/picture>/g, (_m, img: string) =>
+    img.replace(/\s(?:srcset|sizes|loading|decoding|fetchpriority)="[^"]*"/g, ""),
+  );
+}
+
+/** Root-relative href/src in post HTML made absolute (pictures flattened first), so they work inside feed readers. */
 function absolutizeHtml(html: string): string {
-  return html.replace(/\b(href|src)="\/(?!\/)/g, (_m, attr: string) => `${attr}="${config.SITE_URL}/`);
+  return flattenPictures(html).replace(/\b(href|src)="\/(?!\/)/g, (_m, attr: string) => `${attr}="${config.SITE_URL}/`);
 }
 
 function summary(p: PostDetail): string {
