@@ -318,6 +318,14 @@ export const caches = {
     ttlMs: 60_000,
     tags: ["posts"],
   }),
+  previousZones: new LoadingCache<"all", string[]>({
+    name: "blog.previous-zones",
+    holds: "the time zones post URLs were dated in before the current one (SiteState previous_time_zones): old date URLs 301 (src/posts/timezone.ts)",
+    bound: { maxEntries: 1 },
+    why: "entries: one short list of zone names",
+    ttlMs: 300_000,
+    tags: ["posts"], // a re-date invalidates "posts" in every process
+  }),
   urls: new MemoCache<string, string>({
     name: "web.reversed-urls",
     holds: "reversed named routes (route name + parameters → path)",

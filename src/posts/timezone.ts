@@ -4,15 +4,15 @@
 // "Post"."publishDate" by the trigger post_publish_date (migration 20261202051357_studio_media) from
 // the zone recorded in "SiteState" (key "time_zone"). This module moves the recorded zone to TIME_ZONE
 // and re-dates every post when they differ (redateToZone: once per start, by the process that prepares
-// the database: src/server.ts), and finds where an old date URL went (movedPostPath: the post page's
-// not-found branch answers 301 with it).
+// the database: src/server.ts), recording the zone it leaves (key "previous_time_zones"), and finds
+// where an old date URL went (movedPostPath: the post page's not-found branch answers 301 with it).
 //
 // Commands (seed, loaddata, createsuperuser, the job worker) do not re-date: a post they write takes the
 // recorded zone's date through the trigger, and the next server start re-dates if TIME_ZONE differs.
 // A command run with another TIME_ZONE than the server's must not move every URL under it.
 import type pg from "pg";
 import { config } from "../config.ts";
-import { invalidate, PAGE_TAGS } from "../cache/index.ts";
+import { caches, invalidate, PAGE_TAGS } from "../cache/index.ts";
 import { pool, withClient } from "../db/client.ts";
 import { StartupError } from "../db/embedded.ts";
 import { preparedQuery } from "../db/prepared.ts";
@@ -115,6 +115,13 @@ async function redateIn(client: pg.PoolClient, zone: string): Promise<Redate | n
      ON CONFLICT ("key") DO UPDATE SET "value" = EXCLUDED."value", "updatedAt" = now()`,
     [zone],
   );
+  // The zone left joins the previous ones (old date URLs in it answer 301: movedPostPath).
+  const previous = [...new Set([...(await readPreviousZones(client)), from])].filter((z) => z !== zone);
+  await client.query(
+    `INSERT INTO "SiteState" ("key", "value", "updatedAt") VALUES ($1, $2, now())
+     ON CONFLICT ("key") DO UPDATE SET "value" = EXCLUDED."value", "updatedAt" = now()`,
+    [PREVIOUS_KEY, JSON.stringify(previous)],
+  );
   await client.query(
     `CREATE TEMP TABLE folio_redate ON COMMIT DROP AS
        SELECT id, slug, "publishDate" AS old, (publish AT TIME ZONE $1)::date AS new
@@ -153,29 +160,50 @@ async function redateIn(client: pg.PoolClient, zone: string): Promise<Redate | n
 
 // ---- old URLs -----------------------------------------------------------------------------------
 
+/** "SiteState" key of the zones post URLs were dated in before the current one (a JSON list, oldest first). */
+const PREVIOUS_KEY = "previous_time_zones";
+
+async function readPreviousZones(db: Pick<pg.PoolClient, "query"> = pool): Promise<string[]> {
+  const { rows } = await db.query<{ value: string }>(`SELECT "value" FROM "SiteState" WHERE "key" = $1`, [PREVIOUS_KEY]);
+  try {
+    const list: unknown = JSON.parse(rows[0]?.value ?? "[]");
+    return Array.isArray(list) ? list.filter((z): z is string => typeof z === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The zones post URLs were dated in before TIME_ZONE (redateToZone records them); [] for a site that never changed zone. */
+export function previousZones(): Promise<string[]> {
+  return caches.previousZones.fetch("all", () => readPreviousZones());
+}
+
 /** How far a calendar day reaches in UTC across all zones: from UTC+14 (Kiribati) to UTC-12. */
 const EARLIEST_ZONE_MS = 14 * 3_600_000;
 const LATEST_ZONE_MS = 12 * 3_600_000;
 
 /**
  * Where an old post URL went: /blog/Y/M/D/slug/ names no post (the page found none on that date), but
- * a live post with that slug was published within that calendar date in SOME zone (from the date's
- * 00:00 at UTC+14 to the next day's 00:00 at UTC-12): the URL was its address under another TIME_ZONE.
- * Answers that post's canonical path (its "publishDate"), the one published nearest the middle of that
- * span when several are; null when none is. One probe of the (status, publish) index over 50 hours.
+ * a live post with that slug has that date in one of the site's previous zones (previousZones): the URL
+ * was its address before a change of TIME_ZONE. Answers that post's canonical path (its "publishDate"),
+ * the earliest published when several are; null when none is. No query at all for a site that never
+ * changed zone (the list is cached); else one probe of the (status, publish) index over the 50 hours
+ * a calendar day spans across zones.
  */
 export async function movedPostPath(date: { year: number; month: number; day: number }, slug: string): Promise<string | null> {
   const iso = isoDay(date.year, date.month, date.day);
   if (!iso) return null;
+  const zones = await previousZones();
+  if (!zones.length) return null;
   const dayStart = Date.parse(`${iso}T00:00:00Z`);
   const from = new Date(dayStart - EARLIEST_ZONE_MS);
   const to = new Date(dayStart + 86_400_000 + LATEST_ZONE_MS);
-  const middle = new Date((from.getTime() + to.getTime()) / 2);
   const { rows } = await preparedQuery<{ day: string; slug: string; publish: Date }>(
     `SELECT to_char(p."publishDate", 'YYYY-MM-DD') AS day, p.slug, p.publish FROM "Post" p
       WHERE p.slug = $1 AND ${LIVE_SQL} AND p.publish >= $2 AND p.publish < $3 AND p."publishDate" <> $4::date
-      ORDER BY abs(extract(epoch FROM p.publish - $5::timestamptz)), p.id LIMIT 1`,
-    [slug, from, to, iso, middle],
+        AND EXISTS (SELECT 1 FROM unnest($5::text[]) AS z(name) WHERE (p.publish AT TIME ZONE z.name)::date = $4::date)
+      ORDER BY p.publish, p.id LIMIT 1`,
+    [slug, from, to, iso, zones],
   );
   const r = rows[0];
   return r ? postUrl({ publish: r.publish, slug: r.slug, publishDate: r.day }) : null;
