@@ -16,13 +16,14 @@ let imageId: number;
 let otherImageId: number;
 
 let n = 0;
-/** A library image, as an upload would record it (the row; its files are not read by these pages). */
+/** A library image, as an upload would record it (the row, under keys of the real shape; its files are not read by these pages). */
 async function makeMedia(filename: string, alt = "") {
-  const hash = `${filename}-${++n}`.padEnd(64, "0").slice(0, 64);
-  return prisma.media.create({
+  const hash = (++n).toString(16).padStart(2, "0").repeat(32).slice(0, 64);
+  const key = (w: number, ext: string) => `${hash.slice(0, 2)}/${hash}-${w}.${ext}`;
+  const row = await prisma.media.create({
     data: {
       hash,
-      storageKey: `aa/${hash}.jpg`,
+      storageKey: key(1600, "jpg"),
       filename,
       mime: "image/jpeg",
       width: 1600,
@@ -30,12 +31,13 @@ async function makeMedia(filename: string, alt = "") {
       bytes: 12345,
       alt,
       renditions: [
-        { width: 480, height: 270, format: "avif", key: `aa/${hash}-480.avif`, bytes: 900 },
-        { width: 480, height: 270, format: "webp", key: `aa/${hash}-480.webp`, bytes: 1000 },
-        { width: 960, height: 540, format: "webp", key: `aa/${hash}-960.webp`, bytes: 3000 },
+        { width: 480, height: 270, format: "avif", key: key(480, "avif"), bytes: 900 },
+        { width: 480, height: 270, format: "webp", key: key(480, "webp"), bytes: 1000 },
+        { width: 960, height: 540, format: "webp", key: key(960, "webp"), bytes: 3000 },
       ],
     },
   });
+  return { ...row, url: `/media/${row.storageKey}` };
 }
 
 const form = (over: Record<string, unknown> = {}) => ({
@@ -220,7 +222,7 @@ describe("the picker's library and the preview", () => {
       alt: "Boats in a harbour at dawn",
       width: 1600,
       height: 900,
-      thumbnail: expect.stringMatching(/^\/media\/aa\/.*-480\.webp$/),
+      thumbnail: expect.stringMatching(/^\/media\/[0-9a-f]{2}\/.*-480\.webp$/),
     });
     const q = await author.agent.get("/admin/blog/post/media-choices/").query({ q: "HARBOUR" }).expect(200);
     expect(q.body.results.map((r: { id: number }) => r.id)).toEqual([imageId]);
@@ -248,29 +250,9 @@ describe("the picker's library and the preview", () => {
 });
 
 describe("images without alt text", () => {
-  /** A library image under a real key shape (as the body's Markdown names it). */
-  async function keyedMedia(filename: string, alt: string) {
-    const hash = (++n).toString(16).padStart(2, "0").repeat(32).slice(0, 64);
-    const key = (w: number, ext: string) => `${hash.slice(0, 2)}/${hash}-${w}.${ext}`;
-    const m = await prisma.media.create({
-      data: {
-        hash,
-        storageKey: key(1600, "jpg"),
-        filename,
-        mime: "image/jpeg",
-        width: 1600,
-        height: 900,
-        bytes: 12345,
-        alt,
-        renditions: [{ width: 480, height: 270, format: "webp", key: key(480, "webp"), bytes: 1000 }],
-      },
-    });
-    return { id: m.id, url: `/media/${key(1600, "jpg")}` };
-  }
-
   it("a saved draft whose body or featured image lacks alt text shows the warning (role=status) with how to add it; with alt text, none", async () => {
-    const bare = await keyedMedia("no-alt-body.jpg", "");
-    const bareFeatured = await keyedMedia("no-alt-featured.jpg", "");
+    const bare = await makeMedia("no-alt-body.jpg", "");
+    const bareFeatured = await makeMedia("no-alt-featured.jpg", "");
     const res = await csrfPost(
       editor,
       "/admin/blog/post/add/",
