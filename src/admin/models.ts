@@ -22,6 +22,7 @@ import {
   updatePost,
   listRevisions,
   restoreRevision,
+  ReferenceGoneError,
   slugClash,
   type PostInput,
 } from "../posts/service.ts";
@@ -136,6 +137,7 @@ async function checkPostRefs(input: PostInput): Promise<void> {
 function mapPostErrors(e: unknown): never {
   if (e instanceof SlugTakenError) throw new FormErrors({ slug: e.message });
   if (e instanceof AltTextMissingError) throw new FormErrors(e.fields); // body / featuredImageId (src/media/alt-check.ts)
+  if (e instanceof ReferenceGoneError) throw new FormErrors({ [e.field]: e.message }); // an image (or the category, the author) deleted meanwhile
   // the declared rule refused a field (status, publish, authorId, tags: the form's names too); the post itself stays a 403
   if (e instanceof PostPermissionError && e.field) throw new FormErrors({ [e.field]: e.message });
   if (e instanceof ConflictError) {

@@ -7,7 +7,7 @@ import type { Request, Response } from "express";
 import { z } from "zod";
 import { HttpError, RETRY_AFTER_SECONDS } from "../web/errors.ts";
 import { isDatabaseUnavailable } from "../db/client.ts";
-import { ConflictError, PostNotFoundError, PostPermissionError, SlugTakenError } from "../posts/service.ts";
+import { ConflictError, PostNotFoundError, PostPermissionError, ReferenceGoneError, SlugTakenError } from "../posts/service.ts";
 import { AltTextMissingError } from "../media/alt-check.ts";
 
 export const PROBLEM_TYPE = "application/problem+json";
@@ -81,6 +81,8 @@ export function fieldErrors(error: z.ZodError, prefix = ""): Record<string, stri
   return out;
 }
 
+const API_FIELD: Record<ReferenceGoneError["field"], string> = { featuredImageId: "featuredImageId", body: "body", categoryId: "category", authorId: "author" };
+
 /** What an error thrown while answering an API request becomes. Unknown errors are 500s (logged). */
 export function problemFrom(err: unknown): ApiProblem {
   if (err instanceof ApiProblem) return err;
@@ -90,6 +92,8 @@ export function problemFrom(err: unknown): ApiProblem {
   if (err instanceof SlugTakenError) return problems.badRequest(err.message, { slug: err.message });
   if (err instanceof AltTextMissingError) return problems.badRequest(err.message, err.fields);
   if (err instanceof ConflictError) return new ApiProblem(409, err.message);
+  // deleted meanwhile: the API's names of the fields (an image in the body, the category, the author)
+  if (err instanceof ReferenceGoneError) return new ApiProblem(409, err.message, { [API_FIELD[err.field]]: err.message });
   if (err instanceof HttpError) return new ApiProblem(err.status, err.message, err.fields);
   const e = err as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown; code?: unknown };
   if (e?.code === "EBADCSRFTOKEN")

@@ -109,6 +109,37 @@ export class SlugTakenError extends Error {
   }
 }
 
+/** What a save refers to that can be deleted while the writer edits: the post field naming it. */
+export type ReferenceField = "featuredImageId" | "body" | "categoryId" | "authorId";
+
+const GONE_MESSAGE: Record<ReferenceField, string> = {
+  featuredImageId: "The image you chose was deleted meanwhile; choose another.",
+  body: "An image the text shows was deleted meanwhile; remove it from the text or choose another.",
+  categoryId: "The category you chose was deleted meanwhile; choose another.",
+  authorId: "The author you chose was deleted meanwhile; choose another.",
+};
+
+/**
+ * A row the save refers to (an image, the category, the author) was deleted between the form's check and
+ * the save: a foreign key refused the write; nothing was written. `field` is the post field naming it
+ * (body: an image the text shows). Unmapped, the error handler answers a 409 with its message.
+ */
+export class ReferenceGoneError extends Error {
+  readonly status = 409;
+  readonly expose = true;
+  constructor(readonly field: ReferenceField) {
+    super(GONE_MESSAGE[field]);
+  }
+}
+
+/** The ReferenceGoneError a foreign-key violation (P2003) of a post save stands for, else null. */
+function referenceGone(e: unknown): ReferenceGoneError | null {
+  if (!(e instanceof Prisma.PrismaClientKnownRequestError) || e.code !== "P2003") return null;
+  const said = `${JSON.stringify(e.meta ?? {})} ${e.message}`; // the constraint's name, e.g. Post_featuredImageId_fkey
+  const field = (["featuredImageId", "categoryId", "authorId"] as const).find((f) => said.includes(f)) ?? (said.includes("mediaId") ? "body" : null);
+  return field ? new ReferenceGoneError(field) : null;
+}
+
 /** A post with its tags: ids ascending, and their names in the same order. */
 export type PostWithTags = Post & { tagIds: number[]; tagNames: string[] };
 
@@ -496,7 +527,7 @@ export async function createPost(input: PostInput, actor: PostActor | null): Pro
       .finally(() => afterPostWrite(touched));
   } catch (e) {
     if (uniqueViolation(e)) throw new SlugTakenError(data.slug, dayString(data.publish));
-    throw e;
+    throw referenceGone(e) ?? e;
   }
 }
 
@@ -565,6 +596,9 @@ export async function updatePost(id: number, expectedVersion: number, input: Pos
       const post = await saveOver(tx, before, expectedVersion, input, actor, touched, note);
       await pruneAutosave(tx, actor?.id, id); // the writer's autosave is saved now (src/autosave)
       return post;
+    })
+    .catch((e: unknown) => {
+      throw referenceGone(e) ?? e;
     })
     .finally(() => afterPostWrite(touched));
 }
