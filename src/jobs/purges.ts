@@ -15,6 +15,10 @@
 import { pool } from "../db/index.ts";
 import { logger } from "../web/logger.ts";
 import { defineJob, type Job } from "./index.ts";
+import { mediaStorage } from "../media/storage.ts";
+
+/** A media temporary file older than this is a crash's leftover (a write takes seconds). */
+export const MEDIA_TEMP_MAX_AGE_MS = 60 * 60 * 1000;
 
 export const PURGE_BATCH = 1000;
 export const PURGE_MAX_BATCHES = 100;
@@ -96,3 +100,17 @@ export const purgeRateLimits = purgeJob("rateLimits", "purge.rate-limits", "2,17
 export const purgeResetTokens = purgeJob("resetTokens", "purge.reset-tokens", "11 * * * *");
 export const purgeRefreshTokens = purgeJob("refreshTokens", "purge.refresh-tokens", "26 * * * *");
 export const purgeAutosaves = purgeJob("autosaves", "purge.autosaves", "41 3 * * *");
+
+/** The media storage's temporaries left by a crash mid-write (src/media/storage.ts), older than an hour: hourly. */
+export const purgeMediaTemp = defineJob<object>({
+  name: "purge.media-temp",
+  cron: "56 * * * *",
+  retryLimit: 2,
+  retryDelaySeconds: 60,
+  retryBackoff: true,
+  expireInSeconds: 15 * 60,
+  async handle() {
+    const deleted = (await mediaStorage().purgeTemp?.(MEDIA_TEMP_MAX_AGE_MS)) ?? 0;
+    logger.info({ purge: "mediaTemp", deleted }, `purge: ${deleted} media temporary files deleted`);
+  },
+});

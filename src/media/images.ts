@@ -168,12 +168,36 @@ async function limited<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-function render(bytes: Buffer, s: Sniffed, hash: string, width: number | null, format: RenditionFormat, original: boolean): Promise<ImageFile> {
+/** The upload's pixels decoded once (orientation applied), shared by its renditions' encodes. */
+interface Pixels {
+  data: Buffer;
+  raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+}
+
+/**
+ * Decodes a still upload once to raw pixels, so that each of its ~15 renditions resizes and encodes from
+ * memory instead of decoding the file again (a 2000 x 1500 JPEG: see README "Images"). Animated images
+ * keep decoding per file (their frames are not kept raw). Null for those.
+ */
+async function decodeOnce(bytes: Buffer, s: Sniffed): Promise<Pixels | null> {
+  if (s.animated) return null;
+  const { data, info } = await limited(() => decode(bytes, s).raw().toBuffer({ resolveWithObject: true }));
+  return { data, raw: { width: info.width, height: info.height, channels: info.channels } };
+}
+
+function render(bytes: Buffer | Pixels, s: Sniffed, hash: string, width: number | null, format: RenditionFormat, original: boolean): Promise<ImageFile> {
   return limited(() => encodeOne(bytes, s, hash, width, format, original));
 }
 
-async function encodeOne(bytes: Buffer, s: Sniffed, hash: string, width: number | null, format: RenditionFormat, original: boolean): Promise<ImageFile> {
-  let p = decode(bytes, s);
+async function encodeOne(
+  bytes: Buffer | Pixels,
+  s: Sniffed,
+  hash: string,
+  width: number | null,
+  format: RenditionFormat,
+  original: boolean,
+): Promise<ImageFile> {
+  let p = Buffer.isBuffer(bytes) ? decode(bytes, s) : sharp(bytes.data, { raw: bytes.raw });
   if (width !== null) p = p.resize({ width, withoutEnlargement: true });
   const { data, info } = await encode(p, format, original).toBuffer({ resolveWithObject: true });
   const height = s.animated ? (info.pageHeight ?? info.height) : info.height;
@@ -199,12 +223,13 @@ export async function makeRenditions(bytes: Buffer, o: Original): Promise<ImageF
   const base = baseFormat(s);
   const widths = [...WIDTHS.filter((w) => w <= o.width * 0.9), o.width];
   const formats: RenditionFormat[] = s.animated ? [base] : (["avif", "webp", base] as RenditionFormat[]).filter((f, i, all) => all.indexOf(f) === i);
+  const pixels = (await decodeOnce(bytes, s).catch(damaged)) ?? bytes;
   const jobs: Promise<ImageFile>[] = [];
   for (const format of formats)
     for (const w of widths) {
       if (format === o.format && w === o.width) continue; // the original itself
       if ((format === "avif" || format === "webp") && w > MODERN_MAX_WIDTH) continue;
-      jobs.push(render(bytes, s, o.hash, w === o.width ? null : w, format, false));
+      jobs.push(render(pixels, s, o.hash, w === o.width ? null : w, format, false));
     }
   const made = await Promise.all(jobs).catch(damaged);
   const all: ImageFile[] = [o, ...made];

@@ -15,7 +15,7 @@
 // needed (mkdir -p); nothing is chowned: as root, DATA_DIR may belong to another user, and the files
 // are made with the process's own umask.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { config } from "../config.ts";
@@ -36,7 +36,12 @@ export interface MediaStorage {
   /** Removes the file under `key` (nothing there: fine). */
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** Deletes temporaries a crash left mid-write, older than `olderThanMs` (a backend without them: none). Returns how many went. */
+  purgeTemp?(olderThanMs: number): Promise<number>;
 }
+
+/** The disk backend's temporary names (".<16 hex>.tmp" beside the final file): no key can name one. */
+export const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
 
 const isMissing = (e: unknown) => ["ENOENT", "ENOTDIR"].includes((e as NodeJS.ErrnoException)?.code ?? "");
 
@@ -59,7 +64,7 @@ export class DiskStorage implements MediaStorage {
   async put(key: string, bytes: Buffer, _contentType: string): Promise<void> {
     const final = this.path(key);
     await mkdir(dirname(final), { recursive: true });
-    const tmp = join(dirname(final), `.${randomBytes(8).toString("hex")}.tmp`);
+    const tmp = join(dirname(final), `.${randomBytes(8).toString("hex")}.tmp`); // TEMP_NAME
     const fh = await open(tmp, "wx", 0o644);
     try {
       await fh.writeFile(bytes);
@@ -115,6 +120,32 @@ export class DiskStorage implements MediaStorage {
       if (isMissing(e)) return false;
       throw e;
     }
+  }
+
+  /** Temporaries (TEMP_NAME) in the key folders older than `olderThanMs`: a write in progress is seconds old. */
+  async purgeTemp(olderThanMs: number): Promise<number> {
+    const root = this.root();
+    const before = Date.now() - olderThanMs;
+    let n = 0;
+    let dirs: string[];
+    try {
+      dirs = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => join(root, d.name));
+    } catch (e) {
+      if (isMissing(e)) return 0;
+      throw e;
+    }
+    for (const dir of dirs) {
+      const names = await readdir(dir).catch((e: unknown) => (isMissing(e) ? [] : Promise.reject(e)));
+      for (const name of names.filter((x) => TEMP_NAME.test(x))) {
+        const file = join(dir, name);
+        const s = await stat(file).catch(() => null);
+        if (s?.isFile() && s.mtimeMs < before) {
+          await rm(file, { force: true });
+          n++;
+        }
+      }
+    }
+    return n;
   }
 }
 

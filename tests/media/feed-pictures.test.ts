@@ -22,7 +22,7 @@ describe("feeds", () => {
     const m = await uploaded("feed.jpg", author.user.id, "A feed picture", [1600, 1200]);
     const post = await createPost(
       { title: "Pictured in feeds", body: `Before.\n\n![](${displayUrl(m)})\n\nAfter.`, status: "PUBLISHED", authorId: author.user.id, categoryId: null },
-      { ...author.user, isActive: true },
+      author.user,
     );
     expect(post.bodyHtml).toContain("<picture");
     for (const path of ["/blog/feed/rss/", "/blog/feed/atom/"]) {
