@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import request from "supertest";
 import { buildApp } from "../../src/app.ts";
 import { prisma } from "../../src/db/index.ts";
+import { invalidate } from "../../src/cache/index.ts";
 import { createUser, makeCategory, makePost, makeTag } from "../support/fixtures.ts";
 import { canonical, jsonLd, metaContent, pathFor } from "../support/html.ts";
 
@@ -180,8 +181,12 @@ describe("post detail", () => {
     expect(res.text).toContain("Page not found");
   });
 
-  it("answers the post's date in another zone (its URL under another TIME_ZONE) with a 301 to its address", async () => {
-    // 23:30 UTC on the 10th is the 11th east of UTC (Paris: 00:30).
+  it("answers the post's date in a zone the site used before (its URL under another TIME_ZONE) with a 301 to its address", async () => {
+    // 23:30 UTC on the 10th is the 11th east of UTC (Paris: 00:30). Not a zone this site used: 404.
+    await request(app).get("/blog/2026/03/11/the-first-compiler/").expect(404);
+    // The site was in Paris before (what a re-date records).
+    await prisma.siteState.create({ data: { key: "previous_time_zones", value: JSON.stringify(["Europe/Paris"]) } });
+    await invalidate("posts");
     const res = await request(app).get("/blog/2026/03/11/the-first-compiler/").expect(301);
     expect(res.headers.location).toBe("/blog/2026/03/10/the-first-compiler/");
   });
