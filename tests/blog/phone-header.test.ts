@@ -115,7 +115,7 @@ describe("a card's meta line", () => {
     const items = await page.locator(".post-card .post-meta").evaluateAll((metas) =>
       metas.flatMap((m) => {
         const box = m.getBoundingClientRect();
-        return [...m.children].map((s) => {
+        return Array.from(m.children).map((s) => {
           const r = s.getBoundingClientRect();
           const sep = s.querySelector(".sep")?.getBoundingClientRect();
           return {
