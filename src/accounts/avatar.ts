@@ -35,7 +35,6 @@ export async function avatarContext(u: SessionUser): Promise<Record<string, unkn
   };
 }
 
-
 /** The longest bio (the admin's user form says the same). */
 export const BIO_MAX_LENGTH = 2000;
 

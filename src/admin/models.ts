@@ -472,7 +472,14 @@ site.register({
   revisions: { list: postRevisions, restore: restorePostRevision, fields: ["title", "body", "excerpt", "status"] },
   // Django's "View on site": a post readers can see now.
   objectLinks: (obj) =>
-    isLiveValues(obj.values) ? [{ label: "View on site", url: postUrl({ publish: obj.values.publish as Date, slug: String(obj.values.slug), publishDate: obj.readOnly.publishDate as Date | null }) }] : [],
+    isLiveValues(obj.values)
+      ? [
+          {
+            label: "View on site",
+            url: postUrl({ publish: obj.values.publish as Date, slug: String(obj.values.slug), publishDate: obj.readOnly.publishDate as Date | null }),
+          },
+        ]
+      : [],
   urls: [
     { name: "admin:blog_post_slug_check", path: "/admin/blog/post/slug-check/", methods: ["get"], handler: slugCheck },
     { name: "admin:blog_post_media_choices", path: "/admin/blog/post/media-choices/", methods: ["get"], handler: mediaChoices },
