@@ -68,6 +68,7 @@ describe("declarations", () => {
       "api.categories",
       "api.tags",
       "cache.next-scheduled",
+      "blog.previous-zones",
       "web.reversed-urls",
       "web.zone-offsets",
       "db.statement-names",
@@ -232,6 +233,7 @@ describe("invalidation by tag", () => {
     await request(app).get("/blog/search/").query({ q: "cached" }).expect(200);
     await nextScheduledAt(); // filled by the page cache's stores (off in this file)
     zoneOffset(Date.now(), "Europe/Paris"); // filled by dates shown in a zone other than UTC
+    await request(app).get("/blog/2020/01/01/no-such-post/").expect(404); // a post 404 asks for the zones the site used before
     // anchors: deep pages only; media items: posts with a featured image only (tests/blog/featured.test.ts)
     const empty = cacheStats().filter((c) => c.entries === 0 && c.name !== "blog.anchors" && c.name !== "blog.media-items");
     expect(empty.map((c) => c.name)).toEqual([]);
