@@ -554,7 +554,7 @@
     this.explain();
   }
 
-  /** Now in the site's zone, as a datetime-local value. */
+  /** Now in the site's zone, as a datetime-local value with seconds. */
   PublishTime.prototype.now = function () {
     var p = {};
     new Intl.DateTimeFormat("en-CA", {
@@ -564,14 +564,20 @@
       day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
+      second: "2-digit",
       hourCycle: "h23",
     })
       .formatToParts(new Date())
       .forEach(function (x) {
         p[x.type] = x.value;
       });
-    return p.year + "-" + p.month + "-" + p.day + "T" + p.hour + ":" + p.minute;
+    return p.year + "-" + p.month + "-" + p.day + "T" + p.hour + ":" + p.minute + ":" + p.second;
   };
+
+  /** A datetime-local value to the second ("…T21:00" is "…T21:00:00"), as now() writes it. */
+  function toSeconds(v) {
+    return v.length === 16 ? v + ":00" : v.slice(0, 19);
+  }
 
   /** A datetime-local value in words ("Wed, 3 Dec 2026, 21:00"), or "" when it is not one. */
   function wallClockWords(v) {
@@ -591,7 +597,8 @@
   }
 
   PublishTime.prototype.future = function () {
-    return !!this.input.value && this.input.value.slice(0, 16) > this.now();
+    // to the second, as the server compares: a time later in this minute is in the future
+    return !!this.input.value && toSeconds(this.input.value) > this.now();
   };
 
   PublishTime.prototype.explain = function () {

@@ -229,7 +229,13 @@ describe("the author's studio, from the first word to the live post", { timeout:
     const wall = wallClock(new Date(publishAt)).toISOString().slice(0, 19); // the clock on the site's wall
     await page.getByLabel(`Publish (${config.TIME_ZONE})`).fill(wall);
     await shot(page, "08-before-schedule");
-    await Promise.all([page.waitForURL(/\/change\/$/), page.getByRole("button", { name: "Schedule", exact: true }).click()]);
+    // the form is sent (not refused in the browser) and the change page comes back
+    const [sent] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname.endsWith("/change/")),
+      page.getByRole("button", { name: "Schedule", exact: true }).click(),
+    ]);
+    expect(sent.status()).toBe(303); // saved: not the form again with its errors (200)
+    await page.waitForURL(/\/change\/$/);
     await page.locator(".badge-scheduled", { hasText: "Scheduled" }).waitFor();
     const post = await prisma.post.findUniqueOrThrow({ where: { id: postId } });
     expect(post.status).toBe("PUBLISHED");

@@ -226,6 +226,17 @@ describe("the editor in a browser", { timeout: 240_000 }, () => {
     await page.fill("#id_publish", "");
     expect(await note.textContent()).toBe("Not set: the post takes the moment it is published.");
 
+    // to the second, as the server compares: with the browser's clock at 09:30:10, 09:30:40 is in the
+    // future (Schedule sends it) and 09:30:05 is not (a tab of its own, so the fixed clock stays there)
+    const clocked = await page.context().newPage();
+    await clocked.clock.setFixedTime(new Date("2099-06-01T09:30:10Z"));
+    await clocked.goto(page.url());
+    await clocked.fill("#id_publish", "2099-06-01T09:30:40");
+    expect(await clocked.locator("#id_publish_empty").textContent()).toBe("Scheduled for Mon, 1 Jun 2099, 09:30 (UTC) when you press Schedule.");
+    await clocked.fill("#id_publish", "2099-06-01T09:30:05");
+    expect(await clocked.locator("#id_publish_empty").textContent()).toBe("Published at Mon, 1 Jun 2099, 09:30 (UTC) when you press Publish.");
+    await clocked.close();
+
     // an autosave restoring a featured image (editor.js sets the hidden id): its thumbnail and name are fetched
     const other = await prisma.media.findFirstOrThrow({ where: { filename: "blue-harbour.png" } });
     await page.evaluate((id) => {
