@@ -20,6 +20,8 @@ import { autosaveRouter } from "./autosave/routes.ts";
 import { buildApiRouter } from "./api/router.ts";
 import { pageCache } from "./cache/pages.ts";
 import { mediaRouter } from "./media/routes.ts";
+import { metricsEndpoint, requestMetrics } from "./web/metrics.ts";
+import { databaseRouting } from "./db/replica.ts";
 
 /**
  * Runs `router` only for paths under `prefix` ("/admin/": also "/admin", any letter case, as Express
@@ -45,6 +47,8 @@ export function buildApp(): express.Express {
   installAuthTemplateGlobals(templates); // csrf_token()
 
   app.use(requestLogger); // request id + access log
+  app.use(requestMetrics); // Prometheus: counts and durations by route name (src/web/metrics.ts)
+  app.use(metricsEndpoint); // GET /metrics for METRICS_ALLOW addresses or METRICS_TOKEN; others: 404
   if (config.NODE_ENV === "production") app.use(allowedHosts(config.ALLOWED_HOSTS));
   app.use(securityHeaders); // helmet: CSP, HSTS (production), nosniff, Referrer-Policy...
   // gzip HTML, CSS, feeds; a client that accepts no encoding (curl, probes, load tests) skips the
@@ -52,6 +56,8 @@ export function buildApp(): express.Express {
   const gzip = compression();
   app.use((req, res, next) => (req.headers["accept-encoding"] ? gzip(req, res, next) : next()));
   app.use(serveStatic); // /static/<hashed name>, immutable
+  // Which database this request reads from: the replica for anonymous reader GETs, else the primary (src/db/replica.ts)
+  app.use(databaseRouting);
   app.use(under("/media/", mediaRouter)); // uploaded images: /media/<content-hashed key>, immutable; no session
   app.use(healthRouter); // /healthz, /readyz
   // The REST API: its own authentication (bearer token or session + CSRF), JSON bodies and problem+json errors.

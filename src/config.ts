@@ -22,6 +22,16 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /**
+   * A streaming read replica of DATABASE_URL (postgresql://). Set: anonymous reader GETs read from it;
+   * writes, signed-in requests and a client's requests just after a write use the primary (read-your-writes).
+   */
+  DATABASE_REPLICA_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .optional(),
+  /** After a write, how long that client's requests keep reading from the primary (seconds). */
+  REPLICA_STICKY_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   /** Where the embedded PostgreSQL, outgoing mail (.eml) and other local state live. */
   DATA_DIR: z.string().min(1).default(".data"),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
@@ -146,6 +156,13 @@ const schema = z.object({
   MEDIA_MAX_MB: z.coerce.number().int().min(1).max(200).default(20),
   /** Largest image upload, in megapixels (width x height): a decompression bomb is refused before it is decoded. */
   MEDIA_MAX_MEGAPIXELS: z.coerce.number().int().min(1).max(500).default(50),
+  /**
+   * Who may read /metrics (Prometheus): client addresses or CIDR blocks, comma-separated (the address
+   * TRUST_PROXY resolves). Empty: nobody by address (METRICS_TOKEN only).
+   */
+  METRICS_ALLOW: csv.default(["127.0.0.1", "::1"]),
+  /** A bearer token that may read /metrics from any address (at least 32 characters). Unset: addresses only. */
+  METRICS_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
   /** How long a shared preview link of a draft works, in days. */
   PREVIEW_LINK_DAYS: z.coerce.number().int().min(1).max(90).default(7),
 });
