@@ -124,7 +124,7 @@ export function buildApiRouter(): Router {
 
   const byPath = new Map<string, Set<string>>();
   for (const e of ENDPOINTS) {
-    const path = route(`api:${e.operationId}`, expressPath(API_PREFIX + e.path));
+    const path = route(`api:${e.operationId}`, expressPath(API_PREFIX + e.path), e.method);
     r[e.method](path, handlerFor(e));
     const methods = byPath.get(path) ?? new Set<string>();
     methods.add(e.method.toUpperCase());

@@ -13,6 +13,9 @@ import { PAGE_TAGS, sharedCache } from "./index.ts";
 const KEY_PREFIX = "frag:v1:";
 const inflight = new Map<string, Promise<unknown>>();
 
+/** Fresh hits and misses (loads, or shares of a load in flight) of this process, for /metrics. */
+export const fragmentCounts = { hits: 0, misses: 0 };
+
 export interface FragmentOptions {
   ttlMs: number;
   /** PAGE_TAGS that clear it (PAGE_TAGS.all is always added). */
@@ -24,7 +27,11 @@ export async function getOrSet<T>(key: string, opts: FragmentOptions, load: () =
   const k = KEY_PREFIX + key;
   const backend = sharedCache();
   const { hit, gen } = await backend.read(k);
-  if (hit?.fresh) return JSON.parse(hit.value) as T;
+  if (hit?.fresh) {
+    fragmentCounts.hits++;
+    return JSON.parse(hit.value) as T;
+  }
+  fragmentCounts.misses++;
   const running = inflight.get(k);
   if (running) return running as Promise<T>;
   const loading = (async () => {

@@ -203,16 +203,33 @@ function brief(err: unknown): { message: string; code?: unknown; responseCode?: 
   return { message: e.message, code: e.code, responseCode: e.responseCode };
 }
 
+/** Job runs in this process by queue: completed, ended because the object was gone, failed (each attempt). For /metrics. */
+export const jobRunCounts = new Map<string, { completed: number; gone: number; failed: number }>();
+
+function countRun(queue: string, outcome: "completed" | "gone" | "failed"): void {
+  let c = jobRunCounts.get(queue);
+  if (!c) jobRunCounts.set(queue, (c = { completed: 0, gone: 0, failed: 0 }));
+  c[outcome]++;
+}
+
+/** The working process's own pool (undefined: this process does not work jobs). For /metrics. */
+export function workingPool(): pg.Pool | undefined {
+  return working?.ownPool;
+}
+
 /** Runs one job's handler: JobGone ends it (completed), any other error fails it (retried by pg-boss). */
 async function runJob(spec: Job<object>, job: PgBoss.JobWithMetadata<object>): Promise<void> {
   const where = { job: spec.name, id: job.id, attempt: job.retryCount + 1, attempts: job.retryLimit + 1 };
   try {
     await spec.handle(job.data);
+    countRun(spec.name, "completed");
   } catch (err) {
     if (err instanceof JobGone) {
+      countRun(spec.name, "gone");
       logger.info({ ...where, reason: err.message }, "job: its object is gone, ended without retry");
       return;
     }
+    countRun(spec.name, "failed");
     if (err instanceof JobFailed) {
       // No retries left: pg-boss fails a job for good when its retry_count has reached its retry_limit.
       await pool.query(`UPDATE ${SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [spec.name, job.id]);

@@ -7,12 +7,25 @@ import { config } from "../config.ts";
 type Params = Record<string, string | number>;
 const routes = new Map<string, { path: string; toPath: (p?: ParamData) => string }>();
 
-/** Registers `name` for `path` (Express 5 / path-to-regexp syntax) and returns the path. */
-export function route(name: string, path: string): string {
+/** Route names by path ("get /api/v1/posts" when several methods of one path have names of their own): for the metrics' labels. */
+const namesByPath = new Map<string, string>();
+
+/**
+ * Registers `name` for `path` (Express 5 / path-to-regexp syntax) and returns the path. `method` ("get",
+ * "post"...): the name is that method's only, where one path has several (the API's operations).
+ */
+export function route(name: string, path: string, method?: string): string {
   const existing = routes.get(name);
   if (existing && existing.path !== path) throw new Error(`route name ${name} already used for ${existing.path}`);
   routes.set(name, { path, toPath: compile(path, { encode: encodeURIComponent }) });
+  const key = method ? `${method.toLowerCase()} ${path}` : path;
+  if (!namesByPath.has(key)) namesByPath.set(key, name);
   return path;
+}
+
+/** The name of the route Express matched (req.route.path, the request's method), or undefined for an unnamed one. */
+export function routeNameOf(path: string, method: string): string | undefined {
+  return namesByPath.get(path) ?? namesByPath.get(`${method === "HEAD" ? "get" : method.toLowerCase()} ${path}`);
 }
 
 export type Query = Record<string, string | number | undefined | null>;
