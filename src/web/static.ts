@@ -40,6 +40,12 @@ export function staticUrl(rel: string): string {
   return u;
 }
 
+/** Every static file: its hashed URL ("/static/css/site.<hash>.css") -> its file under public/. Nginx serves copies (src/fleet/nginx.ts writeHashedStatic). */
+export function hashedStaticFiles(): ReadonlyMap<string, string> {
+  if (manifest.size === 0) buildManifest();
+  return files;
+}
+
 export const serveStatic: RequestHandler = (req, res, next) => {
   if (req.method !== "GET" && req.method !== "HEAD") return next();
   if (req.path === "/favicon.ico") {
