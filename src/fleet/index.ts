@@ -27,7 +27,7 @@ import { startEmbedded, type EmbeddedHandle } from "../db/embedded.ts";
 import { ensureDatabase } from "../db/migrate.ts";
 import { freePort } from "../db/net.ts";
 import { createStreamingReplica, type StreamingReplica } from "../db/replica-setup.ts";
-import { clientMaxBodySize, Nginx, portOpen, writeHashedStatic } from "./nginx.ts";
+import { clientMaxBodySize, Nginx, writeHashedStatic } from "./nginx.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const REDIS_SERVER = process.env.REDIS_SERVER_BIN || "/usr/bin/redis-server";
