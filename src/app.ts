@@ -2,7 +2,8 @@
 import express from "express";
 import compression from "compression";
 import { config } from "./config.ts";
-import { requestLogger } from "./web/logger.ts";
+import { maskRoutesOf, requestLogger } from "./web/logger.ts";
+import { routePaths } from "./web/urls.ts";
 import { allowedHosts, parseTrustProxy, securityHeaders } from "./web/security.ts";
 import { createTemplateEnv } from "./web/templates.ts";
 import { serveStatic } from "./web/static.ts";
@@ -46,6 +47,7 @@ export function buildApp(): express.Express {
   const templates = createTemplateEnv(app);
   installAuthTemplateGlobals(templates); // csrf_token()
 
+  maskRoutesOf(routePaths); // log lines mask the secret parameters of the routes (src/web/logger.ts)
   app.use(requestLogger); // request id + access log
   app.use(requestMetrics); // Prometheus: counts and durations by route name (src/web/metrics.ts)
   app.use(metricsEndpoint); // GET /metrics for METRICS_ALLOW addresses or METRICS_TOKEN; others: 404

@@ -5,7 +5,6 @@ import pino from "pino";
 import { pinoHttp } from "pino-http";
 import { match, type MatchFunction } from "path-to-regexp";
 import { config } from "../config.ts";
-import { routePaths } from "./urls.ts";
 
 // ---- secrets never reach the log ------------------------------------------------------------------
 // A URL is logged with its secrets masked (maskUrl): a path segment that a named route takes as a
@@ -23,6 +22,17 @@ const TOKEN_SHAPED = /^[A-Za-z0-9_-]{32,}$/;
 const looksLikeToken = (s: string) => s.length >= 32 && TOKEN_SHAPED.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s);
 
 let secretRoutes: { count: number; at: number; matchers: MatchFunction<Partial<Record<string, string | string[]>>>[] } | undefined;
+let routePaths: () => Set<string> = () => new Set();
+
+/**
+ * Where the registered routes come from (src/web/urls.ts routePaths): given by the app (buildApp), not
+ * imported here, so that a process which only logs (the cluster primary) does not load the routes'
+ * module and, through it, the caches and the database client.
+ */
+export function maskRoutesOf(paths: () => Set<string>): void {
+  routePaths = paths;
+  secretRoutes = undefined;
+}
 /**
  * Matchers for the registered routes with a secret parameter. Routes are declared as the feature
  * modules load, so the list is looked at again at most once a second (rebuilt if it grew): listing
