@@ -502,18 +502,20 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           }
         });
       undo.push(() => app.kill("SIGKILL"));
-      await app.start();
-      log(`${app.name} (pid ${app.pid}) on 127.0.0.1:${app.port}`);
     }
-
     const workers: NodeProcess[] = [];
     for (let i = 0; i < workerCount; i++) {
       const w = new NodeProcess(`worker${i + 1}`, "src/cli/worker.ts", commonEnv, async (p) => p.output().includes("Folio worker is running jobs"), logDir);
       workers.push(w);
       undo.push(() => w.kill("SIGKILL"));
-      await w.start();
-      log(`${w.name} (pid ${w.pid})`);
     }
+    // Side by side: the database is prepared, each start only connects (and finds nothing to migrate).
+    await Promise.all(
+      [...apps, ...workers].map(async (p) => {
+        await p.start();
+        log(`${p.name} (pid ${p.pid})${p.port ? ` on 127.0.0.1:${p.port}` : ""}`);
+      }),
+    );
 
     // ---- Nginx
     nginx.write(upstream());
