@@ -22,7 +22,7 @@ import { can, canAll, maySetPostField, rolesWith, type Action } from "../account
 import { userIdByUsername } from "../accounts/users.ts";
 import { visibleTags } from "../admin/widgets.ts";
 import { config } from "../config.ts";
-import { prisma } from "../db/index.ts";
+import { readDb } from "../db/replica.ts";
 import { countPublished, getAuthorByUsername, getCategoryBySlug, listPublished, type ListFilter } from "../blog/queries.ts";
 import { MAX_QUERY_LENGTH, normalizeQuery, searchPosts, SearchTimeoutError } from "../blog/search.ts";
 import { cursorPage, getPostRecord, listPosts, postsByIds, type Keyset, type PostListQuery, type PostRecord, type StatusFilter } from "../posts/queries.ts";
@@ -182,7 +182,7 @@ async function authorIdFor(user: Caller, username: string): Promise<number | nul
 /** A tag for the `tag` filter, when `user` may learn of it: GET /tags/{slug}'s rule (visibleTags); another is unknown. */
 async function tagIdFor(user: Caller, slug: string): Promise<number | null> {
   const actor = user ?? { id: 0, role: "READER" as const, isActive: false };
-  return (await prisma.tag.findFirst({ where: { AND: [{ slug }, visibleTags(actor)] }, select: { id: true } }))?.id ?? null;
+  return (await readDb().prisma.tag.findFirst({ where: { AND: [{ slug }, visibleTags(actor)] }, select: { id: true } }))?.id ?? null;
 }
 
 async function filterIds(user: Caller, q: ListQuery): Promise<ListFilter> {

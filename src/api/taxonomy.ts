@@ -9,8 +9,8 @@
 // anonymous callers and readers see tags on a live (published) post, authors those and the tags on
 // their own posts, editors every tag. A tag they may not see is a 404, as on the site.
 import { z } from "zod";
-import { prisma } from "../db/index.ts";
-import { preparedQuery } from "../db/prepared.ts";
+import { readQuery } from "../db/prepared.ts";
+import { readDb } from "../db/replica.ts";
 import { can, canAll, type Actor } from "../accounts/permissions.ts";
 import type { SessionUser } from "../accounts/users.ts";
 import { text } from "../accounts/validation.ts";
@@ -81,12 +81,12 @@ const TAG_COUNTS = `SELECT pt."tagId" AS id, count(*)::int AS n
 
 async function liveCounts(sql: string, ids: number[]): Promise<Map<number, number>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await preparedQuery<{ id: number; n: number }>(sql, [ids]);
+  const { rows } = await readQuery<{ id: number; n: number }>(sql, [ids]);
   return new Map(rows.map((r) => [r.id, r.n]));
 }
 
 async function category(where: { slug: string } | { id: number }) {
-  const c = await prisma.category.findUnique({ where, select: { id: true, name: true, slug: true, description: true, version: true } });
+  const c = await readDb().prisma.category.findUnique({ where, select: { id: true, name: true, slug: true, description: true, version: true } });
   if (!c) return null;
   const posts = (await liveCounts(CATEGORY_COUNTS, [c.id])).get(c.id) ?? 0;
   return { id: c.id, resource: { slug: c.slug, name: c.name, description: c.description, posts, url: categoryUrl(c.slug), version: c.version } };
@@ -111,7 +111,7 @@ const tagResource = (t: { name: string; slug: string; version: number; posts: nu
 
 async function tag(where: { slug: string } | { id: number }, user: SessionUser | null | "all") {
   const key = "slug" in where ? { slug: where.slug } : { id: where.id };
-  const t = await prisma.tag.findFirst({ where: { AND: [key, tagsVisibleTo(user)] }, select: TAG_SELECT });
+  const t = await readDb().prisma.tag.findFirst({ where: { AND: [key, tagsVisibleTo(user)] }, select: TAG_SELECT });
   if (!t) return null;
   return { id: t.id, resource: tagResource({ ...t, posts: (await liveCounts(TAG_COUNTS, [t.id])).get(t.id) ?? 0 }) };
 }
@@ -275,9 +275,10 @@ const listTags = endpoint({
     const size = query.page_size ?? TAGS_PER_PAGE;
     const { count, rows } = await caches.apiTags.fetch(`${visibilityClass(user)}|${page}|${size}`, async () => {
       const where = tagsVisibleTo(user);
-      const [count, tags] = await prisma.$transaction([
-        prisma.tag.count({ where }),
-        prisma.tag.findMany({ where, select: TAG_SELECT, orderBy: [{ name: "asc" }, { id: "asc" }], skip: (page - 1) * size, take: size }),
+      const db = readDb().prisma;
+      const [count, tags] = await db.$transaction([
+        db.tag.count({ where }),
+        db.tag.findMany({ where, select: TAG_SELECT, orderBy: [{ name: "asc" }, { id: "asc" }], skip: (page - 1) * size, take: size }),
       ]);
       const posts = await liveCounts(
         TAG_COUNTS,

@@ -12,7 +12,7 @@
 import { rolesWith } from "../accounts/permissions.ts";
 import { caches, PAGE_TAGS } from "../cache/index.ts";
 import { getOrSet } from "../cache/fragments.ts";
-import { preparedQuery } from "../db/prepared.ts";
+import { readQuery } from "../db/prepared.ts";
 import { dayString, isoDay } from "../web/inputs.ts";
 import { url } from "../web/urls.ts";
 import { LIVE_SQL } from "../posts/visibility.ts";
@@ -106,7 +106,7 @@ export async function mediaItemsFor(refs: Iterable<{ id: number | null; version:
   }
   if (missing) {
     const epoch = cache.epoch;
-    const { rows } = await preparedQuery<Parameters<typeof toMediaItem>[0] & { version: number }>(
+    const { rows } = await readQuery<Parameters<typeof toMediaItem>[0] & { version: number }>(
       `SELECT id, hash, "storageKey", filename, mime, width, height, bytes, alt, renditions, version FROM "Media" WHERE id = ANY ($1::int[])`,
       [[...new Set(missing)]],
     );
@@ -248,7 +248,7 @@ export async function tagNamesFor(
   const epoch = cache.epoch;
   const [found, images] = await Promise.all([
     missing
-      ? preparedQuery<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE id = ANY ($1::int[])`, [[...new Set(missing)]])
+      ? readQuery<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE id = ANY ($1::int[])`, [[...new Set(missing)]])
       : null,
     pictured ? mediaItemsFor([...rows.map((r) => ({ id: r.imageId ?? null, version: r.imageVersion ?? null })), ...moreImages]) : undefined,
   ]);
@@ -300,7 +300,7 @@ const filterKey = (f: ListFilter) => `${f.categoryId ?? ""}|${f.tagId ?? ""}|${f
 
 async function countNow(f: ListFilter): Promise<number> {
   const { where, from, params } = filterSql(f);
-  const { rows } = await preparedQuery<{ n: number }>(`SELECT count(*) AS n FROM ${from} WHERE ${where}`, params);
+  const { rows } = await readQuery<{ n: number }>(`SELECT count(*) AS n FROM ${from} WHERE ${where}`, params);
   return rows[0]?.n ?? 0;
 }
 
@@ -354,7 +354,7 @@ function anchorAt(f: ListFilter, offset: number): Promise<{ publish: string; id:
   return caches.anchors.fetch(`${filterKey(f)}@${offset}`, () => {
     const { where, from, params } = filterSql(f);
     const o = params.push(offset);
-    return preparedQuery<{ publish: string; id: number }>(
+    return readQuery<{ publish: string; id: number }>(
       `SELECT p.publish::text AS publish, p.id FROM ${from} WHERE ${where} ORDER BY p.publish DESC, p.id DESC LIMIT 1 OFFSET $${o}`,
       params,
     ).then((r) => r.rows[0] ?? null);
@@ -382,7 +382,7 @@ async function fetchPage(opts: { page: number; perPage: number } & ListFilter, e
     SELECT ${CARD_COLUMNS}
       FROM ids JOIN "Post" p ON p.id = ids.id ${CARD_JOINS}
      ORDER BY ids.publish DESC, ids.id DESC`;
-  const { rows } = await preparedQuery<CardRow>(sql, params);
+  const { rows } = await readQuery<CardRow>(sql, params);
   return cards(rows);
 }
 
@@ -394,7 +394,7 @@ export async function latestPublished(limit: number, opts: { categoryId?: number
     SELECT ${DETAIL_COLUMNS}
       FROM ids JOIN "Post" p ON p.id = ids.id ${CARD_JOINS}
      ORDER BY ids.publish DESC, ids.id DESC`;
-  const { rows } = await preparedQuery<DetailRow>(sql, params);
+  const { rows } = await readQuery<DetailRow>(sql, params);
   return details(rows);
 }
 
@@ -406,14 +406,14 @@ export async function getPublishedPost(date: { year: number; month: number; day:
   if (!iso) return null;
   const sql = `SELECT ${PAGE_COLUMNS} FROM "Post" p ${CARD_JOINS} LEFT JOIN "Media" av ON av.id = u."avatarId"
     WHERE p."publishDate" = $1::date AND p.slug = $2 AND ${PUBLISHED}`;
-  const { rows } = await preparedQuery<PageRow>(sql, [iso, slug]);
+  const { rows } = await readQuery<PageRow>(sql, [iso, slug]);
   return postPage(rows);
 }
 
 /** Post `id` as its page shows it, whatever its status (the preview of a draft or scheduled post: src/previews), or null. */
 export async function getPostPageById(id: number): Promise<PostPage | null> {
   const sql = `SELECT ${PAGE_COLUMNS} FROM "Post" p ${CARD_JOINS} LEFT JOIN "Media" av ON av.id = u."avatarId" WHERE p.id = $1`;
-  const { rows } = await preparedQuery<PageRow>(sql, [id]);
+  const { rows } = await readQuery<PageRow>(sql, [id]);
   return postPage(rows);
 }
 
@@ -466,9 +466,9 @@ async function similarPostsNow(postId: number, limit = 4): Promise<PostCard[]> {
     SELECT ${CARD_COLUMNS}
       FROM sim JOIN "Post" p ON p.id = sim.id ${CARD_JOINS}
      ORDER BY sim.shared DESC, sim.publish DESC, sim.id DESC`;
-  let { rows } = await preparedQuery<CardRow>(sql(SIMILAR_WINDOW), [postId]);
+  let { rows } = await readQuery<CardRow>(sql(SIMILAR_WINDOW), [postId]);
   if (rows.length < limit && (await countPublished()) > SIMILAR_WINDOW) {
-    ({ rows } = await preparedQuery<CardRow>(sql(SIMILAR_WIDE_WINDOW), [postId]));
+    ({ rows } = await readQuery<CardRow>(sql(SIMILAR_WIDE_WINDOW), [postId]));
   }
   return cards(rows);
 }
@@ -485,7 +485,7 @@ export function categoriesWithCounts(): Promise<{ name: string; slug: string; de
 }
 
 async function categoriesWithCountsNow(): Promise<{ name: string; slug: string; description: string; count: number }[]> {
-  const { rows } = await preparedQuery<{ name: string; slug: string; description: string; count: number }>(
+  const { rows } = await readQuery<{ name: string; slug: string; description: string; count: number }>(
     `SELECT c.name, c.slug, c.description, count(p.id) AS count
        FROM "Category" c LEFT JOIN "Post" p ON p."categoryId" = c.id AND ${PUBLISHED}
       GROUP BY c.id ORDER BY c.name, c.id`,
@@ -494,7 +494,7 @@ async function categoriesWithCountsNow(): Promise<{ name: string; slug: string; 
 }
 
 export async function getCategoryBySlug(slug: string): Promise<{ id: number; name: string; slug: string; description: string } | null> {
-  const { rows } = await preparedQuery<{ id: number; name: string; slug: string; description: string }>(
+  const { rows } = await readQuery<{ id: number; name: string; slug: string; description: string }>(
     `SELECT id, name, slug, description FROM "Category" WHERE slug = $1`,
     [slug],
   );
@@ -502,7 +502,7 @@ export async function getCategoryBySlug(slug: string): Promise<{ id: number; nam
 }
 
 export async function getTagBySlug(slug: string): Promise<{ id: number; name: string; slug: string } | null> {
-  const { rows } = await preparedQuery<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE slug = $1`, [slug]);
+  const { rows } = await readQuery<{ id: number; name: string; slug: string }>(`SELECT id, name, slug FROM "Tag" WHERE slug = $1`, [slug]);
   return rows[0] ?? null;
 }
 
@@ -514,9 +514,7 @@ export async function getTagBySlug(slug: string): Promise<{ id: number; name: st
  * (EXPLAIN at 100k posts: 0.15 ms for a public tag; a tag on N drafts only reads N rows).
  */
 export async function tagHasPublishedPost(tagId: number): Promise<boolean> {
-  const { rows } = await preparedQuery(`SELECT 1 FROM "PostTag" pt JOIN "Post" p ON p.id = pt."postId" WHERE pt."tagId" = $1 AND ${PUBLISHED} LIMIT 1`, [
-    tagId,
-  ]);
+  const { rows } = await readQuery(`SELECT 1 FROM "PostTag" pt JOIN "Post" p ON p.id = pt."postId" WHERE pt."tagId" = $1 AND ${PUBLISHED} LIMIT 1`, [tagId]);
   return rows.length > 0;
 }
 
@@ -527,7 +525,7 @@ export async function tagHasPublishedPost(tagId: number): Promise<boolean> {
 const WRITER_ROLES = rolesWith("post.create");
 
 export async function getAuthorByUsername(username: string): Promise<(AuthorProfile & { id: number }) | null> {
-  const { rows } = await preparedQuery<{
+  const { rows } = await readQuery<{
     id: number;
     username: string;
     firstName: string;

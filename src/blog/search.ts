@@ -15,6 +15,7 @@
 // characters that cannot occur in the text (they are stripped from it first); the text is then
 // HTML-escaped and only the markers become <mark> tags (highlightHtml).
 import { withClient } from "../db/client.ts";
+import { readDb } from "../db/replica.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard, type TagNames } from "./queries.ts";
 import { LIVE_SQL } from "../posts/visibility.ts";
 import { caches } from "../cache/index.ts";
@@ -305,7 +306,7 @@ async function runSearch(q: string, page: number, perPage: number, timeoutMs: nu
       if ((e as { code?: string }).code === "57014") throw new SearchTimeoutError("search timed out");
       throw e;
     }
-  });
+  }, readDb().pool);
   const { rows, ...rest } = found;
   return { ...rest, hits: toHits(rows, await tagNamesFor(rows)) };
 }

@@ -6,7 +6,7 @@
 //                             same chunk for life (stable URLs, cache-friendly). A chunk holds <= SIZE URLs.
 // "Published" = status 'PUBLISHED' AND publish <= now(): scheduled posts appear when their time comes.
 import { caches } from "../cache/index.ts";
-import { pool } from "../db/client.ts";
+import { readDb } from "../db/replica.ts";
 import { absolute, absoluteUrl } from "../web/urls.ts";
 import { postUrl } from "./queries.ts";
 import { el, XML_DECLARATION } from "./xml.ts";
@@ -36,7 +36,7 @@ function urlset(entries: UrlEntry[]): string {
 
 /** The post chunks that hold at least one published post, with their newest change. */
 async function postChunks(): Promise<{ n: number; lastmod: Date }[]> {
-  const { rows } = await pool.query<{ n: number; lastmod: Date }>(
+  const { rows } = await readDb().pool.query<{ n: number; lastmod: Date }>(
     `SELECT ((p.id - 1) / $1 + 1)::int AS n, max(${CHANGED}) AS lastmod
        FROM "Post" p WHERE ${PUBLISHED} GROUP BY 1 ORDER BY 1`,
     [POSTS_PER_SITEMAP],
@@ -67,7 +67,7 @@ async function buildSitemapIndex(): Promise<string> {
 
 /** Chunk n of the posts sitemap, or null when it holds no published post (the route answers 404). */
 export async function postsSitemap(n: number): Promise<string | null> {
-  const { rows } = await pool.query<{ slug: string; publish: Date; publishDate: string | null; lastmod: Date }>(
+  const { rows } = await readDb().pool.query<{ slug: string; publish: Date; publishDate: string | null; lastmod: Date }>(
     `SELECT p.slug, p.publish, to_char(p."publishDate", 'YYYY-MM-DD') AS "publishDate", ${CHANGED} AS lastmod
        FROM "Post" p
       WHERE p.id > $1 AND p.id <= $2 AND ${PUBLISHED}
@@ -81,18 +81,18 @@ export async function postsSitemap(n: number): Promise<string | null> {
 /** Lists and archives: only categories, tags and authors that have a published post. */
 export async function pagesSitemap(): Promise<string> {
   const [latest, categories, tags, authors] = await Promise.all([
-    pool.query<{ lastmod: Date | null }>(`SELECT max(p.publish) AS lastmod FROM "Post" p WHERE ${PUBLISHED}`),
-    pool.query<{ slug: string; lastmod: Date }>(
+    readDb().pool.query<{ lastmod: Date | null }>(`SELECT max(p.publish) AS lastmod FROM "Post" p WHERE ${PUBLISHED}`),
+    readDb().pool.query<{ slug: string; lastmod: Date }>(
       `SELECT c.slug, (SELECT max(p.publish) FROM "Post" p WHERE p."categoryId" = c.id AND ${PUBLISHED}) AS lastmod
          FROM "Category" c ORDER BY c.slug`,
     ),
-    pool.query<{ slug: string }>(
+    readDb().pool.query<{ slug: string }>(
       `SELECT t.slug FROM "Tag" t
         WHERE EXISTS (SELECT 1 FROM "PostTag" pt JOIN "Post" p ON p.id = pt."postId" WHERE pt."tagId" = t.id AND ${PUBLISHED})
         ORDER BY t.slug LIMIT $1`,
       [MAX_URLS / 2],
     ),
-    pool.query<{ username: string }>(
+    readDb().pool.query<{ username: string }>(
       `SELECT u.username FROM "User" u
         WHERE EXISTS (SELECT 1 FROM "Post" p WHERE p."authorId" = u.id AND ${PUBLISHED})
         ORDER BY u.username LIMIT $1`,

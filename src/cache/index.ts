@@ -37,6 +37,7 @@
 //  - per-request and per-connection maps (open sockets, pending responses, a page's tag names
 //    returned by tagNamesFor(), the admin's form state), which end with their request.
 import { invalidateEverywhere, onInvalidate, type InvalidationSource } from "../db/invalidation.ts";
+import { readMayBeCached } from "../db/replica.ts";
 import { config } from "../config.ts";
 import type { CacheBackend, CacheSpec, CacheStore, Defined, Tag } from "./backend.ts";
 import { MemoryBackend } from "./memory.ts";
@@ -122,6 +123,7 @@ class MemoCache<K extends Defined, V extends Defined> extends Cache<K, V, V> {
   }
 
   set(key: K, value: V): void {
+    if (this.spec.tags.length && !readMayBeCached()) return; // read from a replica behind the last invalidation (src/db/replica.ts)
     this.store.set(key, value, { size: this.weigh(value) });
   }
 
@@ -157,6 +159,7 @@ class LoadingCache<K extends Defined, V> extends Cache<K, V, Promise<V>> {
   }
 
   private keep(key: K, value: Promise<V>, size: number | undefined): void {
+    if (this.spec.tags.length && !readMayBeCached()) return; // read from a replica behind the last invalidation (src/db/replica.ts)
     const byBytes = "sizeOf" in this.spec.bound;
     this.store.set(key, value, { size: size ?? 1 });
     value.then(

@@ -33,6 +33,7 @@ import etag from "etag";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { LRUCache } from "lru-cache";
 import { config } from "../config.ts";
+import { renderForPageCache } from "../db/replica.ts";
 import { hasSessionCookie } from "../web/session.ts";
 import { PAGE_TAGS, sharedCache } from "./index.ts";
 import { nextScheduledAt } from "./scheduled.ts";
@@ -223,7 +224,7 @@ async function fromCache(req: Request, res: Response, next: NextFunction): Promi
     if (!flight.storing) finish();
   });
   capture(res, key, read.gen, flight, finish);
-  next();
+  return renderForPageCache(next); // from the replica only when it is not behind this miss (src/db/replica.ts)
 }
 
 /** Wraps res.send to store a cacheable answer (and mark it MISS) on its way out. */

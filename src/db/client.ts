@@ -19,6 +19,9 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 
 export let pool!: pg.Pool;
 export let prisma!: PrismaClient;
+/** The read replica's pool and client (DATABASE_REPLICA_URL), or undefined without one: see ./replica.ts. */
+export let replicaPool: pg.Pool | undefined;
+export let replicaPrisma: PrismaClient | undefined;
 
 /**
  * How long a query waits for a connection (a free one from the pool, or a new one) before failing
@@ -27,15 +30,41 @@ export let prisma!: PrismaClient;
  */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export function connectDb(url: string, max = 10): void {
-  pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  pool.on("error", () => {
+/**
+ * A replica that does not answer is skipped sooner than the primary would be waited for: its reads
+ * are retried on the primary (./replica.ts), so waiting long only delays the answer.
+ */
+const REPLICA_CONNECT_TIMEOUT_MS = 2_000;
+
+function newPool(url: string, max: number, connectionTimeoutMillis: number): pg.Pool {
+  const p = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis });
+  p.on("error", () => {
     /* a broken idle client is discarded by pg; queries report their own errors */
   });
+  return p;
+}
+
+export function connectDb(url: string, max = 10): void {
+  pool = newPool(url, max, CONNECT_TIMEOUT_MS);
   prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
 }
 
+/**
+ * Connects the read replica's pool (after connectDb). `wrap` gives the pool its fallback to the
+ * primary (./replica.ts) before Prisma's driver adapter takes it. Closed by disconnectDb().
+ */
+export function connectReplica(url: string, max: number, wrap: (replica: pg.Pool) => void): void {
+  replicaPool = newPool(url, max, REPLICA_CONNECT_TIMEOUT_MS);
+  wrap(replicaPool);
+  replicaPrisma = new PrismaClient({ adapter: new PrismaPg(replicaPool) });
+}
+
 export async function disconnectDb(): Promise<void> {
+  const replica = { prisma: replicaPrisma, pool: replicaPool };
+  replicaPrisma = undefined;
+  replicaPool = undefined;
+  await replica.prisma?.$disconnect().catch(() => {});
+  await replica.pool?.end().catch(() => {});
   await prisma?.$disconnect().catch(() => {});
   await pool?.end().catch(() => {});
 }
@@ -52,12 +81,14 @@ export async function dbReady(): Promise<boolean> {
 
 /**
  * Runs `work` with a client of its own from the pool (for a transaction or a session setting that
- * must stay on one connection). The client is always released: returned to the pool when `work`
+ * must stay on one connection); `from`: readDb().pool for read-only work (the replica's pool when the
+ * request reads from it: work that fails there because the replica went away is done again on the
+ * primary). The client is always released: returned to the pool when `work`
  * succeeded on a healthy connection, destroyed when `work` threw or the connection reported an error
  * (a terminated connection, or one left mid-transaction, is never handed to the next caller).
  */
-export async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+export async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>, from: pg.Pool = pool): Promise<T> {
+  const client = await from.connect();
   let broken: Error | undefined;
   // Without this listener, the server terminating the connection (a restart) kills the process.
   const onError = (err: Error) => {
@@ -72,6 +103,7 @@ export async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>)
   } catch (e) {
     client.removeListener("error", onError);
     client.release(broken ?? (e instanceof Error ? e : new Error(String(e))));
+    if (from === replicaPool && from !== pool && isDatabaseUnavailable(e)) return withClient(work, pool);
     throw e;
   }
 }

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type { QueryResult, QueryResultRow } from "pg";
 import { caches } from "../cache/index.ts";
 import { pool } from "./client.ts";
+import { readDb } from "./replica.ts";
 
 /** The statement's name, memoised (db.statement-names in src/cache/index.ts: a sha1 per query otherwise). */
 function nameFor(text: string): string {
@@ -20,4 +21,9 @@ function nameFor(text: string): string {
 /** pool.query, as a named prepared statement. */
 export function preparedQuery<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<QueryResult<R>> {
   return pool.query<R>({ name: nameFor(text), text, values });
+}
+
+/** preparedQuery on readDb(): the replica for a request routed there (reader queries only, never a write). */
+export function readQuery<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<QueryResult<R>> {
+  return readDb().pool.query<R>({ name: nameFor(text), text, values });
 }

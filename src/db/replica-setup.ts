@@ -29,6 +29,8 @@ import "./pg-binaries.ts";
 export interface StreamingReplica {
   /** postgresql:// URL of the replica (read-only, hot standby), same database as the primary's URL. */
   readonly url: string;
+  /** The physical replication slot it streams from, on the primary (drop it when the replica is gone for good). */
+  readonly slot: string;
   /** Stops the replica's server (fast shutdown). */
   stop(): Promise<void>;
   /** Starts it again (it catches up from the primary). */
@@ -240,6 +242,7 @@ export async function createStreamingReplica(options: ReplicaOptions): Promise<S
 
   const replica: StreamingReplica = {
     url: url.toString(),
+    slot,
     async start() {
       await run(pgCtl, ["-D", dataDir, "-l", logFile, "-w", "-t", "90", "-s", "start"], owner).catch((e: unknown) => {
         const tail = existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-8).join(" | ") : "";

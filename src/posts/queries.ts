@@ -7,8 +7,8 @@
 //
 // Cards are built exactly as the reader's (CARD_COLUMNS, CARD_JOINS, toCard, tag names from the cache),
 // and a page's ids come first from an index ("deferred join"), then only those ids are joined.
-import { pool } from "../db/index.ts";
-import { preparedQuery } from "../db/prepared.ts";
+import { readQuery } from "../db/prepared.ts";
+import { readDb } from "../db/replica.ts";
 import { CARD_COLUMNS, CARD_JOINS, tagNamesFor, toCard, type CardRow, type PostCard } from "../blog/queries.ts";
 import { LIVE_SQL } from "./visibility.ts";
 
@@ -142,9 +142,9 @@ export async function listPosts(
   const countNow = async () => {
     const countParams: unknown[] = [];
     const c = whereOf(q, countParams);
-    return (await pool.query<{ n: number }>(`SELECT count(*) AS n FROM ${c.from} WHERE ${c.where}`, countParams)).rows[0]?.n ?? 0;
+    return (await readDb().pool.query<{ n: number }>(`SELECT count(*) AS n FROM ${c.from} WHERE ${c.where}`, countParams)).rows[0]?.n ?? 0;
   };
-  const [rows, counted] = await Promise.all([pool.query<RecordRow>(sql, params), (knownTotal ?? countNow)()]);
+  const [rows, counted] = await Promise.all([readDb().pool.query<RecordRow>(sql, params), (knownTotal ?? countNow)()]);
   const all = await records(rows.rows);
   const hasNext = all.length > perPage;
   const posts = hasNext ? all.slice(0, perPage) : all;
@@ -190,7 +190,7 @@ export async function cursorPage(
     SELECT ${recordColumns(q.withText)}
       FROM ids JOIN "Post" p ON p.id = ids.id ${CARD_JOINS}
      ORDER BY ${outer}`;
-  const { rows } = await pool.query<RecordRow>(sql, params);
+  const { rows } = await readDb().pool.query<RecordRow>(sql, params);
   const all = await records(rows);
   const more = all.length > perPage;
   const page = more ? all.slice(0, perPage) : all;
@@ -204,7 +204,7 @@ export async function cursorPage(
 /** Posts by id (any status: the caller decides what may be shown), as a map. */
 export async function postsByIds(ids: readonly number[], withText: boolean): Promise<Map<number, PostRecord>> {
   if (!ids.length) return new Map();
-  const { rows } = await preparedQuery<RecordRow>(`SELECT ${recordColumns(withText)} FROM "Post" p ${CARD_JOINS} WHERE p.id = ANY ($1::int[])`, [[...ids]]);
+  const { rows } = await readQuery<RecordRow>(`SELECT ${recordColumns(withText)} FROM "Post" p ${CARD_JOINS} WHERE p.id = ANY ($1::int[])`, [[...ids]]);
   return new Map((await records(rows)).map((r) => [r.id, r]));
 }
 
@@ -212,8 +212,8 @@ export async function postsByIds(ids: readonly number[], withText: boolean): Pro
 export async function getPostRecord(where: { id: number } | { day: string; slug: string }): Promise<PostRecord | null> {
   const { rows } =
     "id" in where
-      ? await preparedQuery<RecordRow>(`SELECT ${recordColumns(true)} FROM "Post" p ${CARD_JOINS} WHERE p.id = $1`, [where.id])
-      : await preparedQuery<RecordRow>(`SELECT ${recordColumns(true)} FROM "Post" p ${CARD_JOINS} WHERE p."publishDate" = $1::date AND p.slug = $2`, [
+      ? await readQuery<RecordRow>(`SELECT ${recordColumns(true)} FROM "Post" p ${CARD_JOINS} WHERE p.id = $1`, [where.id])
+      : await readQuery<RecordRow>(`SELECT ${recordColumns(true)} FROM "Post" p ${CARD_JOINS} WHERE p."publishDate" = $1::date AND p.slug = $2`, [
           where.day,
           where.slug,
         ]);

@@ -15,7 +15,7 @@ import { config } from "../config.ts";
 import { caches, invalidate, PAGE_TAGS } from "../cache/index.ts";
 import { pool, withClient } from "../db/client.ts";
 import { StartupError } from "../db/embedded.ts";
-import { preparedQuery } from "../db/prepared.ts";
+import { readQuery } from "../db/prepared.ts";
 import { isoDay } from "../web/inputs.ts";
 import { logger } from "../web/logger.ts";
 import { LIVE_SQL } from "./visibility.ts";
@@ -198,7 +198,7 @@ export async function movedPostPath(date: { year: number; month: number; day: nu
   const dayStart = Date.parse(`${iso}T00:00:00Z`);
   const from = new Date(dayStart - EARLIEST_ZONE_MS);
   const to = new Date(dayStart + 86_400_000 + LATEST_ZONE_MS);
-  const { rows } = await preparedQuery<{ day: string; slug: string; publish: Date }>(
+  const { rows } = await readQuery<{ day: string; slug: string; publish: Date }>(
     `SELECT to_char(p."publishDate", 'YYYY-MM-DD') AS day, p.slug, p.publish FROM "Post" p
       WHERE p.slug = $1 AND ${LIVE_SQL} AND p.publish >= $2 AND p.publish < $3 AND p."publishDate" <> $4::date
         AND EXISTS (SELECT 1 FROM unnest($5::text[]) AS z(name) WHERE (p.publish AT TIME ZONE z.name)::date = $4::date)
