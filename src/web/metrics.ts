@@ -21,9 +21,11 @@
 //    when that read failed (the database away: the other series are still answered).
 //  - folio_job_runs_total{queue,outcome}: job handler runs in this process (completed, gone, failed).
 //  - folio_db_pool_clients{pool,state} (total, idle, waiting) and folio_db_pool_max{pool}: the app's pg
-//    pool (pool="primary") and the job worker's own pool (pool="jobs") when this process works jobs.
+//    pool (pool="primary"), the read replica's (pool="replica") with DATABASE_REPLICA_URL, and the job
+//    worker's own pool (pool="jobs") when this process works jobs.
 //
-// Counting costs one 'close' listener and two Map lookups per request (measured: README "Metrics").
+// Counting a request costs one 'close' listener, three Map lookups and prom-client's inc() and observe():
+// about 1.1 µs of CPU (tests/metrics/hot-path-bench.ts; README "Metrics").
 //
 // Cluster mode (WEB_CONCURRENCY > 1): every worker has its own registry and counts its own requests;
 // a scrape is answered by whichever worker the primary hands the connection to, with a `pid` label on
@@ -36,7 +38,7 @@ import type { Request, RequestHandler, Response } from "express";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type pg from "pg";
 import { config } from "../config.ts";
-import { pool } from "../db/client.ts";
+import * as db from "../db/client.ts";
 import { cacheStats, sharedCache } from "../cache/index.ts";
 import { pageCacheCounts } from "../cache/pages.ts";
 import { fragmentCounts } from "../cache/fragments.ts";
@@ -198,7 +200,10 @@ new Counter({
 
 function pools(): [string, pg.Pool][] {
   const out: [string, pg.Pool][] = [];
-  if (pool) out.push(["primary", pool]);
+  if (db.pool) out.push(["primary", db.pool]);
+  // The read replica's pool (DATABASE_REPLICA_URL, src/db/replica.ts), read by name: present once connected.
+  const replica = (db as { replicaPool?: pg.Pool }).replicaPool;
+  if (replica) out.push(["replica", replica]);
   const jobs = workingPool();
   if (jobs) out.push(["jobs", jobs]);
   return out;
@@ -252,27 +257,24 @@ interface Series {
   counter: { inc(): void };
   duration: { observe(v: number): void };
 }
-/** prom-client's children by route, method and status: the per-request cost is a string key and a Map lookup. */
-const series = new Map<string, Series>();
-const durationChildren = new Map<string, { observe(v: number): void }>();
+/**
+ * prom-client's children by route, method and status, in nested Maps keyed by the label strings (their
+ * hashes are cached: no key string built per request).
+ */
+const series = new Map<string, Map<string, { duration: Series["duration"]; byStatus: Map<number, Series> }>>();
 
-function seriesOf(route: string, method: string, status: string): Series {
-  const key = `${route} ${method} ${status}`;
-  let s = series.get(key);
-  if (!s) {
-    const dkey = `${route} ${method}`;
-    let duration = durationChildren.get(dkey);
-    if (!duration) durationChildren.set(dkey, (duration = durations.labels(route, method)));
-    s = { counter: requests.labels(route, method, status), duration };
-    series.set(key, s);
-  }
+function seriesOf(route: string, method: string, status: number): Series {
+  let byMethod = series.get(route);
+  if (!byMethod) series.set(route, (byMethod = new Map()));
+  let m = byMethod.get(method);
+  if (!m) byMethod.set(method, (m = { duration: durations.labels(route, method), byStatus: new Map() }));
+  let s = m.byStatus.get(status);
+  if (!s) m.byStatus.set(status, (s = { counter: requests.labels(route, method, String(status)), duration: m.duration }));
   return s;
 }
 
 function record(req: Request, res: Response, start: number): void {
-  const method = METHODS.has(req.method) ? req.method : "other";
-  const status = res.writableFinished ? String(res.statusCode) : "499";
-  const s = seriesOf(routeLabel(req, res), method, status);
+  const s = seriesOf(routeLabel(req, res), METHODS.has(req.method) ? req.method : "other", res.writableFinished ? res.statusCode : 499);
   s.counter.inc();
   s.duration.observe((performance.now() - start) / 1000);
 }

@@ -54,7 +54,12 @@ export const securityHeaders: RequestHandler = (_req, res, next) => {
   next();
 };
 
-/** Probes reach the app by IP (Docker HEALTHCHECK, load balancers): they answer whatever the Host. */
+/**
+ * Probes reach the app by IP (Docker HEALTHCHECK, load balancers): they answer whatever the Host.
+ * /metrics is exempt too, by its place: src/app.ts mounts it before this check, so Prometheus scraping
+ * an app's address is answered whatever the Host; a client it refuses goes on to this check and the
+ * 404 page like any unknown path (it is not listed here: a 404 where others get 400 would tell it exists).
+ */
 const HOST_CHECK_EXEMPT = new Set(["/healthz", "/readyz"]);
 
 /**
