@@ -610,15 +610,10 @@ async function prepare(env: () => Record<string, string>, logDir: string, seedDe
   });
   const code = await new Promise<number | null>((done) => child.once("exit", (c) => done(c)));
   unhook();
-  let result: { fleetPrepared?: boolean; admin?: { username: string; password: string } | null } | undefined;
-  for (const line of stdout.split("\n")) {
-    if (!line.includes('"fleetPrepared"')) {
-      if (line) out.write(`${line}\n`); // the password line is never written to the log
-      continue;
-    }
-    result = JSON.parse(line) as typeof result;
-  }
+  // The admin's password is printed once by prepare() (src/cluster/serve.ts): handed to the caller, never logged.
+  const created = /Admin account created\.\s+username: (\S+)\s+password: (\S+)/.exec(stdout);
+  for (const line of stdout.split("\n")) if (line && !line.includes("password:")) out.write(`${line}\n`);
   out.end();
-  if (code !== 0 || !result?.fleetPrepared) throw new Error(`fleet preparation failed (exit ${code}):\n${all.slice(-3000)}`);
-  return result.admin ?? null;
+  if (code !== 0) throw new Error(`fleet preparation failed (exit ${code}):\n${all.replace(/password: \S+/g, "password: ***").slice(-3000)}`);
+  return created ? { username: created[1]!, password: created[2]! } : null;
 }

@@ -2,7 +2,7 @@
 // on the file's own database (the external-PostgreSQL path of startFleet; `npm run fleet` runs the
 // embedded one). One fleet for the file, started in beforeAll on free ports in a temp dir, stopped in
 // afterAll (and its children are killed by startFleet's exit hook if this process ends first).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,6 +153,23 @@ describe("the fleet behind Nginx", () => {
     const stale = await request("/static/css/site.0000000000.css");
     expect(stale.status).toBe(404);
     expect(stale.headers["x-request-id"]).toBeTruthy();
+  });
+
+  it("serves uploaded images from the shared media folder, only under a well-formed key", async () => {
+    const hash = "ab" + "c".repeat(62);
+    mkdirSync(join(dir, "media", "ab"), { recursive: true });
+    writeFileSync(join(dir, "media", "ab", `${hash}-640.png`), "not really a png");
+    const res = await request(`/media/ab/${hash}-640.png`);
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toBe("image/png");
+    expect(res.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    expect(res.headers["content-security-policy"]).toContain("sandbox");
+    expect(res.headers["x-request-id"]).toBeUndefined(); // Nginx, from disk
+    expect(res.body.toString()).toBe("not really a png");
+    // a key whose folder is not its hash's first two characters never reaches the disk: the app's 404
+    const odd = await request(`/media/cd/${hash}-640.png`);
+    expect(odd.status).toBe(404);
+    expect(odd.headers["x-request-id"]).toBeTruthy();
   });
 
   it("passes the client's real address to the apps, and only that", async () => {
