@@ -20,7 +20,7 @@
 // left), then SIGTERM (it drains), started again, ready on /readyz, put back (reload).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from "node:fs";
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
 import { startEmbedded, type EmbeddedHandle } from "../db/embedded.ts";
@@ -417,8 +417,23 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     // ---- the read replica
     let replica: StreamingReplica | undefined;
     if (options.replica) {
-      replica = await createStreamingReplica({ primaryUrl: databaseUrl, dataDir: join(dataDir, "replica"), port: replicaPort, log });
-      undo.push(() => replica!.stop());
+      // Made afresh from the primary at every start (a base backup): nothing in it is the fleet's own.
+      const replicaDir = join(dataDir, "replica");
+      rmSync(replicaDir, { recursive: true, force: true });
+      replica = await createStreamingReplica({ primaryUrl: databaseUrl, dataDir: replicaDir, port: replicaPort, log });
+      const unhook = onExitKill(() => {
+        const pid = postmasterPid(replicaDir);
+        if (pid)
+          try {
+            process.kill(pid, "SIGINT");
+          } catch {
+            /* gone */
+          }
+      });
+      undo.push(async () => {
+        await replica!.stop();
+        unhook();
+      });
       log(`PostgreSQL streaming replica on 127.0.0.1:${replicaPort}`);
     }
 
