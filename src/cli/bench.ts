@@ -252,7 +252,7 @@ function cpuMs(pid: number): number {
   }
 }
 
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   const out: number[] = [];
   const visit = (p: number) => {
     if (out.includes(p)) return;
@@ -384,7 +384,7 @@ function benchDatabaseName(posts: number): string {
   return posts === 10_000 ? BENCH_DB : `${BENCH_DB}_${posts}`;
 }
 
-async function seedMarker(adminUrl: string, name: string): Promise<string | null> {
+export async function seedMarker(adminUrl: string, name: string): Promise<string | null> {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
   try {
@@ -434,7 +434,7 @@ async function addBenchImages(log: (m: string) => void): Promise<void> {
 async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number, log: (m: string) => void): Promise<{ name: string; url: string }> {
   const name = `${benchDatabaseName(posts)}${args.images ? "" : "_noimages"}`;
   const url = cluster.urlFor(name);
-  const marker = `folio-bench posts=${posts} seed=${args.seed} generator=${SEED_GENERATOR_VERSION} ${args.images ? BENCH_MEDIA : "media=none"}`;
+  const marker = benchSeedMarker(posts, args.seed, args.images);
   const current = await seedMarker(cluster.adminUrl, name).catch(() => null);
   if (current !== marker) {
     log(current ? `${name} holds "${current}": recreating it` : `creating database ${name} with ${posts} posts`);
@@ -442,26 +442,42 @@ async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number,
     await ensureDatabase(cluster.adminUrl, name);
     await migrateDeploy(url);
     connectDb(url, 4);
-    const t = performance.now();
-    await seedPosts({ posts, seed: args.seed });
-    if (args.images) await addBenchImages(log);
-    await pool.query("ANALYZE");
-    log(`seeded ${posts} posts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    await pool.query(`COMMENT ON DATABASE ${name} IS '${marker}'`);
+    await seedBenchContent(name, { posts, seed: args.seed, images: args.images }, log);
   } else {
     log(`${name} already holds ${posts} posts (seed ${args.seed})`);
     await migrateDeploy(url);
     connectDb(url, 4);
   }
-  // Bodies rendered by an older renderer are re-rendered by a job the server starts (src/blog/rerender.ts):
-  // done here first, so that no server measured spends its CPU on it.
+  await rerenderIfStale(log);
+  return { name, url };
+}
+
+/** What a database seeded with the bench data says of itself (its COMMENT): a different one is re-seeded. */
+export function benchSeedMarker(posts: number, seed: number, images: boolean): string {
+  return `folio-bench posts=${posts} seed=${seed} generator=${SEED_GENERATOR_VERSION} ${images ? BENCH_MEDIA : "media=none"}`;
+}
+
+/** The bench data (posts, and the images unless `images` is false) into the connected pool's database `name`, then its marker. Also used by the soak. */
+export async function seedBenchContent(name: string, opts: { posts: number; seed: number; images: boolean }, log: (m: string) => void): Promise<void> {
+  const t = performance.now();
+  await seedPosts({ posts: opts.posts, seed: opts.seed });
+  if (opts.images) await addBenchImages(log);
+  await pool.query("ANALYZE");
+  log(`seeded ${opts.posts} posts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  await pool.query(`COMMENT ON DATABASE ${name} IS '${benchSeedMarker(opts.posts, opts.seed, opts.images)}'`);
+}
+
+/**
+ * Bodies rendered by an older renderer are re-rendered by a job the server starts (src/blog/rerender.ts):
+ * done here first, so that no server measured spends its CPU on it.
+ */
+export async function rerenderIfStale(log: (m: string) => void): Promise<void> {
   if ((await storedRenderVersion()) < RENDER_VERSION) {
     const t = performance.now();
     const r = await rerenderPosts();
     await pool.query(`VACUUM ANALYZE "Post"`);
     log(`re-rendered ${r.posts} bodies (renderer version ${RENDER_VERSION}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
-  return { name, url };
 }
 
 /** One bench at a time per cluster (two would measure each other): a session advisory lock. */

@@ -85,6 +85,7 @@ const REASON_DETAIL: Record<RefusalReason, string> = {
   mismatch: "CSRF verification failed: the token is from an earlier session. Reload the page and try again.",
   signedout: "You are not signed in any more. Sign in again, then retry.",
   insecure: INSECURE_MESSAGE,
+  unavailable: "The database could not be reached just now, so nothing was saved. Try again in a few seconds.",
 };
 
 /** Renders the 403 page for a missing or wrong token (or the kept form); other errors pass through. */

@@ -8,6 +8,7 @@ import type { ErrorRequestHandler, RequestHandler } from "express";
 import { config } from "../config.ts";
 import { isDatabaseUnavailable } from "../db/client.ts";
 import { serveStaleCopy } from "../cache/pages.ts";
+import { renderKeptForm } from "./kept-form.ts";
 
 /** Seconds a client is asked to wait before trying again while the database is unavailable (also /readyz). */
 export const RETRY_AFTER_SECONDS = 5;
@@ -65,6 +66,12 @@ export const errorHandler: ErrorRequestHandler = async (err, req, res, _next) =>
     status = 503;
     message = "The site is briefly unavailable. Please try again in a few seconds.";
     res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));
+    // A form (a post save) sent by this site's page: its text comes back in the kept form, not lost.
+    // Only with a session read (its CSRF token is in the page); sessions in PostgreSQL are not then.
+    if (req.session && !res.headersSent && renderKeptForm(req, res, "unavailable", 503)) {
+      res.err = err instanceof Error ? err : new Error(String(err));
+      return;
+    }
   }
   // The access log writes the one error line for this request, with the error and its stack.
   if (status >= 500) res.err = err instanceof Error ? err : new Error(String(err));

@@ -1,8 +1,8 @@
 // A form refused because the writer's session ended (it expired, they signed out in another tab) or
 // its CSRF token went stale comes back with everything typed, says why, and can be sent again after
 // signing in (inline, through the editor script's sign-in dialog, or in a second tab): nothing typed
-// is lost. Used by the CSRF failure handler (src/web/csrf.ts) and the login-required check for POSTs
-// (src/accounts/middleware.ts).
+// is lost. Used by the CSRF failure handler (src/web/csrf.ts), the login-required check for POSTs
+// (src/accounts/middleware.ts), and the 503 of a save met by a database outage (src/web/errors.ts).
 //
 // Only for a form this site's own page sent (the browser says so: Sec-Fetch-Site: same-origin, or an
 // Origin header naming this host): a page on another site cannot get its fields echoed back into a
@@ -12,7 +12,8 @@ import { config } from "../config.ts";
 import { url } from "./urls.ts";
 import { logger } from "./logger.ts";
 
-export type RefusalReason = "expired" | "nosession" | "mismatch" | "signedout" | "insecure";
+/** Why a form was refused; "unavailable": the database could not be reached (a restart), nothing was saved (src/web/errors.ts). */
+export type RefusalReason = "expired" | "nosession" | "mismatch" | "signedout" | "insecure" | "unavailable";
 
 /** Was this request sent by a page of this site (same origin)? Unknown (no headers) counts as no. */
 function sameOrigin(req: Request): boolean {
