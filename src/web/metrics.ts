@@ -318,7 +318,8 @@ function currentAccess(): typeof access {
 
 /**
  * A bearer token, when sent, decides alone (compared in constant time: digests of equal length); without
- * one, the client address as Express resolves it (TRUST_PROXY) must be in METRICS_ALLOW.
+ * one, the client address as Express resolves it (TRUST_PROXY) must be in METRICS_ALLOW, and a request
+ * that says it was forwarded (X-Forwarded-For, Forwarded) is refused unless TRUST_PROXY is set.
  */
 function mayRead(req: Request): boolean {
   const { list, tokenDigest } = currentAccess();
@@ -326,6 +327,9 @@ function mayRead(req: Request): boolean {
   if (auth !== undefined && /^bearer\s/i.test(auth)) {
     return tokenDigest !== undefined && timingSafeEqual(digest(auth.slice(7).trim()), tokenDigest);
   }
+  // Forwarded by a proxy the app was not told to trust (TRUST_PROXY unset): the address seen is the
+  // proxy's (often 127.0.0.1, which is allowed), not the client's. Not judged by address then.
+  if (!req.app.get("trust proxy") && (req.headers["x-forwarded-for"] !== undefined || req.headers.forwarded !== undefined)) return false;
   const ip = req.ip;
   const family = ip ? isIP(ip) : 0;
   return family !== 0 && list.check(ip!, family === 4 ? "ipv4" : "ipv6");

@@ -187,6 +187,13 @@ describe("who may read it", () => {
     await request(proxied).get("/metrics").set("X-Forwarded-For", "127.0.0.1").expect(200);
   });
 
+  it("a forwarded request is not judged by the address of a proxy the app does not trust (TRUST_PROXY unset)", async () => {
+    expect(app.get("trust proxy")).toBe(false);
+    await request(app).get("/metrics").set("X-Forwarded-For", "127.0.0.1").expect(404);
+    await request(app).get("/metrics").set("Forwarded", "for=127.0.0.1").expect(404);
+    await request(app).get("/metrics").expect(200); // the same loopback client, not forwarded
+  });
+
   it("the bearer token works from any address; a wrong one, or none configured, gets 404", async () => {
     config.METRICS_TOKEN = undefined;
     await request(proxied).get("/metrics").set("X-Forwarded-For", "203.0.113.7").set("Authorization", `Bearer ${token}`).expect(404);
