@@ -38,7 +38,7 @@ import type { Request, RequestHandler, Response } from "express";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type pg from "pg";
 import { config } from "../config.ts";
-import * as db from "../db/client.ts";
+import { pool, replicaPool } from "../db/client.ts";
 import { cacheStats, sharedCache } from "../cache/index.ts";
 import { pageCacheCounts } from "../cache/pages.ts";
 import { fragmentCounts } from "../cache/fragments.ts";
@@ -200,10 +200,8 @@ new Counter({
 
 function pools(): [string, pg.Pool][] {
   const out: [string, pg.Pool][] = [];
-  if (db.pool) out.push(["primary", db.pool]);
-  // The read replica's pool (DATABASE_REPLICA_URL, src/db/replica.ts), read by name: present once connected.
-  const replica = (db as { replicaPool?: pg.Pool }).replicaPool;
-  if (replica) out.push(["replica", replica]);
+  if (pool) out.push(["primary", pool]);
+  if (replicaPool) out.push(["replica", replicaPool]); // DATABASE_REPLICA_URL (src/db/replica.ts)
   const jobs = workingPool();
   if (jobs) out.push(["jobs", jobs]);
   return out;

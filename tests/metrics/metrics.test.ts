@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
 import { defineJob, enqueue, startJobs, stopJobs } from "../../src/jobs/index.ts";
+import { connectReadReplica } from "../../src/db/replica.ts";
 import { until } from "../support/poll.ts";
 import { createUser, makePost } from "../support/fixtures.ts";
 
@@ -216,5 +217,17 @@ describe("who may read it", () => {
     const res = await request(prod).get("/metrics").set("Host", "10.0.0.5:3000").expect(200);
     expect(res.text).toContain("http_requests_total");
     await request(prod).get("/metrics").set("Host", "10.0.0.5:3000").set("X-Forwarded-For", "203.0.113.7").expect(400);
+  });
+});
+
+describe("the read replica's pool", () => {
+  // Last in the file: from here on anonymous reads go to the "replica" (this same database); the file's
+  // teardown (disconnectDb) closes it.
+  it('is shown as pool="replica" once connected', async () => {
+    expect(value(await scrape(), "folio_db_pool_max", { pool: "replica" })).toBeUndefined();
+    connectReadReplica(process.env.TEST_DATABASE_URL!, 2);
+    const s = await scrape();
+    expect(value(s, "folio_db_pool_max", { pool: "replica" })).toBe(2);
+    expect(value(s, "folio_db_pool_clients", { pool: "replica", state: "waiting" })).toBe(0);
   });
 });
