@@ -7,6 +7,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFleet, type Fleet } from "../../src/fleet/index.ts";
 import { until } from "../support/poll.ts";
@@ -217,6 +218,22 @@ describe("the fleet behind Nginx", () => {
     // the fleet still serves, from app2
     for (let i = 0; i < 10; i++) expect((await request("/")).status).toBe(200);
   }, 60_000);
+
+  it("keeps what Redis holds across a Redis stop and start (append-only file)", async () => {
+    const before = createClient({ url: fleet.redisUrl });
+    before.on("error", () => {});
+    await before.connect();
+    await before.set("fleet-test:kept", "yes");
+    before.destroy();
+    await fleet.redis.stop();
+    await fleet.redis.start();
+    const after = createClient({ url: fleet.redisUrl });
+    after.on("error", () => {});
+    await after.connect();
+    expect(await after.get("fleet-test:kept")).toBe("yes");
+    after.destroy();
+    expect((await request("/")).status).toBe(200);
+  });
 });
 
 /**
