@@ -37,9 +37,16 @@ type Db = { prisma: typeof prisma; pool: typeof pool };
 
 /** The database reader queries should use for the current request: the replica when routed there, else the primary. */
 export function readDb(): Db {
-  if (replicaPool && routed.getStore() === true && replicaUsable()) return { prisma: replicaPrisma!, pool: replicaPool };
-  return { prisma, pool };
+  if (replicaPool && routed.getStore() === true && replicaUsable()) {
+    if (onReplica.pool !== replicaPool) onReplica = { prisma: replicaPrisma!, pool: replicaPool };
+    return onReplica;
+  }
+  if (onPrimary.pool !== pool) onPrimary = { prisma, pool }; // connectDb() made new ones
+  return onPrimary;
 }
+// The answers of readDb(), made once per connectDb()/connectReadReplica() rather than per call.
+let onPrimary = {} as Db;
+let onReplica = {} as Db;
 
 /** Whether this request's reads go to the replica (tests, logs). */
 export function readsFromReplica(): boolean {
