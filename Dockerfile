@@ -5,8 +5,8 @@
 #   podman run -p 3000:3000 -e DATABASE_URL=postgresql://user:pass@db:5432/folio \
 #     -e SESSION_SECRET=... -e JWT_KEYS=k1:... -e SITE_URL=https://blog.example.com -e ALLOWED_HOSTS=blog.example.com folio-app
 # Migrations: applied at start-up (the app's own `prisma migrate deploy`, skipped when none is pending),
-# or first as a one-shot: `podman run --rm -e DATABASE_URL=... folio-app node node_modules/prisma/build/index.js migrate deploy`
-# (compose.yaml's `migrate` service). Without DATABASE_URL the embedded PostgreSQL starts in /app/.data
+# or first by the one-shot preparation (migrations, demo content, first admin; compose.yaml's `migrate`):
+#   podman run --rm -e DATABASE_URL=... -e SESSION_SECRET=... -e JWT_KEYS=... folio-app node dist/fleet/prepare.js Without DATABASE_URL the embedded PostgreSQL starts in /app/.data
 # (mount a volume there); an external PostgreSQL is recommended.
 # Behind a TLS-inspecting proxy, hand its CA bundle to npm as a build secret (never stored in a layer):
 #   podman build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt ...

@@ -2,7 +2,7 @@
 # npm run container:check: builds and runs Folio's image for real with podman (README: "Containers").
 #   1. the base images (deploy/container/base.sh; kept when present), then the app image
 #   2. the image: its size, runs as a non-root user, holds no dev dependency, argon2 and sharp load
-#   3. PostgreSQL (the services image) -> migrations as a one-shot -> the app container against it:
+#   3. PostgreSQL (the services image) -> the one-shot preparation (migrations, demo content) -> the app:
 #      /readyz and a post page answer 200; SIGTERM stops it cleanly (exit 0)
 #   4. compose.yaml (podman-compose): the whole fleet, /readyz and a post page through its Nginx; down
 # Everything is removed on exit. Only folio-* names are used (images, containers, network, volumes).
@@ -135,8 +135,11 @@ until pm exec folio-check-pg pg_isready -q -h 127.0.0.1 -U folio -d folio; do
 done
 took "PostgreSQL ready"
 url="postgresql://folio:$POSTGRES_PASSWORD@folio-check-pg:5432/folio"
-pm run --rm --no-healthcheck --network "$NET" -e DATABASE_URL="$url" "$IMAGE" node node_modules/prisma/build/index.js migrate deploy 2>&1 | grep -E "migrations? (have been|found)|applied|No pending" | sed 's/^/    /'
-took "migrations (one-shot)"
+# The one-shot preparation (compose's `migrate`): migrations, demo content, the first admin. Only its
+# log messages are shown: the admin's one-time password is not.
+pm run --rm --no-healthcheck --network "$NET" -e DATABASE_URL="$url" -e SESSION_SECRET -e JWT_KEYS "$IMAGE" node dist/fleet/prepare.js \
+  | { grep -o '"msg":"[^"]*"' || true; } | sed 's/^"msg":"/    prepare: /; s/"$//'
+took "migrations + demo content (one-shot)"
 pm run -d --name folio-check-app --network "$NET" -p "127.0.0.1:$APP_PORT:3000" -e DATABASE_URL="$url" \
   -e SESSION_SECRET -e JWT_KEYS -e ALLOWED_HOSTS=localhost -e SITE_URL="http://localhost:$APP_PORT" -e WEB_CONCURRENCY=1 "$IMAGE" > /dev/null
 check_pages "http://127.0.0.1:$APP_PORT"

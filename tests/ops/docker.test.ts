@@ -66,7 +66,9 @@ describe("compose.yaml", () => {
   it("runs the fleet's parts: databases, a migration one-shot, two apps, the worker, Nginx", () => {
     expect([...svc.keys()].sort()).toEqual(["app1", "app2", "migrate", "nginx", "postgres", "redis", "worker"]);
     expect(svc.get("migrate")).toMatch(/restart: "no"/);
-    expect(svc.get("migrate")).toMatch(/command: \["node", "node_modules\/prisma\/build\/index.js", "migrate", "deploy"\]/);
+    // the fleet's own one-time preparation: migrations, demo content, first admin
+    expect(svc.get("migrate")).toMatch(/command: \["node", "dist\/fleet\/prepare.js"\]/);
+    expect(existsSync(join(ROOT, "src/fleet/prepare.ts"))).toBe(true);
     expect(svc.get("worker")).toMatch(/command: \["node", "dist\/cli\/worker.js"\]/);
   });
 
@@ -74,8 +76,7 @@ describe("compose.yaml", () => {
     for (const name of ["app1", "app2", "worker"]) expect(svc.get(name)).toMatch(/migrate:\n\s+condition: service_completed_successfully/);
   });
 
-  it("lets one app add the demo content, and keeps jobs in the worker", () => {
-    expect(svc.get("app2")).toMatch(/SEED_DEMO: "false"/);
+  it("keeps jobs in the worker", () => {
     expect(compose).toMatch(/JOBS_IN_PROCESS: "false"/);
   });
 
