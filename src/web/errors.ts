@@ -9,6 +9,7 @@ import { config } from "../config.ts";
 import { isDatabaseUnavailable } from "../db/client.ts";
 import { serveStaleCopy } from "../cache/pages.ts";
 import { renderKeptForm } from "./kept-form.ts";
+import { markRendering } from "./response.ts";
 
 /** Seconds a client is asked to wait before trying again while the database is unavailable (also /readyz). */
 export const RETRY_AFTER_SECONDS = 5;
@@ -68,6 +69,8 @@ export const errorHandler: ErrorRequestHandler = async (err, req, res, _next) =>
     res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));
     // A form (a post save) sent by this site's page: its text comes back in the kept form, not lost.
     // Only with a session read (its CSRF token is in the page); sessions in PostgreSQL are not then.
+    // markRendering: the outage may have stopped the request before the CSRF check set it up (passport's user lookup).
+    if (req.session && !res.headersSent) markRendering(req, res);
     if (req.session && !res.headersSent && renderKeptForm(req, res, "unavailable", 503)) {
       res.err = err instanceof Error ? err : new Error(String(err));
       return;
