@@ -88,30 +88,23 @@ function cacheCounts(): { cache: string; hits: number; misses: number }[] {
   ];
 }
 
-new Counter({
-  name: "folio_cache_hits_total",
-  help: "Cache hits in this process, by cache (src/cache/index.ts names; page: the page cache; fragment: getOrSet)",
-  labelNames: ["cache"] as const,
-  registers: [registry],
-  collect() {
-    setCounts(
-      this,
-      cacheCounts().map((c) => [{ cache: c.cache }, c.hits]),
-    );
-  },
-});
-new Counter({
-  name: "folio_cache_misses_total",
-  help: "Cache misses in this process, by cache",
-  labelNames: ["cache"] as const,
-  registers: [registry],
-  collect() {
-    setCounts(
-      this,
-      cacheCounts().map((c) => [{ cache: c.cache }, c.misses]),
-    );
-  },
-});
+for (const [kind, help] of [
+  ["hits", "Cache hits in this process, by cache (src/cache/index.ts names; page: the page cache; fragment: getOrSet)"],
+  ["misses", "Cache misses in this process, by cache"],
+] as const) {
+  new Counter({
+    name: `folio_cache_${kind}_total`,
+    help,
+    labelNames: ["cache"] as const,
+    registers: [registry],
+    collect() {
+      setCounts(
+        this,
+        cacheCounts().map((c) => [{ cache: c.cache }, c[kind]]),
+      );
+    },
+  });
+}
 new Counter({
   name: "folio_page_cache_stale_total",
   help: "Stale pages served because the database was unreachable (stale-if-error), in this process",
