@@ -14,7 +14,7 @@ import net from "node:net";
 import { config } from "./config.ts";
 import { logger } from "./web/logger.ts";
 import { readOwner, StartupError } from "./db/embedded.ts";
-import { ROLE_ENV, routeSignals } from "./cluster/common.ts";
+import { ROLE_ENV, routeSignals, untilPrepared } from "./cluster/common.ts";
 import { PrepareFailed, startPrimary, stopDatabase } from "./cluster/primary.ts";
 
 /** What a failed start-up stops: the role's own (the pool and the embedded PostgreSQL it started). */
@@ -42,7 +42,9 @@ async function main() {
   if (cluster.isWorker) {
     const app = await loadApp();
     if (process.env[ROLE_ENV] === "prepare") return app.prepareAndExit();
-    // The primary opened the database and passed its URL in DATABASE_URL: just connect.
+    // The primary opened the database and passed its URL in DATABASE_URL: once its start-up child has
+    // prepared it (migrations), just connect.
+    await untilPrepared();
     await app.connect();
     return app.serve();
   }

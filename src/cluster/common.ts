@@ -39,10 +39,23 @@ export function signalled(signal: Signal): void {
   onSignal(signal);
 }
 
-/** Messages from the primary to a serving worker. */
-export type ToWorker = { folio: "conn" } | { folio: "stop"; signal: Signal };
-/** Messages from a serving worker to the primary. */
-export type FromWorker = { folio: "ready" } | { folio: "ack"; accepted: boolean } | { folio: "signal"; signal: Signal } | undefined;
+/** Messages from the primary to a serving worker ("go": the database is prepared, connect and serve). */
+export type ToWorker = { folio: "go" } | { folio: "conn" } | { folio: "stop"; signal: Signal };
+/** Messages from a serving worker to the primary ("loaded": it has loaded the app and waits for "go"). */
+export type FromWorker = { folio: "loaded" } | { folio: "ready" } | { folio: "ack"; accepted: boolean } | { folio: "signal"; signal: Signal } | undefined;
+
+/** A cluster worker that has loaded the app: tells the primary, and resolves once the primary says "go". */
+export function untilPrepared(): Promise<void> {
+  return new Promise((done) => {
+    const onMessage = (msg: ToWorker | undefined) => {
+      if (msg?.folio !== "go") return;
+      process.off("message", onMessage);
+      done();
+    };
+    process.on("message", onMessage);
+    tellPrimary({ folio: "loaded" });
+  });
+}
 
 /** A message to the primary (a worker whose primary has gone is being stopped by node:cluster: nothing to do). */
 export function tellPrimary(msg: FromWorker): void {

@@ -30,27 +30,38 @@ export async function stopDatabase(): Promise<void> {
   db = undefined;
 }
 
+/** The start-up child: its process, and its end (resolves once it exited 0). */
+interface Preparing {
+  child: Worker;
+  done: Promise<void>;
+}
+
 /**
  * The start-up work, in a child forked for it (role "prepare", src/cluster/serve.ts prepareAndExit)
- * on the database the primary started: resolves once it exited 0. Its output (the first admin's
- * password, printed once) goes to the primary's stdout; a failure is logged by the child.
+ * on the database the primary started. Its output (the first admin's password, printed once) goes to
+ * the primary's stdout; a failure is logged by the child.
  */
-function prepareInChild(url: string): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = cluster.fork({ DATABASE_URL: url, [ROLE_ENV]: "prepare" });
+function prepareInChild(url: string): Preparing {
+  const child = cluster.fork({ DATABASE_URL: url, [ROLE_ENV]: "prepare" });
+  const done = new Promise<void>((resolve, fail) => {
     child.once("exit", (code, signal) => {
-      if (code === 0) done();
+      if (code === 0) resolve();
       else fail(new PrepareFailed(`the start-up child ${child.process.pid} exited (${code ?? signal})`));
     });
   });
+  done.catch(() => {}); // awaited by supervise(), maybe only after it failed
+  return { child, done };
 }
 
-/** Starts the database, has it prepared (see prepareInChild), then supervise(). */
+/**
+ * Starts the database and has it prepared (see prepareInChild) while the workers load the app: a worker
+ * connects and serves only once the start-up child is done (supervise()), so a start costs the longer
+ * of the two, not their sum.
+ */
 export async function startPrimary(n: number): Promise<void> {
   // "server": a cluster that another process runs is refused (it would stop it under us).
   db = await startDatabase({ log, role: "server" });
-  await prepareInChild(db.url);
-  return supervise(n);
+  return supervise(n, prepareInChild(db.url));
 }
 
 /**
@@ -70,7 +81,7 @@ export async function startPrimary(n: number): Promise<void> {
  * A signal sent to a worker (Ctrl-C and systemd signal the whole process group) is passed to the
  * primary, which stops everything in this order; SIGKILL a worker to have it replaced.
  */
-async function supervise(n: number): Promise<void> {
+async function supervise(n: number, preparing: Preparing): Promise<void> {
   const url = db!.url;
   let stopping = false;
   let restarts = 0;
@@ -124,7 +135,13 @@ async function supervise(n: number): Promise<void> {
   const fork = () => cluster.fork({ DATABASE_URL: url, SEED_DEMO: "false", PORT: String(port), [ROLE_ENV]: "serve" });
 
   cluster.on("message", (w, msg: FromWorker) => {
-    if (msg?.folio === "ready") {
+    if (msg?.folio === "loaded") {
+      // It has loaded the app: it connects and serves once the database is prepared.
+      preparing.done.then(
+        () => w.isConnected() && w.send({ folio: "go" } satisfies ToWorker, undefined, {}, () => {}),
+        () => {}, // the start fails (below)
+      );
+    } else if (msg?.folio === "ready") {
       restarts = 0;
       ready.add(w);
       free.push(w);
@@ -161,12 +178,16 @@ async function supervise(n: number): Promise<void> {
         done();
       }
     };
-    const onEarlyExit = (w: Worker, code: number | null) => {
+    const failed = (err: Error) => {
       cluster.off("message", onReady);
       cluster.off("exit", onEarlyExit);
       for (const other of Object.values(cluster.workers ?? {})) other?.process.kill("SIGKILL");
-      fail(new Error(`worker ${w.process.pid} exited (${code}) during start-up`));
+      fail(err);
     };
+    const onEarlyExit = (w: Worker, code: number | null) => {
+      if (w !== preparing.child) failed(new Error(`worker ${w.process.pid} exited (${code}) during start-up`));
+    };
+    preparing.done.catch(failed);
     cluster.on("message", onReady);
     cluster.on("exit", onEarlyExit);
     for (let i = 0; i < n; i++) fork();
