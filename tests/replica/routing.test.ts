@@ -6,13 +6,14 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import request from "supertest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app.ts";
 import { pool, replicaPool } from "../../src/db/client.ts";
 import { resolveDataDir } from "../../src/db/embedded.ts";
 import { freePort } from "../../src/db/net.ts";
 import { connectReadReplica, STICKY_COOKIE } from "../../src/db/replica.ts";
 import { createStreamingReplica, type StreamingReplica } from "../../src/db/replica-setup.ts";
+import { logger } from "../../src/web/logger.ts";
 import { until } from "../support/poll.ts";
 import { createUser, csrfPost, makeCategory, makePost, signedIn, type Signed } from "../support/fixtures.ts";
 
@@ -153,7 +154,10 @@ describe("routing with replay paused on the replica", () => {
 });
 
 describe("the replica stopped", () => {
-  it("readers still get 200 from the primary; reads return to the replica when it is back", async () => {
+  it("readers still get 200 from the primary, the outage logged once; reads return to the replica when it is back", async () => {
+    const lines = (spy: { mock: { calls: unknown[][] } }, text: string) => spy.mock.calls.filter((args) => args.some((a) => String(a).includes(text))).length;
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => undefined);
+    const info = vi.spyOn(logger, "info").mockImplementation(() => undefined);
     const title = `Written while the replica is down ${Date.now()}`;
     await replica.stop();
     await makePost({ authorId, categoryId, title, publish: new Date(Date.now() - 60_000) });
@@ -181,5 +185,8 @@ describe("the replica stopped", () => {
     });
     await onReplica.query("SELECT pg_wal_replay_resume()");
     expect(replicaPool).toBeDefined();
+    expect(lines(warn, "read replica unavailable")).toBe(1); // once per outage, not per read
+    expect(lines(info, "read replica answers again")).toBe(1);
+    vi.restoreAllMocks();
   });
 });
