@@ -50,6 +50,8 @@ import { routeNameOf } from "./urls.ts";
 export const METRICS_PATH = "/metrics";
 /** Job queue counts are read from the database at most this often per process (scrapes in between reuse them). */
 const JOB_STATS_MS = 10_000;
+/** After a failed read, the next is tried this soon (the database back: the counts are back at the next scrape). */
+const JOB_STATS_RETRY_MS = 1_000;
 /** A queue read slower than this is given up for this scrape (the database away: the scrape still answers). */
 const JOB_STATS_TIMEOUT_MS = 2_000;
 
@@ -142,12 +144,12 @@ new Gauge({
 // ---- jobs ---------------------------------------------------------------------------------------
 
 type QueueCounts = Awaited<ReturnType<typeof queues>>;
-let jobStats: { at: number; read: Promise<QueueCounts | null> } | undefined;
+let jobStats: { at: number; read: Promise<QueueCounts | null>; failed?: boolean } | undefined;
 
 /** The queues' counts, read at most once per JOB_STATS_MS; null when the read failed or took too long. */
 function queueCounts(): Promise<QueueCounts | null> {
   const now = Date.now();
-  if (jobStats && now - jobStats.at < JOB_STATS_MS) return jobStats.read;
+  if (jobStats && now - jobStats.at < (jobStats.failed ? JOB_STATS_RETRY_MS : JOB_STATS_MS)) return jobStats.read;
   let timer: NodeJS.Timeout | undefined;
   const read = Promise.race([queues(), new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error("timed out")), JOB_STATS_TIMEOUT_MS)))])
     .catch((err: unknown) => {
@@ -155,7 +157,9 @@ function queueCounts(): Promise<QueueCounts | null> {
       return null;
     })
     .finally(() => clearTimeout(timer));
-  jobStats = { at: now, read };
+  const entry: NonNullable<typeof jobStats> = { at: now, read };
+  void read.then((qs) => (entry.failed = qs === null));
+  jobStats = entry;
   return read;
 }
 

@@ -9,6 +9,7 @@ import { buildApp } from "../../src/app.ts";
 import { config } from "../../src/config.ts";
 import { defineJob, enqueue, startJobs, stopJobs } from "../../src/jobs/index.ts";
 import { connectReadReplica } from "../../src/db/replica.ts";
+import { connectDb, pool } from "../../src/db/client.ts";
 import { until } from "../support/poll.ts";
 import { createUser, makePost } from "../support/fixtures.ts";
 
@@ -72,6 +73,30 @@ beforeAll(async () => {
 });
 
 describe("GET /metrics for an allowed client", () => {
+  it("still answers while the database is away, saying the queue counts could not be read", async () => {
+    // First in the file: the counts are then read for the first time, with the database away.
+    // The session store keeps the first pool: it stays open until the file ends.
+    const original = pool;
+    afterAll(() => original.end());
+    connectDb("postgresql://folio@127.0.0.1:1/folio", 1); // nothing listens on port 1
+    const broken = pool;
+    try {
+      const s = await scrape();
+      expect(value(s, "folio_job_queue_stats_ok")).toBe(0);
+      expect(value(s, "folio_job_queue_jobs")).toBeUndefined();
+      expect(value(s, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+    } finally {
+      connectDb(process.env.TEST_DATABASE_URL!, 5);
+      await broken.end().catch(() => {});
+    }
+    // the database back: read again at a later scrape (a failed read is retried after 1 s, not 10)
+    await until(async () => value(await scrape(), "folio_job_queue_stats_ok") === 1, {
+      label: "the counts are read again",
+      accept: (ok) => ok,
+      timeout: 5_000,
+    });
+  });
+
   it("answers the Prometheus text format, never cached, without a session", async () => {
     const res = await request(app).get("/metrics").expect(200);
     expect(res.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
