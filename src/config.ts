@@ -128,7 +128,7 @@ const schema = z.object({
   /** How long a cached page is served before it is rendered again (a save clears it at once anyway). */
   PAGE_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Bytes the in-memory shared cache (pages and fragments) may hold per process, in MB. */
-  CACHE_MAX_MB: z.coerce.number().int().min(1).max(4096).default(64),
+  CACHE_MAX_MB: z.coerce.number().int().min(1).max(4096).default(32),
   /** How long a page's last good copy is kept to serve while the database is unreachable (stale-if-error). */
   STALE_IF_ERROR_HOURS: z.coerce.number().int().min(0).max(720).default(24),
   /** Cache-Control s-maxage for a CDN or proxy in front of cached reader pages (0: shared caches must revalidate). */

@@ -242,10 +242,10 @@ export const caches = {
     name: "blog.search",
     holds: "reader search result pages (hits with snippets, count) per query and page: frequent queries stay",
     bound: {
-      maxBytes: 8 * MB,
+      maxBytes: 4 * MB,
       sizeOf: (e) => OBJECT_BYTES + e.result.hits.reduce((n, h) => n + cardBytes(h) + strBytes(h.titleHtml) + strBytes(h.snippetHtml), 0),
     },
-    why: "bytes: a page of 10 hits with snippets is 5-15 KB; the least recently used queries go first",
+    why: "bytes: a page of 10 hits with snippets is 5-15 KB (4 MB: 300-800 pages); the least recently used queries go first",
     ttlMs: 30_000, // and no later than the next scheduled publish time (src/blog/search.ts)
     tags: ["posts", "taxonomy"],
   }),
@@ -276,8 +276,8 @@ export const caches = {
   feeds: new LoadingCache<string, Feed>({
     name: "blog.feeds",
     holds: "built RSS and Atom feeds, site-wide and per category",
-    bound: { maxBytes: 16 * MB, sizeOf: (f) => OBJECT_BYTES + strBytes(f.xml) },
-    why: "bytes: a feed carries 20 full posts (tens of KB to MBs), one per kind and category",
+    bound: { maxBytes: 8 * MB, sizeOf: (f) => OBJECT_BYTES + strBytes(f.xml) },
+    why: "bytes: a feed carries 20 full posts (tens to hundreds of KB), one per kind and category; the page cache in front keeps the hot ones",
     ttlMs: 30_000,
     tags: ["posts", "taxonomy"],
   }),
@@ -308,8 +308,8 @@ export const caches = {
   apiTags: new LoadingCache<string, ApiTagPage>({
     name: "api.tags",
     holds: "GET /api/v1/tags pages with published post counts, per visibility class (public, all, one author's) and page",
-    bound: { maxEntries: 2_000 },
-    why: "entries: a page is at most 100 short tags (≈ 10 KB; 20 MB at most)",
+    bound: { maxBytes: 2 * MB, sizeOf: (p) => OBJECT_BYTES + p.rows.reduce((n, r) => n + OBJECT_BYTES + strBytes(r.name) + strBytes(r.slug), 0) },
+    why: "bytes: a page is at most 100 short tags (≈ 10 KB); by count, 2,000 pages could reach 20 MB",
     ttlMs: 5_000,
     tags: ["posts", "taxonomy"],
   }),

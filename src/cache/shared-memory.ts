@@ -24,8 +24,12 @@ interface Entry {
   tags: readonly string[];
 }
 
-/** Tag versions kept: beyond it the least recently bumped are forgotten (raising the floor). */
-const MAX_TAGS = 100_000;
+/**
+ * Tag versions kept: beyond it the least recently bumped are forgotten (raising the floor). 20,000
+ * versions are about 2.5 MB (a short key, a number, lru-cache's slots); 100,000 were 12 MB in a
+ * process that takes writes to many posts.
+ */
+const MAX_TAGS = 20_000;
 /** Fixed cost per entry on top of its key and value (object, tags array, lru-cache's slots). */
 const ENTRY_OVERHEAD = 200;
 

@@ -78,7 +78,7 @@ describe("declarations", () => {
       expect("maxBytes" in c.bound ? c.bound.maxBytes : c.bound.maxEntries).toBeGreaterThan(0);
       expect(c.why).toMatch(/^(entries|bytes): /);
     }
-    expect(stat("blog.feeds").bound).toEqual({ maxBytes: 16 * 1024 * 1024 });
+    expect(stat("blog.feeds").bound).toEqual({ maxBytes: 8 * 1024 * 1024 });
     expect(stat("blog.counts")).toMatchObject({ bound: { maxEntries: 5_000 }, ttlMs: 5_000, tags: ["posts", "taxonomy"] });
     expect(stat("web.reversed-urls")).toMatchObject({ ttlMs: 0, tags: [] });
   });
