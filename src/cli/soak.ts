@@ -110,7 +110,11 @@ async function main(): Promise<number> {
     log: (l: string) => log(`fleet: ${l}`),
   };
   log(`starting the fleet in ${dataDir}`);
+  // Ctrl-C while the fleet starts: exit (the fleet's exit hook kills what it started); after: stopAll().
+  const early = () => process.exit(130);
+  process.once("SIGINT", early);
   let fleet = await startFleet(fleetOptions);
+  process.off("SIGINT", early);
   const stopAll = async () => {
     await disconnectDb().catch(() => {});
     await fleet.stop().catch((e: Error) => log(`fleet stop: ${e.message}`));

@@ -118,10 +118,11 @@ const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
 const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]);
 /**
  * Prisma's error codes for the same (P1001 can't reach, P1002 timed out, P1008 socket timeout, P1017
- * connection closed, P2024 pool timeout, P2037 too many connections), and the driver adapter's kinds
- * (the error Prisma passes on when it has no code of its own).
+ * connection closed, P2024 pool timeout, P2037 too many connections, P2028 a transaction that could not
+ * start or ran past its timeout on a saturated database: rolled back, nothing written; seen by the soak
+ * under load), and the driver adapter's kinds (the error Prisma passes on when it has no code of its own).
  */
-const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
+const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2037"]);
 const ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
 /** pg's messages without a code: a connection ended under a query, one already broken, a pool timeout. */
 const MESSAGES =

@@ -22,6 +22,7 @@ export const WEIGHTS: Record<Kind, number> = { home: 18, post: 30, taxonomy: 12,
 /** Words of the seed's vocabulary: common ones, rare ones, and typos (the title fallback). */
 const SEARCH_WORDS = ["measure", "concurrently", "postgresql", "index", "deploy", "cache", "testing", "migration", "postgrsql", "deplyo", "template", "query"];
 
+const POST_LINK = /href="(\/blog\/\d{4}\/\d{2}\/\d{2}\/[a-z0-9-]+\/)"/g;
 const unique = <T>(xs: T[]) => [...new Set(xs)];
 const match = (html: string, re: RegExp) => [...html.matchAll(re)].map((m) => m[1]!);
 
@@ -32,7 +33,11 @@ const match = (html: string, re: RegExp) => [...html.matchAll(re)].map((m) => m[
 export async function discover(reader: Browser, editor: Browser, opts: { listPages?: number } = {}): Promise<Site> {
   const first = await reader.get("/blog/");
   if (first.status !== 200) throw new Error(`/blog/ answered ${first.status}`);
-  const last = Math.max(1, ...match(first.body, /[?&]page=(\d+)/g).map(Number));
+  // The list links its neighbours only: the last page from the API's count and the list's page size.
+  const perPage = Math.max(1, unique(match(first.body, POST_LINK)).length);
+  const api = await reader.get("/api/v1/posts");
+  const count = api.status === 200 ? Number((JSON.parse(api.body) as { count?: number }).count ?? 0) : 0;
+  const last = Math.max(1, Math.ceil(count / perPage), ...match(first.body, /[?&]page=(\d+)/g).map(Number));
   const wanted = opts.listPages ?? 60;
   const pages = unique([
     ...Array.from({ length: Math.min(10, last) }, (_, i) => i + 1),
@@ -43,7 +48,7 @@ export async function discover(reader: Browser, editor: Browser, opts: { listPag
   for (const n of pages) {
     const page = n === 1 ? first : await reader.get(`/blog/?page=${n}`);
     if (page.status !== 200) throw new Error(`/blog/?page=${n} answered ${page.status}`);
-    posts.push(...match(page.body, /href="(\/blog\/\d{4}\/\d{2}\/\d{2}\/[a-z0-9-]+\/)"/g));
+    posts.push(...match(page.body, POST_LINK));
     taxonomy.push(...match(page.body, /href="(\/blog\/(?:category|tag|author)\/[^"/]+\/)"/g));
   }
   const categories = unique(taxonomy.filter((p) => p.startsWith("/blog/category/")));
@@ -59,7 +64,8 @@ export async function discover(reader: Browser, editor: Browser, opts: { listPag
     search: SEARCH_WORDS.flatMap((w) => [`/blog/search/?q=${w}`, `/blog/search/?q=${w}&page=2`]),
     feed: ["/blog/feed/rss/", "/blog/feed/atom/", ...categories.map((c) => `${c}feed/rss/`)],
     api: [
-      ...pages.slice(0, 20).map((n) => `/api/v1/posts?page=${n}`),
+      // The API refuses deep page numbers (400: use the cursor), so its pages are the first hundred.
+      ...pages.filter((n) => n <= 100).map((n) => `/api/v1/posts?page=${n}`),
       `/api/v1/posts?search=measure`,
       ...uniquePosts.slice(0, 200).map((p) => p.replace(/^\/blog\//, "/api/v1/posts/").replace(/\/$/, "")),
     ],
