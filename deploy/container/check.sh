@@ -99,7 +99,7 @@ if [ "${FOLIO_CHECK_WORKTREE:-0}" != 1 ] && git rev-parse --verify -q HEAD > /de
   git archive HEAD | tar -x -C "$context"
   echo "    context: HEAD ($(git rev-parse --short HEAD))"
 fi
-pm build --pull=never --format docker --jobs 2 "${ca[@]}" -t "$IMAGE" "$context" > /tmp/folio-container-build.log 2>&1 || { tail -40 /tmp/folio-container-build.log; fail "podman build"; }
+pm build --pull=never --force-rm --format docker --jobs 2 "${ca[@]}" -t "$IMAGE" "$context" > /tmp/folio-container-build.log 2>&1 || { tail -40 /tmp/folio-container-build.log; fail "podman build"; }
 took "podman build"
 
 step "image"
