@@ -153,7 +153,7 @@ function clean(samples: Sample[], label: string, allow: number[] = []): Bar {
 export async function steady(ctx: SoakContext): Promise<PhaseResult> {
   const t0 = Date.now();
   const warm = load(ctx);
-  await pause(Math.min(10, Math.max(2, ctx.seconds / 6)) * 1000);
+  await pause(Math.min(20, Math.max(2, ctx.seconds / 3)) * 1000); // every kind of page asked (and compiled) before the start figure
   await warm.stop();
   const start = await fleetMemory(ctx.fleet);
   const run = load(ctx);
