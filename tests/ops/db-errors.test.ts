@@ -82,6 +82,20 @@ describe("isDatabaseUnavailable", () => {
     expect(isDatabaseUnavailable(await errorOf(() => slow))).toBe(true);
   });
 
+  it("is true for a transaction that outlived its timeout (a saturated database: P2028, rolled back)", async () => {
+    const err = await errorOf(() =>
+      prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_sleep(0.3)`;
+          await tx.user.count();
+        },
+        { timeout: 100 },
+      ),
+    );
+    expect((err as { code?: string }).code).toBe("P2028");
+    expect(isDatabaseUnavailable(err)).toBe(true);
+  });
+
   it("is true for a pool that found no free connection in time (overload: 503, try again)", async () => {
     const small = new pg.Pool({ connectionString: process.env.TEST_DATABASE_URL!, max: 1, connectionTimeoutMillis: 200 });
     closed.push(() => small.end());
