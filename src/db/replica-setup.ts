@@ -7,7 +7,7 @@
 // Level API"), which needs the primary's data directory on this machine's file system:
 //   1. the primary must accept replication connections from 127.0.0.1 (pg_hba.conf: a line is added
 //      and the configuration reloaded when none matches) and run with wal_level replica or logical;
-//   2. a physical replication slot (folio_replica_<port>), reserving WAL at once, so the WAL written
+//   2. a physical replication slot (folio_replica_<hash of the data dir>: one per replica folder; inactive folio_replica_% slots dropped first), reserving WAL at once, so the WAL written
 //      between the backup's start and the replica's first connection is kept;
 //   3. in ONE session: pg_backup_start(label, fast => true), a copy of the data directory without what
 //      the docs say to omit (postmaster.pid/.opts, pg_wal/ and pg_replslot/ contents, temporary and
@@ -21,6 +21,7 @@
 //      pg_stat_wal_receiver says "streaming".
 import { appendFileSync, chmodSync, chownSync, cpSync, existsSync, lchownSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import pg from "pg";
 // First: as root, makes the PostgreSQL binaries reachable by the postgres OS user (see the module).
@@ -35,6 +36,22 @@ export interface StreamingReplica {
   stop(): Promise<void>;
   /** Starts it again (it catches up from the primary). */
   start(): Promise<void>;
+  /** Stops it and drops its slot on the primary: without this, the primary keeps its WAL for it forever (a full disk). */
+  remove(): Promise<void>;
+}
+
+/** The slot of the replica in `dataDir`: one stable name per data dir (not per port), so a re-made replica reuses it. */
+export function replicaSlotName(dataDir: string): string {
+  return `folio_replica_${createHash("sha256").update(resolve(dataDir)).digest("hex").slice(0, 16)}`;
+}
+
+/** Drops the inactive Folio replica slots (folio_replica_%) on the primary: left by replicas that are gone. Returns their names. */
+export async function dropInactiveReplicaSlots(primaryUrl: string): Promise<string[]> {
+  const rows = await queryOnce<{ slot_name: string }>(
+    primaryUrl,
+    "SELECT slot_name, pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'folio\\_replica\\_%' AND NOT active",
+  );
+  return rows.map((r) => r.slot_name);
 }
 
 export interface ReplicaOptions {
@@ -153,7 +170,7 @@ export async function createStreamingReplica(options: ReplicaOptions): Promise<S
   const dataDir = resolve(options.dataDir);
   if (existsSync(dataDir) && readdirSync(dataDir).length) throw new Error(`replica: ${dataDir} is not empty`);
   const primary = new URL(options.primaryUrl);
-  const slot = `folio_replica_${options.port}`;
+  const slot = replicaSlotName(dataDir);
   const owner = postgresUser();
   const pgCtl = await pgCtlPath();
 
@@ -183,8 +200,10 @@ export async function createStreamingReplica(options: ReplicaOptions): Promise<S
     }
     const settings = await admin.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name = ANY($1)", [AT_LEAST_PRIMARY]);
 
-    // A slot first: the WAL from the backup's start on is kept until the replica has streamed it.
-    await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [slot]);
+    // A slot first: the WAL from the backup's start on is kept until the replica has streamed it. The
+    // inactive slots of replicas that are gone (this one's old slot among them) are dropped first.
+    const dropped = await dropInactiveReplicaSlots(options.primaryUrl);
+    if (dropped.length) log(`replica: dropped the inactive slot(s) ${dropped.join(", ")} on the primary`);
     await admin.query("SELECT pg_create_physical_replication_slot($1, true)", [slot]);
 
     mkdirSync(dirname(dataDir), { recursive: true, mode: 0o755 });
@@ -263,6 +282,20 @@ export async function createStreamingReplica(options: ReplicaOptions): Promise<S
     async stop() {
       if (!existsSync(join(dataDir, "postmaster.pid"))) return;
       await run(pgCtl, ["-D", dataDir, "-m", "fast", "-w", "-t", "60", "-s", "stop"], owner);
+    },
+    async remove() {
+      await replica.stop();
+      // The primary's walsender may hold the slot a moment after the replica stopped: until it is gone.
+      await until(
+        `slot ${slot} dropped`,
+        async () => {
+          const sql = `SELECT slot_name, pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '${slot}' AND NOT active`;
+          await queryOnce(options.primaryUrl, sql);
+          const left = await queryOnce(options.primaryUrl, `SELECT 1 FROM pg_replication_slots WHERE slot_name = '${slot}'`);
+          return left.length === 0 ? true : undefined;
+        },
+        15_000,
+      );
     },
   };
   await replica.start();

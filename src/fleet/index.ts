@@ -23,7 +23,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
-import { startEmbedded, type EmbeddedHandle } from "../db/embedded.ts";
+import { recordedClusterDir, startEmbedded, type EmbeddedHandle } from "../db/embedded.ts";
 import { ensureDatabase } from "../db/migrate.ts";
 import { freePort } from "../db/net.ts";
 import { createStreamingReplica, type StreamingReplica } from "../db/replica-setup.ts";
@@ -54,6 +54,14 @@ export interface FleetOptions {
   env?: Record<string, string>;
   /** Where the fleet's own progress lines go (default: nowhere). */
   log?: (line: string) => void;
+  /**
+   * Fleet addition: on SIGTERM or SIGHUP of THIS process, kill every child of the fleet and exit (128 + the
+   * signal's number). Node fires no 'exit' hook when a signal ends it, so without a handler a test worker
+   * killed by vitest (SIGTERM on a time-out) would leave PostgreSQL, Redis, Nginx and the apps running.
+   * Default: on under vitest (VITEST set), off otherwise (the fleet command and the soak stop the fleet in
+   * order on their own signals).
+   */
+  killOnSignals?: boolean;
 }
 
 export interface FleetProcess {
@@ -81,9 +89,20 @@ export interface Fleet {
   readonly redisUrl: string;
   readonly apps: FleetProcess[];
   readonly workers: FleetProcess[];
-  readonly postgres: { stop(): Promise<void>; start(): Promise<void>; pid(): number | undefined };
+  /**
+   * stop(): PostgreSQL's fast shutdown (a checkpoint: everything committed is on disk). Fleet addition:
+   * stop({ immediate: true }) is `pg_ctl -m immediate` (SIGQUIT to the postmaster): a crash-like stop,
+   * no checkpoint; the next start() replays the WAL (crash recovery), so what was acknowledged (committed)
+   * must still be there: the soak uses it to prove that.
+   */
+  readonly postgres: { stop(options?: { immediate?: boolean }): Promise<void>; start(): Promise<void>; pid(): number | undefined };
   readonly redis: { stop(): Promise<void>; start(): Promise<void>; pid(): number | undefined };
-  /** Fleet addition: Nginx's master pid and its logs (access.log shows upstream=- for what Nginx served itself). */
+  /**
+   * Fleet addition: Nginx's master pid and its logs. accessLog: one line per request,
+   * `<client> [<time>] "<METHOD> <path, no query, tokens masked> <proto>" <status> <bytes> rt=<s> upstream=<app addr(s)> ust=<status(es)> urt=<s>`;
+   * upstream=- for what Nginx served itself, "127.0.0.1:A, 127.0.0.1:B" when it re-sent a request to a
+   * second app (the first died or refused): count a killed app's in-flight requests from it.
+   */
   readonly nginx: { pid(): number | undefined; accessLog: string; errorLog: string; conf: string };
   /** Fleet addition: the first admin's password, only on the start that created the account (printed once by the CLI). */
   readonly admin: { username: string; password: string } | null;
@@ -103,12 +122,27 @@ let hooked = false;
 function onExitKill(kill: () => void): () => void {
   if (!hooked) {
     hooked = true;
-    process.on("exit", () => {
-      for (const k of live) k();
-    });
+    process.on("exit", killAll);
   }
   live.add(kill);
   return () => live.delete(kill);
+}
+function killAll(): void {
+  for (const k of live) k();
+}
+let signalsHooked = false;
+/** SIGTERM/SIGHUP of this process: kill the fleets' children, then exit as the signal would have. */
+function killOnSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const [sig, n] of [
+    ["SIGTERM", 15],
+    ["SIGHUP", 1],
+  ] as const)
+    process.once(sig, () => {
+      killAll();
+      process.exit(128 + n);
+    });
 }
 
 function signal(child: ChildProcess | undefined, sig: NodeJS.Signals): void {
@@ -226,7 +260,7 @@ class NodeProcess implements FleetProcess {
     return this.restartHook(this);
   }
 
-  /** Replaced for apps by the fleet (out of Nginx first); workers just stop and start. */
+  /** Replaced for apps by the fleet (out of Nginx first, one path with rollingRestart()); workers just stop and start. */
   restartHook: (p: NodeProcess) => Promise<void> = async (p) => {
     await p.kill("SIGTERM");
     await p.start();
@@ -357,6 +391,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const dataDir = resolve(options.dataDir);
   const appCount = options.apps ?? 2;
   const workerCount = options.workers ?? 1;
+  if (options.killOnSignals ?? !!process.env.VITEST) killOnSignals();
   // Others (PostgreSQL's own user, Nginx's `nobody` workers) must be able to enter it; secrets.json is 0600.
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   chmodSync(dataDir, 0o755);
@@ -385,10 +420,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     let pg: EmbeddedHandle | undefined;
     let pgUnhook: (() => void) | undefined;
     const startPg = async () => {
-      pg = await startEmbedded({ dataHome: dataDir, port: pgPort, role: "server", log });
-      const dir = pg.dir;
+      // Hooked before the spawn: a kill during the start stops it too (the cluster's folder is recorded
+      // in dataDir/cluster.json before its server starts).
+      pgUnhook?.();
       pgUnhook = onExitKill(() => {
-        const pid = postmasterPid(dir);
+        const dir = pg?.dir ?? recordedClusterDir(dataDir);
+        const pid = dir ? postmasterPid(dir) : undefined;
         if (pid)
           try {
             process.kill(pid, "SIGINT"); // fast shutdown, finished by PostgreSQL on its own
@@ -396,10 +433,16 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
             /* gone */
           }
       });
+      pg = await startEmbedded({ dataHome: dataDir, port: pgPort, role: "server", log });
     };
-    const stopPg = async () => {
+    const stopPg = async (immediate = false) => {
+      const pid = immediate && pg ? postmasterPid(pg.dir) : undefined;
+      // SIGQUIT is pg_ctl -m immediate; stop() then sees the server exit (its own SIGINT is ignored by a
+      // server already in immediate shutdown) and releases the cluster.
+      if (pid) process.kill(pid, "SIGQUIT");
       await pg?.stop();
       pgUnhook?.();
+      pgUnhook = undefined;
     };
     if (!databaseUrl) {
       await startPg();
@@ -413,9 +456,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     let replica: StreamingReplica | undefined;
     if (options.replica) {
       // Made afresh from the primary at every start (a base backup): nothing in it is the fleet's own.
+      // Its slot on the primary has one name per folder (replicaSlotName): the new replica takes it over;
+      // stop() removes the replica and drops the slot (a slot left behind keeps the primary's WAL forever).
       const replicaDir = join(dataDir, "replica");
       rmSync(replicaDir, { recursive: true, force: true });
-      replica = await createStreamingReplica({ primaryUrl: databaseUrl, dataDir: replicaDir, port: replicaPort, log });
       const unhook = onExitKill(() => {
         const pid = postmasterPid(replicaDir);
         if (pid)
@@ -425,8 +469,14 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
             /* gone */
           }
       });
+      try {
+        replica = await createStreamingReplica({ primaryUrl: databaseUrl, dataDir: replicaDir, port: replicaPort, log });
+      } catch (e) {
+        unhook();
+        throw e;
+      }
       undo.push(async () => {
-        await replica!.stop();
+        await replica!.remove();
         unhook();
       });
       log(`PostgreSQL streaming replica on 127.0.0.1:${replicaPort}`);
@@ -495,22 +545,25 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           p,
         ),
     );
+    // The one way an app restarts: out of Nginx's upstream (no connection to it left), drained, started,
+    // ready, back in. `putBack` false (a rolling restart's next app): it stays marked down until the
+    // next reload, which takes the next app out in the same reload (one reload fewer per app).
+    const restartApp = async (a: NodeProcess, putBack: boolean) => {
+      if (nginx.pid) {
+        down.clear();
+        down.add(a.name);
+        await nginx.reload(upstream());
+      }
+      await a.kill("SIGTERM");
+      try {
+        await a.start();
+      } finally {
+        down.delete(a.name);
+        if (nginx.pid && putBack) await nginx.reload(upstream());
+      }
+    };
     for (const app of apps) {
-      // Out of Nginx's upstream (no connection to it left), drained, started, ready, back in.
-      app.restartHook = (a) =>
-        one(async () => {
-          if (nginx.pid) {
-            down.add(a.name);
-            await nginx.reload(upstream());
-          }
-          await a.kill("SIGTERM");
-          try {
-            await a.start();
-          } finally {
-            down.delete(a.name);
-            if (nginx.pid) await nginx.reload(upstream());
-          }
-        });
+      app.restartHook = (a) => one(() => restartApp(a, true));
       undo.push(() => app.kill("SIGKILL"));
     }
     const workers: NodeProcess[] = [];
@@ -529,7 +582,6 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
     // ---- Nginx
     nginx.write(upstream());
-    await nginx.start();
     const nginxUnhook = onExitKill(() => {
       const pid = nginx.pid;
       if (pid)
@@ -543,6 +595,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       await nginx.stop();
       nginxUnhook();
     });
+    await nginx.start();
     log(`Nginx on ${url} (${files} static files from ${staticRoot}; config ${nginx.conf})`);
 
     let stopped: Promise<void> | undefined;
@@ -554,9 +607,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       apps,
       workers,
       postgres: {
-        stop: async () => {
+        stop: async (o?: { immediate?: boolean }) => {
           if (!pg) throw new Error("the fleet's PostgreSQL is external (databaseUrl): it is not the fleet's to stop");
-          await stopPg();
+          await stopPg(o?.immediate ?? false);
         },
         start: async () => {
           if (!pg) throw new Error("the fleet's PostgreSQL is external (databaseUrl): it is not the fleet's to start");
@@ -576,11 +629,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           try {
             for (const app of apps) {
               const t = Date.now();
-              down.clear();
-              down.add(app.name);
-              await nginx.reload(upstream());
-              await app.kill("SIGTERM");
-              await app.start();
+              await restartApp(app, false);
               log(`${app.name} restarted (pid ${app.pid}) in ${Date.now() - t} ms`);
             }
           } finally {
@@ -598,7 +647,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           await nginx.stop();
           nginxUnhook();
           await redis.stop();
-          await replica?.stop();
+          await replica?.remove();
           if (pg) await stopPg();
           for (const p of [...apps, ...workers]) await p.close();
           log("fleet stopped");
