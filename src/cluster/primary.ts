@@ -15,7 +15,18 @@ import net from "node:net";
 import { config } from "../config.ts";
 import { logger } from "../web/logger.ts";
 import { startDatabase, type OpenDatabase } from "../db/setup.ts";
-import { DRAIN_MS, handleSignals, ROLE_ENV, signalled, stopAccepting, type FromWorker, type Signal, type ToWorker } from "./common.ts";
+import {
+  DRAIN_MS,
+  handleSignals,
+  ROLE_ENV,
+  signalled,
+  stopAccepting,
+  webNodeFlags,
+  webProcessEnv,
+  type FromWorker,
+  type Signal,
+  type ToWorker,
+} from "./common.ts";
 
 const log = (m: string) => logger.info(m);
 
@@ -132,7 +143,9 @@ async function supervise(n: number, preparing: Preparing): Promise<void> {
   listener.on("error", (err) => logger.error({ err }, "accepting a connection failed"));
 
   // PORT: the port actually listened on (PORT=0 picks one), for the workers' log line.
-  const fork = () => cluster.fork({ DATABASE_URL: url, SEED_DEMO: "false", PORT: String(port), [ROLE_ENV]: "serve" });
+  // the workers' memory settings (src/cluster/common.ts WEB_NODE_FLAGS), after the primary's own flags
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...webNodeFlags()] });
+  const fork = () => cluster.fork({ ...webProcessEnv(), DATABASE_URL: url, SEED_DEMO: "false", PORT: String(port), [ROLE_ENV]: "serve" });
 
   cluster.on("message", (w, msg: FromWorker) => {
     if (msg?.folio === "loaded") {

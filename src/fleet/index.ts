@@ -28,6 +28,7 @@ import { ensureDatabase } from "../db/migrate.ts";
 import { freePort } from "../db/net.ts";
 import { createStreamingReplica, type StreamingReplica } from "../db/replica-setup.ts";
 import { clientMaxBodySize, Nginx, writeHashedStatic } from "./nginx.ts";
+import { webNodeFlags, webProcessEnv } from "../cluster/common.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const REDIS_SERVER = process.env.REDIS_SERVER_BIN || "/usr/bin/redis-server";
@@ -221,9 +222,10 @@ class NodeProcess implements FleetProcess {
   async start(): Promise<void> {
     this.out ??= createWriteStream(this.logFile, { flags: "a", mode: 0o640 });
     this.tail = "";
-    const child = spawn(process.execPath, ["--import", "tsx", this.script], {
+    // the web processes' memory settings (src/cluster/common.ts), as cluster workers get them
+    const child = spawn(process.execPath, [...webNodeFlags(), "--import", "tsx", this.script], {
       cwd: ROOT,
-      env: childEnv(this.env()),
+      env: childEnv({ ...webProcessEnv(), ...this.env() }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;

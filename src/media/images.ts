@@ -25,12 +25,26 @@
 // (WebP, AVIF) are reduced to their first frame.
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
-import sharp, { type Metadata, type Sharp } from "sharp";
+import type { Metadata, Sharp, default as SharpFn } from "sharp";
 import { config } from "../config.ts";
 import { mediaKey, MIME } from "./keys.ts";
 import { UploadRefused, type RenditionFormat } from "./types.ts";
 
 /** The widths made below the original's own (srcset steps). */
+/**
+ * sharp (libvips and its codecs, ~30 MB of native code and a thread pool) is loaded on the first upload,
+ * not at start: a web process that never handles one never maps it (tests/ops/cluster-lean.test.ts).
+ * libvips' operation cache is off: every upload is new bytes, so it would only hold memory (50 MB by default).
+ */
+let loaded: Promise<typeof SharpFn> | undefined;
+function vips(): Promise<typeof SharpFn> {
+  loaded ??= import("sharp").then(({ default: sharp }) => {
+    sharp.cache(false);
+    return sharp;
+  });
+  return loaded;
+}
+
 export const WIDTHS = [320, 640, 960, 1280, 1920] as const;
 /** AVIF and WebP files are made up to this width (the base format at every width, the original's included). */
 export const MODERN_MAX_WIDTH = 2560;
@@ -91,6 +105,7 @@ export async function sniff(bytes: Buffer): Promise<Sniffed> {
   try {
     // header only: nothing is decoded, so no pixel limit here (sharp's default would call a large image
     // "exceeds pixel limit"); ours is checked below with the figures
+    const sharp = await vips();
     m = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
     throw new UploadRefused(NOT_AN_IMAGE);
@@ -120,7 +135,7 @@ export async function sniff(bytes: Buffer): Promise<Sniffed> {
 }
 
 /** A decoding pipeline of the upload (orientation applied; stops at the first error or truncation). */
-function decode(bytes: Buffer, s: Sniffed): Sharp {
+function decode(sharp: typeof SharpFn, bytes: Buffer, s: Sniffed): Sharp {
   return sharp(bytes, { failOn: "error", limitInputPixels: Math.max(maxPixels(), 1), animated: s.animated, autoOrient: !s.animated });
 }
 
@@ -181,7 +196,8 @@ interface Pixels {
  */
 async function decodeOnce(bytes: Buffer, s: Sniffed): Promise<Pixels | null> {
   if (s.animated) return null;
-  const { data, info } = await limited(() => decode(bytes, s).raw().toBuffer({ resolveWithObject: true }));
+  const sharp = await vips();
+  const { data, info } = await limited(() => decode(sharp, bytes, s).raw().toBuffer({ resolveWithObject: true }));
   return { data, raw: { width: info.width, height: info.height, channels: info.channels } };
 }
 
@@ -197,7 +213,8 @@ async function encodeOne(
   format: RenditionFormat,
   original: boolean,
 ): Promise<ImageFile> {
-  let p = Buffer.isBuffer(bytes) ? decode(bytes, s) : sharp(bytes.data, { raw: bytes.raw });
+  const sharp = await vips();
+  let p = Buffer.isBuffer(bytes) ? decode(sharp, bytes, s) : sharp(bytes.data, { raw: bytes.raw });
   if (width !== null) p = p.resize({ width, withoutEnlargement: true });
   const { data, info } = await encode(p, format, original).toBuffer({ resolveWithObject: true });
   const height = s.animated ? (info.pageHeight ?? info.height) : info.height;

@@ -1,6 +1,6 @@
 // The cluster primary only supervises: it never loads the app, Prisma, the templates, Redis, the job
-// queue or the image and code-highlighting libraries (src/cluster/primary.ts); the workers do. One
-// real cluster (WEB_CONCURRENCY=2) on its own embedded PostgreSQL, every Node process preloading
+// queue or the image and code-highlighting libraries (src/cluster/primary.ts); the workers do (sharp
+// only on an upload). One real cluster (WEB_CONCURRENCY=2) on its own embedded PostgreSQL, every Node process preloading
 // fixtures/loaded-modules.mjs, which writes the files that process loaded when it exits. The same
 // start checks what the primary's start-up child does: migrations, the first admin's password printed
 // once; and SIGTERM stops the workers, then the embedded PostgreSQL, exit 0.
@@ -84,6 +84,9 @@ describe("the cluster primary is lean (WEB_CONCURRENCY=2, embedded PostgreSQL)",
       expect(files.some((f) => NOT_IN_PRIMARY["the app (src/app.ts)"]!.test(f))).toBe(true);
       expect(files.some((f) => NOT_IN_PRIMARY.Prisma!.test(f))).toBe(true);
     }
+    // sharp (libvips: ~23 MB) is loaded on a process's first upload (src/media/images.ts), not at start:
+    // workers that served pages and no upload never loaded it.
+    for (const pid of workers) expect(loadedBy(pid).filter((f) => NOT_IN_PRIMARY.sharp!.test(f))).toEqual([]);
     expect(readdirSync(modules).length).toBeGreaterThanOrEqual(4); // primary, start-up child, two workers
   }, 360_000);
 });
