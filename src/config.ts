@@ -46,6 +46,15 @@ const schema = z.object({
   ALLOWED_HOSTS: csv.default(["localhost", "127.0.0.1"]),
   /** Express "trust proxy" setting: false, true, a hop count or a list of addresses. */
   TRUST_PROXY: z.string().default("false"),
+  /**
+   * Whether the session and other cookies are Secure (HTTPS only, with the __Host- prefix), as Django's
+   * SESSION_COOKIE_SECURE / CSRF_COOKIE_SECURE. Unset: true in production, false otherwise. false in
+   * production only for a site reached over plain HTTP on a trusted network (a loopback proxy).
+   */
+  SECURE_COOKIES: z
+    .enum(["true", "false", "1", "0", "yes", "no", "on", "off", ""])
+    .optional()
+    .transform((v) => (v ? ["true", "1", "yes", "on"].includes(v) : undefined)), // "" is unset, never "off"
   SESSION_SECRET: z.string().default("dev-insecure-secret-change-me"),
   /** Signed-in sessions end after this much inactivity (rolling). */
   SESSION_IDLE_MINUTES: z.coerce
@@ -168,8 +177,10 @@ const schema = z.object({
 });
 
 /** The settings after parsing: WEB_CONCURRENCY resolved to a number, SITE_URL to its default. */
-export type Config = Omit<z.infer<typeof schema>, "WEB_CONCURRENCY" | "SITE_URL" | "JWT_KEYS"> & {
+export type Config = Omit<z.infer<typeof schema>, "WEB_CONCURRENCY" | "SITE_URL" | "JWT_KEYS" | "SECURE_COOKIES"> & {
   WEB_CONCURRENCY: number;
+  /** Resolved: unset means NODE_ENV === "production". */
+  SECURE_COOKIES: boolean;
   SITE_URL: string;
   /** At least one; the first signs. */
   JWT_KEYS: { kid: string; secret: string }[];
@@ -185,7 +196,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  const { WEB_CONCURRENCY, SITE_URL, JWT_KEYS, ...rest } = result.data;
+  const { WEB_CONCURRENCY, SITE_URL, JWT_KEYS, SECURE_COOKIES, ...rest } = result.data;
   const workers = WEB_CONCURRENCY ?? (rest.NODE_ENV === "production" ? "auto" : 1);
   // Unset SITE_URL follows PORT (PORT=3101: links to http://localhost:3101); PORT=0 (any free port) keeps :3000.
   const siteUrl = SITE_URL ?? `http://localhost:${rest.PORT || 3000}`;
@@ -195,6 +206,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const cfg: Config = {
     ...rest,
     SITE_URL: siteUrl,
+    SECURE_COOKIES: SECURE_COOKIES ?? rest.NODE_ENV === "production",
     WEB_CONCURRENCY: workers === "auto" ? Math.min(availableParallelism(), 64) : workers,
     JWT_KEYS: jwtKeys,
   };

@@ -49,6 +49,10 @@ async function main() {
     return app.serve();
   }
   await checkPortFree();
+  if (config.NODE_ENV === "production" && !config.SECURE_COOKIES)
+    logger.warn(
+      "SECURE_COOKIES is false in production: the session cookie travels over plain HTTP, readable on the network. Only for a site reached over a trusted network (a loopback proxy); serve it over HTTPS otherwise.",
+    );
   if (config.WEB_CONCURRENCY > 1) {
     close = stopDatabase;
     return startPrimary(config.WEB_CONCURRENCY);

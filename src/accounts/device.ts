@@ -8,13 +8,13 @@
 // The cookie holds up to MAX_ENTRIES entries (several people may share a browser), newest first,
 // each "<userId>.<issued, base36 seconds>.<nonce>.<HMAC-SHA256>", joined by "~". The HMAC key is
 // derived from SESSION_SECRET; an entry is good for DEVICE_COOKIE_DAYS. The nonce names the entry's
-// own throttle lane. HttpOnly, SameSite=Lax, path "/", and in production Secure with the __Host- prefix.
+// own throttle lane. HttpOnly, SameSite=Lax, path "/", and Secure with the __Host- prefix when cookieSecure().
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Request, Response } from "express";
-import { config } from "../config.ts";
 import { purposeKey } from "../web/keys.ts";
+import { cookieName, cookieSecure } from "../web/security.ts";
 
-const DEVICE_COOKIE = config.NODE_ENV === "production" ? "__Host-folio.device" : "folio.device";
+const DEVICE_COOKIE = cookieName("folio.device");
 const DEVICE_COOKIE_DAYS = 180;
 const MAX_ENTRIES = 5;
 const ENTRY = /^([1-9]\d{0,9})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
@@ -74,7 +74,7 @@ export function rememberDevice(req: Request, res: Response, userId: number): str
   res.cookie(DEVICE_COOKIE, [entry, ...others].slice(0, MAX_ENTRIES).join("~"), {
     httpOnly: true,
     sameSite: "lax",
-    secure: config.NODE_ENV === "production",
+    secure: cookieSecure(),
     path: "/",
     maxAge: DEVICE_COOKIE_DAYS * 86_400_000,
     encode: String, // the value is already cookie-safe (base64url, digits, "." and "~")

@@ -87,6 +87,14 @@ export async function checkDeploy(env: NodeJS.ProcessEnv): Promise<Finding[]> {
     if (!ok) warn("folio.W001", `SITE_URL's host (${host}) is not in ALLOWED_HOSTS.`);
   }
 
+  // Parsed out of production above, so an unset SECURE_COOKIES reads false there: only an explicit false counts.
+  if (env.SECURE_COOKIES?.trim() && !cfg.SECURE_COOKIES)
+    warn(
+      "folio.W011",
+      "SECURE_COOKIES is false: the session cookie (with the CSRF token) and the device cookie are not marked Secure.",
+      "Browsers would then send them over plain HTTP, readable on the network. Keep it for a site reached over a trusted network only (a loopback proxy); behind HTTPS, unset it.",
+    );
+
   const trust = cfg.TRUST_PROXY.trim().toLowerCase();
   if (site?.protocol === "https:" && (trust === "false" || trust === ""))
     warn(

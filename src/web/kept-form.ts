@@ -11,6 +11,7 @@ import type { Request, Response } from "express";
 import { config } from "../config.ts";
 import { url } from "./urls.ts";
 import { logger } from "./logger.ts";
+import { cookieSecure } from "./security.ts";
 
 /** Why a form was refused; "unavailable": the database could not be reached (a restart), nothing was saved (src/web/errors.ts). */
 export type RefusalReason = "expired" | "nosession" | "mismatch" | "signedout" | "insecure" | "unavailable";
@@ -29,11 +30,11 @@ function sameOrigin(req: Request): boolean {
 }
 
 /**
- * Production (Secure cookies) reached over plain HTTP, or through a proxy TRUST_PROXY does not
- * trust: the browser drops the session cookie, so every form POST fails its CSRF check.
+ * Secure cookies (cookieSecure(): production unless SECURE_COOKIES=false) reached over plain HTTP, or through
+ * a proxy TRUST_PROXY does not trust: the browser drops the session cookie, so every form POST fails its CSRF check.
  */
 export function insecureTransport(req: Request): boolean {
-  return config.NODE_ENV === "production" && !req.secure;
+  return cookieSecure() && !req.secure;
 }
 
 export const INSECURE_MESSAGE =

@@ -4,6 +4,20 @@ import type { Request, RequestHandler, Response } from "express";
 import { config } from "../config.ts";
 import { HttpError } from "./errors.ts";
 
+/**
+ * The one rule for cookies' Secure flag (SECURE_COOKIES: unset, true in production): the session cookie
+ * (which also holds the CSRF token), the device cookie and the replica's sticky cookie follow it. Read per
+ * call (tests change config), a function declaration so modules in an import cycle can use it at load.
+ */
+export function cookieSecure(): boolean {
+  return config.SECURE_COOKIES;
+}
+
+/** A cookie's name: "__Host-<name>" when Secure (browsers refuse that prefix without Secure, host-only, path=/). */
+export function cookieName(name: string): string {
+  return cookieSecure() ? `__Host-${name}` : name;
+}
+
 /** The CSP. Typed as plain strings on purpose: securityHeaders computes the headers once, so a
  * per-request directive (a nonce function) would need a middleware of its own. */
 const cspDirectives: Record<string, string[]> = {
@@ -19,7 +33,8 @@ const cspDirectives: Record<string, string[]> = {
   baseUri: ["'none'"],
   frameAncestors: ["'none'"],
   formAction: ["'self'"],
-  ...(config.NODE_ENV === "production" ? { upgradeInsecureRequests: [] } : {}),
+  // Not when cookies are not Secure (SECURE_COOKIES=false): that site is meant to be used over plain HTTP.
+  ...(config.NODE_ENV === "production" && cookieSecure() ? { upgradeInsecureRequests: [] } : {}),
 };
 
 const helmetMiddleware = helmet({

@@ -2,8 +2,9 @@
 // Prisma migration) on the shared pool; or, when REDIS_URL is set, in Redis (connect-redis on the
 // process's connection, src/cache/redis.ts: keys "<prefix>sess:<id>", expiring with the idle timeout),
 // shared by every process and host.
-//  - Cookie: HttpOnly, SameSite=Lax, path "/", no Domain; in production Secure and named "__Host-folio.sid"
-//    (the __Host- prefix makes browsers refuse it unless Secure, host-only and path=/).
+//  - Cookie: HttpOnly, SameSite=Lax, path "/", no Domain; Secure and named "__Host-folio.sid" when
+//    cookieSecure() (SECURE_COOKIES, default in production; the __Host- prefix makes browsers refuse it
+//    unless Secure, host-only and path=/), "folio.sid" otherwise.
 //  - Idle timeout: the cookie's Max-Age and the row's `expire` roll forward on activity (SESSION_IDLE_MINUTES).
 //  - Absolute timeout: `authAt` is stamped at login; a signed-in session older than SESSION_ABSOLUTE_HOURS
 //    is ended whatever the activity (enforceAbsoluteTimeout).
@@ -33,6 +34,7 @@ import { connectRedis, isRedisUnavailable, redisAvailable, redisClient, redisPre
 import { HttpError, RETRY_AFTER_SECONDS } from "./errors.ts";
 import { logger } from "./logger.ts";
 import { saveSessionBeforeRedirect, stripCookieOnPublicResponses } from "./response.ts";
+import { cookieName, cookieSecure } from "./security.ts";
 
 declare module "express-session" {
   interface SessionData {
@@ -45,7 +47,7 @@ declare module "express-session" {
   }
 }
 
-const SESSION_COOKIE = config.NODE_ENV === "production" ? "__Host-folio.sid" : "folio.sid";
+const SESSION_COOKIE = cookieName("folio.sid");
 
 const idleMs = () => config.SESSION_IDLE_MINUTES * 60_000;
 const absoluteMs = () => config.SESSION_ABSOLUTE_HOURS * 3_600_000;
@@ -54,7 +56,7 @@ function cookieOptions(): session.CookieOptions {
   return {
     httpOnly: true,
     sameSite: "lax",
-    secure: config.NODE_ENV === "production",
+    secure: cookieSecure(),
     path: "/",
     maxAge: idleMs(),
   };

@@ -316,7 +316,9 @@ describe("without JavaScript", { timeout: 180_000 }, () => {
 describe("a production site reached over plain HTTP", { timeout: 120_000 }, () => {
   it("says on the sign-in form why it cannot work, instead of a bare CSRF failure", async () => {
     const saved = config.NODE_ENV;
+    const savedSecure = config.SECURE_COOKIES;
     config.NODE_ENV = "production"; // read per request: this server now judges its requests as production would
+    config.SECURE_COOKIES = true; // production's default
     try {
       const page = await newPage();
       await page.goto(`${server.baseUrl}/accounts/login/`);
@@ -327,6 +329,7 @@ describe("a production site reached over plain HTTP", { timeout: 120_000 }, () =
       await page.close();
     } finally {
       config.NODE_ENV = saved;
+      config.SECURE_COOKIES = savedSecure;
     }
   });
 });

@@ -214,14 +214,17 @@ describe("a save refused because the session ended keeps the text (the editor)",
 
 describe("production over plain HTTP", () => {
   const saved = config.NODE_ENV;
+  const savedSecure = config.SECURE_COOKIES;
   afterEach(() => {
     config.NODE_ENV = saved;
+    config.SECURE_COOKIES = savedSecure;
     vi.restoreAllMocks();
   });
 
   it("says so on every form page, logs a warning once, and the refusal page names the cause", async () => {
     const warnings = captureRequestLogs("warn");
     config.NODE_ENV = "production";
+    config.SECURE_COOKIES = true; // production's default (read per request)
     const agent = request.agent(app);
     const page = await agent.get(LOGIN_PATH).set("Host", "localhost").expect(200);
     expect(page.text).toContain("reached over plain HTTP");
@@ -234,6 +237,7 @@ describe("production over plain HTTP", () => {
     expect(logged[0]![0]).toMatchObject({ protocol: "http" });
     // over HTTPS (a trusted proxy says so) no notice
     config.NODE_ENV = saved;
+    config.SECURE_COOKIES = savedSecure;
     expect((await request(app).get(LOGIN_PATH).expect(200)).text).not.toContain("insecure-transport");
   });
 });
