@@ -10,7 +10,7 @@
 // their own posts, editors every tag. A tag they may not see is a 404, as on the site.
 import { z } from "zod";
 import { readQuery } from "../db/prepared.ts";
-import { readDb } from "../db/replica.ts";
+import { readDb, readWork } from "../db/replica.ts";
 import { can, canAll, type Actor } from "../accounts/permissions.ts";
 import type { SessionUser } from "../accounts/users.ts";
 import { text } from "../accounts/validation.ts";
@@ -275,11 +275,12 @@ const listTags = endpoint({
     const size = query.page_size ?? TAGS_PER_PAGE;
     const { count, rows } = await caches.apiTags.fetch(`${visibilityClass(user)}|${page}|${size}`, async () => {
       const where = tagsVisibleTo(user);
-      const db = readDb().prisma;
-      const [count, tags] = await db.$transaction([
-        db.tag.count({ where }),
-        db.tag.findMany({ where, select: TAG_SELECT, orderBy: [{ name: "asc" }, { id: "asc" }], skip: (page - 1) * size, take: size }),
-      ]);
+      const [count, tags] = await readWork(({ prisma: db }) =>
+        db.$transaction([
+          db.tag.count({ where }),
+          db.tag.findMany({ where, select: TAG_SELECT, orderBy: [{ name: "asc" }, { id: "asc" }], skip: (page - 1) * size, take: size }),
+        ]),
+      );
       const posts = await liveCounts(
         TAG_COUNTS,
         tags.map((t) => t.id),

@@ -2,11 +2,15 @@
 // fragments a page or the API shows (the category counts, src/blog/queries.ts categoriesWithCounts).
 // Values are JSON (what the shared backends store: strings), so only plain data, no Dates.
 //  - a fresh entry is returned without calling load;
-//  - one load per key in flight in this process: concurrent callers share it;
+//  - one load per key in flight in this process: concurrent callers share it, by routing (src/db/replica.ts):
+//    a request reading from the primary (signed in, sticky after a write) never shares a replica's load;
 //  - a load computed across an invalidation is returned but not stored (it may predate the write): the
 //    backend's invalidation generation read with the miss is handed back to set() (SharedSetOptions.since);
+//  - a load read from a read replica still behind the last invalidation is returned but not stored
+//    (readMayBeCached(): the fence the declared caches use), or it would be the shared copy for ttlMs;
 //  - a load that fails because the database is unreachable falls back to the stale copy, if any.
 import { isDatabaseUnavailable } from "../db/client.ts";
+import { readMayBeCached, readsFromReplica } from "../db/replica.ts";
 import { config } from "../config.ts";
 import { PAGE_TAGS, sharedCache } from "./index.ts";
 
@@ -32,12 +36,13 @@ export async function getOrSet<T>(key: string, opts: FragmentOptions, load: () =
     return JSON.parse(hit.value) as T;
   }
   fragmentCounts.misses++;
-  const running = inflight.get(k);
+  const flight = (readsFromReplica() ? "replica|" : "primary|") + k;
+  const running = inflight.get(flight);
   if (running) return running as Promise<T>;
   const loading = (async () => {
     try {
       const value = await load();
-      if (gen !== undefined) {
+      if (gen !== undefined && readMayBeCached()) {
         await backend.set(k, JSON.stringify(value), {
           ttlMs: opts.ttlMs,
           staleMs: config.STALE_IF_ERROR_HOURS * 3_600_000,
@@ -50,9 +55,9 @@ export async function getOrSet<T>(key: string, opts: FragmentOptions, load: () =
       if (hit && isDatabaseUnavailable(e)) return JSON.parse(hit.value) as T;
       throw e;
     } finally {
-      inflight.delete(k);
+      inflight.delete(flight);
     }
   })();
-  inflight.set(k, loading);
+  inflight.set(flight, loading);
   return loading;
 }

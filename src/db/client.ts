@@ -9,7 +9,8 @@
 //   always releases the client, and destroys it (instead of returning it to the pool) when anything
 //   went wrong on it.
 // - Whether an error means "the database is unreachable" (answer 503 and try again) rather than a bug
-//   (500) is decided by isDatabaseUnavailable(), here and only here.
+//   (500) is decided by isDatabaseUnavailable(), here and only here (and a replica's recovery conflict,
+//   retried on the primary, by isRecoveryConflict()).
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../generated/prisma/client.ts";
@@ -82,8 +83,8 @@ export async function dbReady(): Promise<boolean> {
 /**
  * Runs `work` with a client of its own from the pool (for a transaction or a session setting that
  * must stay on one connection); `from`: readDb().pool for read-only work (the replica's pool when the
- * request reads from it: work that fails there because the replica went away is done again on the
- * primary). The client is always released: returned to the pool when `work`
+ * request reads from it: work that fails there because the replica went away, or that the replica
+ * cancelled for a recovery conflict (40001), is done again on the primary). The client is always released: returned to the pool when `work`
  * succeeded on a healthy connection, destroyed when `work` threw or the connection reported an error
  * (a terminated connection, or one left mid-transaction, is never handed to the next caller).
  */
@@ -103,7 +104,7 @@ export async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>,
   } catch (e) {
     client.removeListener("error", onError);
     client.release(broken ?? (e instanceof Error ? e : new Error(String(e))));
-    if (from === replicaPool && from !== pool && isDatabaseUnavailable(e)) return withClient(work, pool);
+    if (from === replicaPool && from !== pool && (isDatabaseUnavailable(e) || isRecoveryConflict(e))) return withClient(work, pool);
     throw e;
   }
 }
@@ -134,27 +135,45 @@ const MESSAGES =
  * (Prisma wraps the driver's error: `cause`, `meta.driverAdapterError`).
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
+  return inChain(err, (o) => {
+    for (const code of [o.code, o.originalCode]) {
+      if (typeof code !== "string") continue;
+      if (UNAVAILABLE_SQLSTATE.test(code) || SOCKET_CODES.has(code) || PRISMA_CODES.has(code)) return true;
+    }
+    if (typeof o.kind === "string" && ADAPTER_KINDS.has(o.kind)) return true;
+    return typeof o.message === "string" && MESSAGES.test(o.message);
+  });
+}
+
+/**
+ * True when `err` is a hot standby cancelling a query that conflicts with WAL replay (SQLSTATE 40001,
+ * "canceling statement due to conflict with recovery"): on a read replica, the read is to be done again
+ * on the primary, which has no such conflict. (On the primary, 40001 is a serialization failure.)
+ */
+export function isRecoveryConflict(err: unknown): boolean {
+  return inChain(err, (o) => o.code === "40001" || o.originalCode === "40001" || o.kind === "TransactionWriteConflict"); // the last: Prisma's driver adapter
+}
+
+type ErrorLink = {
+  code?: unknown;
+  kind?: unknown;
+  originalCode?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: unknown };
+  errors?: unknown;
+};
+
+/** Whether `test` holds for `err` or an error in its chain of causes (Prisma wraps the driver's error: `cause`, `meta.driverAdapterError`). */
+function inChain(err: unknown, test: (e: ErrorLink) => boolean): boolean {
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
   while (queue.length) {
     const e = queue.shift();
     if (!e || typeof e !== "object" || seen.has(e)) continue;
     seen.add(e);
-    const o = e as {
-      code?: unknown;
-      kind?: unknown;
-      originalCode?: unknown;
-      message?: unknown;
-      cause?: unknown;
-      meta?: { driverAdapterError?: unknown };
-      errors?: unknown;
-    };
-    for (const code of [o.code, o.originalCode]) {
-      if (typeof code !== "string") continue;
-      if (UNAVAILABLE_SQLSTATE.test(code) || SOCKET_CODES.has(code) || PRISMA_CODES.has(code)) return true;
-    }
-    if (typeof o.kind === "string" && ADAPTER_KINDS.has(o.kind)) return true;
-    if (typeof o.message === "string" && MESSAGES.test(o.message)) return true;
+    const o = e as ErrorLink;
+    if (test(o)) return true;
     queue.push(o.cause, o.meta?.driverAdapterError);
     if (Array.isArray(o.errors)) queue.push(...(o.errors as unknown[])); // AggregateError (connecting to several addresses)
   }

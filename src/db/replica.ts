@@ -18,12 +18,12 @@
 // DATABASE_REPLICA_URL nothing is entered (Node 20's AsyncLocalStorage costs promise hooks once used),
 // databaseRouting is one check and readDb() returns the primary.
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Request, RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import type pg from "pg";
 import { config } from "../config.ts";
 import { logger } from "../web/logger.ts";
 import { hasSessionCookie } from "../web/session.ts";
-import { connectReplica, isDatabaseUnavailable, pool, prisma, replicaPool, replicaPrisma } from "./client.ts";
+import { connectReplica, isDatabaseUnavailable, isRecoveryConflict, pool, prisma, replicaPool, replicaPrisma } from "./client.ts";
 import { onInvalidate } from "./invalidation.ts";
 
 /** Set after a write; while present, the client's requests read from the primary. */
@@ -41,14 +41,36 @@ export function readDb(): Db {
     if (onReplica.pool !== replicaPool) onReplica = { prisma: replicaPrisma!, pool: replicaPool };
     return onReplica;
   }
+  return primaryDb();
+}
+
+function primaryDb(): Db {
   if (onPrimary.pool !== pool) onPrimary = { prisma, pool }; // connectDb() made new ones
   return onPrimary;
+}
+
+/**
+ * Reader work that holds one connection for several queries (a Prisma `$transaction`) on readDb().
+ * The pool's fallback covers single queries and connecting, not a query failing on a connection
+ * already taken: work the replica fails (unreachable, or cancelled by a recovery conflict) is done
+ * again on the primary. Never a 500 for the replica's sake.
+ */
+export async function readWork<T>(work: (db: Db) => Promise<T>): Promise<T> {
+  const db = readDb();
+  if (db === onPrimary) return work(db);
+  try {
+    return await work(db);
+  } catch (e) {
+    if (isDatabaseUnavailable(e)) replicaFailed(e);
+    else if (!isRecoveryConflict(e)) throw e;
+    return work(primaryDb());
+  }
 }
 // The answers of readDb(), made once per connectDb()/connectReadReplica() rather than per call.
 let onPrimary = {} as Db;
 let onReplica = {} as Db;
 
-/** Whether this request's reads go to the replica (tests, logs). */
+/** Whether this request's reads go to the replica (the shared fragment cache keys its loads in flight by it). */
 export function readsFromReplica(): boolean {
   return replicaPool !== undefined && routed.getStore() === true && replicaUsable();
 }
@@ -58,9 +80,14 @@ function hasSticky(req: Request): boolean {
   return typeof c === "string" && c.includes(`${STICKY_COOKIE}=`);
 }
 
-function stickyCookie(): string {
-  const secure = config.NODE_ENV === "production" ? "; Secure" : "";
-  return `${STICKY_COOKIE}=1; Path=/; Max-Age=${config.REPLICA_STICKY_SECONDS}; HttpOnly; SameSite=Lax${secure}`;
+function setSticky(res: Response): void {
+  res.cookie(STICKY_COOKIE, "1", {
+    path: "/",
+    maxAge: config.REPLICA_STICKY_SECONDS * 1000,
+    httpOnly: true,
+    sameSite: "lax",
+    secure: config.NODE_ENV === "production",
+  });
 }
 
 /** Decides, per request, which database its reads use (kept for the request in AsyncLocalStorage). */
@@ -68,7 +95,7 @@ export const databaseRouting: RequestHandler = (req, res, next) => {
   if (!replicaPool) return next();
   const method = req.method;
   if (method !== "GET" && method !== "HEAD") {
-    if (method !== "OPTIONS") res.append("Set-Cookie", stickyCookie());
+    if (method !== "OPTIONS") setSticky(res);
     return next();
   }
   if (req.headers.authorization || hasSessionCookie(req) || hasSticky(req) || !replicaUsable()) return next();
@@ -98,9 +125,6 @@ function replicaAnswered(): void {
   logger.info("read replica answers again: anonymous reads go to it again");
 }
 
-/** A hot standby cancelling a query that conflicts with replay (40001): the primary has no such conflict. */
-const recoveryConflict = (e: unknown) => (e as { code?: unknown })?.code === "40001";
-
 /**
  * Gives the replica's pool its fallback: a query or a connection that fails because the replica is
  * unreachable is done on the primary instead. Below Prisma's driver adapter, so it covers Prisma's
@@ -121,7 +145,7 @@ function fallBackToPrimary(replica: pg.Pool): void {
       },
       (err: unknown) => {
         if (isDatabaseUnavailable(err)) replicaFailed(err);
-        else if (!recoveryConflict(err)) throw err;
+        else if (!isRecoveryConflict(err)) throw err;
         return (pool.query as unknown as Query)(...args);
       },
     );
@@ -157,6 +181,11 @@ export function connectReadReplica(url: string, max = 10): void {
 
 const CAUGHT_UP_SQL = "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS ok";
 
+/** The primary's WAL insert position: every write committed before this call lies at or before it. */
+async function primaryWalPosition(): Promise<string> {
+  return (await pool.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn")).rows[0]!.lsn;
+}
+
 /**
  * A page cache miss is about to be rendered and stored (src/cache/pages.ts). A page read from a
  * lagging replica could predate a save whose invalidation came before this miss, and it would then be
@@ -174,9 +203,9 @@ export function renderForPageCache(render: () => void): void | Promise<void> {
 
 async function replicaCaughtUp(): Promise<boolean> {
   try {
-    const at = await pool.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn");
+    const at = await primaryWalPosition();
     if (!replicaPool || !replicaUsable()) return false;
-    const { rows } = await replicaPool.query<{ ok: boolean }>(CAUGHT_UP_SQL, [at.rows[0]!.lsn]);
+    const { rows } = await replicaPool.query<{ ok: boolean }>(CAUGHT_UP_SQL, [at]);
     return rows[0]?.ok === true; // on the primary (the fallback) replay LSN is null: false
   } catch {
     return false; // render from the primary, which answers for itself
@@ -207,7 +236,7 @@ onInvalidate(() => {
 
 async function readFenceLsn(f: { lsn: string | null }): Promise<void> {
   try {
-    f.lsn = (await pool.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn")).rows[0]!.lsn;
+    f.lsn = await primaryWalPosition();
   } catch {
     /* the primary is away: stays fenced; the next check asks again */
   }

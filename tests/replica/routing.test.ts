@@ -30,6 +30,14 @@ const api = (cookie?: string) => {
   if (cookie) r.set("Cookie", cookie);
   return r;
 };
+/** The published post count GET /api/v1/categories gives the test's category (src/blog/queries.ts categoriesWithCounts: a shared cache fragment). */
+async function replicaNewsCount(req: request.Test): Promise<number> {
+  const res = await req;
+  expect(res.status).toBe(200);
+  const found = (res.body as { results: { name: string; posts: number }[] }).results.find((c) => c.name === "Replica News");
+  expect(found).toBeDefined();
+  return found!.posts;
+}
 const titles = (res: request.Response) => (res.body as { results: { title: string }[] }).results.map((p) => p.title);
 
 /** Replays the replica up to the primary's current WAL position (replay resumed). */
@@ -113,7 +121,7 @@ describe("routing with replay paused on the replica", () => {
   });
 
   it("the write's answer sets the short read-your-writes cookie", () => {
-    expect(rw).toMatch(new RegExp(`^${STICKY_COOKIE.replace(".", "\\.")}=1; Path=/; Max-Age=15; HttpOnly; SameSite=Lax$`));
+    expect(rw).toMatch(new RegExp(`^${STICKY_COOKIE.replace(".", "\\.")}=1; Max-Age=15; Path=/; Expires=[^;]+; HttpOnly; SameSite=Lax$`));
   });
 
   it("an anonymous reader is served from the replica: the new post is not there yet", async () => {
@@ -135,6 +143,20 @@ describe("routing with replay paused on the replica", () => {
     expect(titles(res)).toContain(title);
   });
 
+  it("category counts read from the lagging replica are served to that reader but never kept for the others", async () => {
+    const anonymous = () => request(app).get("/api/v1/categories");
+    const signedInCount = () => replicaNewsCount(editor.agent.get("/api/v1/categories"));
+    // Before the write the category had one published post; the replica (paused) still says so.
+    expect(await replicaNewsCount(anonymous())).toBe(1);
+    // Had that answer gone into the shared fragment (src/cache/fragments.ts) with the generation read
+    // after the write's invalidation, it would be fresh there for 60 s, for everyone:
+    expect(await signedInCount()).toBe(2);
+    expect(await replicaNewsCount(anonymous().set("Cookie", rw.split(";")[0]!))).toBe(2);
+    // A signed-in request alongside an anonymous one: never handed the replica's load in flight.
+    const [, signed] = await Promise.all([replicaNewsCount(anonymous()), signedInCount()]);
+    expect(signed).toBe(2);
+  });
+
   it("a page cache miss is not rendered from the lagging replica: the stored page shows the write", async () => {
     const first = await request(app).get("/blog/");
     expect(first.status).toBe(200);
@@ -150,6 +172,7 @@ describe("routing with replay paused on the replica", () => {
     await onReplica.query("SELECT pg_wal_replay_resume()");
     await caughtUp();
     expect(titles(await api())).toContain(title);
+    expect(await replicaNewsCount(request(app).get("/api/v1/categories"))).toBe(2);
   });
 });
 
@@ -166,6 +189,7 @@ describe("the replica stopped", () => {
       expect(res.status).toBe(200);
       expect(titles(res)).toContain(title); // from the primary
       expect((await request(app).get("/blog/categories/")).status).toBe(200);
+      expect((await request(app).get(`/api/v1/tags?page_size=${10 + i}`)).status).toBe(200); // a Prisma $transaction (readWork): each a cache miss
     }
     await replica.start();
     await onReplica.end().catch(() => {});
