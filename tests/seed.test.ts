@@ -107,6 +107,38 @@ describe("ensureAdminAccount", () => {
     expect(await prisma.user.count({ where: { role: "ADMIN" } })).toBe(1);
   });
 
+  it("gives the admin SUPERUSER_PASSWORD when one is given (held to the sign-up rules: a weak one is refused)", async () => {
+    await inFreshDatabase(async () => {
+      await expect(ensureAdminAccount("admin1234")).rejects.toThrow(/SUPERUSER_PASSWORD is refused: .*too (similar|short|common)/);
+      expect(await prisma.user.count({ where: { role: "ADMIN" } })).toBe(0);
+      const given = "correct horse battery staple 7";
+      const created = await ensureAdminAccount(given);
+      expect(created).toEqual({ username: "admin", password: given });
+      const user = await prisma.user.findUniqueOrThrow({ where: { username: "admin" } });
+      expect(await verifyPassword(user.passwordHash, given)).toBe(true);
+      expect(await ensureAdminAccount(given)).toBeNull();
+    });
+  });
+
+  it("the one-time preparation (compose's migrate) creates it with SUPERUSER_PASSWORD and prints no password", async () => {
+    await inFreshDatabase(async (url) => {
+      const given = "correct horse battery staple 7";
+      const p = spawnProcess("src/fleet/prepare.ts", [], {
+        DATABASE_URL: url,
+        SUPERUSER_PASSWORD: given,
+        SEED_DEMO: "false",
+        NODE_ENV: "development",
+        LOG_LEVEL: "info",
+      });
+      expect((await p.exited).code).toBe(0);
+      expect(p.output()).toContain("admin account created: admin (password from SUPERUSER_PASSWORD)");
+      expect(p.output()).not.toContain(given);
+      expect(p.output()).not.toMatch(/password:/i);
+      const user = await prisma.user.findUniqueOrThrow({ where: { username: "admin" } });
+      expect(await verifyPassword(user.passwordHash, given)).toBe(true);
+    });
+  });
+
   it("picks another username when a non-admin already owns 'admin'", async () => {
     await inFreshDatabase(async () => {
       await prisma.user.create({ data: { username: "admin", email: "admin@example.com", role: "READER" } });

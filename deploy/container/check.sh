@@ -7,6 +7,8 @@
 #   4. compose.yaml (podman-compose): the whole fleet, /readyz and a post page through its Nginx; down
 # Everything is removed on exit. Only folio-* names are used (images, containers, network, volumes).
 # Run as root. FOLIO_CHECK_COMPOSE=0 skips step 4. Ports (this project's range): 57580, 57581.
+# Needs (Debian): podman runc uidmap slirp4netns debootstrap podman-compose, and
+# golang-github-containernetworking-plugin-dnsname (compose's services find each other by name).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +34,7 @@ secret() { node -e 'console.log(require("crypto").randomBytes(36).toString("base
 compose_up=false
 compose_down() {
   podman-compose -p folio -f compose.yaml down -v > /dev/null 2>&1
-  pm volume rm -f folio_pgdata folio_media > /dev/null 2>&1
+  pm volume rm -f folio_pgdata folio_redisdata folio_media > /dev/null 2>&1
   pm network rm -f folio_default > /dev/null 2>&1
 }
 cleanup() {
@@ -78,8 +80,13 @@ check_pages() {
   echo "    $base$post: 200, an <article>"
 }
 
-export POSTGRES_PASSWORD SESSION_SECRET JWT_KEYS
+for tool in podman podman-compose runc debootstrap; do command -v "$tool" > /dev/null || fail "$tool is missing (README: Containers)"; done
+[ -x /usr/lib/cni/dnsname ] || fail "the CNI dnsname plugin is missing: apt-get install golang-github-containernetworking-plugin-dnsname"
+
+export POSTGRES_PASSWORD REDIS_PASSWORD SUPERUSER_PASSWORD SESSION_SECRET JWT_KEYS
 POSTGRES_PASSWORD=$(secret)
+REDIS_PASSWORD=$(secret)
+SUPERUSER_PASSWORD=$(secret)
 SESSION_SECRET=$(secret)
 JWT_KEYS="check:$(secret)"
 
@@ -135,10 +142,14 @@ until pm exec folio-check-pg pg_isready -q -h 127.0.0.1 -U folio -d folio; do
 done
 took "PostgreSQL ready"
 url="postgresql://folio:$POSTGRES_PASSWORD@folio-check-pg:5432/folio"
-# The one-shot preparation (compose's `migrate`): migrations, demo content, the first admin. Only its
-# log messages are shown: the admin's one-time password is not.
-pm run --rm --no-healthcheck --network "$NET" -e DATABASE_URL="$url" -e SESSION_SECRET -e JWT_KEYS "$IMAGE" node dist/fleet/prepare.js \
-  | { grep -o '"msg":"[^"]*"' || true; } | sed 's/^"msg":"/    prepare: /; s/"$//'
+# The one-shot preparation (compose's `migrate`): migrations, demo content, the first admin with
+# SUPERUSER_PASSWORD: no password in its output.
+out=$(pm run --rm --no-healthcheck --network "$NET" -e DATABASE_URL="$url" -e SESSION_SECRET -e JWT_KEYS -e SUPERUSER_PASSWORD "$IMAGE" node dist/fleet/prepare.js) \
+  || { echo "$out" | grep -v 'password:'; fail "the one-shot preparation"; }
+{ grep -o '"msg":"[^"]*"' <<< "$out" || true; } | sed 's/^"msg":"/    prepare: /; s/"$//'
+grep -q 'admin account created: admin (password from SUPERUSER_PASSWORD)' <<< "$out" || fail "the preparation did not create the admin with SUPERUSER_PASSWORD"
+if grep -qiF -e 'password:' -e "$SUPERUSER_PASSWORD" <<< "$out"; then fail "the preparation printed a password"; fi
+echo "    no password in its output"
 took "migrations + demo content (one-shot)"
 pm run -d --name folio-check-app --network "$NET" -p "127.0.0.1:$APP_PORT:3000" -e DATABASE_URL="$url" \
   -e SESSION_SECRET -e JWT_KEYS -e ALLOWED_HOSTS=localhost -e SITE_URL="http://localhost:$APP_PORT" -e WEB_CONCURRENCY=1 "$IMAGE" > /dev/null
@@ -171,7 +182,8 @@ if [ "${FOLIO_CHECK_COMPOSE:-1}" != 0 ]; then
   podman-compose -p folio -f compose.yaml up -d migrate >> /tmp/folio-compose.log 2>&1 || { cat /tmp/folio-compose.log; fail "compose up migrate"; }
   code=$(pm wait folio-migrate)
   [ "$code" = 0 ] || fail "the migrate one-shot exited with $code"
-  echo "    migrate: exited 0"
+  if pm logs folio-migrate 2>&1 | grep -qiF -e 'password:' -e "$SUPERUSER_PASSWORD"; then fail "the migrate log holds a password"; fi
+  echo "    migrate: exited 0, no password in its log"
   took "migrate"
   podman-compose -p folio -f compose.yaml up -d >> /tmp/folio-compose.log 2>&1 || { cat /tmp/folio-compose.log; fail "compose up"; }
   check_pages "http://127.0.0.1:$HTTP_PORT"
@@ -179,6 +191,10 @@ if [ "${FOLIO_CHECK_COMPOSE:-1}" != 0 ]; then
     [ "$(pm inspect --format '{{.State.Running}}' "$c")" = true ] || fail "$c is not running"
   done
   echo "    running: app1, app2, worker, nginx, redis, postgres"
+  # Redis: no answer without the password; the apps' sessions and cache in its append-only file.
+  pm exec folio-redis env -u REDISCLI_AUTH redis-cli ping 2>&1 | grep -q NOAUTH || fail "compose's Redis answers without a password"
+  pm exec folio-redis sh -c 'ls /var/lib/redis/appendonlydir/*.aof' > /dev/null || fail "compose's Redis keeps no append-only file"
+  echo "    redis: password required (NOAUTH without it), append-only file on its volume"
   took "compose up, pages through Nginx"
   compose_down
   compose_up=false

@@ -10,6 +10,7 @@ import type pg from "pg";
 import { pool, prisma, Role } from "../db/index.ts";
 import { withClient } from "../db/client.ts";
 import { hashPassword } from "../accounts/passwords.ts";
+import { validatePassword } from "../accounts/validation.ts";
 import { rolesWith } from "../accounts/permissions.ts";
 import { countWords, excerptFrom, renderMarkdown, slugify } from "./markdown.ts";
 import { dayString } from "../web/inputs.ts";
@@ -797,13 +798,14 @@ export async function seedDemoIfEmpty(log: (m: string) => void): Promise<void> {
 }
 
 /**
- * When no ADMIN exists: creates one with a random password and returns it (to be printed once;
- * only its argon2id hash is stored). Otherwise null.
+ * When no ADMIN exists: creates one and returns it, with `given` as its password (SUPERUSER_PASSWORD,
+ * held to the sign-up rules) or a random one (to be printed once); only its argon2id hash is stored.
+ * Otherwise null.
  */
-export async function ensureAdminAccount(): Promise<{ username: string; password: string } | null> {
+export async function ensureAdminAccount(given?: string): Promise<{ username: string; password: string } | null> {
   const existing = await prisma.user.findFirst({ where: { role: Role.ADMIN }, select: { id: true } });
   if (existing) return null;
-  const password = randomBytes(15).toString("base64url"); // 20 characters, 120 bits
+  const password = given ?? randomBytes(15).toString("base64url"); // 20 characters, 120 bits
   const passwordHash = await hashPassword(password);
   // "admin" may already be the name of a non-admin account: pick a free variant then.
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -812,6 +814,8 @@ export async function ensureAdminAccount(): Promise<{ username: string; password
     const email = `admin${suffix}@example.com`;
     const taken = await prisma.user.findFirst({ where: { OR: [{ username }, { email }] }, select: { id: true } });
     if (taken) continue;
+    const problems = given === undefined ? [] : validatePassword(given, { username, email });
+    if (problems.length) throw new Error(`SUPERUSER_PASSWORD is refused: ${problems.join(" ")}`);
     try {
       await prisma.user.create({ data: { username, email, role: Role.ADMIN, passwordHash, firstName: "Site", lastName: "Admin" } });
       return { username, password };

@@ -62,8 +62,10 @@ export async function prepare(): Promise<void> {
   if (config.SEED_DEMO) await seedDemoIfEmpty(log);
   // Bodies stored by an older Markdown renderer: re-rendered by a background job (src/blog/rerender.ts).
   await checkRenderVersion(log).catch((err) => logger.warn({ err }, "could not queue the re-render of post bodies: run npm run posts:rerender"));
-  const admin = await ensureAdminAccount();
-  if (admin) {
+  // SUPERUSER_PASSWORD given (compose's one-shot `migrate`): the first admin gets it and no password is printed.
+  const admin = await ensureAdminAccount(config.SUPERUSER_PASSWORD || undefined);
+  if (admin && config.SUPERUSER_PASSWORD) log(`admin account created: ${admin.username} (password from SUPERUSER_PASSWORD)`);
+  else if (admin) {
     // Printed once, on the start that creates the account; only its hash is stored.
     console.log(`\n  Admin account created.\n    username: ${admin.username}\n    password: ${admin.password}\n  Keep it safe: it is not shown again.\n`);
   }

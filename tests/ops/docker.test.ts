@@ -1,8 +1,8 @@
 // The Dockerfile and compose.yaml, read without building (npm run container:check builds and runs
 // them with podman): the runtime stage is non-root and holds production dependencies only; compose
 // describes the fleet (databases, a one-shot migration before the apps, two apps, the worker, Nginx
-// on the fleet's own template) and takes its secrets from the environment; base.sh builds the Node.js
-// version the Dockerfile names.
+// on the fleet's own template) and takes its secrets from the environment (Redis's password too; the
+// first admin's, so that no password is printed); base.sh builds the Node.js version the Dockerfile names.
 import { describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -81,9 +81,33 @@ describe("compose.yaml", () => {
   });
 
   it("takes every secret from the environment, required", () => {
-    const lines = compose.split("\n").filter((l) => /^\s+[A-Z_]*(PASSWORD|SECRET|JWT_KEYS)[A-Z_]*:/.test(l));
-    expect(lines.length).toBeGreaterThanOrEqual(3);
-    for (const line of lines) expect(line).toMatch(/\$\{(POSTGRES_PASSWORD|SESSION_SECRET|JWT_KEYS):\?[^}]+\}/);
+    const lines = compose.split("\n").filter((l) => /^\s+[A-Z_]*(PASSWORD|SECRET|JWT_KEYS|AUTH|_URL)[A-Z_]*:/.test(l) && !/SITE_URL/.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(7);
+    for (const line of lines) expect(line).toMatch(/\$\{(POSTGRES_PASSWORD|REDIS_PASSWORD|SESSION_SECRET|JWT_KEYS|SUPERUSER_PASSWORD):\?[^}]+\}/);
+  });
+
+  it("keeps the sessions in a Redis that requires a password and writes an append-only file to a volume", () => {
+    const redis = svc.get("redis") ?? "";
+    expect(compose).toMatch(/^\s+REDIS_URL: redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379$/m);
+    expect(redis).toMatch(/^\s+REDIS_PASSWORD: \$\{REDIS_PASSWORD:\?[^}]+\}$/m);
+    // from a file (not the command line), with the password from the environment
+    expect(redis).toContain(`printf 'requirepass %s\\n' "$$REDIS_PASSWORD" > /tmp/redis.conf`);
+    expect(redis).toContain("exec redis-server /tmp/redis.conf ");
+    expect(redis).toMatch(/--appendonly yes/);
+    expect(redis).toMatch(/--protected-mode yes/);
+    expect(redis).not.toMatch(/protected-mode\s+"?no|appendonly\s+"?no/);
+    expect(redis).toMatch(/--dir \/var\/lib\/redis/);
+    expect(redis).toMatch(/^\s+- redisdata:\/var\/lib\/redis$/m);
+    expect(redis).not.toMatch(/^\s+ports:/m);
+    expect(compose).toMatch(/^volumes:\n(\s+\S+:\n)*\s+redisdata:$/m);
+  });
+
+  it("creates the first admin with SUPERUSER_PASSWORD in the migrate one-shot, printing no password", () => {
+    const migrate = svc.get("migrate") ?? "";
+    // its own environment: the apps' (merged) plus the admin's password
+    expect(migrate).toMatch(/environment:\n\s+<<: \*app-env\n\s+SUPERUSER_PASSWORD: \$\{SUPERUSER_PASSWORD:\?[^}]+\}/);
+    expect(compose).not.toMatch(/password printed|printed once/i);
+    // (tests/seed.test.ts runs that preparation with SUPERUSER_PASSWORD and finds no password in its output)
   });
 
   it("runs Nginx on the fleet's template, with every placeholder given", () => {
