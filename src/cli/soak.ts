@@ -110,18 +110,21 @@ async function main(): Promise<number> {
     log: (l: string) => log(`fleet: ${l}`),
   };
   log(`starting the fleet in ${dataDir}`);
-  // Ctrl-C while the fleet starts: exit (the fleet's exit hook kills what it started); after: stopAll().
-  const early = () => process.exit(130);
-  process.once("SIGINT", early);
+  // Ctrl-C, SIGTERM or SIGHUP (the terminal closed) while the fleet starts: exit (process.exit runs the
+  // fleet's exit hook, which kills what it started, its kill hooks set before each spawn); after: stopAll().
+  const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  const early = (s: NodeJS.Signals) => process.exit(SIGNALS[s as keyof typeof SIGNALS]);
+  for (const s of Object.keys(SIGNALS)) process.once(s, early);
   let fleet = await startFleet(fleetOptions);
-  process.off("SIGINT", early);
+  for (const s of Object.keys(SIGNALS)) process.off(s, early);
   const stopAll = async () => {
     await disconnectDb().catch(() => {});
     await fleet.stop().catch((e: Error) => log(`fleet stop: ${e.message}`));
     await mailbox.close();
     if (!args.keep) rmSync(dataDir, { recursive: true, force: true });
   };
-  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  let stopping: Promise<void> | undefined;
+  for (const [s, code] of Object.entries(SIGNALS)) process.once(s, () => void (stopping ??= stopAll()).then(() => process.exit(code)));
   try {
     const dbName = new URL(fleet.databaseUrl).pathname.slice(1);
     const marker = benchSeedMarker(args.posts, 42, true);

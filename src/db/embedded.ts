@@ -275,9 +275,10 @@ function releaseOwner(home: string): void {
   }
 }
 
-function portOpen(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on host:port (the one copy: the fleet's Nginx uses it too). */
+export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((done) => {
-    const s = net.connect(port, "127.0.0.1");
+    const s = net.connect(port, host);
     s.once("connect", () => {
       s.destroy();
       done(true);

@@ -398,7 +398,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   chmodSync(dataDir, 0o755);
   const logDir = join(dataDir, "logs");
-  mkdirSync(logDir, { recursive: true, mode: 0o755 });
+  mkdirSync(logDir, { recursive: true, mode: 0o750 });
+  chmodSync(logDir, 0o750); // the operator's only (the apps' logs are 0640)
   const secrets = loadSecrets(dataDir);
 
   const base = options.basePort;
@@ -522,6 +523,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
     // ---- the apps
     const nginx = new Nginx(join(dataDir, "nginx"), join(logDir, "nginx"), {
+      NGINX_LISTEN: "127.0.0.1", // loopback only, as every other part of the fleet
       NGINX_PORT: String(nginxPort),
       STATIC_ROOT: staticRoot,
       MEDIA_ROOT: dataDir,

@@ -7,9 +7,9 @@
 // and the master reloaded (SIGHUP); reload() resolves once every worker of the old config has exited,
 // so from then on no connection to that app is open and none will be made.
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { portOpen } from "../db/embedded.ts";
 import { hashedStaticFiles } from "../web/static.ts";
 
 export const NGINX_BIN = process.env.NGINX_BIN || "/usr/sbin/nginx";
@@ -17,6 +17,8 @@ export const NGINX_TEMPLATE = resolve(import.meta.dirname, "../../deploy/nginx/f
 
 /** The names the template needs (see its header). */
 export interface NginxVars {
+  /** The listen address: 127.0.0.1 (the fleet: loopback only), 0.0.0.0 (compose). */
+  NGINX_LISTEN: string;
   NGINX_PORT: string;
   UPSTREAM_SERVERS: string;
   STATIC_ROOT: string;
@@ -74,17 +76,6 @@ function childrenOf(parent: number): number[] {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
-  return new Promise((done) => {
-    const s = net.connect(port, host);
-    s.once("connect", () => {
-      s.destroy();
-      done(true);
-    });
-    s.once("error", () => done(false));
-  });
-}
-
 export class Nginx {
   readonly conf: string;
   readonly runDir: string;
@@ -107,7 +98,14 @@ export class Nginx {
     this.errorLog = join(logDir, "error.log");
     this.accessLog = join(logDir, "access.log");
     mkdirSync(this.runDir, { recursive: true, mode: 0o755 });
-    mkdirSync(logDir, { recursive: true, mode: 0o755 });
+    // The logs are for the operator (root) only: 0750 folder, 0640 files, created before Nginx opens
+    // them (it keeps an existing file's mode; its own would be 0644).
+    mkdirSync(logDir, { recursive: true, mode: 0o750 });
+    chmodSync(logDir, 0o750);
+    for (const file of [this.errorLog, this.accessLog]) {
+      closeSync(openSync(file, "a", 0o640));
+      chmodSync(file, 0o640);
+    }
   }
 
   get pid(): number | undefined {
@@ -129,7 +127,8 @@ export class Nginx {
     child.stderr!.on("data", keep);
     this.exited = new Promise((done) => child.once("exit", () => done()));
     const end = Date.now() + 10_000;
-    while (!(await portOpen(Number(this.vars.NGINX_PORT)))) {
+    const host = this.vars.NGINX_LISTEN === "0.0.0.0" ? "127.0.0.1" : this.vars.NGINX_LISTEN;
+    while (!(await portOpen(Number(this.vars.NGINX_PORT), host))) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nginx exited at start: ${this.tail()}`);
       if (Date.now() > end) throw new Error(`nginx did not listen on ${this.vars.NGINX_PORT} within 10 s: ${this.tail()}`);
       await pause(25);
