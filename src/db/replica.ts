@@ -22,6 +22,7 @@ import type { Request, RequestHandler, Response } from "express";
 import type pg from "pg";
 import { config } from "../config.ts";
 import { logger } from "../web/logger.ts";
+import { cookieSecure } from "../web/security.ts";
 import { hasSessionCookie } from "../web/session.ts";
 import { connectReplica, isDatabaseUnavailable, isRecoveryConflict, pool, prisma, replicaPool, replicaPrisma } from "./client.ts";
 import { onInvalidate } from "./invalidation.ts";
@@ -86,7 +87,7 @@ function setSticky(res: Response): void {
     maxAge: config.REPLICA_STICKY_SECONDS * 1000,
     httpOnly: true,
     sameSite: "lax",
-    secure: config.NODE_ENV === "production",
+    secure: cookieSecure(),
   });
 }
 
