@@ -10,7 +10,7 @@
 // Scenarios are an array: add one with {name, path, connections?, headers?, prepare?}.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,14 +20,11 @@ import { config } from "../config.ts";
 import { startEmbedded } from "../db/embedded.ts";
 import { dropDatabase, ensureDatabase, migrateDeploy } from "../db/migrate.ts";
 import { connectDb, disconnectDb, pool } from "../db/client.ts";
-import { SEED_GENERATOR_VERSION, seedPosts } from "../blog/seed.ts";
-import { saveUpload } from "../media/index.ts";
-import { RENDER_VERSION } from "../blog/markdown.ts";
-import { rerenderPosts, storedRenderVersion } from "../blog/rerender.ts";
-import sharp from "sharp";
 import { adminBenchSession } from "../admin/bench.ts";
 import { freePort } from "../db/net.ts";
 import { intArg } from "./args.ts";
+import { benchSeedMarker, rerenderIfStale, seedBenchContent, seedMarker } from "../bench/seed.ts";
+import { cpuMs, processTree, treeCpuMs, treeRssKb } from "../bench/processes.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BENCH_DB = "folio_bench";
@@ -218,58 +215,6 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   });
 }
 
-/** RSS in kB of a process and all its descendants (cluster workers), from /proc. */
-function treeRssKb(pid: number): number {
-  let total = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const m = readFileSync(`/proc/${p}/status`, "utf8").match(/^VmRSS:\s+(\d+)\s+kB/m);
-      if (m) total += Number(m[1]);
-    } catch {
-      /* process gone */
-    }
-  }
-  return total;
-}
-
-const TICK_MS = 10; // USER_HZ is 100 on Linux
-
-/** CPU time (user + system, ms) of a process and its descendants, from /proc. */
-function treeCpuMs(pid: number): number {
-  let total = 0;
-  for (const p of processTree(pid)) total += cpuMs(p);
-  return total;
-}
-
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * TICK_MS;
-  } catch {
-    return 0;
-  }
-}
-
-export function processTree(pid: number): number[] {
-  const out: number[] = [];
-  const visit = (p: number) => {
-    if (out.includes(p)) return;
-    out.push(p);
-    try {
-      for (const tid of readdirSync(`/proc/${p}/task`)) {
-        const kids = readFileSync(`/proc/${p}/task/${tid}/children`, "utf8").trim();
-        if (kids) for (const k of kids.split(/\s+/)) visit(Number(k));
-      }
-    } catch {
-      /* gone */
-    }
-  };
-  visit(pid);
-  return out;
-}
-
 /** CPU ms used so far by each PostgreSQL backend serving `database` (meaningful for a server on this machine). */
 async function dbCpuMs(db: pg.Pool, database: string): Promise<Map<number, number>> {
   const { rows } = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
@@ -384,52 +329,6 @@ function benchDatabaseName(posts: number): string {
   return posts === 10_000 ? BENCH_DB : `${BENCH_DB}_${posts}`;
 }
 
-export async function seedMarker(adminUrl: string, name: string): Promise<string | null> {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    const { rows } = await c.query<{ d: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = $1`, [name]);
-    return rows[0]?.d ?? null;
-  } finally {
-    await c.end();
-  }
-}
-
-/** What the bench data's images are (part of the seed marker: a change re-seeds). */
-const BENCH_MEDIA = "media=2";
-const BENCH_IMAGES = 4;
-
-/**
- * Images for the bench data (issue 11: "featured images on every post of the bench data"): BENCH_IMAGES
- * photos-like JPEGs (2400x1600 noise over a gradient: sharp's renditions are as heavy as a photo's)
- * stored through saveUpload, the upload path itself, so each Media row has the renditions production
- * makes (AVIF, WebP and JPEG at each width); every post gets one as its featured image, and every
- * other author one as avatar (the rest show initials). The files go to this process's DATA_DIR/media;
- * the pages measured only need the rows.
- */
-async function addBenchImages(log: (m: string) => void): Promise<void> {
-  const ids: number[] = [];
-  for (let i = 0; i < BENCH_IMAGES; i++) {
-    const [w, h] = [2400, 1600];
-    const noise = await sharp({ create: { width: w, height: h, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma: 40 } } })
-      .png()
-      .toBuffer();
-    const tint = { r: 40 + 50 * i, g: 120 - 20 * i, b: 200 - 40 * i };
-    const bytes = await sharp(noise)
-      .blur(3)
-      .composite([{ input: { create: { width: w, height: h, channels: 4, background: { ...tint, alpha: 0.55 } } }, blend: "over" }])
-      .jpeg({ quality: 80 })
-      .toBuffer();
-    const item = await saveUpload(bytes, `bench-${i + 1}.jpg`, null);
-    await pool.query(`UPDATE "Media" SET alt = $2 WHERE id = $1`, [item.id, `Bench picture ${i + 1}`]);
-    ids.push(item.id);
-  }
-  await pool.query(`UPDATE "Post" SET "featuredImageId" = ($1::int[])[1 + id % $2]`, [ids, ids.length]);
-  await pool.query(`UPDATE "User" SET "avatarId" = ($1::int[])[1 + id % $2] WHERE id % 2 = 0`, [ids, ids.length]);
-  await pool.query(`VACUUM ANALYZE "Post"`); // the UPDATE left every row's old version: index-only scans need the visibility map again
-  log(`featured images on every post (${ids.length} images, renditions by saveUpload), avatars for every other author`);
-}
-
 /** Creates (or reuses, when it holds exactly this seed) the database for `posts` posts and connects the pool to it. */
 async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number, log: (m: string) => void): Promise<{ name: string; url: string }> {
   const name = `${benchDatabaseName(posts)}${args.images ? "" : "_noimages"}`;
@@ -450,34 +349,6 @@ async function prepareDatabase(cluster: Cluster, args: BenchArgs, posts: number,
   }
   await rerenderIfStale(log);
   return { name, url };
-}
-
-/** What a database seeded with the bench data says of itself (its COMMENT): a different one is re-seeded. */
-export function benchSeedMarker(posts: number, seed: number, images: boolean): string {
-  return `folio-bench posts=${posts} seed=${seed} generator=${SEED_GENERATOR_VERSION} ${images ? BENCH_MEDIA : "media=none"}`;
-}
-
-/** The bench data (posts, and the images unless `images` is false) into the connected pool's database `name`, then its marker. Also used by the soak. */
-export async function seedBenchContent(name: string, opts: { posts: number; seed: number; images: boolean }, log: (m: string) => void): Promise<void> {
-  const t = performance.now();
-  await seedPosts({ posts: opts.posts, seed: opts.seed });
-  if (opts.images) await addBenchImages(log);
-  await pool.query("ANALYZE");
-  log(`seeded ${opts.posts} posts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  await pool.query(`COMMENT ON DATABASE ${name} IS '${benchSeedMarker(opts.posts, opts.seed, opts.images)}'`);
-}
-
-/**
- * Bodies rendered by an older renderer are re-rendered by a job the server starts (src/blog/rerender.ts):
- * done here first, so that no server measured spends its CPU on it.
- */
-export async function rerenderIfStale(log: (m: string) => void): Promise<void> {
-  if ((await storedRenderVersion()) < RENDER_VERSION) {
-    const t = performance.now();
-    const r = await rerenderPosts();
-    await pool.query(`VACUUM ANALYZE "Post"`);
-    log(`re-rendered ${r.posts} bodies (renderer version ${RENDER_VERSION}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  }
 }
 
 /** One bench at a time per cluster (two would measure each other): a session advisory lock. */

@@ -1,7 +1,7 @@
 // npm run soak [-- --posts 100000 --connections 64 --seconds 60 --data-dir DIR --keep --only steady,postgres]
 //
 // Proof under load and faults, on this machine, loopback only: starts the fleet (src/fleet: PostgreSQL,
-// Redis, 2 app processes, 3 job workers, Nginx), seeds it with the bench data (src/cli/bench.ts: N posts,
+// Redis, 2 app processes, 3 job workers, Nginx), seeds it with the bench data (src/bench/seed.ts: N posts,
 // featured images), then runs the phases of src/soak/phases.ts under a mixed load (reader pages, search,
 // feeds, API reads, signed-in admin pages), prints each phase's bars and figures, writes
 // bench-results/soak-<timestamp>.json, and exits 1 when a bar is missed.
@@ -94,7 +94,7 @@ async function main(): Promise<number> {
   const { startFleet } = await import("../fleet/index.ts");
   const client = await import("../db/client.ts"); // client.pool: a live binding, set by connectDb()
   const { connectDb, disconnectDb } = client;
-  const { seedMarker, benchSeedMarker, seedBenchContent, rerenderIfStale } = await import("./bench.ts");
+  const { seedMarker, benchSeedMarker, seedBenchContent, rerenderIfStale } = await import("../bench/seed.ts");
   const { startMailbox } = await import("../soak/mailbox.ts");
   const { prepareSoak, runPhases, soakFleetEnv } = await import("../soak/run.ts");
   const { phaseText, saveRecord } = await import("../soak/report.ts");

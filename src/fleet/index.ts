@@ -29,6 +29,7 @@ import { freePort } from "../db/net.ts";
 import { createStreamingReplica, type StreamingReplica } from "../db/replica-setup.ts";
 import { clientMaxBodySize, Nginx, writeHashedStatic } from "./nginx.ts";
 import { webNodeFlags, webProcessEnv } from "../cluster/common.ts";
+import { rssKb } from "../bench/processes.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const REDIS_SERVER = process.env.REDIS_SERVER_BIN || "/usr/bin/redis-server";
@@ -269,10 +270,7 @@ class NodeProcess implements FleetProcess {
   };
 
   async rss(): Promise<number> {
-    if (!this.running()) return 0;
-    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
-    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-    return kb ? Number(kb[1]) * 1024 : 0;
+    return this.running() ? rssKb(this.pid) * 1024 : 0; // one VmRSS reader: src/bench/processes.ts
   }
 
   async close(): Promise<void> {
