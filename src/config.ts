@@ -71,7 +71,10 @@ const schema = z.object({
     .max(24 * 90)
     .default(12),
   SIGNUP_ENABLED: bool.default(true),
-  /** Password for `npm run createsuperuser -- --no-input` (read only by that command). */
+  /**
+   * Password for `npm run createsuperuser -- --no-input`, and for the first admin the start-up creates when
+   * there is none (then no password is printed). compose.yaml requires it.
+   */
   SUPERUSER_PASSWORD: z.string().optional(),
   SMTP_URL: z
     .string()

@@ -507,6 +507,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       WEB_CONCURRENCY: "1",
       HOST: "127.0.0.1",
       SEED_DEMO: "false",
+      // Nginx listens on loopback over plain HTTP: Secure cookies would never be set (README "Fleet")
+      SECURE_COOKIES: "false",
       ...options.env,
     });
 
