@@ -21,7 +21,7 @@ import { autosaveRouter } from "./autosave/routes.ts";
 import { buildApiRouter } from "./api/router.ts";
 import { pageCache } from "./cache/pages.ts";
 import { mediaRouter } from "./media/routes.ts";
-import { metricsEndpoint, requestMetrics } from "./web/metrics.ts";
+import { metricsEndpoint, requestMetrics } from "./metrics/index.ts";
 import { databaseRouting } from "./db/replica.ts";
 
 /**
@@ -49,7 +49,7 @@ export function buildApp(): express.Express {
 
   maskRoutesOf(routePaths); // log lines mask the secret parameters of the routes (src/web/logger.ts)
   app.use(requestLogger); // request id + access log
-  app.use(requestMetrics); // Prometheus: counts and durations by route name (src/web/metrics.ts)
+  app.use(requestMetrics); // Prometheus: counts and durations by route name (src/metrics/index.ts)
   app.use(metricsEndpoint); // GET /metrics for METRICS_ALLOW addresses or METRICS_TOKEN; others: 404
   if (config.NODE_ENV === "production") app.use(allowedHosts(config.ALLOWED_HOSTS));
   app.use(securityHeaders); // helmet: CSP, HSTS (production), nosniff, Referrer-Policy...

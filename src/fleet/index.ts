@@ -553,6 +553,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     // ready, back in. `putBack` false (a rolling restart's next app): it stays marked down until the
     // next reload, which takes the next app out in the same reload (one reload fewer per app).
     const restartApp = async (a: NodeProcess, putBack: boolean) => {
+      // A dead app (SIGKILL, a crash) has no connection to drain and Nginx already routes around it:
+      // started again without a reload (a reload retires Nginx's workers, which close client connections
+      // they have just accepted), it is tried again after its fail_timeout (5 s).
+      if (!a.running()) return a.start();
       if (nginx.pid) {
         down.clear();
         down.add(a.name);

@@ -1,9 +1,9 @@
-// What counting a request costs (src/web/metrics.ts requestMetrics): CPU per request, with and without,
+// What counting a request costs (src/metrics/index.ts requestMetrics): CPU per request, with and without,
 // over 1,000,000 requests of a named route (1 in 10 unrouted, 1 in 50 a 404) through the real middleware
 // and prom-client's counter and histogram; the response is an EventEmitter standing in for Node's.
 // A script, not a test (figures are printed, never asserted): npx tsx tests/metrics/hot-path-bench.ts
 import { EventEmitter } from "node:events";
-import { requestMetrics } from "../../src/web/metrics.ts";
+import { requestMetrics } from "../../src/metrics/index.ts";
 import { route } from "../../src/web/urls.ts";
 
 route("bench:list", "/bench/");

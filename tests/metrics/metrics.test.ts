@@ -1,4 +1,4 @@
-// GET /metrics (src/web/metrics.ts) through the real app and the test's own PostgreSQL: the Prometheus
+// GET /metrics (src/metrics/index.ts) through the real app and the test's own PostgreSQL: the Prometheus
 // exposition for an allowed address or the bearer token, the site's ordinary 404 for anyone else;
 // requests counted by route NAME (never the path), page-cache hits and misses, job queue counts,
 // job runs, pool gauges.

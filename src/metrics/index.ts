@@ -44,8 +44,8 @@ import { pageCacheCounts } from "../cache/pages.ts";
 import { fragmentCounts } from "../cache/fragments.ts";
 import { jobRunCounts, workingPool } from "../jobs/index.ts";
 import { queues } from "../jobs/inspect.ts";
-import { logger } from "./logger.ts";
-import { routeNameOf } from "./urls.ts";
+import { logger } from "../web/logger.ts";
+import { routeNameOf } from "../web/urls.ts";
 
 export const METRICS_PATH = "/metrics";
 /** Job queue counts are read from the database at most this often per process (scrapes in between reuse them). */
