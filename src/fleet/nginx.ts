@@ -7,9 +7,10 @@
 // and the master reloaded (SIGHUP); reload() resolves once every worker of the old config has exited,
 // so from then on no connection to that app is open and none will be made.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { portOpen } from "../db/embedded.ts";
+import { processTree } from "../bench/processes.ts";
 import { hashedStaticFiles } from "../web/static.ts";
 
 export const NGINX_BIN = process.env.NGINX_BIN || "/usr/sbin/nginx";
@@ -56,22 +57,6 @@ export function writeHashedStatic(root: string): number {
     n++;
   }
   return n;
-}
-
-/** The pids of `parent`'s children (Linux /proc). */
-function childrenOf(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === parent) out.push(Number(name));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -151,11 +136,11 @@ export class Nginx {
     const master = this.pid;
     if (!master) throw new Error("nginx is not running");
     this.write(servers);
-    const old = new Set(childrenOf(master));
+    const old = new Set(processTree(master).slice(1));
     process.kill(master, "SIGHUP");
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const now = childrenOf(master);
+      const now = processTree(master).slice(1);
       if (now.length > 0 && now.every((p) => !old.has(p))) return;
       if (Date.now() > end) throw new Error(`nginx reload: the old workers were still running after ${timeoutMs / 1000} s: ${this.tail()}`);
       await pause(20);
